@@ -1,0 +1,1 @@
+"""LINE in and out: the webhook, routing, account linking and the chat-form engine."""

@@ -1,0 +1,1 @@
+"""Alembic migrations; `tidtam db upgrade` runs them (see `tidtam/migrate.py`)."""

@@ -1,0 +1,76 @@
+"""The data: SQLModel tables, column types, and the engine/session helpers.
+
+Importing this package registers every table on `SQLModel.metadata` (Alembic and tests rely on it).
+"""
+
+from sqlmodel import SQLModel
+
+# Constraint names must be stable across backends so migrations can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from models.messaging import (  # noqa: E402
+    ChatBinding,
+    Conversation,
+    LinkCode,
+    LinkThrottle,
+    OutboxMessage,
+    SentMessage,
+    WebhookEvent,
+)
+from models.ops import AuditLog, Lease, OfficeHoliday, SchedulerRun  # noqa: E402
+from models.org import ActingApprover, Office, Person, format_roles  # noqa: E402
+from models.plan import (  # noqa: E402
+    FiscalYear,
+    Indicator,
+    Project,
+    ProjectOwner,
+    ProjectStrategy,
+    ReportingPeriod,
+    Strategy,
+)
+from models.reports import (  # noqa: E402
+    ApprovalDecision,
+    EvidencePhoto,
+    IndicatorResult,
+    ProgressReport,
+    ReportVersion,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ActingApprover",
+    "ApprovalDecision",
+    "AuditLog",
+    "ChatBinding",
+    "Conversation",
+    "EvidencePhoto",
+    "FiscalYear",
+    "Indicator",
+    "IndicatorResult",
+    "Lease",
+    "LinkCode",
+    "LinkThrottle",
+    "Office",
+    "OfficeHoliday",
+    "OutboxMessage",
+    "Person",
+    "ProgressReport",
+    "Project",
+    "ProjectOwner",
+    "ProjectStrategy",
+    "ReportVersion",
+    "ReportingPeriod",
+    "SchedulerRun",
+    "SentMessage",
+    "Strategy",
+    "WebhookEvent",
+    "format_roles",
+    "metadata",
+]

@@ -1,0 +1,154 @@
+"""What crosses the LINE edge and must survive a restart: webhook events, the outbox, messages we
+sent (for quote-replies), link codes, group bindings and conversation state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.types import (
+    BigIntPK,
+    ChatType,
+    EventStatus,
+    LinkPurpose,
+    OutboxKind,
+    OutboxStatus,
+    UTCDateTime,
+)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """A webhook event, stored under its unique `webhookEventId` in the transaction that acknowledges
+    it, then processed after the response, in order per `source_key` (a user, group or room id)."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (sa.Index("ix_webhook_event_status_id", "status", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
+    webhook_event_id: str = Field(max_length=64, unique=True)
+    source_key: str = Field(max_length=64, index=True)
+    event_type: str = Field(max_length=32)
+    is_redelivery: bool = Field(default=False)
+    payload: str = Field(sa_type=sa.Text)  # the event's raw JSON
+    status: EventStatus = Field(default=EventStatus.PENDING, sa_type=sa.String(16))
+    attempts: int = Field(default=0)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A push or multicast waiting to be sent exactly once.
+
+    `dedupe_key` (recipient, rule, subject, date) stops the planner from queueing the same thing twice;
+    `retry_key` is the UUID sent as `X-Line-Retry-Key` on every attempt of this row.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_message_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
+    retry_key: str = Field(max_length=36, unique=True)
+    dedupe_key: str = Field(max_length=255, unique=True)
+    kind: OutboxKind = Field(sa_type=sa.String(16))
+    recipients: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # LINE user or group ids
+    person_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    rule: str = Field(max_length=64)
+    subject: str = Field(default="", max_length=128)
+    messages: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    purpose: str = Field(default="", max_length=32)  # e.g. approval_card, reminder, digest
+    ref_type: str | None = Field(default=None, max_length=32)
+    ref_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=sa.String(16))
+    attempts: int = Field(default=0)
+    not_before: datetime = Field(sa_type=UTCDateTime)  # quiet hours push this forward
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    line_request_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SentMessage(SQLModel, table=True):
+    """A message LINE accepted from us, by LINE's message id, so a quote-reply can be matched to it."""
+
+    __tablename__ = "sent_message"
+
+    id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
+    line_message_id: str = Field(max_length=64, unique=True)
+    quote_token: str | None = Field(default=None, max_length=255)
+    recipient: str = Field(max_length=64, index=True)
+    purpose: str = Field(default="", max_length=32)
+    ref_type: str | None = Field(default=None, max_length=32)
+    ref_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    outbox_id: int | None = Field(default=None, sa_type=sa.BigInteger, foreign_key="outbox_message.id")
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code that links a LINE user to a person, or a LINE group to the planning group.
+
+    Only a hash of the code is stored; the code itself is shown once, to whoever made it.
+    """
+
+    __tablename__ = "link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    purpose: LinkPurpose = Field(sa_type=sa.String(16))
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    office_id: int | None = Field(default=None, foreign_key="office.id")
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by: str | None = Field(default=None, max_length=64)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LinkThrottle(SQLModel, table=True):
+    """Wrong link-code tries per LINE user; five within the window lock linking for a while."""
+
+    __tablename__ = "link_throttle"
+
+    line_user_id: str = Field(max_length=64, primary_key=True)
+    failures: int = Field(default=0)
+    first_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ChatBinding(SQLModel, table=True):
+    """A LINE group or room bound to an office's planning group, so escalations reach the group chat."""
+
+    __tablename__ = "chat_binding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(max_length=64, unique=True)
+    chat_type: ChatType = Field(sa_type=sa.String(16))
+    office_id: int = Field(foreign_key="office.id", index=True)
+    purpose: str = Field(default="planning", max_length=32)
+    active: bool = Field(default=True)
+    bound_at: datetime = Field(sa_type=UTCDateTime)
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    """A chat form in progress for one LINE user: which form, which step, the answers so far.
+
+    `revision` is bumped on every write; a writer that read an older revision loses (optimistic lock).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_key: str = Field(max_length=64, unique=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    form: str = Field(max_length=64)
+    step: str = Field(default="", max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    revision: int = Field(default=0)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

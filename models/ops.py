@@ -1,0 +1,66 @@
+"""Operational records: the audit log, office holiday overrides, and scheduler runs and leases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.types import BigIntPK, HolidayKind, UTCDateTime
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what to which record, when, and through which channel. Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor_person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    actor: str = Field(max_length=64)  # "line", "cli", "scheduler", "import"
+    action: str = Field(max_length=64)
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class OfficeHoliday(SQLModel, table=True):
+    """An office's own calendar change: an extra day off, or a public holiday it works anyway.
+
+    `office_id` empty means every office of this installation.
+    """
+
+    __tablename__ = "office_holiday"
+    __table_args__ = (sa.UniqueConstraint("office_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int | None = Field(default=None, foreign_key="office.id")
+    day: date
+    kind: HolidayKind = Field(default=HolidayKind.HOLIDAY, sa_type=sa.String(16))
+    name: str = Field(default="", max_length=255)
+
+
+class SchedulerRun(SQLModel, table=True):
+    """One run of a scheduled job for one local date; the unique key makes a tick run once."""
+
+    __tablename__ = "scheduler_run"
+    __table_args__ = (sa.UniqueConstraint("job", "run_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    run_on: date
+    status: str = Field(default="running", max_length=16)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class Lease(SQLModel, table=True):
+    """A named lease held by one replica until it expires (ticks, dispatch); portable to SQLite."""
+
+    name: str = Field(max_length=64, primary_key=True)
+    holder: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,69 @@
+"""The organisation: offices (area office, its groups, its schools), people, acting approvers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.types import OfficeKind, Reachability, Role, UTCDateTime
+
+
+class Office(SQLModel, table=True):
+    """An area office, one of its groups (กลุ่ม), or a school; a tree through `parent_id`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=255)
+    kind: OfficeKind = Field(sa_type=sa.String(16))
+    parent_id: int | None = Field(default=None, foreign_key="office.id", index=True)
+    # Per-office overrides (report due days, next approver level, quiet hours...); see scheduler/.
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Person(SQLModel, table=True):
+    """A member of staff. `line_user_id` stays empty until they link their LINE account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    full_name: str = Field(max_length=255)
+    position: str = Field(default="", max_length=255)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    # Comma-separated, sorted `Role` values: small, portable, and stable for idempotent imports.
+    roles: str = Field(default="", max_length=128)
+    line_user_id: str | None = Field(default=None, max_length=64, unique=True)
+    reachability: Reachability = Field(default=Reachability.UNLINKED, sa_type=sa.String(16))
+    linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.role_set
+
+
+def format_roles(roles: set[Role] | frozenset[Role] | list[Role]) -> str:
+    """The stored form of a set of roles."""
+    return ",".join(sorted({Role(r).value for r in roles}))
+
+
+class ActingApprover(SQLModel, table=True):
+    """ผู้รักษาราชการแทน: `acting_id` decides for `principal_id` from `starts_on` to `ends_on` inclusive."""
+
+    __tablename__ = "acting_approver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    principal_id: int = Field(foreign_key="person.id", index=True)
+    acting_id: int = Field(foreign_key="person.id", index=True)
+    starts_on: date
+    ends_on: date
+    note: str = Field(default="", max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""Sub-commands of `tidtam`; each module exposes `register(app: typer.Typer)`."""

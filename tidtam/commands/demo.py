@@ -1,0 +1,45 @@
+"""`tidtam demo`: what `make run` starts — migrate, load a demo office if the database is empty, serve."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        schools: int = typer.Option(40, help="Schools in the generated demo office (first run only)."),
+        port: int | None = typer.Option(None, help="Port (default TIDTAM_PORT or 8000)."),
+    ) -> None:
+        """Run the service on the embedded defaults, with a generated demo office on first start."""
+        import uvicorn
+        from sqlmodel import Session, select
+
+        from models import Office
+        from models.db import make_engine
+        from tidtam import migrate
+        from tidtam.service import create_app
+        from tidtam.settings import Settings
+
+        settings = Settings()
+        migrate.upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        with Session(engine) as session:
+            empty = session.exec(select(Office).limit(1)).first() is None
+        if empty:
+            try:
+                from tidtam.workbook.demo import load_demo_office
+            except ImportError:
+                typer.echo("demo data generator not available; starting with an empty database")
+            else:
+                typer.echo(f"loading a demo office with {schools} schools…")
+                load_demo_office(engine, schools=schools)
+        engine.dispose()
+        typer.echo(f"Tidtam is running: {settings.public_url}/healthz")
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )

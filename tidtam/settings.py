@@ -1,0 +1,65 @@
+"""The one settings object, read from the environment (and an optional `.env` file).
+
+Nothing reads configuration at import time: callers build `Settings()` at their entry point
+(the CLI, the service factory, a test fixture) and pass it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_PATH = Path("var") / "tidtam.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Everything Tidtam can be configured with. Secrets are `SecretStr` so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DB_PATH}",
+        validation_alias="TIDTAM_DATABASE_URL",
+        description="SQLAlchemy URL; SQLite file by default, PostgreSQL in production.",
+    )
+    line_channel_secret: SecretStr = Field(default=SecretStr(""), validation_alias="LINE_CHANNEL_SECRET")
+    line_channel_access_token: SecretStr = Field(
+        default=SecretStr(""), validation_alias="LINE_CHANNEL_ACCESS_TOKEN"
+    )
+    line_api_base_url: str = Field(default="https://api.line.me", validation_alias="LINE_API_BASE_URL")
+    line_data_api_base_url: str = Field(
+        default="https://api-data.line.me", validation_alias="LINE_DATA_API_BASE_URL"
+    )
+    timezone: str = Field(default="Asia/Bangkok", validation_alias="TIDTAM_TIMEZONE")
+    public_url: str = Field(default="http://127.0.0.1:8000", validation_alias="TIDTAM_PUBLIC_URL")
+    media_dir: Path = Field(default=Path("var") / "media", validation_alias="TIDTAM_MEDIA_DIR")
+    host: str = Field(default="127.0.0.1", validation_alias="TIDTAM_HOST")
+    port: int = Field(default=8000, validation_alias="TIDTAM_PORT")
+    log_level: str = Field(default="INFO", validation_alias="TIDTAM_LOG_LEVEL")
+    office_holidays_file: Path | None = Field(default=None, validation_alias="TIDTAM_OFFICE_HOLIDAYS_FILE")
+    process_steps_file: Path | None = Field(default=None, validation_alias="TIDTAM_PROCESS_STEPS_FILE")
+    line_timeout_seconds: float = Field(default=10.0, validation_alias="TIDTAM_LINE_TIMEOUT_SECONDS")
+    monthly_message_quota: int = Field(default=300, validation_alias="TIDTAM_MONTHLY_MESSAGE_QUOTA")
+
+    @field_validator("line_api_base_url", "line_data_api_base_url", "public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        # The SDK appends paths such as /v2/bot/...; a trailing slash would double it.
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
