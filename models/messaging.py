@@ -41,7 +41,10 @@ class WebhookEvent(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A push or multicast waiting to be sent exactly once.
+    """A reply, push or multicast waiting to be sent exactly once.
+
+    Replies are queued in the transaction that marks their webhook event processed, so a crash never
+    loses or repeats one; a reply whose token has expired goes out as a push instead.
 
     `dedupe_key` (recipient, rule, subject, date) stops the planner from queueing the same thing twice;
     `retry_key` is the UUID sent as `X-Line-Retry-Key` on every attempt of this row.
@@ -56,6 +59,9 @@ class OutboxMessage(SQLModel, table=True):
     kind: OutboxKind = Field(sa_type=sa.String(16))
     recipients: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # LINE user or group ids
     person_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    reply_token: str | None = Field(default=None, max_length=255)
+    reply_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    event_id: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)  # webhook_event.id
     rule: str = Field(max_length=64)
     subject: str = Field(default="", max_length=128)
     messages: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)

@@ -109,6 +109,7 @@ class DecisionChannel(StrEnum):
 
 
 class OutboxKind(StrEnum):
+    REPLY = "reply"  # free; falls back to a push when the reply token has expired
     PUSH = "push"
     MULTICAST = "multicast"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,21 +12,64 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from bot.delivery import Deliverer
+from bot.handlers import handle_event
+from bot.line_client import LineClient
+from bot.processor import EventProcessor, Handler
+from bot.webhook import make_webhook_router
 from models.db import make_engine
+from scheduler.clock import Clock, SystemClock
 from tidtam.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: Settings) -> FastAPI:
+
+def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handler = handle_event) -> FastAPI:
+    """The service. `clock` and `handler` are the seams a simulation or a test may replace."""
+    clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
+    line = LineClient(
+        access_token=settings.line_channel_access_token.get_secret_value(),
+        api_base_url=settings.line_api_base_url,
+        data_api_base_url=settings.line_data_api_base_url,
+        timeout=settings.line_timeout_seconds,
+    )
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    deliverer = Deliverer(engine, line, clock.now, holder)
+    processor = EventProcessor(
+        engine,
+        handler,
+        deliverer=deliverer,
+        line=line,
+        now=clock.now,
+        tz=settings.tz,
+        workers=settings.event_workers,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        if settings.event_workers > 0:
+            processor.start()
+        try:
+            yield
+        finally:
+            if settings.event_workers > 0:
+                processor.stop()
+            line.close()
+            engine.dispose()
 
-    app = FastAPI(title="Tidtam", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="Tidtam", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.processor = processor
+    app.include_router(
+        make_webhook_router(
+            engine=engine,
+            channel_secret=settings.line_channel_secret.get_secret_value(),
+            now=clock.now,
+            notify=processor.notify,
+        )
+    )
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     office_holidays_file: Path | None = Field(default=None, validation_alias="TIDTAM_OFFICE_HOLIDAYS_FILE")
     process_steps_file: Path | None = Field(default=None, validation_alias="TIDTAM_PROCESS_STEPS_FILE")
     line_timeout_seconds: float = Field(default=10.0, validation_alias="TIDTAM_LINE_TIMEOUT_SECONDS")
+    event_workers: int = Field(
+        default=8,
+        validation_alias="TIDTAM_EVENT_WORKERS",
+        description="Threads that process webhook events; 0 acknowledges and stores only.",
+    )
     monthly_message_quota: int = Field(default=300, validation_alias="TIDTAM_MONTHLY_MESSAGE_QUOTA")
 
     @field_validator("line_api_base_url", "line_data_api_base_url", "public_url")

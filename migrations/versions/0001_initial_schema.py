@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 23:20:00.222695
+Create Date: 2026-11-24 23:22:43.006011
 """
 
 from collections.abc import Sequence
@@ -68,6 +68,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("recipients", sa.JSON(), nullable=False),
         sa.Column("person_ids", sa.JSON(), nullable=False),
+        sa.Column("reply_token", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("reply_deadline", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("event_id", sa.BigInteger(), nullable=True),
         sa.Column("rule", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("messages", sa.JSON(), nullable=False),
@@ -89,6 +92,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("retry_key", name=op.f("uq_outbox_message_retry_key")),
     )
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_message_event_id"), ["event_id"], unique=False)
         batch_op.create_index("ix_outbox_message_status_next", ["status", "next_attempt_at"], unique=False)
 
     op.create_table(
@@ -599,6 +603,7 @@ def downgrade() -> None:
     op.drop_table("scheduler_run")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_message_status_next")
+        batch_op.drop_index(batch_op.f("ix_outbox_message_event_id"))
 
     op.drop_table("outbox_message")
     with op.batch_alter_table("office", schema=None) as batch_op:

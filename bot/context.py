@@ -1,0 +1,82 @@
+"""What an event handler works with: the open transaction, the event, the clock, and a reply list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
+from sqlmodel import Session
+
+from models.messaging import WebhookEvent
+from models.org import Person
+
+
+class ToDict(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class LineEffects(Protocol):
+    """The few LINE calls a handler may make while handling (sending goes through the outbox)."""
+
+    def show_loading(self, chat_id: str, seconds: int = 10) -> bool: ...
+
+    def get_content(self, message_id: str, *, max_bytes: int) -> tuple[bytes, str]: ...
+
+
+@dataclass
+class EventContext:
+    session: Session
+    row: WebhookEvent
+    raw: dict[str, Any]
+    event: Event
+    now: datetime
+    tz: ZoneInfo
+    line: LineEffects | None
+    person: Person | None = None
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def user_id(self) -> str | None:
+        source = self.event.source
+        return getattr(source, "user_id", None) if source is not None else None
+
+    @property
+    def chat_id(self) -> str | None:
+        """The group or room id when the event came from a group chat; None in a one-on-one chat."""
+        source = self.event.source
+        if isinstance(source, GroupSource):
+            return source.group_id
+        if isinstance(source, RoomSource):
+            return source.room_id
+        return None
+
+    @property
+    def is_private(self) -> bool:
+        return isinstance(self.event.source, UserSource)
+
+    @property
+    def reply_to(self) -> str | None:
+        """Where a push fallback goes: the group/room, or the user."""
+        return self.chat_id or self.user_id
+
+    @property
+    def reply_token(self) -> str | None:
+        return getattr(self.event, "reply_token", None)
+
+    @property
+    def event_time(self) -> datetime:
+        timestamp = getattr(self.event, "timestamp", None)
+        if timestamp:
+            return datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+        return self.now
+
+    def reply(self, *messages: ToDict | dict[str, Any]) -> None:
+        for message in messages:
+            self.replies.append(message if isinstance(message, dict) else message.to_dict())
+
+    def show_loading(self, seconds: int = 10) -> None:
+        if self.line is not None and self.is_private and self.user_id:
+            self.line.show_loading(self.user_id, seconds)

@@ -1,0 +1,249 @@
+"""Event handlers: what the bot does with each kind of LINE event.
+
+Handlers run inside the transaction that marks the event processed; they change data through
+`models/` functions and answer through `ctx.reply(...)`, which the processor turns into outbox rows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from linebot.v3.webhooks import (
+    FollowEvent,
+    ImageMessageContent,
+    JoinEvent,
+    LeaveEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
+from sqlmodel import select
+
+from bot.commands import Command, match_command, split_register
+from bot.context import EventContext
+from bot.postback import Postback, PostbackRegistry, decode
+from messages import chat
+from models.linking import LinkResult, linked_person, looks_like_code, redeem_link_code
+from models.messaging import ChatBinding
+from models.projects import open_period, projects_of_person
+from models.types import ChatType, Reachability
+from scheduler.fiscal import FiscalQuarter, fiscal_year_of
+
+log = logging.getLogger(__name__)
+
+postbacks: PostbackRegistry[EventContext] = PostbackRegistry()
+
+
+def handle_event(ctx: EventContext) -> None:
+    """Route one event to its handler."""
+    event = ctx.event
+    if ctx.user_id and ctx.is_private:
+        ctx.person = linked_person(ctx.session, ctx.user_id)
+    if isinstance(event, FollowEvent):
+        on_follow(ctx)
+    elif isinstance(event, UnfollowEvent):
+        on_unfollow(ctx)
+    elif isinstance(event, JoinEvent):
+        ctx.reply(chat.group_joined())
+    elif isinstance(event, LeaveEvent):
+        on_leave(ctx)
+    elif isinstance(event, MessageEvent):
+        on_message(ctx)
+    elif isinstance(event, PostbackEvent):
+        on_postback(ctx)
+    else:
+        log.info("event type %s needs no answer", ctx.row.event_type)
+
+
+def on_follow(ctx: EventContext) -> None:
+    person = ctx.person
+    if person is None:
+        ctx.reply(chat.greeting_unlinked())
+        return
+    person.reachability = Reachability.FOLLOWING
+    person.updated_at = ctx.now
+    ctx.session.add(person)
+    ctx.reply(chat.greeting_linked(person.full_name))
+
+
+def on_unfollow(ctx: EventContext) -> None:
+    if ctx.person is not None:
+        ctx.person.reachability = Reachability.BLOCKED
+        ctx.person.updated_at = ctx.now
+        ctx.session.add(ctx.person)
+
+
+def on_leave(ctx: EventContext) -> None:
+    chat_id = ctx.chat_id
+    if chat_id is None:
+        return
+    binding = ctx.session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    if binding is not None and binding.active:
+        binding.active = False
+        binding.left_at = ctx.now
+        ctx.session.add(binding)
+
+
+def on_message(ctx: EventContext) -> None:
+    event = ctx.event
+    assert isinstance(event, MessageEvent)
+    message = event.message
+    if not ctx.is_private:
+        if isinstance(message, TextMessageContent):
+            on_group_text(ctx, message.text)
+        return  # people talk to each other in groups: other messages there are not for the bot
+    if isinstance(message, TextMessageContent):
+        on_private_text(ctx, message.text)
+        return
+    if ctx.person is None:
+        ctx.reply(chat.link_prompt())
+        return
+    kind = "image" if isinstance(message, ImageMessageContent) else str(getattr(message, "type", "other"))
+    ctx.reply(chat.unsupported_message(kind))
+
+
+def on_private_text(ctx: EventContext, text: str) -> None:
+    command = match_command(text)
+    if ctx.person is None:
+        on_unlinked_text(ctx, text, command)
+        return
+    if command is Command.HELP:
+        ctx.reply(chat.help_linked())
+    elif command is Command.MY_PROJECTS:
+        reply_my_projects(ctx)
+    elif command is Command.STATUS:
+        reply_status(ctx)
+    elif command is Command.CANCEL:
+        ctx.reply(chat.nothing_to_cancel())
+    elif looks_like_code(text) or split_register(text) or command is Command.REGISTER:
+        ctx.reply(chat.link_account_already_linked(ctx.person.full_name))
+    else:
+        ctx.reply(chat.not_understood())
+
+
+def on_unlinked_text(ctx: EventContext, text: str, command: Command | None) -> None:
+    candidate = split_register(text) or (text if looks_like_code(text) else None)
+    if candidate is None:
+        ctx.reply(chat.help_unlinked() if command is Command.HELP else chat.link_prompt())
+        return
+    assert ctx.user_id is not None
+    outcome = redeem_link_code(ctx.session, text=candidate, line_user_id=ctx.user_id, now=ctx.now)
+    if outcome.result is LinkResult.LINKED and outcome.person is not None:
+        office_name = outcome.office.name if outcome.office else ""
+        ctx.reply(chat.linked_ok(outcome.person.full_name, office_name))
+    else:
+        ctx.reply(_link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person))
+
+
+def on_group_text(ctx: EventContext, text: str) -> None:
+    candidate = split_register(text) or (text if looks_like_code(text) else None)
+    if candidate is None:
+        if match_command(text) is Command.HELP:
+            ctx.reply(chat.help_group())
+        return
+    chat_id, user_id = ctx.chat_id, ctx.user_id
+    if chat_id is None or user_id is None:
+        return
+    chat_type = ChatType.GROUP if ctx.raw.get("source", {}).get("type") == "group" else ChatType.ROOM
+    outcome = redeem_link_code(
+        ctx.session, text=candidate, line_user_id=user_id, now=ctx.now, chat_id=chat_id, chat_type=chat_type
+    )
+    if outcome.result is LinkResult.GROUP_BOUND and outcome.office is not None:
+        ctx.reply(chat.group_bound(outcome.office.name))
+    elif outcome.result is LinkResult.GROUP_ALREADY_BOUND and outcome.office is not None:
+        ctx.reply(chat.group_already_bound(outcome.office.name))
+    else:
+        ctx.reply(_link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person))
+
+
+def _link_failure_message(result: LinkResult, tries_left: int, minutes: int, person: object) -> object:
+    if result is LinkResult.LOCKED:
+        return chat.link_locked(minutes)
+    if result is LinkResult.PERSON_ALREADY_LINKED:
+        return chat.link_person_already_linked()
+    if result is LinkResult.ACCOUNT_ALREADY_LINKED:
+        return chat.link_account_already_linked(getattr(person, "full_name", ""))
+    if result is LinkResult.GROUP_CODE_IN_PRIVATE_CHAT:
+        return chat.link_code_for_group_only()
+    if result is LinkResult.PERSON_CODE_IN_GROUP:
+        return chat.link_code_for_person_only()
+    return chat.link_code_wrong(tries_left)
+
+
+def _today(ctx: EventContext):  # type: ignore[no-untyped-def]
+    return ctx.now.astimezone(ctx.tz).date()
+
+
+def reply_my_projects(ctx: EventContext) -> None:
+    assert ctx.person is not None and ctx.person.id is not None
+    ctx.show_loading(5)
+    today = _today(ctx)
+    fiscal_year = fiscal_year_of(today)
+    period = open_period(ctx.session, today)
+    states = projects_of_person(ctx.session, ctx.person.id, fiscal_year, period.id if period else None)
+    ctx.reply(chat.my_projects(fiscal_year, [_line(s) for s in states]))
+
+
+def reply_status(ctx: EventContext) -> None:
+    assert ctx.person is not None and ctx.person.id is not None
+    ctx.show_loading(5)
+    today = _today(ctx)
+    period = open_period(ctx.session, today)
+    if period is not None:
+        quarter = FiscalQuarter(period.fiscal_year, period.quarter)
+        fiscal_year, due_on, period_id = period.fiscal_year, period.due_on, period.id
+    else:
+        fiscal_year = fiscal_year_of(today)
+        quarter, due_on, period_id = None, None, None
+    states = projects_of_person(ctx.session, ctx.person.id, fiscal_year, period_id)
+    if quarter is None:
+        from scheduler.fiscal import quarter_containing
+
+        quarter = quarter_containing(today)
+    ctx.reply(chat.my_status(quarter, due_on, [_line(s) for s in states]))
+
+
+def _line(state) -> chat.ProjectLine:  # type: ignore[no-untyped-def]
+    return chat.ProjectLine(
+        code=state.code,
+        name=state.name,
+        budget_satang=state.budget_satang,
+        report_state=state.report_status or "none",
+        progress_pct=state.progress_pct,
+    )
+
+
+def on_postback(ctx: EventContext) -> None:
+    event = ctx.event
+    assert isinstance(event, PostbackEvent)
+    if ctx.is_private and ctx.person is None:
+        ctx.reply(chat.link_prompt())
+        return
+    postback = decode(event.postback.data)
+    handler = postbacks.get(postback.action) if postback else None
+    if postback is None or handler is None:
+        ctx.reply(chat.unknown_button())
+        return
+    handler(ctx, postback)
+
+
+@postbacks.register("cmd")
+def on_command_button(ctx: EventContext, postback: Postback) -> None:
+    """Rich-menu buttons send `v1|cmd|name=<command>`; same effect as typing the command."""
+    name = postback.params.get("name", "")
+    try:
+        command = Command(name)
+    except ValueError:
+        ctx.reply(chat.unknown_button())
+        return
+    if ctx.person is None:
+        ctx.reply(chat.help_group() if command is Command.HELP else chat.unknown_button())
+        return
+    {
+        Command.HELP: lambda: ctx.reply(chat.help_linked()),
+        Command.MY_PROJECTS: lambda: reply_my_projects(ctx),
+        Command.STATUS: lambda: reply_status(ctx),
+        Command.CANCEL: lambda: ctx.reply(chat.nothing_to_cancel()),
+        Command.REGISTER: lambda: ctx.reply(chat.link_account_already_linked(ctx.person.full_name)),  # type: ignore[union-attr]
+    }[command]()

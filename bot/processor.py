@@ -1,0 +1,252 @@
+"""Processing stored webhook events after they were acknowledged.
+
+One thread drains the store: it takes pending events in arrival order, groups them by source (a user,
+group or room) and hands each source's batch to a worker pool, never two batches of the same source at
+once, so one person's events are handled one at a time and in order. Each event is handled in its own
+transaction that also marks it done and queues its replies in the outbox; the replies are delivered
+right after the commit. A crash at any point leaves the event pending (processed again on restart) or
+done with its replies in the outbox (delivered on restart) — never half of each.
+On PostgreSQL, a per-source advisory lock keeps replicas from working on the same source concurrently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from linebot.v3.webhook import UnknownEvent
+from linebot.v3.webhooks import Event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.context import EventContext, LineEffects
+from bot.delivery import Deliverer
+from messages import chat
+from models.events import mark_event_failed
+from models.messaging import OutboxMessage, WebhookEvent
+from models.outbox import queue_reply
+from models.types import EventStatus
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES_PER_REQUEST = 5
+Handler = Callable[[EventContext], None]
+
+
+def parse_event(raw: dict[str, object]) -> Event:
+    """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing."""
+    try:
+        return Event.from_dict(raw)
+    except ValueError:
+        return UnknownEvent.new_from_json_dict(raw)  # type: ignore[no-any-return]
+
+
+class EventProcessor:
+    def __init__(
+        self,
+        engine: Engine,
+        handler: Handler,
+        *,
+        deliverer: Deliverer | None,
+        line: LineEffects | None,
+        now: Callable[[], datetime],
+        tz: ZoneInfo,
+        workers: int = 8,
+    ) -> None:
+        self.engine = engine
+        self.handler = handler
+        self.deliverer = deliverer
+        self.line = line
+        self.now = now
+        self.tz = tz
+        self.workers = max(1, workers)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._is_pg = engine.dialect.name == "postgresql"
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="tidtam-event")
+        self._thread = threading.Thread(target=self._run, name="tidtam-events", daemon=True)
+        self._thread.start()
+        self.notify()  # whatever a previous process left pending
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    # --- draining ----------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=1.0)  # also a periodic sweep for events left by others
+            self._wake.clear()
+            try:
+                self._drain_once()
+                if self.deliverer is not None:
+                    self.deliverer.deliver_due(limit=50)  # outbox rows left over (retries, crashes)
+            except Exception:
+                log.exception("event processor sweep failed")
+
+    def _drain_once(self) -> None:
+        with self._lock:
+            busy = set(self._in_flight)
+        statement = select(col(WebhookEvent.id), col(WebhookEvent.source_key)).where(
+            col(WebhookEvent.status) == EventStatus.PENDING
+        )
+        if busy:
+            statement = statement.where(col(WebhookEvent.source_key).not_in(busy))
+        statement = statement.order_by(col(WebhookEvent.id)).limit(2000)
+        with Session(self.engine) as session:
+            pending = list(session.exec(statement))
+        batches: dict[str, list[int]] = {}
+        for event_id, source_key in pending:
+            batches.setdefault(source_key, []).append(int(event_id))
+        assert self._pool is not None
+        for source_key, ids in batches.items():
+            with self._lock:
+                if source_key in self._in_flight:
+                    continue
+                self._in_flight.add(source_key)
+            self._pool.submit(self._process_source, source_key, ids)
+
+    def _process_source(self, source_key: str, ids: list[int]) -> None:
+        try:
+            with self._source_lock(source_key) as acquired:
+                if acquired:
+                    for event_id in ids:
+                        if self._stopping.is_set():
+                            break
+                        self.process_event(event_id)
+        except Exception:
+            log.exception("processing a batch failed")
+        finally:
+            with self._lock:
+                self._in_flight.discard(source_key)
+            self._wake.set()  # more events of this source may have arrived meanwhile
+
+    def _source_lock(self, source_key: str):  # type: ignore[no-untyped-def]
+        processor = self
+
+        class _Lock:
+            def __enter__(self) -> bool:
+                if not processor._is_pg:
+                    return True
+                self.conn = processor.engine.connect()
+                key = zlib.crc32(source_key.encode())
+                self.key = key
+                got = self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+                self.conn.commit()
+                return bool(got)
+
+            def __exit__(self, *exc: object) -> None:
+                if processor._is_pg:
+                    self.conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                    self.conn.commit()
+                    self.conn.close()
+
+        return _Lock()
+
+    # --- one event ---------------------------------------------------------------------------------
+
+    def process_event(self, event_id: int) -> None:
+        """Handle one stored event exactly once, then deliver what it queued."""
+        now = self.now()
+        with Session(self.engine, expire_on_commit=False) as session:
+            statement = select(WebhookEvent).where(col(WebhookEvent.id) == event_id)
+            if self._is_pg:
+                statement = statement.with_for_update(skip_locked=True)
+            row = session.exec(statement).first()
+            if row is None or row.status != EventStatus.PENDING:
+                return
+            raw = json.loads(row.payload)
+            ctx = EventContext(
+                session=session, row=row, raw=raw, event=parse_event(raw), now=now, tz=self.tz, line=self.line
+            )
+            try:
+                self.handler(ctx)
+                replies = self._queue_replies(ctx)
+                row.status = EventStatus.DONE
+                row.processed_at = now
+                row.attempts += 1
+                session.add(row)
+                session.commit()
+            except Exception as exc:
+                session.rollback()
+                log.exception("event %s (%s) failed", event_id, row.event_type)
+                self._record_failure(event_id, row, raw, exc)
+                replies = None
+        if self.deliverer is None:
+            return
+        if replies:
+            self.deliverer.deliver_claimed(replies)  # born claimed: no second round-trip
+        elif replies is None:
+            self.deliverer.deliver_due(event_id=event_id)
+
+    def _queue_replies(self, ctx: EventContext) -> list[OutboxMessage]:
+        to = ctx.reply_to
+        if not ctx.replies or to is None:
+            return []
+        holder = self.deliverer.holder if self.deliverer is not None else None
+        chunks = [
+            ctx.replies[i : i + MAX_MESSAGES_PER_REQUEST] for i in range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST)
+        ]
+        rows = []
+        for index, chunk in enumerate(chunks):
+            row = queue_reply(
+                ctx.session,
+                event_id=ctx.row.id or 0,
+                webhook_event_id=ctx.row.webhook_event_id,
+                reply_token=ctx.reply_token if index == 0 else None,  # a token answers one request
+                event_time=ctx.event_time,
+                to=to,
+                messages=chunk,
+                now=ctx.now,
+                purpose="reply" if index == 0 else f"reply-{index}",
+                person_ids=[ctx.person.id] if ctx.person and ctx.person.id else [],
+                claim_for=holder,
+            )
+            rows.append(row)
+        return rows
+
+    def _record_failure(self, event_id: int, row: WebhookEvent, raw: dict[str, object], exc: Exception) -> None:
+        now = self.now()
+        with Session(self.engine) as session:
+            mark_event_failed(session, event_id, now, f"{type(exc).__name__}: {exc}")
+            reply_token = raw.get("replyToken")
+            source = raw.get("source") or {}
+            to = None
+            if isinstance(source, dict):
+                to = source.get("groupId") or source.get("roomId") or source.get("userId")
+            if reply_token and to and source.get("type") == "user":  # type: ignore[union-attr]
+                queue_reply(
+                    session,
+                    event_id=event_id,
+                    webhook_event_id=row.webhook_event_id,
+                    reply_token=str(reply_token),
+                    event_time=now,
+                    to=str(to),
+                    messages=[chat.something_went_wrong().to_dict()],
+                    now=now,
+                    purpose="apology",
+                )
+            session.commit()

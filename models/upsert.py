@@ -1,0 +1,20 @@
+"""Portable INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]], key: list[str]) -> int:
+    """Insert `rows`, skipping any whose `key` already exists; returns how many were inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).values(rows).on_conflict_do_nothing(index_elements=key)
+    result = session.execute(statement)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
