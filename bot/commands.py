@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
-from messages import chat
+from messages import chat, report_form
 
 
 class Command(StrEnum):
@@ -14,6 +14,7 @@ class Command(StrEnum):
     STATUS = "status"
     CANCEL = "cancel"
     REGISTER = "register"
+    REPORT = "report"
 
 
 _WORDS: dict[Command, tuple[str, ...]] = {
@@ -22,6 +23,7 @@ _WORDS: dict[Command, tuple[str, ...]] = {
     Command.STATUS: chat.STATUS_WORDS,
     Command.CANCEL: chat.CANCEL_WORDS,
     Command.REGISTER: chat.REGISTER_WORDS,
+    Command.REPORT: report_form.REPORT_WORDS,
 }
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\ufeff"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ class EventContext:
     tz: ZoneInfo
     line: LineEffects | None
     person: Person | None = None
+    media_dir: Path = Path("var") / "media"
     replies: list[dict[str, Any]] = field(default_factory=list)
 
     @property

@@ -20,10 +20,11 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
-from bot.commands import Command, match_command, split_register
+from bot.commands import Command, match_command, normalize, split_register
 from bot.context import EventContext
+from bot.forms import runtime as forms
 from bot.postback import Postback, PostbackRegistry, decode
-from messages import chat
+from messages import chat, report_form
 from models.linking import LinkResult, linked_person, looks_like_code, redeem_link_code
 from models.messaging import ChatBinding
 from models.projects import open_period, projects_of_person
@@ -99,8 +100,14 @@ def on_message(ctx: EventContext) -> None:
     if ctx.person is None:
         ctx.reply(chat.link_prompt())
         return
+    if isinstance(message, ImageMessageContent):
+        conversation = forms.expects_photo(ctx)
+        if conversation is not None:
+            forms.photo_input(ctx, conversation, message.id)
+            return
     kind = "image" if isinstance(message, ImageMessageContent) else str(getattr(message, "type", "other"))
     ctx.reply(chat.unsupported_message(kind))
+    forms.resume_after(ctx)
 
 
 def on_private_text(ctx: EventContext, text: str) -> None:
@@ -108,7 +115,24 @@ def on_private_text(ctx: EventContext, text: str) -> None:
     if ctx.person is None:
         on_unlinked_text(ctx, text, command)
         return
-    if command is Command.HELP:
+    if forms.conversation_of(ctx) is not None:
+        # In a form: the status and project list still work (then the question is asked again);
+        # everything else, including help and cancel, belongs to the form.
+        exact = normalize(text)
+        if command is Command.STATUS and exact in _exact(chat.STATUS_WORDS):
+            reply_status(ctx)
+            forms.resume_after(ctx)
+        elif command is Command.MY_PROJECTS and exact in _exact(chat.MY_PROJECTS_WORDS):
+            reply_my_projects(ctx)
+            forms.resume_after(ctx)
+        elif command is Command.REPORT and exact in _exact(report_form.REPORT_WORDS):
+            forms.resume_after(ctx)
+        else:
+            forms.text_input(ctx, text)
+        return
+    if command is Command.REPORT:
+        forms.start_report(ctx)
+    elif command is Command.HELP:
         ctx.reply(chat.help_linked())
     elif command is Command.MY_PROJECTS:
         reply_my_projects(ctx)
@@ -120,6 +144,10 @@ def on_private_text(ctx: EventContext, text: str) -> None:
         ctx.reply(chat.link_account_already_linked(ctx.person.full_name))
     else:
         ctx.reply(chat.not_understood())
+
+
+def _exact(words: tuple[str, ...]) -> set[str]:
+    return {normalize(w) for w in words}
 
 
 def on_unlinked_text(ctx: EventContext, text: str, command: Command | None) -> None:
@@ -228,6 +256,25 @@ def on_postback(ctx: EventContext) -> None:
     handler(ctx, postback)
 
 
+@postbacks.register("f")
+def on_form_button(ctx: EventContext, postback: Postback) -> None:
+    """A button of a chat form (`v1|f|op=…|s=<seq>|…`)."""
+    if ctx.person is None or not ctx.is_private:
+        ctx.reply(chat.unknown_button())
+        return
+    forms.button_input(ctx, postback)
+
+
+@postbacks.register("report")
+def on_report_button(ctx: EventContext, postback: Postback) -> None:
+    """`v1|report|r=<report id>`: reopen a returned report to revise it."""
+    report_id = postback.int_param("r")
+    if ctx.person is None or report_id is None:
+        ctx.reply(chat.unknown_button())
+        return
+    forms.reopen_report(ctx, report_id)
+
+
 @postbacks.register("cmd")
 def on_command_button(ctx: EventContext, postback: Postback) -> None:
     """Rich-menu buttons send `v1|cmd|name=<command>`; same effect as typing the command."""
@@ -246,4 +293,5 @@ def on_command_button(ctx: EventContext, postback: Postback) -> None:
         Command.STATUS: lambda: reply_status(ctx),
         Command.CANCEL: lambda: ctx.reply(chat.nothing_to_cancel()),
         Command.REGISTER: lambda: ctx.reply(chat.link_account_already_linked(ctx.person.full_name)),  # type: ignore[union-attr]
+        Command.REPORT: lambda: forms.start_report(ctx),
     }[command]()

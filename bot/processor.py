@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -59,6 +60,7 @@ class EventProcessor:
         now: Callable[[], datetime],
         tz: ZoneInfo,
         workers: int = 8,
+        media_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.handler = handler
@@ -67,6 +69,7 @@ class EventProcessor:
         self.now = now
         self.tz = tz
         self.workers = max(1, workers)
+        self.media_dir = media_dir or Path("var") / "media"
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -180,7 +183,14 @@ class EventProcessor:
                 return
             raw = json.loads(row.payload)
             ctx = EventContext(
-                session=session, row=row, raw=raw, event=parse_event(raw), now=now, tz=self.tz, line=self.line
+                session=session,
+                row=row,
+                raw=raw,
+                event=parse_event(raw),
+                now=now,
+                tz=self.tz,
+                line=self.line,
+                media_dir=self.media_dir,
             )
             try:
                 self.handler(ctx)

@@ -23,7 +23,7 @@ STATUS_WORDS = ("สถานะ", "status", "สถานะโครงกา�
 CANCEL_WORDS = ("ยกเลิก", "cancel")
 REGISTER_WORDS = ("ลงทะเบียน", "register")
 
-LINKED_MENU = ("โครงการของฉัน", "สถานะ", "ช่วยเหลือ")
+LINKED_MENU = ("รายงานผล", "สถานะ", "โครงการของฉัน", "ช่วยเหลือ")
 
 
 def _quick(*labels: str) -> QuickReply:
@@ -125,6 +125,7 @@ def group_already_bound(office_name: str) -> TextMessage:
 def help_linked() -> TextMessage:
     return text(
         "พิมพ์คำสั่งหรือแตะปุ่มด้านล่างได้เลยค่ะ\n"
+        "• รายงานผล — รายงานผลการดำเนินงานโครงการรายไตรมาส\n"
         "• โครงการของฉัน — ดูโครงการที่รับผิดชอบในปีงบประมาณนี้\n"
         "• สถานะ — ดูสถานะการรายงานผลไตรมาสนี้\n"
         "• ยกเลิก — ยกเลิกสิ่งที่กำลังทำอยู่\n"

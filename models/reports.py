@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -29,6 +30,10 @@ class ProgressReport(SQLModel, table=True):
     period_id: int = Field(foreign_key="reporting_period.id", index=True)
     status: ReportStatus = Field(default=ReportStatus.DRAFT, sa_type=sa.String(16), index=True)
     current_version: int = Field(default=0)
+    # Answers of a report being written and not yet submitted (kept when the form is cancelled).
+    draft: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    draft_by_id: int | None = Field(default=None, foreign_key="person.id")
+    draft_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -44,6 +44,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
         now=clock.now,
         tz=settings.tz,
         workers=settings.event_workers,
+        media_dir=settings.media_dir,
     )
 
     @asynccontextmanager

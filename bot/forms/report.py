@@ -1,0 +1,295 @@
+"""The quarterly progress report (the manual's M6 step), declared as data for the form engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlmodel import Session
+
+from bot.forms.spec import Answers, Choice, Confirm, Field, Form, Item, Kind
+from messages import report_form as txt
+from models.reporting import (
+    PeriodChoice,
+    ProjectFacts,
+    ProjectRef,
+    person_projects,
+    previous_quarter_answers,
+    project_facts,
+    reportable_periods,
+)
+from models.types import ImplementationStatus
+from scheduler.fiscal import FiscalQuarter, fiscal_year_of
+
+FORM_NAME = "quarterly_report"
+
+
+class ReportFacts(Protocol):
+    today: date
+
+    def projects(self) -> Sequence[ProjectRef]: ...
+
+    def project(self, project_id: int) -> ProjectFacts | None: ...
+
+    def periods(self, project_id: int) -> Sequence[PeriodChoice]: ...
+
+    def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class DbReportFacts:
+    """ReportFacts read from the database for one person, cached for the length of one step."""
+
+    session: Session
+    person_id: int
+    today: date
+    _cache: dict[Any, Any] = field(default_factory=dict)
+
+    def _memo(self, key: Any, make: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def projects(self) -> Sequence[ProjectRef]:
+        fiscal_year = fiscal_year_of(self.today)
+        return self._memo(("projects",), lambda: person_projects(self.session, self.person_id, fiscal_year))  # type: ignore[no-any-return]
+
+    def project(self, project_id: int) -> ProjectFacts | None:
+        return self._memo(("project", project_id), lambda: project_facts(self.session, project_id))  # type: ignore[no-any-return]
+
+    def periods(self, project_id: int) -> Sequence[PeriodChoice]:
+        facts = self.project(project_id)
+        if facts is None:
+            return []
+        return self._memo(  # type: ignore[no-any-return]
+            ("periods", project_id),
+            lambda: reportable_periods(self.session, project_id, facts.fiscal_year, self.today),
+        )
+
+    def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None:
+        return self._memo(  # type: ignore[no-any-return]
+            ("previous", project_id, period_id),
+            lambda: previous_quarter_answers(self.session, project_id, period_id),
+        )
+
+
+# --- helpers over the answers ----------------------------------------------------------------------
+
+
+def _project(answers: Answers, facts: ReportFacts) -> ProjectFacts | None:
+    value = answers.get("project")
+    return facts.project(int(value)) if value else None
+
+
+def _previous(answers: Answers, facts: ReportFacts) -> dict[str, Any] | None:
+    if not answers.get("project") or not answers.get("period"):
+        return None
+    return facts.previous(int(answers["project"]), int(answers["period"]))
+
+
+def _previous_value(name: str) -> Any:
+    def default(answers: Answers, facts: ReportFacts, item: Item | None) -> Any:
+        previous = _previous(answers, facts) or {}
+        value = previous.get(name)
+        if item is not None:
+            value = (value or {}).get(item.key)
+        return None if isinstance(value, dict) else value
+
+    return default
+
+
+# --- choices ---------------------------------------------------------------------------------------
+
+
+def project_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
+    return [Choice(str(p.id), txt.project_label(p.code, p.name), (p.code, p.name)) for p in facts.projects()]
+
+
+def period_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
+    project = answers.get("project")
+    if not project:
+        return []
+    choices = []
+    for p in facts.periods(int(project)):
+        quarter = FiscalQuarter(p.fiscal_year, p.quarter)
+        label = txt.period_label(quarter, p.due_on, p.returned, p.late)
+        choices.append(
+            Choice(str(p.period_id), label, (f"{p.quarter}", f"q{p.quarter}", f"ไตรมาส {p.quarter}"))
+        )
+    return choices
+
+
+def default_period(answers: Answers, facts: ReportFacts, item: Item | None) -> str | None:
+    """The open period: the earliest one not yet past due, else the latest that has started."""
+    project = answers.get("project")
+    if not project:
+        return None
+    periods = list(facts.periods(int(project)))
+    if not periods:
+        return None
+    open_now = [p for p in periods if p.due_on >= facts.today]
+    chosen = open_now[0] if open_now else periods[-1]
+    return str(chosen.period_id)
+
+
+def status_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
+    return [Choice(s.value, txt.STATUS_LABELS[s.value]) for s in ImplementationStatus]
+
+
+def indicator_items(answers: Answers, facts: ReportFacts) -> list[Item]:
+    project = _project(answers, facts)
+    if project is None:
+        return []
+    return [
+        Item(str(i.id), i.name, txt.indicator_detail(i.target, i.unit), i.unit) for i in project.indicators
+    ]
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+
+def check_progress(value: Any, answers: Answers, facts: ReportFacts, item: Item | None) -> Confirm | None:
+    progress = Decimal(str(value))
+    previous = (_previous(answers, facts) or {}).get("progress")
+    if previous is not None and progress < Decimal(str(previous)):
+        return Confirm(txt.progress_lower(Decimal(str(previous)), progress))
+    if answers.get("status") == ImplementationStatus.COMPLETED and progress < 100:
+        return Confirm(txt.progress_not_full_but_completed(progress))
+    return None
+
+
+def check_budget(value: Any, answers: Answers, facts: ReportFacts, item: Item | None) -> Confirm | None:
+    project = _project(answers, facts)
+    amount = int(value)
+    if project is not None and amount > project.budget_satang:
+        return Confirm(txt.budget_over(amount, project.budget_satang))
+    previous = (_previous(answers, facts) or {}).get("budget")
+    if isinstance(previous, int) and amount < previous:
+        return Confirm(txt.budget_lower(amount, previous))
+    return None
+
+
+# --- prompts ---------------------------------------------------------------------------------------
+
+
+def _prompt_project(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
+    return txt.ask_project(len(facts.projects()))
+
+
+def _prompt_period(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
+    project = _project(answers, facts)
+    return txt.ask_period(txt.project_label(project.code, project.name) if project else "")
+
+
+def _prompt_progress(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
+    previous = (_previous(answers, facts) or {}).get("progress")
+    return txt.ask_progress(Decimal(str(previous)) if previous is not None else None)
+
+
+def _prompt_budget(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
+    project = _project(answers, facts)
+    previous = (_previous(answers, facts) or {}).get("budget")
+    return txt.ask_budget(
+        project.budget_satang if project else 0, previous if isinstance(previous, int) else None
+    )
+
+
+def _fixed(text: str) -> Any:
+    return lambda answers, facts, item: text
+
+
+def _started(answers: Answers, facts: ReportFacts) -> bool:
+    return answers.get("status") not in (None, ImplementationStatus.NOT_STARTED)
+
+
+def _cancelled(answers: Answers, facts: ReportFacts) -> bool:
+    return answers.get("status") == ImplementationStatus.CANCELLED
+
+
+L = txt.LABELS
+
+QUARTERLY_REPORT = Form(
+    name=FORM_NAME,
+    title=txt.TITLE,
+    help_text=txt.HELP,
+    fields=(
+        Field(
+            "project",
+            Kind.CHOICE,
+            L["project"],
+            _prompt_project,
+            choices=project_choices,
+            auto_single=True,
+            searchable=True,
+        ),
+        Field(
+            "period",
+            Kind.CHOICE,
+            L["period"],
+            _prompt_period,
+            choices=period_choices,
+            auto_single=True,
+            default=default_period,
+            depends_on=("project",),
+        ),
+        Field(
+            "status",
+            Kind.CHOICE,
+            L["status"],
+            _fixed(txt.ask_status()),
+            choices=status_choices,
+            default=_previous_value("status"),
+            depends_on=("project",),
+        ),
+        Field(
+            "status_reason",
+            Kind.LONG_TEXT,
+            L["status_reason"],
+            _fixed(txt.ask_status_reason()),
+            when=_cancelled,
+        ),
+        Field(
+            "progress",
+            Kind.PERCENT,
+            L["progress"],
+            _prompt_progress,
+            when=_started,
+            default=_previous_value("progress"),
+            check=check_progress,
+            depends_on=("project",),
+        ),
+        Field(
+            "budget",
+            Kind.MONEY,
+            L["budget"],
+            _prompt_budget,
+            default=_previous_value("budget"),
+            check=check_budget,
+            depends_on=("project",),
+        ),
+        Field(
+            "indicators",
+            Kind.NUMBER,
+            L["indicators"],
+            lambda a, f, item: txt.ask_indicator(item.title if item else ""),
+            items=indicator_items,
+            default=_previous_value("indicators"),
+            depends_on=("project",),
+        ),
+        Field("activities", Kind.LONG_TEXT, L["activities"], _fixed(txt.ask_activities())),
+        Field("problems", Kind.LONG_TEXT, L["problems"], _fixed(txt.ask_problems()), optional=True),
+        Field("suggestions", Kind.LONG_TEXT, L["suggestions"], _fixed(txt.ask_suggestions()), optional=True),
+        Field(
+            "photos",
+            Kind.PHOTO,
+            L["photos"],
+            _fixed(txt.ask_photos()),
+            optional=True,
+            max_photos=5,
+            depends_on=("project", "period"),
+        ),
+    ),
+)

@@ -1,0 +1,383 @@
+"""The form engine's edge: conversation state in the database, LINE inputs in, rendered replies out.
+
+The core (`engine.py`) decides; this module loads and saves the per-user state (with a revision
+check), turns LINE text/postbacks/images into engine inputs, downloads and stores evidence photos,
+applies the effects (save the draft, submit a version) and renders the replies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from bot.commands import Command as MenuCommand
+from bot.commands import match_command, normalize
+from bot.context import EventContext
+from bot.forms import engine
+from bot.forms.engine import (
+    ButtonInput,
+    Cancelled,
+    Command,
+    CommandInput,
+    Op,
+    PhotoInput,
+    SaveDraft,
+    Start,
+    StepResult,
+    Submit,
+    TextInput,
+)
+from bot.forms.report import QUARTERLY_REPORT, DbReportFacts
+from bot.forms.spec import Form, Kind
+from bot.postback import Postback
+from messages import chat
+from messages import forms as form_text
+from messages import report_form as txt
+from messages.thai_dates import format_fiscal_year
+from models.messaging import Conversation
+from models.org import Person
+from models.plan import Project, ReportingPeriod
+from models.reporting import (
+    ReportingError,
+    add_photo,
+    find_report,
+    last_return,
+    latest_version,
+    save_draft,
+    submit_report,
+    version_answers,
+)
+from models.types import ReportStatus
+from scheduler.fiscal import FiscalQuarter, fiscal_year_of
+
+log = logging.getLogger(__name__)
+
+FORMS: dict[str, Form] = {QUARTERLY_REPORT.name: QUARTERLY_REPORT}
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+_IMAGE_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png")}
+
+# Hook run after a report version is submitted (approval requests); set by the approvals module.
+after_submit: list[Callable[[EventContext, Any, Any], None]] = []
+
+
+def _words(words: tuple[str, ...]) -> set[str]:
+    return {normalize(w) for w in words}
+
+
+_COMMAND_WORDS: list[tuple[Command, set[str]]] = [
+    (Command.CANCEL, _words(form_text.CANCEL_WORDS)),
+    (Command.BACK, _words(form_text.BACK_WORDS)),
+    (Command.SKIP, _words(form_text.SKIP_WORDS)),
+    (Command.EDIT, _words(form_text.EDIT_WORDS)),
+    (Command.HELP, _words(form_text.HELP_WORDS)),
+    (Command.SUBMIT, _words(form_text.SUBMIT_WORDS)),
+    (Command.DONE, _words(form_text.DONE_WORDS)),
+]
+_CONFIRM_WORDS = [(Command.YES, _words(form_text.YES_WORDS)), (Command.NO, _words(form_text.NO_WORDS))]
+
+
+def conversation_of(ctx: EventContext) -> Conversation | None:
+    if ctx.user_id is None:
+        return None
+    return ctx.session.exec(select(Conversation).where(Conversation.chat_key == ctx.user_id)).first()
+
+
+def _facts(ctx: EventContext) -> DbReportFacts:
+    assert ctx.person is not None and ctx.person.id is not None
+    return DbReportFacts(ctx.session, ctx.person.id, ctx.now.astimezone(ctx.tz).date())
+
+
+def _today(ctx: EventContext):  # type: ignore[no-untyped-def]
+    return ctx.now.astimezone(ctx.tz).date()
+
+
+# --- entry points used by bot/handlers.py -------------------------------------------------------------
+
+
+def start_report(ctx: EventContext, *, answers: dict[str, Any] | None = None, note: str = "") -> None:
+    """Start (or resume) the quarterly report form."""
+    conversation = conversation_of(ctx)
+    if conversation is not None and answers is None:
+        _apply(ctx, conversation, engine.resume(FORMS[conversation.form], conversation.data, _facts(ctx), _today(ctx)))
+        return
+    facts = _facts(ctx)
+    if not facts.projects():
+        ctx.reply(txt.no_projects(format_fiscal_year(fiscal_year_of(facts.today))))
+        return
+    result = engine.start(QUARTERLY_REPORT, facts, facts.today, Start(answers=answers or {}, note=note))
+    if result.state is not None and answers:
+        result.state["prefilled"] = _prefill_key(result.state.get("answers", {}))
+    _apply(ctx, conversation, result)
+
+
+def text_input(ctx: EventContext, text: str) -> bool:
+    """Feed typed text to the person's form; False when they are not in one."""
+    conversation = conversation_of(ctx)
+    if conversation is None:
+        return False
+    form = FORMS.get(conversation.form)
+    if form is None:
+        _end(ctx, conversation)
+        return False
+    typed = normalize(text)
+    inp: engine.Input = TextInput(text)
+    if conversation.data.get("mode") in ("confirm_cancel", "confirm_value"):
+        for command, words in _CONFIRM_WORDS:
+            if typed in words:
+                inp = CommandInput(command)
+    if isinstance(inp, TextInput):
+        # Cancel and help forgive typos (both only ask or explain, so a false match costs nothing).
+        loose = match_command(text)
+        if loose is MenuCommand.CANCEL:
+            inp = CommandInput(Command.CANCEL)
+        elif loose is MenuCommand.HELP and typed not in _words(form_text.SKIP_WORDS):
+            inp = CommandInput(Command.HELP)
+    if isinstance(inp, TextInput):
+        for command, words in _COMMAND_WORDS:
+            if typed in words and not (command is Command.SKIP and typed == "-" and _expects_number(form, conversation)):
+                inp = CommandInput(command)
+                break
+    _apply(ctx, conversation, engine.step(form, conversation.data, inp, _facts(ctx), _today(ctx)))
+    return True
+
+
+def _expects_number(form: Form, conversation: Conversation) -> bool:
+    cursor = conversation.data.get("cursor") or {}
+    return bool(cursor) and form.field(cursor["field"]).kind in (Kind.NUMBER, Kind.MONEY, Kind.PERCENT)
+
+
+def button_input(ctx: EventContext, postback: Postback) -> None:
+    conversation = conversation_of(ctx)
+    if conversation is None or conversation.form not in FORMS:
+        ctx.reply(chat.unknown_button())
+        return
+    try:
+        op = Op(postback.params.get("op", ""))
+    except ValueError:
+        op = None
+    seq = postback.int_param("s")
+    if op is None or seq is None:
+        ctx.reply(chat.unknown_button())
+        return
+    inp = ButtonInput(op, seq, postback.params.get("v", ""), postback.params.get("i", ""))
+    form = FORMS[conversation.form]
+    _apply(ctx, conversation, engine.step(form, conversation.data, inp, _facts(ctx), _today(ctx)))
+
+
+def expects_photo(ctx: EventContext) -> Conversation | None:
+    conversation = conversation_of(ctx)
+    if conversation is None or conversation.form not in FORMS:
+        return None
+    return conversation
+
+
+def photo_input(ctx: EventContext, conversation: Conversation, message_id: str) -> None:
+    form = FORMS[conversation.form]
+    cursor = conversation.data.get("cursor") or {}
+    at_photo = bool(cursor) and form.field(cursor["field"]).kind is Kind.PHOTO
+    if not at_photo:
+        _apply(ctx, conversation, engine.step(form, conversation.data, PhotoInput(""), _facts(ctx), _today(ctx)))
+        return
+    ctx.show_loading(10)
+    stored = _store_photo(ctx, conversation, message_id)
+    if isinstance(stored, str):
+        ctx.reply(txt.photo_rejected(stored))
+        _apply(ctx, conversation, engine.resume(form, conversation.data, _facts(ctx), _today(ctx)))
+        return
+    inp = PhotoInput(str(stored))
+    _apply(ctx, conversation, engine.step(form, conversation.data, inp, _facts(ctx), _today(ctx)))
+
+
+def resume_after(ctx: EventContext) -> None:
+    """Ask the current question again (after answering a menu command in the middle of a form)."""
+    conversation = conversation_of(ctx)
+    if conversation is not None and conversation.form in FORMS:
+        form = FORMS[conversation.form]
+        _apply(ctx, conversation, engine.resume(form, conversation.data, _facts(ctx), _today(ctx)))
+
+
+def reopen_report(ctx: EventContext, report_id: int) -> None:
+    """Open a returned report with its answers and the director's reason (the return card's button)."""
+    from models.reports import ProgressReport
+
+    report = ctx.session.get(ProgressReport, report_id)
+    if report is None or report.status != ReportStatus.RETURNED:
+        ctx.reply(chat.unknown_button())
+        return
+    answers, note = _saved_answers(ctx, report)
+    existing = conversation_of(ctx)
+    if existing is not None:
+        ctx.session.delete(existing)
+        ctx.session.flush()
+    start_report(ctx, answers=answers, note=note)
+
+
+# --- internals -------------------------------------------------------------------------------------
+
+
+def _store_photo(ctx: EventContext, conversation: Conversation, message_id: str) -> int | str:
+    if ctx.line is None:
+        return "download"
+    try:
+        content, _declared = ctx.line.get_content(message_id, max_bytes=MAX_PHOTO_BYTES)
+    except Exception as exc:  # LineApiError, or anything the network throws
+        status = getattr(exc, "status", None)
+        return "too_large" if status == 413 else "download"
+    kind = next((v for sig, v in _IMAGE_SIGNATURES.items() if content.startswith(sig)), None)
+    if kind is None:
+        return "bad_type"
+    content_type, extension = kind
+    digest = hashlib.sha256(content).hexdigest()
+    local = ctx.now.astimezone(ctx.tz)
+    relative = f"{local:%Y}/{local:%m}/{digest}.{extension}"
+    target = ctx.media_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        temporary = target.with_suffix(".part")
+        temporary.write_bytes(content)
+        temporary.replace(target)  # atomic: a crash never leaves half a photo under its final name
+    assert ctx.person is not None and ctx.person.id is not None
+    photo = add_photo(
+        ctx.session,
+        answers=conversation.data.get("answers", {}),
+        person_id=ctx.person.id,
+        line_message_id=message_id,
+        path=relative,
+        content_type=content_type,
+        size_bytes=len(content),
+        sha256=digest,
+        now=ctx.now,
+    )
+    return photo.id or 0
+
+
+def _prefill_key(answers: dict[str, Any]) -> str | None:
+    if answers.get("project") and answers.get("period"):
+        return f"{answers['project']}:{answers['period']}"
+    return None
+
+
+def _saved_answers(ctx: EventContext, report: Any) -> tuple[dict[str, Any], str]:
+    """A report's draft if it has one, else its latest version; with the return reason if returned."""
+    note = ""
+    if report.status == ReportStatus.RETURNED:
+        decision = last_return(ctx.session, report)
+        if decision is not None:
+            director = ctx.session.get(Person, decision.decided_by_id)
+            note = txt.returned_note(
+                decision.reason or "-", director.full_name if director else "", decision.decided_at.astimezone(ctx.tz).date()
+            )
+    if report.draft:
+        return dict(report.draft), note or txt.continuing_draft()
+    version = latest_version(ctx.session, report)
+    if version is not None and report.status == ReportStatus.RETURNED:
+        return version_answers(ctx.session, report, version), note
+    return {}, note
+
+
+def _apply(ctx: EventContext, conversation: Conversation | None, result: StepResult) -> None:
+    assert ctx.person is not None and ctx.person.id is not None
+    messages: list[Any] = []
+    submitted = None
+    for effect in result.effects:
+        if isinstance(effect, SaveDraft):
+            save_draft(ctx.session, ctx.person.id, effect.answers, ctx.now)
+        elif isinstance(effect, Submit):
+            ctx.show_loading(5)
+            try:
+                submitted = submit_report(ctx.session, ctx.person.id, effect.answers, ctx.now)
+            except ReportingError as error:
+                log.info("report not submitted: %s", error.code)
+                messages.append(txt.cannot_submit(error.code))
+        elif isinstance(effect, Cancelled):
+            messages.append(txt.cancelled())
+
+    state = result.state
+    replies = list(result.replies)
+    if state is not None:
+        key = _prefill_key(state.get("answers", {}))
+        if key and state.get("prefilled") != key:
+            state["prefilled"] = key
+            project_id, period_id = (int(x) for x in key.split(":"))
+            report = find_report(ctx.session, project_id, period_id)
+            if report is not None and (report.draft or report.status == ReportStatus.RETURNED):
+                saved, note = _saved_answers(ctx, report)
+                if saved:
+                    form = FORMS[state["form"]]
+                    merged = engine.prefill(form, state, saved, _facts(ctx), _today(ctx), note)
+                    state = merged.state
+                    # Keep what came before the question the prefill replaces (problems, notices).
+                    replies = [r for r in replies if not isinstance(r, engine.Question | engine.Summary)]
+                    replies += merged.replies
+                    if state is not None:
+                        state["prefilled"] = key
+
+    if submitted is not None:
+        report, version = submitted
+        project = ctx.session.get(Project, report.project_id)
+        period = ctx.session.get(ReportingPeriod, report.period_id)
+        label = txt.project_label(project.code, project.name) if project else ""
+        quarter = FiscalQuarter(period.fiscal_year, period.quarter) if period else None
+        messages.append(txt.submitted(label, quarter, version.version, _approver_name(ctx, report)))
+        for hook in after_submit:
+            hook(ctx, report, version)
+
+    messages = form_text.render(replies) + messages
+    ctx.reply(*messages[:5])
+    _save(ctx, conversation, state)
+
+
+def _approver_name(ctx: EventContext, report: Any) -> str | None:
+    project = ctx.session.get(Project, report.project_id)
+    if project is None or project.approver_id is None:
+        return None
+    person = ctx.session.get(Person, project.approver_id)
+    return person.full_name if person else None
+
+
+def _save(ctx: EventContext, conversation: Conversation | None, state: dict[str, Any] | None) -> None:
+    if state is None:
+        if conversation is not None:
+            ctx.session.delete(conversation)
+        return
+    if conversation is None:
+        assert ctx.user_id is not None
+        ctx.session.add(
+            Conversation(
+                chat_key=ctx.user_id,
+                person_id=ctx.person.id if ctx.person else None,
+                form=state["form"],
+                step=(state.get("cursor") or {}).get("field") or state.get("mode", ""),
+                data=state,
+                revision=1,
+                started_at=ctx.now,
+                updated_at=ctx.now,
+            )
+        )
+        return
+    # Optimistic lock: the row must still be at the revision we read, or another writer won.
+    result = ctx.session.execute(
+        sa.update(Conversation)
+        .where(col(Conversation.id) == conversation.id, col(Conversation.revision) == conversation.revision)
+        .values(
+            data=state,
+            step=(state.get("cursor") or {}).get("field") or state.get("mode", ""),
+            revision=conversation.revision + 1,
+            updated_at=ctx.now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise RuntimeError("conversation changed concurrently")
+    ctx.session.expire(conversation)
+
+
+def _end(ctx: EventContext, conversation: Conversation) -> None:
+    ctx.session.delete(conversation)
+
+

@@ -1,0 +1,197 @@
+"""Thai texts of the quarterly progress report form (the manual's M6 step)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
+
+from messages.thai_dates import format_date, format_quarter
+from messages.thai_numbers import format_baht, format_number, format_percent
+
+TITLE = "รายงานผลการดำเนินงานโครงการ"
+HELP = "แบบรายงานผลการดำเนินงานรายไตรมาส ตอบทีละข้อ แล้วตรวจสอบก่อนยืนยันส่งค่ะ"
+REPORT_WORDS = ("รายงานผล", "รายงาน", "ส่งรายงาน", "report")
+
+LABELS = {
+    "project": "โครงการ",
+    "period": "ไตรมาสที่รายงาน",
+    "status": "สถานะการดำเนินงาน",
+    "status_reason": "เหตุผลที่ยกเลิก/เลื่อน",
+    "progress": "ความก้าวหน้า",
+    "budget": "เบิกจ่ายสะสม",
+    "indicators": "ผลตัวชี้วัด",
+    "activities": "กิจกรรมที่ทำในไตรมาสนี้",
+    "problems": "ปัญหาอุปสรรค",
+    "suggestions": "ข้อเสนอแนะ",
+    "photos": "รูปหลักฐาน",
+}
+
+STATUS_LABELS = {
+    "not_started": "ยังไม่ดำเนินการ",
+    "in_progress": "อยู่ระหว่างดำเนินการ",
+    "completed": "ดำเนินการแล้วเสร็จ",
+    "cancelled": "ยกเลิก/เลื่อน",
+}
+
+
+def project_label(code: str, name: str) -> str:
+    return f"{code} {name}"
+
+
+def period_label(quarter: object, due_on: object, returned: bool, late: bool) -> str:
+    label = format_quarter(quarter)  # type: ignore[arg-type]
+    if returned:
+        return f"{label} (ส่งกลับแก้ไข)"
+    if late:
+        return f"{label} (เลยกำหนด)"
+    return label
+
+
+def ask_project(count: int) -> str:
+    if count > 10:
+        return f"รายงานผลโครงการไหนคะ (มี {count} โครงการ)"
+    return "รายงานผลโครงการไหนคะ"
+
+
+def ask_period(project: str) -> str:
+    return f"{project}\nรายงานผลของไตรมาสไหนคะ"
+
+
+def ask_status() -> str:
+    return "สถานะการดำเนินงานของโครงการตอนนี้เป็นอย่างไรคะ"
+
+
+def ask_status_reason() -> str:
+    return "ขอเหตุผลที่ยกเลิกหรือเลื่อนการดำเนินงานสั้น ๆ ค่ะ"
+
+
+def ask_progress(previous: Decimal | None) -> str:
+    tail = f"\n(ไตรมาสก่อน {format_percent(previous)})" if previous is not None else ""
+    return f"ความก้าวหน้าของโครงการกี่เปอร์เซ็นต์คะ (0–100){tail}"
+
+
+def ask_budget(allocated_satang: int, previous_satang: int | None) -> str:
+    tail = f"\n(ไตรมาสก่อน {format_baht(previous_satang)})" if previous_satang is not None else ""
+    return f"เบิกจ่ายงบประมาณสะสมถึงตอนนี้เท่าไรคะ\nงบประมาณที่ได้รับ {format_baht(allocated_satang)}{tail}"
+
+
+def ask_indicator(name: str) -> str:
+    return f"ผลตัวชี้วัด: {name}\nได้เท่าไรคะ"
+
+
+def indicator_detail(target: Decimal | None, unit: str) -> str:
+    if target is None:
+        return f"หน่วย: {unit}" if unit else ""
+    return f"ค่าเป้าหมาย {format_number(target)} {unit}".strip()
+
+
+def ask_activities() -> str:
+    return "ไตรมาสนี้ทำกิจกรรมอะไรไปบ้างคะ (สรุปสั้น ๆ)"
+
+
+def ask_problems() -> str:
+    return "มีปัญหาอุปสรรคอะไรไหมคะ"
+
+
+def ask_suggestions() -> str:
+    return "มีข้อเสนอแนะอะไรไหมคะ"
+
+
+def ask_photos() -> str:
+    return "ส่งรูปหลักฐานการดำเนินงานได้สูงสุด 5 รูปค่ะ"
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+
+def progress_lower(previous: Decimal, value: Decimal) -> str:
+    return (
+        f"ความก้าวหน้า {format_percent(value)} ต่ำกว่าไตรมาสก่อน ({format_percent(previous)}) "
+        "ยืนยันตัวเลขนี้ไหมคะ"
+    )
+
+
+def progress_not_full_but_completed(value: Decimal) -> str:
+    return f"สถานะแล้วเสร็จ แต่ความก้าวหน้า {format_percent(value)} ยืนยันไหมคะ"
+
+
+def budget_over(value: int, allocated: int) -> str:
+    return f"เบิกจ่าย {format_baht(value)} เกินงบที่ได้รับ ({format_baht(allocated)}) ยืนยันตัวเลขนี้ไหมคะ"
+
+
+def budget_lower(value: int, previous: int) -> str:
+    return f"ยอดเบิกจ่ายสะสม {format_baht(value)} น้อยกว่าไตรมาสก่อน ({format_baht(previous)}) ยืนยันไหมคะ"
+
+
+# --- outcomes --------------------------------------------------------------------------------------
+
+MENU = ("สถานะ", "โครงการของฉัน", "รายงานผล")
+
+
+def _quick(*labels: str) -> QuickReply:
+    return QuickReply(items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in labels])
+
+
+def submitted(project: str, quarter: object, version: int, approver: str | None) -> TextMessage:
+    who = f"ส่งให้ {approver} พิจารณาอนุมัติแล้ว" if approver else "ส่งให้ผู้อนุมัติพิจารณาแล้ว"
+    again = f" (ฉบับที่ {version})" if version > 1 else ""
+    return TextMessage(
+        text=(
+            f"ส่งรายงาน{format_quarter(quarter)}{again} เรียบร้อยแล้วค่ะ\n{project}\n"  # type: ignore[arg-type]
+            f"{who} จะแจ้งผลให้ทราบทาง LINE นี้ค่ะ"
+        ),
+        quick_reply=_quick(*MENU),
+    )
+
+
+def cancelled() -> TextMessage:
+    return TextMessage(
+        text="ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ \"รายงานผล\" เพื่อทำต่อได้ค่ะ", quick_reply=_quick(*MENU)
+    )
+
+
+def no_projects(fiscal_year_label: str) -> TextMessage:
+    return TextMessage(text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label}ค่ะ", quick_reply=_quick("สถานะ", "ช่วยเหลือ"))
+
+
+def nothing_to_report() -> TextMessage:
+    return TextMessage(
+        text="โครงการนี้ไม่มีไตรมาสที่เปิดให้รายงานค่ะ (ส่งครบแล้ว หรือยังไม่ถึงกำหนด)", quick_reply=_quick(*MENU)
+    )
+
+
+def continuing_draft() -> str:
+    return "พบร่างที่กรอกไว้ ทำต่อจากร่างนะคะ"
+
+
+def returned_note(reason: str, decided_by: str, decided_on: object) -> str:
+    when = format_date(decided_on)  # type: ignore[arg-type]
+    return f"รายงานนี้ถูกส่งกลับให้แก้ไขโดย{decided_by} เมื่อ {when}\nเหตุผล: {reason}"
+
+
+def already_submitted(quarter: object, status_label: str) -> TextMessage:
+    return TextMessage(
+        text=f"รายงาน{format_quarter(quarter)}ของโครงการนี้{status_label}แล้วค่ะ",  # type: ignore[arg-type]
+        quick_reply=_quick(*MENU),
+    )
+
+
+def cannot_submit(code: str) -> TextMessage:
+    texts = {
+        "already_approved": "รายงานนี้ได้รับอนุมัติแล้ว แก้ไขไม่ได้ค่ะ หากต้องแก้ กรุณาติดต่อกลุ่มนโยบายและแผนค่ะ",
+        "not_owner": "คุณไม่ได้เป็นผู้รับผิดชอบโครงการนี้แล้วค่ะ",
+    }
+    return TextMessage(
+        text=texts.get(code, "ขออภัยค่ะ ส่งรายงานไม่สำเร็จ ข้อมูลที่กรอกไว้ยังอยู่ กรุณาลองใหม่ค่ะ"),
+        quick_reply=_quick(*MENU),
+    )
+
+
+def photo_rejected(reason: str) -> TextMessage:
+    reasons = {
+        "too_large": "รูปมีขนาดใหญ่เกินไป (ไม่เกิน 10 MB)",
+        "bad_type": "รับเฉพาะรูปภาพ JPEG หรือ PNG",
+        "download": "ดาวน์โหลดรูปจาก LINE ไม่สำเร็จ",
+    }
+    return TextMessage(text=f"{reasons.get(reason, 'รับรูปนี้ไม่ได้')}ค่ะ กรุณาส่งใหม่อีกครั้ง")

@@ -1,0 +1,350 @@
+"""Writing quarterly progress reports: the facts a report form needs, drafts, and submitting a version.
+
+Answers travel as the chat form stores them (JSON-ready): `project` and `period` as id strings,
+`status` an `ImplementationStatus` value, `progress` a decimal string, `budget` integer satang,
+`indicators` {indicator id: decimal string}, free texts, and `photos` a list of EvidencePhoto ids.
+A skipped optional answer is `{"skipped": true}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from models.ops import AuditLog
+from models.plan import Indicator, Project, ProjectOwner, ReportingPeriod
+from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
+from models.types import DecisionOutcome, ImplementationStatus, ReportStatus
+
+
+class ReportingError(Exception):
+    """A report cannot be written as asked (e.g. it is already approved)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class IndicatorFact:
+    id: int
+    code: str
+    name: str
+    unit: str
+    target: Decimal | None
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    id: int
+    code: str
+    name: str
+    fiscal_year: int
+    budget_satang: int
+    approver_id: int | None
+    indicators: tuple[IndicatorFact, ...]
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    period_id: int
+    fiscal_year: int
+    quarter: int
+    due_on: date
+    report_status: str | None
+    late: bool
+
+    @property
+    def returned(self) -> bool:
+        return self.report_status == ReportStatus.RETURNED
+
+
+def person_projects(session: Session, person_id: int, fiscal_year: int) -> list[ProjectRef]:
+    rows = session.exec(
+        select(Project.id, Project.code, Project.name)
+        .join(ProjectOwner, col(ProjectOwner.project_id) == col(Project.id))
+        .where(col(ProjectOwner.person_id) == person_id, col(Project.fiscal_year) == fiscal_year)
+        .order_by(col(Project.code))
+    )
+    return [ProjectRef(int(i), c, n) for i, c, n in rows]  # type: ignore[arg-type]
+
+
+def is_owner(session: Session, person_id: int, project_id: int) -> bool:
+    statement = select(ProjectOwner).where(ProjectOwner.person_id == person_id, ProjectOwner.project_id == project_id)
+    return session.exec(statement).first() is not None
+
+
+def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
+    project = session.get(Project, project_id)
+    if project is None:
+        return None
+    indicators = session.exec(
+        select(Indicator).where(Indicator.project_id == project_id).order_by(col(Indicator.position), col(Indicator.code))
+    )
+    return ProjectFacts(
+        id=project_id,
+        code=project.code,
+        name=project.name,
+        fiscal_year=project.fiscal_year,
+        budget_satang=project.budget_satang,
+        approver_id=project.approver_id,
+        indicators=tuple(
+            IndicatorFact(i.id or 0, i.code, i.name, i.unit, Decimal(str(i.target)) if i.target is not None else None)
+            for i in indicators
+        ),
+    )
+
+
+def reportable_periods(session: Session, project_id: int, fiscal_year: int, today: date) -> list[PeriodChoice]:
+    """Periods of the project's year that have started and still take a report from its owner:
+    not yet submitted, or returned for revision, or submitted but not yet decided (a new version)."""
+    rows = session.exec(
+        select(ReportingPeriod, ProgressReport)
+        .outerjoin(
+            ProgressReport,
+            sa.and_(
+                col(ProgressReport.period_id) == col(ReportingPeriod.id), col(ProgressReport.project_id) == project_id
+            ),
+        )
+        .where(col(ReportingPeriod.fiscal_year) == fiscal_year, col(ReportingPeriod.starts_on) <= today)
+        .order_by(col(ReportingPeriod.quarter))
+    )
+    result = []
+    for period, report in rows:
+        status = str(report.status) if report is not None else None
+        if status == ReportStatus.APPROVED:
+            continue
+        result.append(
+            PeriodChoice(
+                period_id=period.id or 0,
+                fiscal_year=period.fiscal_year,
+                quarter=period.quarter,
+                due_on=period.due_on,
+                report_status=status,
+                late=period.due_on < today and status in (None, ReportStatus.DRAFT),
+            )
+        )
+    return result
+
+
+def find_report(session: Session, project_id: int, period_id: int) -> ProgressReport | None:
+    statement = select(ProgressReport).where(
+        ProgressReport.project_id == project_id, ProgressReport.period_id == period_id
+    )
+    return session.exec(statement).first()
+
+
+def latest_version(session: Session, report: ProgressReport) -> ReportVersion | None:
+    if not report.current_version:
+        return None
+    statement = select(ReportVersion).where(
+        ReportVersion.report_id == report.id, ReportVersion.version == report.current_version
+    )
+    return session.exec(statement).first()
+
+
+def version_answers(session: Session, report: ProgressReport, version: ReportVersion) -> dict[str, Any]:
+    """A submitted version as form answers (to reopen a returned report, or offer last quarter's)."""
+    results = session.exec(select(IndicatorResult).where(IndicatorResult.version_id == version.id))
+    photos = session.exec(select(EvidencePhoto.id).where(EvidencePhoto.version_id == version.id))
+    skipped = {"skipped": True}
+    answers: dict[str, Any] = {
+        "project": str(report.project_id),
+        "period": str(report.period_id),
+        "status": str(version.implementation_status),
+        "progress": str(version.progress_pct),
+        "budget": int(version.budget_disbursed_satang),
+        "indicators": {str(r.indicator_id): str(r.value) for r in results if r.value is not None},
+        "activities": version.activities,
+        "problems": version.problems or skipped,
+        "suggestions": version.suggestions or skipped,
+        "photos": [str(p) for p in photos],
+    }
+    if version.implementation_status == ImplementationStatus.CANCELLED:
+        answers["status_reason"] = version.status_reason
+    return answers
+
+
+def previous_quarter_answers(session: Session, project_id: int, period_id: int) -> dict[str, Any] | None:
+    """The latest submitted answers of this project's most recent earlier period (for defaults)."""
+    period = session.get(ReportingPeriod, period_id)
+    if period is None:
+        return None
+    statement = (
+        select(ProgressReport)
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(ProgressReport.period_id))
+        .where(
+            col(ProgressReport.project_id) == project_id,
+            col(ReportingPeriod.starts_on) < period.starts_on,
+            col(ProgressReport.current_version) > 0,
+        )
+        .order_by(col(ReportingPeriod.starts_on).desc())
+        .limit(1)
+    )
+    report = session.exec(statement).first()
+    if report is None:
+        return None
+    version = latest_version(session, report)
+    return version_answers(session, report, version) if version else None
+
+
+def last_return(session: Session, report: ProgressReport) -> ApprovalDecision | None:
+    statement = (
+        select(ApprovalDecision)
+        .where(ApprovalDecision.report_id == report.id, ApprovalDecision.outcome == DecisionOutcome.RETURNED)
+        .order_by(col(ApprovalDecision.decided_at).desc())
+    )
+    return session.exec(statement).first()
+
+
+def _ids(answers: dict[str, Any]) -> tuple[int, int]:
+    return int(answers["project"]), int(answers["period"])
+
+
+def get_or_create_report(session: Session, project_id: int, period_id: int, now: datetime) -> ProgressReport:
+    report = find_report(session, project_id, period_id)
+    if report is None:
+        report = ProgressReport(project_id=project_id, period_id=period_id, created_at=now, updated_at=now)
+        session.add(report)
+        session.flush()
+    return report
+
+
+def save_draft(session: Session, person_id: int, answers: dict[str, Any], now: datetime) -> ProgressReport | None:
+    """Keep a report's unsubmitted answers; a no-op until the project and period are chosen."""
+    if "project" not in answers or "period" not in answers:
+        return None
+    project_id, period_id = _ids(answers)
+    report = get_or_create_report(session, project_id, period_id, now)
+    if report.status == ReportStatus.APPROVED:
+        return report
+    report.draft = answers
+    report.draft_by_id = person_id
+    report.draft_updated_at = now
+    session.add(report)
+    return report
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or isinstance(value, dict) else str(value)
+
+
+def submit_report(
+    session: Session, person_id: int, answers: dict[str, Any], now: datetime
+) -> tuple[ProgressReport, ReportVersion]:
+    """Create the next version of the report from complete answers and mark it submitted."""
+    project_id, period_id = _ids(answers)
+    if not is_owner(session, person_id, project_id):
+        raise ReportingError("not_owner")
+    report = get_or_create_report(session, project_id, period_id, now)
+    session.refresh(report, with_for_update=session.get_bind().dialect.name == "postgresql")
+    if report.status == ReportStatus.APPROVED:
+        raise ReportingError("already_approved")
+    status = ImplementationStatus(answers["status"])
+    version = ReportVersion(
+        report_id=report.id or 0,
+        version=report.current_version + 1,
+        status=ReportStatus.SUBMITTED,
+        implementation_status=status,
+        status_reason=_text(answers.get("status_reason")) if status == ImplementationStatus.CANCELLED else "",
+        progress_pct=Decimal(str(answers.get("progress", "0"))),
+        budget_disbursed_satang=int(answers.get("budget") or 0),
+        activities=_text(answers.get("activities")),
+        problems=_text(answers.get("problems")),
+        suggestions=_text(answers.get("suggestions")),
+        submitted_by_id=person_id,
+        submitted_at=now,
+        created_at=now,
+    )
+    session.add(version)
+    session.flush()
+    for indicator_id, value in (answers.get("indicators") or {}).items():
+        if isinstance(value, dict):
+            continue
+        session.add(IndicatorResult(version_id=version.id or 0, indicator_id=int(indicator_id), value=Decimal(str(value))))
+    _attach_photos(session, report, version, [int(p) for p in answers.get("photos") or [] if str(p).isdigit()], now)
+    report.current_version = version.version
+    report.status = ReportStatus.SUBMITTED
+    report.draft = None
+    report.draft_updated_at = None
+    report.updated_at = now
+    session.add(report)
+    session.add(
+        AuditLog(
+            at=now,
+            actor_person_id=person_id,
+            actor="line",
+            action="report_submitted",
+            entity_type="progress_report",
+            entity_id=str(report.id),
+            details={"version": version.version, "version_id": version.id},
+        )
+    )
+    return report, version
+
+
+def _attach_photos(
+    session: Session, report: ProgressReport, version: ReportVersion, photo_ids: list[int], now: datetime
+) -> None:
+    for photo in session.exec(select(EvidencePhoto).where(col(EvidencePhoto.id).in_(photo_ids))):
+        if photo.report_id != report.id:
+            continue  # never attach someone else's photo, whatever the answers say
+        if photo.version_id is None:
+            photo.version_id = version.id
+            session.add(photo)
+        elif photo.version_id != version.id:
+            # Kept from an earlier version: the new version gets its own reference to the same file.
+            session.add(
+                EvidencePhoto(
+                    report_id=photo.report_id,
+                    version_id=version.id,
+                    uploaded_by_id=photo.uploaded_by_id,
+                    line_message_id=photo.line_message_id,
+                    path=photo.path,
+                    content_type=photo.content_type,
+                    size_bytes=photo.size_bytes,
+                    sha256=photo.sha256,
+                    created_at=now,
+                )
+            )
+
+
+def add_photo(
+    session: Session,
+    *,
+    answers: dict[str, Any],
+    person_id: int,
+    line_message_id: str,
+    path: str,
+    content_type: str,
+    size_bytes: int,
+    sha256: str,
+    now: datetime,
+) -> EvidencePhoto:
+    project_id, period_id = _ids(answers)
+    report = get_or_create_report(session, project_id, period_id, now)
+    photo = EvidencePhoto(
+        report_id=report.id or 0,
+        uploaded_by_id=person_id,
+        line_message_id=line_message_id,
+        path=path,
+        content_type=content_type,
+        size_bytes=size_bytes,
+        sha256=sha256,
+        created_at=now,
+    )
+    session.add(photo)
+    session.flush()
+    return photo
