@@ -38,6 +38,7 @@ class EventContext:
     line: LineEffects | None
     person: Person | None = None
     media_dir: Path = Path("var") / "media"
+    approval_levels: int = 1  # 2 adds planning-group verification after the director
     replies: list[dict[str, Any]] = field(default_factory=list)
 
     @property

@@ -20,6 +20,7 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
+from bot import approvals
 from bot.commands import Command, match_command, normalize, split_register
 from bot.context import EventContext
 from bot.forms import runtime as forms
@@ -34,6 +35,7 @@ from scheduler.fiscal import FiscalQuarter, fiscal_year_of
 log = logging.getLogger(__name__)
 
 postbacks: PostbackRegistry[EventContext] = PostbackRegistry()
+forms.after_submit.append(approvals.on_submitted)  # a submitted report asks its approver to decide
 
 
 def handle_event(ctx: EventContext) -> None:
@@ -95,6 +97,10 @@ def on_message(ctx: EventContext) -> None:
             on_group_text(ctx, message.text)
         return  # people talk to each other in groups: other messages there are not for the bot
     if isinstance(message, TextMessageContent):
+        if ctx.person is not None and message.quoted_message_id and approvals.on_quote_reply(
+            ctx, message.quoted_message_id, message.text
+        ):
+            return
         on_private_text(ctx, message.text)
         return
     if ctx.person is None:
@@ -115,6 +121,10 @@ def on_private_text(ctx: EventContext, text: str) -> None:
     if ctx.person is None:
         on_unlinked_text(ctx, text, command)
         return
+    waiting = approvals.pending_return(ctx)
+    if waiting is not None:
+        approvals.on_reason_text(ctx, waiting[0], waiting[1], text)
+        return
     if forms.conversation_of(ctx) is not None:
         # In a form: the status and project list still work (then the question is asked again);
         # everything else, including help and cancel, belongs to the form.
@@ -129,6 +139,8 @@ def on_private_text(ctx: EventContext, text: str) -> None:
             forms.resume_after(ctx)
         else:
             forms.text_input(ctx, text)
+        return
+    if approvals.on_text(ctx, text):
         return
     if command is Command.REPORT:
         forms.start_report(ctx)
@@ -273,6 +285,17 @@ def on_report_button(ctx: EventContext, postback: Postback) -> None:
         ctx.reply(chat.unknown_button())
         return
     forms.reopen_report(ctx, report_id)
+
+
+@postbacks.register("ap")
+def on_approval_button(ctx: EventContext, postback: Postback) -> None:
+    """`v1|ap|r=<report>|n=<version>|d=a|r`: a decision from an approval card."""
+    approvals.on_decision_button(ctx, postback)
+
+
+@postbacks.register("apall")
+def on_approve_all_button(ctx: EventContext, postback: Postback) -> None:
+    approvals.on_approve_all(ctx, postback)
 
 
 @postbacks.register("cmd")

@@ -61,6 +61,7 @@ class EventProcessor:
         tz: ZoneInfo,
         workers: int = 8,
         media_dir: Path | None = None,
+        approval_levels: int = 1,
     ) -> None:
         self.engine = engine
         self.handler = handler
@@ -70,6 +71,7 @@ class EventProcessor:
         self.tz = tz
         self.workers = max(1, workers)
         self.media_dir = media_dir or Path("var") / "media"
+        self.approval_levels = approval_levels
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -191,6 +193,7 @@ class EventProcessor:
                 tz=self.tz,
                 line=self.line,
                 media_dir=self.media_dir,
+                approval_levels=self.approval_levels,
             )
             try:
                 self.handler(ctx)

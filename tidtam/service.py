@@ -45,6 +45,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
         tz=settings.tz,
         workers=settings.event_workers,
         media_dir=settings.media_dir,
+        approval_levels=settings.approval_levels,
     )
 
     @asynccontextmanager

@@ -47,7 +47,21 @@ class Settings(BaseSettings):
         validation_alias="TIDTAM_EVENT_WORKERS",
         description="Threads that process webhook events; 0 acknowledges and stores only.",
     )
+    approval_levels: int = Field(
+        default=1,
+        ge=1,
+        le=2,
+        validation_alias="TIDTAM_APPROVAL_LEVELS",
+        description="1: the director's decision is final; 2: the planning group verifies after the director.",
+    )
     monthly_message_quota: int = Field(default=300, validation_alias="TIDTAM_MONTHLY_MESSAGE_QUOTA")
+    # The scheduler (scheduler/): rules file, daily tick time and quiet hours ("20:00-07:00") override
+    # scheduler/data/rules.toml when set.
+    scheduler_enabled: bool = Field(default=True, validation_alias="TIDTAM_SCHEDULER_ENABLED")
+    rules_file: Path | None = Field(default=None, validation_alias="TIDTAM_RULES_FILE")
+    tick_time: str | None = Field(default=None, validation_alias="TIDTAM_TICK_TIME")
+    quiet_hours: str | None = Field(default=None, validation_alias="TIDTAM_QUIET_HOURS")
+    dispatch_interval_seconds: float = Field(default=5.0, validation_alias="TIDTAM_DISPATCH_INTERVAL_SECONDS")
 
     @field_validator("line_api_base_url", "line_data_api_base_url", "public_url")
     @classmethod

@@ -1,0 +1,422 @@
+"""Directors decide by reply: approval cards, buttons, quote-replies, plain text, approve-all.
+
+Every way of deciding ends in `models.approvals.record_decision`, so the rules (current approver or
+acting approver, not one's own report, current version only, one decision per version and level) hold
+whatever the channel. Cards and outcome notices are pushes through the outbox; the answer to the
+director's own message is a free reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from bot.commands import normalize
+from bot.context import EventContext
+from bot.postback import Postback
+from messages import approvals as text
+from models.approvals import (
+    DecisionError,
+    DecisionResult,
+    Pending,
+    approvers_for,
+    pending_for,
+    planners_for,
+    record_decision,
+)
+from models.messaging import Conversation, SentMessage
+from models.org import Person
+from models.outbox import queue_push
+from models.plan import Indicator, Project, ReportingPeriod
+from models.reports import EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
+from models.types import DecisionChannel, DecisionOutcome
+from scheduler.fiscal import FiscalQuarter
+
+RETURN_REASON_FORM = "return_reason"
+CARD_PURPOSE = "approval_card"
+
+
+# --- cards -----------------------------------------------------------------------------------------
+
+
+def _quarter(session: Session, report: ProgressReport) -> FiscalQuarter | None:
+    period = session.get(ReportingPeriod, report.period_id)
+    return FiscalQuarter(period.fiscal_year, period.quarter) if period else None
+
+
+def card_data(session: Session, report: ProgressReport, version: ReportVersion, level: int) -> text.CardData:
+    project = session.get(Project, report.project_id)
+    assert project is not None
+    reporter = session.get(Person, version.submitted_by_id) if version.submitted_by_id else None
+    results = {r.indicator_id: r.value for r in session.exec(select(IndicatorResult).where(IndicatorResult.version_id == version.id))}
+    indicators = session.exec(select(Indicator).where(Indicator.project_id == project.id).order_by(Indicator.position, Indicator.code))
+    photos = session.exec(select(EvidencePhoto.id).where(EvidencePhoto.version_id == version.id)).all()
+    return text.CardData(
+        report_id=report.id or 0,
+        version=version.version,
+        project_code=project.code,
+        project_name=project.name,
+        quarter=_quarter(session, report),
+        reporter=reporter.full_name if reporter else "-",
+        implementation_status=str(version.implementation_status),
+        status_reason=version.status_reason,
+        progress_pct=Decimal(str(version.progress_pct)),
+        disbursed_satang=version.budget_disbursed_satang,
+        budget_satang=project.budget_satang,
+        indicators=tuple(
+            text.IndicatorLine(
+                i.name,
+                i.unit,
+                Decimal(str(i.target)) if i.target is not None else None,
+                Decimal(str(results[i.id])) if results.get(i.id) is not None else None,
+            )
+            for i in indicators
+        ),
+        activities=version.activities,
+        problems=version.problems,
+        photos=len(photos),
+        level=level,
+    )
+
+
+def request_decision(session: Session, report: ProgressReport, version: ReportVersion, level: int, now, on: date) -> int:  # type: ignore[no-untyped-def]
+    """Queue the approval card to everyone who may decide at `level`; returns how many were queued."""
+    people = approvers_for(session, report, version, on) if level == 1 else planners_for(session, report)
+    card = text.approval_card(card_data(session, report, version, level)).to_dict()
+    queued = 0
+    for person in people:
+        if not person.line_user_id:
+            continue
+        row = queue_push(
+            session,
+            to=[person.line_user_id],
+            messages=[card],
+            dedupe_key=f"approval:{version.id}:L{level}:{person.id}",
+            rule="approval_request",
+            subject=f"report_version:{version.id}",
+            now=now,
+            purpose=CARD_PURPOSE,
+            ref_type="report_version",
+            ref_id=version.id,
+            person_ids=[person.id or 0],
+        )
+        queued += row is not None
+    return queued
+
+
+def on_submitted(ctx: EventContext, report: ProgressReport, version: ReportVersion) -> None:
+    """After a report version is submitted: ask for a decision."""
+    request_decision(ctx.session, report, version, 1, ctx.now, _today(ctx))
+
+
+def _today(ctx: EventContext) -> date:
+    return ctx.now.astimezone(ctx.tz).date()
+
+
+# --- deciding --------------------------------------------------------------------------------------
+
+
+def decide(
+    ctx: EventContext,
+    report_id: int,
+    version: int,
+    outcome: DecisionOutcome,
+    channel: DecisionChannel,
+    reason: str = "",
+) -> DecisionResult:
+    """Record a decision from the person in `ctx` and answer them; tell the reporter the outcome."""
+    assert ctx.person is not None
+    result = record_decision(
+        ctx.session,
+        report_id=report_id,
+        version=version,
+        person=ctx.person,
+        outcome=outcome,
+        channel=channel,
+        now=ctx.now,
+        on=_today(ctx),
+        reason=reason,
+        levels=ctx.approval_levels,
+    )
+    report = ctx.session.get(ProgressReport, report_id)
+    if result.ok and result.decision is not None and report is not None:
+        _after_decision(ctx, report, result)
+        return result
+    if result.error is DecisionError.NEEDS_REASON and report is not None:
+        _ask_reason(ctx, report, version, channel)
+    else:
+        _refusal(ctx, result, report)
+    return result
+
+
+def _label(session: Session, report: ProgressReport) -> str:
+    project = session.get(Project, report.project_id)
+    return f"{project.code} {project.name}" if project else ""
+
+
+def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionResult) -> None:
+    decision = result.decision
+    assert decision is not None and ctx.person is not None
+    label, quarter = _label(ctx.session, report), _quarter(ctx.session, report)
+    if decision.outcome == DecisionOutcome.APPROVED:
+        ctx.reply(text.approved_ok(label, quarter, result.final))
+    else:
+        ctx.reply(text.returned_ok(label, quarter))
+    version = ctx.session.get(ReportVersion, decision.version_id)
+    if not result.final and version is not None:
+        request_decision(ctx.session, report, version, decision.level + 1, ctx.now, _today(ctx))
+        return
+    reporter = ctx.session.get(Person, version.submitted_by_id) if version and version.submitted_by_id else None
+    if reporter is None or not reporter.line_user_id:
+        return
+    if decision.outcome == DecisionOutcome.APPROVED:
+        message = text.report_approved(label, quarter, ctx.person.full_name)
+    else:
+        message = text.report_returned(label, quarter, ctx.person.full_name, decision.reason, report.id or 0)
+    queue_push(
+        ctx.session,
+        to=[reporter.line_user_id],
+        messages=[message.to_dict()],
+        dedupe_key=f"decision:{decision.id}",
+        rule="decision_notice",
+        subject=f"report:{report.id}",
+        now=ctx.now,
+        purpose="decision_notice",
+        ref_type="approval_decision",
+        ref_id=decision.id,
+        person_ids=[reporter.id or 0],
+    )
+
+
+def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport | None) -> None:
+    error = result.error
+    if error is DecisionError.ALREADY_DECIDED and result.existing is not None:
+        who = ctx.session.get(Person, result.existing.decided_by_id)
+        ctx.reply(
+            text.already_decided(who.full_name if who else "-", str(result.existing.outcome), result.existing.decided_at, ctx.tz)
+        )
+    elif error is DecisionError.STALE_VERSION and report is not None and result.current_version:
+        ctx.reply(text.stale_version(result.current_version))
+        version = ctx.session.exec(
+            select(ReportVersion).where(ReportVersion.report_id == report.id, ReportVersion.version == result.current_version)
+        ).first()
+        if version is not None:
+            ctx.reply(text.approval_card(card_data(ctx.session, report, version, 1)))
+    elif error is DecisionError.OWN_REPORT:
+        ctx.reply(text.own_report())
+    elif error is DecisionError.NOT_ALLOWED:
+        ctx.reply(text.not_allowed())
+    else:
+        ctx.reply(text.not_pending())
+
+
+def _ask_reason(ctx: EventContext, report: ProgressReport, version: int, channel: DecisionChannel) -> None:
+    assert ctx.user_id is not None
+    existing = ctx.session.exec(select(Conversation).where(Conversation.chat_key == ctx.user_id)).first()
+    data = {"form": RETURN_REASON_FORM, "report": report.id, "version": version, "channel": channel.value}
+    if existing is not None and existing.form != RETURN_REASON_FORM:
+        # In the middle of their own report: keep it; the reason can come with a quote-reply instead.
+        ctx.reply(text.ask_reason(_label(ctx.session, report)))
+        data["resume"] = existing.form
+        existing.data = {**existing.data, "pending_return": data}
+        existing.updated_at = ctx.now
+        existing.revision += 1
+        ctx.session.add(existing)
+        return
+    if existing is not None:
+        existing.data = data
+        existing.updated_at = ctx.now
+        existing.revision += 1
+        ctx.session.add(existing)
+    else:
+        ctx.session.add(
+            Conversation(
+                chat_key=ctx.user_id,
+                person_id=ctx.person.id if ctx.person else None,
+                form=RETURN_REASON_FORM,
+                step="reason",
+                data=data,
+                revision=1,
+                started_at=ctx.now,
+                updated_at=ctx.now,
+            )
+        )
+    ctx.reply(text.ask_reason(_label(ctx.session, report)))
+
+
+def pending_return(ctx: EventContext) -> tuple[Conversation, dict[str, object]] | None:
+    """The return waiting for its reason, if the person's next text is that reason."""
+    if ctx.user_id is None:
+        return None
+    conversation = ctx.session.exec(select(Conversation).where(Conversation.chat_key == ctx.user_id)).first()
+    if conversation is None:
+        return None
+    if conversation.form == RETURN_REASON_FORM:
+        return conversation, conversation.data
+    pending = conversation.data.get("pending_return")
+    return (conversation, pending) if isinstance(pending, dict) else None
+
+
+def on_reason_text(ctx: EventContext, conversation: Conversation, data: dict[str, object], typed: str) -> None:
+    if conversation.form == RETURN_REASON_FORM:
+        ctx.session.delete(conversation)
+    else:
+        conversation.data = {k: v for k, v in conversation.data.items() if k != "pending_return"}
+        conversation.revision += 1
+        conversation.updated_at = ctx.now
+        ctx.session.add(conversation)
+    if normalize(typed) in {normalize(w) for w in ("ยกเลิก", "cancel")}:
+        ctx.reply(text.return_cancelled())
+        return
+    decide(
+        ctx,
+        int(data["report"]),  # type: ignore[arg-type]
+        int(data["version"]),  # type: ignore[arg-type]
+        DecisionOutcome.RETURNED,
+        DecisionChannel(str(data.get("channel", DecisionChannel.BUTTON.value))),
+        typed.strip(),
+    )
+
+
+def on_decision_button(ctx: EventContext, postback: Postback) -> None:
+    """`v1|ap|r=<report>|n=<version>|d=a|r` from an approval card."""
+    report_id, version, choice = postback.int_param("r"), postback.int_param("n"), postback.params.get("d")
+    if ctx.person is None or report_id is None or version is None or choice not in ("a", "r"):
+        from messages import chat
+
+        ctx.reply(chat.unknown_button())
+        return
+    outcome = DecisionOutcome.APPROVED if choice == "a" else DecisionOutcome.RETURNED
+    decide(ctx, report_id, version, outcome, DecisionChannel.BUTTON)
+
+
+# --- text: quote-replies, "อนุมัติ", "ส่งกลับ …", "อนุมัติทั้งหมด" ---------------------------------------
+
+
+def _starts(typed: str, words: tuple[str, ...]) -> tuple[bool, str]:
+    stripped = typed.strip()
+    lowered = stripped.lower()
+    for word in sorted(words, key=len, reverse=True):
+        if lowered.startswith(word.lower()):
+            return True, stripped[len(word) :].strip(" :：-,")
+    return False, ""
+
+
+def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> bool:
+    """A reply quoting one of our approval cards; False when the quoted message is not a card."""
+    sent = ctx.session.exec(select(SentMessage).where(SentMessage.line_message_id == quoted_message_id)).first()
+    if sent is None or sent.purpose != CARD_PURPOSE or sent.ref_id is None:
+        return False
+    version = ctx.session.get(ReportVersion, sent.ref_id)
+    if version is None:
+        return False
+    is_approve, _ = _starts(typed, text.APPROVE_WORDS)
+    is_return, reason = _starts(typed, text.RETURN_WORDS)
+    if is_return and not normalize(typed).startswith(normalize("อนุมัติ")):
+        decide(ctx, version.report_id, version.version, DecisionOutcome.RETURNED, DecisionChannel.QUOTE_REPLY, reason)
+        return True
+    if is_approve:
+        decide(ctx, version.report_id, version.version, DecisionOutcome.APPROVED, DecisionChannel.QUOTE_REPLY)
+        return True
+    return False
+
+
+def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLine]:
+    lines = []
+    for p in items:
+        reporter = session.get(Person, p.version.submitted_by_id) if p.version.submitted_by_id else None
+        lines.append(
+            text.PendingLine(p.project.code, p.project.name, _quarter(session, p.report), reporter.full_name if reporter else "")
+        )
+    return lines
+
+
+def _fingerprint(items: list[Pending]) -> str:
+    key = ",".join(f"{p.report.id}:{p.version.version}" for p in sorted(items, key=lambda p: p.report.id or 0))
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def on_text(ctx: EventContext, typed: str) -> bool:
+    """Plain-text decisions; False when the text is not about approvals."""
+    if ctx.person is None:
+        return False
+    norm = normalize(typed)
+    if norm in {normalize(w) for w in text.APPROVE_ALL_WORDS}:
+        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+        if not items:
+            ctx.reply(text.nothing_pending())
+        else:
+            ctx.reply(text.confirm_approve_all(len(items), f"v1|apall|h={_fingerprint(items)}"))
+        return True
+    if norm in {normalize(w) for w in text.PENDING_WORDS}:
+        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+        ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
+        return True
+    is_approve, rest = _starts(typed, ("อนุมัติ", "approve"))
+    is_return, reason = _starts(typed, ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ"))
+    if not (is_approve or is_return):
+        return False
+    items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+    if not items:
+        ctx.reply(text.nothing_pending())
+        return True
+    target, remainder = _target(items, rest if is_approve else reason)
+    if target is None and len(items) == 1:
+        target, remainder = items[0], (rest if is_approve else reason)
+    if target is None:
+        ctx.reply(text.pending_list(_pending_lines(ctx.session, items), asked="which"))
+        return True
+    outcome = DecisionOutcome.APPROVED if is_approve else DecisionOutcome.RETURNED
+    decide(ctx, target.report.id or 0, target.version.version, outcome, DecisionChannel.TEXT, "" if is_approve else remainder)
+    return True
+
+
+def _target(items: list[Pending], rest: str) -> tuple[Pending | None, str]:
+    """A pending report named by its project code at the start of `rest`, and what follows it."""
+    words = rest.split(maxsplit=1)
+    if not words:
+        return None, rest
+    code = words[0].upper()
+    for item in items:
+        if item.project.code.upper() == code:
+            return item, words[1] if len(words) > 1 else ""
+    return None, rest
+
+
+def on_approve_all(ctx: EventContext, postback: Postback) -> None:
+    """`v1|apall|h=<fingerprint>`: approve every pending report listed in the confirmation."""
+    if ctx.person is None:
+        from messages import chat
+
+        ctx.reply(chat.unknown_button())
+        return
+    items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+    if not items or _fingerprint(items) != postback.params.get("h"):
+        ctx.reply(text.pending_changed())
+        if items:
+            ctx.reply(text.pending_list(_pending_lines(ctx.session, items)))
+        return
+    approved = skipped = 0
+    replies_before = len(ctx.replies)
+    for item in items:
+        result = record_decision(
+            ctx.session,
+            report_id=item.report.id or 0,
+            version=item.version.version,
+            person=ctx.person,
+            outcome=DecisionOutcome.APPROVED,
+            channel=DecisionChannel.BULK,
+            now=ctx.now,
+            on=_today(ctx),
+            levels=ctx.approval_levels,
+        )
+        if result.ok:
+            approved += 1
+            _after_decision(ctx, item.report, result)
+        else:
+            skipped += 1
+    del ctx.replies[replies_before:]  # one summary instead of a line per report
+    ctx.reply(text.approved_all(approved, skipped))

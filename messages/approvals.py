@@ -1,0 +1,288 @@
+"""What directors and reporters read about approvals: the approval card, outcomes, lists, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from linebot.v3.messaging import (
+    FlexContainer,
+    FlexMessage,
+    MessageAction,
+    PostbackAction,
+    QuickReply,
+    QuickReplyItem,
+    TextMessage,
+)
+
+from messages.forms import truncate
+from messages.report_form import STATUS_LABELS
+from messages.thai_dates import format_datetime, format_quarter
+from messages.thai_numbers import format_baht, format_number, format_percent
+
+APPROVE_WORDS = ("อนุมัติ", "ok", "โอเค", "ผ่าน", "approve", "เห็นชอบ", "ตกลง")
+RETURN_WORDS = ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ", "แก้ไข", "return")
+APPROVE_ALL_WORDS = ("อนุมัติทั้งหมด", "approve all")
+PENDING_WORDS = ("รออนุมัติ", "รายการรออนุมัติ", "pending")
+
+
+@dataclass(frozen=True)
+class IndicatorLine:
+    name: str
+    unit: str
+    target: Decimal | None
+    value: Decimal | None
+
+
+@dataclass(frozen=True)
+class CardData:
+    report_id: int
+    version: int
+    project_code: str
+    project_name: str
+    quarter: object
+    reporter: str
+    implementation_status: str
+    status_reason: str
+    progress_pct: Decimal
+    disbursed_satang: int
+    budget_satang: int
+    indicators: tuple[IndicatorLine, ...]
+    activities: str
+    problems: str
+    photos: int
+    level: int = 1
+
+
+def decision_postback(report_id: int, version: int, decision: str) -> str:
+    return f"v1|ap|r={report_id}|n={version}|d={decision}"
+
+
+def _row(label: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "box",
+        "layout": "baseline",
+        "spacing": "sm",
+        "contents": [
+            {"type": "text", "text": label, "size": "xs", "color": "#6B7280", "flex": 3, "wrap": True},
+            {"type": "text", "text": value or "-", "size": "sm", "flex": 5, "wrap": True},
+        ],
+    }
+
+
+def approval_card(card: CardData) -> FlexMessage:
+    share = ""
+    if card.budget_satang:
+        share = f" ({format_percent(Decimal(card.disbursed_satang * 100) / Decimal(card.budget_satang))})"
+    status = STATUS_LABELS.get(card.implementation_status, card.implementation_status)
+    if card.status_reason:
+        status += f" — {card.status_reason}"
+    rows = [
+        _row("ผู้รายงาน", card.reporter),
+        _row("สถานะ", status),
+        _row("ความก้าวหน้า", format_percent(card.progress_pct)),
+        _row("เบิกจ่ายสะสม", f"{format_baht(card.disbursed_satang)} จาก {format_baht(card.budget_satang)}{share}"),
+    ]
+    for indicator in card.indicators[:8]:
+        value = format_number(indicator.value) if indicator.value is not None else "-"
+        target = f" / เป้า {format_number(indicator.target)}" if indicator.target is not None else ""
+        rows.append(_row(truncate(indicator.name, 60), f"{value}{target} {indicator.unit}".strip()))
+    if len(card.indicators) > 8:
+        rows.append(_row("ตัวชี้วัดอื่น", f"อีก {len(card.indicators) - 8} ตัว"))
+    rows.append(_row("กิจกรรม", truncate(card.activities, 300)))
+    rows.append(_row("ปัญหาอุปสรรค", truncate(card.problems, 300) or "ไม่มี"))
+    rows.append(_row("รูปหลักฐาน", f"{card.photos} รูป"))
+    heading = "ขอความเห็นชอบรายงานผล" if card.level == 1 else "ตรวจสอบรายงานผล (กลุ่มนโยบายและแผน)"
+    version = f" ฉบับที่ {card.version}" if card.version > 1 else ""
+    bubble = {
+        "type": "bubble",
+        "size": "giga",
+        "header": {
+            "type": "box",
+            "layout": "vertical",
+            "backgroundColor": "#1E3A8A",
+            "contents": [
+                {"type": "text", "text": heading, "color": "#FFFFFF", "weight": "bold"},
+                {
+                    "type": "text",
+                    "text": truncate(f"{card.project_code} {card.project_name}", 120),
+                    "color": "#DBEAFE",
+                    "size": "sm",
+                    "wrap": True,
+                },
+                {
+                    "type": "text",
+                    "text": f"{format_quarter(card.quarter)}{version}",  # type: ignore[arg-type]
+                    "color": "#DBEAFE",
+                    "size": "xs",
+                },
+            ],
+        },
+        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": rows},
+        "footer": {
+            "type": "box",
+            "layout": "horizontal",
+            "spacing": "sm",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "color": "#15803D",
+                    "action": {
+                        "type": "postback",
+                        "label": "อนุมัติ",
+                        "data": decision_postback(card.report_id, card.version, "a"),
+                        "displayText": "อนุมัติ",
+                    },
+                },
+                {
+                    "type": "button",
+                    "style": "secondary",
+                    "action": {
+                        "type": "postback",
+                        "label": "ส่งกลับแก้ไข",
+                        "data": decision_postback(card.report_id, card.version, "r"),
+                        "displayText": "ส่งกลับแก้ไข",
+                    },
+                },
+            ],
+        },
+    }
+    alt = f"{heading}: {card.project_code} {card.project_name} {format_quarter(card.quarter)} — แตะอนุมัติ หรือตอบกลับข้อความนี้ค่ะ"  # type: ignore[arg-type]
+    return FlexMessage(alt_text=truncate(alt, 1500), contents=FlexContainer.from_dict(bubble))
+
+
+def _menu() -> QuickReply:
+    return QuickReply(items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in ("รออนุมัติ", "ช่วยเหลือ")])
+
+
+def approved_ok(project: str, quarter: object, final: bool) -> TextMessage:
+    tail = "" if final else "\nส่งต่อให้กลุ่มนโยบายและแผนตรวจสอบแล้วค่ะ"
+    return TextMessage(text=f"อนุมัติรายงาน {project} {format_quarter(quarter)} แล้วค่ะ{tail}", quick_reply=_menu())  # type: ignore[arg-type]
+
+
+def returned_ok(project: str, quarter: object) -> TextMessage:
+    return TextMessage(
+        text=f"ส่งกลับรายงาน {project} {format_quarter(quarter)} ให้ผู้รายงานแก้ไขแล้วค่ะ",  # type: ignore[arg-type]
+        quick_reply=_menu(),
+    )
+
+
+def ask_reason(project: str) -> TextMessage:
+    return TextMessage(
+        text=f"ขอเหตุผลที่ส่งกลับรายงาน {project} สั้น ๆ ค่ะ\nผู้รายงานจะเห็นเหตุผลนี้ (พิมพ์ \"ยกเลิก\" หากไม่ส่งกลับ)",
+    )
+
+
+def return_cancelled() -> TextMessage:
+    return TextMessage(text="ยกเลิกการส่งกลับแล้วค่ะ รายงานยังรอการพิจารณาอยู่ค่ะ", quick_reply=_menu())
+
+
+def already_decided(who: str, outcome: str, at: datetime, tz: ZoneInfo) -> TextMessage:
+    verb = "อนุมัติ" if outcome == "approved" else "ส่งกลับ"
+    return TextMessage(text=f"รายงานฉบับนี้{verb}ไปแล้วโดย {who} เมื่อ {format_datetime(at, tz)} ค่ะ", quick_reply=_menu())
+
+
+def stale_version(current: int) -> TextMessage:
+    return TextMessage(
+        text=f"รายงานนี้มีฉบับแก้ไขใหม่แล้ว (ฉบับที่ {current}) กรุณาพิจารณาฉบับล่าสุดจากการ์ดด้านล่างค่ะ",
+    )
+
+
+def not_allowed() -> TextMessage:
+    return TextMessage(text="คุณไม่ได้เป็นผู้อนุมัติรายงานนี้ในวันนี้ค่ะ", quick_reply=_menu())
+
+
+def own_report() -> TextMessage:
+    return TextMessage(text="ไม่สามารถอนุมัติรายงานของตนเองได้ค่ะ ระบบส่งให้ผู้บังคับบัญชาระดับถัดไปแล้วค่ะ", quick_reply=_menu())
+
+
+def not_pending() -> TextMessage:
+    return TextMessage(text="รายงานนี้ไม่ได้รอการพิจารณาแล้วค่ะ", quick_reply=_menu())
+
+
+def nothing_pending() -> TextMessage:
+    return TextMessage(text="ตอนนี้ไม่มีรายงานที่รอการอนุมัติจากคุณค่ะ", quick_reply=_menu())
+
+
+@dataclass(frozen=True)
+class PendingLine:
+    project_code: str
+    project_name: str
+    quarter: object
+    reporter: str
+
+
+def pending_list(items: Sequence[PendingLine], *, asked: str = "") -> TextMessage:
+    head = f"มีรายงานรออนุมัติ {len(items)} รายการค่ะ"
+    if asked:
+        head += " ต้องการอนุมัติรายการไหนคะ"
+    lines = [head]
+    for index, item in enumerate(items[:25], start=1):
+        lines.append(f"{index}. {item.project_code} {truncate(item.project_name, 60)} ({format_quarter(item.quarter)})")  # type: ignore[arg-type]
+    if len(items) > 25:
+        lines.append(f"…และอีก {len(items) - 25} รายการ")
+    lines.append("ตอบกลับ (Reply) การ์ดของรายงาน หรือพิมพ์ \"อนุมัติ <รหัสโครงการ>\" หรือ \"อนุมัติทั้งหมด\" ค่ะ")
+    quick = [QuickReplyItem(action=MessageAction(label="อนุมัติทั้งหมด", text="อนุมัติทั้งหมด"))]
+    quick += [
+        QuickReplyItem(action=MessageAction(label=truncate(f"อนุมัติ {i.project_code}"), text=f"อนุมัติ {i.project_code}"))
+        for i in items[:12]
+    ]
+    return TextMessage(text="\n".join(lines)[:5000], quick_reply=QuickReply(items=quick[:13]))
+
+
+def confirm_approve_all(count: int, data: str) -> TextMessage:
+    items = [
+        QuickReplyItem(action=PostbackAction(label=f"ยืนยันอนุมัติ {count}", data=data, display_text=f"ยืนยันอนุมัติทั้งหมด {count} รายการ")),
+        QuickReplyItem(action=MessageAction(label="ยังไม่อนุมัติ", text="รออนุมัติ")),
+    ]
+    return TextMessage(text=f"ยืนยันอนุมัติรายงานที่รออยู่ทั้งหมด {count} รายการไหมคะ", quick_reply=QuickReply(items=items))
+
+
+def approved_all(count: int, skipped: int) -> TextMessage:
+    tail = f" (ข้าม {skipped} รายการที่เปลี่ยนไปแล้ว)" if skipped else ""
+    return TextMessage(text=f"อนุมัติแล้ว {count} รายการค่ะ{tail}", quick_reply=_menu())
+
+
+def pending_changed() -> TextMessage:
+    return TextMessage(text="รายการที่รออนุมัติเปลี่ยนไประหว่างนี้ค่ะ กรุณาตรวจสอบรายการล่าสุดอีกครั้งนะคะ")
+
+
+# --- to the reporter -------------------------------------------------------------------------------
+
+
+def report_approved(project: str, quarter: object, approver: str) -> TextMessage:
+    return TextMessage(text=f"รายงาน {project} {format_quarter(quarter)} ได้รับอนุมัติแล้วค่ะ โดย {approver}")  # type: ignore[arg-type]
+
+
+def report_returned(project: str, quarter: object, approver: str, reason: str, report_id: int) -> TextMessage:
+    return TextMessage(
+        text=(
+            f"รายงาน {project} {format_quarter(quarter)} ถูกส่งกลับให้แก้ไขค่ะ\n"  # type: ignore[arg-type]
+            f"โดย {approver}\nเหตุผล: {reason}"
+        )[:5000],
+        quick_reply=QuickReply(
+            items=[
+                QuickReplyItem(
+                    action=PostbackAction(label="แก้ไขรายงาน", data=f"v1|report|r={report_id}", display_text="แก้ไขรายงาน")
+                )
+            ]
+        ),
+    )
+
+
+def report_reopened(project: str, quarter: object, reason: str, report_id: int) -> TextMessage:
+    return TextMessage(
+        text=f"กลุ่มนโยบายและแผนเปิดรายงาน {project} {format_quarter(quarter)} ให้แก้ไขอีกครั้งค่ะ\nเหตุผล: {reason}",  # type: ignore[arg-type]
+        quick_reply=QuickReply(
+            items=[
+                QuickReplyItem(
+                    action=PostbackAction(label="แก้ไขรายงาน", data=f"v1|report|r={report_id}", display_text="แก้ไขรายงาน")
+                )
+            ]
+        ),
+    )

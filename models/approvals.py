@@ -1,0 +1,302 @@
+"""Approval rules: who decides on a report version, recording decisions, reopening, what is pending.
+
+- The approver is the project's approver, or whoever acts for them on the day (ActingApprover). When
+  the person who submitted is that approver, the report goes one level up: the project office's
+  `settings["escalation_approver"]` (a person code), else the parent office's
+  `settings["approver"]`, else the parent office's people with the approver role.
+- Only a current approver may decide; nobody decides on their own report; a decision names the version
+  it is about and is refused when that version is no longer the current one; a second decision on the
+  same version and level is not recorded again (the unique key on (version, level) makes this hold
+  even under races) and reports who decided first. Approval is final unless the planning group reopens.
+- With `levels == 2` (planning verification), the director's approval passes the report to the planning
+  group, whose decision is the final one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from models.ops import AuditLog
+from models.org import ActingApprover, Office, Person
+from models.plan import Project
+from models.reports import ApprovalDecision, ProgressReport, ReportVersion
+from models.types import DecisionChannel, DecisionOutcome, ReportStatus, Role
+
+
+class DecisionError(StrEnum):
+    NOT_FOUND = "not_found"
+    NOT_ALLOWED = "not_allowed"
+    OWN_REPORT = "own_report"
+    STALE_VERSION = "stale_version"
+    ALREADY_DECIDED = "already_decided"
+    NEEDS_REASON = "needs_reason"
+    NOT_PENDING = "not_pending"
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    decision: ApprovalDecision | None
+    error: DecisionError | None = None
+    existing: ApprovalDecision | None = None  # the first decision, when this one was a repeat
+    current_version: int | None = None  # when the decision named a stale version
+    final: bool = False  # the report is now approved or returned for good (not waiting on level 2)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def acting_for(session: Session, principal_id: int, on: date) -> list[Person]:
+    statement = (
+        select(Person)
+        .join(ActingApprover, col(ActingApprover.acting_id) == col(Person.id))
+        .where(
+            col(ActingApprover.principal_id) == principal_id,
+            col(ActingApprover.starts_on) <= on,
+            col(ActingApprover.ends_on) >= on,
+        )
+    )
+    return list(session.exec(statement))
+
+
+def _person_by_code(session: Session, code: object) -> Person | None:
+    if not code:
+        return None
+    return session.exec(select(Person).where(Person.code == str(code))).first()
+
+
+def _next_level(session: Session, project: Project) -> list[Person]:
+    office = session.get(Office, project.office_id)
+    if office is None:
+        return []
+    escalation = _person_by_code(session, (office.settings or {}).get("escalation_approver"))
+    if escalation is not None:
+        return [escalation]
+    parent = session.get(Office, office.parent_id) if office.parent_id else None
+    if parent is None:
+        return []
+    named = _person_by_code(session, (parent.settings or {}).get("approver"))
+    if named is not None:
+        return [named]
+    people = session.exec(select(Person).where(Person.office_id == parent.id, col(Person.active).is_(True)))
+    return [p for p in people if p.has_role(Role.APPROVER)]
+
+
+def approvers_for(session: Session, report: ProgressReport, version: ReportVersion, on: date) -> list[Person]:
+    """Who may decide on `version` on day `on` (level 1), in the order cards should go to them."""
+    project = session.get(Project, report.project_id)
+    if project is None or project.approver_id is None:
+        return []
+    principal = session.get(Person, project.approver_id)
+    candidates = [*acting_for(session, project.approver_id, on), *([principal] if principal else [])]
+    submitter = version.submitted_by_id
+    candidates = [p for p in candidates if p.id != submitter]
+    if not candidates:
+        candidates = [p for p in _next_level(session, project) if p.id != submitter]
+        for person in list(candidates):
+            candidates[:0] = [a for a in acting_for(session, person.id or 0, on) if a.id != submitter]
+    unique: dict[int, Person] = {}
+    for person in candidates:
+        unique.setdefault(person.id or 0, person)
+    return list(unique.values())
+
+
+def planners_for(session: Session, report: ProgressReport) -> list[Person]:
+    """The planning group that verifies at level 2: planners of the project's area office tree."""
+    project = session.get(Project, report.project_id)
+    office = session.get(Office, project.office_id) if project else None
+    root = office
+    while root is not None and root.parent_id is not None:
+        root = session.get(Office, root.parent_id)
+    if root is None:
+        return []
+    offices = [root.id, *session.exec(select(Office.id).where(Office.parent_id == root.id))]
+    people = session.exec(select(Person).where(col(Person.office_id).in_(offices), col(Person.active).is_(True)))
+    return [p for p in people if p.has_role(Role.PLANNER)]
+
+
+def current_version(session: Session, report: ProgressReport) -> ReportVersion | None:
+    statement = select(ReportVersion).where(
+        ReportVersion.report_id == report.id, ReportVersion.version == report.current_version
+    )
+    return session.exec(statement).first()
+
+
+def decisions_of(session: Session, version_id: int) -> list[ApprovalDecision]:
+    return list(
+        session.exec(
+            select(ApprovalDecision).where(ApprovalDecision.version_id == version_id).order_by(col(ApprovalDecision.level))
+        )
+    )
+
+
+def pending_level(session: Session, report: ProgressReport, version: ReportVersion, levels: int) -> int | None:
+    """The level whose decision `version` awaits, or None if it awaits none."""
+    if report.status != ReportStatus.SUBMITTED or version.version != report.current_version:
+        return None
+    decided = {d.level: d for d in decisions_of(session, version.id or 0)}
+    if 1 not in decided:
+        return 1
+    if levels >= 2 and decided[1].outcome == DecisionOutcome.APPROVED and 2 not in decided:
+        return 2
+    return None
+
+
+def may_decide(
+    session: Session, person: Person, report: ProgressReport, version: ReportVersion, level: int, on: date
+) -> bool:
+    if level == 2:
+        return person.has_role(Role.PLANNER) and person.id != version.submitted_by_id
+    return any(p.id == person.id for p in approvers_for(session, report, version, on))
+
+
+def record_decision(
+    session: Session,
+    *,
+    report_id: int,
+    version: int,
+    person: Person,
+    outcome: DecisionOutcome,
+    channel: DecisionChannel,
+    now: datetime,
+    on: date,
+    reason: str = "",
+    levels: int = 1,
+) -> DecisionResult:
+    """Decide on version `version` of a report, applying every rule; returns what happened."""
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    report = session.get(ProgressReport, report_id, with_for_update=is_pg)
+    if report is None:
+        return DecisionResult(None, DecisionError.NOT_FOUND)
+    row = session.exec(
+        select(ReportVersion).where(ReportVersion.report_id == report_id, ReportVersion.version == version)
+    ).first()
+    if row is None:
+        return DecisionResult(None, DecisionError.NOT_FOUND)
+    earlier = decisions_of(session, row.id or 0)
+    if version != report.current_version:
+        return DecisionResult(None, DecisionError.STALE_VERSION, current_version=report.current_version)
+    level = pending_level(session, report, row, levels)
+    if level is None:
+        existing = earlier[-1] if earlier else None
+        if existing is not None:
+            return DecisionResult(None, DecisionError.ALREADY_DECIDED, existing=existing)
+        return DecisionResult(None, DecisionError.NOT_PENDING)
+    if person.id == row.submitted_by_id:
+        return DecisionResult(None, DecisionError.OWN_REPORT)
+    if not may_decide(session, person, report, row, level, on):
+        return DecisionResult(None, DecisionError.NOT_ALLOWED)
+    reason = reason.strip()
+    if outcome == DecisionOutcome.RETURNED and not reason:
+        return DecisionResult(None, DecisionError.NEEDS_REASON)
+    project = session.get(Project, report.project_id)
+    principal_id = project.approver_id if project else None
+    on_behalf = principal_id if level == 1 and principal_id not in (None, person.id) else None
+    decision = ApprovalDecision(
+        report_id=report_id,
+        version_id=row.id or 0,
+        level=level,
+        outcome=outcome,
+        decided_by_id=person.id or 0,
+        on_behalf_of_id=on_behalf,
+        channel=channel,
+        reason=reason,
+        decided_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(decision)
+            session.flush()
+    except sa.exc.IntegrityError:
+        first = session.exec(
+            select(ApprovalDecision).where(ApprovalDecision.version_id == row.id, ApprovalDecision.level == level)
+        ).first()
+        return DecisionResult(None, DecisionError.ALREADY_DECIDED, existing=first)
+    final = outcome == DecisionOutcome.RETURNED or level >= levels
+    if final:
+        report.status = ReportStatus.APPROVED if outcome == DecisionOutcome.APPROVED else ReportStatus.RETURNED
+    report.updated_at = now
+    session.add(report)
+    session.add(
+        AuditLog(
+            at=now,
+            actor_person_id=person.id,
+            actor="line" if channel != DecisionChannel.CLI else "cli",
+            action=f"report_{outcome.value}",
+            entity_type="progress_report",
+            entity_id=str(report_id),
+            details={
+                "version": version,
+                "version_id": row.id,
+                "level": level,
+                "channel": channel.value,
+                "reason": reason,
+                "on_behalf_of_id": on_behalf,
+            },
+        )
+    )
+    return DecisionResult(decision, final=final)
+
+
+def reopen_report(session: Session, *, report_id: int, actor: str, reason: str, now: datetime) -> ProgressReport | None:
+    """The planning group reopens an approved report for revision (the only way back from approval)."""
+    report = session.get(ProgressReport, report_id)
+    if report is None or report.status != ReportStatus.APPROVED:
+        return None
+    report.status = ReportStatus.RETURNED
+    report.updated_at = now
+    session.add(report)
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="report_reopened",
+            entity_type="progress_report",
+            entity_id=str(report_id),
+            details={"version": report.current_version, "reason": reason},
+        )
+    )
+    return report
+
+
+@dataclass(frozen=True)
+class Pending:
+    report: ProgressReport
+    version: ReportVersion
+    project: Project
+    level: int
+    approvers: tuple[Person, ...]
+
+
+def pending_reports(session: Session, on: date, levels: int = 1) -> list[Pending]:
+    """Every submitted report waiting for a decision, with who may decide it."""
+    rows = session.exec(
+        select(ProgressReport, ReportVersion, Project)
+        .join(
+            ReportVersion,
+            sa.and_(
+                col(ReportVersion.report_id) == col(ProgressReport.id),
+                col(ReportVersion.version) == col(ProgressReport.current_version),
+            ),
+        )
+        .join(Project, col(Project.id) == col(ProgressReport.project_id))
+        .where(col(ProgressReport.status) == ReportStatus.SUBMITTED)
+        .order_by(col(ReportVersion.submitted_at), col(ProgressReport.id))
+    )
+    result = []
+    for report, version, project in rows:
+        level = pending_level(session, report, version, levels)
+        if level is None:
+            continue
+        people = approvers_for(session, report, version, on) if level == 1 else planners_for(session, report)
+        result.append(Pending(report, version, project, level, tuple(people)))
+    return result
+
+
+def pending_for(session: Session, person: Person, on: date, levels: int = 1) -> list[Pending]:
+    return [p for p in pending_reports(session, on, levels) if any(a.id == person.id for a in p.approvers)]
