@@ -135,6 +135,7 @@ class EventProcessor:
             self._pool.submit(self._process_source, source_key, ids)
 
     def _process_source(self, source_key: str, ids: list[int]) -> None:
+        acquired = False
         try:
             with self._source_lock(source_key) as acquired:
                 if acquired:
@@ -147,7 +148,9 @@ class EventProcessor:
         finally:
             with self._lock:
                 self._in_flight.discard(source_key)
-            self._wake.set()  # more events of this source may have arrived meanwhile
+            if acquired:
+                self._wake.set()  # more events of this source may have arrived meanwhile
+            # Not acquired: another replica holds this source; the periodic sweep looks again later.
 
     def _source_lock(self, source_key: str):  # type: ignore[no-untyped-def]
         processor = self
