@@ -27,15 +27,20 @@ def register(app: typer.Typer) -> None:
         with Session(engine) as session:
             empty = session.exec(select(Office).limit(1)).first() is None
         if empty:
-            try:
-                from tidtam.workbook.demo import load_demo_office
-            except ImportError:
-                typer.echo("demo data generator not available; starting with an empty database")
-            else:
-                typer.echo(f"loading a demo office with {schools} schools…")
-                load_demo_office(engine, schools=schools)
+            from scheduler.clock import SystemClock, local_today
+            from scheduler.fiscal import fiscal_year_of
+            from tidtam.workbook import demo as demo_data
+            from tidtam.workbook import import_source
+
+            clock = SystemClock()
+            fiscal_year = fiscal_year_of(local_today(clock, settings.tz))
+            typer.echo(f"loading a demo office with {schools} schools (fiscal year {fiscal_year})…")
+            source, _ = demo_data.demo_source(schools, 1, fiscal_year)
+            result = import_source(source, engine, clock, label=f"demo-{schools}")
+            if getattr(result, "errors", None):
+                typer.echo("the demo data did not import; starting with an empty database", err=True)
         engine.dispose()
-        typer.echo(f"Tidtam is running: {settings.public_url}/healthz")
+        typer.echo(f"Tidtam is running: http://{settings.host}:{port or settings.port}/healthz")
         uvicorn.run(
             create_app(settings),
             host=settings.host,
