@@ -1,0 +1,306 @@
+"""models/linking.py on both backends: code normalisation, expiry, single use, lockout, relinking and
+binding a LINE group to a planning group. The clock is a FixedClock; nothing sleeps."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+from support import seed_office
+
+from models import AuditLog, ChatBinding, LinkCode, LinkThrottle, Person
+from models.linking import (
+    ALPHABET,
+    CODE_TTL,
+    LOCKOUT,
+    MAX_FAILURES,
+    LinkResult,
+    create_link_code,
+    format_code,
+    linked_person,
+    looks_like_code,
+    normalize_code,
+    redeem_link_code,
+)
+from models.types import ChatType, Reachability
+from scheduler.clock import FixedClock
+
+U1 = "U" + "a" * 32
+U2 = "U" + "b" * 32
+GROUP = "C" + "c" * 32
+
+
+# --- pure parts ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ABCD-2345",
+        "abcd-2345",
+        "AbCd2345",
+        " abcd 2345 ",
+        "ABCD_2345",
+        "ABCD.2345",
+        "AB CD-23 45",
+        "abcd-๒๓๔๕",  # Thai digits
+        "ABCD\u200b2345",  # a zero-width space pasted from a chat
+        "ABCD\t2345\n",
+    ],
+)
+def test_normalize_code_accepts_what_people_type(typed: str) -> None:
+    assert normalize_code(typed) == "ABCD2345"
+    assert looks_like_code(typed)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "ABCD-234",  # too short
+        "ABCD-23456",  # too long
+        "ABCD-2340",  # 0 is not in the alphabet
+        "ABCD-O345",  # nor O
+        "ABCD-1345",  # nor 1, I, L
+        "ABCI-2345",
+        "ABCL-2345",
+        "ลงทะเบียน",
+        "ABCD-๒๓๔๐",  # Thai zero maps to 0, which is not in the alphabet
+    ],
+)
+def test_normalize_code_refuses_non_codes(typed: str) -> None:
+    assert normalize_code(typed) is None
+    assert not looks_like_code(typed)
+
+
+def test_format_code_and_alphabet_have_no_look_alikes() -> None:
+    assert format_code("ABCD2345") == "ABCD-2345"
+    assert not set("0O1IL") & set(ALPHABET)
+
+
+# --- with a database -------------------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def seeded(engine):
+    return seed_office(engine, today=date(2026, 11, 2))
+
+
+def _code(engine, clock, *, person=None, office=None) -> str:
+    with Session(engine) as s:
+        code = create_link_code(s, now=clock.now(), created_by="test", person=person, office=office)
+        s.commit()
+    return code
+
+
+def _redeem(engine, clock, text, user=U1, **kw):
+    with Session(engine, expire_on_commit=False) as s:
+        outcome = redeem_link_code(s, text=text, line_user_id=user, now=clock.now(), **kw)
+        s.commit()
+    return outcome
+
+
+def test_create_stores_only_a_hash_and_audits(engine, seeded, clock) -> None:
+    code = _code(engine, clock, person=seeded.teacher)
+    assert len(code) == 9 and code[4] == "-" and normalize_code(code) == code.replace("-", "")
+    with Session(engine) as s:
+        row = s.exec(select(LinkCode)).one()
+        assert normalize_code(code) not in row.code_hash and len(row.code_hash) == 64
+        assert row.person_id == seeded.teacher.id and row.office_id is None
+        assert row.expires_at == T0 + CODE_TTL
+        audit = s.exec(select(AuditLog).where(AuditLog.action == "link_code_created")).one()
+        assert audit.entity_type == "person" and audit.entity_id == str(seeded.teacher.id)
+        assert audit.actor == "test"
+
+
+def test_create_needs_exactly_one_target(engine, seeded, clock) -> None:
+    with Session(engine) as s, pytest.raises(ValueError):
+        create_link_code(s, now=clock.now(), created_by="t", person=seeded.teacher, office=seeded.office)
+    with Session(engine) as s, pytest.raises(ValueError):
+        create_link_code(s, now=clock.now(), created_by="t")
+
+
+def test_redeem_links_the_person_in_any_typed_form(engine, seeded, clock) -> None:
+    code = _code(engine, clock, person=seeded.teacher)
+    typed = " " + code.lower().replace("-", " ") + " "
+    outcome = _redeem(engine, clock, typed)
+    assert outcome.result is LinkResult.LINKED
+    assert outcome.person is not None and outcome.person.id == seeded.teacher.id
+    assert outcome.office is not None and outcome.office.id == seeded.school.id
+    with Session(engine) as s:
+        teacher = s.get(Person, seeded.teacher.id)
+        assert teacher.line_user_id == U1
+        assert teacher.reachability == Reachability.FOLLOWING
+        assert teacher.linked_at == T0
+        assert linked_person(s, U1).id == seeded.teacher.id
+        row = s.exec(select(LinkCode)).one()
+        assert row.used_at == T0 and row.used_by == U1
+        assert s.exec(select(AuditLog).where(AuditLog.action == "linked")).one().actor_person_id == teacher.id
+
+
+def test_code_expires_after_fourteen_days(engine, seeded, clock) -> None:
+    code = _code(engine, clock, person=seeded.teacher)
+    clock.advance(CODE_TTL)  # expires_at > now is required: at the very instant it is gone
+    outcome = _redeem(engine, clock, code)
+    assert outcome.result is LinkResult.WRONG
+    assert outcome.tries_left == MAX_FAILURES - 1
+
+    fresh = _code(engine, clock, person=seeded.teacher)
+    clock.advance(CODE_TTL - timedelta(seconds=1))
+    assert _redeem(engine, clock, fresh).result is LinkResult.LINKED
+
+
+def test_code_is_single_use(engine, seeded, clock) -> None:
+    code = _code(engine, clock, person=seeded.teacher)
+    assert _redeem(engine, clock, code, user=U1).result is LinkResult.LINKED
+    second = _redeem(engine, clock, code, user=U2)
+    assert second.result is LinkResult.WRONG
+    with Session(engine) as s:
+        assert s.get(Person, seeded.teacher.id).line_user_id == U1
+
+
+def test_five_wrong_tries_lock_out_for_fifteen_minutes(engine, seeded, clock) -> None:
+    good = _code(engine, clock, person=seeded.teacher)
+    tries_left = [_redeem(engine, clock, "ZZZZ-9999").tries_left for _ in range(MAX_FAILURES - 1)]
+    assert tries_left == [4, 3, 2, 1]
+    locked = _redeem(engine, clock, "ZZZZ-9998")
+    assert locked.result is LinkResult.LOCKED
+    assert locked.locked_minutes == 15
+
+    # Even the right code is refused while locked, and another user is not affected.
+    clock.advance(LOCKOUT - timedelta(minutes=1))
+    still = _redeem(engine, clock, good)
+    assert still.result is LinkResult.LOCKED and still.locked_minutes == 1
+    other = _code(engine, clock, person=seeded.director)
+    assert _redeem(engine, clock, other, user=U2).result is LinkResult.LINKED
+
+    clock.advance(timedelta(minutes=1))
+    assert _redeem(engine, clock, good).result is LinkResult.LINKED
+    with Session(engine) as s:
+        throttle = s.get(LinkThrottle, U1)
+        assert throttle.failures == 0 and throttle.locked_until is None
+
+
+def test_wrong_tries_spread_over_more_than_the_window_do_not_lock(engine, seeded, clock) -> None:
+    for _ in range(MAX_FAILURES - 1):
+        _redeem(engine, clock, "ZZZZ-9999")
+    clock.advance(LOCKOUT + timedelta(seconds=1))
+    outcome = _redeem(engine, clock, "ZZZZ-9999")
+    assert outcome.result is LinkResult.WRONG
+    assert outcome.tries_left == MAX_FAILURES - 1
+
+
+def test_text_that_is_not_a_code_counts_as_a_wrong_try(engine, seeded, clock) -> None:
+    outcome = _redeem(engine, clock, "สวัสดีค่ะ")
+    assert outcome.result is LinkResult.WRONG and outcome.tries_left == MAX_FAILURES - 1
+
+
+def test_linking_revokes_the_persons_other_codes(engine, seeded, clock) -> None:
+    first = _code(engine, clock, person=seeded.teacher)
+    second = _code(engine, clock, person=seeded.teacher)
+    assert _redeem(engine, clock, first, user=U1).result is LinkResult.LINKED
+    outcome = _redeem(engine, clock, second, user=U2)
+    assert outcome.result is LinkResult.PERSON_ALREADY_LINKED
+    with Session(engine) as s:
+        assert s.get(Person, seeded.teacher.id).line_user_id == U1
+        revoked = s.exec(select(LinkCode).where(LinkCode.revoked_at.is_not(None))).all()  # type: ignore[union-attr]
+        assert len(revoked) == 1
+
+
+def test_a_new_code_moves_a_linked_person_to_another_account(engine, seeded, clock) -> None:
+    assert (
+        _redeem(engine, clock, _code(engine, clock, person=seeded.teacher), user=U1).result
+        is LinkResult.LINKED
+    )
+    clock.advance(timedelta(days=1))
+    outcome = _redeem(engine, clock, _code(engine, clock, person=seeded.teacher), user=U2)
+    assert outcome.result is LinkResult.LINKED
+    with Session(engine) as s:
+        teacher = s.get(Person, seeded.teacher.id)
+        assert teacher.line_user_id == U2
+        assert linked_person(s, U1) is None
+        assert s.exec(select(AuditLog).where(AuditLog.action == "relinked")).one().entity_id == str(
+            teacher.id
+        )
+
+
+def test_one_line_account_links_one_person(engine, seeded, clock) -> None:
+    assert (
+        _redeem(engine, clock, _code(engine, clock, person=seeded.teacher), user=U1).result
+        is LinkResult.LINKED
+    )
+    director_code = _code(engine, clock, person=seeded.director)
+    outcome = _redeem(engine, clock, director_code, user=U1)
+    assert outcome.result is LinkResult.ACCOUNT_ALREADY_LINKED
+    assert outcome.person is not None and outcome.person.id == seeded.teacher.id
+    with Session(engine) as s:
+        assert s.get(Person, seeded.director.id).line_user_id is None
+    # The refused code was not consumed: the director can still use it from their own account.
+    assert _redeem(engine, clock, director_code, user=U2).result is LinkResult.LINKED
+
+
+def test_person_code_typed_in_a_group_is_refused_and_kept(engine, seeded, clock) -> None:
+    code = _code(engine, clock, person=seeded.teacher)
+    outcome = _redeem(engine, clock, code, chat_id=GROUP, chat_type=ChatType.GROUP)
+    assert outcome.result is LinkResult.PERSON_CODE_IN_GROUP
+    assert _redeem(engine, clock, code).result is LinkResult.LINKED
+
+
+def test_group_code_binds_the_group_to_the_planning_group(engine, seeded, clock) -> None:
+    code = _code(engine, clock, office=seeded.planning)
+    assert _redeem(engine, clock, code).result is LinkResult.GROUP_CODE_IN_PRIVATE_CHAT
+    outcome = _redeem(engine, clock, code, chat_id=GROUP, chat_type=ChatType.GROUP)
+    assert outcome.result is LinkResult.GROUP_BOUND
+    assert outcome.office is not None and outcome.office.id == seeded.planning.id
+    with Session(engine) as s:
+        binding = s.exec(select(ChatBinding)).one()
+        assert (binding.chat_id, binding.office_id, binding.active) == (GROUP, seeded.planning.id, True)
+        assert binding.chat_type == ChatType.GROUP
+        assert s.exec(select(AuditLog).where(AuditLog.action == "group_bound")).one().entity_id == str(
+            seeded.planning.id
+        )
+        # binding a group links nobody
+        assert linked_person(s, U1) is None
+    # single use for groups too
+    again = _redeem(engine, clock, code, chat_id=GROUP, chat_type=ChatType.GROUP)
+    assert again.result is LinkResult.WRONG
+
+
+def test_group_already_bound_and_rebinding_after_leaving(engine, seeded, clock) -> None:
+    first = _code(engine, clock, office=seeded.planning)
+    assert _redeem(engine, clock, first, chat_id=GROUP).result is LinkResult.GROUP_BOUND
+    second = _code(engine, clock, office=seeded.planning)
+    assert _redeem(engine, clock, second, chat_id=GROUP).result is LinkResult.GROUP_ALREADY_BOUND
+
+    with Session(engine) as s:  # the bot was removed from the group
+        binding = s.exec(select(ChatBinding)).one()
+        binding.active = False
+        binding.left_at = clock.now()
+        s.add(binding)
+        s.commit()
+    clock.advance(timedelta(hours=1))
+    other = _code(engine, clock, office=seeded.office)
+    outcome = _redeem(engine, clock, other, chat_id=GROUP, chat_type=ChatType.ROOM)
+    assert outcome.result is LinkResult.GROUP_BOUND
+    with Session(engine) as s:
+        binding = s.exec(select(ChatBinding)).one()  # the same row, re-pointed
+        assert binding.active and binding.left_at is None
+        assert binding.office_id == seeded.office.id
+        assert binding.bound_at == clock.now()
+
+
+def test_a_right_code_clears_earlier_wrong_tries(engine, seeded, clock) -> None:
+    for _ in range(MAX_FAILURES - 1):
+        _redeem(engine, clock, "ZZZZ-9999")
+    assert _redeem(engine, clock, _code(engine, clock, office=seeded.planning), chat_id=GROUP).result is (
+        LinkResult.GROUP_BOUND
+    )
+    assert _redeem(engine, clock, "ZZZZ-9999").tries_left == MAX_FAILURES - 1
