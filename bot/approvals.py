@@ -9,7 +9,7 @@ director's own message is a free reply.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlmodel import Session, select
@@ -18,11 +18,13 @@ from bot.commands import normalize
 from bot.context import EventContext
 from bot.postback import Postback
 from messages import approvals as text
+from messages import chat, report_form
 from models.approvals import (
     DecisionError,
     DecisionResult,
     Pending,
     approvers_for,
+    decidable_level,
     pending_for,
     planners_for,
     record_decision,
@@ -31,12 +33,15 @@ from models.messaging import Conversation, SentMessage
 from models.org import Person
 from models.outbox import queue_push
 from models.plan import Indicator, Project, ReportingPeriod
-from models.reports import EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
+from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionChannel, DecisionOutcome
 from scheduler.fiscal import FiscalQuarter
 
 RETURN_REASON_FORM = "return_reason"
 CARD_PURPOSE = "approval_card"
+# A return waiting for its reason is forgotten after this long, so a text typed days later is not
+# taken as the reason.
+REASON_WAIT = timedelta(hours=1)
 
 
 # --- cards -----------------------------------------------------------------------------------------
@@ -200,11 +205,13 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
         )
     elif error is DecisionError.STALE_VERSION and report is not None and result.current_version:
         ctx.reply(text.stale_version(result.current_version))
-        version = ctx.session.exec(
-            select(ReportVersion).where(ReportVersion.report_id == report.id, ReportVersion.version == result.current_version)
-        ).first()
-        if version is not None:
-            ctx.reply(text.approval_card(card_data(ctx.session, report, version, 1)))
+        assert ctx.person is not None
+        now_decidable = decidable_level(ctx.session, ctx.person, report, _today(ctx), ctx.approval_levels)
+        if now_decidable is not None:
+            version, level = now_decidable
+            ctx.reply(text.approval_card(card_data(ctx.session, report, version, level)))
+        else:
+            ctx.reply(text.not_pending())
     elif error is DecisionError.OWN_REPORT:
         ctx.reply(text.own_report())
     elif error is DecisionError.NOT_ALLOWED:
@@ -216,7 +223,13 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
 def _ask_reason(ctx: EventContext, report: ProgressReport, version: int, channel: DecisionChannel) -> None:
     assert ctx.user_id is not None
     existing = ctx.session.exec(select(Conversation).where(Conversation.chat_key == ctx.user_id)).first()
-    data = {"form": RETURN_REASON_FORM, "report": report.id, "version": version, "channel": channel.value}
+    data = {
+        "form": RETURN_REASON_FORM,
+        "report": report.id,
+        "version": version,
+        "channel": channel.value,
+        "asked_at": ctx.now.isoformat(),
+    }
     if existing is not None and existing.form != RETURN_REASON_FORM:
         # In the middle of their own report: keep it; the reason can come with a quote-reply instead.
         ctx.reply(text.ask_reason(_label(ctx.session, report)))
@@ -255,38 +268,72 @@ def pending_return(ctx: EventContext) -> tuple[Conversation, dict[str, object]] 
     if conversation is None:
         return None
     if conversation.form == RETURN_REASON_FORM:
-        return conversation, conversation.data
-    pending = conversation.data.get("pending_return")
-    return (conversation, pending) if isinstance(pending, dict) else None
+        found = conversation.data
+    else:
+        pending = conversation.data.get("pending_return")
+        if not isinstance(pending, dict):
+            return None
+        found = pending
+    if _expired(found, ctx.now):
+        _forget_return(ctx, conversation)
+        return None
+    return conversation, found
+
+
+def _expired(data: dict[str, object], now: datetime) -> bool:
+    asked = data.get("asked_at")
+    if not isinstance(asked, str):
+        return True
+    try:
+        return now - datetime.fromisoformat(asked) > REASON_WAIT
+    except ValueError:
+        return True
+
+
+def _forget_return(ctx: EventContext, conversation: Conversation) -> None:
+    if conversation.form == RETURN_REASON_FORM:
+        ctx.session.delete(conversation)
+        ctx.session.flush()
+        return
+    conversation.data = {k: v for k, v in conversation.data.items() if k != "pending_return"}
+    conversation.revision += 1
+    conversation.updated_at = ctx.now
+    ctx.session.add(conversation)
+
+
+def _is_menu_word(typed: str) -> bool:
+    """Exactly a menu command ("สถานะ", "รายงานผล", "รออนุมัติ"...): the director moved on; not a reason."""
+    words = (
+        *chat.HELP_WORDS, *chat.MY_PROJECTS_WORDS, *chat.STATUS_WORDS, *report_form.REPORT_WORDS,
+        *text.PENDING_WORDS, *text.APPROVE_ALL_WORDS,
+    )
+    return normalize(typed) in {normalize(w) for w in words}
 
 
 def on_reason_text(ctx: EventContext, conversation: Conversation, data: dict[str, object], typed: str) -> None:
-    if conversation.form == RETURN_REASON_FORM:
-        ctx.session.delete(conversation)
-    else:
-        conversation.data = {k: v for k, v in conversation.data.items() if k != "pending_return"}
-        conversation.revision += 1
-        conversation.updated_at = ctx.now
-        ctx.session.add(conversation)
-    if normalize(typed) in {normalize(w) for w in ("ยกเลิก", "cancel")}:
+    _forget_return(ctx, conversation)
+    if normalize(typed) in {normalize(w) for w in text.CANCEL_RETURN_WORDS}:
         ctx.reply(text.return_cancelled())
         return
-    decide(
-        ctx,
-        int(data["report"]),  # type: ignore[arg-type]
-        int(data["version"]),  # type: ignore[arg-type]
-        DecisionOutcome.RETURNED,
-        DecisionChannel(str(data.get("channel", DecisionChannel.BUTTON.value))),
-        typed.strip(),
-    )
+    if _is_menu_word(typed):
+        ctx.reply(text.return_cancelled())
+        from bot import handlers  # imported late: handlers routes texts to this module
+
+        handlers.on_private_text(ctx, typed)
+        return
+    report_id, version = int(data["report"]), int(data["version"])  # type: ignore[call-overload]
+    channel = DecisionChannel(str(data.get("channel", DecisionChannel.BUTTON.value)))
+    if is_plain_approval(typed):
+        # "อนุมัติ" is not a reason: the director changed their mind.
+        decide(ctx, report_id, version, DecisionOutcome.APPROVED, channel)
+        return
+    decide(ctx, report_id, version, DecisionOutcome.RETURNED, channel, typed.strip())
 
 
 def on_decision_button(ctx: EventContext, postback: Postback) -> None:
     """`v1|ap|r=<report>|n=<version>|d=a|r` from an approval card."""
     report_id, version, choice = postback.int_param("r"), postback.int_param("n"), postback.params.get("d")
     if ctx.person is None or report_id is None or version is None or choice not in ("a", "r"):
-        from messages import chat
-
         ctx.reply(chat.unknown_button())
         return
     outcome = DecisionOutcome.APPROVED if choice == "a" else DecisionOutcome.RETURNED
@@ -305,6 +352,27 @@ def _starts(typed: str, words: tuple[str, ...]) -> tuple[bool, str]:
     return False, ""
 
 
+def is_plain_approval(typed: str) -> bool:
+    """The whole text is an approval word, perhaps with a polite ending ("อนุมัติครับ", "ok ค่ะ").
+
+    "ตกลงว่าต้องแก้ก่อน" starts with an approval word but is not an approval.
+    """
+    typed_norm = normalize(typed)
+    endings = sorted((normalize(e) for e in text.POLITE_ENDINGS), key=len, reverse=True)
+    for word in sorted((normalize(w) for w in text.APPROVE_WORDS), key=len, reverse=True):
+        if not typed_norm.startswith(word):
+            continue
+        rest = typed_norm[len(word) :]
+        while rest:
+            ending = next((e for e in endings if rest.startswith(e)), None)
+            if ending is None:
+                break
+            rest = rest[len(ending) :]
+        if not rest:
+            return True
+    return False
+
+
 def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> bool:
     """A reply quoting one of our approval cards; False when the quoted message is not a card."""
     sent = ctx.session.exec(select(SentMessage).where(SentMessage.line_message_id == quoted_message_id)).first()
@@ -313,12 +381,11 @@ def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> boo
     version = ctx.session.get(ReportVersion, sent.ref_id)
     if version is None:
         return False
-    is_approve, _ = _starts(typed, text.APPROVE_WORDS)
     is_return, reason = _starts(typed, text.RETURN_WORDS)
-    if is_return and not normalize(typed).startswith(normalize("อนุมัติ")):
+    if is_return:
         decide(ctx, version.report_id, version.version, DecisionOutcome.RETURNED, DecisionChannel.QUOTE_REPLY, reason)
         return True
-    if is_approve:
+    if is_plain_approval(typed):
         decide(ctx, version.report_id, version.version, DecisionOutcome.APPROVED, DecisionChannel.QUOTE_REPLY)
         return True
     return False
@@ -355,8 +422,8 @@ def on_text(ctx: EventContext, typed: str) -> bool:
         items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
         ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
         return True
-    is_approve, rest = _starts(typed, ("อนุมัติ", "approve"))
-    is_return, reason = _starts(typed, ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ"))
+    is_approve, rest = _starts(typed, text.TEXT_APPROVE_WORDS)
+    is_return, reason = _starts(typed, text.TEXT_RETURN_WORDS)
     if not (is_approve or is_return):
         return False
     items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
@@ -367,7 +434,7 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     if target is None and len(items) == 1:
         target, remainder = items[0], (rest if is_approve else reason)
     if target is None:
-        ctx.reply(text.pending_list(_pending_lines(ctx.session, items), asked="which"))
+        ctx.reply(text.pending_list(_pending_lines(ctx.session, items), asked="approve" if is_approve else "return"))
         return True
     outcome = DecisionOutcome.APPROVED if is_approve else DecisionOutcome.RETURNED
     decide(ctx, target.report.id or 0, target.version.version, outcome, DecisionChannel.TEXT, "" if is_approve else remainder)
@@ -389,8 +456,6 @@ def _target(items: list[Pending], rest: str) -> tuple[Pending | None, str]:
 def on_approve_all(ctx: EventContext, postback: Postback) -> None:
     """`v1|apall|h=<fingerprint>`: approve every pending report listed in the confirmation."""
     if ctx.person is None:
-        from messages import chat
-
         ctx.reply(chat.unknown_button())
         return
     items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
@@ -400,7 +465,7 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
             ctx.reply(text.pending_list(_pending_lines(ctx.session, items)))
         return
     approved = skipped = 0
-    replies_before = len(ctx.replies)
+    notices: dict[int, tuple[Person, list[tuple[ProgressReport, ApprovalDecision]]]] = {}
     for item in items:
         result = record_decision(
             ctx.session,
@@ -413,10 +478,43 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
             on=_today(ctx),
             levels=ctx.approval_levels,
         )
-        if result.ok:
-            approved += 1
-            _after_decision(ctx, item.report, result)
-        else:
+        if not result.ok or result.decision is None:
             skipped += 1
-    del ctx.replies[replies_before:]  # one summary instead of a line per report
+            continue
+        approved += 1
+        if not result.final:
+            request_decision(ctx.session, item.report, item.version, result.decision.level + 1, ctx.now, _today(ctx))
+            continue
+        reporter = ctx.session.get(Person, item.version.submitted_by_id) if item.version.submitted_by_id else None
+        if reporter is not None and reporter.line_user_id:
+            notices.setdefault(reporter.id or 0, (reporter, []))[1].append((item.report, result.decision))
     ctx.reply(text.approved_all(approved, skipped))
+    # One push per reporter, whatever the number of their reports: every push costs quota.
+    for reporter, decided in notices.values():
+        _notify_approved_together(ctx, reporter, decided)
+
+
+def _notify_approved_together(
+    ctx: EventContext, reporter: Person, decided: list[tuple[ProgressReport, ApprovalDecision]]
+) -> None:
+    assert ctx.person is not None and reporter.line_user_id
+    if len(decided) == 1:
+        report = decided[0][0]
+        message = text.report_approved(_label(ctx.session, report), _quarter(ctx.session, report), ctx.person.full_name)
+    else:
+        lines = [(_label(ctx.session, report), _quarter(ctx.session, report)) for report, _ in decided]
+        message = text.reports_approved(lines, ctx.person.full_name)
+    ids = ",".join(str(decision.id) for _, decision in decided)
+    queue_push(
+        ctx.session,
+        to=[reporter.line_user_id],
+        messages=[message.to_dict()],
+        dedupe_key=f"decisions:{hashlib.sha256(ids.encode()).hexdigest()[:32]}",
+        rule="decision_notice",
+        subject=f"person:{reporter.id}",
+        now=ctx.now,
+        purpose="decision_notice",
+        ref_type="approval_decision",
+        ref_id=decided[0][1].id,
+        person_ids=[reporter.id or 0],
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,8 @@ from models.types import EventStatus
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES_PER_REQUEST = 5
+SWEEP_SECONDS = 1.0
+COALESCE_SECONDS = 0.003
 Handler = Callable[[EventContext], None]
 
 
@@ -79,6 +82,7 @@ class EventProcessor:
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._is_pg = engine.dialect.name == "postgresql"
+        self._seen = 0  # every pending event with an id up to here has been handed to a worker
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -102,34 +106,48 @@ class EventProcessor:
     # --- draining ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        last_sweep = 0.0
         while not self._stopping.is_set():
-            self._wake.wait(timeout=1.0)  # also a periodic sweep for events left by others
+            woke = self._wake.wait(timeout=SWEEP_SECONDS)
+            if woke:
+                time.sleep(COALESCE_SECONDS)  # let a burst of wake-ups become one pass
             self._wake.clear()
             try:
-                self._drain_once()
-                if self.deliverer is not None:
-                    self.deliverer.deliver_due(limit=50)  # outbox rows left over (retries, crashes)
+                self._drain_once(full=not woke)
+                if self.deliverer is not None and time.monotonic() - last_sweep >= SWEEP_SECONDS:
+                    last_sweep = time.monotonic()
+                    self.deliverer.deliver_due(limit=50)  # outbox rows left over (retries, crashes, pushes)
             except Exception:
                 log.exception("event processor sweep failed")
 
-    def _drain_once(self) -> None:
+    def _drain_once(self, *, full: bool = False) -> None:
+        """Hand pending events to workers. A quick pass reads only events after the high-water mark;
+        a full pass (on the periodic sweep) reads them all, for events skipped meanwhile."""
         with self._lock:
             busy = set(self._in_flight)
         statement = select(col(WebhookEvent.id), col(WebhookEvent.source_key)).where(
             col(WebhookEvent.status) == EventStatus.PENDING
         )
-        if busy:
-            statement = statement.where(col(WebhookEvent.source_key).not_in(busy))
+        if not full:
+            statement = statement.where(col(WebhookEvent.id) > self._seen)
         statement = statement.order_by(col(WebhookEvent.id)).limit(2000)
         with Session(self.engine) as session:
             pending = list(session.exec(statement))
         batches: dict[str, list[int]] = {}
+        lowest_skipped: int | None = None
         for event_id, source_key in pending:
+            if source_key in busy:
+                lowest_skipped = event_id if lowest_skipped is None else min(lowest_skipped, event_id)
+                continue
             batches.setdefault(source_key, []).append(int(event_id))
+        if pending:
+            highest = max(int(event_id) for event_id, _ in pending)
+            self._seen = highest if lowest_skipped is None else min(highest, int(lowest_skipped) - 1)
         assert self._pool is not None
         for source_key, ids in batches.items():
             with self._lock:
                 if source_key in self._in_flight:
+                    self._seen = min(self._seen, ids[0] - 1)
                     continue
                 self._in_flight.add(source_key)
             self._pool.submit(self._process_source, source_key, ids)

@@ -21,12 +21,18 @@ from linebot.v3.messaging import (
 
 from messages.forms import truncate
 from messages.report_form import STATUS_LABELS
-from messages.thai_dates import format_datetime, format_quarter
+from messages.thai_dates import format_date, format_datetime, format_quarter
 from messages.thai_numbers import format_baht, format_number, format_percent
 
 APPROVE_WORDS = ("อนุมัติ", "ok", "โอเค", "ผ่าน", "approve", "เห็นชอบ", "ตกลง")
 RETURN_WORDS = ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ", "แก้ไข", "return")
 APPROVE_ALL_WORDS = ("อนุมัติทั้งหมด", "approve all")
+# Typed without quoting a card: "อนุมัติ [รหัสโครงการ]", "ส่งกลับ [รหัสโครงการ] <เหตุผล>".
+TEXT_APPROVE_WORDS = ("อนุมัติ", "approve")
+TEXT_RETURN_WORDS = ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ")
+CANCEL_RETURN_WORDS = ("ยกเลิก", "cancel")
+# What may follow an approval word in a quote-reply and still make it a plain approval.
+POLITE_ENDINGS = ("ครับผม", "ครับ", "ค่ะ", "คะ", "ค่า", "คับ", "นะ", "จ้า", "จ้ะ", "เลย", "ได้", "แล้ว", "!", ".")
 PENDING_WORDS = ("รออนุมัติ", "รายการรออนุมัติ", "pending")
 
 
@@ -219,7 +225,9 @@ class PendingLine:
 
 def pending_list(items: Sequence[PendingLine], *, asked: str = "") -> TextMessage:
     head = f"มีรายงานรออนุมัติ {len(items)} รายการค่ะ"
-    if asked:
+    if asked == "return":
+        head += " ต้องการส่งกลับรายการไหนคะ พิมพ์ \"ส่งกลับ <รหัสโครงการ> <เหตุผล>\" ค่ะ"
+    elif asked:
         head += " ต้องการอนุมัติรายการไหนคะ"
     lines = [head]
     for index, item in enumerate(items[:25], start=1):
@@ -259,6 +267,13 @@ def report_approved(project: str, quarter: object, approver: str) -> TextMessage
     return TextMessage(text=f"รายงาน {project} {format_quarter(quarter)} ได้รับอนุมัติแล้วค่ะ โดย {approver}")  # type: ignore[arg-type]
 
 
+def reports_approved(reports: Sequence[tuple[str, object]], approver: str) -> TextMessage:
+    lines = [f"รายงาน {len(reports)} รายการได้รับอนุมัติแล้วค่ะ โดย {approver}"]
+    lines += [f"{i}. {project} {format_quarter(quarter)}" for i, (project, quarter) in enumerate(reports, start=1)]  # type: ignore[arg-type]
+    text = "\n".join(lines)
+    return TextMessage(text=text if len(text) <= 5000 else text[:4999] + "…")
+
+
 def report_returned(project: str, quarter: object, approver: str, reason: str, report_id: int) -> TextMessage:
     return TextMessage(
         text=(
@@ -286,3 +301,43 @@ def report_reopened(project: str, quarter: object, reason: str, report_id: int) 
             ]
         ),
     )
+
+
+# --- the `tidtam approvals` command (read by the planning group) ----------------------------------------
+
+
+def pending_header(count: int) -> str:
+    return f"รายงานที่รอการพิจารณา {count} รายการ"
+
+
+def nobody() -> str:
+    return "ไม่มีผู้อนุมัติ (ตรวจสอบผู้อนุมัติของโครงการ)"
+
+
+def not_on_line() -> str:
+    return " (ยังไม่ลงทะเบียน LINE)"
+
+
+def not_a_planner(code: str) -> str:
+    return f"ไม่พบบุคลากรรหัส {code} ในกลุ่มนโยบายและแผนค่ะ"
+
+
+def pending_line(
+    *, report_id: int, project: str, quarter: object, version: int, level: int, submitted_on: object, approvers: str
+) -> str:
+    step = "ผู้อำนวยการ" if level == 1 else "กลุ่มนโยบายและแผน"
+    when = format_date(submitted_on) if submitted_on else "-"  # type: ignore[arg-type]
+    q = format_quarter(quarter) if quarter else "-"  # type: ignore[arg-type]
+    return f"[{report_id}] {project} {q} ฉบับที่ {version} ส่งเมื่อ {when} รอ{step}: {approvers}"
+
+
+def reopen_needs_reason() -> str:
+    return "กรุณาระบุเหตุผลด้วย --reason \"...\" ค่ะ"
+
+
+def reopen_refused(report_id: int) -> str:
+    return f"เปิดรายงาน {report_id} ไม่ได้ค่ะ (ไม่พบรายงาน หรือรายงานยังไม่ได้รับอนุมัติ)"
+
+
+def reopened(report_id: int) -> str:
+    return f"เปิดรายงาน {report_id} ให้แก้ไขแล้ว และแจ้งผู้รายงานแล้วค่ะ"

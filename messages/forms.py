@@ -55,7 +55,7 @@ EXAMPLES = {
     "text": "พิมพ์ข้อความสั้น ๆ ได้เลยค่ะ",
     "long_text": "พิมพ์ข้อความได้เลยค่ะ",
     "choice": "แตะปุ่มด้านล่าง หรือพิมพ์หมายเลขในรายการค่ะ",
-    "photo": "ส่งรูปภาพ หรือพิมพ์ \"เสร็จ\" ค่ะ",
+    "photo": 'ส่งรูปภาพ หรือพิมพ์ "เสร็จ" ค่ะ',
 }
 
 
@@ -69,6 +69,14 @@ def empty_answer() -> str:
 
 def too_long(limit: int) -> str:
     return f"ข้อความยาวเกินไปค่ะ (ไม่เกิน {limit:,} ตัวอักษร)"
+
+
+def number_too_big() -> str:
+    return "ตัวเลขใหญ่เกินไปค่ะ ตรวจสอบจำนวนหลักอีกครั้งนะคะ"
+
+
+def too_many_decimals(places: int) -> str:
+    return f"ใส่ทศนิยมได้ไม่เกิน {places} ตำแหน่งค่ะ"
 
 
 def photo_expected() -> str:
@@ -93,11 +101,11 @@ def _notice_text(notice: Notice) -> str:
         return f"ได้รับรูปครบ {p['max']} รูปแล้วค่ะ"
     if code == "photo_not_now":
         if p.get("expecting_photo"):
-            return "ข้อนี้รอรูปภาพค่ะ ส่งรูป หรือพิมพ์ \"เสร็จ\" เมื่อส่งครบแล้วค่ะ"
+            return 'ข้อนี้รอรูปภาพค่ะ ส่งรูป หรือพิมพ์ "เสร็จ" เมื่อส่งครบแล้วค่ะ'
         return "ตอนนี้ยังไม่ได้ขอรูปภาพค่ะ จะขอรูปหลักฐานในข้อท้าย ๆ นะคะ"
     if code == "no_match":
         hint = " ลองพิมพ์รหัสหรือบางส่วนของชื่อค่ะ" if p.get("searchable") else ""
-        return f"ไม่พบตัวเลือกที่ตรงกับ \"{p['typed']}\" ค่ะ{hint}"
+        return f'ไม่พบตัวเลือกที่ตรงกับ "{p["typed"]}" ค่ะ{hint}'
     if code == "several_matches":
         return f"พบ {p['count']} รายการที่ตรงกันค่ะ กรุณาเลือกหนึ่งรายการ"
     if code == "incomplete":
@@ -108,11 +116,10 @@ def _notice_text(notice: Notice) -> str:
         return str(p.get("text", ""))
     if code == "help":
         return (
-            (str(p.get("text")) + "\n" if p.get("text") else "")
-            + "ระหว่างกรอก พิมพ์ได้ทุกเมื่อ: ย้อนกลับ • ข้าม (ข้อที่ไม่บังคับ) • แก้ไข • ยกเลิก (เก็บร่างไว้)"
-        )
+            str(p.get("text")) + "\n" if p.get("text") else ""
+        ) + "ระหว่างกรอก พิมพ์ได้ทุกเมื่อ: ย้อนกลับ • ข้าม (ข้อที่ไม่บังคับ) • แก้ไข • ยกเลิก (เก็บร่างไว้)"
     if code == "no_choices":
-        return "ไม่มีรายการให้เลือกค่ะ"
+        return str(p.get("text") or "ไม่มีรายการให้เลือกค่ะ")
     return ""
 
 
@@ -216,9 +223,9 @@ def _hint(q: Question) -> str:
     if kind == "choice":
         return "พิมพ์รหัสหรือบางส่วนของชื่อเพื่อค้นหาได้ค่ะ" if q.pages > 1 or q.searching else ""
     if kind == "photo":
-        return "ส่งรูปได้ทีละรูป แล้วแตะ \"เสร็จ\" ค่ะ (ไม่มีรูป แตะ \"เสร็จ\" ได้เลย)"
+        return 'ส่งรูปได้ทีละรูป แล้วแตะ "เสร็จ" ค่ะ (ไม่มีรูป แตะ "เสร็จ" ได้เลย)'
     if q.optional:
-        return "ไม่มี แตะ \"ข้าม\" ได้ค่ะ"
+        return 'ไม่มี แตะ "ข้าม" ได้ค่ะ'
     return ""
 
 
@@ -272,8 +279,20 @@ def _row(row: SummaryRow, seq: int) -> dict[str, Any]:
                 "layout": "vertical",
                 "flex": 5,
                 "contents": [
-                    {"type": "text", "text": truncate(label, 120), "size": "xs", "color": "#6B7280", "wrap": True},
-                    {"type": "text", "text": truncate(shown, 400), "size": "sm", "wrap": True, "color": "#111827"},
+                    {
+                        "type": "text",
+                        "text": truncate(label, 120),
+                        "size": "xs",
+                        "color": "#6B7280",
+                        "wrap": True,
+                    },
+                    {
+                        "type": "text",
+                        "text": truncate(shown, 400),
+                        "size": "sm",
+                        "wrap": True,
+                        "color": "#111827",
+                    },
                 ],
             },
             {
@@ -307,24 +326,44 @@ def render_summary(summary: Summary) -> FlexMessage:
                 "layout": "vertical",
                 "backgroundColor": "#0F766E",
                 "contents": [
-                    {"type": "text", "text": truncate(summary.title, 80), "color": "#FFFFFF", "weight": "bold", "wrap": True},
                     {
                         "type": "text",
-                        "text": "ตรวจสอบคำตอบ แล้วแตะยืนยันส่ง" if len(chunks) == 1 else f"ตรวจสอบคำตอบ ({index + 1}/{len(chunks)})",
+                        "text": truncate(summary.title, 80),
+                        "color": "#FFFFFF",
+                        "weight": "bold",
+                        "wrap": True,
+                    },
+                    {
+                        "type": "text",
+                        "text": "ตรวจสอบคำตอบ แล้วแตะยืนยันส่ง"
+                        if len(chunks) == 1
+                        else f"ตรวจสอบคำตอบ ({index + 1}/{len(chunks)})",
                         "color": "#CCFBF1",
                         "size": "xs",
                     },
                 ],
             },
-            "body": {"type": "box", "layout": "vertical", "contents": [_row(r, summary.seq) for r in chunk] or [
-                {"type": "text", "text": "-"}
-            ]},
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [_row(r, summary.seq) for r in chunk] or [{"type": "text", "text": "-"}],
+            },
         }
         if last:
             footer_button = (
-                {"type": "postback", "label": "ยืนยันส่ง", "data": postback("submit", summary.seq), "displayText": "ยืนยันส่ง"}
+                {
+                    "type": "postback",
+                    "label": "ยืนยันส่ง",
+                    "data": postback("submit", summary.seq),
+                    "displayText": "ยืนยันส่ง",
+                }
                 if summary.complete
-                else {"type": "postback", "label": "กรอกต่อ", "data": postback("submit", summary.seq), "displayText": "กรอกต่อ"}
+                else {
+                    "type": "postback",
+                    "label": "กรอกต่อ",
+                    "data": postback("submit", summary.seq),
+                    "displayText": "กรอกต่อ",
+                }
             )
             bubble["footer"] = {
                 "type": "box",
@@ -335,13 +374,18 @@ def render_summary(summary: Summary) -> FlexMessage:
                     {
                         "type": "button",
                         "style": "secondary",
-                        "action": {"type": "postback", "label": "ยกเลิก (เก็บร่าง)", "data": postback("cancel", summary.seq), "displayText": "ยกเลิก"},
+                        "action": {
+                            "type": "postback",
+                            "label": "ยกเลิก (เก็บร่าง)",
+                            "data": postback("cancel", summary.seq),
+                            "displayText": "ยกเลิก",
+                        },
                     },
                 ],
             }
         bubbles.append(bubble)
     contents: dict[str, Any] = bubbles[0] if len(bubbles) == 1 else {"type": "carousel", "contents": bubbles}
-    alt = f"{summary.title}: ตรวจสอบคำตอบแล้วแตะ \"ยืนยันส่ง\" หรือพิมพ์ \"ยืนยันส่ง\" ค่ะ"
+    alt = f'{summary.title}: ตรวจสอบคำตอบแล้วแตะ "ยืนยันส่ง" หรือพิมพ์ "ยืนยันส่ง" ค่ะ'
     return FlexMessage(alt_text=truncate(alt, 1500), contents=FlexContainer.from_dict(contents))
 
 
@@ -374,7 +418,9 @@ def _merge_texts(messages: list[Message]) -> list[Message]:
             carry.append(message.text)
             continue
         if carry and isinstance(message, TextMessage):
-            message = TextMessage(text="\n\n".join([*carry, message.text])[:5000], quick_reply=message.quick_reply)
+            message = TextMessage(
+                text="\n\n".join([*carry, message.text])[:5000], quick_reply=message.quick_reply
+            )
             carry = []
         elif carry:
             merged.append(TextMessage(text="\n\n".join(carry)[:5000]))

@@ -106,14 +106,15 @@ def ask_photos() -> str:
 
 
 def progress_lower(previous: Decimal, value: Decimal) -> str:
-    return (
-        f"ความก้าวหน้า {format_percent(value)} ต่ำกว่าไตรมาสก่อน ({format_percent(previous)}) "
-        "ยืนยันตัวเลขนี้ไหมคะ"
-    )
+    return f"ความก้าวหน้า {format_percent(value)} ต่ำกว่าไตรมาสก่อน ({format_percent(previous)}) ยืนยันตัวเลขนี้ไหมคะ"
 
 
 def progress_not_full_but_completed(value: Decimal) -> str:
     return f"สถานะแล้วเสร็จ แต่ความก้าวหน้า {format_percent(value)} ยืนยันไหมคะ"
+
+
+def indicator_negative() -> str:
+    return "ผลตัวชี้วัดต้องไม่ติดลบค่ะ"
 
 
 def budget_over(value: int, allocated: int) -> str:
@@ -147,17 +148,34 @@ def submitted(project: str, quarter: object, version: int, approver: str | None)
 
 def cancelled() -> TextMessage:
     return TextMessage(
-        text="ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ \"รายงานผล\" เพื่อทำต่อได้ค่ะ", quick_reply=_quick(*MENU)
+        text='ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ "รายงานผล" เพื่อทำต่อได้ค่ะ', quick_reply=_quick(*MENU)
     )
 
 
 def no_projects(fiscal_year_label: str) -> TextMessage:
-    return TextMessage(text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label}ค่ะ", quick_reply=_quick("สถานะ", "ช่วยเหลือ"))
+    return TextMessage(
+        text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label}ค่ะ", quick_reply=_quick("สถานะ", "ช่วยเหลือ")
+    )
 
 
 def nothing_to_report() -> TextMessage:
     return TextMessage(
         text="โครงการนี้ไม่มีไตรมาสที่เปิดให้รายงานค่ะ (ส่งครบแล้ว หรือยังไม่ถึงกำหนด)", quick_reply=_quick(*MENU)
+    )
+
+
+def nothing_to_report_note() -> str:
+    return "โครงการนี้ไม่มีไตรมาสที่เปิดให้รายงานค่ะ (ส่งครบแล้ว หรือยังไม่ถึงกำหนด)"
+
+
+def continuing_submitted(version: int) -> str:
+    return f"รายงานไตรมาสนี้ส่งไปแล้ว (ฉบับที่ {version}) แก้ไขแล้วยืนยันส่งใหม่ได้ค่ะ จะเป็นฉบับที่ {version + 1}"
+
+
+def busy_elsewhere() -> TextMessage:
+    return TextMessage(
+        text='ตอนนี้ยังทำรายการอื่นค้างอยู่ค่ะ ตอบรายการนั้นให้เสร็จ หรือพิมพ์ "ยกเลิก" ก่อน แล้วค่อยพิมพ์ "รายงานผล" อีกครั้งนะคะ',
+        quick_reply=_quick("ยกเลิก"),
     )
 
 

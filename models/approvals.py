@@ -1,9 +1,11 @@
 """Approval rules: who decides on a report version, recording decisions, reopening, what is pending.
 
 - The approver is the project's approver, or whoever acts for them on the day (ActingApprover). When
-  the person who submitted is that approver, the report goes one level up: the project office's
+  the person who submitted is the project's approver, the report goes one level up (their deputy does
+  not decide on their own report in their name): the project office's
   `settings["escalation_approver"]` (a person code), else the parent office's
-  `settings["approver"]`, else the parent office's people with the approver role.
+  `settings["approver"]`, else the parent office's people with the approver role, each with whoever
+  acts for them on the day.
 - Only a current approver may decide; nobody decides on their own report; a decision names the version
   it is about and is refused when that version is no longer the current one; a second decision on the
   same version and level is not recorded again (the unique key on (version, level) makes this hold
@@ -93,9 +95,11 @@ def approvers_for(session: Session, report: ProgressReport, version: ReportVersi
     if project is None or project.approver_id is None:
         return []
     principal = session.get(Person, project.approver_id)
-    candidates = [*acting_for(session, project.approver_id, on), *([principal] if principal else [])]
     submitter = version.submitted_by_id
-    candidates = [p for p in candidates if p.id != submitter]
+    candidates: list[Person] = []
+    if project.approver_id != submitter:
+        candidates = [*acting_for(session, project.approver_id, on), *([principal] if principal else [])]
+        candidates = [p for p in candidates if p.id != submitter]
     if not candidates:
         candidates = [p for p in _next_level(session, project) if p.id != submitter]
         for person in list(candidates):
@@ -150,9 +154,23 @@ def pending_level(session: Session, report: ProgressReport, version: ReportVersi
 def may_decide(
     session: Session, person: Person, report: ProgressReport, version: ReportVersion, level: int, on: date
 ) -> bool:
-    if level == 2:
-        return person.has_role(Role.PLANNER) and person.id != version.submitted_by_id
-    return any(p.id == person.id for p in approvers_for(session, report, version, on))
+    if person.id == version.submitted_by_id:
+        return False
+    people = planners_for(session, report) if level == 2 else approvers_for(session, report, version, on)
+    return any(p.id == person.id for p in people)
+
+
+def decidable_level(
+    session: Session, person: Person, report: ProgressReport, on: date, levels: int = 1
+) -> tuple[ReportVersion, int] | None:
+    """The current version and the level at which `person` may decide on it now, if any."""
+    version = current_version(session, report)
+    if version is None:
+        return None
+    level = pending_level(session, report, version, levels)
+    if level is None or not may_decide(session, person, report, version, level, on):
+        return None
+    return version, level
 
 
 def record_decision(
@@ -180,6 +198,15 @@ def record_decision(
         return DecisionResult(None, DecisionError.NOT_FOUND)
     earlier = decisions_of(session, row.id or 0)
     if version != report.current_version:
+        # Only someone who could decide on the current version learns that there is one.
+        latest = current_version(session, report)
+        if latest is not None and person.id == latest.submitted_by_id:
+            return DecisionResult(None, DecisionError.OWN_REPORT)
+        latest_level = pending_level(session, report, latest, levels) if latest is not None else None
+        if latest is not None and latest_level is not None and not may_decide(
+            session, person, report, latest, latest_level, on
+        ):
+            return DecisionResult(None, DecisionError.NOT_ALLOWED)
         return DecisionResult(None, DecisionError.STALE_VERSION, current_version=report.current_version)
     level = pending_level(session, report, row, levels)
     if level is None:
@@ -190,13 +217,20 @@ def record_decision(
     if person.id == row.submitted_by_id:
         return DecisionResult(None, DecisionError.OWN_REPORT)
     if not may_decide(session, person, report, row, level, on):
+        mine = next((d for d in earlier if d.decided_by_id == person.id), None)
+        if mine is not None:  # e.g. the director taps again while the planning group verifies
+            return DecisionResult(None, DecisionError.ALREADY_DECIDED, existing=mine)
         return DecisionResult(None, DecisionError.NOT_ALLOWED)
     reason = reason.strip()
     if outcome == DecisionOutcome.RETURNED and not reason:
         return DecisionResult(None, DecisionError.NEEDS_REASON)
     project = session.get(Project, report.project_id)
     principal_id = project.approver_id if project else None
-    on_behalf = principal_id if level == 1 and principal_id not in (None, person.id) else None
+    # Recorded only for an acting approver, not for the next level deciding an approver's own report.
+    acting = level == 1 and principal_id not in (None, person.id)
+    if acting and not any(p.id == person.id for p in acting_for(session, principal_id or 0, on)):
+        acting = False
+    on_behalf = principal_id if acting else None
     decision = ApprovalDecision(
         report_id=report_id,
         version_id=row.id or 0,
@@ -243,22 +277,32 @@ def record_decision(
     return DecisionResult(decision, final=final)
 
 
-def reopen_report(session: Session, *, report_id: int, actor: str, reason: str, now: datetime) -> ProgressReport | None:
+def reopen_report(
+    session: Session, *, report_id: int, actor: str, reason: str, now: datetime, by: Person | None = None
+) -> ProgressReport | None:
     """The planning group reopens an approved report for revision (the only way back from approval)."""
-    report = session.get(ProgressReport, report_id)
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    report = session.get(ProgressReport, report_id, with_for_update=is_pg)
     if report is None or report.status != ReportStatus.APPROVED:
         return None
+    version = current_version(session, report)
     report.status = ReportStatus.RETURNED
     report.updated_at = now
     session.add(report)
     session.add(
         AuditLog(
             at=now,
+            actor_person_id=by.id if by is not None else None,
             actor=actor,
             action="report_reopened",
             entity_type="progress_report",
             entity_id=str(report_id),
-            details={"version": report.current_version, "reason": reason},
+            details={
+                "version": report.current_version,
+                "version_id": version.id if version is not None else None,
+                "channel": DecisionChannel.CLI.value,
+                "reason": reason,
+            },
         )
     )
     return report

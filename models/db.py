@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"check_same_thread": False, "timeout": 30}
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
         engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        _serialize_sqlite_writers(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg 3 here (it is the driver we ship).
@@ -39,6 +43,50 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_WRITE_LOCK_WAIT = 30.0
+
+
+def _serialize_sqlite_writers(engine: Engine) -> None:
+    """Queue this process's SQLite writers on a lock instead of SQLite's busy handler.
+
+    SQLite allows one writer; a second one retries in sleeps of up to 100 ms, which is what makes tail
+    latency bad under load. Here a transaction takes an in-process lock at its first write and gives it
+    back when its connection returns to the pool (after commit or rollback), so writers wait exactly
+    as long as they must. A thread never waits for a lock it already holds through another connection,
+    and a wait longer than 30 s falls back to SQLite's own handling.
+    """
+    lock = threading.Lock()
+    owner: dict[str, int | None] = {"thread": None}
+
+    def before_execute(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        info = conn.connection.info if conn.connection is not None else None
+        if info is None or info.get("tidtam_write_lock"):
+            return
+        if not statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+            return
+        if owner["thread"] == threading.get_ident():
+            return
+        if lock.acquire(timeout=_WRITE_LOCK_WAIT):
+            owner["thread"] = threading.get_ident()
+            info["tidtam_write_lock"] = True
+
+    def release(record: Any) -> None:
+        if record.info.pop("tidtam_write_lock", False):
+            owner["thread"] = None
+            lock.release()
+
+    def on_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+        release(connection_record)
+
+    def on_reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
+        release(connection_record)
+
+    sa.event.listen(engine, "before_cursor_execute", before_execute)
+    sa.event.listen(engine.pool, "checkin", on_checkin)
+    sa.event.listen(engine.pool, "reset", on_reset)
 
 
 @contextmanager

@@ -82,7 +82,9 @@ def person_projects(session: Session, person_id: int, fiscal_year: int) -> list[
 
 
 def is_owner(session: Session, person_id: int, project_id: int) -> bool:
-    statement = select(ProjectOwner).where(ProjectOwner.person_id == person_id, ProjectOwner.project_id == project_id)
+    statement = select(ProjectOwner).where(
+        ProjectOwner.person_id == person_id, ProjectOwner.project_id == project_id
+    )
     return session.exec(statement).first() is not None
 
 
@@ -91,7 +93,9 @@ def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
     if project is None:
         return None
     indicators = session.exec(
-        select(Indicator).where(Indicator.project_id == project_id).order_by(col(Indicator.position), col(Indicator.code))
+        select(Indicator)
+        .where(Indicator.project_id == project_id)
+        .order_by(col(Indicator.position), col(Indicator.code))
     )
     return ProjectFacts(
         id=project_id,
@@ -101,13 +105,17 @@ def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
         budget_satang=project.budget_satang,
         approver_id=project.approver_id,
         indicators=tuple(
-            IndicatorFact(i.id or 0, i.code, i.name, i.unit, Decimal(str(i.target)) if i.target is not None else None)
+            IndicatorFact(
+                i.id or 0, i.code, i.name, i.unit, Decimal(str(i.target)) if i.target is not None else None
+            )
             for i in indicators
         ),
     )
 
 
-def reportable_periods(session: Session, project_id: int, fiscal_year: int, today: date) -> list[PeriodChoice]:
+def reportable_periods(
+    session: Session, project_id: int, fiscal_year: int, today: date
+) -> list[PeriodChoice]:
     """Periods of the project's year that have started and still take a report from its owner:
     not yet submitted, or returned for revision, or submitted but not yet decided (a new version)."""
     rows = session.exec(
@@ -115,7 +123,8 @@ def reportable_periods(session: Session, project_id: int, fiscal_year: int, toda
         .outerjoin(
             ProgressReport,
             sa.and_(
-                col(ProgressReport.period_id) == col(ReportingPeriod.id), col(ProgressReport.project_id) == project_id
+                col(ProgressReport.period_id) == col(ReportingPeriod.id),
+                col(ProgressReport.project_id) == project_id,
             ),
         )
         .where(col(ReportingPeriod.fiscal_year) == fiscal_year, col(ReportingPeriod.starts_on) <= today)
@@ -222,7 +231,9 @@ def get_or_create_report(session: Session, project_id: int, period_id: int, now:
     return report
 
 
-def save_draft(session: Session, person_id: int, answers: dict[str, Any], now: datetime) -> ProgressReport | None:
+def save_draft(
+    session: Session, person_id: int, answers: dict[str, Any], now: datetime
+) -> ProgressReport | None:
     """Keep a report's unsubmitted answers; a no-op until the project and period are chosen."""
     if "project" not in answers or "period" not in answers:
         return None
@@ -273,8 +284,14 @@ def submit_report(
     for indicator_id, value in (answers.get("indicators") or {}).items():
         if isinstance(value, dict):
             continue
-        session.add(IndicatorResult(version_id=version.id or 0, indicator_id=int(indicator_id), value=Decimal(str(value))))
-    _attach_photos(session, report, version, [int(p) for p in answers.get("photos") or [] if str(p).isdigit()], now)
+        session.add(
+            IndicatorResult(
+                version_id=version.id or 0, indicator_id=int(indicator_id), value=Decimal(str(value))
+            )
+        )
+    _attach_photos(
+        session, report, version, [int(p) for p in answers.get("photos") or [] if str(p).isdigit()], now
+    )
     report.current_version = version.version
     report.status = ReportStatus.SUBMITTED
     report.draft = None

@@ -46,6 +46,8 @@ def make_settings(db_url: str, fake: Any, tmp_path: Any, **overrides: Any) -> Se
         "LINE_DATA_API_BASE_URL": fake.base_url,
         "TIDTAM_MEDIA_DIR": str(tmp_path / "media"),
         "TIDTAM_LINE_TIMEOUT_SECONDS": 5,
+        # The scheduler runs on the system clock; e2e tests of the chat must not get real reminders.
+        "TIDTAM_SCHEDULER_ENABLED": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -267,6 +267,7 @@ def test_crash_between_acknowledge_and_processing_loses_nothing(db_url, fake_lin
         "LINE_API_BASE_URL": fake_line.base_url,
         "LINE_DATA_API_BASE_URL": fake_line.base_url,
         "TIDTAM_EVENT_WORKERS": "0",  # acknowledge and store only: the crash window, held open
+        "TIDTAM_SCHEDULER_ENABLED": "0",
     }
 
     def start(extra: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -19,6 +19,7 @@ from bot.processor import EventProcessor, Handler
 from bot.webhook import make_webhook_router
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
+from scheduler.service import scheduler_lifespan
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
         if settings.event_workers > 0:
             processor.start()
         try:
-            yield
+            async with scheduler_lifespan(engine, settings, clock, deliverer):
+                yield
         finally:
+            await committer.close()
             if settings.event_workers > 0:
                 processor.stop()
             line.close()
@@ -64,14 +67,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
     app.state.settings = settings
     app.state.engine = engine
     app.state.processor = processor
-    app.include_router(
-        make_webhook_router(
-            engine=engine,
-            channel_secret=settings.line_channel_secret.get_secret_value(),
-            now=clock.now,
-            notify=processor.notify,
-        )
+    router, committer = make_webhook_router(
+        engine=engine,
+        channel_secret=settings.line_channel_secret.get_secret_value(),
+        now=clock.now,
+        notify=processor.notify,
     )
+    app.include_router(router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

@@ -269,9 +269,10 @@ class _Run:
             self.clear_dependents(f.name)
 
     def clear_dependents(self, name: str) -> None:
+        # Declarations only depend on earlier fields, so this recursion ends.
         for other in self.form.fields:
-            if name in other.depends_on and other.name in self.answers:
-                del self.answers[other.name]
+            if name in other.depends_on:
+                self.answers.pop(other.name, None)
                 self.clear_dependents(other.name)
 
     # navigation
@@ -317,12 +318,38 @@ class _Run:
             self.show_summary()
             return
         f, item = nxt
+        if f.kind is Kind.CHOICE and not self.choices_of(f):
+            self.nothing_to_choose(f)
+            return
         self.ask(f, item)
+
+    def nothing_to_choose(self, f: Field) -> None:
+        """A choice left without options (e.g. a project with no quarter open): say so and ask again the
+        answer it depends on; end the form when there is no other answer to give."""
+        self.replies.append(Notice(NoticeCode.NO_CHOICES, {"field": f.name, "text": f.empty_note}))
+        for name in reversed(f.depends_on):
+            dependency = self.form.field(name)
+            if dependency.is_repeat or (
+                dependency.kind is Kind.CHOICE
+                and dependency.auto_single
+                and len(self.choices_of(dependency)) <= 1
+            ):
+                continue  # answered for the person: asking it again would land here again
+            self.answers.pop(name, None)
+            self.clear_dependents(name)
+            self.state["cursor"] = None
+            self.ask(dependency, None)
+            return
+        self.state["ended"] = True
 
     def ask(self, f: Field, item: Item | None, *, page: int = 0, search: list[str] | None = None) -> None:
         cursor = self.cursor
         here = {"field": f.name, "item": item.key if item else None}
-        if cursor is not None and cursor.get("field") and {k: cursor.get(k) for k in ("field", "item")} != here:
+        if (
+            cursor is not None
+            and cursor.get("field")
+            and {k: cursor.get(k) for k in ("field", "item")} != here
+        ):
             history = self.state.setdefault("history", [])
             previous = {"field": cursor["field"], "item": cursor.get("item")}
             if not history or history[-1] != previous:
@@ -331,7 +358,9 @@ class _Run:
         self.state["mode"] = "ask"
         self.replies.append(self.question(f, item, page=page, search=search))
 
-    def question(self, f: Field, item: Item | None, *, page: int = 0, search: list[str] | None = None) -> Question:
+    def question(
+        self, f: Field, item: Item | None, *, page: int = 0, search: list[str] | None = None
+    ) -> Question:
         seq = self.bump()
         options: tuple[Choice, ...] = ()
         pages = 1
@@ -389,7 +418,9 @@ class _Run:
         assert f is not None
         cursor = self.cursor or {}
         self.state["mode"] = "ask"
-        self.replies.append(self.question(f, self.item_at_cursor(), page=cursor.get("page") or 0, search=cursor.get("search")))
+        self.replies.append(
+            self.question(f, self.item_at_cursor(), page=cursor.get("page") or 0, search=cursor.get("search"))
+        )
 
     def show_summary(self) -> None:
         rows: list[SummaryRow] = []
@@ -447,24 +478,27 @@ PAGE_SIZE = 9  # otherwise: 9 choices + previous/next + back/cancel = 13, LINE's
 
 
 def start(form: Form, data: FormData, today: date, inp: Start) -> StepResult:
-    state: dict[str, Any] = {"form": form.name, "seq": 0, "answers": dict(inp.answers), "history": [], "cursor": None}
+    state: dict[str, Any] = {
+        "form": form.name,
+        "seq": 0,
+        "answers": dict(inp.answers),
+        "history": [],
+        "cursor": None,
+    }
     run = _Run(form, state, data, today)
     if inp.note:
         run.replies.append(Notice(NoticeCode.NOTE, {"text": inp.note}))
     if inp.answers:
         run.replies.append(Notice(NoticeCode.RESUMED))
-    first = form.fields[0]
-    if first.kind is Kind.CHOICE and not first.choices(run.answers, data):  # type: ignore[misc]
-        return StepResult(None, [Notice(NoticeCode.NO_CHOICES, {"field": first.name})], [])
     run.go_on()
-    return StepResult(run.state, run.replies, run.effects)
+    return _done(run)
 
 
 def resume(form: Form, state: dict[str, Any], data: FormData, today: date) -> StepResult:
     """Ask the current question again (after help, or when someone returns to a form)."""
     run = _Run(form, copy.deepcopy(state), data, today)
     run.ask_again()
-    return StepResult(run.state, run.replies, run.effects)
+    return _done(run)
 
 
 def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: date) -> StepResult:
@@ -474,7 +508,11 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
     run = _Run(form, copy.deepcopy(state), data, today)
     mode = run.state.get("mode", "ask")
 
-    if isinstance(inp, ButtonInput) and inp.seq != run.state.get("seq") and not _harmless_when_stale(run, inp):
+    if (
+        isinstance(inp, ButtonInput)
+        and inp.seq != run.state.get("seq")
+        and not _harmless_when_stale(run, inp)
+    ):
         # A button from an earlier question or summary: say so, and ask the current question again.
         run.replies.append(Notice(NoticeCode.STALE_BUTTON))
         run.ask_again()
@@ -530,7 +568,8 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
     if isinstance(inp, ButtonInput):
         if inp.op is Op.PAGE and f.kind is Kind.CHOICE:
             cursor = run.cursor or {}
-            run.ask(f, item, page=int(inp.value or 0), search=cursor.get("search"))
+            page = int(inp.value) if inp.value.isdigit() else 0  # a tampered payload must not crash
+            run.ask(f, item, page=page, search=cursor.get("search"))
             return _done(run)
         if inp.op is Op.ANSWER and f.kind is Kind.CHOICE:
             if inp.value in {c.value for c in run.choices_of(f)}:
@@ -602,7 +641,12 @@ _BUTTON_COMMANDS = {
 def _harmless_when_stale(run: _Run, button: ButtonInput) -> bool:
     """Photos arrive in bursts, each re-asking the question: an older "done" button still means done."""
     f = run.field_at_cursor()
-    return f is not None and f.kind is Kind.PHOTO and button.op in (Op.DONE, Op.SKIP) and run.state.get("mode") == "ask"
+    return (
+        f is not None
+        and f.kind is Kind.PHOTO
+        and button.op in (Op.DONE, Op.SKIP)
+        and run.state.get("mode") == "ask"
+    )
 
 
 def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepResult:
@@ -716,6 +760,8 @@ def _edit(run: _Run, name: str, item_key: str) -> StepResult:
 
 
 def _done(run: _Run) -> StepResult:
+    if run.state.get("ended"):  # nothing left to ask (a choice without options and no way around it)
+        return StepResult(None, run.replies, run.effects)
     return StepResult(run.state, run.replies, run.effects)
 
 
@@ -732,4 +778,4 @@ def prefill(
         run.replies.append(Notice(NoticeCode.NOTE, {"text": note}))
     run.state["cursor"] = None
     run.go_on()
-    return StepResult(run.state, run.replies, run.effects)
+    return _done(run)

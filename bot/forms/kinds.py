@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from bot.commands import normalize
@@ -15,6 +16,20 @@ from messages.thai_numbers import normalize_digits, parse_money, parse_number, p
 
 MAX_SHORT_TEXT = 300
 MAX_LONG_TEXT = 3000
+# What the stored columns hold (numeric(20,4), numeric(5,2), bigint satang), with room to spare: a
+# bigger or finer answer is a typo, and it must be refused here rather than fail when the report is saved.
+MAX_NUMBER = Decimal(10) ** 15
+NUMBER_DECIMALS = 4
+PERCENT_DECIMALS = 2
+MAX_MONEY_SATANG = Decimal(10) ** 15  # ten trillion baht
+
+
+def _within(value: Decimal, *, limit: Decimal, decimals: int, kind: Kind) -> None:
+    if abs(value) >= limit and not (kind is Kind.PERCENT and value == limit):
+        raise InputError(text.number_too_big(), text.example_for(kind))
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > decimals:
+        raise InputError(text.too_many_decimals(decimals), text.example_for(kind))
 
 
 def parse_answer(field: Field, raw: str, *, today: date, unit: str = "") -> Any:
@@ -24,11 +39,16 @@ def parse_answer(field: Field, raw: str, *, today: date, unit: str = "") -> Any:
         raise InputError(text.empty_answer(), text.example_for(field.kind))
     if field.kind is Kind.NUMBER:
         value = parse_number(typed, units=(unit,) if unit else ())
+        _within(value, limit=MAX_NUMBER, decimals=NUMBER_DECIMALS, kind=field.kind)
         return str(value)
     if field.kind is Kind.PERCENT:
-        return str(parse_percent(typed))
+        percent = parse_percent(typed)
+        _within(percent, limit=Decimal(100), decimals=PERCENT_DECIMALS, kind=field.kind)
+        return str(percent)
     if field.kind is Kind.MONEY:
-        return parse_money(typed)
+        satang = parse_money(typed)
+        _within(Decimal(satang), limit=MAX_MONEY_SATANG, decimals=0, kind=field.kind)
+        return satang
     if field.kind is Kind.DATE:
         return parse_date(typed, today=today).isoformat()
     if field.kind is Kind.TEXT:
@@ -50,12 +70,12 @@ def match_choice(choices: Sequence[Choice], raw: str) -> list[Choice]:
     if typed.isdigit() and 1 <= int(typed) <= len(choices):
         return [choices[int(typed) - 1]]
     exact = [
-        c for c in choices if typed in {normalize(c.label), normalize(c.value), *(normalize(k) for k in c.keywords)}
+        c
+        for c in choices
+        if typed in {normalize(c.label), normalize(c.value), *(normalize(k) for k in c.keywords)}
     ]
     if exact:
         return exact
     return [
-        c
-        for c in choices
-        if typed in normalize(c.label) or any(typed in normalize(k) for k in c.keywords)
+        c for c in choices if typed in normalize(c.label) or any(typed in normalize(k) for k in c.keywords)
     ]

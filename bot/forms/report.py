@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.forms.spec import Answers, Choice, Confirm, Field, Form, Item, Kind
 from messages import report_form as txt
+from messages.errors import InputError
 from models.reporting import (
     PeriodChoice,
     ProjectFacts,
@@ -172,6 +173,12 @@ def check_budget(value: Any, answers: Answers, facts: ReportFacts, item: Item | 
     return None
 
 
+def check_indicator(value: Any, answers: Answers, facts: ReportFacts, item: Item | None) -> Confirm | None:
+    if Decimal(str(value)) < 0:
+        raise InputError(txt.indicator_negative(), "")
+    return None
+
+
 # --- prompts ---------------------------------------------------------------------------------------
 
 
@@ -234,6 +241,7 @@ QUARTERLY_REPORT = Form(
             auto_single=True,
             default=default_period,
             depends_on=("project",),
+            empty_note=txt.nothing_to_report_note(),
         ),
         Field(
             "status",
@@ -250,6 +258,7 @@ QUARTERLY_REPORT = Form(
             L["status_reason"],
             _fixed(txt.ask_status_reason()),
             when=_cancelled,
+            default=_previous_value("status_reason"),
         ),
         Field(
             "progress",
@@ -277,11 +286,26 @@ QUARTERLY_REPORT = Form(
             lambda a, f, item: txt.ask_indicator(item.title if item else ""),
             items=indicator_items,
             default=_previous_value("indicators"),
+            check=check_indicator,
             depends_on=("project",),
         ),
         Field("activities", Kind.LONG_TEXT, L["activities"], _fixed(txt.ask_activities())),
-        Field("problems", Kind.LONG_TEXT, L["problems"], _fixed(txt.ask_problems()), optional=True),
-        Field("suggestions", Kind.LONG_TEXT, L["suggestions"], _fixed(txt.ask_suggestions()), optional=True),
+        Field(
+            "problems",
+            Kind.LONG_TEXT,
+            L["problems"],
+            _fixed(txt.ask_problems()),
+            optional=True,
+            default=_previous_value("problems"),
+        ),
+        Field(
+            "suggestions",
+            Kind.LONG_TEXT,
+            L["suggestions"],
+            _fixed(txt.ask_suggestions()),
+            optional=True,
+            default=_previous_value("suggestions"),
+        ),
         Field(
             "photos",
             Kind.PHOTO,

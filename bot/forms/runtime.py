@@ -46,6 +46,7 @@ from models.reporting import (
     ReportingError,
     add_photo,
     find_report,
+    is_owner,
     last_return,
     latest_version,
     save_draft,
@@ -102,8 +103,16 @@ def _today(ctx: EventContext):  # type: ignore[no-untyped-def]
 def start_report(ctx: EventContext, *, answers: dict[str, Any] | None = None, note: str = "") -> None:
     """Start (or resume) the quarterly report form."""
     conversation = conversation_of(ctx)
+    if conversation is not None and conversation.form not in FORMS:
+        # Another flow holds the chat (e.g. an approver's return reason is awaited): leave it alone.
+        ctx.reply(txt.busy_elsewhere())
+        return
     if conversation is not None and answers is None:
-        _apply(ctx, conversation, engine.resume(FORMS[conversation.form], conversation.data, _facts(ctx), _today(ctx)))
+        _apply(
+            ctx,
+            conversation,
+            engine.resume(FORMS[conversation.form], conversation.data, _facts(ctx), _today(ctx)),
+        )
         return
     facts = _facts(ctx)
     if not facts.projects():
@@ -139,7 +148,9 @@ def text_input(ctx: EventContext, text: str) -> bool:
             inp = CommandInput(Command.HELP)
     if isinstance(inp, TextInput):
         for command, words in _COMMAND_WORDS:
-            if typed in words and not (command is Command.SKIP and typed == "-" and _expects_number(form, conversation)):
+            if typed in words and not (
+                command is Command.SKIP and typed == "-" and _expects_number(form, conversation)
+            ):
                 inp = CommandInput(command)
                 break
     _apply(ctx, conversation, engine.step(form, conversation.data, inp, _facts(ctx), _today(ctx)))
@@ -181,7 +192,9 @@ def photo_input(ctx: EventContext, conversation: Conversation, message_id: str) 
     cursor = conversation.data.get("cursor") or {}
     at_photo = bool(cursor) and form.field(cursor["field"]).kind is Kind.PHOTO
     if not at_photo:
-        _apply(ctx, conversation, engine.step(form, conversation.data, PhotoInput(""), _facts(ctx), _today(ctx)))
+        _apply(
+            ctx, conversation, engine.step(form, conversation.data, PhotoInput(""), _facts(ctx), _today(ctx))
+        )
         return
     ctx.show_loading(10)
     stored = _store_photo(ctx, conversation, message_id)
@@ -206,11 +219,19 @@ def reopen_report(ctx: EventContext, report_id: int) -> None:
     from models.reports import ProgressReport
 
     report = ctx.session.get(ProgressReport, report_id)
-    if report is None or report.status != ReportStatus.RETURNED:
+    assert ctx.person is not None and ctx.person.id is not None
+    if (
+        report is None
+        or report.status != ReportStatus.RETURNED
+        or not is_owner(ctx.session, ctx.person.id, report.project_id)  # someone else's report stays closed
+    ):
         ctx.reply(chat.unknown_button())
         return
     answers, note = _saved_answers(ctx, report)
     existing = conversation_of(ctx)
+    if existing is not None and existing.form not in FORMS:
+        ctx.reply(txt.busy_elsewhere())
+        return
     if existing is not None:
         ctx.session.delete(existing)
         ctx.session.flush()
@@ -270,13 +291,18 @@ def _saved_answers(ctx: EventContext, report: Any) -> tuple[dict[str, Any], str]
         if decision is not None:
             director = ctx.session.get(Person, decision.decided_by_id)
             note = txt.returned_note(
-                decision.reason or "-", director.full_name if director else "", decision.decided_at.astimezone(ctx.tz).date()
+                decision.reason or "-",
+                director.full_name if director else "",
+                decision.decided_at.astimezone(ctx.tz).date(),
             )
     if report.draft:
         return dict(report.draft), note or txt.continuing_draft()
     version = latest_version(ctx.session, report)
-    if version is not None and report.status == ReportStatus.RETURNED:
-        return version_answers(ctx.session, report, version), note
+    if version is not None and report.status in (ReportStatus.RETURNED, ReportStatus.SUBMITTED):
+        # Revising a report starts from its latest version, so a second submission keeps the first's answers.
+        return version_answers(ctx.session, report, version), note or txt.continuing_submitted(
+            version.version
+        )
     return {}, note
 
 
@@ -305,7 +331,9 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
             state["prefilled"] = key
             project_id, period_id = (int(x) for x in key.split(":"))
             report = find_report(ctx.session, project_id, period_id)
-            if report is not None and (report.draft or report.status == ReportStatus.RETURNED):
+            if report is not None and (
+                report.draft or report.status in (ReportStatus.RETURNED, ReportStatus.SUBMITTED)
+            ):
                 saved, note = _saved_answers(ctx, report)
                 if saved:
                     form = FORMS[state["form"]]
@@ -379,5 +407,3 @@ def _save(ctx: EventContext, conversation: Conversation | None, state: dict[str,
 
 def _end(ctx: EventContext, conversation: Conversation) -> None:
     ctx.session.delete(conversation)
-
-

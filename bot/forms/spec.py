@@ -77,6 +77,7 @@ class Field:
     max_photos: int = 5
     depends_on: tuple[str, ...] = ()  # answers that, when edited, invalidate this one
     display: Callable[[Any, Answers, FormData, Item | None], str] | None = None  # summary text
+    empty_note: str = ""  # said when a choice has nothing to choose (else a generic sentence)
 
     @property
     def is_repeat(self) -> bool:
@@ -134,28 +135,50 @@ class Form:
         return name in self._index
 
     def mermaid(self) -> str:
-        """A Mermaid flowchart of the conversation, generated from the declaration."""
-        lines = ["flowchart TD", f'    start(["{self.title}"])']
-        previous = "start"
+        """A Mermaid flowchart of the conversation, generated from the declaration.
+
+        Field nodes are `f_<name>` (so no field can collide with the fixed nodes); a conditional field
+        has a dotted way in and a dotted way around it, so every path through the form is drawn."""
+        lines = ["flowchart TD", f'    start(["{_label(self.title)}"])']
+        entries: list[tuple[str, str]] = [("start", "")]  # nodes the next question is reached from
         for f in self.fields:
-            shape = f'{f.name}[/"{f.label} ({f.kind.value}{", ซ้ำตามรายการ" if f.is_repeat else ""})"/]'
-            lines.append(f"    {shape}")
-            if f.when is not None:
-                lines.append(f"    {previous} -. เงื่อนไข .-> {f.name}")
-            else:
-                lines.append(f"    {previous} --> {f.name}")
+            node = f"f_{f.name}"
+            notes = [f.kind.value]
+            if f.is_repeat:
+                notes.append("ซ้ำตามรายการ")
             if f.optional:
-                lines.append(f"    {f.name} -. ข้าม .-> {f.name}_next(( ))")
-            previous = f.name
+                notes.append("ข้ามได้")
+            if f.auto_single:
+                notes.append("ตัวเลือกเดียวเลือกให้เอง")
+            lines.append(f'    {node}[/"{_label(f.label)} ({", ".join(notes)})"/]')
+            for source, label in entries:
+                lines.append(_edge(source, node, label or ("เงื่อนไข" if f.when is not None else "")))
+            if f.is_repeat:
+                lines.append(_edge(node, node, "รายการถัดไป"))
+            if f.when is not None:
+                entries = [(node, "")] + [(source, "ไม่เข้าเงื่อนไข") for source, _ in entries]
+            else:
+                entries = [(node, "")]
+        lines.append('    summary{{"สรุปคำตอบ"}}')
+        lines += [_edge(source, "summary", label) for source, label in entries]
         lines += [
-            '    summary{{"สรุปคำตอบ"}}',
-            f"    {previous} --> summary",
             '    summary -- "ยืนยันส่ง" --> done(["ส่งแล้ว"])',
-            '    summary -- "แก้ไข" --> edit["เลือกข้อที่จะแก้"] --> summary',
-            '    any(("ทุกคำถาม")) -- "ยกเลิก (เก็บร่างไว้)" --> cancelled(["ยกเลิก"])',
-            '    any -- "ย้อนกลับ" --> back["คำถามก่อนหน้า"]',
+            '    summary -- "แก้ไข" --> edit["ถามข้อที่เลือกอีกครั้ง"] --> summary',
+            '    anywhere(("ทุกคำถาม")) -- "ยกเลิก (เก็บร่างไว้)" --> cancelled(["ยกเลิก"])',
+            '    anywhere -- "ย้อนกลับ" --> back["คำถามก่อนหน้า"]',
         ]
         return "\n".join(lines)
+
+
+def _label(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def _edge(source: str, target: str, label: str) -> str:
+    if not label:
+        return f"    {source} --> {target}"
+    dotted = label in ("เงื่อนไข", "ไม่เข้าเงื่อนไข")
+    return f'    {source} {"-.->" if dotted else "-->"}|"{_label(label)}"| {target}'
 
 
 def by_name(fields: Sequence[Field]) -> dict[str, Field]:

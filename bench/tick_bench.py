@@ -1,0 +1,175 @@
+"""Tick benchmark: plan and queue one day's tick for a generated office of N schools (~10 projects each)
+on SQLite and PostgreSQL, each step in its own subprocess so its peak memory is its own.
+
+    .venv/bin/python bench/tick_bench.py                       # 30,000 schools (~300,000 projects)
+    .venv/bin/python bench/tick_bench.py --schools 2000 --no-postgres
+
+The day is 8 Jan 2570 (2027-01-08): one working day before the first quarter's reports are due (the due
+date, 10 Jan, is a Sunday and rolls to Monday 11 Jan), with 40 % of projects not reported, drafts
+idle for three days, and approvals pending for two and five working days, so every personal rule
+fires at once. Prints the time to plan, the time to plan and queue (the whole tick), peak RSS, the
+messages queued, and the ratio of messages to distinct recipients (target 1.0) against the naive count
+of one message per due item. Targets: under 10 s and 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DAY = date(2027, 1, 8)
+TZ = ZoneInfo("Asia/Bangkok")
+
+
+def _reports(index: int):  # type: ignore[no-untyped-def]
+    from scheduler_office import local_dt
+
+    m = index % 10
+    if m < 4:
+        return None
+    if m == 4:
+        return ("draft", None, local_dt(date(2027, 1, 5)))
+    if m == 5:
+        return ("returned", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 4)))
+    if m == 6:
+        return ("submitted", local_dt(date(2027, 1, 6)), local_dt(date(2027, 1, 6)))
+    if m == 7:
+        return ("submitted", local_dt(date(2026, 12, 30)), local_dt(date(2026, 12, 30)))
+    return ("approved", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 5)))
+
+
+def child_generate(url: str, schools: int) -> None:
+    from scheduler_office import generate_office
+
+    from models.db import make_engine
+    from tidtam import migrate
+
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    generated = generate_office(engine, schools=schools, reports={1: _reports}, linked=lambda p: p % 25 != 0)
+    engine.dispose()
+    print(json.dumps({"generate_s": time.perf_counter() - started, "projects": generated.projects}))
+
+
+def child_tick(url: str) -> None:
+    from models.db import make_engine
+    from scheduler.clock import FixedClock
+    from scheduler.process_steps import load_process_steps
+    from scheduler.rules import load_rules
+    from scheduler.tick import TickSetup, plan_for, run_tick
+    from scheduler.workdays import WorkCalendar
+
+    engine = make_engine(url)
+    setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=0)
+    started, cpu = time.perf_counter(), _cpu()
+    with engine.connect() as conn:
+        plan, *_ = plan_for(conn, DAY, setup)
+    plan_s, plan_cpu = time.perf_counter() - started, _cpu() - cpu
+    recipients = len(plan.recipients)
+    del plan
+    clock = FixedClock(datetime(2027, 1, 8, 8, 30, tzinfo=TZ))
+    started, cpu = time.perf_counter(), _cpu()
+    result = run_tick(engine, clock, setup)
+    tick_s, tick_cpu = time.perf_counter() - started, _cpu() - cpu
+    engine.dispose()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "plan_s": plan_s,
+                "tick_s": tick_s,
+                "plan_cpu": plan_cpu,
+                "tick_cpu": tick_cpu,
+                "peak_mib": usage.ru_maxrss / 1024,
+                "recipients": recipients,
+                "messages": result.recipients,
+                "rows": result.rows,
+                "naive": result.naive,
+                "ratio": result.ratio,
+                "unreachable": result.unreachable,
+                "reason": result.reason,
+            }
+        )
+    )
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(*args: str) -> dict[str, object]:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench(label: str, url: str, schools: int, fresh: bool) -> None:
+    if fresh:
+        made = _run("--child-generate", url, "--schools", str(schools))
+        print(f"{label}: generated {made['projects']:,} projects in {made['generate_s']:.1f} s")
+    r = _run("--child-tick", url)
+    print(
+        f"{label}: plan {r['plan_s']:.2f} s (CPU {r['plan_cpu']:.2f} s) · plan + queue, the whole tick "
+        f"{r['tick_s']:.2f} s (CPU {r['tick_cpu']:.2f} s) · peak RSS {r['peak_mib']:.0f} MiB · load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+        f"{label}: queued {r['messages']:,} messages in {r['rows']:,} outbox rows to {r['recipients']:,} recipients "
+        f"(ratio {r['ratio']:.2f} per recipient; naive one-per-item count {r['naive']:,}, "
+        f"{r['naive'] / max(1, r['messages']):.1f}× more); {r['unreachable']:,} people not reachable on LINE {r['reason']}".rstrip()
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--schools", type=int, default=30_000)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--child-generate")
+    parser.add_argument("--child-tick")
+    args = parser.parse_args()
+    if args.child_generate:
+        child_generate(args.child_generate, args.schools)
+        return
+    if args.child_tick:
+        child_tick(args.child_tick)
+        return
+    print(f"tick benchmark: {args.schools:,} schools, day {DAY} (1 working day before Q1 reports are due)")
+    if not args.no_sqlite:
+        folder = ROOT / "var" / "bench"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"tick-{args.schools}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        bench("SQLite", f"sqlite:///{path}", args.schools, fresh=True)
+    if not args.no_postgres:
+        import sqlalchemy as sa
+
+        from models.db import make_engine
+
+        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+        name = f"tidtam_tick_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+            bench("PostgreSQL", url, args.schools, fresh=True)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""`tidtam scheduler` (the scheduler alone), `tidtam remind` (one day's tick, or a dry run of it) and
+`tidtam dispatch` (drain the outbox)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from bot.line_client import LineClient
+    from scheduler.planner import Plan
+    from tidtam.settings import Settings
+
+
+def _holder(given: str | None) -> str:
+    return given or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def print_plan(plan: Plan) -> None:
+    """One block per recipient: who (code and name), then each item of their message."""
+    from messages.reminders import item_text
+    from messages.thai_dates import format_date
+
+    echo = typer.echo
+    echo(f"วันที่ {format_date(plan.day)} ({plan.day.isoformat()}): {len(plan.recipients)} ข้อความ")
+    for recipient in plan.recipients:
+        echo("")
+        echo(f"== {recipient.label} [{recipient.to}]")
+        for number, item in enumerate(recipient.items, start=1):
+            lines = item_text(item, plan.max_lines)
+            echo(f"  {number}. ({item.kind.value}) {lines[0]}")
+            for line in lines[1:]:
+                echo(f"     {line}")
+    if plan.unreachable:
+        echo("")
+        echo(f"ไม่ได้ส่ง (ยังไม่ผูก LINE หรือบล็อก): {len(plan.unreachable)} คน")
+        for person_id in sorted(plan.unreachable):
+            person = plan.people[person_id]
+            kinds = ", ".join(item.kind.value for item in plan.unreachable[person_id])
+            echo(f"  - {person.code} {person.full_name}: {kinds}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("remind")
+    def remind(
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print what the tick would send; send and change nothing."),
+        date_text: str | None = typer.Option(None, "--date", help="The day, e.g. 2027-01-08 or 8/1/2570 (default today)."),
+    ) -> None:
+        """Run today's tick now, or (--dry-run) print what a day's tick would send."""
+        from messages.errors import InputError
+        from messages.thai_dates import parse_date
+        from models.db import make_engine
+        from scheduler.clock import SystemClock, local_today
+        from scheduler.service import tick_setup
+        from scheduler.tick import plan_for, run_tick
+        from tidtam.settings import Settings
+
+        settings = Settings()
+        setup = tick_setup(settings, holder=_holder(None))
+        clock = SystemClock()
+        today = local_today(clock, settings.tz)
+        try:
+            day = parse_date(date_text, today=today) if date_text else today
+        except InputError as exc:
+            typer.echo(f"cannot read the date {date_text!r}: {exc.reply_text}", err=True)
+            raise typer.Exit(2) from exc
+        engine = make_engine(settings.database_url)
+        try:
+            if dry_run:
+                with engine.connect() as conn:
+                    plan, digest_only, used, _ = plan_for(conn, day, setup)
+                    conn.rollback()
+                print_plan(plan)
+                if digest_only:
+                    typer.echo(f"\n(งบข้อความ: ใช้ไปแล้ว {used}/{setup.monthly_quota} จึงส่งเป็นสรุปเท่านั้น)")
+                return
+            if day != today:
+                typer.echo("only today's tick can be run for real; use --dry-run for another day", err=True)
+                raise typer.Exit(2)
+            result = run_tick(engine, clock, setup)
+            typer.echo(
+                f"{result.day}: {result.reason or 'queued'} — {result.recipients} messages in {result.rows} outbox rows"
+            )
+        finally:
+            engine.dispose()
+
+    @app.command("dispatch")
+    def dispatch(
+        holder: str | None = typer.Option(None, help="Dispatcher name; give the same one on restart to reclaim its rows."),
+        until_empty: bool = typer.Option(False, "--until-empty", help="Stop when nothing is due, instead of looping."),
+        batch: int = typer.Option(100, help="Rows claimed per batch."),
+    ) -> None:
+        """Send what is due in the outbox."""
+        import asyncio
+        import signal
+
+        from bot.delivery import Deliverer
+        from models.db import make_engine
+        from scheduler.clock import SystemClock
+        from scheduler.dispatch import Dispatcher
+        from scheduler.service import tick_setup
+        from tidtam.settings import Settings
+
+        settings = Settings()
+        setup = tick_setup(settings)
+        engine = make_engine(settings.database_url)
+        line = _line_client(settings)
+        clock = SystemClock()
+        dispatcher = Dispatcher(
+            engine, Deliverer(engine, line, clock.now, _holder(holder)), clock, setup.tz, setup.rules.delivery, batch=batch
+        )
+        try:
+            if holder:
+                dispatcher.release_own_claims()
+            if until_empty:
+                totals = dispatcher.drain()
+                typer.echo(f"sent {totals.sent}, failed {totals.failed}, retrying {totals.retrying}")
+                return
+
+            async def loop() -> None:
+                stop = asyncio.Event()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+                await dispatcher.run(stop, interval=settings.dispatch_interval_seconds)
+
+            asyncio.run(loop())
+        finally:
+            line.close()
+            engine.dispose()
+
+    @app.command("scheduler")
+    def scheduler(
+        holder: str | None = typer.Option(None, help="This replica's name (default host:pid)."),
+    ) -> None:
+        """Run the scheduler alone: the daily tick (with catch-up) and the outbox dispatcher."""
+        import asyncio
+        import signal
+
+        from bot.delivery import Deliverer
+        from models.db import make_engine
+        from scheduler.clock import SystemClock
+        from scheduler.service import SchedulerService
+        from tidtam import migrate
+        from tidtam.settings import Settings
+
+        settings = Settings()
+        migrate.upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        line = _line_client(settings)
+        clock = SystemClock()
+        deliverer = Deliverer(engine, line, clock.now, _holder(holder))
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            service = SchedulerService(engine, settings, clock, deliverer)
+            service.start()
+            typer.echo(f"scheduler running: daily tick at {service.setup.rules.delivery.tick_time} ({settings.timezone})")
+            try:
+                await stop.wait()
+            finally:
+                await service.stop()
+
+        try:
+            asyncio.run(main())
+        finally:
+            line.close()
+            engine.dispose()
+
+
+def _line_client(settings: Settings) -> LineClient:
+    from bot.line_client import LineClient
+
+    return LineClient(
+        access_token=settings.line_channel_access_token.get_secret_value(),
+        api_base_url=settings.line_api_base_url,
+        data_api_base_url=settings.line_data_api_base_url,
+        timeout=settings.line_timeout_seconds,
+    )
