@@ -53,3 +53,43 @@ def link_codes_written(count: int, path: str) -> str:
     if count == 0:
         return f"ทุกคนในหน่วยงานนี้ลงทะเบียนแล้ว ไม่มีรหัสใหม่ (เขียนไฟล์ {path} ไว้แต่หัวตาราง) ค่ะ"
     return f"สร้างรหัสลงทะเบียน {count:,} รายการ บันทึกไว้ที่ {path} แล้วค่ะ"
+
+
+# --- `tidtam holidays` ---------------------------------------------------------------------------------
+
+
+def holiday_added(day: str, name: str, office: str, working_day: bool) -> str:
+    what = "วันทำงาน (แม้เป็นวันหยุดราชการ)" if working_day else f"วันหยุด{(' ' + name) if name else ''}"
+    return f"บันทึก {day} เป็น{what} ของ{office}แล้ว"
+
+
+def holiday_removed(day: str, office: str) -> str:
+    return f"ลบการตั้งค่าวันที่ {day} ของ{office}แล้ว"
+
+
+def holiday_not_found(day: str, office: str) -> str:
+    return f"ไม่พบการตั้งค่าวันที่ {day} ของ{office}"
+
+
+def every_office() -> str:
+    return "ทุกหน่วยงาน"
+
+
+def holidays_header(year: int) -> str:
+    return f"วันหยุดปีงบประมาณ {year}"
+
+
+def holiday_line(day: str, name: str, source: str) -> str:
+    return f"{day}  {name}  ({source})"
+
+
+def source_public() -> str:
+    return "วันหยุดราชการ"
+
+
+def source_office(office: str) -> str:
+    return f"ตั้งค่าโดย{office}"
+
+
+def working_day_label() -> str:
+    return "ทำงานตามปกติ"

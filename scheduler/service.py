@@ -64,7 +64,7 @@ def tick_setup(settings: Settings, *, holder: str = "tick") -> TickSetup:
         rules=rules,
         calendar=WorkCalendar(),
         tz=settings.tz,
-        steps=tuple(load_process_steps(settings.process_steps_file)),
+        steps=tuple(load_process_steps(overrides=settings.process_steps_file)),
         monthly_quota=settings.monthly_message_quota,
         holder=holder,
     )

@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias="TIDTAM_HOST")
     port: int = Field(default=8000, validation_alias="TIDTAM_PORT")
     log_level: str = Field(default="INFO", validation_alias="TIDTAM_LOG_LEVEL")
-    office_holidays_file: Path | None = Field(default=None, validation_alias="TIDTAM_OFFICE_HOLIDAYS_FILE")
     process_steps_file: Path | None = Field(default=None, validation_alias="TIDTAM_PROCESS_STEPS_FILE")
     line_timeout_seconds: float = Field(default=10.0, validation_alias="TIDTAM_LINE_TIMEOUT_SECONDS")
     event_workers: int = Field(
