@@ -65,6 +65,7 @@ class EventProcessor:
         workers: int = 8,
         media_dir: Path | None = None,
         approval_levels: int = 1,
+        poll_seconds: float | None = None,
     ) -> None:
         self.engine = engine
         self.handler = handler
@@ -75,6 +76,8 @@ class EventProcessor:
         self.workers = max(1, workers)
         self.media_dir = media_dir or Path("var") / "media"
         self.approval_levels = approval_levels
+        # In a worker process nobody calls notify(): look for new events this often instead.
+        self.poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -106,14 +109,17 @@ class EventProcessor:
     # --- draining ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        last_sweep = 0.0
+        last_sweep = last_full = 0.0
         while not self._stopping.is_set():
-            woke = self._wake.wait(timeout=SWEEP_SECONDS)
+            woke = self._wake.wait(timeout=self.poll_seconds or SWEEP_SECONDS)
             if woke:
                 time.sleep(COALESCE_SECONDS)  # let a burst of wake-ups become one pass
             self._wake.clear()
             try:
-                self._drain_once(full=not woke)
+                full = time.monotonic() - last_full >= SWEEP_SECONDS
+                if full:
+                    last_full = time.monotonic()
+                self._drain_once(full=full)
                 if self.deliverer is not None and time.monotonic() - last_sweep >= SWEEP_SECONDS:
                     last_sweep = time.monotonic()
                     self.deliverer.deliver_due(limit=50)  # outbox rows left over (retries, crashes, pushes)

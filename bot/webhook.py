@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from linebot.v3.exceptions import InvalidSignatureError
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH_REQUESTS = 200
+STORE_RETRY_SECONDS = 10.0
 
 
 class BodyTooLarge(Exception):
@@ -108,10 +111,20 @@ def make_webhook_router(
     parser = WebhookParser(channel_secret)
 
     def store(events: list[dict[str, object]]) -> int:
-        with Session(engine) as session:
-            added = record_events(session, [incoming_from_raw(e) for e in events], now())
-            session.commit()
-        return added
+        incoming = [incoming_from_raw(e) for e in events]
+        deadline = time.monotonic() + STORE_RETRY_SECONDS
+        while True:
+            try:
+                with Session(engine) as session:
+                    added = record_events(session, incoming, now())
+                    session.commit()
+                return added
+            except sa.exc.OperationalError as error:
+                # SQLite: another process holds the write lock. Retry in 1 ms steps rather than
+                # SQLite's own sleeps of up to 100 ms, which is what the acknowledgement's tail is made of.
+                if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.001)
 
     committer = GroupCommitter(store, notify)
 

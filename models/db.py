@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +14,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for `url`. A SQLite file's folder is created if missing."""
+def make_engine(url: str, *, sqlite_busy_ms: int = 30_000, **kwargs: Any) -> Engine:
+    """Create an engine for `url`. A SQLite file's folder is created if missing.
+
+    `sqlite_busy_ms` is how long SQLite itself waits for another process's write lock; a caller that
+    retries on its own in small steps (the webhook's event store) sets it low.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -24,7 +29,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
         engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))
         _serialize_sqlite_writers(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -36,12 +41,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

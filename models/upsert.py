@@ -15,8 +15,7 @@ def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]],
         return 0
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = (
-        module.insert(table).values(rows).on_conflict_do_nothing(index_elements=key).returning(table.c[key[0]])
-    )
+    statement = module.insert(table).on_conflict_do_nothing(index_elements=key).returning(table.c[key[0]])
+    # One cached statement for any number of rows (SQLAlchemy batches them as "insertmanyvalues");
     # RETURNING counts what was inserted on both backends (psycopg 3 reports rowcount -1 here).
-    return len(session.execute(statement).all())
+    return len(session.execute(statement, rows).all())

@@ -48,6 +48,7 @@ def make_settings(db_url: str, fake: Any, tmp_path: Any, **overrides: Any) -> Se
         "TIDTAM_LINE_TIMEOUT_SECONDS": 5,
         # The scheduler runs on the system clock; e2e tests of the chat must not get real reminders.
         "TIDTAM_SCHEDULER_ENABLED": False,
+        "TIDTAM_EVENT_PROCESSING": "inline",  # the harness runs the app in a thread: one process
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handler = handle_event) -> FastAPI:
     """The service. `clock` and `handler` are the seams a simulation or a test may replace."""
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
+    inline = settings.event_processing == "inline" and settings.event_workers > 0
+    # With a separate worker, this process only stores events, and retries a locked SQLite in 1 ms
+    # steps itself (bot/webhook.py); inline, its own writers queue on an in-process lock.
+    engine = make_engine(settings.database_url, sqlite_busy_ms=30_000 if inline else 5)
     line = LineClient(
         access_token=settings.line_channel_access_token.get_secret_value(),
         api_base_url=settings.line_api_base_url,
@@ -51,14 +54,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.event_workers > 0:
+        if inline:
             processor.start()
         try:
-            async with scheduler_lifespan(engine, settings, clock, deliverer):
-                yield
+            if inline:
+                async with scheduler_lifespan(engine, settings, clock, deliverer):
+                    yield
+            else:
+                yield  # a `tidtam worker` process handles events and runs the scheduler
         finally:
             await committer.close()
-            if settings.event_workers > 0:
+            if inline:
                 processor.stop()
             line.close()
             engine.dispose()

@@ -7,6 +7,7 @@ Nothing reads configuration at import time: callers build `Settings()` at their 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -45,6 +46,14 @@ class Settings(BaseSettings):
         default=8,
         validation_alias="TIDTAM_EVENT_WORKERS",
         description="Threads that process webhook events; 0 acknowledges and stores only.",
+    )
+    event_processing: Literal["inline", "worker"] = Field(
+        default="worker",
+        validation_alias="TIDTAM_EVENT_PROCESSING",
+        description=(
+            "worker: `tidtam serve` starts a `tidtam worker` process that handles events and runs the "
+            "scheduler, so acknowledging webhooks never waits behind them; inline: all in one process."
+        ),
     )
     approval_levels: int = Field(
         default=1,

@@ -41,10 +41,13 @@ def register(app: typer.Typer) -> None:
                 typer.echo("the demo data did not import; starting with an empty database", err=True)
         engine.dispose()
         typer.echo(f"Tidtam is running: http://{settings.host}:{port or settings.port}/healthz")
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=port or settings.port,
-            log_level=settings.log_level.lower(),
-            access_log=False,
-        )
+        from tidtam.commands.serve import worker_process
+
+        with worker_process(settings):
+            uvicorn.run(
+                create_app(settings),
+                host=settings.host,
+                port=port or settings.port,
+                log_level=settings.log_level.lower(),
+                access_log=False,
+            )

@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
+
+from tidtam.settings import Settings
+
+
+@contextmanager
+def worker_process(settings: Settings) -> Iterator[None]:
+    """Start `tidtam worker` beside the web process when events are handled out of process."""
+    if settings.event_processing != "worker" or settings.event_workers <= 0:
+        yield
+        return
+    child = subprocess.Popen([sys.executable, "-m", "tidtam.cli", "worker", "--with-parent"])
+    try:
+        yield
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def register(app: typer.Typer) -> None:
@@ -17,15 +41,15 @@ def register(app: typer.Typer) -> None:
 
         from tidtam import migrate
         from tidtam.service import create_app
-        from tidtam.settings import Settings
 
         settings = Settings()
         if migrate_first:
             migrate.upgrade(settings.database_url)
-        uvicorn.run(
-            create_app(settings),
-            host=host or settings.host,
-            port=port or settings.port,
-            log_level=settings.log_level.lower(),
-            access_log=False,  # access logs would carry LINE user ids in paths of some routes
-        )
+        with worker_process(settings):
+            uvicorn.run(
+                create_app(settings),
+                host=host or settings.host,
+                port=port or settings.port,
+                log_level=settings.log_level.lower(),
+                access_log=False,  # access logs would carry LINE user ids in paths of some routes
+            )
