@@ -39,6 +39,30 @@ def test_serve_migrates_and_answers_healthz(tmp_path: Path) -> None:
                 time.sleep(0.1)
         assert body == {"status": "ok", "database": "sqlite"}
         assert (tmp_path / "svc.sqlite3").exists()
+        assert _processes_with(env["TIDTAM_DATABASE_URL"]), "serve starts a worker process beside the web process"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    for _ in range(100):  # bounded: at most ~10 s for the worker to follow its parent
+        if not _processes_with(env["TIDTAM_DATABASE_URL"]):
+            break
+        time.sleep(0.1)
+    assert _processes_with(env["TIDTAM_DATABASE_URL"]) == [], "the worker outlived the service"
+
+
+def _processes_with(database_url: str) -> list[int]:
+    """Processes (other than this one) whose environment names this test's database."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if "State:\tZ" in status:
+            continue  # a zombie has exited; it only waits to be reaped
+        if f"TIDTAM_DATABASE_URL={database_url}".encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found

@@ -18,7 +18,13 @@ def worker_process(settings: Settings) -> Iterator[None]:
     if settings.event_processing != "worker" or settings.event_workers <= 0:
         yield
         return
-    child = subprocess.Popen([sys.executable, "-m", "tidtam.cli", "worker", "--with-parent"])
+    from tidtam.worker import die_with_parent
+
+    # The parent-death signal is armed between fork and exec, so the worker can never outlive this
+    # process, even when it is killed (uvicorn re-raises SIGTERM after shutting down) before cleanup.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tidtam.cli", "worker", "--with-parent"], preexec_fn=die_with_parent
+    )
     try:
         yield
     finally:
