@@ -12,14 +12,13 @@ the step. Nothing here reads the clock: callers pass the date they are asking ab
 from __future__ import annotations
 
 import calendar
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scheduler.datafile import read_toml
 from scheduler.fiscal import ce_year, fiscal_year_of
 
 __all__ = [
@@ -132,19 +131,7 @@ def _fail(source: str, step_id: str | None, problem: str) -> ProcessStepsError:
 
 
 def _read_toml(path: Path | None) -> tuple[str, dict[str, Any]]:
-    try:
-        if path is None:
-            text = resources.files("scheduler").joinpath("data", _DEFAULT_FILE).read_text(encoding="utf-8")
-            source = _DEFAULT_FILE
-        else:
-            text = path.read_text(encoding="utf-8")
-            source = str(path)
-    except OSError as exc:
-        raise ProcessStepsError(f"cannot read process steps file {path}: {exc}") from exc
-    try:
-        return source, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProcessStepsError(f"{source}: not valid TOML: {exc}") from exc
+    return read_toml(path, _DEFAULT_FILE, ProcessStepsError, "process steps")
 
 
 def _raw_steps(source: str, document: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -9,13 +9,13 @@ of the wrong type, raises ``RulesError`` naming where it came from.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
+
+from scheduler.datafile import read_toml
 
 __all__ = [
     "Approvals",
@@ -196,19 +196,7 @@ def _patch_section(current: S, patch: Any, where: str) -> S:
 
 
 def _read(path: Path | None) -> tuple[str, dict[str, Any]]:
-    try:
-        if path is None:
-            text = resources.files("scheduler").joinpath("data", _DEFAULT_FILE).read_text(encoding="utf-8")
-            source = _DEFAULT_FILE
-        else:
-            text = path.read_text(encoding="utf-8")
-            source = str(path)
-    except OSError as exc:
-        raise RulesError(f"cannot read rules file {path}: {exc}") from exc
-    try:
-        return source, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"{source}: not valid TOML: {exc}") from exc
+    return read_toml(path, _DEFAULT_FILE, RulesError, "rules")
 
 
 def load_rules(path: Path | None = None) -> Rules:
