@@ -10,6 +10,7 @@ from messages.thai_dates import format_date, format_quarter
 from messages.thai_numbers import format_baht, format_number, format_percent
 
 TITLE = "รายงานผลการดำเนินงานโครงการ"
+PLANNING_GROUP = "กลุ่มนโยบายและแผน"
 HELP = "แบบรายงานผลการดำเนินงานรายไตรมาส ตอบทีละข้อ แล้วตรวจสอบก่อนยืนยันส่งค่ะ"
 REPORT_WORDS = ("รายงานผล", "รายงาน", "ส่งรายงาน", "report")
 

@@ -131,6 +131,11 @@ def redeem_link_code(
         person = session.get(Person, row.person_id)
         if person is not None and person.line_user_id:
             return LinkOutcome(LinkResult.PERSON_ALREADY_LINKED, person=person)
+    if row is not None and row.used_at is not None and row.used_by == line_user_id:
+        # Their own code sent again (a habit, or a double tap): not a guess, so not a wrong try.
+        person = session.get(Person, row.person_id) if row.person_id else None
+        if person is not None and person.line_user_id == line_user_id:
+            return LinkOutcome(LinkResult.ACCOUNT_ALREADY_LINKED, person=person)
     if not usable or row is None:
         return _count_failure(session, line_user_id, throttle, now)
     _clear_failures(session, throttle)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models.ops import AuditLog
+from models.org import Person
 from models.plan import Indicator, Project, ProjectOwner, ReportingPeriod
 from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionOutcome, ImplementationStatus, ReportStatus
@@ -216,6 +217,36 @@ def last_return(session: Session, report: ProgressReport) -> ApprovalDecision | 
         .order_by(col(ApprovalDecision.decided_at).desc())
     )
     return session.exec(statement).first()
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    """Why a report is open for revision: a director's return, or the planning group's reopening."""
+
+    reason: str
+    by: str | None  # None: the planning group, no named person
+    at: datetime
+
+
+def why_reopened(session: Session, report: ProgressReport) -> ReturnNote | None:
+    """The latest reason a returned report is open again, whichever came last."""
+    decision = last_return(session, report)
+    reopened = session.exec(
+        select(AuditLog)
+        .where(
+            AuditLog.entity_type == "progress_report",
+            AuditLog.entity_id == str(report.id),
+            AuditLog.action == "report_reopened",
+        )
+        .order_by(col(AuditLog.at).desc())
+    ).first()
+    if reopened is not None and (decision is None or reopened.at >= decision.decided_at):
+        actor = session.get(Person, reopened.actor_person_id) if reopened.actor_person_id else None
+        return ReturnNote(str(reopened.details.get("reason", "")), actor.full_name if actor else None, reopened.at)
+    if decision is not None:
+        director = session.get(Person, decision.decided_by_id)
+        return ReturnNote(decision.reason, director.full_name if director else "", decision.decided_at)
+    return None
 
 
 def _ids(answers: dict[str, Any]) -> tuple[int, int]:

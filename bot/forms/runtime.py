@@ -47,11 +47,11 @@ from models.reporting import (
     add_photo,
     find_report,
     is_owner,
-    last_return,
     latest_version,
     save_draft,
     submit_report,
     version_answers,
+    why_reopened,
 )
 from models.types import ReportStatus
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of
@@ -287,14 +287,9 @@ def _saved_answers(ctx: EventContext, report: Any) -> tuple[dict[str, Any], str]
     """A report's draft if it has one, else its latest version; with the return reason if returned."""
     note = ""
     if report.status == ReportStatus.RETURNED:
-        decision = last_return(ctx.session, report)
-        if decision is not None:
-            director = ctx.session.get(Person, decision.decided_by_id)
-            note = txt.returned_note(
-                decision.reason or "-",
-                director.full_name if director else "",
-                decision.decided_at.astimezone(ctx.tz).date(),
-            )
+        why = why_reopened(ctx.session, report)
+        if why is not None:
+            note = txt.returned_note(why.reason or "-", why.by or txt.PLANNING_GROUP, why.at.astimezone(ctx.tz).date())
     if report.draft:
         return dict(report.draft), note or txt.continuing_draft()
     version = latest_version(ctx.session, report)
