@@ -295,9 +295,8 @@ def _saved_answers(ctx: EventContext, report: Any) -> tuple[dict[str, Any], str]
     version = latest_version(ctx.session, report)
     if version is not None and report.status in (ReportStatus.RETURNED, ReportStatus.SUBMITTED):
         # Revising a report starts from its latest version, so a second submission keeps the first's answers.
-        return version_answers(ctx.session, report, version), note or txt.continuing_submitted(
-            version.version
-        )
+        revising = txt.continuing_submitted(version.version)
+        return version_answers(ctx.session, report, version), f"{note}\n{revising}" if note else revising
     return {}, note
 
 
