@@ -6,11 +6,14 @@ once, so one person's events are handled one at a time and in order. Each event 
 transaction that also marks it done and queues its replies in the outbox; the replies are delivered
 right after the commit. A crash at any point leaves the event pending (processed again on restart) or
 done with its replies in the outbox (delivered on restart) — never half of each.
-On PostgreSQL, a per-source advisory lock keeps replicas from working on the same source concurrently.
+On PostgreSQL, a transaction-level advisory lock per source, taken in the event's own transaction,
+plus a check that no earlier event of the source is pending, keep replicas from handling one user's
+events concurrently or out of order.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import threading
@@ -39,6 +42,13 @@ from models.types import EventStatus
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES_PER_REQUEST = 5
+
+
+class _Outcome(enum.Enum):
+    HANDLED = "handled"
+    SKIPPED = "skipped"  # already handled (by another worker or replica)
+    BUSY = "busy"  # another replica holds the source right now
+
 SWEEP_SECONDS = 1.0
 COALESCE_SECONDS = 0.003
 Handler = Callable[[EventContext], None]
@@ -159,48 +169,46 @@ class EventProcessor:
             self._pool.submit(self._process_source, source_key, ids)
 
     def _process_source(self, source_key: str, ids: list[int]) -> None:
-        acquired = False
+        handled_any = False
         try:
-            with self._source_lock(source_key) as acquired:
-                if acquired:
-                    for event_id in ids:
-                        if self._stopping.is_set():
-                            break
-                        self.process_event(event_id)
+            for event_id in ids:
+                if self._stopping.is_set():
+                    break
+                outcome = self.process_event(event_id)
+                if outcome is _Outcome.BUSY:
+                    break  # another replica is on this source; its later events wait their turn
+                handled_any = True
         except Exception:
             log.exception("processing a batch failed")
         finally:
             with self._lock:
                 self._in_flight.discard(source_key)
-            if acquired:
+            if handled_any:
                 self._wake.set()  # more events of this source may have arrived meanwhile
-            # Not acquired: another replica holds this source; the periodic sweep looks again later.
+            # Busy: another replica holds this source; the periodic sweep looks again later.
 
-    def _source_lock(self, source_key: str):  # type: ignore[no-untyped-def]
-        processor = self
-
-        class _Lock:
-            def __enter__(self) -> bool:
-                if not processor._is_pg:
-                    return True
-                self.conn = processor.engine.connect()
-                key = zlib.crc32(source_key.encode())
-                self.key = key
-                got = self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-                self.conn.commit()
-                return bool(got)
-
-            def __exit__(self, *exc: object) -> None:
-                if processor._is_pg:
-                    self.conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-                    self.conn.commit()
-                    self.conn.close()
-
-        return _Lock()
+    def _claim_source(self, session: Session, row: WebhookEvent) -> bool:
+        """PostgreSQL, several replicas: hold this source for the transaction, and only when no
+        earlier event of it is still pending (so one user's events are handled in order)."""
+        if not self._is_pg:
+            return True
+        key = zlib.crc32(row.source_key.encode())
+        if not session.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
+            return False
+        earlier = session.exec(
+            select(WebhookEvent.id)
+            .where(
+                col(WebhookEvent.source_key) == row.source_key,
+                col(WebhookEvent.status) == EventStatus.PENDING,
+                col(WebhookEvent.id) < row.id,
+            )
+            .limit(1)
+        ).first()
+        return earlier is None
 
     # --- one event ---------------------------------------------------------------------------------
 
-    def process_event(self, event_id: int) -> None:
+    def process_event(self, event_id: int) -> _Outcome:
         """Handle one stored event exactly once, then deliver what it queued."""
         now = self.now()
         with Session(self.engine, expire_on_commit=False) as session:
@@ -209,7 +217,10 @@ class EventProcessor:
                 statement = statement.with_for_update(skip_locked=True)
             row = session.exec(statement).first()
             if row is None or row.status != EventStatus.PENDING:
-                return
+                return _Outcome.SKIPPED
+            if not self._claim_source(session, row):
+                session.rollback()
+                return _Outcome.BUSY
             raw = json.loads(row.payload)
             ctx = EventContext(
                 session=session,
@@ -235,12 +246,12 @@ class EventProcessor:
                 log.exception("event %s (%s) failed", event_id, row.event_type)
                 self._record_failure(event_id, row, raw, exc)
                 replies = None
-        if self.deliverer is None:
-            return
-        if replies:
-            self.deliverer.deliver_claimed(replies)  # born claimed: no second round-trip
-        elif replies is None:
-            self.deliverer.deliver_due(event_id=event_id)
+        if self.deliverer is not None:
+            if replies:
+                self.deliverer.deliver_claimed(replies)  # born claimed: no second round-trip
+            elif replies is None:
+                self.deliverer.deliver_due(event_id=event_id)
+        return _Outcome.HANDLED
 
     def _queue_replies(self, ctx: EventContext) -> list[OutboxMessage]:
         to = ctx.reply_to
