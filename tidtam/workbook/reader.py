@@ -7,9 +7,10 @@ as the user sees it in Excel. Nothing here interprets values; that is ``cells`` 
 from __future__ import annotations
 
 import csv
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tidtam.workbook.columns import sheet_key
 from tidtam.workbook.xlsx_rows import iter_sheet_rows
@@ -31,14 +32,40 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
+_LOAD_LOCK = threading.Lock()
+
+
+def _load_without_sizing(path: Path) -> Any:
+    """openpyxl's read-only load, minus its sizing pass.
+
+    Opening a read-only sheet, openpyxl reads the sheet's XML until it finds a `<dimension>` element;
+    a file written in openpyxl's write-only mode (our own `demo-data --out`, many exporters) has none,
+    so every sheet is parsed in full once just to learn a size we never use — a third of a large
+    import. The sheets are created with that step skipped (a subclass swapped in for the load only).
+    """
+    from openpyxl import load_workbook
+    from openpyxl.reader import excel
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class _Unsized(ReadOnlyWorksheet):  # type: ignore[misc]
+        def _get_size(self) -> None:
+            return None  # rows are streamed to their end; no size is needed up front
+
+    with _LOAD_LOCK:
+        original = excel.ReadOnlyWorksheet
+        excel.ReadOnlyWorksheet = _Unsized
+        try:
+            return load_workbook(path, read_only=True, data_only=True)
+        finally:
+            excel.ReadOnlyWorksheet = original
+
+
 class XlsxSource:
     """An .xlsx workbook opened in openpyxl's read-only mode; rows stream from the zip (``xlsx_rows``)."""
 
     def __init__(self, path: Path) -> None:
-        from openpyxl import load_workbook
-
         try:
-            self._book = load_workbook(path, read_only=True, data_only=True)
+            self._book = _load_without_sizing(path)
         except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
             raise SourceError(f"{type(exc).__name__}: {exc}") from exc
 
