@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -181,17 +182,25 @@ def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionR
         message = text.report_approved(label, quarter, ctx.person.full_name)
     else:
         message = text.report_returned(label, quarter, ctx.person.full_name, decision.reason, report.id or 0)
+    _push_decision_notice(ctx, reporter, message, f"decision:{decision.id}", f"report:{report.id}", decision.id)
+
+
+def _push_decision_notice(
+    ctx: EventContext, reporter: Person, message: Any, dedupe_key: str, subject: str, decision_id: int | None
+) -> None:
+    """Queue the push that tells a reporter the outcome of one or more decisions."""
+    assert reporter.line_user_id
     queue_push(
         ctx.session,
         to=[reporter.line_user_id],
         messages=[message.to_dict()],
-        dedupe_key=f"decision:{decision.id}",
+        dedupe_key=dedupe_key,
         rule="decision_notice",
-        subject=f"report:{report.id}",
+        subject=subject,
         now=ctx.now,
         purpose="decision_notice",
         ref_type="approval_decision",
-        ref_id=decision.id,
+        ref_id=decision_id,
         person_ids=[reporter.id or 0],
     )
 
@@ -505,16 +514,5 @@ def _notify_approved_together(
         lines = [(_label(ctx.session, report), _quarter(ctx.session, report)) for report, _ in decided]
         message = text.reports_approved(lines, ctx.person.full_name)
     ids = ",".join(str(decision.id) for _, decision in decided)
-    queue_push(
-        ctx.session,
-        to=[reporter.line_user_id],
-        messages=[message.to_dict()],
-        dedupe_key=f"decisions:{hashlib.sha256(ids.encode()).hexdigest()[:32]}",
-        rule="decision_notice",
-        subject=f"person:{reporter.id}",
-        now=ctx.now,
-        purpose="decision_notice",
-        ref_type="approval_decision",
-        ref_id=decided[0][1].id,
-        person_ids=[reporter.id or 0],
-    )
+    dedupe_key = f"decisions:{hashlib.sha256(ids.encode()).hexdigest()[:32]}"
+    _push_decision_notice(ctx, reporter, message, dedupe_key, f"person:{reporter.id}", decided[0][1].id)
