@@ -243,6 +243,8 @@ class Row:
     burst: Load
     paced: Load
     rss_mb: float = float("nan")
+    web_cpu_ms: float = float("nan")  # web process CPU per acknowledged event in the burst
+    worker_cpu_ms: float = float("nan")  # worker process CPU per event it processed (burst and backlog)
     processed_per_s: float = float("nan")
     events: EventCounts | None = None
 
@@ -328,6 +330,22 @@ class Bench:
             proc.wait(timeout=5)
 
     @staticmethod
+    def cpu_seconds(pid: int) -> float:
+        """User + system CPU of one process so far (0 if it is gone)."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        try:
+            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    @staticmethod
     def peak_rss_mb(pid: int) -> float:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -392,19 +410,23 @@ class Bench:
         proc = self.start([sys.executable, __file__, "--serve-bare", str(port)], self.env(), port, "bare")
         try:
             self.load(port, "closed", min(300, self.args.events))
+            cpu = self.cpu_seconds(proc.pid)
             burst = self.load(port, "closed", self.args.events)
+            cpu = self.cpu_seconds(proc.pid) - cpu
             paced = self.load(port, "open", int(self.args.rate * self.args.rate_seconds))
             rss = self.peak_rss_mb(proc.pid)
         finally:
             self.stop(proc)
-        return Row(backend, "bare", burst, paced, rss)
+        row = Row(backend, "bare", burst, paced, rss)
+        row.web_cpu_ms = 1000 * cpu / max(1, burst.ok)
+        return row
 
     def product(self, backend: str, url: str) -> Row:
         from models.db import make_engine
 
         port = free_port()
         argv = [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"]
-        spy = None
+        spies: list[subprocess.Popen[bytes]] = []
         proc = self.start(argv, self.env(url), port, f"product-{backend}")
         engine = make_engine(url, pool_size=1, max_overflow=0)
         idle = 0 if self.args.event_workers == 0 else 1  # with no workers nothing drains: do not wait
@@ -412,34 +434,42 @@ class Bench:
             self.load(port, "closed", min(300, self.args.events))
             self.drain(engine, timeout=idle * 60)
             if self.args.py_spy:
-                spy = self.start_py_spy(proc.pid, backend)
+                targets = [(proc.pid, f"web-{backend}")]
+                targets += [(pid, f"worker-{backend}") for pid in self.children(proc.pid)]
+                spies = [spy for pid, name in targets if (spy := self.start_py_spy(pid, name))]
             before = self.drain(engine, timeout=0)
+            workers = self.children(proc.pid)
+            web_cpu, worker_cpu = self.cpu_seconds(proc.pid), sum(map(self.cpu_seconds, workers))
             burst = self.load(port, "closed", self.args.events)
+            web_cpu = self.cpu_seconds(proc.pid) - web_cpu
             started = time.perf_counter()
             after = self.drain(engine, timeout=idle * self.args.drain_seconds)
             drained = time.perf_counter() - started
+            worker_cpu = sum(map(self.cpu_seconds, workers)) - worker_cpu
             self.drain(engine, timeout=idle * 60)  # the open-loop phase starts without a backlog
             paced = self.load(port, "open", int(self.args.rate * self.args.rate_seconds))
             final = self.drain(engine, timeout=idle * self.args.drain_seconds)
             rss = self.peak_rss_mb(proc.pid)
         finally:
-            if spy is not None:
+            for spy in spies:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=60)
             self.stop(proc)
             engine.dispose()
         row = Row(backend, "product", burst, paced, rss)
+        row.web_cpu_ms = 1000 * web_cpu / max(1, burst.ok)
+        row.worker_cpu_ms = 1000 * worker_cpu / max(1, after.done - before.done)
         # Events processed (handled, replied to) during the burst and the drain after it, per second.
         row.processed_per_s = (after.done - before.done) / (burst.wall + drained)
         row.events = final
         return row
 
-    def start_py_spy(self, pid: int, backend: str) -> subprocess.Popen[bytes] | None:
+    def start_py_spy(self, pid: int, name: str) -> subprocess.Popen[bytes] | None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         if not Path(spy).exists():
             print("py-spy not found: pip install py-spy into the venv", file=sys.stderr)
             return None
-        out = Path(self.args.py_spy) / f"webhook-{backend}.speedscope.json"
+        out = Path(self.args.py_spy) / f"{name}.speedscope.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen(
             [
@@ -457,7 +487,7 @@ class Bench:
             stderr=subprocess.DEVNULL,
         )
         time.sleep(1.0)
-        print(f"py-spy recording {backend} to {out}")
+        print(f"py-spy recording {name} to {out}")
         return proc
 
     @staticmethod
@@ -534,6 +564,10 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         )
         for kind in r.burst.error_kinds + r.paced.error_kinds:
             print(f"    error: {kind}")
+        cpu = f"    CPU: web process {r.web_cpu_ms:.3f} ms per acknowledged event in the burst"
+        if r.endpoint == "product":
+            cpu += f"; worker process {r.worker_cpu_ms:.2f} ms per event processed"
+        print(cpu)
         if r.events is not None:
             print(
                 f"    stored events at the end: {r.events.done} done, {r.events.failed} failed, "

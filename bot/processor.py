@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import zlib
+from bisect import insort
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -49,8 +50,11 @@ class _Outcome(enum.Enum):
     SKIPPED = "skipped"  # already handled (by another worker or replica)
     BUSY = "busy"  # another replica holds the source right now
 
+
 SWEEP_SECONDS = 1.0
 COALESCE_SECONDS = 0.003
+READ_LIMIT = 2000  # pending ids read per pass
+MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
 Handler = Callable[[EventContext], None]
 
 
@@ -91,11 +95,13 @@ class EventProcessor:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._in_flight: set[str] = set()
+        self._in_flight: set[str] = set()  # sources a worker is on
+        self._queued: dict[str, list[int]] = {}  # pending ids read, by source, not yet handed out
+        self._known: set[int] = set()  # ids queued or handed out, not yet handled
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._is_pg = engine.dialect.name == "postgresql"
-        self._seen = 0  # every pending event with an id up to here has been handed to a worker
+        self._seen = 0  # the highest pending id read so far (quick passes read above it)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -137,55 +143,70 @@ class EventProcessor:
                 log.exception("event processor sweep failed")
 
     def _drain_once(self, *, full: bool = False) -> None:
-        """Hand pending events to workers. A quick pass reads only events after the high-water mark;
-        a full pass (on the periodic sweep) reads them all, for events skipped meanwhile."""
+        """Find pending events and hand each source's to a worker.
+
+        A quick pass reads only ids above the high-water mark, so each event is read from the store
+        once however long the backlog; an event whose source is busy waits in that source's queue
+        here, not in the store. A full pass (the periodic sweep) reads every pending id, for events
+        this process gave up on (another replica held the source) or whose commit landed late.
+        """
         with self._lock:
-            busy = set(self._in_flight)
+            if not full and len(self._known) >= MAX_QUEUED:
+                return  # enough in hand; the quick pass resumes when workers have caught up
         statement = select(col(WebhookEvent.id), col(WebhookEvent.source_key)).where(
             col(WebhookEvent.status) == EventStatus.PENDING
         )
         if not full:
             statement = statement.where(col(WebhookEvent.id) > self._seen)
-        statement = statement.order_by(col(WebhookEvent.id)).limit(2000)
+        statement = statement.order_by(col(WebhookEvent.id)).limit(READ_LIMIT)
         with Session(self.engine) as session:
-            pending = list(session.exec(statement))
-        batches: dict[str, list[int]] = {}
-        lowest_skipped: int | None = None
-        for event_id, source_key in pending:
-            if source_key in busy:
-                lowest_skipped = event_id if lowest_skipped is None else min(lowest_skipped, event_id)
-                continue
-            batches.setdefault(source_key, []).append(int(event_id))
-        if pending:
-            highest = max(int(event_id) for event_id, _ in pending)
-            self._seen = highest if lowest_skipped is None else min(highest, int(lowest_skipped) - 1)
-        assert self._pool is not None
-        for source_key, ids in batches.items():
-            with self._lock:
-                if source_key in self._in_flight:
-                    self._seen = min(self._seen, ids[0] - 1)
+            pending = [(int(event_id), str(source_key)) for event_id, source_key in session.exec(statement)]
+        ready: list[tuple[str, list[int]]] = []
+        with self._lock:
+            for event_id, source_key in pending:
+                self._seen = max(self._seen, event_id)
+                if event_id in self._known:
                     continue
-                self._in_flight.add(source_key)
+                self._known.add(event_id)
+                insort(self._queued.setdefault(source_key, []), event_id)
+            for source_key in list(self._queued):
+                if source_key not in self._in_flight:
+                    self._in_flight.add(source_key)
+                    ready.append((source_key, self._queued.pop(source_key)))
+        assert self._pool is not None
+        for source_key, ids in ready:
             self._pool.submit(self._process_source, source_key, ids)
 
     def _process_source(self, source_key: str, ids: list[int]) -> None:
-        handled_any = False
+        """Handle a source's events in order, then any of its events queued meanwhile."""
+        handled_any = released = False
         try:
-            for event_id in ids:
-                if self._stopping.is_set():
-                    break
-                outcome = self.process_event(event_id)
+            while not self._stopping.is_set():
+                if not ids:
+                    with self._lock:
+                        ids = self._queued.pop(source_key, [])
+                        if not ids:
+                            self._in_flight.discard(source_key)
+                            released = True
+                            break
+                outcome = self.process_event(ids[0])
                 if outcome is _Outcome.BUSY:
-                    break  # another replica is on this source; its later events wait their turn
+                    break  # another replica is on this source; the periodic sweep finds these again
                 handled_any = True
+                with self._lock:
+                    self._known.discard(ids.pop(0))
         except Exception:
             log.exception("processing a batch failed")
         finally:
-            with self._lock:
-                self._in_flight.discard(source_key)
+            if not released:
+                with self._lock:
+                    # Stopping, busy or an error: what is left stays pending in the store and is
+                    # found again by the next full pass.
+                    for event_id in ids + self._queued.pop(source_key, []):
+                        self._known.discard(event_id)
+                    self._in_flight.discard(source_key)
             if handled_any:
-                self._wake.set()  # more events of this source may have arrived meanwhile
-            # Busy: another replica holds this source; the periodic sweep looks again later.
+                self._wake.set()
 
     def _claim_source(self, session: Session, row: WebhookEvent) -> bool:
         """PostgreSQL, several replicas: hold this source for the transaction, and only when no
@@ -259,7 +280,8 @@ class EventProcessor:
             return []
         holder = self.deliverer.holder if self.deliverer is not None else None
         chunks = [
-            ctx.replies[i : i + MAX_MESSAGES_PER_REQUEST] for i in range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST)
+            ctx.replies[i : i + MAX_MESSAGES_PER_REQUEST]
+            for i in range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST)
         ]
         rows = []
         for index, chunk in enumerate(chunks):
@@ -279,7 +301,9 @@ class EventProcessor:
             rows.append(row)
         return rows
 
-    def _record_failure(self, event_id: int, row: WebhookEvent, raw: dict[str, object], exc: Exception) -> None:
+    def _record_failure(
+        self, event_id: int, row: WebhookEvent, raw: dict[str, object], exc: Exception
+    ) -> None:
         now = self.now()
         with Session(self.engine) as session:
             mark_event_failed(session, event_id, now, f"{type(exc).__name__}: {exc}")
