@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> Non
 
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _WRITE_LOCK_WAIT = 30.0
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_write_lock(engine: Engine) -> threading.Lock | None:
+    """The in-process lock SQLite writers of `engine` queue on (None for other databases), for code
+    that writes through a raw DB-API connection and so bypasses the engine's events."""
+    return _WRITE_LOCKS.get(engine)
 
 
 def _serialize_sqlite_writers(engine: Engine) -> None:
@@ -64,6 +72,7 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
     and a wait longer than 30 s falls back to SQLite's own handling.
     """
     lock = threading.Lock()
+    _WRITE_LOCKS[engine] = lock
     owner: dict[str, int | None] = {"thread": None}
 
     def before_execute(conn: Any, cursor: Any, statement: str, *_: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -23,6 +24,19 @@ from scheduler.service import scheduler_lifespan
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def settle_heap() -> None:
+    """Move everything alive after start-up (modules, the app, table metadata) out of the garbage
+    collector's reach, for a long-running process.
+
+    Without it every full collection walks those hundreds of thousands of objects again: in the webhook
+    they were a third of the CPU per acknowledgement and the 100+ ms stalls in its latency tail. Called
+    by the `serve` and `worker` entry points, not by `create_app`, so tests that build many apps in one
+    process keep the default behaviour.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handler = handle_event) -> FastAPI:

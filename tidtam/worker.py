@@ -24,6 +24,7 @@ from bot.processor import EventProcessor
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
+from tidtam.service import settle_heap
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ async def run_worker(settings: Settings, clock: Clock | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    settle_heap()
     processor.start()
     try:
         async with scheduler_lifespan(engine, settings, clock, deliverer):

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         from models import Office
         from models.db import make_engine
         from tidtam import migrate
-        from tidtam.service import create_app
+        from tidtam.service import create_app, settle_heap
         from tidtam.settings import Settings
 
         settings = Settings()
@@ -44,8 +44,10 @@ def register(app: typer.Typer) -> None:
         from tidtam.commands.serve import worker_process
 
         with worker_process(settings):
+            app = create_app(settings)
+            settle_heap()
             uvicorn.run(
-                create_app(settings),
+                app,
                 host=settings.host,
                 port=port or settings.port,
                 log_level=settings.log_level.lower(),

@@ -46,14 +46,16 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from tidtam import migrate
-        from tidtam.service import create_app
+        from tidtam.service import create_app, settle_heap
 
         settings = Settings()
         if migrate_first:
             migrate.upgrade(settings.database_url)
         with worker_process(settings):
+            app = create_app(settings)
+            settle_heap()
             uvicorn.run(
-                create_app(settings),
+                app,
                 host=host or settings.host,
                 port=port or settings.port,
                 log_level=settings.log_level.lower(),
