@@ -8,7 +8,7 @@ is woken to handle them after the response. The SDK's models parse each event th
 or handled as unknown, never refused at the door and lost.
 
 This is the hot path of the service (LINE gives up on a slow webhook), so it is kept lean: no ORM, no
-thread-pool hop per request, one commit for all the requests that arrived meanwhile.
+thread hop, one commit for all the requests that arrived meanwhile, all on the server's event loop.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import queue
-import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -35,7 +33,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH_REQUESTS = 200
 _OK = b"{}"
 
-_Waiter = tuple[list[IncomingEvent], asyncio.Future[None], asyncio.AbstractEventLoop]
+_Waiter = tuple[list[IncomingEvent], asyncio.Future[None]]
 
 
 class BodyTooLarge(Exception):
@@ -45,88 +43,65 @@ class BodyTooLarge(Exception):
 class GroupCommitter:
     """Stores the events of concurrent requests in one transaction (group commit).
 
-    Requests hand their events to one writer thread and wait on a future. The thread takes everything
-    handed in so far, stores it with a single commit, and resolves the waiting requests with one call
-    into their event loop. Under load one commit serves dozens of requests; alone, a request waits for
-    its own commit only. A request is acknowledged only after its events are durably stored; if the
-    store fails, every request of that batch answers 500 and LINE redelivers.
+    A request adds its events to the waiting list and waits on a future. One writing task takes
+    everything waiting, stores it with a single commit, and resolves those requests; requests that
+    arrive meanwhile form the next batch. Under load one commit serves dozens of requests; alone, a
+    request waits for its own commit only. A request is acknowledged only after its events are durably
+    stored; if the store fails, every request of that batch answers 500 and LINE redelivers.
+    Everything runs on the server's event loop: no locks, no threads.
     """
 
     def __init__(
         self,
-        store: Callable[[list[IncomingEvent]], int],
+        store: Callable[[list[IncomingEvent]], Awaitable[int]],
         notify: Callable[[], None],
-        on_close: Callable[[], None] = lambda: None,
+        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._notify = notify
-        self._on_close = on_close  # called by the writer thread as it ends (it owns the connection)
-        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._on_close = on_close
+        self._waiting: list[_Waiter] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def submit(self, events: list[IncomingEvent]) -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        if self._thread is None:
-            self._start()
-        self._queue.put((events, done, loop))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((events, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
         await done
 
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tidtam-event-store", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                self._on_close()
-                return
-            batch = [first]
-            stopping = False
-            while len(batch) < MAX_BATCH_REQUESTS:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            error: BaseException | None = None
-            added = 0
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(0)  # one turn of the loop: requests already received join this batch
+            batch, self._waiting = self._waiting[:MAX_BATCH_REQUESTS], self._waiting[MAX_BATCH_REQUESTS:]
             try:
-                added = self._store([event for events, _, _ in batch for event in events])
+                added = await self._store([event for events, _ in batch for event in events])
+            except asyncio.CancelledError:  # the service is stopping mid-commit: nobody is left hanging
+                _resolve(batch, ConnectionAbortedError("the service is stopping"))
+                raise
             except Exception as exc:  # every waiting request answers 500; LINE will redeliver
                 log.exception("storing %d webhook request(s) failed", len(batch))
-                error = exc
-            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-            for _, done, loop in batch:
-                by_loop.setdefault(loop, []).append(done)
-            for loop, futures in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting
-                    loop.call_soon_threadsafe(_resolve, futures, error)
+                _resolve(batch, exc)
+                continue
+            _resolve(batch, None)
             if added:
                 self._notify()
-            if stopping:
-                self._on_close()
-                return
 
-    async def close(self) -> None:
-        thread = self._thread
-        if thread is None:
-            self._on_close()
-            return
-        self._queue.put(None)
-        await asyncio.to_thread(thread.join, 10)
-        self._thread = None
+    async def close(self, timeout: float = 10.0) -> None:
+        """Let the batch being written finish (for up to `timeout` s), answer whoever still waits with
+        an error (LINE redelivers), and close the store."""
+        writer = self._writer
+        if writer is not None and not writer.done():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(writer, timeout=timeout)  # cancelled when it takes longer
+        _resolve(self._waiting, ConnectionAbortedError("the service is stopping"))
+        self._waiting = []
+        if self._on_close is not None:
+            await self._on_close()
 
 
-def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for done in futures:
+def _resolve(batch: list[_Waiter], error: BaseException | None) -> None:
+    for _, done in batch:
         if done.done():
             continue  # the request was cancelled (the client went away)
         if error is None:
