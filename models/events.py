@@ -45,8 +45,8 @@ def incoming_from_raw(raw: dict[str, Any]) -> IncomingEvent:
 class EventStore:
     """Appends acknowledged webhook events: the webhook's hot path, kept lean on purpose.
 
-    One prepared INSERT … ON CONFLICT DO NOTHING, executed for a whole batch on one long-lived
-    connection and committed once; the unique webhookEventId makes a replay or a redelivery a no-op.
+    One INSERT … ON CONFLICT DO NOTHING stores a whole batch on one long-lived connection with one
+    commit; the unique webhookEventId makes a replay or a redelivery a no-op.
     It runs on the web server's event loop, so there is no thread hop and no contention for the GIL:
     PostgreSQL through psycopg's async connection; SQLite directly (a batch is a fraction of a
     millisecond), never blocking on a lock: a writer elsewhere makes it wait with `asyncio.sleep`
@@ -65,6 +65,7 @@ class EventStore:
         "attempts",
     )
     LOCKED_RETRY_SECONDS = 10.0
+    PG_ROWS_PER_STATEMENT = 500  # 8 parameters a row, well under PostgreSQL's 65,535 per statement
     LOCKED_RETRY_STEP = 0.001
 
     def __init__(self, engine: Engine) -> None:
@@ -72,11 +73,9 @@ class EventStore:
         dialect = engine.dialect
         table = WebhookEvent.__table__  # type: ignore[attr-defined]
         names = (*self.COLUMNS, "received_at")
-        placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([placeholder] * len(names))}) "
-            "ON CONFLICT (webhook_event_id) DO NOTHING"
-        )
+        self._insert = f"INSERT INTO {table.name} ({', '.join(names)})"
+        self._sqlite_sql = f"{self._insert} VALUES ({', '.join(['?'] * len(names))}) ON CONFLICT (webhook_event_id) DO NOTHING"
+        self._pg_sql: dict[int, str] = {}
         self._bind = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
         self._is_sqlite = dialect.name == "sqlite"
         self._lock = sqlite_write_lock(engine)  # this process's other SQLite writers queue on it
@@ -144,7 +143,7 @@ class EventStore:
         try:
             cursor = connection.cursor()
             try:
-                cursor.executemany(self.sql, rows)
+                cursor.executemany(self._sqlite_sql, rows)
                 added = int(cursor.rowcount)
             finally:
                 cursor.close()
@@ -165,21 +164,35 @@ class EventStore:
                 if self._connection is None:
                     url = self.engine.url.set(drivername="postgresql")
                     self._connection = await psycopg.AsyncConnection.connect(
-                        url.render_as_string(hide_password=False)
+                        url.render_as_string(hide_password=False), autocommit=True
                     )
-                connection = self._connection
-                async with connection.cursor() as cursor:
-                    await cursor.executemany(self.sql, rows)
-                    added = int(cursor.rowcount)
-                await connection.commit()
-                return max(0, added)
+                added = 0
+                for start in range(0, len(rows), self.PG_ROWS_PER_STATEMENT):
+                    chunk = rows[start : start + self.PG_ROWS_PER_STATEMENT]
+                    cursor = await self._connection.execute(
+                        self._values_sql(len(chunk)), [value for row in chunk for value in row]
+                    )
+                    added += max(0, cursor.rowcount)
+                return added
             except psycopg.Error as error:
-                await self.close()  # a fresh connection next time; this transaction is gone
+                await self.close()  # a fresh connection next time
                 # Once more on a new connection when the server dropped an idle one (a restart, a
-                # timeout); a batch that had committed is harmless to repeat (the ids are unique).
+                # timeout). Repeating rows that did commit is harmless: their ids are unique.
                 if attempt == 2 or not isinstance(error, psycopg.OperationalError):
                     raise
         raise AssertionError("unreachable")
+
+    def _values_sql(self, count: int) -> str:
+        """One multi-row INSERT, which PostgreSQL runs as its own transaction (autocommit): one round
+        trip for the whole batch. Each size's text is kept, so psycopg prepares the frequent ones."""
+        sql = self._pg_sql.get(count)
+        if sql is None:
+            row = "(" + ", ".join(["%s"] * (len(self.COLUMNS) + 1)) + ")"
+            sql = (
+                f"{self._insert} VALUES {', '.join([row] * count)} ON CONFLICT (webhook_event_id) DO NOTHING"
+            )
+            self._pg_sql[count] = sql
+        return sql
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

@@ -55,6 +55,17 @@ async def test_append_stores_each_event_once_with_its_columns(engine: Engine) ->
     assert json.loads(second.payload)["message"]["text"] == "สวัสดี"
 
 
+async def test_a_batch_larger_than_one_statement_is_stored_whole(engine: Engine) -> None:
+    store = EventStore(engine)
+    store.PG_ROWS_PER_STATEMENT = 3  # PostgreSQL splits this batch into three statements
+    try:
+        ids = ["a", "b", "a", "c", "d", "b", "e", "f", "d"]  # repeats within and across statements
+        assert await store.append([event(i) for i in ids], NOW) == 6
+    finally:
+        await store.close()
+    assert sorted(r.webhook_event_id for r in stored(engine)) == ["a", "b", "c", "d", "e", "f"]
+
+
 async def test_an_event_without_an_id_is_not_stored(engine: Engine) -> None:
     store = EventStore(engine)
     try:
