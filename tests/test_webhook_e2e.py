@@ -91,6 +91,34 @@ def test_bad_signature_missing_signature_and_verification(engine, service, fake_
     assert fake_line.deliveries == [] or not fake_line.deliveries_to(user_id)
 
 
+def test_an_event_the_sdk_cannot_model_is_kept_and_the_rest_answered(engine, service, fake_line) -> None:
+    """The SDK's models parse events in the processor, not at the door: a signed event of a type
+    this SDK does not know is stored and handled as unknown, and its neighbours are answered."""
+    import json
+
+    from fakeline import sign
+
+    user_id = "U" + "8" * 32
+    novel = {**fake_line.text_event(user_id, "x"), "type": "somethingNewFromLine"}
+    novel.pop("message")
+    body = json.dumps(
+        {"destination": fake_line.bot_user_id, "events": [novel, fake_line.text_event(user_id, "ช่วยเหลือ")]}
+    ).encode()
+    assert fake_line.send_raw_sync(body, sign(fake_line.channel_secret, body)).status_code == 200
+    _texts(fake_line, user_id, 1)
+    fake_line.wait_for(lambda: _all_done(engine), timeout=5)
+    with Session(engine) as s:
+        rows = s.exec(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+    assert [r.event_type for r in rows] == ["somethingNewFromLine", "message"]
+    assert [r.status for r in rows] == [EventStatus.DONE, EventStatus.DONE]
+
+    for not_a_webhook in (b"[]", b'{"events": "none"}', b'{"events": [1, 2]}', b"not json"):
+        response = fake_line.send_raw_sync(not_a_webhook, sign(fake_line.channel_secret, not_a_webhook))
+        assert response.status_code == 400
+    with Session(engine) as s:
+        assert s.exec(select(sa.func.count()).select_from(WebhookEvent)).one() == 2
+
+
 def test_replay_and_redelivery_are_processed_once(engine, service, fake_line) -> None:
     user_id = "U" + "3" * 32
     event = fake_line.text_event(user_id, "ช่วยเหลือ")
