@@ -58,6 +58,21 @@ MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
 Handler = Callable[[EventContext], None]
 
 
+_EVENTS = WebhookEvent.__table__  # type: ignore[attr-defined]
+# Takes the source's transaction-level advisory lock and tells whether an earlier event of the source is
+# still pending, in one round trip (built once: it runs for every event on PostgreSQL).
+_CLAIM_SOURCE = sa.select(
+    sa.func.pg_try_advisory_xact_lock(sa.bindparam("lock_key", type_=sa.BigInteger)),
+    ~sa.exists().where(
+        _EVENTS.c.source_key == sa.bindparam("source_key"),
+        _EVENTS.c.status == EventStatus.PENDING,
+        _EVENTS.c.id < sa.bindparam("event_id"),
+    ),
+)
+# Marks an event handled (its SET clause comes from the keys of the parameters it is given).
+_MARK_DONE = sa.update(_EVENTS).where(_EVENTS.c.id == sa.bindparam("event_id"))
+
+
 def parse_event(raw: dict[str, object]) -> Event:
     """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing."""
     try:
@@ -101,6 +116,7 @@ class EventProcessor:
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._is_pg = engine.dialect.name == "postgresql"
+        self._lock_event_row = {"skip_locked": True} if self._is_pg else None
         self._seen = 0  # the highest pending id read so far (quick passes read above it)
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -210,22 +226,23 @@ class EventProcessor:
 
     def _claim_source(self, session: Session, row: WebhookEvent) -> bool:
         """PostgreSQL, several replicas: hold this source for the transaction, and only when no
-        earlier event of it is still pending (so one user's events are handled in order)."""
+        earlier event of it is still pending (so one user's events are handled in order).
+
+        One statement does both. Its snapshot may predate the lock, so an earlier event that another
+        replica finished meanwhile can still look pending: that only makes this event wait for the
+        next pass, never lets it overtake one.
+        """
         if not self._is_pg:
             return True
-        key = zlib.crc32(row.source_key.encode())
-        if not session.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
-            return False
-        earlier = session.exec(
-            select(WebhookEvent.id)
-            .where(
-                col(WebhookEvent.source_key) == row.source_key,
-                col(WebhookEvent.status) == EventStatus.PENDING,
-                col(WebhookEvent.id) < row.id,
-            )
-            .limit(1)
-        ).first()
-        return earlier is None
+        held, clear = session.execute(
+            _CLAIM_SOURCE,
+            {
+                "lock_key": zlib.crc32(row.source_key.encode()),
+                "source_key": row.source_key,
+                "event_id": row.id,
+            },
+        ).one()
+        return bool(held and clear)
 
     # --- one event ---------------------------------------------------------------------------------
 
@@ -233,10 +250,8 @@ class EventProcessor:
         """Handle one stored event exactly once, then deliver what it queued."""
         now = self.now()
         with Session(self.engine, expire_on_commit=False) as session:
-            statement = select(WebhookEvent).where(col(WebhookEvent.id) == event_id)
-            if self._is_pg:
-                statement = statement.with_for_update(skip_locked=True)
-            row = session.exec(statement).first()
+            # On PostgreSQL the row is locked (another replica on it is skipped, not waited for).
+            row = session.get(WebhookEvent, event_id, with_for_update=self._lock_event_row)
             if row is None or row.status != EventStatus.PENDING:
                 return _Outcome.SKIPPED
             if not self._claim_source(session, row):
@@ -257,10 +272,17 @@ class EventProcessor:
             try:
                 self.handler(ctx)
                 replies = self._queue_replies(ctx)
-                row.status = EventStatus.DONE
-                row.processed_at = now
-                row.attempts += 1
-                session.add(row)
+                # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
+                # replies also written directly, the commit has nothing left to flush in the common case.
+                session.execute(
+                    _MARK_DONE,
+                    {
+                        "event_id": row.id,
+                        "status": EventStatus.DONE,
+                        "processed_at": now,
+                        "attempts": row.attempts + 1,
+                    },
+                )
                 session.commit()
             except Exception as exc:
                 session.rollback()

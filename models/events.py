@@ -76,30 +76,27 @@ class EventStore:
         self._insert = f"INSERT INTO {table.name} ({', '.join(names)})"
         self._sqlite_sql = f"{self._insert} VALUES ({', '.join(['?'] * len(names))}) ON CONFLICT (webhook_event_id) DO NOTHING"
         self._pg_sql: dict[int, str] = {}
-        self._bind = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+        binds = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
+        self._bind_flag = binds.pop("is_redelivery") or bool
+        self._bind_stamp = binds.pop("received_at") or (lambda value: value)
+        if any(binds.values()):  # _rows() passes every other column as it is
+            raise TypeError(f"unexpected bind conversion for {[n for n, b in binds.items() if b]}")
         self._is_sqlite = dialect.name == "sqlite"
         self._lock = sqlite_write_lock(engine)  # this process's other SQLite writers queue on it
         self._connection: Any = None
 
     def _rows(self, events: list[IncomingEvent], received_at: datetime) -> list[tuple[Any, ...]]:
-        pending = EventStatus.PENDING.value
+        pending, stamp, flag = EventStatus.PENDING.value, self._bind_stamp(received_at), self._bind_flag
         return [
-            tuple(
-                bind(value) if bind else value
-                for bind, value in zip(
-                    self._bind,
-                    (
-                        e.webhook_event_id,
-                        e.source_key,
-                        e.event_type,
-                        e.is_redelivery,
-                        e.payload,
-                        pending,
-                        0,
-                        received_at,
-                    ),
-                    strict=True,
-                )
+            (
+                e.webhook_event_id,
+                e.source_key,
+                e.event_type,
+                flag(e.is_redelivery),
+                e.payload,
+                pending,
+                0,
+                stamp,
             )
             for e in events
             if e.webhook_event_id

@@ -106,8 +106,12 @@ class LinkOutcome:
     locked_minutes: int = 0
 
 
+# Built once: every event from a one-on-one chat looks its sender up first.
+_PERSON_BY_LINE_USER = select(Person).where(Person.line_user_id == sa.bindparam("line_user_id"))
+
+
 def linked_person(session: Session, line_user_id: str) -> Person | None:
-    return session.exec(select(Person).where(Person.line_user_id == line_user_id)).first()
+    return session.exec(_PERSON_BY_LINE_USER, params={"line_user_id": line_user_id}).first()
 
 
 def redeem_link_code(
@@ -167,7 +171,9 @@ def _link_person(session: Session, row: LinkCode, line_user_id: str, now: dateti
     session.add(row)
     session.execute(
         sa.update(LinkCode)
-        .where(col(LinkCode.person_id) == person.id, col(LinkCode.used_at).is_(None), col(LinkCode.id) != row.id)
+        .where(
+            col(LinkCode.person_id) == person.id, col(LinkCode.used_at).is_(None), col(LinkCode.id) != row.id
+        )
         .values(revoked_at=now)
     )
     session.add(
@@ -217,7 +223,9 @@ def _bind_group(
     return LinkOutcome(LinkResult.GROUP_BOUND, office=office)
 
 
-def _count_failure(session: Session, line_user_id: str, throttle: LinkThrottle | None, now: datetime) -> LinkOutcome:
+def _count_failure(
+    session: Session, line_user_id: str, throttle: LinkThrottle | None, now: datetime
+) -> LinkOutcome:
     if throttle is None:
         throttle = LinkThrottle(line_user_id=line_user_id)
     if throttle.first_failure_at is None or now - throttle.first_failure_at > LOCKOUT:

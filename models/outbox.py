@@ -21,6 +21,15 @@ from models.types import OutboxKind, OutboxStatus
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 
 
+# Queueing a reply and recording a delivery's outcome run once per answered event; they need nothing
+# from the unit of work (no object is read back), so they use plain Core statements on the tables,
+# built once. An UPDATE's SET clause comes from the keys of the parameters it is given.
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+_INSERT_OUTBOX_ROW = sa.insert(_OUTBOX)
+_UPDATE_OUTBOX_ROW = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("row_id"))
+_INSERT_SENT_MESSAGES = sa.insert(SentMessage.__table__)  # type: ignore[attr-defined]
+
+
 def new_retry_key() -> str:
     return str(uuid.uuid4())
 
@@ -46,32 +55,39 @@ def queue_reply(
 
     With `claim_for`, the row is born claimed by that dispatcher (it will send it right after the
     commit); if the dispatcher dies first, the claim lapses and any dispatcher picks the row up.
+
+    The row is written at once with a plain INSERT, not through the unit of work: this runs for nearly
+    every event, and together with the processor's UPDATE of the event it leaves the commit nothing
+    to flush. Whatever the session holds is flushed first, so ids keep the order rows were queued in.
+    The returned object carries the row's values and id but is not tracked by the session: change the
+    row through this module's functions, not through its attributes.
     """
-    row = OutboxMessage(
-        retry_key=new_retry_key(),
-        dedupe_key=f"event:{webhook_event_id}:{purpose}:{ref_type or ''}:{ref_id or ''}",
-        kind=OutboxKind.REPLY if reply_token else OutboxKind.PUSH,
-        recipients=[to],
-        person_ids=list(person_ids),
-        reply_token=reply_token,
-        reply_deadline=(event_time + REPLY_TOKEN_LIFETIME) if reply_token else None,
-        event_id=event_id,
-        rule="reply",
-        subject=webhook_event_id,
-        messages=list(messages),
-        purpose=purpose,
-        ref_type=ref_type,
-        ref_id=ref_id,
-        status=OutboxStatus.SENDING if claim_for else OutboxStatus.PENDING,
-        claimed_by=claim_for,
-        claimed_until=(now + lease) if claim_for else None,
-        attempts=1 if claim_for else 0,
-        not_before=now,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(row)
-    return row
+    values: dict[str, Any] = {
+        "retry_key": new_retry_key(),
+        "dedupe_key": f"event:{webhook_event_id}:{purpose}:{ref_type or ''}:{ref_id or ''}",
+        "kind": OutboxKind.REPLY if reply_token else OutboxKind.PUSH,
+        "recipients": [to],
+        "person_ids": list(person_ids),
+        "reply_token": reply_token,
+        "reply_deadline": (event_time + REPLY_TOKEN_LIFETIME) if reply_token else None,
+        "event_id": event_id,
+        "rule": "reply",
+        "subject": webhook_event_id,
+        "messages": list(messages),
+        "purpose": purpose,
+        "ref_type": ref_type,
+        "ref_id": ref_id,
+        "status": OutboxStatus.SENDING if claim_for else OutboxStatus.PENDING,
+        "claimed_by": claim_for,
+        "claimed_until": (now + lease) if claim_for else None,
+        "attempts": 1 if claim_for else 0,
+        "not_before": now,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    session.flush()
+    result = session.execute(_INSERT_OUTBOX_ROW, values)
+    return OutboxMessage(id=result.inserted_primary_key[0], **values)  # type: ignore[attr-defined]
 
 
 def queue_push(
@@ -115,7 +131,13 @@ def queue_push(
 
 
 def claim_due_messages(
-    session: Session, *, now: datetime, holder: str, lease: timedelta, limit: int = 100, event_id: int | None = None
+    session: Session,
+    *,
+    now: datetime,
+    holder: str,
+    lease: timedelta,
+    limit: int = 100,
+    event_id: int | None = None,
 ) -> list[OutboxMessage]:
     """Claim pending rows that are due (and rows whose claim lapsed, e.g. after a crash).
 
@@ -126,8 +148,12 @@ def claim_due_messages(
     claimable = sa.and_(
         col(OutboxMessage.not_before) <= now,
         sa.or_(
-            sa.and_(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now),
-            sa.and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.claimed_until) < now),
+            sa.and_(
+                col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now
+            ),
+            sa.and_(
+                col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.claimed_until) < now
+            ),
         ),
     )
     statement = select(OutboxMessage.id).where(claimable)
@@ -154,7 +180,9 @@ def claim_due_messages(
     session.flush()
     if not claimed:
         return []
-    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(claimed)).order_by(col(OutboxMessage.id)))
+    rows = session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(claimed)).order_by(col(OutboxMessage.id))
+    )
     return list(rows)
 
 
@@ -167,31 +195,36 @@ def record_sent(
     sent_ids: Sequence[tuple[str, str | None]],
     recipient: str,
 ) -> None:
+    """Mark `row` sent and keep LINE's id (and quote token) of each message it carried."""
     session.execute(
-        sa.update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row.id)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            line_request_id=request_id,
-            claimed_until=None,
-            last_error=None,
-            kind=row.kind,
-            reply_token=row.reply_token,
-        )
+        _UPDATE_OUTBOX_ROW,
+        {
+            "row_id": row.id,
+            "status": OutboxStatus.SENT,
+            "sent_at": now,
+            "line_request_id": request_id,
+            "claimed_until": None,
+            "last_error": None,
+            "kind": row.kind,
+            "reply_token": row.reply_token,
+        },
     )
-    for message_id, quote_token in sent_ids:
-        session.add(
-            SentMessage(
-                line_message_id=message_id,
-                quote_token=quote_token,
-                recipient=recipient,
-                purpose=row.purpose,
-                ref_type=row.ref_type,
-                ref_id=row.ref_id,
-                outbox_id=row.id,
-                sent_at=now,
-            )
+    if sent_ids:
+        session.execute(
+            _INSERT_SENT_MESSAGES,
+            [
+                {
+                    "line_message_id": message_id,
+                    "quote_token": quote_token,
+                    "recipient": recipient,
+                    "purpose": row.purpose,
+                    "ref_type": row.ref_type,
+                    "ref_id": row.ref_id,
+                    "outbox_id": row.id,
+                    "sent_at": now,
+                }
+                for message_id, quote_token in sent_ids
+            ],
         )
 
 
@@ -199,6 +232,7 @@ def record_failure(
     session: Session, row: OutboxMessage, *, status: OutboxStatus, error: str, retry_at: datetime | None
 ) -> None:
     values: dict[str, Any] = {
+        "row_id": row.id,
         "status": status,
         "last_error": error[:2000],
         "claimed_until": None,
@@ -207,4 +241,4 @@ def record_failure(
     }
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
-    session.execute(sa.update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values))
+    session.execute(_UPDATE_OUTBOX_ROW, values)
