@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from linebot.v3.webhook import SignatureValidator
 from sqlalchemy.engine import Engine
@@ -133,19 +133,21 @@ def _events_of(text: str) -> list[IncomingEvent]:
     return [incoming_from_raw(event) for event in events]
 
 
-def make_webhook_router(
+def add_webhook_route(
+    app: FastAPI,
     *,
     engine: Engine,
     channel_secret: str,
     now: Callable[[], datetime],
     notify: Callable[[], None],
-) -> tuple[APIRouter, GroupCommitter]:
-    router = APIRouter()
+) -> GroupCommitter:
+    """Add `POST /callback` to `app` itself (an included router would add a layer of routing to
+    every webhook request); returns the committer, for the app to close on shutdown."""
     validator = SignatureValidator(channel_secret)
     store = EventStore(engine)
     committer = GroupCommitter(lambda events: store.append(events, now()), notify, on_close=store.close)
 
-    @router.post("/callback")
+    @app.post("/callback")
     async def callback(request: Request) -> Response:
         try:
             body = await _read_capped(request, MAX_BODY_BYTES)
@@ -168,4 +170,4 @@ def make_webhook_router(
             await committer.submit(events)
         return Response(_OK, media_type="application/json")
 
-    return router, committer
+    return committer

@@ -17,7 +17,7 @@ from bot.delivery import Deliverer
 from bot.handlers import handle_event
 from bot.line_client import LineClient
 from bot.processor import EventProcessor, Handler
-from bot.webhook import make_webhook_router
+from bot.webhook import add_webhook_route
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
@@ -87,13 +87,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
     app.state.settings = settings
     app.state.engine = engine
     app.state.processor = processor
-    router, committer = make_webhook_router(
+    committer = add_webhook_route(
+        app,
         engine=engine,
         channel_secret=settings.line_channel_secret.get_secret_value(),
         now=clock.now,
         notify=processor.notify,
     )
-    app.include_router(router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
