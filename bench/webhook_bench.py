@@ -15,7 +15,10 @@ fake issued, so the product does its full work (store, acknowledge, process, rep
 Per endpoint and backend it prints: acknowledged events/s and p50/p99 acknowledge latency with
 `--concurrency` senders in a closed loop; p50/p99 at a fixed offered rate (`--rate`, open loop:
 latency counts from each request's scheduled time, so queueing is not hidden); for the product also
-how fast the backlog of the closed-loop burst was processed, and peak RSS (VmHWM).
+how fast the backlog of the closed-loop burst was processed, and peak RSS (VmHWM); and the CPU each
+process spent: the web process per acknowledged event of the burst, the worker per event it handled
+(the figures to watch when the ratio moves, since the machine's load also moves the bare endpoint).
+`--py-spy DIR` records the web process and the worker, one speedscope file each.
 
 Targets (issue): product throughput >= 1/2 of the bare endpoint's, p99 < 50 ms at 300 events/s,
 peak RSS < 200 MB — on SQLite and on PostgreSQL.
