@@ -55,6 +55,16 @@ class Settings(BaseSettings):
             "scheduler, so acknowledging webhooks never waits behind them; inline: all in one process."
         ),
     )
+    worker_priority: str = Field(
+        default="10",
+        pattern=r"^(idle|1?[0-9])$",
+        validation_alias="TIDTAM_WORKER_PRIORITY",
+        description=(
+            "CPU priority of the worker `tidtam serve` starts: a nice value 0-19 (higher yields more to "
+            "the web process), or idle (Linux SCHED_IDLE: only CPU nothing else wants; acknowledges "
+            "floods fastest, but replies wait whenever anything else keeps the CPU busy)."
+        ),
+    )
     approval_levels: int = Field(
         default=1,
         ge=1,

@@ -4,30 +4,30 @@ from __future__ import annotations
 
 import typer
 
-WORKER_NICENESS = 19  # where SCHED_IDLE is not available
 
-
-def yield_cpu_to_the_web_process() -> str:
-    """Run this process only on CPU time the web process (and everything else) leaves idle.
+def yield_cpu_to_the_web_process(priority: str) -> str:
+    """Lower this process's CPU priority below the web process's; returns what was applied.
 
     Acknowledging webhooks is the latency-critical path (LINE gives up on a slow webhook); handling
-    events is backlog work that catches up a moment later. Linux's SCHED_IDLE does exactly that, and
-    more than a high nice value: a waking web process takes a core running only this worker at once.
-    Nothing is starved in practice: whenever the web process waits (for requests, for its commits),
-    the worker runs; and a worker holding SQLite's write lock is never waited for by a busy web
-    process, which then sleeps in 1 ms steps and so leaves the CPU to it. Returns what was applied.
+    events is backlog work that may lag a moment under a flood. A nice value (default 10) keeps the
+    web process first while replies still get their share whatever else runs on the machine.
+    `idle` (Linux SCHED_IDLE) goes further: the worker only gets CPU nothing else wants, which
+    acknowledges a flood fastest but lets any busy neighbour (an import, the database, a benchmark's
+    load generator) hold replies back; falls back to nice 19 where unavailable.
     """
     import os
 
-    policy = getattr(os, "SCHED_IDLE", None)
-    if policy is not None:
-        try:
-            os.sched_setscheduler(0, policy, os.sched_param(0))
-            return "SCHED_IDLE"
-        except OSError:
-            pass
-    os.nice(WORKER_NICENESS)
-    return f"nice {WORKER_NICENESS}"
+    if priority == "idle":
+        policy = getattr(os, "SCHED_IDLE", None)
+        if policy is not None:
+            try:
+                os.sched_setscheduler(0, policy, os.sched_param(0))
+                return "SCHED_IDLE"
+            except OSError:
+                pass
+        priority = "19"
+    os.nice(int(priority))
+    return f"nice {priority}"
 
 
 def register(app: typer.Typer) -> None:
@@ -46,5 +46,5 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
         if with_parent:
             die_with_parent()
-            yield_cpu_to_the_web_process()
+            yield_cpu_to_the_web_process(settings.worker_priority)
         asyncio.run(run_worker(settings))
