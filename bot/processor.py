@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 from bot.context import EventContext, LineEffects
 from bot.delivery import Deliverer
 from messages import chat
-from models.events import mark_event_failed
+from models.events import mark_event_done, mark_event_failed
 from models.messaging import OutboxMessage, WebhookEvent
 from models.outbox import queue_reply
 from models.types import EventStatus
@@ -69,10 +69,6 @@ _CLAIM_SOURCE = sa.select(
         _EVENTS.c.id < sa.bindparam("event_id"),
     ),
 )
-# Marks an event handled (its SET clause comes from the keys of the parameters it is given).
-_MARK_DONE = sa.update(_EVENTS).where(_EVENTS.c.id == sa.bindparam("event_id"))
-
-
 def parse_event(raw: dict[str, object]) -> Event:
     """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing."""
     try:
@@ -274,15 +270,7 @@ class EventProcessor:
                 replies = self._queue_replies(ctx)
                 # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
                 # replies also written directly, the commit has nothing left to flush in the common case.
-                session.execute(
-                    _MARK_DONE,
-                    {
-                        "event_id": row.id,
-                        "status": EventStatus.DONE,
-                        "processed_at": now,
-                        "attempts": row.attempts + 1,
-                    },
-                )
+                mark_event_done(session, event_id, now)
                 session.commit()
             except Exception as exc:
                 session.rollback()

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from models.db import sqlite_write_lock
 from models.messaging import WebhookEvent
@@ -202,22 +202,21 @@ class EventStore:
                 await connection.close()
 
 
-def pending_events(session: Session, *, limit: int = 500) -> list[WebhookEvent]:
-    statement = (
-        select(WebhookEvent)
-        .where(WebhookEvent.status == EventStatus.PENDING)
-        .order_by(col(WebhookEvent.id))
-        .limit(limit)
+_EVENTS = WebhookEvent.__table__  # type: ignore[attr-defined]
+# Built once: it runs for every handled event.
+_MARK_DONE = (
+    sa.update(_EVENTS)
+    .where(_EVENTS.c.id == sa.bindparam("done_id"))
+    .values(
+        status=EventStatus.DONE.value,
+        processed_at=sa.bindparam("done_at", type_=_EVENTS.c.processed_at.type),
+        attempts=_EVENTS.c.attempts + 1,
     )
-    return list(session.exec(statement))
+)
 
 
 def mark_event_done(session: Session, event_id: int, at: datetime) -> None:
-    session.execute(
-        sa.update(WebhookEvent)
-        .where(col(WebhookEvent.id) == event_id)
-        .values(status=EventStatus.DONE, processed_at=at, attempts=WebhookEvent.attempts + 1)
-    )
+    session.execute(_MARK_DONE, {"done_id": event_id, "done_at": at})
 
 
 def mark_event_failed(session: Session, event_id: int, at: datetime, error: str) -> None:
