@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
 
 from bot.delivery import Deliverer
 from bot.handlers import handle_event
@@ -39,21 +40,24 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handler = handle_event) -> FastAPI:
-    """The service. `clock` and `handler` are the seams a simulation or a test may replace."""
-    clock = clock or SystemClock()
-    inline = settings.event_processing == "inline" and settings.event_workers > 0
-    # With a separate worker, this process only stores events, and retries a locked SQLite in 1 ms
-    # steps itself (bot/webhook.py); inline, its own writers queue on an in-process lock.
-    engine = make_engine(settings.database_url, sqlite_busy_ms=30_000 if inline else 5)
+def make_processor(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    handler: Handler = handle_event,
+    *,
+    workers: int,
+    poll_seconds: float | None = None,
+) -> tuple[LineClient, Deliverer, EventProcessor]:
+    """The LINE client, the outbox deliverer and the event processor, wired the same way for the
+    web process (inline processing) and the worker process."""
     line = LineClient(
         access_token=settings.line_channel_access_token.get_secret_value(),
         api_base_url=settings.line_api_base_url,
         data_api_base_url=settings.line_data_api_base_url,
         timeout=settings.line_timeout_seconds,
     )
-    holder = f"{socket.gethostname()}:{os.getpid()}"
-    deliverer = Deliverer(engine, line, clock.now, holder)
+    deliverer = Deliverer(engine, line, clock.now, f"{socket.gethostname()}:{os.getpid()}")
     processor = EventProcessor(
         engine,
         handler,
@@ -61,10 +65,22 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
         line=line,
         now=clock.now,
         tz=settings.tz,
-        workers=settings.event_workers,
+        workers=workers,
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
+        poll_seconds=poll_seconds,
     )
+    return line, deliverer, processor
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handler = handle_event) -> FastAPI:
+    """The service. `clock` and `handler` are the seams a simulation or a test may replace."""
+    clock = clock or SystemClock()
+    inline = settings.event_processing == "inline" and settings.event_workers > 0
+    # With a separate worker, this process only stores events, and retries a locked SQLite in 1 ms
+    # steps itself (models/events.py EventStore); inline, its own writers queue on an in-process lock.
+    engine = make_engine(settings.database_url, sqlite_busy_ms=30_000 if inline else 5)
+    line, deliverer, processor = make_processor(settings, engine, clock, handler, workers=settings.event_workers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,19 +12,13 @@ import asyncio
 import contextlib
 import ctypes
 import logging
-import os
 import signal
-import socket
 import sys
 
-from bot.delivery import Deliverer
-from bot.handlers import handle_event
-from bot.line_client import LineClient
-from bot.processor import EventProcessor
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
-from tidtam.service import settle_heap
+from tidtam.service import make_processor, settle_heap
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,24 +36,8 @@ def die_with_parent() -> None:
 async def run_worker(settings: Settings, clock: Clock | None = None) -> None:
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
-    line = LineClient(
-        access_token=settings.line_channel_access_token.get_secret_value(),
-        api_base_url=settings.line_api_base_url,
-        data_api_base_url=settings.line_data_api_base_url,
-        timeout=settings.line_timeout_seconds,
-    )
-    deliverer = Deliverer(engine, line, clock.now, f"{socket.gethostname()}:{os.getpid()}")
-    processor = EventProcessor(
-        engine,
-        handle_event,
-        deliverer=deliverer,
-        line=line,
-        now=clock.now,
-        tz=settings.tz,
-        workers=max(1, settings.event_workers),
-        media_dir=settings.media_dir,
-        approval_levels=settings.approval_levels,
-        poll_seconds=POLL_SECONDS,
+    line, deliverer, processor = make_processor(
+        settings, engine, clock, workers=max(1, settings.event_workers), poll_seconds=POLL_SECONDS
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
