@@ -43,6 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # fakeline, support
+
+from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET_P99_MS = 300.0
 
@@ -289,27 +292,11 @@ async def _one(fake: Any, user: str, text: str, result: Result) -> None:
 
 
 def with_postgres(run: Any) -> Result | str:
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    from models.db import make_engine
-
     try:
-        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # a benchmark reports a missing database instead of failing
-        return f"skipped: PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__})"
-    name = f"tidtam_formbench_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        return run(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))  # type: ignore[no-any-return]
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with scratch_postgres(PG_ADMIN_URL, prefix="tidtam_formbench", migrate=False) as url:
+            return run(url)  # type: ignore[no-any-return]
+    except PostgresUnavailable as exc:  # a benchmark reports a missing database instead of failing
+        return f"skipped: PostgreSQL {exc}"
 
 
 def print_table(results: list[Result | str], args: argparse.Namespace) -> None:

@@ -22,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -109,30 +112,11 @@ def bench_sqlite(workbook: Path) -> None:
 
 
 def bench_postgres(workbook: Path) -> None:
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    from models.db import make_engine
-    from tidtam import migrate
-
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
     try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:
-        print(f"postgresql: skipped, not reachable at {PG_ADMIN_URL} ({type(exc).__name__})")
-        return
-    name = f"tidtam_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        migrate.upgrade(url)
-        run_import("postgresql", url, workbook)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with scratch_postgres(PG_ADMIN_URL) as url:
+            run_import("postgresql", url, workbook)
+    except PostgresUnavailable as exc:
+        print(f"postgresql: skipped, {exc}")
 
 
 def main() -> None:

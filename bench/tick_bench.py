@@ -21,13 +21,15 @@ import resource
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DAY = date(2027, 1, 8)
 TZ = ZoneInfo("Asia/Bangkok")
@@ -154,21 +156,11 @@ def main() -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         bench("SQLite", f"sqlite:///{path}", args.schools, fresh=True)
     if not args.no_postgres:
-        import sqlalchemy as sa
-
-        from models.db import make_engine
-
-        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-        name = f"tidtam_tick_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         try:
-            url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            bench("PostgreSQL", url, args.schools, fresh=True)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            with scratch_postgres(PG_ADMIN_URL, prefix="tidtam_tick_bench", migrate=False) as url:
+                bench("PostgreSQL", url, args.schools, fresh=True)
+        except PostgresUnavailable as exc:
+            print(f"postgresql: skipped, {exc}")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@ from fastapi.responses import JSONResponse, Response
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # fakeline
+
+from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEXT = "ช่วยเหลือ"
 
@@ -518,34 +521,6 @@ def sqlite_url(workdir: Path) -> str:
     return url
 
 
-def with_postgres(run: Any) -> Any:
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    from models.db import make_engine
-    from tidtam import migrate
-
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:
-        print(f"postgresql: skipped, not reachable at {PG_ADMIN_URL} ({type(exc).__name__})")
-        admin.dispose()
-        return None
-    name = f"tidtam_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        migrate.upgrade(url)
-        return run(url)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print()
     print(
@@ -654,11 +629,12 @@ def main() -> None:
                 rows.append(bench.product("sqlite", sqlite_url(Path(tmp))))
             if not args.no_postgres:
 
-                def run_pg(url: str) -> None:
-                    rows.append(bench.bare("postgresql"))
-                    rows.append(bench.product("postgresql", url))
-
-                with_postgres(run_pg)
+                try:
+                    with scratch_postgres(PG_ADMIN_URL) as url:
+                        rows.append(bench.bare("postgresql"))
+                        rows.append(bench.product("postgresql", url))
+                except PostgresUnavailable as exc:
+                    print(f"postgresql: skipped, {exc}")
             violations = bench.fake.unexpected_violations()
         finally:
             bench.close()
