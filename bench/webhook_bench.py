@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,8 @@ class Load:
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
     generator_cpu: float = 0.0  # share of one core the generators used
+    # CPU seconds each probed party used during the load
+    cpu_used: dict[str, float] = field(default_factory=dict)
     error_kinds: list[str] = field(default_factory=list)
 
     @property
@@ -253,6 +256,8 @@ class Row:
     worker_cpu_ms: float = float("nan")  # worker process CPU per event it processed (burst and backlog)
     processed_per_s: float = float("nan")
     events: EventCounts | None = None
+    # Cores each party used during the closed-loop burst (1.0 = one core busy for the whole burst).
+    burst_cores: dict[str, float] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -344,6 +349,37 @@ class Bench:
             return 0.0
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def fake_cpu_seconds(self) -> float:
+        """CPU of the fake LINE platform's server thread (it runs in this process)."""
+        tid = self.fake._thread.native_id if self.fake._thread is not None else None
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def postgres_cpu_seconds() -> float:
+        """CPU of every PostgreSQL server process on this machine (readable as root; else 0)."""
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                        total += Bench.cpu_seconds(int(entry.name))
+                except OSError:
+                    continue
+        return total
+
+    def snapshot(self, web: int, workers: list[int]) -> dict[str, float]:
+        """CPU seconds so far of each party in a run: web, worker, fake LINE (this process), PostgreSQL."""
+        return {
+            "web": self.cpu_seconds(web),
+            "worker": sum(map(self.cpu_seconds, workers)),
+            "fake LINE": self.fake_cpu_seconds(),
+            "PostgreSQL": self.postgres_cpu_seconds(),
+        }
+
     @staticmethod
     def children(pid: int) -> list[int]:
         try:
@@ -359,7 +395,11 @@ class Bench:
         return float("nan")
 
     # -- load --------------------------------------------------------------------------------------
-    def load(self, port: int, mode: str, count: int) -> Load:
+    def load(
+        self, port: int, mode: str, count: int, probe: Callable[[], dict[str, float]] | None = None
+    ) -> Load:
+        """Run the load generators; `probe` (CPU seconds of the parties of interest) is read when the
+        load starts and when it ends, so their CPU during the load alone is known."""
         k = max(1, self.args.generators)
         everything = pickle.loads(self.bodies(count).read_bytes())
         start_at = time.time() + 1.5
@@ -390,12 +430,17 @@ class Bench:
             proc.stdin.write(json.dumps(job).encode())
             proc.stdin.close()
             procs.append(proc)
+        before: dict[str, float] = {}
+        if probe is not None:
+            time.sleep(max(0.0, start_at - time.time()))
+            before = probe()
         results = []
         for proc in procs:
             assert proc.stdout is not None
             out = proc.stdout.read()
             proc.wait(timeout=600)
             results.append(json.loads(out))
+        after = probe() if probe is not None else {}
         latencies = sorted(x for r in results for x in r["latencies"])
         errors = [e for r in results for e in r["errors"]]
         wall = max(r["wall"] for r in results)
@@ -408,6 +453,7 @@ class Bench:
             p99_ms=_percentile(latencies, 0.99) * 1000,
             generator_cpu=sum(r["cpu"] for r in results) / wall if wall else 0.0,
             error_kinds=sorted(set(errors))[:5],
+            cpu_used={k: after[k] - before[k] for k in before},
         )
 
     # -- runs --------------------------------------------------------------------------------------
@@ -446,7 +492,7 @@ class Bench:
             before = self.drain(engine, timeout=0)
             workers = self.children(proc.pid)
             web_cpu, worker_cpu = self.cpu_seconds(proc.pid), sum(map(self.cpu_seconds, workers))
-            burst = self.load(port, "closed", self.args.events)
+            burst = self.load(port, "closed", self.args.events, lambda: self.snapshot(proc.pid, workers))
             web_cpu = self.cpu_seconds(proc.pid) - web_cpu
             started = time.perf_counter()
             after = self.drain(engine, timeout=idle * self.args.drain_seconds)
@@ -468,6 +514,8 @@ class Bench:
         # Events processed (handled, replied to) during the burst and the drain after it, per second.
         row.processed_per_s = (after.done - before.done) / (burst.wall + drained)
         row.events = final
+        row.burst_cores = {k: v / burst.wall for k, v in burst.cpu_used.items()} if burst.wall else {}
+        row.burst_cores["load generator"] = burst.generator_cpu
         return row
 
     def start_py_spy(self, pid: int, name: str) -> subprocess.Popen[bytes] | None:
@@ -546,6 +594,11 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         if r.endpoint == "product":
             cpu += f"; worker process {r.worker_cpu_ms:.2f} ms per event processed"
         print(cpu)
+        if r.burst_cores:
+            print(
+                "    cores used during the burst: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in r.burst_cores.items())
+            )
         if r.events is not None:
             print(
                 f"    stored events at the end: {r.events.done} done, {r.events.failed} failed, "
@@ -628,7 +681,6 @@ def main() -> None:
                 rows.append(bench.bare("sqlite"))
                 rows.append(bench.product("sqlite", sqlite_url(Path(tmp))))
             if not args.no_postgres:
-
                 try:
                     with scratch_postgres(PG_ADMIN_URL) as url:
                         rows.append(bench.bare("postgresql"))

@@ -69,6 +69,8 @@ _CLAIM_SOURCE = sa.select(
         _EVENTS.c.id < sa.bindparam("event_id"),
     ),
 )
+
+
 def parse_event(raw: dict[str, object]) -> Event:
     """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing."""
     try:
@@ -109,6 +111,8 @@ class EventProcessor:
         self._in_flight: set[str] = set()  # sources a worker is on
         self._queued: dict[str, list[int]] = {}  # pending ids read, by source, not yet handed out
         self._known: set[int] = set()  # ids queued or handed out, not yet handled
+        self._unstarted = 0  # sources handed to the pool that no worker has started on yet
+        self._deferred = False  # a quick pass was skipped because the workers had enough in hand
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._is_pg = engine.dialect.name == "postgresql"
@@ -163,8 +167,12 @@ class EventProcessor:
         this process gave up on (another replica held the source) or whose commit landed late.
         """
         with self._lock:
-            if not full and len(self._known) >= MAX_QUEUED:
-                return  # enough in hand; the quick pass resumes when workers have caught up
+            if not full and (len(self._known) >= MAX_QUEUED or self._unstarted >= self.workers):
+                # Enough in hand: every worker has a source waiting for it. Reading more now would
+                # only lengthen the queue (and cost a query per wake-up under a flood); the pass
+                # runs when a worker frees up.
+                self._deferred = True
+                return
         statement = select(col(WebhookEvent.id), col(WebhookEvent.source_key)).where(
             col(WebhookEvent.status) == EventStatus.PENDING
         )
@@ -185,6 +193,7 @@ class EventProcessor:
                 if source_key not in self._in_flight:
                     self._in_flight.add(source_key)
                     ready.append((source_key, self._queued.pop(source_key)))
+            self._unstarted += len(ready)
         assert self._pool is not None
         for source_key, ids in ready:
             self._pool.submit(self._process_source, source_key, ids)
@@ -192,6 +201,8 @@ class EventProcessor:
     def _process_source(self, source_key: str, ids: list[int]) -> None:
         """Handle a source's events in order, then any of its events queued meanwhile."""
         handled_any = released = False
+        with self._lock:
+            self._unstarted -= 1
         try:
             while not self._stopping.is_set():
                 if not ids:
@@ -217,8 +228,12 @@ class EventProcessor:
                     for event_id in ids + self._queued.pop(source_key, []):
                         self._known.discard(event_id)
                     self._in_flight.discard(source_key)
-            if handled_any:
-                self._wake.set()
+            with self._lock:
+                resume = handled_any and self._deferred and self._unstarted < self.workers
+                if resume:
+                    self._deferred = False
+            if resume:
+                self._wake.set()  # the quick pass that was put off
 
     def _claim_source(self, session: Session, row: WebhookEvent) -> bool:
         """PostgreSQL, several replicas: hold this source for the transaction, and only when no

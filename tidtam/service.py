@@ -6,7 +6,7 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
@@ -73,14 +73,23 @@ def make_processor(
     return line, deliverer, processor
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handler = handle_event) -> FastAPI:
-    """The service. `clock` and `handler` are the seams a simulation or a test may replace."""
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    handler: Handler = handle_event,
+    wake_worker: Callable[[], None] | None = None,
+) -> FastAPI:
+    """The service. `clock` and `handler` are the seams a simulation or a test may replace;
+    `wake_worker` tells a separate worker process that new events are stored (`tidtam serve`)."""
     clock = clock or SystemClock()
     inline = settings.event_processing == "inline" and settings.event_workers > 0
     # With a separate worker, this process only stores events, and retries a locked SQLite in 1 ms
     # steps itself (models/events.py EventStore); inline, its own writers queue on an in-process lock.
     engine = make_engine(settings.database_url, sqlite_busy_ms=30_000 if inline else 5)
-    line, deliverer, processor = make_processor(settings, engine, clock, handler, workers=settings.event_workers)
+    line, deliverer, processor = make_processor(
+        settings, engine, clock, handler, workers=settings.event_workers
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +117,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, handler: Handl
         engine=engine,
         channel_secret=settings.line_channel_secret.get_secret_value(),
         now=clock.now,
-        notify=processor.notify,
+        notify=processor.notify if inline or wake_worker is None else wake_worker,
     )
 
     @app.get("/healthz")

@@ -1,9 +1,12 @@
 """The worker process: handles stored webhook events and runs the scheduler, apart from the web process.
 
 The web process only verifies, stores and acknowledges; it never waits behind event handling for the
-interpreter. The worker finds new events by polling the store every few milliseconds (an indexed
-query), so no signal needs to cross the process boundary. Several workers may run (replicas): events
-of one user are still handled one at a time and in order (advisory locks on PostgreSQL).
+interpreter. When `tidtam serve` starts the worker it hands it the read end of a pipe, and the web
+process writes a byte after each commit of new events: the worker wakes at once and otherwise sweeps
+the store once a second (for events another replica stored). A worker started on its own has no pipe
+and polls the store every few milliseconds (an indexed query) instead. Several workers may run
+(replicas): events of one user are still handled one at a time and in order (advisory locks on
+PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
@@ -22,8 +28,47 @@ from tidtam.service import make_processor, settle_heap
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = 0.01
+POLL_SECONDS = 0.01  # without a wake-up pipe
+SWEEP_SECONDS = 1.0  # with one: only other replicas' events are found by looking
 _PR_SET_PDEATHSIG = 1
+
+
+class WakeWorker:
+    """The web process's end of the wake-up pipe: `wake()` tells the worker new events are stored.
+
+    The write never blocks the event loop: a full pipe already holds wake-ups the worker has not read,
+    and a worker that is gone finds what is pending when it starts again.
+    """
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self.fd = fd
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # BlockingIOError (full) or BrokenPipeError (no reader)
+            os.write(self.fd, b"w")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def listen_for_wakeups(fd: int, notify: Callable[[], None]) -> threading.Thread:
+    """The worker's end: call `notify` whenever the web process writes; ends when the pipe closes."""
+
+    def run() -> None:
+        try:
+            while os.read(fd, 4096):  # several wake-ups read at once are one pass
+                notify()
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    thread = threading.Thread(target=run, name="tidtam-wakeups", daemon=True)
+    thread.start()
+    return thread
 
 
 def die_with_parent() -> None:
@@ -33,12 +78,18 @@ def die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-async def run_worker(settings: Settings, clock: Clock | None = None) -> None:
+async def run_worker(settings: Settings, clock: Clock | None = None, wake_fd: int | None = None) -> None:
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     line, deliverer, processor = make_processor(
-        settings, engine, clock, workers=max(1, settings.event_workers), poll_seconds=POLL_SECONDS
+        settings,
+        engine,
+        clock,
+        workers=max(1, settings.event_workers),
+        poll_seconds=POLL_SECONDS if wake_fd is None else SWEEP_SECONDS,
     )
+    if wake_fd is not None:
+        listen_for_wakeups(wake_fd, processor.notify)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

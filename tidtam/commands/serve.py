@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
@@ -13,21 +14,30 @@ from tidtam.settings import Settings
 
 
 @contextmanager
-def worker_process(settings: Settings) -> Iterator[None]:
-    """Start `tidtam worker` beside the web process when events are handled out of process."""
+def worker_process(settings: Settings) -> Iterator[Callable[[], None] | None]:
+    """Start `tidtam worker` beside the web process when events are handled out of process; yields
+    what wakes it after new events are stored (None when there is no worker)."""
     if settings.event_processing != "worker" or settings.event_workers <= 0:
-        yield
+        yield None
         return
-    from tidtam.worker import die_with_parent
+    from tidtam.worker import WakeWorker, die_with_parent
 
+    read_end, write_end = os.pipe()
+    wake = WakeWorker(write_end)
     # The parent-death signal is armed between fork and exec, so the worker can never outlive this
     # process, even when it is killed (uvicorn re-raises SIGTERM after shutting down) before cleanup.
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tidtam.cli", "worker", "--with-parent"], preexec_fn=die_with_parent
-    )
     try:
-        yield
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tidtam.cli", "worker", "--with-parent", "--wake-fd", str(read_end)],
+            preexec_fn=die_with_parent,
+            pass_fds=(read_end,),
+        )
     finally:
+        os.close(read_end)  # the worker holds its own copy
+    try:
+        yield wake.wake
+    finally:
+        wake.close()
         child.terminate()
         try:
             child.wait(timeout=15)
@@ -51,8 +61,8 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         if migrate_first:
             migrate.upgrade(settings.database_url)
-        with worker_process(settings):
-            app = create_app(settings)
+        with worker_process(settings) as wake_worker:
+            app = create_app(settings, wake_worker=wake_worker)
             settle_heap()
             uvicorn.run(
                 app,

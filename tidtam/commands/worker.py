@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
     @app.command("worker")
     def worker(
         with_parent: bool = typer.Option(False, "--with-parent", help="Stop when the starting process dies."),
+        wake_fd: int | None = typer.Option(
+            None, "--wake-fd", help="Read end of the pipe `tidtam serve` signals new events on."
+        ),
     ) -> None:
         """Process webhook events and run the scheduler in this process."""
         import asyncio
@@ -43,8 +46,10 @@ def register(app: typer.Typer) -> None:
         from tidtam.worker import die_with_parent, run_worker
 
         settings = Settings()
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
         if with_parent:
             die_with_parent()
             yield_cpu_to_the_web_process(settings.worker_priority)
-        asyncio.run(run_worker(settings))
+        asyncio.run(run_worker(settings, wake_fd=wake_fd))
