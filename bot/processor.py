@@ -14,6 +14,7 @@ events concurrently or out of order.
 from __future__ import annotations
 
 import enum
+import heapq
 import json
 import logging
 import threading
@@ -21,7 +22,6 @@ import time
 import zlib
 from bisect import insort
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.context import EventContext, LineEffects
+from bot.crew import Crew
 from bot.delivery import Deliverer
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
@@ -55,19 +56,26 @@ SWEEP_SECONDS = 1.0
 COALESCE_SECONDS = 0.003
 READ_LIMIT = 2000  # pending ids read per pass
 MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
+FLOOD_MAX_WAIT = 20.0  # seconds an event may wait in hand before a flood stops holding handling back
 Handler = Callable[[EventContext], None]
 
 
 _EVENTS = WebhookEvent.__table__  # type: ignore[attr-defined]
-# Takes the source's transaction-level advisory lock and tells whether an earlier event of the source is
-# still pending, in one round trip (built once: it runs for every event on PostgreSQL).
-_CLAIM_SOURCE = sa.select(
-    sa.func.pg_try_advisory_xact_lock(sa.bindparam("lock_key", type_=sa.BigInteger)),
-    ~sa.exists().where(
-        _EVENTS.c.source_key == sa.bindparam("source_key"),
-        _EVENTS.c.status == EventStatus.PENDING,
-        _EVENTS.c.id < sa.bindparam("event_id"),
-    ),
+# PostgreSQL: one round trip reads and locks the event's row (skipping it when another replica holds it),
+# takes its source's transaction-level advisory lock, and tells whether an earlier event of the source is
+# still pending. Built once: it runs for every event.
+_FETCH_AND_CLAIM = (
+    sa.select(
+        WebhookEvent,
+        sa.func.pg_try_advisory_xact_lock(sa.bindparam("lock_key", type_=sa.BigInteger)),
+        ~sa.exists().where(
+            _EVENTS.c.source_key == sa.bindparam("source_key"),
+            _EVENTS.c.status == EventStatus.PENDING,
+            _EVENTS.c.id < sa.bindparam("event_id"),
+        ),
+    )
+    .where(col(WebhookEvent.id) == sa.bindparam("event_id"))
+    .with_for_update(skip_locked=True)
 )
 
 
@@ -90,6 +98,7 @@ class EventProcessor:
         now: Callable[[], datetime],
         tz: ZoneInfo,
         workers: int = 8,
+        flood_backlog: int = 0,
         media_dir: Path | None = None,
         approval_levels: int = 1,
         poll_seconds: float | None = None,
@@ -113,16 +122,18 @@ class EventProcessor:
         self._known: set[int] = set()  # ids queued or handed out, not yet handled
         self._unstarted = 0  # sources handed to the pool that no worker has started on yet
         self._deferred = False  # a quick pass was skipped because the workers had enough in hand
-        self._pool: ThreadPoolExecutor | None = None
+        # Events in hand that make a flood, during which handling yields the CPU (0: never; bot/crew.py).
+        self.flood_backlog = max(0, flood_backlog)
+        self._read_at: list[tuple[float, int]] = []  # (when read, id): a heap, for the oldest wait
+        self._crew: Crew[tuple[str, list[int]]] | None = None
         self._thread: threading.Thread | None = None
         self._is_pg = engine.dialect.name == "postgresql"
-        self._lock_event_row = {"skip_locked": True} if self._is_pg else None
         self._seen = 0  # the highest pending id read so far (quick passes read above it)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="tidtam-event")
+        self._crew = Crew(self.workers, self._process_source, on_retire=self.notify)
         self._thread = threading.Thread(target=self._run, name="tidtam-events", daemon=True)
         self._thread.start()
         self.notify()  # whatever a previous process left pending
@@ -132,8 +143,8 @@ class EventProcessor:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=False)
+        if self._crew is not None:
+            self._crew.stop(timeout)
 
     def notify(self) -> None:
         self._wake.set()
@@ -151,6 +162,9 @@ class EventProcessor:
                 full = time.monotonic() - last_full >= SWEEP_SECONDS
                 if full:
                     last_full = time.monotonic()
+                self._judge_flood()
+                assert self._crew is not None
+                self._crew.staff()  # replaces threads that retired after a flood
                 self._drain_once(full=full)
                 if self.deliverer is not None and time.monotonic() - last_sweep >= SWEEP_SECONDS:
                     last_sweep = time.monotonic()
@@ -188,18 +202,41 @@ class EventProcessor:
                 if event_id in self._known:
                     continue
                 self._known.add(event_id)
+                if self.flood_backlog:
+                    heapq.heappush(self._read_at, (time.monotonic(), event_id))
                 insort(self._queued.setdefault(source_key, []), event_id)
             for source_key in list(self._queued):
                 if source_key not in self._in_flight:
                     self._in_flight.add(source_key)
                     ready.append((source_key, self._queued.pop(source_key)))
             self._unstarted += len(ready)
-        assert self._pool is not None
-        for source_key, ids in ready:
-            self._pool.submit(self._process_source, source_key, ids)
+        assert self._crew is not None
+        for item in ready:
+            self._crew.submit(item)
 
-    def _process_source(self, source_key: str, ids: list[int]) -> None:
+    def _judge_flood(self) -> None:
+        """Tell the crew whether a flood is on: at least `flood_backlog` events in hand, the oldest of
+        them read less than FLOOD_MAX_WAIT ago. Past that wait, handling goes back to the worker's own
+        priority, so replies keep up with their reply tokens (about a minute) even under a flood that
+        does not end. Off again below a quarter of the threshold."""
+        if not self.flood_backlog or self._crew is None:
+            return
+        with self._lock:
+            backlog = len(self._known)
+            while self._read_at and self._read_at[0][1] not in self._known:
+                heapq.heappop(self._read_at)
+            waited = time.monotonic() - self._read_at[0][0] if self._read_at else 0.0
+        if self._crew.flood:
+            flood = backlog >= self.flood_backlog // 4 and waited < FLOOD_MAX_WAIT
+        else:
+            flood = backlog >= self.flood_backlog and waited < FLOOD_MAX_WAIT / 2
+        if flood != self._crew.flood:
+            log.info("webhook flood %s (%d events in hand)", "began" if flood else "over", backlog)
+            self._crew.flood = flood
+
+    def _process_source(self, item: tuple[str, list[int]]) -> None:
         """Handle a source's events in order, then any of its events queued meanwhile."""
+        source_key, ids = item
         handled_any = released = False
         with self._lock:
             self._unstarted -= 1
@@ -212,7 +249,7 @@ class EventProcessor:
                             self._in_flight.discard(source_key)
                             released = True
                             break
-                outcome = self.process_event(ids[0])
+                outcome = self.process_event(ids[0], source_key)
                 if outcome is _Outcome.BUSY:
                     break  # another replica is on this source; the periodic sweep finds these again
                 handled_any = True
@@ -235,37 +272,39 @@ class EventProcessor:
             if resume:
                 self._wake.set()  # the quick pass that was put off
 
-    def _claim_source(self, session: Session, row: WebhookEvent) -> bool:
-        """PostgreSQL, several replicas: hold this source for the transaction, and only when no
-        earlier event of it is still pending (so one user's events are handled in order).
+    def _fetch_and_claim(
+        self, session: Session, event_id: int, source_key: str
+    ) -> tuple[WebhookEvent | None, bool]:
+        """The event's row, and whether this process may handle it now.
 
-        One statement does both. Its snapshot may predate the lock, so an earlier event that another
-        replica finished meanwhile can still look pending: that only makes this event wait for the
-        next pass, never lets it overtake one.
+        PostgreSQL, several replicas: the row is locked (a row another replica holds is skipped, not
+        waited for) and the source is held for the transaction, but only when no earlier event of it is
+        still pending, so one user's events are handled one at a time and in order. One statement does
+        all three. Its snapshot may predate the lock, so an earlier event that another replica finished
+        meanwhile can still look pending: that only makes this event wait for the next pass, never lets
+        it overtake one. SQLite has one writer at a time and one worker process.
         """
         if not self._is_pg:
-            return True
-        held, clear = session.execute(
-            _CLAIM_SOURCE,
-            {
-                "lock_key": zlib.crc32(row.source_key.encode()),
-                "source_key": row.source_key,
-                "event_id": row.id,
-            },
-        ).one()
-        return bool(held and clear)
+            return session.get(WebhookEvent, event_id), True
+        found = session.execute(
+            _FETCH_AND_CLAIM,
+            {"event_id": event_id, "lock_key": zlib.crc32(source_key.encode()), "source_key": source_key},
+        ).first()
+        if found is None:
+            return None, False
+        row, held, clear = found
+        return row, bool(held and clear)
 
     # --- one event ---------------------------------------------------------------------------------
 
-    def process_event(self, event_id: int) -> _Outcome:
-        """Handle one stored event exactly once, then deliver what it queued."""
+    def process_event(self, event_id: int, source_key: str) -> _Outcome:
+        """Handle one stored event (of `source_key`) exactly once, then deliver what it queued."""
         now = self.now()
         with Session(self.engine, expire_on_commit=False) as session:
-            # On PostgreSQL the row is locked (another replica on it is skipped, not waited for).
-            row = session.get(WebhookEvent, event_id, with_for_update=self._lock_event_row)
+            row, claimed = self._fetch_and_claim(session, event_id, source_key)
             if row is None or row.status != EventStatus.PENDING:
                 return _Outcome.SKIPPED
-            if not self._claim_source(session, row):
+            if not claimed:
                 session.rollback()
                 return _Outcome.BUSY
             raw = json.loads(row.payload)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import bot.processor as processor_module
+from bot.crew import Crew
 from bot.processor import EventProcessor
 from models.events import EventStore, incoming_from_raw
 from models.messaging import WebhookEvent
@@ -184,3 +185,166 @@ def test_a_deferred_pass_runs_once_a_worker_frees_up(engine: Engine, monkeypatch
         gate.set()
         processor.stop()
     assert len(handled) == 5
+
+
+# --- yielding under a flood (bot/crew.py) -------------------------------------------------------------
+
+linux_only = pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+
+
+@linux_only
+def test_under_a_flood_the_crew_yields_and_afterwards_fresh_threads_work_at_the_normal_priority() -> None:
+    seen: list[tuple[int, int, str]] = []  # (item, scheduling policy, thread name: unique in a crew)
+    retired: list[str] = []
+
+    def work(item: int) -> None:
+        seen.append((item, os.sched_getscheduler(0), threading.current_thread().name))
+
+    crew: Crew[int] = Crew(2, work, on_retire=lambda: retired.append(threading.current_thread().name))
+    done = threading.Event()
+
+    def dispatcher() -> None:  # what the processor's dispatcher does each turn, at the normal priority
+        while not done.is_set():
+            crew.staff()
+            time.sleep(0.01)
+
+    staffing = threading.Thread(target=dispatcher)
+    staffing.start()
+    try:
+        crew.flood = True
+        for item in range(6):
+            crew.submit(item)
+        assert _wait_for(lambda: len(seen) == 6)
+        flood_threads = {thread for _, _, thread in seen}
+        assert {policy for _, policy, _ in seen} == {os.SCHED_IDLE}
+        crew.flood = False
+        for item in range(6, 40):
+            crew.submit(item)
+            time.sleep(0.002)  # one at a time: every thread gets a turn to wake
+        assert _wait_for(lambda: len(seen) == 40)
+    finally:
+        done.set()
+        staffing.join(10)
+        crew.stop()
+    after = seen[6:]
+    assert sorted(item for item, _, _ in after) == list(range(6, 40))  # nothing lost in the hand-over
+    assert {policy for _, policy, _ in after} == {os.SCHED_OTHER}
+    assert not flood_threads & {thread for _, _, thread in after}  # a lowered thread takes no more work
+    assert set(retired) <= flood_threads and retired  # it retired instead, and was replaced
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the caller's own thread was never touched
+
+
+@linux_only
+@pytest.mark.parametrize("max_wait", [20.0, 0.0])
+def test_the_worker_yields_while_a_backlog_lasts_but_not_beyond_the_longest_wait(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, max_wait: float
+) -> None:
+    """A backlog of at least `flood_backlog` events is handled at SCHED_IDLE; when events have waited
+    FLOOD_MAX_WAIT (here 0 s: at once), they are handled at the worker's own priority again."""
+    monkeypatch.setattr(processor_module, "FLOOD_MAX_WAIT", max_wait)
+    _store(engine, users=40)
+    policies: list[int] = []
+    gate = threading.Event()
+
+    def handler(ctx) -> None:  # type: ignore[no-untyped-def]
+        gate.wait(20)
+        policies.append(os.sched_getscheduler(0))
+
+    processor = EventProcessor(
+        engine,
+        handler,
+        deliverer=None,
+        line=None,
+        now=lambda: NOW,
+        tz=ZoneInfo("Asia/Bangkok"),
+        workers=2,
+        flood_backlog=10,
+        poll_seconds=0.01,
+    )
+    processor.start()
+    try:
+        time.sleep(0.3)  # the first pass reads all 40; the next turn judges the flood
+        gate.set()
+        assert _wait_for(lambda: len(policies) == 40)
+    finally:
+        gate.set()
+        processor.stop()
+    if max_wait:
+        assert policies.count(os.SCHED_IDLE) >= 30  # all but the first few (taken before the judgement)
+    else:
+        assert set(policies) == {os.SCHED_OTHER}
+
+
+def test_two_worker_replicas_handle_each_event_once_and_each_users_in_order(db_url: str) -> None:
+    """PostgreSQL, several worker processes (here two processors with their own engines): the row
+    lock and the per-source advisory lock share the work without doubles or reordering."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several workers on one database need PostgreSQL (SQLite runs one worker)")
+    from models.db import make_engine
+
+    users, per_user = 12, 8
+    engines = [make_engine(db_url) for _ in range(2)]
+    handled: list[tuple[str, int, str]] = []  # (user, n, replica)
+    lock = threading.Lock()
+
+    def handler_for(replica: str):  # type: ignore[no-untyped-def]
+        def handler(ctx) -> None:  # type: ignore[no-untyped-def]
+            n = int(ctx.raw["message"]["text"])
+            # A user's first event is slow: unguarded, the other replica would handle the next one meanwhile.
+            time.sleep(0.05 if n == 0 else 0.001)
+            with lock:
+                handled.append((ctx.row.source_key, n, replica))
+
+        return handler
+
+    async def append_all() -> None:
+        store = EventStore(engines[0])
+        try:
+            for n in range(per_user):
+                await store.append(
+                    [
+                        incoming_from_raw(
+                            {
+                                "type": "message",
+                                "webhookEventId": f"ev-{u}-{n}",
+                                "source": {"type": "user", "userId": f"U{u:032d}"},
+                                "deliveryContext": {"isRedelivery": False},
+                                "timestamp": 1764039600000,
+                                "mode": "active",
+                                "message": {"type": "text", "id": f"{u}-{n}", "text": str(n)},
+                            }
+                        )
+                        for u in range(users)
+                    ],
+                    NOW,
+                )
+        finally:
+            await store.close()
+
+    processors = [
+        EventProcessor(
+            engine,
+            handler_for(name),
+            deliverer=None,
+            line=None,
+            now=lambda: NOW,
+            tz=ZoneInfo("Asia/Bangkok"),
+            workers=4,
+            poll_seconds=0.01,
+        )
+        for engine, name in zip(engines, ("a", "b"), strict=True)
+    ]
+    asyncio.run(append_all())
+    for processor in processors:
+        processor.start()
+    try:
+        assert _wait_for(lambda: len(handled) >= users * per_user, seconds=30)
+    finally:
+        for processor in processors:
+            processor.stop()
+        for engine in engines:
+            engine.dispose()
+    assert len(handled) == users * per_user  # each exactly once
+    for u in range(users):
+        assert [n for user, n, _ in handled if user == f"U{u:032d}"] == list(range(per_user))
+    assert {replica for _, _, replica in handled} == {"a", "b"}  # both replicas took part

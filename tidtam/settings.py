@@ -65,6 +65,16 @@ class Settings(BaseSettings):
             "floods fastest, but replies wait whenever anything else keeps the CPU busy)."
         ),
     )
+    flood_backlog: int = Field(
+        default=256,
+        ge=0,
+        validation_alias="TIDTAM_FLOOD_BACKLOG",
+        description=(
+            "Events waiting in the worker that make a flood: its handler threads then take only spare "
+            "CPU (Linux SCHED_IDLE), so acknowledging comes first, until the backlog is down or its "
+            "oldest event has waited 20 s. 0: never."
+        ),
+    )
     approval_levels: int = Field(
         default=1,
         ge=1,

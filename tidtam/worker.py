@@ -87,6 +87,7 @@ async def run_worker(settings: Settings, clock: Clock | None = None, wake_fd: in
         clock,
         workers=max(1, settings.event_workers),
         poll_seconds=POLL_SECONDS if wake_fd is None else SWEEP_SECONDS,
+        flood_backlog=settings.flood_backlog,
     )
     if wake_fd is not None:
         listen_for_wakeups(wake_fd, processor.notify)
