@@ -7,6 +7,11 @@ needs. So while the dispatcher reports a flood, each handler thread drops itself
 before its next piece of work and takes only CPU nothing else wants. Linux lets an unprivileged thread
 lower its priority but not raise it again; when the flood is over, a lowered thread retires and the
 dispatcher starts a fresh one, which is created at the process's own priority.
+
+A lowered thread must not hold a lock the web process waits for: preempted inside, it would hold it
+until the CPU is idle. SQLite's write lock is such a lock, so writes go through `at_own_priority`,
+which hands them to the crew's steward thread (at the process's own priority) while a flood has the
+calling thread lowered.
 """
 
 from __future__ import annotations
@@ -16,11 +21,64 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+_here = threading.local()  # on a crew thread: `steward`, and `lowered` once it has lowered itself
+
+
+def at_own_priority(section: Callable[[], Result]) -> Result:
+    """Run `section` at the process's own priority and return its result: directly, or, on a crew
+    thread lowered for a flood, on the crew's steward thread (the caller waits). For sections that
+    hold a lock the web process may wait for."""
+    steward: _Steward | None = getattr(_here, "steward", None)
+    if steward is None or not getattr(_here, "lowered", False):
+        return section()
+    return steward.run(section)
+
+
+class _Steward:
+    """One thread at the process's own priority that runs sections handed over by lowered threads."""
+
+    def __init__(self, name: str) -> None:
+        self._sections: deque[tuple[Callable[[], object], Future[object]]] = deque()
+        self._ready = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, section: Callable[[], Result]) -> Result:
+        done: Future[object] = Future()
+        with self._ready:
+            if self._stopping:
+                raise RuntimeError("the crew is stopping")
+            self._sections.append((section, done))
+            self._ready.notify()
+        return done.result()  # type: ignore[return-value]
+
+    def stop(self, timeout: float) -> None:
+        with self._ready:
+            self._stopping = True
+            self._ready.notify_all()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._sections and not self._stopping:
+                    self._ready.wait()
+                if not self._sections:
+                    return
+                section, done = self._sections.popleft()
+            try:
+                done.set_result(section())
+            except BaseException as exc:  # the caller re-raises it
+                done.set_exception(exc)
 
 
 def lower_this_thread() -> bool:
@@ -58,6 +116,7 @@ class Crew(Generic[Item]):
         self._threads: list[threading.Thread] = []
         self._started = 0
         self._stopping = False
+        self._steward: _Steward | None = None
         self.flood = False  # set by the dispatcher; read by the threads before each item
 
     def staff(self) -> None:
@@ -66,6 +125,8 @@ class Crew(Generic[Item]):
         with self._ready:
             if self._stopping:
                 return
+            if self._steward is None:
+                self._steward = _Steward(f"{self._name}-steward")
             self._threads = [thread for thread in self._threads if thread.is_alive()]
             while len(self._threads) < self.size:
                 self._started += 1
@@ -88,9 +149,12 @@ class Crew(Generic[Item]):
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
+        if self._steward is not None:
+            self._steward.stop(timeout)  # after the threads: one may still be handing a section over
 
     def _run(self) -> None:
         lowered = False
+        _here.steward = self._steward
         while True:
             with self._ready:
                 while not self._items and not self._stopping:
@@ -102,7 +166,7 @@ class Crew(Generic[Item]):
                     break  # retire: a thread at the normal priority takes over
                 item = self._items.popleft()
             if self.flood and not lowered:
-                lowered = self._lower()
+                lowered = _here.lowered = self._lower()
             try:
                 self._work(item)
             except Exception:  # the work reports its own errors; the thread carries on

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.crew import at_own_priority
 from bot.line_client import LineClient, SendResult, SendStatus
 from models.db import session_scope
 from models.messaging import OutboxMessage
@@ -66,6 +67,11 @@ class Deliverer:
 
     def _deliver(self, row: OutboxMessage) -> OutboxStatus:
         result = self._send(row)
+        if self.engine.dialect.name == "sqlite":  # the write lock is held until the commit (bot/crew.py)
+            return at_own_priority(lambda: self._record(row, result))
+        return self._record(row, result)
+
+    def _record(self, row: OutboxMessage, result: SendResult) -> OutboxStatus:
         now = self.now()
         with Session(self.engine) as session:
             if result.delivered:
@@ -80,7 +86,9 @@ class Deliverer:
                 )
                 status = OutboxStatus.SENT
             elif result.status is SendStatus.QUOTA_EXHAUSTED:
-                record_failure(session, row, status=OutboxStatus.DEFERRED, error=result.error or "", retry_at=None)
+                record_failure(
+                    session, row, status=OutboxStatus.DEFERRED, error=result.error or "", retry_at=None
+                )
                 status = OutboxStatus.DEFERRED
             elif result.status is SendStatus.TRANSIENT and row.attempts < MAX_ATTEMPTS:
                 delay = timedelta(seconds=min(3600, 15 * 2 ** (row.attempts - 1)))
@@ -89,7 +97,9 @@ class Deliverer:
                 )
                 status = OutboxStatus.PENDING
             else:
-                record_failure(session, row, status=OutboxStatus.FAILED, error=result.error or "", retry_at=None)
+                record_failure(
+                    session, row, status=OutboxStatus.FAILED, error=result.error or "", retry_at=None
+                )
                 status = OutboxStatus.FAILED
             session.commit()
         if status is not OutboxStatus.SENT:
@@ -104,7 +114,9 @@ class Deliverer:
                 if result.status is not SendStatus.INVALID_REPLY_TOKEN:
                     if result.status is SendStatus.TRANSIENT and result.error == "timeout":
                         # It may have landed; a push could duplicate it, so report and stop.
-                        return SendResult(SendStatus.PERMANENT, error="reply timed out", attempts=result.attempts)
+                        return SendResult(
+                            SendStatus.PERMANENT, error="reply timed out", attempts=result.attempts
+                        )
                     return result
             # Token expired, used, or this is a retry after a crash: fall back to a push.
             self._convert_to_push(row)

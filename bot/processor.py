@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.context import EventContext, LineEffects
-from bot.crew import Crew
+from bot.crew import Crew, at_own_priority
 from bot.delivery import Deliverer
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
@@ -321,11 +321,17 @@ class EventProcessor:
             )
             try:
                 self.handler(ctx)
-                replies = self._queue_replies(ctx)
-                # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
-                # replies also written directly, the commit has nothing left to flush in the common case.
-                mark_event_done(session, event_id, now)
-                session.commit()
+
+                def finish() -> list[OutboxMessage]:
+                    replies = self._queue_replies(ctx)
+                    # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
+                    # replies also written directly, the commit has nothing left to flush usually.
+                    mark_event_done(session, event_id, now)
+                    session.commit()
+                    return replies
+
+                # SQLite: the write lock is held from the first write to the commit (bot/crew.py).
+                replies = finish() if self._is_pg else at_own_priority(finish)
             except Exception as exc:
                 session.rollback()
                 log.exception("event %s (%s) failed", event_id, row.event_type)

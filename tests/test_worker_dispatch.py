@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import bot.processor as processor_module
-from bot.crew import Crew
+from bot.crew import Crew, at_own_priority
 from bot.processor import EventProcessor
 from models.events import EventStore, incoming_from_raw
 from models.messaging import WebhookEvent
@@ -232,6 +232,43 @@ def test_under_a_flood_the_crew_yields_and_afterwards_fresh_threads_work_at_the_
     assert not flood_threads & {thread for _, _, thread in after}  # a lowered thread takes no more work
     assert set(retired) <= flood_threads and retired  # it retired instead, and was replaced
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the caller's own thread was never touched
+
+
+@linux_only
+def test_a_lowered_thread_hands_lock_holding_sections_to_a_thread_at_the_normal_priority() -> None:
+    """SQLite's write lock must not be held by a thread that any busy process can keep off the CPU."""
+    ran: list[tuple[str, str, int]] = []  # (where called, thread that ran the section, its policy)
+
+    def section(label: str) -> str:
+        ran.append((label, threading.current_thread().name, os.sched_getscheduler(0)))
+        if label == "fails":
+            raise ValueError("the section's own error")
+        return label
+
+    outcomes: list[str] = []
+
+    def work(label: str) -> None:
+        try:
+            outcomes.append(at_own_priority(lambda: section(label)))
+        except ValueError as exc:
+            outcomes.append(str(exc))
+
+    crew: Crew[str] = Crew(1, work)
+    crew.staff()
+    try:
+        crew.submit("normal")
+        assert _wait_for(lambda: len(outcomes) == 1)
+        crew.flood = True
+        crew.submit("lowered")
+        crew.submit("fails")
+        assert _wait_for(lambda: len(outcomes) == 3)
+    finally:
+        crew.stop()
+    assert outcomes == ["normal", "lowered", "the section's own error"]
+    (_, normal_thread, normal_policy), (_, lowered_at, lowered_policy), _ = ran
+    assert normal_thread.startswith("tidtam-event-") and normal_policy == os.SCHED_OTHER  # run in place
+    assert lowered_at.endswith("-steward") and lowered_policy == os.SCHED_OTHER  # handed over
+    assert at_own_priority(lambda: threading.current_thread().name) == threading.current_thread().name
 
 
 @linux_only
