@@ -57,6 +57,7 @@ COALESCE_SECONDS = 0.003
 READ_LIMIT = 2000  # pending ids read per pass
 MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
 FLOOD_MAX_WAIT = 20.0  # seconds an event may wait in hand before a flood stops holding handling back
+FLOOD_WAKE_PAUSE = 0.05  # under a flood, look for new events at most this often
 Handler = Callable[[EventContext], None]
 
 
@@ -149,14 +150,19 @@ class EventProcessor:
     def notify(self) -> None:
         self._wake.set()
 
+    @property
+    def flooding(self) -> bool:
+        """Whether handling is yielding the CPU to a flood of webhooks right now."""
+        return self._crew is not None and self._crew.flood
+
     # --- draining ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
         last_sweep = last_full = 0.0
         while not self._stopping.is_set():
             woke = self._wake.wait(timeout=self.poll_seconds or SWEEP_SECONDS)
-            if woke:
-                time.sleep(COALESCE_SECONDS)  # let a burst of wake-ups become one pass
+            if woke:  # let a burst of wake-ups become one pass
+                time.sleep(FLOOD_WAKE_PAUSE if self.flooding else COALESCE_SECONDS)
             self._wake.clear()
             try:
                 full = time.monotonic() - last_full >= SWEEP_SECONDS
@@ -166,6 +172,7 @@ class EventProcessor:
                 assert self._crew is not None
                 self._crew.staff()  # replaces threads that retired after a flood
                 self._drain_once(full=full)
+                self._judge_flood()  # at once when this pass read a flood's first wave
                 if self.deliverer is not None and time.monotonic() - last_sweep >= SWEEP_SECONDS:
                     last_sweep = time.monotonic()
                     self.deliverer.deliver_due(limit=50)  # outbox rows left over (retries, crashes, pushes)

@@ -64,6 +64,22 @@ def test_waking_never_blocks_the_web_process_and_many_wake_ups_are_one_pass() ->
     assert 1 <= len(calls) < 1_000  # read in chunks: a burst of wake-ups costs a few passes, not 1,000
 
 
+def test_under_a_flood_the_worker_reads_wake_ups_in_bulk() -> None:
+    """While every worker is busy anyway, a wake-up per commit of the web process would only take CPU
+    from it: the listener pauses after each one (the processor passes its flood pause)."""
+    read_end, write_end = os.pipe()
+    calls: list[float] = []
+    listener = listen_for_wakeups(read_end, lambda: calls.append(time.monotonic()), lambda: 0.2)
+    wake = WakeWorker(write_end)
+    for _ in range(50):  # one commit every 10 ms for half a second
+        wake.wake()
+        time.sleep(0.01)
+    wake.close()
+    listener.join(10)
+    assert not listener.is_alive()
+    assert 1 <= len(calls) <= 5  # at most one pass per 0.2 s, not one per commit
+
+
 def _store(engine: Engine, users: int) -> None:
     async def append() -> None:
         store = EventStore(engine)

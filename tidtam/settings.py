@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         ),
     )
     flood_backlog: int = Field(
-        default=256,
+        default=64,
         ge=0,
         validation_alias="TIDTAM_FLOOD_BACKLOG",
         description=(

@@ -19,8 +19,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
+from bot.processor import FLOOD_WAKE_PAUSE
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
@@ -53,13 +55,19 @@ class WakeWorker:
             os.close(self.fd)
 
 
-def listen_for_wakeups(fd: int, notify: Callable[[], None]) -> threading.Thread:
-    """The worker's end: call `notify` whenever the web process writes; ends when the pipe closes."""
+def listen_for_wakeups(
+    fd: int, notify: Callable[[], None], pause: Callable[[], float] = lambda: 0.0
+) -> threading.Thread:
+    """The worker's end: call `notify` whenever the web process writes, then wait `pause()` seconds
+    (wake-ups meanwhile are read at once afterwards); ends when the pipe closes."""
 
     def run() -> None:
         try:
             while os.read(fd, 4096):  # several wake-ups read at once are one pass
                 notify()
+                wait = pause()
+                if wait > 0:
+                    time.sleep(wait)
         except OSError:
             pass
         finally:
@@ -90,7 +98,9 @@ async def run_worker(settings: Settings, clock: Clock | None = None, wake_fd: in
         flood_backlog=settings.flood_backlog,
     )
     if wake_fd is not None:
-        listen_for_wakeups(wake_fd, processor.notify)
+        # Under a flood every worker is busy anyway: a wake-up per commit of the web process would only
+        # take CPU from it. Outside one, each wake-up counts.
+        listen_for_wakeups(wake_fd, processor.notify, lambda: FLOOD_WAKE_PAUSE if processor.flooding else 0.0)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
