@@ -401,3 +401,22 @@ def test_two_worker_replicas_handle_each_event_once_and_each_users_in_order(db_u
     for u in range(users):
         assert [n for user, n, _ in handled if user == f"U{u:032d}"] == list(range(per_user))
     assert {replica for _, _, replica in handled} == {"a", "b"}  # both replicas took part
+
+
+def test_with_a_separate_worker_the_web_process_wakes_it_after_each_commit(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`serve` and `demo` hand `create_app` the pipe's writer: a stored event wakes the worker."""
+    from support import make_settings, running_service
+
+    from fakeline import FakeLine
+
+    wakes = threading.Semaphore(0)
+    with FakeLine() as fake:
+        settings = make_settings(db_url, fake, tmp_path, TIDTAM_EVENT_PROCESSING="worker")
+        with running_service(settings, wake_worker=wakes.release) as base_url:
+            fake.webhook_url = f"{base_url}/callback"
+            user = fake.add_user("ครู ก")
+            assert fake.send_sync(fake.text_event(user, "ช่วยเหลือ")).status_code == 200
+            assert wakes.acquire(timeout=10)
+            assert fake.send_sync(fake.text_event(user, "สถานะ")).status_code == 200
+            assert wakes.acquire(timeout=10)
+        assert fake.deliveries == []  # nothing was handled in the web process itself

@@ -12,13 +12,11 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, help="Port (default TIDTAM_PORT or 8000)."),
     ) -> None:
         """Run the service on the embedded defaults, with a generated demo office on first start."""
-        import uvicorn
         from sqlmodel import Session, select
 
         from models import Office
         from models.db import make_engine
         from tidtam import migrate
-        from tidtam.service import create_app, settle_heap
         from tidtam.settings import Settings
 
         settings = Settings()
@@ -41,15 +39,6 @@ def register(app: typer.Typer) -> None:
                 typer.echo("the demo data did not import; starting with an empty database", err=True)
         engine.dispose()
         typer.echo(f"Tidtam is running: http://{settings.host}:{port or settings.port}/healthz")
-        from tidtam.commands.serve import worker_process
+        from tidtam.commands.serve import run_service
 
-        with worker_process(settings):
-            app = create_app(settings)
-            settle_heap()
-            uvicorn.run(
-                app,
-                host=settings.host,
-                port=port or settings.port,
-                log_level=settings.log_level.lower(),
-                access_log=False,
-            )
+        run_service(settings, host=settings.host, port=port or settings.port)

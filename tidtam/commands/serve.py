@@ -45,6 +45,24 @@ def worker_process(settings: Settings) -> Iterator[Callable[[], None] | None]:
             child.kill()
 
 
+def run_service(settings: Settings, *, host: str, port: int) -> None:
+    """The web process under uvicorn, with its worker process beside it (`serve` and `demo`)."""
+    import uvicorn
+
+    from tidtam.service import create_app, settle_heap
+
+    with worker_process(settings) as wake_worker:
+        app = create_app(settings, wake_worker=wake_worker)
+        settle_heap()
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            access_log=False,  # access logs would carry LINE user ids in paths of some routes
+        )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
@@ -53,21 +71,9 @@ def register(app: typer.Typer) -> None:
         migrate_first: bool = typer.Option(True, "--migrate/--no-migrate", help="Upgrade the schema first."),
     ) -> None:
         """Run the service."""
-        import uvicorn
-
         from tidtam import migrate
-        from tidtam.service import create_app, settle_heap
 
         settings = Settings()
         if migrate_first:
             migrate.upgrade(settings.database_url)
-        with worker_process(settings) as wake_worker:
-            app = create_app(settings, wake_worker=wake_worker)
-            settle_heap()
-            uvicorn.run(
-                app,
-                host=host or settings.host,
-                port=port or settings.port,
-                log_level=settings.log_level.lower(),
-                access_log=False,  # access logs would carry LINE user ids in paths of some routes
-            )
+        run_service(settings, host=host or settings.host, port=port or settings.port)
