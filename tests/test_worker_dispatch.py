@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 import bot.processor as processor_module
 from bot.crew import Crew, at_own_priority
 from bot.processor import EventProcessor
-from models.events import EventStore, incoming_from_raw
+from models.events import EventStore, IncomingEvent, incoming_from_raw
 from models.messaging import WebhookEvent
 from models.types import EventStatus
 from tidtam.worker import WakeWorker, listen_for_wakeups
@@ -80,31 +80,42 @@ def test_under_a_flood_the_worker_reads_wake_ups_in_bulk() -> None:
     assert 1 <= len(calls) <= 5  # at most one pass per 0.2 s, not one per commit
 
 
-def _store(engine: Engine, users: int) -> None:
+def _processor(engine: Engine, handler, **options) -> EventProcessor:  # type: ignore[no-untyped-def]
+    """An event processor with no LINE side (the tests look at what the handler saw)."""
+    return EventProcessor(
+        engine, handler, deliverer=None, line=None, now=lambda: NOW, tz=ZoneInfo("Asia/Bangkok"), **options
+    )
+
+
+def _event(event_id: str, user: str, text: str) -> IncomingEvent:
+    """A text event as the webhook stores it."""
+    return incoming_from_raw(
+        {
+            "type": "message",
+            "webhookEventId": event_id,
+            "source": {"type": "user", "userId": user},
+            "deliveryContext": {"isRedelivery": False},
+            "timestamp": 1764039600000,
+            "mode": "active",
+            "message": {"type": "text", "id": event_id, "text": text},
+        }
+    )
+
+
+def _append(engine: Engine, events: list[IncomingEvent]) -> None:
     async def append() -> None:
         store = EventStore(engine)
         try:
-            await store.append(
-                [
-                    incoming_from_raw(
-                        {
-                            "type": "message",
-                            "webhookEventId": f"ev{i:04d}",
-                            "source": {"type": "user", "userId": f"U{i:032d}"},
-                            "deliveryContext": {"isRedelivery": False},
-                            "timestamp": 1764039600000,
-                            "mode": "active",
-                            "message": {"type": "text", "id": str(i), "text": "ช่วยเหลือ"},
-                        }
-                    )
-                    for i in range(users)
-                ],
-                NOW,
-            )
+            await store.append(events, NOW)
         finally:
             await store.close()
 
     asyncio.run(append())
+
+
+def _store(engine: Engine, users: int) -> None:
+    """One pending event from each of `users` users."""
+    _append(engine, [_event(f"ev{i:04d}", f"U{i:032d}", "ช่วยเหลือ") for i in range(users)])
 
 
 def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wake_up(
@@ -126,9 +137,7 @@ def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wak
             reads.append(statement)
 
     sa.event.listen(engine, "before_cursor_execute", count_reads)
-    processor = EventProcessor(
-        engine, handler, deliverer=None, line=None, now=lambda: NOW, tz=ZoneInfo("Asia/Bangkok"), workers=2
-    )
+    processor = _processor(engine, handler, workers=2)
     processor.start()
     try:
         # The first pass hands all ten users to the pool; both workers are then held by the gate.
@@ -162,38 +171,11 @@ def test_a_deferred_pass_runs_once_a_worker_frees_up(engine: Engine, monkeypatch
         gate.wait(20)
         handled.append(ctx.row.webhook_event_id)
 
-    processor = EventProcessor(
-        engine,
-        handler,
-        deliverer=None,
-        line=None,
-        now=lambda: NOW,
-        tz=ZoneInfo("Asia/Bangkok"),
-        workers=1,
-    )
+    processor = _processor(engine, handler, workers=1)
     processor.start()
     try:
         time.sleep(0.2)
-        _late = incoming_from_raw(
-            {
-                "type": "message",
-                "webhookEventId": "late",
-                "source": {"type": "user", "userId": "U" + "9" * 32},
-                "deliveryContext": {"isRedelivery": False},
-                "timestamp": 1764039600000,
-                "mode": "active",
-                "message": {"type": "text", "id": "late", "text": "สถานะ"},
-            }
-        )
-
-        async def append_late() -> None:
-            store = EventStore(engine)
-            try:
-                await store.append([_late], NOW)
-            finally:
-                await store.close()
-
-        asyncio.run(append_late())
+        _append(engine, [_event("late", "U" + "9" * 32, "สถานะ")])
         processor.notify()  # deferred: the one worker is busy and has sources waiting
         gate.set()
         assert _wait_for(lambda: "late" in handled)
@@ -303,17 +285,7 @@ def test_the_worker_yields_while_a_backlog_lasts_but_not_beyond_the_longest_wait
         gate.wait(20)
         policies.append(os.sched_getscheduler(0))
 
-    processor = EventProcessor(
-        engine,
-        handler,
-        deliverer=None,
-        line=None,
-        now=lambda: NOW,
-        tz=ZoneInfo("Asia/Bangkok"),
-        workers=2,
-        flood_backlog=10,
-        poll_seconds=0.01,
-    )
+    processor = _processor(engine, handler, workers=2, flood_backlog=10, poll_seconds=0.01)
     processor.start()
     try:
         time.sleep(0.3)  # the first pass reads all 40; the next turn judges the flood
@@ -350,44 +322,12 @@ def test_two_worker_replicas_handle_each_event_once_and_each_users_in_order(db_u
 
         return handler
 
-    async def append_all() -> None:
-        store = EventStore(engines[0])
-        try:
-            for n in range(per_user):
-                await store.append(
-                    [
-                        incoming_from_raw(
-                            {
-                                "type": "message",
-                                "webhookEventId": f"ev-{u}-{n}",
-                                "source": {"type": "user", "userId": f"U{u:032d}"},
-                                "deliveryContext": {"isRedelivery": False},
-                                "timestamp": 1764039600000,
-                                "mode": "active",
-                                "message": {"type": "text", "id": f"{u}-{n}", "text": str(n)},
-                            }
-                        )
-                        for u in range(users)
-                    ],
-                    NOW,
-                )
-        finally:
-            await store.close()
-
     processors = [
-        EventProcessor(
-            engine,
-            handler_for(name),
-            deliverer=None,
-            line=None,
-            now=lambda: NOW,
-            tz=ZoneInfo("Asia/Bangkok"),
-            workers=4,
-            poll_seconds=0.01,
-        )
+        _processor(engine, handler_for(name), workers=4, poll_seconds=0.01)
         for engine, name in zip(engines, ("a", "b"), strict=True)
     ]
-    asyncio.run(append_all())
+    for n in range(per_user):
+        _append(engines[0], [_event(f"ev-{u}-{n}", f"U{u:032d}", str(n)) for u in range(users)])
     for processor in processors:
         processor.start()
     try:
