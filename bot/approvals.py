@@ -57,8 +57,15 @@ def card_data(session: Session, report: ProgressReport, version: ReportVersion, 
     project = session.get(Project, report.project_id)
     assert project is not None
     reporter = session.get(Person, version.submitted_by_id) if version.submitted_by_id else None
-    results = {r.indicator_id: r.value for r in session.exec(select(IndicatorResult).where(IndicatorResult.version_id == version.id))}
-    indicators = session.exec(select(Indicator).where(Indicator.project_id == project.id).order_by(Indicator.position, Indicator.code))
+    results = {
+        r.indicator_id: r.value
+        for r in session.exec(select(IndicatorResult).where(IndicatorResult.version_id == version.id))
+    }
+    indicators = session.exec(
+        select(Indicator)
+        .where(Indicator.project_id == project.id)
+        .order_by(Indicator.position, Indicator.code)
+    )
     photos = session.exec(select(EvidencePhoto.id).where(EvidencePhoto.version_id == version.id)).all()
     return text.CardData(
         report_id=report.id or 0,
@@ -88,7 +95,9 @@ def card_data(session: Session, report: ProgressReport, version: ReportVersion, 
     )
 
 
-def request_decision(session: Session, report: ProgressReport, version: ReportVersion, level: int, now, on: date) -> int:  # type: ignore[no-untyped-def]
+def request_decision(
+    session: Session, report: ProgressReport, version: ReportVersion, level: int, now, on: date
+) -> int:  # type: ignore[no-untyped-def]
     """Queue the approval card to everyone who may decide at `level`; returns how many were queued."""
     people = approvers_for(session, report, version, on) if level == 1 else planners_for(session, report)
     card = text.approval_card(card_data(session, report, version, level)).to_dict()
@@ -175,14 +184,18 @@ def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionR
     if not result.final and version is not None:
         request_decision(ctx.session, report, version, decision.level + 1, ctx.now, _today(ctx))
         return
-    reporter = ctx.session.get(Person, version.submitted_by_id) if version and version.submitted_by_id else None
+    reporter = (
+        ctx.session.get(Person, version.submitted_by_id) if version and version.submitted_by_id else None
+    )
     if reporter is None or not reporter.line_user_id:
         return
     if decision.outcome == DecisionOutcome.APPROVED:
         message = text.report_approved(label, quarter, ctx.person.full_name)
     else:
         message = text.report_returned(label, quarter, ctx.person.full_name, decision.reason, report.id or 0)
-    _push_decision_notice(ctx, reporter, message, f"decision:{decision.id}", f"report:{report.id}", decision.id)
+    _push_decision_notice(
+        ctx, reporter, message, f"decision:{decision.id}", f"report:{report.id}", decision.id
+    )
 
 
 def _push_decision_notice(
@@ -210,7 +223,12 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
     if error is DecisionError.ALREADY_DECIDED and result.existing is not None:
         who = ctx.session.get(Person, result.existing.decided_by_id)
         ctx.reply(
-            text.already_decided(who.full_name if who else "-", str(result.existing.outcome), result.existing.decided_at, ctx.tz)
+            text.already_decided(
+                who.full_name if who else "-",
+                str(result.existing.outcome),
+                result.existing.decided_at,
+                ctx.tz,
+            )
         )
     elif error is DecisionError.STALE_VERSION and report is not None and result.current_version:
         ctx.reply(text.stale_version(result.current_version))
@@ -231,7 +249,7 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
 
 def _ask_reason(ctx: EventContext, report: ProgressReport, version: int, channel: DecisionChannel) -> None:
     assert ctx.user_id is not None
-    existing = ctx.session.exec(select(Conversation).where(Conversation.chat_key == ctx.user_id)).first()
+    existing = ctx.conversation()
     data = {
         "form": RETURN_REASON_FORM,
         "report": report.id,
@@ -254,18 +272,18 @@ def _ask_reason(ctx: EventContext, report: ProgressReport, version: int, channel
         existing.revision += 1
         ctx.session.add(existing)
     else:
-        ctx.session.add(
-            Conversation(
-                chat_key=ctx.user_id,
-                person_id=ctx.person.id if ctx.person else None,
-                form=RETURN_REASON_FORM,
-                step="reason",
-                data=data,
-                revision=1,
-                started_at=ctx.now,
-                updated_at=ctx.now,
-            )
+        conversation = Conversation(
+            chat_key=ctx.user_id,
+            person_id=ctx.person.id if ctx.person else None,
+            form=RETURN_REASON_FORM,
+            step="reason",
+            data=data,
+            revision=1,
+            started_at=ctx.now,
+            updated_at=ctx.now,
         )
+        ctx.session.add(conversation)
+        ctx.remember_conversation(conversation)
     ctx.reply(text.ask_reason(_label(ctx.session, report)))
 
 
@@ -273,7 +291,7 @@ def pending_return(ctx: EventContext) -> tuple[Conversation, dict[str, object]] 
     """The return waiting for its reason, if the person's next text is that reason."""
     if ctx.user_id is None:
         return None
-    conversation = ctx.session.exec(select(Conversation).where(Conversation.chat_key == ctx.user_id)).first()
+    conversation = ctx.conversation()
     if conversation is None:
         return None
     if conversation.form == RETURN_REASON_FORM:
@@ -313,13 +331,19 @@ def _forget_return(ctx: EventContext, conversation: Conversation) -> None:
 def _is_menu_word(typed: str) -> bool:
     """Exactly a menu command ("สถานะ", "รายงานผล", "รออนุมัติ"...): the director moved on; not a reason."""
     words = (
-        *chat.HELP_WORDS, *chat.MY_PROJECTS_WORDS, *chat.STATUS_WORDS, *report_form.REPORT_WORDS,
-        *text.PENDING_WORDS, *text.APPROVE_ALL_WORDS,
+        *chat.HELP_WORDS,
+        *chat.MY_PROJECTS_WORDS,
+        *chat.STATUS_WORDS,
+        *report_form.REPORT_WORDS,
+        *text.PENDING_WORDS,
+        *text.APPROVE_ALL_WORDS,
     )
     return normalize(typed) in {normalize(w) for w in words}
 
 
-def on_reason_text(ctx: EventContext, conversation: Conversation, data: dict[str, object], typed: str) -> None:
+def on_reason_text(
+    ctx: EventContext, conversation: Conversation, data: dict[str, object], typed: str
+) -> None:
     _forget_return(ctx, conversation)
     if normalize(typed) in {normalize(w) for w in text.CANCEL_RETURN_WORDS}:
         ctx.reply(text.return_cancelled())
@@ -384,7 +408,9 @@ def is_plain_approval(typed: str) -> bool:
 
 def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> bool:
     """A reply quoting one of our approval cards; False when the quoted message is not a card."""
-    sent = ctx.session.exec(select(SentMessage).where(SentMessage.line_message_id == quoted_message_id)).first()
+    sent = ctx.session.exec(
+        select(SentMessage).where(SentMessage.line_message_id == quoted_message_id)
+    ).first()
     if sent is None or sent.purpose != CARD_PURPOSE or sent.ref_id is None:
         return False
     version = ctx.session.get(ReportVersion, sent.ref_id)
@@ -392,7 +418,14 @@ def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> boo
         return False
     is_return, reason = _starts(typed, text.RETURN_WORDS)
     if is_return:
-        decide(ctx, version.report_id, version.version, DecisionOutcome.RETURNED, DecisionChannel.QUOTE_REPLY, reason)
+        decide(
+            ctx,
+            version.report_id,
+            version.version,
+            DecisionOutcome.RETURNED,
+            DecisionChannel.QUOTE_REPLY,
+            reason,
+        )
         return True
     if is_plain_approval(typed):
         decide(ctx, version.report_id, version.version, DecisionOutcome.APPROVED, DecisionChannel.QUOTE_REPLY)
@@ -405,13 +438,20 @@ def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingL
     for p in items:
         reporter = session.get(Person, p.version.submitted_by_id) if p.version.submitted_by_id else None
         lines.append(
-            text.PendingLine(p.project.code, p.project.name, _quarter(session, p.report), reporter.full_name if reporter else "")
+            text.PendingLine(
+                p.project.code,
+                p.project.name,
+                _quarter(session, p.report),
+                reporter.full_name if reporter else "",
+            )
         )
     return lines
 
 
 def _fingerprint(items: list[Pending]) -> str:
-    key = ",".join(f"{p.report.id}:{p.version.version}" for p in sorted(items, key=lambda p: p.report.id or 0))
+    key = ",".join(
+        f"{p.report.id}:{p.version.version}" for p in sorted(items, key=lambda p: p.report.id or 0)
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -443,10 +483,19 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     if target is None and len(items) == 1:
         target, remainder = items[0], (rest if is_approve else reason)
     if target is None:
-        ctx.reply(text.pending_list(_pending_lines(ctx.session, items), asked="approve" if is_approve else "return"))
+        ctx.reply(
+            text.pending_list(_pending_lines(ctx.session, items), asked="approve" if is_approve else "return")
+        )
         return True
     outcome = DecisionOutcome.APPROVED if is_approve else DecisionOutcome.RETURNED
-    decide(ctx, target.report.id or 0, target.version.version, outcome, DecisionChannel.TEXT, "" if is_approve else remainder)
+    decide(
+        ctx,
+        target.report.id or 0,
+        target.version.version,
+        outcome,
+        DecisionChannel.TEXT,
+        "" if is_approve else remainder,
+    )
     return True
 
 
@@ -492,9 +541,13 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
             continue
         approved += 1
         if not result.final:
-            request_decision(ctx.session, item.report, item.version, result.decision.level + 1, ctx.now, _today(ctx))
+            request_decision(
+                ctx.session, item.report, item.version, result.decision.level + 1, ctx.now, _today(ctx)
+            )
             continue
-        reporter = ctx.session.get(Person, item.version.submitted_by_id) if item.version.submitted_by_id else None
+        reporter = (
+            ctx.session.get(Person, item.version.submitted_by_id) if item.version.submitted_by_id else None
+        )
         if reporter is not None and reporter.line_user_id:
             notices.setdefault(reporter.id or 0, (reporter, []))[1].append((item.report, result.decision))
     ctx.reply(text.approved_all(approved, skipped))
@@ -509,7 +562,9 @@ def _notify_approved_together(
     assert ctx.person is not None and reporter.line_user_id
     if len(decided) == 1:
         report = decided[0][0]
-        message = text.report_approved(_label(ctx.session, report), _quarter(ctx.session, report), ctx.person.full_name)
+        message = text.report_approved(
+            _label(ctx.session, report), _quarter(ctx.session, report), ctx.person.full_name
+        )
     else:
         lines = [(_label(ctx.session, report), _quarter(ctx.session, report)) for report, _ in decided]
         message = text.reports_approved(lines, ctx.person.full_name)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from models.messaging import WebhookEvent
+from models.messaging import Conversation, WebhookEvent
 from models.org import Person
 
 
@@ -27,6 +28,14 @@ class LineEffects(Protocol):
     def get_content(self, message_id: str, *, max_bytes: int) -> tuple[bytes, str]: ...
 
 
+_UNREAD = object()
+
+
+def _deleted(session: Session, row: Conversation) -> bool:
+    state = sa.inspect(row)
+    return bool(state.deleted or state.was_deleted or row in session.deleted)
+
+
 @dataclass
 class EventContext:
     session: Session
@@ -40,6 +49,24 @@ class EventContext:
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
     replies: list[dict[str, Any]] = field(default_factory=list)
+    _conversation: Any = field(default=_UNREAD, repr=False)
+
+    def conversation(self) -> Conversation | None:
+        """The user's conversation row (a form in progress, a return waiting for its reason), read
+        once per event although a handler asks at several steps. Read again once this event has
+        deleted it; one this event creates is passed to `remember_conversation`."""
+        if self.user_id is None:
+            return None
+        cached = self._conversation
+        if cached is not _UNREAD and (cached is None or not _deleted(self.session, cached)):
+            return cached  # type: ignore[no-any-return]
+        found = self.session.exec(select(Conversation).where(Conversation.chat_key == self.user_id)).first()
+        self._conversation = found
+        return found
+
+    def remember_conversation(self, conversation: Conversation) -> None:
+        """The conversation this event has just added to the session."""
+        self._conversation = conversation
 
     @property
     def user_id(self) -> str | None:

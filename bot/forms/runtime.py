@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import col
 
 from bot.commands import Command as MenuCommand
 from bot.commands import match_command, normalize
@@ -85,7 +85,7 @@ _CONFIRM_WORDS = [(Command.YES, _words(form_text.YES_WORDS)), (Command.NO, _word
 def conversation_of(ctx: EventContext) -> Conversation | None:
     if ctx.user_id is None:
         return None
-    return ctx.session.exec(select(Conversation).where(Conversation.chat_key == ctx.user_id)).first()
+    return ctx.conversation()
 
 
 def _facts(ctx: EventContext) -> DbReportFacts:
@@ -289,7 +289,9 @@ def _saved_answers(ctx: EventContext, report: Any) -> tuple[dict[str, Any], str]
     if report.status == ReportStatus.RETURNED:
         why = why_reopened(ctx.session, report)
         if why is not None:
-            note = txt.returned_note(why.reason or "-", why.by or txt.PLANNING_GROUP, why.at.astimezone(ctx.tz).date())
+            note = txt.returned_note(
+                why.reason or "-", why.by or txt.PLANNING_GROUP, why.at.astimezone(ctx.tz).date()
+            )
     if report.draft:
         return dict(report.draft), note or txt.continuing_draft()
     version = latest_version(ctx.session, report)
@@ -369,18 +371,18 @@ def _save(ctx: EventContext, conversation: Conversation | None, state: dict[str,
         return
     if conversation is None:
         assert ctx.user_id is not None
-        ctx.session.add(
-            Conversation(
-                chat_key=ctx.user_id,
-                person_id=ctx.person.id if ctx.person else None,
-                form=state["form"],
-                step=(state.get("cursor") or {}).get("field") or state.get("mode", ""),
-                data=state,
-                revision=1,
-                started_at=ctx.now,
-                updated_at=ctx.now,
-            )
+        conversation = Conversation(
+            chat_key=ctx.user_id,
+            person_id=ctx.person.id if ctx.person else None,
+            form=state["form"],
+            step=(state.get("cursor") or {}).get("field") or state.get("mode", ""),
+            data=state,
+            revision=1,
+            started_at=ctx.now,
+            updated_at=ctx.now,
         )
+        ctx.session.add(conversation)
+        ctx.remember_conversation(conversation)
         return
     # Optimistic lock: the row must still be at the revision we read, or another writer won.
     result = ctx.session.execute(
