@@ -272,18 +272,7 @@ def _ask_reason(ctx: EventContext, report: ProgressReport, version: int, channel
         existing.revision += 1
         ctx.session.add(existing)
     else:
-        conversation = Conversation(
-            chat_key=ctx.user_id,
-            person_id=ctx.person.id if ctx.person else None,
-            form=RETURN_REASON_FORM,
-            step="reason",
-            data=data,
-            revision=1,
-            started_at=ctx.now,
-            updated_at=ctx.now,
-        )
-        ctx.session.add(conversation)
-        ctx.remember_conversation(conversation)
+        ctx.start_conversation(RETURN_REASON_FORM, "reason", data)
     ctx.reply(text.ask_reason(_label(ctx.session, report)))
 
 

@@ -54,7 +54,7 @@ class EventContext:
     def conversation(self) -> Conversation | None:
         """The user's conversation row (a form in progress, a return waiting for its reason), read
         once per event although a handler asks at several steps. Read again once this event has
-        deleted it; one this event creates is passed to `remember_conversation`."""
+        deleted it; one this event starts (`start_conversation`) is remembered."""
         if self.user_id is None:
             return None
         cached = self._conversation
@@ -64,9 +64,22 @@ class EventContext:
         self._conversation = found
         return found
 
-    def remember_conversation(self, conversation: Conversation) -> None:
-        """The conversation this event has just added to the session."""
+    def start_conversation(self, form: str, step: str, data: dict[str, Any]) -> Conversation:
+        """Add the user's conversation row (the caller has made sure there is none) and remember it."""
+        assert self.user_id is not None
+        conversation = Conversation(
+            chat_key=self.user_id,
+            person_id=self.person.id if self.person else None,
+            form=form,
+            step=step,
+            data=data,
+            revision=1,
+            started_at=self.now,
+            updated_at=self.now,
+        )
+        self.session.add(conversation)
         self._conversation = conversation
+        return conversation
 
     @property
     def user_id(self) -> str | None:

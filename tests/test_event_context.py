@@ -1,5 +1,5 @@
 """The event context reads the user's conversation row once per event, and again only when the event
-itself deleted it; a row the event creates is remembered without a query."""
+itself deleted it; a row the event starts is remembered without a query."""
 
 from __future__ import annotations
 
@@ -71,10 +71,8 @@ def test_the_conversation_is_read_once_per_event_and_again_after_the_event_delet
             assert ctx.conversation() is None  # deleted by this event: read again, and gone
             assert len(reads) == 2
             assert ctx.conversation() is None
-            created = _conversation()
-            session.add(created)
-            ctx.remember_conversation(created)
-            assert ctx.conversation() is created
+            created = ctx.start_conversation("report", "progress", {})
+            assert ctx.conversation() is created and created.revision == 1
             assert len(reads) == 2  # "none" is remembered too, and the new row needed no query
             session.commit()
     finally:

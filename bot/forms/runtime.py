@@ -370,19 +370,9 @@ def _save(ctx: EventContext, conversation: Conversation | None, state: dict[str,
             ctx.session.delete(conversation)
         return
     if conversation is None:
-        assert ctx.user_id is not None
-        conversation = Conversation(
-            chat_key=ctx.user_id,
-            person_id=ctx.person.id if ctx.person else None,
-            form=state["form"],
-            step=(state.get("cursor") or {}).get("field") or state.get("mode", ""),
-            data=state,
-            revision=1,
-            started_at=ctx.now,
-            updated_at=ctx.now,
+        ctx.start_conversation(
+            state["form"], (state.get("cursor") or {}).get("field") or state.get("mode", ""), state
         )
-        ctx.session.add(conversation)
-        ctx.remember_conversation(conversation)
         return
     # Optimistic lock: the row must still be at the revision we read, or another writer won.
     result = ctx.session.execute(
