@@ -21,7 +21,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -32,53 +32,18 @@ Result = TypeVar("Result")
 _here = threading.local()  # on a crew thread: `steward`, and `lowered` once it has lowered itself
 
 
+def _name_this_thread(name: str) -> None:
+    threading.current_thread().name = name
+
+
 def at_own_priority(section: Callable[[], Result]) -> Result:
     """Run `section` at the process's own priority and return its result: directly, or, on a crew
     thread lowered for a flood, on the crew's steward thread (the caller waits). For sections that
     hold a lock the web process may wait for."""
-    steward: _Steward | None = getattr(_here, "steward", None)
+    steward: ThreadPoolExecutor | None = getattr(_here, "steward", None)
     if steward is None or not getattr(_here, "lowered", False):
         return section()
-    return steward.run(section)
-
-
-class _Steward:
-    """One thread at the process's own priority that runs sections handed over by lowered threads."""
-
-    def __init__(self, name: str) -> None:
-        self._sections: deque[tuple[Callable[[], object], Future[object]]] = deque()
-        self._ready = threading.Condition()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def run(self, section: Callable[[], Result]) -> Result:
-        done: Future[object] = Future()
-        with self._ready:
-            if self._stopping:
-                raise RuntimeError("the crew is stopping")
-            self._sections.append((section, done))
-            self._ready.notify()
-        return done.result()  # type: ignore[return-value]
-
-    def stop(self, timeout: float) -> None:
-        with self._ready:
-            self._stopping = True
-            self._ready.notify_all()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._sections and not self._stopping:
-                    self._ready.wait()
-                if not self._sections:
-                    return
-                section, done = self._sections.popleft()
-            try:
-                done.set_result(section())
-            except BaseException as exc:  # the caller re-raises it
-                done.set_exception(exc)
+    return steward.submit(section).result()
 
 
 def lower_this_thread() -> bool:
@@ -116,7 +81,7 @@ class Crew(Generic[Item]):
         self._threads: list[threading.Thread] = []
         self._started = 0
         self._stopping = False
-        self._steward: _Steward | None = None
+        self._steward: ThreadPoolExecutor | None = None  # one thread at the process's own priority
         self.flood = False  # set by the dispatcher; read by the threads before each item
 
     def staff(self) -> None:
@@ -126,7 +91,10 @@ class Crew(Generic[Item]):
             if self._stopping:
                 return
             if self._steward is None:
-                self._steward = _Steward(f"{self._name}-steward")
+                self._steward = ThreadPoolExecutor(max_workers=1)
+                # Its thread starts now, from this thread, so it has this priority (an executor starts
+                # its thread on the first submit, which would otherwise come from a lowered thread).
+                self._steward.submit(_name_this_thread, f"{self._name}-steward").result()
             self._threads = [thread for thread in self._threads if thread.is_alive()]
             while len(self._threads) < self.size:
                 self._started += 1
@@ -150,7 +118,7 @@ class Crew(Generic[Item]):
         for thread in threads:
             thread.join(timeout)
         if self._steward is not None:
-            self._steward.stop(timeout)  # after the threads: one may still be handing a section over
+            self._steward.shutdown(wait=True)  # after the threads: one may still be handing a section over
 
     def _run(self) -> None:
         lowered = False

@@ -88,8 +88,8 @@ def create_app(
     `wake_worker` tells a separate worker process that new events are stored (`tidtam serve`)."""
     clock = clock or SystemClock()
     inline = settings.event_processing == "inline" and settings.event_workers > 0
-    # With a separate worker, this process only stores events, and retries a locked SQLite in 1 ms
-    # steps itself (models/events.py EventStore); inline, its own writers queue on an in-process lock.
+    # With a separate worker, this process only stores events, and retries a locked SQLite itself
+    # without blocking (models/events.py EventStore); inline, its own writers queue on an in-process lock.
     engine = make_engine(settings.database_url, sqlite_busy_ms=30_000 if inline else 5)
     line, deliverer, processor = make_processor(
         settings, engine, clock, handler, workers=settings.event_workers

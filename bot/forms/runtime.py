@@ -83,8 +83,6 @@ _CONFIRM_WORDS = [(Command.YES, _words(form_text.YES_WORDS)), (Command.NO, _word
 
 
 def conversation_of(ctx: EventContext) -> Conversation | None:
-    if ctx.user_id is None:
-        return None
     return ctx.conversation()
 
 

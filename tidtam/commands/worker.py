@@ -17,14 +17,11 @@ def yield_cpu_to_the_web_process(priority: str) -> str:
     """
     import os
 
+    from bot.crew import lower_this_thread  # called before any other thread starts: they inherit it
+
     if priority == "idle":
-        policy = getattr(os, "SCHED_IDLE", None)
-        if policy is not None:
-            try:
-                os.sched_setscheduler(0, policy, os.sched_param(0))
-                return "SCHED_IDLE"
-            except OSError:
-                pass
+        if lower_this_thread():
+            return "SCHED_IDLE"
         priority = "19"
     os.nice(int(priority))
     return f"nice {priority}"
