@@ -1,106 +1,68 @@
-"""The threads that handle webhook events in the worker process, and how they yield under a flood.
+"""The threads that handle webhook events in the worker process, and how they hold back under a flood.
 
 Acknowledging webhooks (the web process) comes before handling them: LINE counts a slow answer as an
-error, while a reply may lag a few seconds. Normally the worker runs at a lowered nice value and both
-get CPU. Under a flood, a nice value is not enough: the handlers still take whole cores the web process
-needs. So while the dispatcher reports a flood, each handler thread drops itself to Linux SCHED_IDLE
-before its next piece of work and takes only CPU nothing else wants. Linux lets an unprivileged thread
-lower its priority but not raise it again; when the flood is over, a lowered thread retires and the
-dispatcher starts a fresh one, which is created at the process's own priority.
+error, while a reply may lag a few seconds. So while the dispatcher reports a flood (webhooks arriving
+faster than any worker could handle them; bot/processor.py), the crew is held: each thread finishes the
+event in hand, then waits before its next one until the hold is lifted.
 
-A lowered thread must not hold a lock the web process waits for: preempted inside, it would hold it
-until the CPU is idle. SQLite's write lock is such a lock, so writes go through `at_own_priority`,
-which hands them to the crew's steward thread (at the process's own priority) while a flood has the
-calling thread lowered.
+Holding, rather than lowering the threads' CPU priority: much of a handler's work runs where no
+priority of ours reaches — in PostgreSQL's server processes, and under SQLite's write lock, which the
+web process then waits for. Measured on two cores, handler threads under Linux SCHED_IDLE still took
+0.4–0.7 of a core from a flood's acknowledgements that way; held, they take none.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
-Result = TypeVar("Result")
-
-_here = threading.local()  # on a crew thread: `steward`, and `lowered` once it has lowered itself
-
-
-def _name_this_thread(name: str) -> None:
-    threading.current_thread().name = name
-
-
-def at_own_priority(section: Callable[[], Result]) -> Result:
-    """Run `section` at the process's own priority and return its result: directly, or, on a crew
-    thread lowered for a flood, on the crew's steward thread (the caller waits). For sections that
-    hold a lock the web process may wait for."""
-    steward: ThreadPoolExecutor | None = getattr(_here, "steward", None)
-    if steward is None or not getattr(_here, "lowered", False):
-        return section()
-    return steward.submit(section).result()
-
-
-def lower_this_thread() -> bool:
-    """Put the calling thread under SCHED_IDLE (Linux: pid 0 is the calling thread); False where the
-    platform cannot."""
-    policy = getattr(os, "SCHED_IDLE", None)
-    if policy is None:
-        return False
-    try:
-        os.sched_setscheduler(0, policy, os.sched_param(0))
-    except OSError:
-        return False
-    return True
 
 
 class Crew(Generic[Item]):
-    """`size` threads taking items from a queue, first in first out, each handed to `work`."""
+    """`size` threads taking items from a queue, first in first out, each handed to `work`; a hold
+    keeps them from starting the next item (or, through `wait_while_held`, the next piece of one)."""
 
-    def __init__(
-        self,
-        size: int,
-        work: Callable[[Item], None],
-        *,
-        name: str = "tidtam-event",
-        on_retire: Callable[[], None] = lambda: None,
-        lower: Callable[[], bool] = lower_this_thread,
-    ) -> None:
+    def __init__(self, size: int, work: Callable[[Item], None], *, name: str = "tidtam-event") -> None:
         self.size = max(1, size)
         self._work = work
         self._name = name
-        self._on_retire = on_retire
-        self._lower = lower
         self._items: deque[Item] = deque()
         self._ready = threading.Condition()
         self._threads: list[threading.Thread] = []
-        self._started = 0
         self._stopping = False
-        self._steward: ThreadPoolExecutor | None = None  # one thread at the process's own priority
-        self.flood = False  # set by the dispatcher; read by the threads before each item
+        self._free = threading.Event()  # set while not held
+        self._free.set()
 
-    def staff(self) -> None:
-        """Bring the crew back to `size` threads. Call it from a thread at the process's own priority
-        (the dispatcher): new threads inherit their creator's."""
+    def start(self) -> None:
         with self._ready:
-            if self._stopping:
-                return
-            if self._steward is None:
-                self._steward = ThreadPoolExecutor(max_workers=1)
-                # Its thread starts now, from this thread, so it has this priority (an executor starts
-                # its thread on the first submit, which would otherwise come from a lowered thread).
-                self._steward.submit(_name_this_thread, f"{self._name}-steward").result()
-            self._threads = [thread for thread in self._threads if thread.is_alive()]
             while len(self._threads) < self.size:
-                self._started += 1
-                thread = threading.Thread(target=self._run, name=f"{self._name}-{self._started}", daemon=True)
+                thread = threading.Thread(
+                    target=self._run, name=f"{self._name}-{len(self._threads) + 1}", daemon=True
+                )
                 thread.start()
                 self._threads.append(thread)
+
+    @property
+    def held(self) -> bool:
+        return not self._free.is_set()
+
+    def hold(self, held: bool) -> None:
+        if held:
+            self._free.clear()
+        else:
+            self._free.set()
+
+    def wait_while_held(self) -> bool:
+        """Between the pieces of long work (one source's many events): wait while the crew is held.
+        False when the crew is stopping: the work should return."""
+        self._free.wait()
+        return not self._stopping
 
     def submit(self, item: Item) -> None:
         with self._ready:
@@ -115,28 +77,21 @@ class Crew(Generic[Item]):
             self._items.clear()
             self._ready.notify_all()
             threads = list(self._threads)
+        self._free.set()  # a held thread wakes up to find the crew stopping
         for thread in threads:
             thread.join(timeout)
-        if self._steward is not None:
-            self._steward.shutdown(wait=True)  # after the threads: one may still be handing a section over
 
     def _run(self) -> None:
-        lowered = False
-        _here.steward = self._steward
-        while True:
+        while self.wait_while_held():
             with self._ready:
                 while not self._items and not self._stopping:
                     self._ready.wait()
                 if self._stopping:
                     return
-                if lowered and not self.flood:
-                    self._ready.notify()  # the wake-up this thread took goes to a thread that works
-                    break  # retire: a thread at the normal priority takes over
+                if self.held:
+                    continue  # held while it waited for an item: wait for the release first
                 item = self._items.popleft()
-            if self.flood and not lowered:
-                lowered = _here.lowered = self._lower()
             try:
                 self._work(item)
             except Exception:  # the work reports its own errors; the thread carries on
                 log.exception("event handling failed")
-        self._on_retire()

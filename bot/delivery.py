@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.crew import at_own_priority
 from bot.line_client import LineClient, SendResult, SendStatus
 from models.db import session_scope
 from models.messaging import OutboxMessage
@@ -66,10 +65,7 @@ class Deliverer:
         return DeliveryReport(sent, failed, retrying)
 
     def _deliver(self, row: OutboxMessage) -> OutboxStatus:
-        result = self._send(row)
-        if self.engine.dialect.name == "sqlite":  # the write lock is held until the commit (bot/crew.py)
-            return at_own_priority(lambda: self._record(row, result))
-        return self._record(row, result)
+        return self._record(row, self._send(row))
 
     def _record(self, row: OutboxMessage, result: SendResult) -> OutboxStatus:
         now = self.now()

@@ -21,6 +21,7 @@ import threading
 import time
 import zlib
 from bisect import insort
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.context import EventContext, LineEffects
-from bot.crew import Crew, at_own_priority
+from bot.crew import Crew
 from bot.delivery import Deliverer
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
@@ -57,7 +58,10 @@ COALESCE_SECONDS = 0.003
 READ_LIMIT = 2000  # pending ids read per pass
 MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
 FLOOD_MAX_WAIT = 20.0  # seconds an event may wait in hand before a flood stops holding handling back
-FLOOD_WAKE_PAUSE = 0.05  # under a flood, look for new events at most this often
+FLOOD_WAKE_PAUSE = 0.05  # under a flood, look for new events this often, wake-ups or not
+BUSY_READ_PAUSE = 0.02  # with every worker busy, look for new events at most this often
+FLOOD_WINDOW = 0.25  # seconds of arrivals the arrival rate is measured over
+FLOOD_MIN_SPAN = 0.02  # a shorter stretch tells no rate yet
 Handler = Callable[[EventContext], None]
 
 
@@ -99,7 +103,7 @@ class EventProcessor:
         now: Callable[[], datetime],
         tz: ZoneInfo,
         workers: int = 8,
-        flood_backlog: int = 0,
+        flood_rate: int = 0,
         media_dir: Path | None = None,
         approval_levels: int = 1,
         poll_seconds: float | None = None,
@@ -123,9 +127,12 @@ class EventProcessor:
         self._known: set[int] = set()  # ids queued or handed out, not yet handled
         self._unstarted = 0  # sources handed to the pool that no worker has started on yet
         self._deferred = False  # a quick pass was skipped because the workers had enough in hand
-        # Events in hand that make a flood, during which handling yields the CPU (0: never; bot/crew.py).
-        self.flood_backlog = max(0, flood_backlog)
+        # Events arriving per second that make a flood, during which handling is held (0: never).
+        self.flood_rate = max(0, flood_rate)
         self._read_at: list[tuple[float, int]] = []  # (when read, id): a heap, for the oldest wait
+        self._arrived = 0  # new events read since the first pass
+        self._arrivals: deque[tuple[float, int]] = deque()  # (pass time, `_arrived` after it)
+        self._last_pass = 0.0  # when the store was last read
         self._crew: Crew[tuple[str, list[int]]] | None = None
         self._thread: threading.Thread | None = None
         self._is_pg = engine.dialect.name == "postgresql"
@@ -134,7 +141,8 @@ class EventProcessor:
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._crew = Crew(self.workers, self._process_source, on_retire=self.notify)
+        self._crew = Crew(self.workers, self._process_source)
+        self._crew.start()
         self._thread = threading.Thread(target=self._run, name="tidtam-events", daemon=True)
         self._thread.start()
         self.notify()  # whatever a previous process left pending
@@ -152,15 +160,18 @@ class EventProcessor:
 
     @property
     def flooding(self) -> bool:
-        """Whether handling is yielding the CPU to a flood of webhooks right now."""
-        return self._crew is not None and self._crew.flood
+        """Whether handling is held back for a flood of webhooks right now."""
+        return self._crew is not None and self._crew.held
 
     # --- draining ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
         last_sweep = last_full = 0.0
         while not self._stopping.is_set():
-            woke = self._wake.wait(timeout=self.poll_seconds or SWEEP_SECONDS)
+            # Under a flood, also when no wake-up comes: the end of a flood is an absence of them.
+            woke = self._wake.wait(
+                timeout=FLOOD_WAKE_PAUSE if self.flooding else self.poll_seconds or SWEEP_SECONDS
+            )
             if woke:  # let a burst of wake-ups become one pass
                 time.sleep(FLOOD_WAKE_PAUSE if self.flooding else COALESCE_SECONDS)
             self._wake.clear()
@@ -169,8 +180,6 @@ class EventProcessor:
                 if full:
                     last_full = time.monotonic()
                 self._judge_flood()
-                assert self._crew is not None
-                self._crew.staff()  # replaces threads that retired after a flood
                 self._drain_once(full=full)
                 self._judge_flood()  # at once when this pass read a flood's first wave
                 if self.deliverer is not None and time.monotonic() - last_sweep >= SWEEP_SECONDS:
@@ -188,10 +197,12 @@ class EventProcessor:
         this process gave up on (another replica held the source) or whose commit landed late.
         """
         with self._lock:
-            if not full and (len(self._known) >= MAX_QUEUED or self._unstarted >= self.workers):
-                # Enough in hand: every worker has a source waiting for it. Reading more now would
-                # only lengthen the queue (and cost a query per wake-up under a flood); the pass
-                # runs when a worker frees up.
+            busy = self._unstarted >= self.workers and time.monotonic() - self._last_pass < BUSY_READ_PAUSE
+            if not full and (len(self._known) >= MAX_QUEUED or busy):
+                # Enough in hand: every worker has a source waiting for it. Reading more at every
+                # wake-up would only lengthen the queue (and cost a query per commit of the web
+                # process under a flood); the pass runs when a worker frees up, or at the next
+                # wake-up after a pause (which also tells how fast events arrive).
                 self._deferred = True
                 return
         statement = select(col(WebhookEvent.id), col(WebhookEvent.source_key)).where(
@@ -204,14 +215,21 @@ class EventProcessor:
             pending = [(int(event_id), str(source_key)) for event_id, source_key in session.exec(statement)]
         ready: list[tuple[str, list[int]]] = []
         with self._lock:
+            now = self._last_pass = time.monotonic()
+            fresh = 0
             for event_id, source_key in pending:
                 self._seen = max(self._seen, event_id)
                 if event_id in self._known:
                     continue
                 self._known.add(event_id)
-                if self.flood_backlog:
-                    heapq.heappush(self._read_at, (time.monotonic(), event_id))
+                fresh += 1
+                if self.flood_rate:
+                    heapq.heappush(self._read_at, (now, event_id))
                 insort(self._queued.setdefault(source_key, []), event_id)
+            if self.flood_rate:
+                # The first pass finds what an earlier process left: a starting point, not arrivals.
+                self._arrived += fresh if self._arrivals else 0
+                self._arrivals.append((now, self._arrived))
             for source_key in list(self._queued):
                 if source_key not in self._in_flight:
                     self._in_flight.add(source_key)
@@ -222,29 +240,42 @@ class EventProcessor:
             self._crew.submit(item)
 
     def _judge_flood(self) -> None:
-        """Tell the crew whether a flood is on: at least `flood_backlog` events in hand, the oldest of
-        them read less than FLOOD_MAX_WAIT ago. Past that wait, handling goes back to the worker's own
-        priority, so replies keep up with their reply tokens (about a minute) even under a flood that
-        does not end. Off again below a quarter of the threshold."""
-        if not self.flood_backlog or self._crew is None:
+        """Hold the crew while events arrive at `flood_rate` a second or faster, until they arrive at
+        less than half that, or the oldest event in hand has waited FLOOD_MAX_WAIT. Past that wait,
+        events are handled whatever arrives, so replies keep up with their reply tokens (about a
+        minute) even under a flood that does not end; a flood is not held again until the oldest
+        event in hand has waited less than half as long."""
+        if not self.flood_rate or self._crew is None:
             return
         with self._lock:
-            backlog = len(self._known)
+            now = time.monotonic()
+            while len(self._arrivals) > 1 and self._arrivals[0][0] < now - FLOOD_WINDOW:
+                self._arrivals.popleft()
+            since, counted = self._arrivals[0] if self._arrivals else (now, self._arrived)
+            span = now - since
+            rate = (self._arrived - counted) / span if span >= FLOOD_MIN_SPAN else 0.0
             while self._read_at and self._read_at[0][1] not in self._known:
                 heapq.heappop(self._read_at)
-            waited = time.monotonic() - self._read_at[0][0] if self._read_at else 0.0
-        if self._crew.flood:
-            flood = backlog >= self.flood_backlog // 4 and waited < FLOOD_MAX_WAIT
+            waited = now - self._read_at[0][0] if self._read_at else 0.0
+            backlog = len(self._known)
+        if self._crew.held:
+            flood = rate >= self.flood_rate / 2 and waited < FLOOD_MAX_WAIT
         else:
-            flood = backlog >= self.flood_backlog and waited < FLOOD_MAX_WAIT / 2
-        if flood != self._crew.flood:
-            log.info("webhook flood %s (%d events in hand)", "began" if flood else "over", backlog)
-            self._crew.flood = flood
+            flood = rate >= self.flood_rate and waited < FLOOD_MAX_WAIT / 2
+        if flood != self._crew.held:
+            log.info(
+                "webhook flood %s (%.0f events/s arriving, %d in hand)",
+                "began: handling held" if flood else "over",
+                rate,
+                backlog,
+            )
+            self._crew.hold(flood)
 
     def _process_source(self, item: tuple[str, list[int]]) -> None:
         """Handle a source's events in order, then any of its events queued meanwhile."""
         source_key, ids = item
         handled_any = released = False
+        assert self._crew is not None
         with self._lock:
             self._unstarted -= 1
         try:
@@ -256,6 +287,8 @@ class EventProcessor:
                             self._in_flight.discard(source_key)
                             released = True
                             break
+                if not self._crew.wait_while_held():
+                    break  # stopping
                 outcome = self.process_event(ids[0], source_key)
                 if outcome is _Outcome.BUSY:
                     break  # another replica is on this source; the periodic sweep finds these again
@@ -329,16 +362,11 @@ class EventProcessor:
             try:
                 self.handler(ctx)
 
-                def finish() -> list[OutboxMessage]:
-                    replies = self._queue_replies(ctx)
-                    # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
-                    # replies also written directly, the commit has nothing left to flush usually.
-                    mark_event_done(session, event_id, now)
-                    session.commit()
-                    return replies
-
-                # SQLite: the write lock is held from the first write to the commit (bot/crew.py).
-                replies = finish() if self._is_pg else at_own_priority(finish)
+                replies = self._queue_replies(ctx)
+                # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
+                # replies also written directly, the commit has nothing left to flush usually.
+                mark_event_done(session, event_id, now)
+                session.commit()
             except Exception as exc:
                 session.rollback()
                 log.exception("event %s (%s) failed", event_id, row.event_type)

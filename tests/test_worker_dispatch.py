@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import bot.processor as processor_module
-from bot.crew import Crew, at_own_priority
+from bot.crew import Crew
 from bot.processor import EventProcessor
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 from models.messaging import WebhookEvent
@@ -122,6 +122,7 @@ def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wak
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(processor_module, "SWEEP_SECONDS", 3600.0)  # no periodic full pass meanwhile
+    monkeypatch.setattr(processor_module, "BUSY_READ_PAUSE", 3600.0)  # nor a pass to measure arrivals
     _store(engine, users=10)
     gate = threading.Event()
     handled: list[str] = []
@@ -185,119 +186,109 @@ def test_a_deferred_pass_runs_once_a_worker_frees_up(engine: Engine, monkeypatch
     assert len(handled) == 5
 
 
-# --- yielding under a flood (bot/crew.py) -------------------------------------------------------------
-
-linux_only = pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+# --- holding back under a flood (bot/crew.py) ---------------------------------------------------------
 
 
-@linux_only
-def test_under_a_flood_the_crew_yields_and_afterwards_fresh_threads_work_at_the_normal_priority() -> None:
-    seen: list[tuple[int, int, str]] = []  # (item, scheduling policy, thread name: unique in a crew)
-    retired: list[str] = []
+def test_a_held_crew_finishes_what_it_is_on_and_starts_nothing_more_until_released() -> None:
+    started: list[int] = []
+    pieces: list[tuple[int, int]] = []
+    gate = threading.Event()
+    crew: Crew[int] = Crew(2, lambda item: work(item))
 
     def work(item: int) -> None:
-        seen.append((item, os.sched_getscheduler(0), threading.current_thread().name))
+        started.append(item)
+        if item == 0:  # long work in three pieces, waiting while held between them
+            for piece in range(3):
+                if piece and not crew.wait_while_held():
+                    return
+                pieces.append((item, piece))
+                gate.wait(10)
 
-    crew: Crew[int] = Crew(2, work, on_retire=lambda: retired.append(threading.current_thread().name))
-    done = threading.Event()
+    crew.start()
+    try:
+        crew.submit(0)
+        assert _wait_for(lambda: pieces == [(0, 0)])
+        crew.hold(True)
+        gate.set()  # the piece in hand finishes; the next one waits for the release
+        for item in range(1, 6):
+            crew.submit(item)
+        time.sleep(0.3)
+        assert crew.held
+        assert started == [0] and pieces == [(0, 0)]
+        crew.hold(False)
+        assert _wait_for(lambda: len(started) == 6 and len(pieces) == 3)
+    finally:
+        gate.set()
+        crew.stop()
+    assert sorted(started[1:]) == [1, 2, 3, 4, 5]  # nothing lost
+    assert pieces == [(0, 0), (0, 1), (0, 2)]
 
-    def dispatcher() -> None:  # what the processor's dispatcher does each turn, at the normal priority
-        while not done.is_set():
-            crew.staff()
+
+def test_stopping_a_held_crew_ends_its_threads() -> None:
+    crew: Crew[int] = Crew(3, lambda item: None)
+    crew.start()
+    crew.hold(True)
+    crew.submit(1)
+    started = time.monotonic()
+    crew.stop(timeout=5)
+    assert time.monotonic() - started < 5
+    assert not any(thread.is_alive() for thread in crew._threads)
+
+
+def _arriving(engine: Engine, per_second: int, seconds: float, stopped: list[float]) -> threading.Thread:
+    """Store events from 20 users at `per_second` for `seconds`, in batches every 10 ms, as the web
+    process would; the time the stream stopped goes into `stopped`."""
+
+    def run() -> None:
+        batch = max(1, per_second // 100)
+        n = 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            _append(
+                engine, [_event(f"f{n + i:06d}", f"U{(n + i) % 20:032d}", "ช่วยเหลือ") for i in range(batch)]
+            )
+            n += batch
             time.sleep(0.01)
+        stopped.append(time.monotonic())
 
-    staffing = threading.Thread(target=dispatcher)
-    staffing.start()
-    try:
-        crew.flood = True
-        for item in range(6):
-            crew.submit(item)
-        assert _wait_for(lambda: len(seen) == 6)
-        flood_threads = {thread for _, _, thread in seen}
-        assert {policy for _, policy, _ in seen} == {os.SCHED_IDLE}
-        crew.flood = False
-        for item in range(6, 40):
-            crew.submit(item)
-            time.sleep(0.002)  # one at a time: every thread gets a turn to wake
-        assert _wait_for(lambda: len(seen) == 40)
-    finally:
-        done.set()
-        staffing.join(10)
-        crew.stop()
-    after = seen[6:]
-    assert sorted(item for item, _, _ in after) == list(range(6, 40))  # nothing lost in the hand-over
-    assert {policy for _, policy, _ in after} == {os.SCHED_OTHER}
-    assert not flood_threads & {thread for _, _, thread in after}  # a lowered thread takes no more work
-    assert set(retired) <= flood_threads and retired  # it retired instead, and was replaced
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the caller's own thread was never touched
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
 
 
-@linux_only
-def test_a_lowered_thread_hands_lock_holding_sections_to_a_thread_at_the_normal_priority() -> None:
-    """SQLite's write lock must not be held by a thread that any busy process can keep off the CPU."""
-    ran: list[tuple[str, str, int]] = []  # (where called, thread that ran the section, its policy)
-
-    def section(label: str) -> str:
-        ran.append((label, threading.current_thread().name, os.sched_getscheduler(0)))
-        if label == "fails":
-            raise ValueError("the section's own error")
-        return label
-
-    outcomes: list[str] = []
-
-    def work(label: str) -> None:
-        try:
-            outcomes.append(at_own_priority(lambda: section(label)))
-        except ValueError as exc:
-            outcomes.append(str(exc))
-
-    crew: Crew[str] = Crew(1, work)
-    crew.staff()
-    try:
-        crew.submit("normal")
-        assert _wait_for(lambda: len(outcomes) == 1)
-        crew.flood = True
-        crew.submit("lowered")
-        crew.submit("fails")
-        assert _wait_for(lambda: len(outcomes) == 3)
-    finally:
-        crew.stop()
-    assert outcomes == ["normal", "lowered", "the section's own error"]
-    (_, normal_thread, normal_policy), (_, lowered_at, lowered_policy), _ = ran
-    assert normal_thread.startswith("tidtam-event-") and normal_policy == os.SCHED_OTHER  # run in place
-    assert lowered_at.endswith("-steward") and lowered_policy == os.SCHED_OTHER  # handed over
-    assert at_own_priority(lambda: threading.current_thread().name) == threading.current_thread().name
-
-
-@linux_only
 @pytest.mark.parametrize("max_wait", [20.0, 0.0])
-def test_the_worker_yields_while_a_backlog_lasts_but_not_beyond_the_longest_wait(
+def test_the_worker_holds_handling_while_a_flood_arrives_but_not_beyond_the_longest_wait(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, max_wait: float
 ) -> None:
-    """A backlog of at least `flood_backlog` events is handled at SCHED_IDLE; when events have waited
-    FLOOD_MAX_WAIT (here 0 s: at once), they are handled at the worker's own priority again."""
+    """Events arriving at `flood_rate` a second or faster hold handling until they ease; once events
+    have waited FLOOD_MAX_WAIT (here 0 s: at once), they are handled whatever arrives."""
     monkeypatch.setattr(processor_module, "FLOOD_MAX_WAIT", max_wait)
-    _store(engine, users=40)
-    policies: list[int] = []
-    gate = threading.Event()
+    handled_at: list[float] = []
 
     def handler(ctx) -> None:  # type: ignore[no-untyped-def]
-        gate.wait(20)
-        policies.append(os.sched_getscheduler(0))
+        handled_at.append(time.monotonic())
 
-    processor = _processor(engine, handler, workers=2, flood_backlog=10, poll_seconds=0.01)
+    processor = _processor(engine, handler, workers=2, flood_rate=300, poll_seconds=0.01)
     processor.start()
+    stopped: list[float] = []
     try:
-        time.sleep(0.3)  # the first pass reads all 40; the next turn judges the flood
-        gate.set()
-        assert _wait_for(lambda: len(policies) == 40)
+        began = time.monotonic()
+        _arriving(engine, per_second=2000, seconds=1.5, stopped=stopped).join(30)
+        held = processor.flooding
+        with Session(engine) as session:
+            stored = len(session.exec(select(WebhookEvent.id)).all())
+        assert _wait_for(lambda: len(handled_at) == stored, seconds=30)
+        after = processor.flooding
     finally:
-        gate.set()
         processor.stop()
+    during = [at for at in handled_at if began + 0.5 < at < stopped[0]]
+    assert stored >= 300  # the stream did arrive at flood rates
     if max_wait:
-        assert policies.count(os.SCHED_IDLE) >= 30  # all but the first few (taken before the judgement)
+        assert held and not after  # held while it arrived, released once it stopped
+        assert len(during) <= 5  # at most the events in hand when the hold began
     else:
-        assert set(policies) == {os.SCHED_OTHER}
+        assert not held
+        assert len(during) >= 50  # handled while it arrived
 
 
 def test_two_worker_replicas_handle_each_event_once_and_each_users_in_order(db_url: str) -> None:

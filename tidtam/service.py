@@ -48,12 +48,12 @@ def make_processor(
     *,
     workers: int,
     poll_seconds: float | None = None,
-    flood_backlog: int = 0,
+    flood_rate: int = 0,
 ) -> tuple[LineClient, Deliverer, EventProcessor]:
     """The LINE client, the outbox deliverer and the event processor, wired the same way for the
-    web process (inline processing) and the worker process. Only the worker process yields under a
-    flood (`flood_backlog`): in the web process a handler thread held back would hold the interpreter
-    lock the webhook needs."""
+    web process (inline processing) and the worker process. The worker process holds handling back
+    under a flood (`flood_rate`); inline, handling shares the web process's interpreter lock anyway,
+    so that mode is for a single process that meets no floods (tests, small installs)."""
     line = LineClient(
         access_token=settings.line_channel_access_token.get_secret_value(),
         api_base_url=settings.line_api_base_url,
@@ -72,7 +72,7 @@ def make_processor(
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
         poll_seconds=poll_seconds,
-        flood_backlog=flood_backlog,
+        flood_rate=flood_rate,
     )
     return line, deliverer, processor
 

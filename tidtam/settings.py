@@ -65,14 +65,14 @@ class Settings(BaseSettings):
             "floods fastest, but replies wait whenever anything else keeps the CPU busy)."
         ),
     )
-    flood_backlog: int = Field(
-        default=64,
+    flood_rate: int = Field(
+        default=1000,
         ge=0,
-        validation_alias="TIDTAM_FLOOD_BACKLOG",
+        validation_alias="TIDTAM_FLOOD_RATE",
         description=(
-            "Events waiting in the worker that make a flood: its handler threads then take only spare "
-            "CPU (Linux SCHED_IDLE), so acknowledging comes first, until the backlog is down or its "
-            "oldest event has waited 20 s. 0: never."
+            "Webhook events arriving per second that make a flood: the worker then holds handling back, "
+            "so acknowledging comes first, until they arrive at half that rate or the oldest event has "
+            "waited 20 s. Far above what one office's staff send; 0: never."
         ),
     )
     approval_levels: int = Field(

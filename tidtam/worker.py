@@ -95,7 +95,7 @@ async def run_worker(settings: Settings, clock: Clock | None = None, wake_fd: in
         clock,
         workers=max(1, settings.event_workers),
         poll_seconds=POLL_SECONDS if wake_fd is None else SWEEP_SECONDS,
-        flood_backlog=settings.flood_backlog,
+        flood_rate=settings.flood_rate,
     )
     if wake_fd is not None:
         # Under a flood every worker is busy anyway: a wake-up per commit of the web process would only

@@ -17,11 +17,14 @@ def yield_cpu_to_the_web_process(priority: str) -> str:
     """
     import os
 
-    from bot.crew import lower_this_thread  # called before any other thread starts: they inherit it
-
-    if priority == "idle":
-        if lower_this_thread():
+    # Called before any other thread starts: they inherit it. On Linux, pid 0 is the calling thread.
+    if priority == "idle" and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
             return "SCHED_IDLE"
+        except OSError:
+            pass
+    if priority == "idle":
         priority = "19"
     os.nice(int(priority))
     return f"nice {priority}"
