@@ -50,8 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request  # module level: the bare app's annotations resolve here
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI  # module level: the bare app's annotations resolve here
+from fastapi.responses import JSONResponse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,23 +71,39 @@ TARGET_RSS_MB = 200.0
 
 
 def serve_bare(port: int) -> None:
-    """A FastAPI app with the product's HMAC check and nothing else, run the way `tidtam serve` runs."""
-    import base64
-    import hashlib
-    import hmac
-
+    """The product's HMAC check and nothing else, on the product's stack: a FastAPI app whose
+    `POST /callback` is answered by pure ASGI middleware in front of its routing, as the product's
+    is (bot/webhook.py), under uvicorn, run the way `tidtam serve` runs."""
     import uvicorn
+    from linebot.v3.webhook import SignatureValidator
 
-    secret = os.environ["LINE_CHANNEL_SECRET"].encode()
+    validator = SignatureValidator(os.environ["LINE_CHANNEL_SECRET"])
+    ok = b"{}"
+    refused = b'{"error":"invalid signature"}'
+
+    class BareCallback:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http" or scope["path"] != "/callback":
+                await self.app(scope, receive, send)
+                return
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+            signature = next((v for k, v in scope["headers"] if k == b"x-line-signature"), b"")
+            answer = ok if validator.validate(body.decode(), signature.decode("latin-1")) else refused
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
+            status = 200 if answer is ok else 400
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": answer})
+
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.post("/callback")
-    async def callback(request: Request) -> Response:
-        body = await request.body()
-        expected = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, request.headers.get("x-line-signature", "")):
-            return JSONResponse({"error": "invalid signature"}, status_code=400)
-        return JSONResponse({})
+    app.add_middleware(BareCallback)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

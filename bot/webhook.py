@@ -7,8 +7,9 @@ is woken to handle them after the response. The SDK's models parse each event th
 (`bot.processor.parse_event`): an event the SDK cannot model is still stored, then recorded as failed
 or handled as unknown, never refused at the door and lost.
 
-This is the hot path of the service (LINE gives up on a slow webhook), so it is kept lean: no ORM, no
-thread hop, one commit for all the requests that arrived meanwhile, all on the server's event loop.
+This is the hot path of the service (LINE gives up on a slow webhook), so it is kept lean: plain ASGI
+in front of the app's routing, no ORM, no thread hop, one commit for all the requests that arrived
+meanwhile, all on the server's event loop.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 from linebot.v3.webhook import SignatureValidator
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 
@@ -31,13 +32,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH_REQUESTS = 200
-_OK = b"{}"
 
 _Waiter = tuple[list[IncomingEvent], asyncio.Future[None]]
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class GroupCommitter:
@@ -110,20 +106,6 @@ def _resolve(batch: list[_Waiter], error: BaseException | None) -> None:
             done.set_exception(error)
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _events_of(text: str) -> list[IncomingEvent]:
     """The events of a verified body; ValueError if it is not a webhook body at all."""
     body = json.loads(text)
@@ -133,6 +115,91 @@ def _events_of(text: str) -> list[IncomingEvent]:
     return [incoming_from_raw(event) for event in events]
 
 
+def _json(status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> list[Message]:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+_ACK = _json(200, b"{}")
+_REFUSED = {
+    "too large": _json(413, b'{"error":"body too large"}'),
+    "no signature": _json(400, b'{"error":"missing signature"}'),
+    "bad signature": _json(400, b'{"error":"invalid signature"}'),
+    "malformed": _json(400, b'{"error":"malformed body"}'),
+    "method": _json(405, b'{"error":"method not allowed"}', [(b"allow", b"POST")]),
+    "not stored": _json(500, b'{"error":"not stored, please retry"}'),
+}
+
+
+class WebhookEndpoint:
+    """`POST /callback` as pure ASGI middleware in front of the app's routing.
+
+    The webhook is the service's hot path, and FastAPI's per-request machinery (routing, the
+    `Request` object, dependency solving, the response classes) cost about as much as verifying,
+    parsing and storing an event; every other path goes on to the app as usual. It still sits inside
+    the app's outermost middleware, so an unexpected error is answered 500 and logged like any other.
+    """
+
+    def __init__(self, app: ASGIApp, *, path: str, validator: SignatureValidator, committer: GroupCommitter):
+        self.app = app
+        self.path = path
+        self.validator = validator
+        self.committer = committer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        outcome = await self._handle(scope, receive) if scope["method"] == "POST" else "method"
+        if outcome is None:
+            return  # the client went away before its body arrived
+        for message in _REFUSED[outcome] if outcome else _ACK:
+            await send(message)
+
+    async def _handle(self, scope: Scope, receive: Receive) -> str | None:
+        """Why the request is refused (a key of `_REFUSED`), or "" once its events are stored (or it
+        had none); None when the client went away."""
+        signature = declared = None
+        for name, value in scope["headers"]:
+            if name == b"x-line-signature":
+                signature = value
+            elif name == b"content-length":
+                declared = value
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return "too large"
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # http.disconnect
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY_BYTES:
+                return "too large"
+            if not message.get("more_body", False):
+                break
+        if not signature or not self.validator.channel_secret:
+            return "no signature"
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return "malformed"
+        if not self.validator.validate(text, signature.decode("latin-1")):
+            return "bad signature"
+        try:
+            events = _events_of(text)
+        except (ValueError, TypeError, AttributeError):
+            return "malformed"
+        if events:
+            try:
+                await self.committer.submit(events)
+            except Exception:  # logged by the committer; LINE redelivers what we do not acknowledge
+                return "not stored"
+        return ""
+
+
 def add_webhook_route(
     app: FastAPI,
     *,
@@ -140,34 +207,13 @@ def add_webhook_route(
     channel_secret: str,
     now: Callable[[], datetime],
     notify: Callable[[], None],
+    path: str = "/callback",
 ) -> GroupCommitter:
-    """Add `POST /callback` to `app` itself (an included router would add a layer of routing to
-    every webhook request); returns the committer, for the app to close on shutdown."""
-    validator = SignatureValidator(channel_secret)
+    """Answer `POST {path}` in front of `app`'s routing (`WebhookEndpoint`); returns the committer,
+    for the app to close on shutdown."""
     store = EventStore(engine)
     committer = GroupCommitter(lambda events: store.append(events, now()), notify, on_close=store.close)
-
-    @app.post("/callback")
-    async def callback(request: Request) -> Response:
-        try:
-            body = await _read_capped(request, MAX_BODY_BYTES)
-        except BodyTooLarge:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        signature = request.headers.get("x-line-signature")
-        if not signature or not channel_secret:
-            return JSONResponse({"error": "missing signature"}, status_code=400)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return JSONResponse({"error": "malformed body"}, status_code=400)
-        if not validator.validate(text, signature):
-            return JSONResponse({"error": "invalid signature"}, status_code=400)
-        try:
-            events = _events_of(text)
-        except (ValueError, TypeError, AttributeError):
-            return JSONResponse({"error": "malformed body"}, status_code=400)
-        if events:
-            await committer.submit(events)
-        return Response(_OK, media_type="application/json")
-
+    app.add_middleware(
+        WebhookEndpoint, path=path, validator=SignatureValidator(channel_secret), committer=committer
+    )
     return committer
