@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -26,6 +25,7 @@ from linebot.v3.webhook import SignatureValidator
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.webhook_body import split_events
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 
 log = logging.getLogger(__name__)
@@ -106,15 +106,6 @@ def _resolve(batch: list[_Waiter], error: BaseException | None) -> None:
             done.set_exception(error)
 
 
-def _events_of(text: str) -> list[IncomingEvent]:
-    """The events of a verified body; ValueError if it is not a webhook body at all."""
-    body = json.loads(text)
-    events = body.get("events") if isinstance(body, dict) else None
-    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
-        raise ValueError("not a webhook body")
-    return [incoming_from_raw(event) for event in events]
-
-
 def _json(status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> list[Message]:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return [
@@ -189,7 +180,7 @@ class WebhookEndpoint:
         if not self.validator.validate(text, signature.decode("latin-1")):
             return "bad signature"
         try:
-            events = _events_of(text)
+            events = [incoming_from_raw(event, raw) for event, raw in split_events(text)]
         except (ValueError, TypeError, AttributeError):
             return "malformed"
         if events:

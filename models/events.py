@@ -28,8 +28,9 @@ class IncomingEvent:
     payload: str
 
 
-def incoming_from_raw(raw: dict[str, Any]) -> IncomingEvent:
-    """Pick out the keys we index an event by; the raw JSON is kept whole."""
+def incoming_from_raw(raw: dict[str, Any], text: str | None = None) -> IncomingEvent:
+    """Pick out the keys we index an event by; the raw JSON is kept whole: `text`, the event's own
+    text as it arrived, when the caller has it."""
     source = raw.get("source") or {}
     source_key = source.get("groupId") or source.get("roomId") or source.get("userId") or "-"
     delivery = raw.get("deliveryContext") or {}
@@ -38,7 +39,7 @@ def incoming_from_raw(raw: dict[str, Any]) -> IncomingEvent:
         source_key=str(source_key),
         event_type=str(raw.get("type") or "unknown"),
         is_redelivery=bool(delivery.get("isRedelivery", False)),
-        payload=json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
+        payload=text if text is not None else json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
     )
 
 
