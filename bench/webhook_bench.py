@@ -7,10 +7,13 @@ checks the signature, on SQLite and on PostgreSQL, measured in the same run.
 
 Processes: this script hosts the fake LINE platform (the product's replies go there) and builds
 pre-signed bodies; the product runs as `python -m tidtam.cli serve --no-migrate` and the bare endpoint
-as a tiny FastAPI app under uvicorn, each in its own process; the load comes from `--generators`
-separate processes (aiohttp with a persistent pool; `--client httpx` for httpx.AsyncClient, which
-tops out near 200 requests/s with 50 in flight), so nothing shares a GIL with the server under test. Each body is one text event from one of `--users` users, with a reply token the
-fake issued, so the product does its full work (store, acknowledge, process, reply) during the run.
+as a tiny FastAPI app under uvicorn whose `/callback` is answered the way the product's is (pure ASGI
+middleware in front of the routing, the SDK's signature check, nothing else), each in its own process;
+the load comes from `--generators` separate processes (aiohttp with a persistent pool; `--client httpx`
+for httpx.AsyncClient, which tops out near 200 requests/s with 50 in flight), so nothing shares a GIL
+with the server under test. Each body is one text event from one of `--users` users, with a reply
+token the fake issued, so the product does its full work (store, acknowledge, process, reply) during
+the run.
 
 Per endpoint and backend it prints: acknowledged events/s and p50/p99 acknowledge latency with
 `--concurrency` senders in a closed loop; p50/p99 at a fixed offered rate (`--rate`, open loop:
