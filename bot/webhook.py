@@ -161,16 +161,20 @@ class WebhookEndpoint:
                 declared = value
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return "too large"
-        body = b""
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return None  # http.disconnect
-            body += message.get("body", b"")
-            if len(body) > MAX_BODY_BYTES:
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
                 return "too large"
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if not signature or not self.validator.channel_secret:
             return "no signature"
         try:
@@ -191,7 +195,7 @@ class WebhookEndpoint:
         return ""
 
 
-def add_webhook_route(
+def add_webhook_endpoint(
     app: FastAPI,
     *,
     engine: Engine,

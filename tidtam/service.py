@@ -18,7 +18,7 @@ from bot.delivery import Deliverer
 from bot.handlers import handle_event
 from bot.line_client import LineClient
 from bot.processor import EventProcessor, Handler
-from bot.webhook import add_webhook_route
+from bot.webhook import add_webhook_endpoint
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
@@ -116,7 +116,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.processor = processor
-    committer = add_webhook_route(
+    committer = add_webhook_endpoint(
         app,
         engine=engine,
         channel_secret=settings.line_channel_secret.get_secret_value(),
