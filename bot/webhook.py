@@ -205,7 +205,8 @@ def add_webhook_endpoint(
     path: str = "/callback",
 ) -> GroupCommitter:
     """Answer `POST {path}` in front of `app`'s routing (`WebhookEndpoint`); returns the committer,
-    for the app to close on shutdown."""
+    for the app to close on shutdown. Middleware added to `app` later wraps this one, so it runs for
+    webhooks too: keep the hot path in mind when adding any."""
     store = EventStore(engine)
     committer = GroupCommitter(lambda events: store.append(events, now()), notify, on_close=store.close)
     app.add_middleware(
