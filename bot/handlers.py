@@ -97,8 +97,10 @@ def on_message(ctx: EventContext) -> None:
             on_group_text(ctx, message.text)
         return  # people talk to each other in groups: other messages there are not for the bot
     if isinstance(message, TextMessageContent):
-        if ctx.person is not None and message.quoted_message_id and approvals.on_quote_reply(
-            ctx, message.quoted_message_id, message.text
+        if (
+            ctx.person is not None
+            and message.quoted_message_id
+            and approvals.on_quote_reply(ctx, message.quoted_message_id, message.text)
         ):
             return
         on_private_text(ctx, message.text)
@@ -173,7 +175,9 @@ def on_unlinked_text(ctx: EventContext, text: str, command: Command | None) -> N
         office_name = outcome.office.name if outcome.office else ""
         ctx.reply(chat.linked_ok(outcome.person.full_name, office_name))
     else:
-        ctx.reply(_link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person))
+        ctx.reply(
+            _link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person)
+        )
 
 
 def on_group_text(ctx: EventContext, text: str) -> None:
@@ -194,7 +198,9 @@ def on_group_text(ctx: EventContext, text: str) -> None:
     elif outcome.result is LinkResult.GROUP_ALREADY_BOUND and outcome.office is not None:
         ctx.reply(chat.group_already_bound(outcome.office.name))
     else:
-        ctx.reply(_link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person))
+        ctx.reply(
+            _link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person)
+        )
 
 
 def _link_failure_message(result: LinkResult, tries_left: int, minutes: int, person: object) -> object:

@@ -113,7 +113,9 @@ class LineClient:
         body = {"to": to, "messages": list(messages)}
         return self._send("/v2/bot/message/push", body, retry_key=retry_key)
 
-    def multicast(self, to: Sequence[str], messages: Sequence[dict[str, Any]], *, retry_key: str) -> SendResult:
+    def multicast(
+        self, to: Sequence[str], messages: Sequence[dict[str, Any]], *, retry_key: str
+    ) -> SendResult:
         body = {"to": list(to), "messages": list(messages)}
         return self._send("/v2/bot/message/multicast", body, retry_key=retry_key)
 
@@ -127,7 +129,9 @@ class LineClient:
                 last = SendResult(SendStatus.TRANSIENT, error="timeout", attempts=attempt)
                 retry_after = None
             except httpx.TransportError as exc:
-                last = SendResult(SendStatus.TRANSIENT, error=f"transport: {type(exc).__name__}", attempts=attempt)
+                last = SendResult(
+                    SendStatus.TRANSIENT, error=f"transport: {type(exc).__name__}", attempts=attempt
+                )
                 retry_after = None
             else:
                 last = _classify(response, attempt, retry_key is not None)
@@ -150,7 +154,9 @@ class LineClient:
         """Start the loading animation in a one-on-one chat; best effort, never raises."""
         seconds = max(5, min(60, 5 * round(seconds / 5)))
         try:
-            response = self._api.post("/v2/bot/chat/loading/start", json={"chatId": chat_id, "loadingSeconds": seconds})
+            response = self._api.post(
+                "/v2/bot/chat/loading/start", json={"chatId": chat_id, "loadingSeconds": seconds}
+            )
         except httpx.HTTPError:
             return False
         return response.status_code == 202 or response.is_success
@@ -195,7 +201,11 @@ class LineClient:
             else:
                 if response.is_success:
                     return response
-                status, error, retry_after = response.status_code, _error_message(response), _retry_after(response)
+                status, error, retry_after = (
+                    response.status_code,
+                    _error_message(response),
+                    _retry_after(response),
+                )
                 if status != 429 and status < 500:
                     raise LineApiError(status, error)
             if attempt < self.retry.attempts:
@@ -209,7 +219,8 @@ def _classify(response: httpx.Response, attempt: int, has_retry_key: bool) -> Se
     if response.is_success:
         payload = response.json() if response.content else {}
         sent = tuple(
-            SentMessageRef(str(item.get("id")), item.get("quoteToken")) for item in payload.get("sentMessages", [])
+            SentMessageRef(str(item.get("id")), item.get("quoteToken"))
+            for item in payload.get("sentMessages", [])
         )
         return SendResult(SendStatus.SENT, sent, request_id, status, attempts=attempt)
     message = _error_message(response)

@@ -57,7 +57,9 @@ class PostbackRegistry(Generic[C]):
     def __init__(self) -> None:
         self._handlers: dict[str, Callable[[C, Postback], None]] = {}
 
-    def register(self, action: str) -> Callable[[Callable[[C, Postback], None]], Callable[[C, Postback], None]]:
+    def register(
+        self, action: str
+    ) -> Callable[[Callable[[C, Postback], None]], Callable[[C, Postback], None]]:
         def decorator(fn: Callable[[C, Postback], None]) -> Callable[[C, Postback], None]:
             if action in self._handlers:
                 raise ValueError(f"postback action {action!r} registered twice")

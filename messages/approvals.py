@@ -91,7 +91,9 @@ def approval_card(card: CardData) -> FlexMessage:
         _row("ผู้รายงาน", card.reporter),
         _row("สถานะ", status),
         _row("ความก้าวหน้า", format_percent(card.progress_pct)),
-        _row("เบิกจ่ายสะสม", f"{format_baht(card.disbursed_satang)} จาก {format_baht(card.budget_satang)}{share}"),
+        _row(
+            "เบิกจ่ายสะสม", f"{format_baht(card.disbursed_satang)} จาก {format_baht(card.budget_satang)}{share}"
+        ),
     ]
     for indicator in card.indicators[:8]:
         value = format_number(indicator.value) if indicator.value is not None else "-"
@@ -163,12 +165,16 @@ def approval_card(card: CardData) -> FlexMessage:
 
 
 def _menu() -> QuickReply:
-    return QuickReply(items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in ("รออนุมัติ", "ช่วยเหลือ")])
+    return QuickReply(
+        items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in ("รออนุมัติ", "ช่วยเหลือ")]
+    )
 
 
 def approved_ok(project: str, quarter: object, final: bool) -> TextMessage:
     tail = "" if final else "\nส่งต่อให้กลุ่มนโยบายและแผนตรวจสอบแล้วค่ะ"
-    return TextMessage(text=f"อนุมัติรายงาน {project} {format_quarter(quarter)} แล้วค่ะ{tail}", quick_reply=_menu())  # type: ignore[arg-type]
+    return TextMessage(
+        text=f"อนุมัติรายงาน {project} {format_quarter(quarter)} แล้วค่ะ{tail}", quick_reply=_menu()
+    )  # type: ignore[arg-type]
 
 
 def returned_ok(project: str, quarter: object) -> TextMessage:
@@ -180,7 +186,7 @@ def returned_ok(project: str, quarter: object) -> TextMessage:
 
 def ask_reason(project: str) -> TextMessage:
     return TextMessage(
-        text=f"ขอเหตุผลที่ส่งกลับรายงาน {project} สั้น ๆ ค่ะ\nผู้รายงานจะเห็นเหตุผลนี้ (พิมพ์ \"ยกเลิก\" หากไม่ส่งกลับ)",
+        text=f'ขอเหตุผลที่ส่งกลับรายงาน {project} สั้น ๆ ค่ะ\nผู้รายงานจะเห็นเหตุผลนี้ (พิมพ์ "ยกเลิก" หากไม่ส่งกลับ)',
     )
 
 
@@ -190,7 +196,9 @@ def return_cancelled() -> TextMessage:
 
 def already_decided(who: str, outcome: str, at: datetime, tz: ZoneInfo) -> TextMessage:
     verb = "อนุมัติ" if outcome == "approved" else "ส่งกลับ"
-    return TextMessage(text=f"รายงานฉบับนี้{verb}ไปแล้วโดย {who} เมื่อ {format_datetime(at, tz)} ค่ะ", quick_reply=_menu())
+    return TextMessage(
+        text=f"รายงานฉบับนี้{verb}ไปแล้วโดย {who} เมื่อ {format_datetime(at, tz)} ค่ะ", quick_reply=_menu()
+    )
 
 
 def stale_version(current: int) -> TextMessage:
@@ -204,7 +212,9 @@ def not_allowed() -> TextMessage:
 
 
 def own_report() -> TextMessage:
-    return TextMessage(text="ไม่สามารถอนุมัติรายงานของตนเองได้ค่ะ ระบบส่งให้ผู้บังคับบัญชาระดับถัดไปแล้วค่ะ", quick_reply=_menu())
+    return TextMessage(
+        text="ไม่สามารถอนุมัติรายงานของตนเองได้ค่ะ ระบบส่งให้ผู้บังคับบัญชาระดับถัดไปแล้วค่ะ", quick_reply=_menu()
+    )
 
 
 def not_pending() -> TextMessage:
@@ -226,18 +236,22 @@ class PendingLine:
 def pending_list(items: Sequence[PendingLine], *, asked: str = "") -> TextMessage:
     head = f"มีรายงานรออนุมัติ {len(items)} รายการค่ะ"
     if asked == "return":
-        head += " ต้องการส่งกลับรายการไหนคะ พิมพ์ \"ส่งกลับ <รหัสโครงการ> <เหตุผล>\" ค่ะ"
+        head += ' ต้องการส่งกลับรายการไหนคะ พิมพ์ "ส่งกลับ <รหัสโครงการ> <เหตุผล>" ค่ะ'
     elif asked:
         head += " ต้องการอนุมัติรายการไหนคะ"
     lines = [head]
     for index, item in enumerate(items[:25], start=1):
-        lines.append(f"{index}. {item.project_code} {truncate(item.project_name, 60)} ({format_quarter(item.quarter)})")  # type: ignore[arg-type]
+        lines.append(
+            f"{index}. {item.project_code} {truncate(item.project_name, 60)} ({format_quarter(item.quarter)})"
+        )  # type: ignore[arg-type]
     if len(items) > 25:
         lines.append(f"…และอีก {len(items) - 25} รายการ")
-    lines.append("ตอบกลับ (Reply) การ์ดของรายงาน หรือพิมพ์ \"อนุมัติ <รหัสโครงการ>\" หรือ \"อนุมัติทั้งหมด\" ค่ะ")
+    lines.append('ตอบกลับ (Reply) การ์ดของรายงาน หรือพิมพ์ "อนุมัติ <รหัสโครงการ>" หรือ "อนุมัติทั้งหมด" ค่ะ')
     quick = [QuickReplyItem(action=MessageAction(label="อนุมัติทั้งหมด", text="อนุมัติทั้งหมด"))]
     quick += [
-        QuickReplyItem(action=MessageAction(label=truncate(f"อนุมัติ {i.project_code}"), text=f"อนุมัติ {i.project_code}"))
+        QuickReplyItem(
+            action=MessageAction(label=truncate(f"อนุมัติ {i.project_code}"), text=f"อนุมัติ {i.project_code}")
+        )
         for i in items[:12]
     ]
     return TextMessage(text="\n".join(lines)[:5000], quick_reply=QuickReply(items=quick[:13]))
@@ -245,10 +259,16 @@ def pending_list(items: Sequence[PendingLine], *, asked: str = "") -> TextMessag
 
 def confirm_approve_all(count: int, data: str) -> TextMessage:
     items = [
-        QuickReplyItem(action=PostbackAction(label=f"ยืนยันอนุมัติ {count}", data=data, display_text=f"ยืนยันอนุมัติทั้งหมด {count} รายการ")),
+        QuickReplyItem(
+            action=PostbackAction(
+                label=f"ยืนยันอนุมัติ {count}", data=data, display_text=f"ยืนยันอนุมัติทั้งหมด {count} รายการ"
+            )
+        ),
         QuickReplyItem(action=MessageAction(label="ยังไม่อนุมัติ", text="รออนุมัติ")),
     ]
-    return TextMessage(text=f"ยืนยันอนุมัติรายงานที่รออยู่ทั้งหมด {count} รายการไหมคะ", quick_reply=QuickReply(items=items))
+    return TextMessage(
+        text=f"ยืนยันอนุมัติรายงานที่รออยู่ทั้งหมด {count} รายการไหมคะ", quick_reply=QuickReply(items=items)
+    )
 
 
 def approved_all(count: int, skipped: int) -> TextMessage:
@@ -269,7 +289,9 @@ def report_approved(project: str, quarter: object, approver: str) -> TextMessage
 
 def reports_approved(reports: Sequence[tuple[str, object]], approver: str) -> TextMessage:
     lines = [f"รายงาน {len(reports)} รายการได้รับอนุมัติแล้วค่ะ โดย {approver}"]
-    lines += [f"{i}. {project} {format_quarter(quarter)}" for i, (project, quarter) in enumerate(reports, start=1)]  # type: ignore[arg-type]
+    lines += [
+        f"{i}. {project} {format_quarter(quarter)}" for i, (project, quarter) in enumerate(reports, start=1)
+    ]  # type: ignore[arg-type]
     text = "\n".join(lines)
     return TextMessage(text=text if len(text) <= 5000 else text[:4999] + "…")
 
@@ -283,7 +305,9 @@ def report_returned(project: str, quarter: object, approver: str, reason: str, r
         quick_reply=QuickReply(
             items=[
                 QuickReplyItem(
-                    action=PostbackAction(label="แก้ไขรายงาน", data=f"v1|report|r={report_id}", display_text="แก้ไขรายงาน")
+                    action=PostbackAction(
+                        label="แก้ไขรายงาน", data=f"v1|report|r={report_id}", display_text="แก้ไขรายงาน"
+                    )
                 )
             ]
         ),
@@ -296,7 +320,9 @@ def report_reopened(project: str, quarter: object, reason: str, report_id: int) 
         quick_reply=QuickReply(
             items=[
                 QuickReplyItem(
-                    action=PostbackAction(label="แก้ไขรายงาน", data=f"v1|report|r={report_id}", display_text="แก้ไขรายงาน")
+                    action=PostbackAction(
+                        label="แก้ไขรายงาน", data=f"v1|report|r={report_id}", display_text="แก้ไขรายงาน"
+                    )
                 )
             ]
         ),
@@ -323,7 +349,14 @@ def not_a_planner(code: str) -> str:
 
 
 def pending_line(
-    *, report_id: int, project: str, quarter: object, version: int, level: int, submitted_on: object, approvers: str
+    *,
+    report_id: int,
+    project: str,
+    quarter: object,
+    version: int,
+    level: int,
+    submitted_on: object,
+    approvers: str,
 ) -> str:
     step = "ผู้อำนวยการ" if level == 1 else "กลุ่มนโยบายและแผน"
     when = format_date(submitted_on) if submitted_on else "-"  # type: ignore[arg-type]
@@ -332,7 +365,7 @@ def pending_line(
 
 
 def reopen_needs_reason() -> str:
-    return "กรุณาระบุเหตุผลด้วย --reason \"...\" ค่ะ"
+    return 'กรุณาระบุเหตุผลด้วย --reason "..." ค่ะ'
 
 
 def reopen_refused(report_id: int) -> str:

@@ -27,7 +27,9 @@ LINKED_MENU = ("รายงานผล", "สถานะ", "โครงก�
 
 
 def _quick(*labels: str) -> QuickReply:
-    return QuickReply(items=[QuickReplyItem(action=MessageAction(label=label, text=label)) for label in labels])
+    return QuickReply(
+        items=[QuickReplyItem(action=MessageAction(label=label, text=label)) for label in labels]
+    )
 
 
 def text(body: str, *quick_labels: str) -> TextMessage:
@@ -61,31 +63,25 @@ def link_prompt() -> TextMessage:
 
 def linked_ok(full_name: str, office_name: str) -> TextMessage:
     return text(
-        f"ลงทะเบียนสำเร็จค่ะ คุณ{full_name} ({office_name})\n"
-        "จากนี้จะได้รับการแจ้งเตือนการรายงานผลทาง LINE นี้ค่ะ",
+        f"ลงทะเบียนสำเร็จค่ะ คุณ{full_name} ({office_name})\nจากนี้จะได้รับการแจ้งเตือนการรายงานผลทาง LINE นี้ค่ะ",
         *LINKED_MENU,
     )
 
 
 def link_code_wrong(tries_left: int) -> TextMessage:
     return text(
-        f"รหัสลงทะเบียนไม่ถูกต้อง หรือหมดอายุแล้วค่ะ (ลองได้อีก {tries_left} ครั้ง)\n"
-        "กรุณาตรวจสอบแล้วพิมพ์ใหม่ เช่น ABCD-2345",
+        f"รหัสลงทะเบียนไม่ถูกต้อง หรือหมดอายุแล้วค่ะ (ลองได้อีก {tries_left} ครั้ง)\nกรุณาตรวจสอบแล้วพิมพ์ใหม่ เช่น ABCD-2345",
     )
 
 
 def link_locked(minutes: int) -> TextMessage:
     return text(
-        f"พิมพ์รหัสผิดหลายครั้งเกินไปค่ะ กรุณารอ {minutes} นาทีแล้วลองใหม่\n"
-        "หากรหัสใช้ไม่ได้ ขอรหัสใหม่ได้ที่กลุ่มนโยบายและแผนค่ะ"
+        f"พิมพ์รหัสผิดหลายครั้งเกินไปค่ะ กรุณารอ {minutes} นาทีแล้วลองใหม่\nหากรหัสใช้ไม่ได้ ขอรหัสใหม่ได้ที่กลุ่มนโยบายและแผนค่ะ"
     )
 
 
 def link_person_already_linked() -> TextMessage:
-    return text(
-        "รายชื่อนี้ลงทะเบียนกับบัญชี LINE อื่นไว้แล้วค่ะ\n"
-        "หากต้องการย้ายมาใช้บัญชีนี้ กรุณาขอรหัสใหม่จากผู้ดูแลระบบค่ะ"
-    )
+    return text("รายชื่อนี้ลงทะเบียนกับบัญชี LINE อื่นไว้แล้วค่ะ\nหากต้องการย้ายมาใช้บัญชีนี้ กรุณาขอรหัสใหม่จากผู้ดูแลระบบค่ะ")
 
 
 def link_account_already_linked(full_name: str) -> TextMessage:
@@ -143,8 +139,7 @@ def help_unlinked() -> TextMessage:
 
 def help_group() -> TextMessage:
     return text(
-        f"{BOT_NAME} ใช้กลุ่มนี้แจ้งเตือนงานที่ล่าช้าให้กลุ่มนโยบายและแผนค่ะ\n"
-        "การรายงานผลโครงการ กรุณาทำในแชตส่วนตัวกับบัญชีนี้ค่ะ"
+        f"{BOT_NAME} ใช้กลุ่มนี้แจ้งเตือนงานที่ล่าช้าให้กลุ่มนโยบายและแผนค่ะ\nการรายงานผลโครงการ กรุณาทำในแชตส่วนตัวกับบัญชีนี้ค่ะ"
     )
 
 
@@ -153,7 +148,7 @@ def nothing_to_cancel() -> TextMessage:
 
 
 def not_understood() -> TextMessage:
-    return text("ขออภัยค่ะ ไม่เข้าใจคำสั่งนี้ ลองแตะเมนูด้านล่าง หรือพิมพ์ \"ช่วยเหลือ\" ค่ะ", *LINKED_MENU)
+    return text('ขออภัยค่ะ ไม่เข้าใจคำสั่งนี้ ลองแตะเมนูด้านล่าง หรือพิมพ์ "ช่วยเหลือ" ค่ะ', *LINKED_MENU)
 
 
 def unsupported_message(kind: str) -> TextMessage:

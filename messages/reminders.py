@@ -110,7 +110,9 @@ def _headline(item: Item) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _headline_of(kind: ItemKind, quarter: tuple[int, int] | None, on_day: date | None, days: int, total: int) -> str:
+def _headline_of(
+    kind: ItemKind, quarter: tuple[int, int] | None, on_day: date | None, days: int, total: int
+) -> str:
     # Thousands of people share the same headline on a tick; it is worded once.
     item = Item(kind, "", quarter, on_day, days, total)
     q, n = _quarter(item), format_number(item.total)
@@ -261,7 +263,9 @@ def daily_message_dict(
     return {"type": "flex", "altText": _alt_text(ordered), "contents": bubble}
 
 
-def daily_message_json(items: Sequence[Item], day: date, *, max_lines: int = 10, personal: bool = True) -> str:
+def daily_message_json(
+    items: Sequence[Item], day: date, *, max_lines: int = 10, personal: bool = True
+) -> str:
     """``daily_message_dict`` as compact JSON text (no spaces, non-ASCII kept), built from string pieces
     for the common short message: the tick writes one per recipient, and encoding each dict with
     ``json.dumps`` was most of a big tick's time. Long messages go through the dict builder."""
@@ -296,11 +300,16 @@ def _compact(value: object) -> str:
 _TEXT_OPEN = ',{"type":"text","text":'
 _TITLE_STYLE = ',"wrap":true,"weight":"bold","size":"md"}'
 _SEPARATOR = ',{"type":"separator","margin":"md"}'
-_HEAD_STYLE = {urgent: f',"wrap":true,"weight":"bold","size":"sm","color":"{_COLOUR[urgent]}"}}' for urgent in (True, False)}
+_HEAD_STYLE = {
+    urgent: f',"wrap":true,"weight":"bold","size":"sm","color":"{_COLOUR[urgent]}"}}'
+    for urgent in (True, False)
+}
 _BODY_STYLE = ',"wrap":true,"size":"xs","color":"#555555"}'
 _FOOTER_JSON = ',"footer":' + _compact(_FOOTER)
 
 
-def daily_message(items: Sequence[Item], day: date, *, max_lines: int = 10, personal: bool = True) -> FlexMessage:
+def daily_message(
+    items: Sequence[Item], day: date, *, max_lines: int = 10, personal: bool = True
+) -> FlexMessage:
     """``daily_message_dict`` as a validated line-bot-sdk ``FlexMessage``."""
     return FlexMessage.from_dict(daily_message_dict(items, day, max_lines=max_lines, personal=personal))

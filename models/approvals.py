@@ -120,7 +120,9 @@ def planners_for(session: Session, report: ProgressReport) -> list[Person]:
     if root is None:
         return []
     offices = [root.id, *session.exec(select(Office.id).where(Office.parent_id == root.id))]
-    people = session.exec(select(Person).where(col(Person.office_id).in_(offices), col(Person.active).is_(True)))
+    people = session.exec(
+        select(Person).where(col(Person.office_id).in_(offices), col(Person.active).is_(True))
+    )
     return [p for p in people if p.has_role(Role.PLANNER)]
 
 
@@ -134,12 +136,16 @@ def current_version(session: Session, report: ProgressReport) -> ReportVersion |
 def decisions_of(session: Session, version_id: int) -> list[ApprovalDecision]:
     return list(
         session.exec(
-            select(ApprovalDecision).where(ApprovalDecision.version_id == version_id).order_by(col(ApprovalDecision.level))
+            select(ApprovalDecision)
+            .where(ApprovalDecision.version_id == version_id)
+            .order_by(col(ApprovalDecision.level))
         )
     )
 
 
-def pending_level(session: Session, report: ProgressReport, version: ReportVersion, levels: int) -> int | None:
+def pending_level(
+    session: Session, report: ProgressReport, version: ReportVersion, levels: int
+) -> int | None:
     """The level whose decision `version` awaits, or None if it awaits none."""
     if report.status != ReportStatus.SUBMITTED or version.version != report.current_version:
         return None
@@ -203,8 +209,10 @@ def record_decision(
         if latest is not None and person.id == latest.submitted_by_id:
             return DecisionResult(None, DecisionError.OWN_REPORT)
         latest_level = pending_level(session, report, latest, levels) if latest is not None else None
-        if latest is not None and latest_level is not None and not may_decide(
-            session, person, report, latest, latest_level, on
+        if (
+            latest is not None
+            and latest_level is not None
+            and not may_decide(session, person, report, latest, latest_level, on)
         ):
             return DecisionResult(None, DecisionError.NOT_ALLOWED)
         return DecisionResult(None, DecisionError.STALE_VERSION, current_version=report.current_version)
@@ -248,12 +256,16 @@ def record_decision(
             session.flush()
     except sa.exc.IntegrityError:
         first = session.exec(
-            select(ApprovalDecision).where(ApprovalDecision.version_id == row.id, ApprovalDecision.level == level)
+            select(ApprovalDecision).where(
+                ApprovalDecision.version_id == row.id, ApprovalDecision.level == level
+            )
         ).first()
         return DecisionResult(None, DecisionError.ALREADY_DECIDED, existing=first)
     final = outcome == DecisionOutcome.RETURNED or level >= levels
     if final:
-        report.status = ReportStatus.APPROVED if outcome == DecisionOutcome.APPROVED else ReportStatus.RETURNED
+        report.status = (
+            ReportStatus.APPROVED if outcome == DecisionOutcome.APPROVED else ReportStatus.RETURNED
+        )
     report.updated_at = now
     session.add(report)
     session.add(

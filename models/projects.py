@@ -29,7 +29,9 @@ def open_period(session: Session, today: date) -> ReportingPeriod | None:
     if candidates:
         return candidates[0]
     return session.exec(
-        select(ReportingPeriod).where(col(ReportingPeriod.starts_on) <= today, col(ReportingPeriod.ends_on) >= today)
+        select(ReportingPeriod).where(
+            col(ReportingPeriod.starts_on) <= today, col(ReportingPeriod.ends_on) >= today
+        )
     ).first()
 
 
@@ -52,7 +54,9 @@ def projects_of_person(
         .join(ProjectOwner, col(ProjectOwner.project_id) == col(Project.id))
         .outerjoin(
             ProgressReport,
-            sa.and_(col(ProgressReport.project_id) == col(Project.id), col(ProgressReport.period_id) == period_id),
+            sa.and_(
+                col(ProgressReport.project_id) == col(Project.id), col(ProgressReport.period_id) == period_id
+            ),
         )
         .outerjoin(
             ReportVersion,

@@ -242,7 +242,9 @@ def why_reopened(session: Session, report: ProgressReport) -> ReturnNote | None:
     ).first()
     if reopened is not None and (decision is None or reopened.at >= decision.decided_at):
         actor = session.get(Person, reopened.actor_person_id) if reopened.actor_person_id else None
-        return ReturnNote(str(reopened.details.get("reason", "")), actor.full_name if actor else None, reopened.at)
+        return ReturnNote(
+            str(reopened.details.get("reason", "")), actor.full_name if actor else None, reopened.at
+        )
     if decision is not None:
         director = session.get(Person, decision.decided_by_id)
         return ReturnNote(decision.reason, director.full_name if director else "", decision.decided_at)

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 
-def read_toml(path: Path | None, default_name: str, error: type[Exception], what: str) -> tuple[str, dict[str, Any]]:
+def read_toml(
+    path: Path | None, default_name: str, error: type[Exception], what: str
+) -> tuple[str, dict[str, Any]]:
     """`(source name, parsed document)` of `path`, or of `scheduler/data/<default_name>` when None.
 
     Any failure to read or parse raises `error` with a message naming the file.

@@ -93,7 +93,9 @@ class Dispatcher:
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(_outbox)
-                .where(_outbox.c.status == OutboxStatus.DEFERRED.value, _outbox.c.next_attempt_at < month_start)
+                .where(
+                    _outbox.c.status == OutboxStatus.DEFERRED.value, _outbox.c.next_attempt_at < month_start
+                )
                 .values(status=OutboxStatus.PENDING.value, next_attempt_at=month_start)
             )
         return int(result.rowcount or 0)

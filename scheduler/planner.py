@@ -149,13 +149,22 @@ class _Org:
 
     def __init__(self, conn: Connection, rules: Rules, calendar: WorkCalendar) -> None:
         rows = conn.execute(
-            sa.select(_office.c.id, _office.c.code, _office.c.name, _office.c.kind, _office.c.parent_id, _office.c.settings)
+            sa.select(
+                _office.c.id,
+                _office.c.code,
+                _office.c.name,
+                _office.c.kind,
+                _office.c.parent_id,
+                _office.c.settings,
+            )
         ).all()
         self.code = {r.id: r.code for r in rows}
         self.name = {r.id: r.name for r in rows}
         self.kind = {r.id: r.kind for r in rows}
         parent = {r.id: r.parent_id for r in rows}
-        overrides = {r.id: (r.settings or {}).get("rules") for r in rows if r.settings and r.settings.get("rules")}
+        overrides = {
+            r.id: (r.settings or {}).get("rules") for r in rows if r.settings and r.settings.get("rules")
+        }
         self.area: dict[int, int] = {}
         for office_id in parent:
             self.area[office_id] = self._find_area(office_id, parent)
@@ -166,7 +175,9 @@ class _Org:
         self.unit_of: dict[int, int] = {}
         for office_id, area_id in self.area.items():
             if area_id not in area_rules:
-                area_rules[area_id] = rules.patched(overrides.get(area_id), f"office {self.code.get(area_id)} rules")
+                area_rules[area_id] = rules.patched(
+                    overrides.get(area_id), f"office {self.code.get(area_id)} rules"
+                )
             effective = area_rules[area_id]
             if office_id != area_id and office_id in overrides:
                 effective = effective.patched(overrides[office_id], f"office {self.code[office_id]} rules")
@@ -191,13 +202,17 @@ class _Org:
 
     @staticmethod
     def _calendars(conn: Connection, base: WorkCalendar) -> dict[int | None, WorkCalendar]:
-        rows = conn.execute(sa.select(_holiday.c.office_id, _holiday.c.day, _holiday.c.kind, _holiday.c.name)).all()
+        rows = conn.execute(
+            sa.select(_holiday.c.office_id, _holiday.c.day, _holiday.c.kind, _holiday.c.name)
+        ).all()
         result: dict[int | None, WorkCalendar] = {None: base}
         if not rows:
             return result
         shared = [r for r in rows if r.office_id is None]
         for office_id in {r.office_id for r in rows}:
-            applicable = shared + ([r for r in rows if r.office_id == office_id] if office_id is not None else [])
+            applicable = shared + (
+                [r for r in rows if r.office_id == office_id] if office_id is not None else []
+            )
             result[office_id] = WorkCalendar(
                 added={r.day: r.name for r in applicable if r.kind == HolidayKind.HOLIDAY.value},
                 removed=[r.day for r in applicable if r.kind == HolidayKind.WORKING_DAY.value],
@@ -257,7 +272,15 @@ class _Acc:
         self.office_buckets: dict[tuple[Key, ItemKind, str], _OfficeBucket] = {}
         self.ready: dict[Key, list[Item]] = defaultdict(list)
 
-    def bucket(self, who: Key, kind: ItemKind, subject: str, quarter: tuple[int, int] | None, on: date | None, days: int) -> _Bucket:
+    def bucket(
+        self,
+        who: Key,
+        kind: ItemKind,
+        subject: str,
+        quarter: tuple[int, int] | None,
+        on: date | None,
+        days: int,
+    ) -> _Bucket:
         key = (who, kind, subject)
         found = self.buckets.get(key)
         if found is None:
@@ -265,7 +288,13 @@ class _Acc:
         return found
 
     def office_bucket(
-        self, who: Key, kind: ItemKind, subject: str, quarter: tuple[int, int] | None, on: date | None, days: int
+        self,
+        who: Key,
+        kind: ItemKind,
+        subject: str,
+        quarter: tuple[int, int] | None,
+        on: date | None,
+        days: int,
     ) -> _OfficeBucket:
         key = (who, kind, subject)
         found = self.office_buckets.get(key)
@@ -282,7 +311,11 @@ class _Acc:
         for (who, kind, subject), ob in self.office_buckets.items():
             offices = sorted(ob.by_office.items(), key=lambda kv: (-len(kv[1]), org.code.get(kv[0], "")))
             lines = tuple(
-                Line(org.code.get(office_id, ""), org.label(office_id), f"{len(codes)} โครงการ: {_codes(codes)}")
+                Line(
+                    org.code.get(office_id, ""),
+                    org.label(office_id),
+                    f"{len(codes)} โครงการ: {_codes(codes)}",
+                )
                 for office_id, codes in offices[: self.cap]
             )
             result[who].append(Item(kind, subject, ob.quarter, ob.on, ob.days, len(ob.seen), lines))
@@ -402,8 +435,12 @@ def _acting_approvers(conn: Connection, day: date) -> dict[int, int]:
 
 def _periods(conn: Connection, day: date) -> list[_Period]:
     rows = conn.execute(
-        sa.select(_period.c.id, _period.c.fiscal_year, _period.c.quarter, _period.c.starts_on, _period.c.ends_on)
-        .where(_period.c.ends_on >= day - timedelta(days=150), _period.c.starts_on <= day + timedelta(days=120))
+        sa.select(
+            _period.c.id, _period.c.fiscal_year, _period.c.quarter, _period.c.starts_on, _period.c.ends_on
+        )
+        .where(
+            _period.c.ends_on >= day - timedelta(days=150), _period.c.starts_on <= day + timedelta(days=120)
+        )
         .order_by(_period.c.starts_on)
     ).all()
     return [_Period(r.id, r.fiscal_year, r.quarter, r.starts_on, r.ends_on) for r in rows]
@@ -435,8 +472,13 @@ def _report_rules(
                 if r.reminders.on_due_day and due == day:
                     fired[(u, period.id)].append((ItemKind.REPORT_DUE, 0, due))
             if r.overdue.enabled:
-                if r.overdue.notify_after_working_days and cal.add_working_days(due, r.overdue.notify_after_working_days) == day:
-                    fired[(u, period.id)].append((ItemKind.REPORT_OVERDUE, r.overdue.notify_after_working_days, due))
+                if (
+                    r.overdue.notify_after_working_days
+                    and cal.add_working_days(due, r.overdue.notify_after_working_days) == day
+                ):
+                    fired[(u, period.id)].append(
+                        (ItemKind.REPORT_OVERDUE, r.overdue.notify_after_working_days, due)
+                    )
                 late = r.overdue.escalate_after_working_days
                 if late and cal.add_working_days(due, late) == day:
                     fired[(u, period.id)].append((ItemKind.LATE_ESCALATION, late, due))
@@ -472,10 +514,14 @@ def _report_rules(
             for kind, days, due in events:
                 if kind is ItemKind.REPORT_DUE:
                     if person_id is not None:
-                        acc.bucket(("p", person_id), kind, subject, fq, due, days).add(project_id, Line(code, name), acc.cap)
+                        acc.bucket(("p", person_id), kind, subject, fq, due, days).add(
+                            project_id, Line(code, name), acc.cap
+                        )
                 elif kind is ItemKind.REPORT_OVERDUE:
                     if person_id is not None:
-                        acc.bucket(("p", person_id), kind, subject, fq, due, days).add(project_id, Line(code, name), acc.cap)
+                        acc.bucket(("p", person_id), kind, subject, fq, due, days).add(
+                            project_id, Line(code, name), acc.cap
+                        )
                     if approver_id is not None:
                         approver = acting.get(approver_id, approver_id)
                         acc.bucket(("p", approver), ItemKind.APPROVER_OVERDUE, subject, fq, due, days).add(
@@ -528,7 +574,10 @@ def _approval_rules(
     all_dates = [d for dates in wanted.values() for d in dates]
     if not all_dates:
         return
-    lo, hi = _local_midnight_utc(min(all_dates), tz), _local_midnight_utc(max(all_dates) + timedelta(days=1), tz)
+    lo, hi = (
+        _local_midnight_utc(min(all_dates), tz),
+        _local_midnight_utc(max(all_dates) + timedelta(days=1), tz),
+    )
     statement = (
         sa.select(
             _report.c.id,
@@ -543,7 +592,12 @@ def _approval_rules(
         )
         .select_from(
             _report.join(_project, _project.c.id == _report.c.project_id)
-            .join(_version, sa.and_(_version.c.report_id == _report.c.id, _version.c.version == _report.c.current_version))
+            .join(
+                _version,
+                sa.and_(
+                    _version.c.report_id == _report.c.id, _version.c.version == _report.c.current_version
+                ),
+            )
             .join(_period, _period.c.id == _report.c.period_id)
         )
         .where(
@@ -552,7 +606,9 @@ def _approval_rules(
             _version.c.submitted_at < hi,
         )
     )
-    for report_id, _pid, code, name, office_id, approver_id, submitted_at, fy, quarter in conn.execute(statement).all():
+    for report_id, _pid, code, name, office_id, approver_id, submitted_at, fy, quarter in conn.execute(
+        statement
+    ).all():
         u = org.unit_of.get(office_id)
         if u not in wanted:
             continue
@@ -566,7 +622,9 @@ def _approval_rules(
             if approver_id is None:
                 continue
             approver = acting.get(approver_id, approver_id)
-            acc.bucket(("p", approver), kind, "approvals", None, None, n).add(report_id, Line(code, name, subject), acc.cap)
+            acc.bucket(("p", approver), kind, "approvals", None, None, n).add(
+                report_id, Line(code, name, subject), acc.cap
+            )
         else:
             approver = acting.get(approver_id, approver_id) if approver_id is not None else None
             who_name = people[approver].full_name if approver in people else "ยังไม่ได้กำหนดผู้อนุมัติ"
@@ -630,7 +688,9 @@ def _step_items(day: date, unit: _Unit, steps: Sequence[ProcessStep], acc: _Acc,
         if opening:
             lines = tuple(_step_line(w) for w in opening)
             subject = ",".join(f"{w.step.id}@{w.fiscal_year}" for w in opening)[:100]
-            acc.ready[("a", area_id)].append(Item(ItemKind.STEP_OPEN, subject, on=day, total=len(lines), lines=lines))
+            acc.ready[("a", area_id)].append(
+                Item(ItemKind.STEP_OPEN, subject, on=day, total=len(lines), lines=lines)
+            )
     n = r.nudge_working_days_before_close
     if n:
         closing = [
@@ -676,7 +736,9 @@ def _digest_items(
         statement = (
             sa.select(_project.c.office_id, _report.c.status, sa.func.count())
             .select_from(
-                _project.outerjoin(_report, sa.and_(_report.c.project_id == _project.c.id, _report.c.period_id == period.id))
+                _project.outerjoin(
+                    _report, sa.and_(_report.c.project_id == _project.c.id, _report.c.period_id == period.id)
+                )
             )
             .where(_project.c.fiscal_year == period.fiscal_year, _project.c.status == "active")
             .group_by(_project.c.office_id, _report.c.status)
@@ -720,13 +782,21 @@ def _digest_items(
     since, until = _local_midnight_utc(day - timedelta(days=7), tz), _local_midnight_utc(day, tz)
     failed = conn.execute(
         sa.select(_outbox.c.person_ids, _outbox.c.recipients, _outbox.c.last_error)
-        .where(_outbox.c.status == OutboxStatus.FAILED.value, _outbox.c.created_at >= since, _outbox.c.created_at < until)
+        .where(
+            _outbox.c.status == OutboxStatus.FAILED.value,
+            _outbox.c.created_at >= since,
+            _outbox.c.created_at < until,
+        )
         .order_by(_outbox.c.id)
     ).all()
     lines_out: list[Line] = []
     total = 0
     for person_ids, recipients, error in failed:
-        names = [people[p] for p in (person_ids or []) if p in people and org.area.get(people[p].office_id) == area_id]
+        names = [
+            people[p]
+            for p in (person_ids or [])
+            if p in people and org.area.get(people[p].office_id) == area_id
+        ]
         if person_ids and not names:
             continue
         total += max(1, len(names))
@@ -753,7 +823,9 @@ def _digest_items(
         acc.ready[who].append(Item(ItemKind.UNDELIVERED, "week", None, day, 0, total, tuple(lines_out)))
 
 
-def _summarise_personal(by_key: dict[Key, list[Item]], people: Mapping[int, PersonRow], org: _Org, cap: int) -> None:
+def _summarise_personal(
+    by_key: dict[Key, list[Item]], people: Mapping[int, PersonRow], org: _Org, cap: int
+) -> None:
     """Digest-only mode: personal items become one summary per planning group."""
     per_area: dict[int, dict[ItemKind, list[tuple[PersonRow, int]]]] = defaultdict(lambda: defaultdict(list))
     for who in [k for k in by_key if k[0] == "p"]:
@@ -771,17 +843,28 @@ def _summarise_personal(by_key: dict[Key, list[Item]], people: Mapping[int, Pers
         else:
             del by_key[who]
     for area, kinds in per_area.items():
-        figures = tuple((_SUMMARY_LABELS[k], sum(n for _p, n in rows)) for k, rows in sorted(kinds.items(), key=lambda kv: kv[0].rank))
-        everyone = sorted({p.id: p for rows in kinds.values() for p, _n in rows}.values(), key=lambda p: p.code)
+        figures = tuple(
+            (_SUMMARY_LABELS[k], sum(n for _p, n in rows))
+            for k, rows in sorted(kinds.items(), key=lambda kv: kv[0].rank)
+        )
+        everyone = sorted(
+            {p.id: p for rows in kinds.values() for p, _n in rows}.values(), key=lambda p: p.code
+        )
         lines = tuple(Line(p.code, p.full_name) for p in everyone[:cap])
-        by_key[("a", area)].append(Item(ItemKind.REMINDER_SUMMARY, "budget", None, None, 0, len(everyone), lines, figures))
+        by_key[("a", area)].append(
+            Item(ItemKind.REMINDER_SUMMARY, "budget", None, None, 0, len(everyone), lines, figures)
+        )
 
 
-def _planning_targets(conn: Connection, people: Mapping[int, PersonRow], org: _Org) -> tuple[dict[int, str], dict[int, list[int]]]:
+def _planning_targets(
+    conn: Connection, people: Mapping[int, PersonRow], org: _Org
+) -> tuple[dict[int, str], dict[int, list[int]]]:
     """Per area: its bound planning LINE group (preferred), and its planners."""
     chats: dict[int, str] = {}
     for chat_id, office_id in conn.execute(
-        sa.select(_binding.c.chat_id, _binding.c.office_id).where(_binding.c.active.is_(True)).order_by(_binding.c.id)
+        sa.select(_binding.c.chat_id, _binding.c.office_id)
+        .where(_binding.c.active.is_(True))
+        .order_by(_binding.c.id)
     ):
         area = org.area.get(office_id)
         if area is not None and area not in chats:
@@ -795,7 +878,9 @@ def _planning_targets(conn: Connection, people: Mapping[int, PersonRow], org: _O
     return chats, planners
 
 
-def _resolve(conn: Connection, plan: Plan, by_key: Mapping[Key, list[Item]], people: Mapping[int, PersonRow], org: _Org) -> None:
+def _resolve(
+    conn: Connection, plan: Plan, by_key: Mapping[Key, list[Item]], people: Mapping[int, PersonRow], org: _Org
+) -> None:
     """Turn (person | area) → items into recipients: areas to their group chat or each planner."""
     chats, planners = _planning_targets(conn, people, org)
     personal: dict[int, list[Item]] = defaultdict(list)
@@ -805,7 +890,9 @@ def _resolve(conn: Connection, plan: Plan, by_key: Mapping[Key, list[Item]], peo
         elif ident in chats:
             ordered = tuple(sorted(items, key=_order))
             plan.recipients.append(
-                Recipient(f"g{chats[ident]}", chats[ident], f"กลุ่ม LINE ของ{org.label(ident)}", ordered, (), ident)
+                Recipient(
+                    f"g{chats[ident]}", chats[ident], f"กลุ่ม LINE ของ{org.label(ident)}", ordered, (), ident
+                )
             )
         else:
             for person_id in planners.get(ident, []):
@@ -821,7 +908,14 @@ def _resolve(conn: Connection, plan: Plan, by_key: Mapping[Key, list[Item]], peo
             plan.unreachable_area[person_id] = area
             continue
         plan.recipients.append(
-            Recipient(f"p{person_id}", person.line_user_id or "", f"{person.code} {person.full_name}", items, (person_id,), area)
+            Recipient(
+                f"p{person_id}",
+                person.line_user_id or "",
+                f"{person.code} {person.full_name}",
+                items,
+                (person_id,),
+                area,
+            )
         )
 
 

@@ -131,7 +131,9 @@ def release_lease(engine: Engine, name: str, holder: str) -> None:
 # --- time and budget ------------------------------------------------------------------------------
 
 
-def release_time(now: datetime, tz: ZoneInfo, delivery: Delivery, calendar: WorkCalendar | None = None) -> datetime:
+def release_time(
+    now: datetime, tz: ZoneInfo, delivery: Delivery, calendar: WorkCalendar | None = None
+) -> datetime:
     """``now``, or, when ``now`` falls in the quiet hours, their end (on the next working day when a
     calendar is given: a reminder held overnight on a Friday waits for Monday, not Saturday)."""
     local = now.astimezone(tz)
@@ -163,7 +165,9 @@ def messages_used(conn: Connection, day: date, tz: ZoneInfo) -> int:
 
 def _notified_this_month(conn: Connection, day: date) -> bool:
     rows = conn.execute(
-        sa.select(_run.c.summary).where(_run.c.job == DAILY_JOB, _run.c.run_on >= day.replace(day=1), _run.c.run_on < day)
+        sa.select(_run.c.summary).where(
+            _run.c.job == DAILY_JOB, _run.c.run_on >= day.replace(day=1), _run.c.run_on < day
+        )
     ).all()
     return any((summary or {}).get("budget_notice") for (summary,) in rows)
 
@@ -202,12 +206,23 @@ def _plan_for(conn: Connection, day: date, setup: TickSetup) -> tuple[Plan, bool
     notices: list[Item] = []
     if digest_only and not _notified_this_month(conn, day):
         notices.append(_budget_notice(day, used, quota))
-    plan = plan_day(conn, day, rules, setup.calendar, setup.tz, steps=setup.steps, digest_only=digest_only, notices=notices)
+    plan = plan_day(
+        conn,
+        day,
+        rules,
+        setup.calendar,
+        setup.tz,
+        steps=setup.steps,
+        digest_only=digest_only,
+        notices=notices,
+    )
     if quota and not digest_only and used + len(plan.recipients) > quota and _personal_messages(plan):
         # Sending everything would overrun the quota: switch now rather than fail halfway.
         digest_only = True
         notices = [] if _notified_this_month(conn, day) else [_budget_notice(day, used, quota)]
-        plan = plan_day(conn, day, rules, setup.calendar, setup.tz, steps=setup.steps, digest_only=True, notices=notices)
+        plan = plan_day(
+            conn, day, rules, setup.calendar, setup.tz, steps=setup.steps, digest_only=True, notices=notices
+        )
     return plan, digest_only, used, bool(notices)
 
 
@@ -220,7 +235,9 @@ def _budget_notice(day: date, used: int, quota: int) -> Item:
     )
 
 
-def run_tick(engine: Engine, clock: Clock, setup: TickSetup, *, day: date | None = None, job: str = DAILY_JOB) -> TickResult:
+def run_tick(
+    engine: Engine, clock: Clock, setup: TickSetup, *, day: date | None = None, job: str = DAILY_JOB
+) -> TickResult:
     """Run the tick for ``day`` (default: today, local) once: plan, then queue in one transaction."""
     with gc_paused():
         return _run_tick(engine, clock, setup, day, job)
@@ -252,10 +269,17 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             with engine.begin() as conn:
                 conn.execute(
                     sa.insert(_run).values(
-                        job=job, run_on=day, status="done", started_at=now, finished_at=clock.now(), summary=summary
+                        job=job,
+                        run_on=day,
+                        status="done",
+                        started_at=now,
+                        finished_at=clock.now(),
+                        summary=summary,
                     )
                 )
-                for batch in _chunks(_outbox_rows(plan, day, now, not_before, setup.rules.delivery.max_lines), _CHUNK):
+                for batch in _chunks(
+                    _outbox_rows(plan, day, now, not_before, setup.rules.delivery.max_lines), _CHUNK
+                ):
                     _insert_rows(conn, [row for row, _n in batch])
                     result.rows += len(batch)
                     result.recipients += sum(n for _row, n in batch)
@@ -263,7 +287,12 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             log.info("tick for %s already queued by another replica", day)
             return TickResult(day, ran=False, reason="already ran")
         log.info(
-            "tick %s: %d messages in %d rows (naive %d), digest only: %s", day, result.recipients, result.rows, result.naive, digest_only
+            "tick %s: %d messages in %d rows (naive %d), digest only: %s",
+            day,
+            result.recipients,
+            result.rows,
+            result.naive,
+            digest_only,
         )
         return result
     finally:
@@ -297,7 +326,8 @@ def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     converters = [
         (position, process)
         for position, name in enumerate(columns)
-        if name not in _JSON_COLUMNS and (process := _outbox.c[name].type._cached_bind_processor(dialect)) is not None
+        if name not in _JSON_COLUMNS
+        and (process := _outbox.c[name].type._cached_bind_processor(dialect)) is not None
     ]
     converted: dict[Any, Any] = {}
 
@@ -333,7 +363,9 @@ def _kind_counts(plan: Plan) -> dict[str, int]:
     return dict(counts)
 
 
-def _chunks(rows: Iterator[tuple[dict[str, Any], int]], size: int) -> Iterator[list[tuple[dict[str, Any], int]]]:
+def _chunks(
+    rows: Iterator[tuple[dict[str, Any], int]], size: int
+) -> Iterator[list[tuple[dict[str, Any], int]]]:
     batch: list[tuple[dict[str, Any], int]] = []
     for row in rows:
         batch.append(row)
@@ -355,11 +387,38 @@ def _outbox_rows(
         if r.personal:
             groups[r.items].append(r)
         else:
-            yield _row(keys, f"daily:{day}:{r.key}", [r.to], [], r.items, day, now, not_before, max_lines, personal=False), 1
+            yield (
+                _row(
+                    keys,
+                    f"daily:{day}:{r.key}",
+                    [r.to],
+                    [],
+                    r.items,
+                    day,
+                    now,
+                    not_before,
+                    max_lines,
+                    personal=False,
+                ),
+                1,
+            )
     for items, members in groups.items():
         if len(members) == 1:
             r = members[0]
-            yield _row(keys, f"daily:{day}:{r.key}", [r.to], list(r.person_ids), items, day, now, not_before, max_lines), 1
+            yield (
+                _row(
+                    keys,
+                    f"daily:{day}:{r.key}",
+                    [r.to],
+                    list(r.person_ids),
+                    items,
+                    day,
+                    now,
+                    not_before,
+                    max_lines,
+                ),
+                1,
+            )
             continue
         message: str | None = None
         for start in range(0, len(members), MULTICAST_LIMIT):
@@ -368,7 +427,15 @@ def _outbox_rows(
             digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:24]
             row = _row(
                 keys,
-                f"daily:{day}:m{digest}", [m.to for m in chunk], person_ids, items, day, now, not_before, max_lines, message
+                f"daily:{day}:m{digest}",
+                [m.to for m in chunk],
+                person_ids,
+                items,
+                day,
+                now,
+                not_before,
+                max_lines,
+                message,
             )
             message = row["messages"][1:-1]
             yield row, len(chunk)

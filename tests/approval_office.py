@@ -56,7 +56,12 @@ class ApprovalOffice:
 
 def _person(s: Session, code: str, name: str, office_id: int, roles: set[Role], now: datetime) -> Person:
     person = Person(
-        code=code, full_name=name, office_id=office_id, roles=format_roles(roles), created_at=now, updated_at=now
+        code=code,
+        full_name=name,
+        office_id=office_id,
+        roles=format_roles(roles),
+        created_at=now,
+        updated_at=now,
     )
     s.add(person)
     s.flush()
@@ -83,8 +88,16 @@ def make_office(engine: Engine, *, today: date, projects: int = 2) -> ApprovalOf
         s.add(own)
         s.flush()
         s.add(ProjectOwner(project_id=own.id or 0, person_id=seeded.director.id or 0))
-        s.add(Indicator(project_id=own.id or 0, code="K1", name="ครูที่ผ่านการอบรม", unit="คน", target=10,
-                        kind=IndicatorKind.OUTPUT))
+        s.add(
+            Indicator(
+                project_id=own.id or 0,
+                code="K1",
+                name="ครูที่ผ่านการอบรม",
+                unit="คน",
+                target=10,
+                kind=IndicatorKind.OUTPUT,
+            )
+        )
         period = s.exec(
             select(ReportingPeriod)
             .where(ReportingPeriod.fiscal_year == seeded.fiscal_year, col(ReportingPeriod.starts_on) <= today)
@@ -119,7 +132,9 @@ def add_projects(engine: Engine, office: ApprovalOffice, count: int, *, start: i
     return made
 
 
-def answers(project_id: int, period_id: int, *, progress: str = "50", activities: str = "x") -> dict[str, Any]:
+def answers(
+    project_id: int, period_id: int, *, progress: str = "50", activities: str = "x"
+) -> dict[str, Any]:
     return {
         "project": str(project_id),
         "period": str(period_id),
@@ -173,7 +188,9 @@ def decisions(engine: Engine, report_id: int | None = None) -> list[ApprovalDeci
 
 def audits(engine: Engine, report_id: int | None = None) -> list[AuditLog]:
     with Session(engine) as s:
-        statement = select(AuditLog).where(col(AuditLog.action).in_(REPORT_ACTIONS)).order_by(col(AuditLog.id))
+        statement = (
+            select(AuditLog).where(col(AuditLog.action).in_(REPORT_ACTIONS)).order_by(col(AuditLog.id))
+        )
         if report_id is not None:
             statement = statement.where(AuditLog.entity_id == str(report_id))
         return list(s.exec(statement))

@@ -91,7 +91,7 @@ def _fix_sequences(conn: Connection, tables: Iterable[sa.Table]) -> None:
         conn.execute(
             sa.text(
                 f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM \"{table.name}\"), false)"
+                f'(SELECT COALESCE(MAX(id), 0) + 1 FROM "{table.name}"), false)'
             )
         )
 
@@ -117,7 +117,16 @@ def generate_office(
     now = now or datetime(2026, 9, 1, tzinfo=UTC)
     t: dict[str, sa.Table] = {
         m.__tablename__: m.__table__  # type: ignore[attr-defined]
-        for m in (Office, Person, Project, ProjectOwner, ReportingPeriod, ProgressReport, ReportVersion, FiscalYear)
+        for m in (
+            Office,
+            Person,
+            Project,
+            ProjectOwner,
+            ReportingPeriod,
+            ProgressReport,
+            ReportVersion,
+            FiscalYear,
+        )
     }
     office_t, person_t, project_t = t["office"], t["person"], t["project"]
     with engine.begin() as conn:
@@ -130,11 +139,35 @@ def generate_office(
         area_id, planning_id = office_id, office_id + 1
         school_ids = list(range(office_id + 2, office_id + 2 + schools))
         offices = [
-            {"id": area_id, "code": "AREA", "name": "สพม.จำลอง", "kind": "area_office", "parent_id": None, "settings": {}, **stamp},
-            {"id": planning_id, "code": "PLAN", "name": "กลุ่มนโยบายและแผน", "kind": "group", "parent_id": area_id, "settings": {}, **stamp},
+            {
+                "id": area_id,
+                "code": "AREA",
+                "name": "สพม.จำลอง",
+                "kind": "area_office",
+                "parent_id": None,
+                "settings": {},
+                **stamp,
+            },
+            {
+                "id": planning_id,
+                "code": "PLAN",
+                "name": "กลุ่มนโยบายและแผน",
+                "kind": "group",
+                "parent_id": area_id,
+                "settings": {},
+                **stamp,
+            },
         ]
         offices += [
-            {"id": sid, "code": f"S{n:05d}", "name": f"โรงเรียนจำลองวิทยา {n}", "kind": "school", "parent_id": area_id, "settings": {}, **stamp}
+            {
+                "id": sid,
+                "code": f"S{n:05d}",
+                "name": f"โรงเรียนจำลองวิทยา {n}",
+                "kind": "school",
+                "parent_id": area_id,
+                "settings": {},
+                **stamp,
+            }
             for n, sid in enumerate(school_ids, start=1)
         ]
         conn.execute(office_t.insert(), offices[:2])
@@ -163,7 +196,8 @@ def generate_office(
         for n, sid in enumerate(school_ids, start=1):
             director_of[sid] = person(f"D{n:05d}", f"นายผู้อำนวยการ {n}", sid, "approver")
             teachers_of[sid] = [
-                person(f"T{n:05d}-{k}", f"ครูจำลอง {n}-{k}", sid, "reporter") for k in range(1, teachers_per_school + 1)
+                person(f"T{n:05d}-{k}", f"ครูจำลอง {n}-{k}", sid, "reporter")
+                for k in range(1, teachers_per_school + 1)
             ]
         _insert(conn, person_t, people)
 
@@ -248,4 +282,6 @@ def local_dt(day: date, hour: int = 10, minute: int = 0) -> datetime:
     """A Bangkok wall-clock time as aware UTC."""
     from zoneinfo import ZoneInfo
 
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo("Asia/Bangkok")).astimezone(UTC)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo("Asia/Bangkok")).astimezone(
+        UTC
+    )

@@ -96,21 +96,38 @@ def seed_office(engine: Engine, *, today: date, projects_for_teacher: int = 2) -
     now = datetime.now(UTC)
     fy = fiscal_year_of(today)
     with Session(engine, expire_on_commit=False) as s:
-        area = Office(code="AREA", name="สพม.ทดสอบ", kind=OfficeKind.AREA_OFFICE, created_at=now, updated_at=now)
+        area = Office(
+            code="AREA", name="สพม.ทดสอบ", kind=OfficeKind.AREA_OFFICE, created_at=now, updated_at=now
+        )
         s.add(area)
         s.flush()
         planning = Office(
-            code="PLAN", name="กลุ่มนโยบายและแผน", kind=OfficeKind.GROUP, parent_id=area.id, created_at=now, updated_at=now
+            code="PLAN",
+            name="กลุ่มนโยบายและแผน",
+            kind=OfficeKind.GROUP,
+            parent_id=area.id,
+            created_at=now,
+            updated_at=now,
         )
         school = Office(
-            code="SCH1", name="โรงเรียนทดสอบวิทยา", kind=OfficeKind.SCHOOL, parent_id=area.id, created_at=now, updated_at=now
+            code="SCH1",
+            name="โรงเรียนทดสอบวิทยา",
+            kind=OfficeKind.SCHOOL,
+            parent_id=area.id,
+            created_at=now,
+            updated_at=now,
         )
         s.add_all([planning, school])
         s.flush()
 
         def person(code: str, name: str, office: Office, roles: set[Role]) -> Person:
             p = Person(
-                code=code, full_name=name, office_id=office.id or 0, roles=format_roles(roles), created_at=now, updated_at=now
+                code=code,
+                full_name=name,
+                office_id=office.id or 0,
+                roles=format_roles(roles),
+                created_at=now,
+                updated_at=now,
             )
             s.add(p)
             return p
@@ -124,7 +141,11 @@ def seed_office(engine: Engine, *, today: date, projects_for_teacher: int = 2) -
         for q in quarters_of(fy):
             s.add(
                 ReportingPeriod(
-                    fiscal_year=fy, quarter=q.quarter, starts_on=q.start, ends_on=q.end, due_on=q.end + timedelta(days=10)
+                    fiscal_year=fy,
+                    quarter=q.quarter,
+                    starts_on=q.start,
+                    ends_on=q.end,
+                    due_on=q.end + timedelta(days=10),
                 )
             )
         projects = []
@@ -146,7 +167,11 @@ def seed_office(engine: Engine, *, today: date, projects_for_teacher: int = 2) -
             s.add(ProjectOwner(project_id=project.id or 0, person_id=teacher.id or 0))
             s.add(
                 Indicator(
-                    project_id=project.id or 0, code="K1", name="จำนวนนักเรียนที่เข้าร่วม", unit="คน", target=100,
+                    project_id=project.id or 0,
+                    code="K1",
+                    name="จำนวนนักเรียนที่เข้าร่วม",
+                    unit="คน",
+                    target=100,
                     kind=IndicatorKind.OUTPUT,
                 )
             )

@@ -40,8 +40,15 @@ def _submit(engine, office, person, project) -> tuple[int, int]:
 def _approve(engine, report_id, version, person, levels=1) -> None:
     with Session(engine) as s:
         result = record_decision(
-            s, report_id=report_id, version=version, person=s.get(Person, person.id),
-            outcome=DecisionOutcome.APPROVED, channel=DecisionChannel.BUTTON, now=NOW, on=TODAY, levels=levels,
+            s,
+            report_id=report_id,
+            version=version,
+            person=s.get(Person, person.id),
+            outcome=DecisionOutcome.APPROVED,
+            channel=DecisionChannel.BUTTON,
+            now=NOW,
+            on=TODAY,
+            levels=levels,
         )
         assert result.ok, result.error
         s.commit()
@@ -75,7 +82,10 @@ def test_pending_lists_what_waits_on_whom(engine, office) -> None:
     waiting = _line_of(lines, first)
     assert office.projects[0].code in waiting and "ฉบับที่ 1" in waiting
     assert f"DD1 {office.deputy.full_name}{text.not_on_line()}" in waiting  # acting today, not on LINE yet
-    assert f"D1 {office.director.full_name}" in waiting and f"{office.director.full_name}{text.not_on_line()}" not in waiting
+    assert (
+        f"D1 {office.director.full_name}" in waiting
+        and f"{office.director.full_name}{text.not_on_line()}" not in waiting
+    )
     assert "ผู้อำนวยการ" in waiting
     own_line = _line_of(lines, own)
     assert ": AD1 " in own_line and " D1 " not in own_line  # the director's own report waits one level up
@@ -96,7 +106,9 @@ def test_reopen_an_approved_report_tells_the_reporter(engine, office) -> None:
     report_id, version = _submit(engine, office, office.teacher, office.projects[0])
     _approve(engine, report_id, version, office.director)
 
-    result = runner.invoke(app, ["approvals", "--reopen", str(report_id), "--reason", "ตัวเลขเบิกจ่ายผิด", "--by", "PL1"])
+    result = runner.invoke(
+        app, ["approvals", "--reopen", str(report_id), "--reason", "ตัวเลขเบิกจ่ายผิด", "--by", "PL1"]
+    )
     assert result.exit_code == 0, result.output
     assert _lines(result)[-1] == text.reopened(report_id)
     assert report_status(engine, report_id) == "returned"

@@ -78,14 +78,28 @@ class Bot:
 
     def pushes(self, user: str, count: int) -> list[Any]:
         """Wait for `count` pushes to `user`; returns all pushes so far."""
-        return self._wait(lambda: (p := [d for d in self.fake.deliveries_to(user) if d.kind == "push"]) and len(p) >= count and p)
+        return self._wait(
+            lambda: (
+                (p := [d for d in self.fake.deliveries_to(user) if d.kind == "push"])
+                and len(p) >= count
+                and p
+            )
+        )
 
     def cards(self, user: str, count: int) -> list[Any]:
         """The approval cards pushed to `user`, once there are `count`."""
         return self._wait(
-            lambda: (c := [d for d in self.fake.deliveries_to(user) if d.kind == "push" and _is_card(d.messages[0])])
-            and len(c) >= count
-            and c
+            lambda: (
+                (
+                    c := [
+                        d
+                        for d in self.fake.deliveries_to(user)
+                        if d.kind == "push" and _is_card(d.messages[0])
+                    ]
+                )
+                and len(c) >= count
+                and c
+            )
         )
 
 
@@ -151,18 +165,26 @@ def make_bot(db_url, fake_line, tmp_path) -> Iterator[Callable[..., Bot]]:
 def office(engine) -> ApprovalOffice:
     office = make_office(engine, today=TODAY)
     for person, user in (
-        (office.teacher, T), (office.teacher2, T2), (office.director, D),
-        (office.deputy, DD), (office.area_director, AD), (office.planner, PL),
+        (office.teacher, T),
+        (office.teacher2, T2),
+        (office.director, D),
+        (office.deputy, DD),
+        (office.area_director, AD),
+        (office.planner, PL),
     ):
         link(engine, person, user)
     return office
 
 
-def _submitted(engine, office: ApprovalOffice, project, *, person=None, progress: str = "50") -> tuple[int, int]:
+def _submitted(
+    engine, office: ApprovalOffice, project, *, person=None, progress: str = "50"
+) -> tuple[int, int]:
     """A report version submitted through `models/`, its card queued as on_submitted does."""
     now = datetime.now(UTC)
     with Session(engine) as s:
-        report, version = submit(s, (person or office.teacher).id, project.id, office.period_id, now, progress=progress)
+        report, version = submit(
+            s, (person or office.teacher).id, project.id, office.period_id, now, progress=progress
+        )
         request_decision(s, report, version, 1, now, TODAY)
         s.commit()
         return report.id, version.version
@@ -235,7 +257,10 @@ def test_a_return_waiting_for_its_reason_does_not_swallow_other_messages(engine,
     bot.tap(D, _buttons(card)["ส่งกลับแก้ไข"])
     with Session(engine) as s:  # the director walked away for two hours
         conversation = s.exec(select(Conversation).where(Conversation.chat_key == D)).one()
-        conversation.data = {**conversation.data, "asked_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
+        conversation.data = {
+            **conversation.data,
+            "asked_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        }
         s.add(conversation)
         s.commit()
     assert bot.say(D, "เดี๋ยวโทรหานะ") == [chat.not_understood().text]
@@ -269,7 +294,9 @@ def test_quote_replies_approve_return_cancel_and_ignore_chatter(engine, office, 
     quote_second = _card_for(cards, office.projects[1].code).sent_message_ids[0]
 
     assert bot.say(D, "ok ครับ", quoting=quote_first)[0].startswith("อนุมัติรายงาน " + office.projects[0].code)
-    assert bot.say(D, "ส่งกลับ", quoting=quote_second)[0].startswith("ขอเหตุผลที่ส่งกลับรายงาน " + office.projects[1].code)
+    assert bot.say(D, "ส่งกลับ", quoting=quote_second)[0].startswith(
+        "ขอเหตุผลที่ส่งกลับรายงาน " + office.projects[1].code
+    )
     assert bot.say(D, "ยกเลิก")[0] == text.return_cancelled().text
     # starts with an approval word but is no approval: nothing is decided
     assert bot.say(D, "ตกลงว่าต้องแก้ตัวเลขก่อน", quoting=quote_second)[0] == chat.not_understood().text
@@ -277,8 +304,14 @@ def test_quote_replies_approve_return_cancel_and_ignore_chatter(engine, office, 
     assert bot.say(D, "ส่งกลับ: ตัวชี้วัดไม่ตรงเป้า", quoting=quote_second)[0].startswith("ส่งกลับรายงาน")
 
     by_report = {d.report_id: d for d in decisions(engine)}
-    assert by_report[first].outcome == DecisionOutcome.APPROVED and by_report[first].channel == DecisionChannel.QUOTE_REPLY
-    assert by_report[second].reason == "ตัวชี้วัดไม่ตรงเป้า" and by_report[second].channel == DecisionChannel.QUOTE_REPLY
+    assert (
+        by_report[first].outcome == DecisionOutcome.APPROVED
+        and by_report[first].channel == DecisionChannel.QUOTE_REPLY
+    )
+    assert (
+        by_report[second].reason == "ตัวชี้วัดไม่ตรงเป้า"
+        and by_report[second].channel == DecisionChannel.QUOTE_REPLY
+    )
     assert [a.details["channel"] for a in audits(engine)] == ["quote_reply", "quote_reply"]
     notices = [p.messages[0]["text"] for p in bot.pushes(T, 2)]
     assert any("ได้รับอนุมัติแล้ว" in n for n in notices) and any("ตัวชี้วัดไม่ตรงเป้า" in n for n in notices)
@@ -297,7 +330,9 @@ def test_plain_text_decisions(engine, office, make_bot) -> None:
     assert decisions(engine) == []
 
     assert bot.say(D, f"อนุมัติ {projects[0].code}")[0].startswith("อนุมัติรายงาน " + projects[0].code)
-    assert bot.say(D, f"ส่งกลับ {projects[1].code} งบไม่ตรงกับแผน")[0].startswith("ส่งกลับรายงาน " + projects[1].code)
+    assert bot.say(D, f"ส่งกลับ {projects[1].code} งบไม่ตรงกับแผน")[0].startswith(
+        "ส่งกลับรายงาน " + projects[1].code
+    )
     assert "ส่งกลับรายการไหน" in bot.say(D, "ส่งกลับ ไม่ระบุรหัส")[0]  # two left: which one?
     assert bot.say(D, f"อนุมัติ {projects[2].code}")[0].startswith("อนุมัติรายงาน")
     assert bot.say(D, "ส่งกลับ")[0].startswith("ขอเหตุผล")  # one left, but no reason yet
@@ -327,7 +362,9 @@ def test_two_levels_the_planning_group_verifies_after_the_director(engine, offic
     assert [d.level for d in decisions(engine)] == [1, 2]
 
 
-def test_planning_group_reopens_an_approved_report(engine, office, make_bot, db_url, monkeypatch, tmp_path) -> None:
+def test_planning_group_reopens_an_approved_report(
+    engine, office, make_bot, db_url, monkeypatch, tmp_path
+) -> None:
     report_id, version = _submitted(engine, office, office.projects[0])
     bot = make_bot()
     [card] = bot.cards(D, 1)
@@ -444,7 +481,9 @@ def test_acting_approver_off_then_on_their_dates(engine, office, make_bot) -> No
     assert bot.say(DD, f"อนุมัติ {code}")[0].startswith("อนุมัติรายงาน " + code)
     [decision] = decisions(engine)
     assert (decision.report_id, decision.decided_by_id, decision.on_behalf_of_id) == (
-        on_id, office.deputy.id, office.director.id,
+        on_id,
+        office.deputy.id,
+        office.director.id,
     )
     assert office.deputy.full_name in bot.pushes(T, 1)[-1].messages[0]["text"]
     assert report_status(engine, off_id) == "submitted"

@@ -57,7 +57,9 @@ class World:
             s.commit()
         self.people = {name: getattr(self.office, name) for name in ACTORS}
         self.project_ids = {
-            "p0": self.office.projects[0].id, "p1": self.office.projects[1].id, "own": self.office.own_project.id,
+            "p0": self.office.projects[0].id,
+            "p1": self.office.projects[1].id,
+            "own": self.office.own_project.id,
         }
         self.owners = {"p0": {"teacher"}, "p1": {"teacher", "teacher2"}, "own": {"director"}}
 
@@ -213,7 +215,8 @@ class ApprovalMachine(RuleBasedStateMachine):
         per_key = Counter((d.version_id, d.level) for d in all_decisions)
         assert max(per_key.values(), default=0) <= 1
         finals = Counter(
-            d.version_id for d in all_decisions
+            d.version_id
+            for d in all_decisions
             if d.outcome == DecisionOutcome.RETURNED or d.level == self.levels
         )
         assert max(finals.values(), default=0) <= 1, "two final decisions on one version"
@@ -221,18 +224,30 @@ class ApprovalMachine(RuleBasedStateMachine):
         for d in all_decisions:
             version = versions[d.version_id]
             later = [
-                v for v in versions.values()
-                if v.report_id == version.report_id and v.version > version.version and v.submitted_at < d.decided_at
+                v
+                for v in versions.values()
+                if v.report_id == version.report_id
+                and v.version > version.version
+                and v.submitted_at < d.decided_at
             ]
-            assert not later, f"decision on version {version.version} after version {later[0].version} came in"
+            assert not later, (
+                f"decision on version {version.version} after version {later[0].version} came in"
+            )
             assert d.decided_by_id != version.submitted_by_id, "decided on their own report"
             assert d.outcome == DecisionOutcome.APPROVED or d.reason.strip(), "a return without a reason"
             by_version.setdefault(d.version_id, {})[d.level] = d
         for levels in by_version.values():
             if 2 in levels:
-                assert levels[1].outcome == DecisionOutcome.APPROVED and levels[1].decided_at < levels[2].decided_at
+                assert (
+                    levels[1].outcome == DecisionOutcome.APPROVED
+                    and levels[1].decided_at < levels[2].decided_at
+                )
         for report in reports.values():
-            current = next(v for v in versions.values() if v.report_id == report.id and v.version == report.current_version)
+            current = next(
+                v
+                for v in versions.values()
+                if v.report_id == report.id and v.version == report.current_version
+            )
             decided = by_version.get(current.id, {})
             latest = decided[max(decided)] if decided else None
             if latest is None or (latest.outcome == DecisionOutcome.APPROVED and latest.level < self.levels):

@@ -35,7 +35,9 @@ def office(engine) -> ApprovalOffice:
     return make_office(engine, today=TODAY)
 
 
-def _submit(engine, office: ApprovalOffice, person: Person | None = None, project=None, **kw) -> tuple[int, int]:
+def _submit(
+    engine, office: ApprovalOffice, person: Person | None = None, project=None, **kw
+) -> tuple[int, int]:
     person = person or office.teacher
     project = project or office.projects[0]
     with Session(engine) as s:
@@ -183,7 +185,9 @@ def test_a_return_needs_a_reason(engine, office) -> None:
         result = _decide(engine, report_id, version, office.director, DecisionOutcome.RETURNED, reason=reason)
         assert result.error is DecisionError.NEEDS_REASON
     assert decisions(engine) == [] and _status(engine, report_id) == ReportStatus.SUBMITTED
-    ok = _decide(engine, report_id, version, office.director, DecisionOutcome.RETURNED, reason="  ตัวชี้วัดไม่ครบ ")
+    ok = _decide(
+        engine, report_id, version, office.director, DecisionOutcome.RETURNED, reason="  ตัวชี้วัดไม่ครบ "
+    )
     assert ok.ok and ok.decision.reason == "ตัวชี้วัดไม่ครบ"
 
 
@@ -206,7 +210,9 @@ def test_approval_is_final_until_the_planning_group_reopens(engine, office) -> N
         submit(s, office.teacher.id, office.projects[0].id, office.period_id, NOW)
     with Session(engine) as s:
         assert reopen_report(s, report_id=987654, actor="cli", reason="x", now=NOW) is None
-        reopened = reopen_report(s, report_id=report_id, actor="cli", reason="ตัวเลขผิด", now=NOW, by=office.planner)
+        reopened = reopen_report(
+            s, report_id=report_id, actor="cli", reason="ตัวเลขผิด", now=NOW, by=office.planner
+        )
         assert reopened is not None and reopened.status == ReportStatus.RETURNED
         s.commit()
     with Session(engine) as s:  # only an approved report can be reopened
@@ -250,7 +256,9 @@ def test_two_levels_director_then_planning_group(engine, office) -> None:
 def test_planning_group_can_return_at_level_two(engine, office) -> None:
     report_id, version = _submit(engine, office)
     assert _decide(engine, report_id, version, office.director, levels=2).ok
-    result = _decide(engine, report_id, version, office.planner, DecisionOutcome.RETURNED, reason="งบไม่ตรง", levels=2)
+    result = _decide(
+        engine, report_id, version, office.planner, DecisionOutcome.RETURNED, reason="งบไม่ตรง", levels=2
+    )
     assert result.ok and result.final and _status(engine, report_id) == ReportStatus.RETURNED
 
 
@@ -263,7 +271,10 @@ def test_pending_lists_follow_decisions_and_acting_dates(engine, office) -> None
     second, _ = _submit(engine, office, project=office.projects[1])
     own, _ = _submit(engine, office, person=office.director, project=office.own_project)
     with Session(engine) as s:
-        people = {p: s.get(Person, getattr(office, p).id) for p in ("director", "deputy", "area_director", "teacher")}
+        people = {
+            p: s.get(Person, getattr(office, p).id)
+            for p in ("director", "deputy", "area_director", "teacher")
+        }
         by_report = {p.report.id: [a.code for a in p.approvers] for p in pending_reports(s, TODAY)}
         assert by_report == {first: ["DD1", "D1"], second: ["DD1", "D1"], own: ["AD1"]}
         assert {p.report.id for p in pending_for(s, people["director"], TODAY)} == {first, second}
@@ -286,9 +297,14 @@ def test_the_database_refuses_a_second_decision_row(engine, office) -> None:
     with Session(engine) as s, pytest.raises(sa.exc.IntegrityError):
         s.add(
             ApprovalDecision(
-                report_id=first.report_id, version_id=first.version_id, level=first.level,
-                outcome=DecisionOutcome.RETURNED, decided_by_id=office.deputy.id,
-                channel=DecisionChannel.TEXT, reason="race", decided_at=NOW,
+                report_id=first.report_id,
+                version_id=first.version_id,
+                level=first.level,
+                outcome=DecisionOutcome.RETURNED,
+                decided_by_id=office.deputy.id,
+                channel=DecisionChannel.TEXT,
+                reason="race",
+                decided_at=NOW,
             )
         )
         s.commit()
@@ -307,8 +323,15 @@ def test_simultaneous_decisions_record_exactly_one(engine, office, db_url) -> No
                 me = s.get(Person, person.id)
                 barrier.wait(timeout=10)
                 result = record_decision(
-                    s, report_id=report_id, version=version, person=me, outcome=outcome,
-                    channel=DecisionChannel.BUTTON, now=NOW, on=TODAY, reason="ไม่ครบ",
+                    s,
+                    report_id=report_id,
+                    version=version,
+                    person=me,
+                    outcome=outcome,
+                    channel=DecisionChannel.BUTTON,
+                    now=NOW,
+                    on=TODAY,
+                    reason="ไม่ครบ",
                 )
                 s.commit()
                 results[person.code] = result.error

@@ -18,7 +18,9 @@ def test_add_list_and_remove_office_days(db_url, engine, monkeypatch) -> None:
     monkeypatch.setenv("TIDTAM_DATABASE_URL", db_url)
     now = datetime(2026, 11, 24, tzinfo=UTC)
     with Session(engine) as s:
-        s.add(Office(code="SCH1", name="โรงเรียนทดสอบ", kind=OfficeKind.SCHOOL, created_at=now, updated_at=now))
+        s.add(
+            Office(code="SCH1", name="โรงเรียนทดสอบ", kind=OfficeKind.SCHOOL, created_at=now, updated_at=now)
+        )
         s.commit()
 
     added = runner.invoke(app, ["holidays", "add", "๑๖/๑/๗๐", "--name", "วันครู", "--office", "SCH1"])
@@ -29,8 +31,12 @@ def test_add_list_and_remove_office_days(db_url, engine, monkeypatch) -> None:
 
     with Session(engine) as s:
         rows = {r.day: r for r in s.exec(select(OfficeHoliday))}
-    assert rows[date(2027, 1, 16)].kind == HolidayKind.HOLIDAY and rows[date(2027, 1, 16)].office_id is not None
-    assert rows[date(2027, 4, 14)].kind == HolidayKind.WORKING_DAY and rows[date(2027, 4, 14)].office_id is None
+    assert (
+        rows[date(2027, 1, 16)].kind == HolidayKind.HOLIDAY and rows[date(2027, 1, 16)].office_id is not None
+    )
+    assert (
+        rows[date(2027, 4, 14)].kind == HolidayKind.WORKING_DAY and rows[date(2027, 4, 14)].office_id is None
+    )
 
     listed = runner.invoke(app, ["holidays", "list", "--year", "2570"])
     assert listed.exit_code == 0, listed.output

@@ -87,7 +87,11 @@ def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
 
 def test_naive_datetime_is_refused(engine: Engine) -> None:
     with Session(engine) as session:
-        session.add(Office(code="N", name="n", kind=OfficeKind.SCHOOL, created_at=datetime(2026, 1, 1), updated_at=NOW))
+        session.add(
+            Office(
+                code="N", name="n", kind=OfficeKind.SCHOOL, created_at=datetime(2026, 1, 1), updated_at=NOW
+            )
+        )
         with pytest.raises(sa.exc.StatementError):
             session.commit()
 
@@ -95,7 +99,9 @@ def test_naive_datetime_is_refused(engine: Engine) -> None:
 def test_money_and_decimals_are_exact(engine: Engine) -> None:
     with Session(engine) as session:
         _, _, project = _office_person_project(session)
-        session.add(Indicator(project_id=project.id, code="I1", name="ร้อยละ", unit="ร้อยละ", target=Decimal("87.5")))
+        session.add(
+            Indicator(project_id=project.id, code="I1", name="ร้อยละ", unit="ร้อยละ", target=Decimal("87.5"))
+        )
         session.commit()
     with Session(engine) as session:
         loaded = session.exec(select(Project)).one()
@@ -110,7 +116,11 @@ def test_one_final_decision_per_version_and_level(engine: Engine) -> None:
     with Session(engine) as session:
         _, person, project = _office_person_project(session)
         period = ReportingPeriod(
-            fiscal_year=2570, quarter=1, starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31), due_on=date(2027, 1, 10)
+            fiscal_year=2570,
+            quarter=1,
+            starts_on=date(2026, 10, 1),
+            ends_on=date(2026, 12, 31),
+            due_on=date(2027, 1, 10),
         )
         session.add(period)
         session.flush()
@@ -144,7 +154,13 @@ def test_one_final_decision_per_version_and_level(engine: Engine) -> None:
 
 def test_webhook_event_id_is_unique(engine: Engine) -> None:
     with Session(engine) as session:
-        row = dict(webhook_event_id="01J0000000000000000000000A", source_key="U1", event_type="message", payload="{}", received_at=NOW)
+        row = dict(
+            webhook_event_id="01J0000000000000000000000A",
+            source_key="U1",
+            event_type="message",
+            payload="{}",
+            received_at=NOW,
+        )
         session.add(WebhookEvent(**row))
         session.commit()
         session.add(WebhookEvent(**row))

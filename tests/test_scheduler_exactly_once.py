@@ -59,7 +59,9 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
         time.sleep(0.02)
 
 
-def test_dispatcher_killed_mid_batch_resumes_without_duplicates(engine: Engine, db_url: str, fake_line, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dispatcher_killed_mid_batch_resumes_without_duplicates(
+    engine: Engine, db_url: str, fake_line, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     users = [line_user_id(1000 + n) for n in range(30)]
     with Session(engine) as session:
@@ -71,7 +73,9 @@ def test_dispatcher_killed_mid_batch_resumes_without_duplicates(engine: Engine, 
         session.commit()
     fake_line.delay_next("push", 1.0, times=5)  # slow LINE: the kill lands while a request is in flight
     command = [str(TIDTAM), "dispatch", "--until-empty", "--holder", "crash-test", "--batch", "5"]
-    first = subprocess.Popen(command, env=_env(db_url, fake_line), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = subprocess.Popen(
+        command, env=_env(db_url, fake_line), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         _wait(lambda: len(fake_line.deliveries) >= 3 or first.poll() is not None, 60, "first deliveries")
         time.sleep(0.3)  # the next push is now waiting in the fake's 1 s delay
@@ -86,7 +90,9 @@ def test_dispatcher_killed_mid_batch_resumes_without_duplicates(engine: Engine, 
     assert states["sending"] >= 1, f"the kill should leave a claimed batch behind: {states}"
     assert states["pending"] >= 1, states
 
-    second = subprocess.run(command, env=_env(db_url, fake_line), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        command, env=_env(db_url, fake_line), cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert second.returncode == 0, second.stdout + second.stderr
 
     with engine.connect() as conn:
@@ -135,7 +141,11 @@ def _race(db_url: str, clock: FixedClock) -> list[TickResult]:
 
 @pytest.mark.parametrize("lease", [True, False], ids=["with-lease", "lease-bypassed"])
 def test_two_replicas_ticking_at_once_queue_each_message_once(
-    engine: Engine, db_url: str, fake_line, monkeypatch: pytest.MonkeyPatch, lease: bool  # type: ignore[no-untyped-def]
+    engine: Engine,
+    db_url: str,
+    fake_line,
+    monkeypatch: pytest.MonkeyPatch,
+    lease: bool,  # type: ignore[no-untyped-def]
 ) -> None:
     _office(engine)
     if not lease:
@@ -160,7 +170,8 @@ def test_two_replicas_ticking_at_once_queue_each_message_once(
         timeout=5, retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02),
     )  # fmt: skip
     dispatchers = [
-        Dispatcher(engine, Deliverer(engine, client, clock.now, f"d{n}"), clock, TZ, batch=3) for n in range(2)
+        Dispatcher(engine, Deliverer(engine, client, clock.now, f"d{n}"), clock, TZ, batch=3)
+        for n in range(2)
     ]
     threads = [threading.Thread(target=d.drain) for d in dispatchers]
     for t in threads:
@@ -184,7 +195,10 @@ def test_a_tick_in_quiet_hours_waits_for_the_next_working_morning(engine: Engine
     result = run_tick(engine, clock, _setup("late"))
     assert result.ran and result.rows > 0
     client = LineClient(
-        access_token=fake_line.access_token, api_base_url=fake_line.base_url, data_api_base_url=fake_line.base_url, timeout=5
+        access_token=fake_line.access_token,
+        api_base_url=fake_line.base_url,
+        data_api_base_url=fake_line.base_url,
+        timeout=5,
     )
     dispatcher = Dispatcher(engine, Deliverer(engine, client, clock.now, "night"), clock, TZ)
     for moment in (datetime(2027, 1, 8, 23, 0), datetime(2027, 1, 9, 7, 30), datetime(2027, 1, 10, 12, 0)):

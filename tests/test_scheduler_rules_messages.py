@@ -36,13 +36,19 @@ def test_defaults_match_the_issue() -> None:
     assert (rules.overdue.notify_after_working_days, rules.overdue.escalate_after_working_days) == (1, 3)
     assert (rules.approvals.remind_after_working_days, rules.approvals.escalate_after_working_days) == (2, 5)
     assert rules.drafts.idle_days == 3 and rules.budget.digest_only_at == 0.8
-    assert (rules.delivery.tick_time, rules.delivery.quiet_start, rules.delivery.quiet_end) == ("08:30", "20:00", "07:00")
+    assert (rules.delivery.tick_time, rules.delivery.quiet_start, rules.delivery.quiet_end) == (
+        "08:30",
+        "20:00",
+        "07:00",
+    )
     assert rules == Rules(), "the packaged file and the dataclass defaults agree"
 
 
 def test_a_rules_file_and_office_overrides_patch_key_by_key(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
-    path.write_text("[drafts]\nenabled = false\n[reminders]\nworking_days_before = [1, 5]\n", encoding="utf-8")
+    path.write_text(
+        "[drafts]\nenabled = false\n[reminders]\nworking_days_before = [1, 5]\n", encoding="utf-8"
+    )
     rules = load_rules(path)
     assert not rules.drafts.enabled and rules.drafts.idle_days == 3
     assert rules.reminders.working_days_before == (5, 1)
@@ -70,20 +76,29 @@ def test_bad_rules_are_refused_with_where_they_came_from(overrides: dict, messag
 
 def test_quiet_hours_wrap_midnight_and_hold_until_the_next_working_morning() -> None:
     delivery = Delivery()
-    assert delivery.is_quiet(time(20, 0)) and delivery.is_quiet(time(3, 0)) and not delivery.is_quiet(time(7, 0))
+    assert (
+        delivery.is_quiet(time(20, 0)) and delivery.is_quiet(time(3, 0)) and not delivery.is_quiet(time(7, 0))
+    )
     assert not Delivery(quiet_start="00:00", quiet_end="00:00").is_quiet(time(3, 0))
     cal = WorkCalendar()
     morning = datetime(2027, 1, 8, 8, 30, tzinfo=TZ)
     assert release_time(morning, TZ, delivery, cal) == morning
-    assert release_time(datetime(2027, 1, 7, 21, 0, tzinfo=TZ), TZ, delivery, cal) == datetime(2027, 1, 8, 7, 0, tzinfo=TZ)
-    assert release_time(datetime(2027, 1, 8, 5, 0, tzinfo=TZ), TZ, delivery, cal) == datetime(2027, 1, 8, 7, 0, tzinfo=TZ)
+    assert release_time(datetime(2027, 1, 7, 21, 0, tzinfo=TZ), TZ, delivery, cal) == datetime(
+        2027, 1, 8, 7, 0, tzinfo=TZ
+    )
+    assert release_time(datetime(2027, 1, 8, 5, 0, tzinfo=TZ), TZ, delivery, cal) == datetime(
+        2027, 1, 8, 7, 0, tzinfo=TZ
+    )
     friday_night = datetime(2027, 1, 8, 22, 0, tzinfo=TZ)
     assert release_time(friday_night, TZ, delivery, cal) == datetime(2027, 1, 11, 7, 0, tzinfo=TZ)
     assert release_time(friday_night, TZ, delivery).astimezone(UTC) == datetime(2027, 1, 9, 0, 0, tzinfo=UTC)
 
 
 def _projects(n: int) -> tuple[Line, ...]:
-    return tuple(Line(f"P2570-{i:05d}", f"โครงการพัฒนาคุณภาพผู้เรียนด้านการอ่าน การเขียน และการคิดวิเคราะห์ {i}") for i in range(n))
+    return tuple(
+        Line(f"P2570-{i:05d}", f"โครงการพัฒนาคุณภาพผู้เรียนด้านการอ่าน การเขียน และการคิดวิเคราะห์ {i}")
+        for i in range(n)
+    )
 
 
 def _everything(lines: int) -> list[Item]:
@@ -129,7 +144,9 @@ def test_long_lists_are_cut_and_stay_within_lines_limits() -> None:
     assert len(json.dumps(payload["contents"], ensure_ascii=False).encode()) <= BUBBLE_LIMIT_BYTES
     assert len(payload["altText"].encode("utf-16-le")) // 2 <= ALT_TEXT_LIMIT
     assert "และอีก" in json.dumps(payload, ensure_ascii=False)
-    many = [Item(i.kind, f"{i.subject}-{n}", i.quarter, i.on, i.days, i.total) for n in range(4) for i in items]
+    many = [
+        Item(i.kind, f"{i.subject}-{n}", i.quarter, i.on, i.days, i.total) for n in range(4) for i in items
+    ]
     alt = daily_message_dict(many, DAY)["altText"]
     assert alt.endswith("…") and len(alt.encode("utf-16-le")) // 2 == ALT_TEXT_LIMIT
     shown = item_text(Item(ItemKind.REPORT_DUE, "q", (2570, 1), DAY, 1, 25, _projects(10)), max_lines=10)

@@ -40,7 +40,9 @@ def _office(engine: Engine, **kwargs) -> Generated:  # type: ignore[no-untyped-d
             return ("submitted", local_dt(date(2027, 1, 6)), local_dt(date(2027, 1, 6)))
         return None
 
-    return generate_office(engine, schools=3, projects_per_school=3, teachers_per_school=2, reports={1: q1}, **kwargs)
+    return generate_office(
+        engine, schools=3, projects_per_school=3, teachers_per_school=2, reports={1: q1}, **kwargs
+    )
 
 
 def _setup(quota: int = 0) -> TickSetup:
@@ -56,7 +58,11 @@ def _counts(engine: Engine) -> tuple[int, int, int]:
 
 
 def test_remind_dry_run_prints_one_block_per_recipient_and_changes_nothing(
-    engine: Engine, db_url: str, fake_line, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    engine: Engine,
+    db_url: str,
+    fake_line,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     _office(engine, linked=lambda pid: pid != 7)
     monkeypatch.chdir(tmp_path)
@@ -128,7 +134,11 @@ def test_a_bound_planning_group_gets_one_push_instead_of_each_planner(engine: En
     g = _office(engine)
     group_id = "C" + "a" * 32
     with Session(engine) as s:
-        s.add(ChatBinding(chat_id=group_id, chat_type="group", office_id=g.planning_id, bound_at=datetime.now(UTC)))
+        s.add(
+            ChatBinding(
+                chat_id=group_id, chat_type="group", office_id=g.planning_id, bound_at=datetime.now(UTC)
+            )
+        )
         s.commit()
     # 14 Jan 2570: three working days after the Q1 due date: the late escalation.
     result = run_tick(engine, FixedClock(datetime(2027, 1, 14, 8, 30, tzinfo=TZ)), _setup())
@@ -136,7 +146,11 @@ def test_a_bound_planning_group_gets_one_push_instead_of_each_planner(engine: En
     group = [r for r in result.plan.recipients if r.to == group_id]
     assert len(group) == 1 and not group[0].person_ids
     escalation = next(i for i in group[0].items if i.kind is ItemKind.LATE_ESCALATION)
-    assert escalation.total == 3 and [line.code for line in escalation.lines] == ["S00001", "S00002", "S00003"]
+    assert escalation.total == 3 and [line.code for line in escalation.lines] == [
+        "S00001",
+        "S00002",
+        "S00003",
+    ]
     assert not any(set(r.person_ids) & set(g.planner_ids) for r in result.plan.recipients)
 
 
@@ -159,35 +173,56 @@ def test_office_overrides_and_acting_approvers(engine: Engine) -> None:
         on_8th, *_ = plan_for(conn, date(2027, 1, 8), _setup())
         on_12th, *_ = plan_for(conn, date(2027, 1, 12), _setup())
         on_14th, *_ = plan_for(conn, date(2027, 1, 14), _setup())
-    due_on_8th = {p for r in on_8th.recipients for i in r.items if i.kind is ItemKind.REPORT_DUE for p in r.person_ids}
+    due_on_8th = {
+        p for r in on_8th.recipients for i in r.items if i.kind is ItemKind.REPORT_DUE for p in r.person_ids
+    }
     # The first teacher of each school owns its one unreported project; school 1 is due later.
     assert due_on_8th == {g.teachers_of[g.school_ids[1]][0], g.teachers_of[g.school_ids[2]][0]}
-    due_on_14th = [(r.person_ids, i) for r in on_14th.recipients for i in r.items if i.kind is ItemKind.REPORT_DUE]
+    due_on_14th = [
+        (r.person_ids, i) for r in on_14th.recipients for i in r.items if i.kind is ItemKind.REPORT_DUE
+    ]
     assert due_on_14th and all(i.days == 1 and i.on == date(2027, 1, 15) for _p, i in due_on_14th)
     assert {p for ps, _i in due_on_14th for p in ps} == {g.teachers_of[school][0]}
-    overdue_to = {p for r in on_12th.recipients for i in r.items if i.kind is ItemKind.APPROVER_OVERDUE for p in r.person_ids}
+    overdue_to = {
+        p
+        for r in on_12th.recipients
+        for i in r.items
+        if i.kind is ItemKind.APPROVER_OVERDUE
+        for p in r.person_ids
+    }
     assert acting in overdue_to and g.director_of[g.school_ids[1]] not in overdue_to
     assert g.director_of[g.school_ids[2]] in overdue_to and g.director_of[school] not in overdue_to
 
 
-async def test_the_service_catches_up_a_missed_tick_once(engine: Engine, db_url: str, fake_line, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_the_service_catches_up_a_missed_tick_once(
+    engine: Engine, db_url: str, fake_line, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     _office(engine)
-    settings = make_settings(db_url, fake_line, tmp_path, TIDTAM_MONTHLY_MESSAGE_QUOTA=0, TIDTAM_DISPATCH_INTERVAL_SECONDS=0.2)
+    settings = make_settings(
+        db_url, fake_line, tmp_path, TIDTAM_MONTHLY_MESSAGE_QUOTA=0, TIDTAM_DISPATCH_INTERVAL_SECONDS=0.2
+    )
     client = LineClient(
-        access_token=fake_line.access_token, api_base_url=fake_line.base_url, data_api_base_url=fake_line.base_url, timeout=5
+        access_token=fake_line.access_token,
+        api_base_url=fake_line.base_url,
+        data_api_base_url=fake_line.base_url,
+        timeout=5,
     )
     clock = FixedClock(datetime(2027, 1, 8, 7, 0, tzinfo=TZ))
     deliverer = Deliverer(engine, client, clock.now, "svc")
     service = SchedulerService(engine, settings, clock, deliverer, setup=_setup())
     assert not service.missed_tick(), "before 08:30 nothing was missed"
-    assert not service.missed_tick(datetime(2027, 1, 1, 10, 0, tzinfo=TZ)), "New Year's Day is not a working day"
+    assert not service.missed_tick(datetime(2027, 1, 1, 10, 0, tzinfo=TZ)), (
+        "New Year's Day is not a working day"
+    )
     clock.set(datetime(2027, 1, 8, 10, 0, tzinfo=TZ))  # the service was down at 08:30
     assert service.missed_tick()
     service.start()
     try:
         assert service.scheduler is not None
         job = service.scheduler.get_job("daily-tick")
-        assert job is not None and "day_of_week='mon-fri'" in str(job.trigger) and "hour='8'" in str(job.trigger)
+        assert (
+            job is not None and "day_of_week='mon-fri'" in str(job.trigger) and "hour='8'" in str(job.trigger)
+        )
         for _ in range(600):
             tick = service.last_tick
             if tick is not None and len(fake_line.deliveries) >= tick.recipients and not service._running:

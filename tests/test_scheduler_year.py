@@ -124,7 +124,9 @@ class Oracle:
         for e in events:
             self.history[(e.project_id, e.quarter)].append(e)
 
-    def state(self, pid: int, quarter: int, moment: datetime) -> tuple[str | None, Event | None, Event | None]:
+    def state(
+        self, pid: int, quarter: int, moment: datetime
+    ) -> tuple[str | None, Event | None, Event | None]:
         """(status, last event, last submission) before ``moment``."""
         status = last = submitted = None
         for e in self.history.get((pid, quarter), []):
@@ -146,10 +148,20 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
     schools, teachers = 40, 2
     unlinked_person = 2 + schools * (1 + teachers)
     g = generate_office(
-        engine, schools=schools, projects_per_school=3, teachers_per_school=teachers, linked=linked, keep_owners=True
+        engine,
+        schools=schools,
+        projects_per_school=3,
+        teachers_per_school=teachers,
+        linked=linked,
+        keep_owners=True,
     )
     with engine.connect() as conn:
-        projects = {r.id: r for r in conn.execute(sa.select(Project.__table__.c.id, Project.__table__.c.code, Project.__table__.c.office_id))}  # type: ignore[attr-defined]
+        projects = {
+            r.id: r
+            for r in conn.execute(
+                sa.select(Project.__table__.c.id, Project.__table__.c.code, Project.__table__.c.office_id)
+            )
+        }  # type: ignore[attr-defined]
     project_ids = sorted(projects)
     events = script(project_ids)
     oracle = Oracle(events)
@@ -160,11 +172,14 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
         access_token=fake_line.access_token, api_base_url=fake_line.base_url, data_api_base_url=fake_line.base_url,
         timeout=5, retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02),
     )  # fmt: skip
-    dispatcher = Dispatcher(engine, Deliverer(engine, client, clock.now, "sim-dispatch"), clock, TZ, setup.rules.delivery)
+    dispatcher = Dispatcher(
+        engine, Deliverer(engine, client, clock.now, "sim-dispatch"), clock, TZ, setup.rules.delivery
+    )
     code_of = {pid: projects[pid].code for pid in project_ids}
     quarter_info = {q.quarter: (g.period_ids[q.quarter], q.end, due_of(q.end)) for q in quarters_of(FY)}
     reminder_days_of = {
-        q: {CAL.add_working_days(due, -k): k for k in (7, 3, 1)} | {due: 0} for q, (_p, _e, due) in quarter_info.items()
+        q: {CAL.add_working_days(due, -k): k for k in (7, 3, 1)} | {due: 0}
+        for q, (_p, _e, due) in quarter_info.items()
     }
     notify_day = {q: CAL.add_working_days(due, 1) for q, (_p, _e, due) in quarter_info.items()}
     escalate_day = {q: CAL.add_working_days(due, 3) for q, (_p, _e, due) in quarter_info.items()}
@@ -213,13 +228,21 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
                 open_report = status not in ("submitted", "approved")
                 for owner in g.owners_of[pid]:
                     due_item = kinds_of.get(owner, {}).get(ItemKind.REPORT_DUE)
-                    listed = due_item is not None and due_item.quarter == (FY, q) and code_of[pid] in {line.code for line in due_item.lines}
+                    listed = (
+                        due_item is not None
+                        and due_item.quarter == (FY, q)
+                        and code_of[pid] in {line.code for line in due_item.lines}
+                    )
                     assert listed == (open_report and day in reminder_days), (day, pid, q, status)
                     if listed:
                         assert due_item.days == reminder_days[day]
                         checked["report_due"] += 1
                     overdue = kinds_of.get(owner, {}).get(ItemKind.REPORT_OVERDUE)
-                    listed = overdue is not None and overdue.quarter == (FY, q) and code_of[pid] in {line.code for line in overdue.lines}
+                    listed = (
+                        overdue is not None
+                        and overdue.quarter == (FY, q)
+                        and code_of[pid] in {line.code for line in overdue.lines}
+                    )
                     assert listed == (open_report and day == notify_day[q]), (day, pid, q)
                     checked["report_overdue"] += listed
                     draft = kinds_of.get(owner, {}).get(ItemKind.DRAFT_IDLE)
@@ -228,26 +251,40 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
                         and last is not None
                         and draft_window[0] < last.at.astimezone(TZ).date() <= draft_window[1]
                     )
-                    listed = draft is not None and (code_of[pid], f"ไตรมาส {q}/{FY}") in {(line.code, line.detail) for line in draft.lines}
+                    listed = draft is not None and (code_of[pid], f"ไตรมาส {q}/{FY}") in {
+                        (line.code, line.detail) for line in draft.lines
+                    }
                     assert listed == (idle and working_day), (day, pid, q, status)
                     checked["draft_idle"] += listed
                 director = g.director_of[projects[pid].office_id]
                 approver_overdue = kinds_of.get(director, {}).get(ItemKind.APPROVER_OVERDUE)
-                listed = approver_overdue is not None and approver_overdue.quarter == (FY, q) and code_of[pid] in {line.code for line in approver_overdue.lines}
+                listed = (
+                    approver_overdue is not None
+                    and approver_overdue.quarter == (FY, q)
+                    and code_of[pid] in {line.code for line in approver_overdue.lines}
+                )
                 assert listed == (open_report and day == notify_day[q]), (day, pid, q)
                 checked["approver_overdue"] += listed
                 waiting = status == "submitted" and submitted is not None and working_day
                 assert submitted is not None or not waiting
                 waited = CAL.working_days_between(submitted.at.astimezone(TZ).date(), day) if waiting else -1
                 pending_item = kinds_of.get(director, {}).get(ItemKind.APPROVAL_PENDING)
-                listed = pending_item is not None and (code_of[pid], f"{FY}Q{q}") in {(line.code, line.detail) for line in pending_item.lines}
+                listed = pending_item is not None and (code_of[pid], f"{FY}Q{q}") in {
+                    (line.code, line.detail) for line in pending_item.lines
+                }
                 assert listed == (waited == 2), (day, pid, q, waited)
                 checked["approval_pending"] += listed
-            late_total = sum(1 for pid in project_ids if oracle.state(pid, q, tick_at)[0] not in ("submitted", "approved"))
+            late_total = sum(
+                1 for pid in project_ids if oracle.state(pid, q, tick_at)[0] not in ("submitted", "approved")
+            )
             for planner in g.planner_ids:
                 escalation = kinds_of.get(planner, {}).get(ItemKind.LATE_ESCALATION)
                 if day == escalate_day[q]:
-                    assert escalation is not None and escalation.quarter == (FY, q) and escalation.total == late_total
+                    assert (
+                        escalation is not None
+                        and escalation.quarter == (FY, q)
+                        and escalation.total == late_total
+                    )
                     checked["late_escalation"] += 1
                 else:
                     assert escalation is None or escalation.quarter != (FY, q)
@@ -268,7 +305,11 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
 
     planner = g.planner_ids[0]
     windows = [w for fy in (FY - 1, FY, FY + 1) for w in step_windows(fy, steps)]
-    want_open = {first_working_on_or_after(w.start) for w in windows if START <= first_working_on_or_after(w.start) <= END}
+    want_open = {
+        first_working_on_or_after(w.start)
+        for w in windows
+        if START <= first_working_on_or_after(w.start) <= END
+    }
     got_open = {d for (d, p), kinds in seen.items() if p == planner and ItemKind.STEP_OPEN in kinds}
     assert got_open == want_open
     want_close = {
@@ -278,10 +319,14 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
     got_close = {d for (d, p), kinds in seen.items() if p == planner and ItemKind.STEP_CLOSING in kinds}
     assert got_close == want_close and got_close
     got_digest = sorted(d for (d, p), kinds in seen.items() if p == planner and ItemKind.DIGEST in kinds)
-    working = [d for d in (START + timedelta(days=n) for n in range((END - START).days + 1)) if CAL.is_working_day(d)]
+    working = [
+        d for d in (START + timedelta(days=n) for n in range((END - START).days + 1)) if CAL.is_working_day(d)
+    ]
     want_digest = [d for d in working if CAL.previous_working_day(d) < d - timedelta(days=d.weekday())]
     assert got_digest == want_digest
-    assert any(ItemKind.UNDELIVERED in kinds for (d, p), kinds in seen.items() if p == planner), "the unlinked teacher is reported"
+    assert any(ItemKind.UNDELIVERED in kinds for (d, p), kinds in seen.items() if p == planner), (
+        "the unlinked teacher is reported"
+    )
     for rule in ("report_due", "report_overdue", "draft_idle", "approver_overdue", "approval_pending",
                  "late_escalation", "approval_escalation"):  # fmt: skip
         assert checked[rule] > 0, f"{rule} never fired in the simulated year"
@@ -289,14 +334,20 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
     # -- what LINE received: each outbox row once, ≤ 1 message per person per day, no day off -------
     outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.retry_key, outbox.c.recipients, outbox.c.status, outbox.c.kind, outbox.c.sent_at)).all()
+        rows = conn.execute(
+            sa.select(
+                outbox.c.retry_key, outbox.c.recipients, outbox.c.status, outbox.c.kind, outbox.c.sent_at
+            )
+        ).all()
     assert rows and all(r.status == "sent" for r in rows)
     per_key: dict[str, list[str]] = defaultdict(list)
     for d in fake_line.deliveries:
         per_key[d.retry_key].append(d.to)
     assert {r.retry_key for r in rows} == set(per_key)
     for r in rows:
-        assert sorted(per_key[r.retry_key]) == sorted(r.recipients), "each row delivered exactly once to each recipient"
+        assert sorted(per_key[r.retry_key]) == sorted(r.recipients), (
+            "each row delivered exactly once to each recipient"
+        )
         local = r.sent_at.astimezone(TZ)
         assert CAL.is_working_day(local.date()) and time(7) <= local.time() < time(20)
     assert any(r.kind == "multicast" for r in rows), "identical planning-group messages went as multicasts"

@@ -237,8 +237,11 @@ def test_link_code_rules(engine, seeded, service, fake_line) -> None:
     # an expired code is refused
     expired = link_code_for(engine, person=seeded.director)
     with Session(engine) as s:
-        s.execute(sa.update(LinkCode).where(LinkCode.person_id == seeded.director.id).values(
-            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.execute(
+            sa.update(LinkCode)
+            .where(LinkCode.person_id == seeded.director.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
         s.commit()
     fake_line.send_sync(fake_line.text_event("U" + "9" * 32, expired))
     assert "ไม่ถูกต้อง" in _texts(fake_line, "U" + "9" * 32, 1)[0]

@@ -428,7 +428,17 @@ def excel_style_workbook(path: Path) -> Path:
     book.active.title = "offices"
     book.create_sheet("notes")["A1"] = date(2026, 10, 1)  # an unknown sheet: a warning, not an error
     book.save(tmp)
-    shared = ["code", "name", "kind", "parent_code", "AO1", "สพม. &amp; ทดสอบ", "area_office", "S1", "โรงเรียน"]
+    shared = [
+        "code",
+        "name",
+        "kind",
+        "parent_code",
+        "AO1",
+        "สพม. &amp; ทดสอบ",
+        "area_office",
+        "S1",
+        "โรงเรียน",
+    ]
     strings = "".join(f"<si><t>{s}</t></si>" for s in shared)
     s = lambda i, ref: f'<c r="{ref}" t="s"><v>{i}</v></c>'  # noqa: E731
     sheet = (
@@ -485,6 +495,8 @@ def test_row_numbers_count_blank_rows(engine: Engine, tmp_path: Path) -> None:
     patched = tmp_path / "patched.xlsx"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(patched, "w") as out:
         for item in src.infolist():
-            out.writestr(item, sheet if item.filename == "xl/worksheets/sheet1.xml" else src.read(item.filename))
+            out.writestr(
+                item, sheet if item.filename == "xl/worksheets/sheet1.xml" else src.read(item.filename)
+            )
     result = import_workbook(patched, engine, FixedClock(START))
     assert [(p.sheet, p.row, p.column, p.value) for p in result.errors] == [("offices", 4, "kind", "kind")]

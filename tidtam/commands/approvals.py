@@ -9,10 +9,16 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("approvals")
     def approvals(
-        pending: bool = typer.Option(True, "--pending/--no-pending", help="List reports waiting for a decision."),
-        reopen: int | None = typer.Option(None, "--reopen", metavar="REPORT_ID", help="Reopen an approved report."),
+        pending: bool = typer.Option(
+            True, "--pending/--no-pending", help="List reports waiting for a decision."
+        ),
+        reopen: int | None = typer.Option(
+            None, "--reopen", metavar="REPORT_ID", help="Reopen an approved report."
+        ),
         reason: str = typer.Option("", "--reason", help="Why it is reopened (shown to the reporter)."),
-        by: str = typer.Option("", "--by", metavar="PERSON_CODE", help="Who in the planning group reopens it (audit log)."),
+        by: str = typer.Option(
+            "", "--by", metavar="PERSON_CODE", help="Who in the planning group reopens it (audit log)."
+        ),
     ) -> None:
         """Reports waiting for approval, and reopening an approved one for revision."""
         from sqlmodel import Session, select
@@ -55,7 +61,11 @@ def register(app: typer.Typer) -> None:
                         ReportVersion.report_id == report.id, ReportVersion.version == report.current_version
                     )
                 ).first()
-                reporter = session.get(Person, version.submitted_by_id) if version and version.submitted_by_id else None
+                reporter = (
+                    session.get(Person, version.submitted_by_id)
+                    if version and version.submitted_by_id
+                    else None
+                )
                 project = session.get(Project, report.project_id)
                 period = session.get(ReportingPeriod, report.period_id)
                 if reporter is not None and reporter.line_user_id and project and period:
@@ -87,10 +97,18 @@ def register(app: typer.Typer) -> None:
                 typer.echo(admin.pending_header(len(items)))
                 for item in items:
                     period = session.get(ReportingPeriod, item.report.period_id)
-                    who = ", ".join(
-                        f"{p.code} {p.full_name}" + ("" if p.line_user_id else admin.not_on_line()) for p in item.approvers
-                    ) or admin.nobody()
-                    submitted = item.version.submitted_at.astimezone(settings.tz).date() if item.version.submitted_at else None
+                    who = (
+                        ", ".join(
+                            f"{p.code} {p.full_name}" + ("" if p.line_user_id else admin.not_on_line())
+                            for p in item.approvers
+                        )
+                        or admin.nobody()
+                    )
+                    submitted = (
+                        item.version.submitted_at.astimezone(settings.tz).date()
+                        if item.version.submitted_at
+                        else None
+                    )
                     typer.echo(
                         admin.pending_line(
                             report_id=item.report.id or 0,

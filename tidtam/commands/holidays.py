@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         day: str = typer.Argument(..., help="The date: 2027-01-15, 15/1/70, 15 ม.ค. 2570 …"),
         name: str = typer.Option("", "--name", help="What the day is (shown in lists)."),
         office: str | None = typer.Option(None, "--office", help="Office code; every office when omitted."),
-        working_day: bool = typer.Option(False, "--working-day", help="A public holiday the office works anyway."),
+        working_day: bool = typer.Option(
+            False, "--working-day", help="A public holiday the office works anyway."
+        ),
     ) -> None:
         """Add a day off (or, with --working-day, a working day) for an office or for every office."""
         from sqlmodel import Session, select
@@ -46,7 +48,9 @@ def register(app: typer.Typer) -> None:
     @holidays.command("remove")
     def remove(
         day: str = typer.Argument(..., help="The date."),
-        office: str | None = typer.Option(None, "--office", help="Office code; the all-offices entry when omitted."),
+        office: str | None = typer.Option(
+            None, "--office", help="Office code; the all-offices entry when omitted."
+        ),
     ) -> None:
         """Remove an office's setting for a day."""
         from sqlmodel import Session, select
@@ -101,7 +105,12 @@ def register(app: typer.Typer) -> None:
             for row in rows:
                 office = session.get(Office, row.office_id) if row.office_id else None
                 label = row.name if row.kind == "holiday" else admin.working_day_label()
-                lines.append((row.day, admin.holiday_line(_show(row.day), label, admin.source_office(_office_name(office)))))
+                lines.append(
+                    (
+                        row.day,
+                        admin.holiday_line(_show(row.day), label, admin.source_office(_office_name(office))),
+                    )
+                )
         engine.dispose()
         typer.echo(admin.holidays_header(fy))
         for _, line in sorted(lines, key=lambda pair: str(pair[0])):

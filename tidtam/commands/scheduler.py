@@ -46,8 +46,12 @@ def print_plan(plan: Plan) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("remind")
     def remind(
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print what the tick would send; send and change nothing."),
-        date_text: str | None = typer.Option(None, "--date", help="The day, e.g. 2027-01-08 or 8/1/2570 (default today)."),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Print what the tick would send; send and change nothing."
+        ),
+        date_text: str | None = typer.Option(
+            None, "--date", help="The day, e.g. 2027-01-08 or 8/1/2570 (default today)."
+        ),
     ) -> None:
         """Run today's tick now, or (--dry-run) print what a day's tick would send."""
         from messages.errors import InputError
@@ -89,8 +93,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("dispatch")
     def dispatch(
-        holder: str | None = typer.Option(None, help="Dispatcher name; give the same one on restart to reclaim its rows."),
-        until_empty: bool = typer.Option(False, "--until-empty", help="Stop when nothing is due, instead of looping."),
+        holder: str | None = typer.Option(
+            None, help="Dispatcher name; give the same one on restart to reclaim its rows."
+        ),
+        until_empty: bool = typer.Option(
+            False, "--until-empty", help="Stop when nothing is due, instead of looping."
+        ),
         batch: int = typer.Option(100, help="Rows claimed per batch."),
     ) -> None:
         """Send what is due in the outbox."""
@@ -110,7 +118,12 @@ def register(app: typer.Typer) -> None:
         line = _line_client(settings)
         clock = SystemClock()
         dispatcher = Dispatcher(
-            engine, Deliverer(engine, line, clock.now, _holder(holder)), clock, setup.tz, setup.rules.delivery, batch=batch
+            engine,
+            Deliverer(engine, line, clock.now, _holder(holder)),
+            clock,
+            setup.tz,
+            setup.rules.delivery,
+            batch=batch,
         )
         try:
             if holder:
@@ -159,7 +172,9 @@ def register(app: typer.Typer) -> None:
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
             service = SchedulerService(engine, settings, clock, deliverer)
             service.start()
-            typer.echo(f"scheduler running: daily tick at {service.setup.rules.delivery.tick_time} ({settings.timezone})")
+            typer.echo(
+                f"scheduler running: daily tick at {service.setup.rules.delivery.tick_time} ({settings.timezone})"
+            )
             try:
                 await stop.wait()
             finally:
