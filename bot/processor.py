@@ -23,8 +23,9 @@ import zlib
 from bisect import insort
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from linebot.v3.webhooks import Event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import line_ids
 from bot.context import EventContext, LineEffects
 from bot.crew import Crew
 from bot.delivery import Deliverer
@@ -51,9 +53,14 @@ class _Outcome(enum.Enum):
     HANDLED = "handled"
     SKIPPED = "skipped"  # already handled (by another worker or replica)
     BUSY = "busy"  # another replica holds the source right now
+    WAITING = "waiting"  # a failed attempt's backoff has not passed yet
 
 
 SWEEP_SECONDS = 1.0
+# A failed event is tried again after these pauses, then given up (its sender's later events wait for
+# it meanwhile, to keep their order: at most a few seconds).
+RETRY_BACKOFF_SECONDS = (1.0, 4.0)
+MAX_ATTEMPTS = len(RETRY_BACKOFF_SECONDS) + 1
 COALESCE_SECONDS = 0.003
 READ_LIMIT = 2000  # pending ids read per pass
 MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
@@ -90,6 +97,75 @@ def parse_event(raw: dict[str, object]) -> Event:
         return Event.from_dict(raw)
     except ValueError:
         return UnknownEvent.new_from_json_dict(raw)  # type: ignore[no-any-return]
+
+
+class MalformedEvent(ValueError):
+    """A stored event that can never be handled: its `reason` is short and carries none of its data."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+MAX_EVENT_CHARS = 64 * 1024  # LINE's largest events (a 5,000-character text, escaped) are far smaller
+MAX_EVENT_DEPTH = 24  # LINE's events nest five or six deep
+
+
+def _depth(value: object) -> int:
+    """How deeply `value` nests (without recursion: the bound is checked, not trusted)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if level + 1 > MAX_EVENT_DEPTH:
+                    return level + 1
+                deepest = max(deepest, level + 1)
+                stack.append((child, level + 1))
+    return deepest
+
+
+def read_event(payload: str) -> tuple[dict[str, Any], Event]:
+    """A stored event's JSON and its SDK model; MalformedEvent when it cannot be handled at all.
+
+    The webhook stores whatever LINE signed, so this is where an event's shape is checked: bounded in
+    size and depth, LINE's id formats (bot/line_ids.py), and whatever the SDK's models refuse."""
+    if len(payload) > MAX_EVENT_CHARS:
+        raise MalformedEvent("event too large")
+    try:
+        raw = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise MalformedEvent("not JSON") from None
+    if not isinstance(raw, dict):
+        raise MalformedEvent("not an object")
+    if _depth(raw) > MAX_EVENT_DEPTH:
+        raise MalformedEvent("nested too deeply")
+    if not line_ids.is_event_type(raw.get("type")):
+        raise MalformedEvent("malformed type")
+    problem = line_ids.source_problem(raw.get("source"))
+    if problem:
+        raise MalformedEvent(problem)
+    if "replyToken" in raw and not line_ids.is_reply_token(raw["replyToken"]):
+        raise MalformedEvent("malformed replyToken")
+    try:
+        event = parse_event(raw)
+    except Exception as exc:  # the SDK's models raise ValueError, TypeError, KeyError, ... on odd shapes
+        raise MalformedEvent(f"the SDK cannot read it ({type(exc).__name__})") from None
+    return raw, event
+
+
+def _apology_target(raw: object) -> tuple[str, str] | None:
+    """(reply token, user id) of a one-on-one event whose sender can be told something went wrong."""
+    if not isinstance(raw, dict):
+        return None
+    source, token = raw.get("source"), raw.get("replyToken")
+    if not isinstance(source, dict) or source.get("type") != "user":
+        return None
+    user_id = source.get("userId")
+    if line_ids.is_user_id(user_id) and line_ids.is_reply_token(token):
+        return str(token), str(user_id)
+    return None
 
 
 class EventProcessor:
@@ -290,8 +366,9 @@ class EventProcessor:
                 if not self._crew.wait_while_held():
                     break  # stopping
                 outcome = self.process_event(ids[0], source_key)
-                if outcome is _Outcome.BUSY:
-                    break  # another replica is on this source; the periodic sweep finds these again
+                if outcome in (_Outcome.BUSY, _Outcome.WAITING):
+                    break  # another replica is on this source, or the first event waits for its retry:
+                    # the periodic sweep finds these again
                 handled_any = True
                 with self._lock:
                     self._known.discard(ids.pop(0))
@@ -338,28 +415,36 @@ class EventProcessor:
     # --- one event ---------------------------------------------------------------------------------
 
     def process_event(self, event_id: int, source_key: str) -> _Outcome:
-        """Handle one stored event (of `source_key`) exactly once, then deliver what it queued."""
+        """Handle one stored event (of `source_key`) exactly once, then deliver what it queued.
+
+        A failure rolls the event's work back and is tried again after a pause; after MAX_ATTEMPTS, or
+        at once for an event that can never be handled (`read_event`), the event is marked failed, its
+        sender gets one apology, and their later events go on."""
         now = self.now()
         with Session(self.engine, expire_on_commit=False) as session:
             row, claimed = self._fetch_and_claim(session, event_id, source_key)
             if row is None or row.status != EventStatus.PENDING:
                 return _Outcome.SKIPPED
+            if row.retry_at is not None and row.retry_at > now:
+                session.rollback()
+                return _Outcome.WAITING
             if not claimed:
                 session.rollback()
                 return _Outcome.BUSY
-            raw = json.loads(row.payload)
-            ctx = EventContext(
-                session=session,
-                row=row,
-                raw=raw,
-                event=parse_event(raw),
-                now=now,
-                tz=self.tz,
-                line=self.line,
-                media_dir=self.media_dir,
-                approval_levels=self.approval_levels,
-            )
+            raw: dict[str, Any] | None = None
             try:
+                raw, event = read_event(row.payload)
+                ctx = EventContext(
+                    session=session,
+                    row=row,
+                    raw=raw,
+                    event=event,
+                    now=now,
+                    tz=self.tz,
+                    line=self.line,
+                    media_dir=self.media_dir,
+                    approval_levels=self.approval_levels,
+                )
                 self.handler(ctx)
 
                 replies = self._queue_replies(ctx)
@@ -369,8 +454,8 @@ class EventProcessor:
                 session.commit()
             except Exception as exc:
                 session.rollback()
-                log.exception("event %s (%s) failed", event_id, row.event_type)
-                self._record_failure(event_id, row, raw, exc)
+                if not self._record_failure(event_id, row, raw, exc):
+                    return _Outcome.WAITING  # tried again later; the source's later events wait
                 replies = None
         if self.deliverer is not None:
             if replies:
@@ -407,26 +492,75 @@ class EventProcessor:
         return rows
 
     def _record_failure(
-        self, event_id: int, row: WebhookEvent, raw: dict[str, object], exc: Exception
-    ) -> None:
+        self, event_id: int, row: WebhookEvent, raw: dict[str, Any] | None, exc: Exception
+    ) -> bool:
+        """Count a failed attempt: wait and try again (False), or give up (True: failed, with one
+        apology).
+
+        One short log line, naming our own row only: an exception's text may quote the event's data
+        (an SDK validation error quotes the input, a database error its parameters), so it is kept
+        out of the log; the row's `error` keeps it for whoever inspects the database."""
         now = self.now()
+        attempt = row.attempts + 1
+        final = isinstance(exc, MalformedEvent) or attempt >= MAX_ATTEMPTS
+        reason = exc.reason if isinstance(exc, MalformedEvent) else type(exc).__name__
         with Session(self.engine) as session:
+            if not final:
+                pause = RETRY_BACKOFF_SECONDS[attempt - 1]
+                session.execute(
+                    sa.update(WebhookEvent)
+                    .where(col(WebhookEvent.id) == event_id)
+                    .values(
+                        attempts=attempt,
+                        retry_at=now + timedelta(seconds=pause),
+                        error=f"{type(exc).__name__}: {exc}"[:2000],
+                    )
+                )
+                session.commit()
+                log.warning(
+                    "event %s (%s) failed on attempt %d of %d (%s); trying again in %.0f s",
+                    event_id,
+                    row.event_type,
+                    attempt,
+                    MAX_ATTEMPTS,
+                    reason,
+                    pause,
+                    exc_info=not isinstance(exc, MalformedEvent),
+                )
+                return False
             mark_event_failed(session, event_id, now, f"{type(exc).__name__}: {exc}")
-            reply_token = raw.get("replyToken")
-            source = raw.get("source") or {}
-            to = None
-            if isinstance(source, dict):
-                to = source.get("groupId") or source.get("roomId") or source.get("userId")
-            if reply_token and to and source.get("type") == "user":  # type: ignore[union-attr]
+            target = _apology_target(raw if raw is not None else _loads_quietly(row.payload))
+            if target is not None:
+                reply_token, user_id = target
                 queue_reply(
                     session,
                     event_id=event_id,
                     webhook_event_id=row.webhook_event_id,
-                    reply_token=str(reply_token),
+                    reply_token=reply_token,
                     event_time=now,
-                    to=str(to),
+                    to=user_id,
                     messages=[chat.something_went_wrong().to_dict()],
                     now=now,
                     purpose="apology",
                 )
             session.commit()
+        log.warning(
+            "event %s (%s) given up after %d attempt(s) (%s)%s",
+            event_id,
+            row.event_type,
+            attempt,
+            reason,
+            "; its sender was told" if target is not None else "",
+            exc_info=not isinstance(exc, MalformedEvent),
+        )
+        return True
+
+
+def _loads_quietly(payload: str) -> object:
+    """The event's JSON when it is readable, for telling its sender something went wrong."""
+    if len(payload) > MAX_EVENT_CHARS:
+        return None
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return None

@@ -23,7 +23,7 @@ from models.messaging import (  # noqa: E402
     SentMessage,
     WebhookEvent,
 )
-from models.ops import AuditLog, Lease, OfficeHoliday, SchedulerRun  # noqa: E402
+from models.ops import AuditLog, Lease, OfficeHoliday, SchedulerRun, WorkerHeartbeat  # noqa: E402
 from models.org import ActingApprover, Office, Person, format_roles  # noqa: E402
 from models.plan import (  # noqa: E402
     FiscalYear,
@@ -71,6 +71,7 @@ __all__ = [
     "SentMessage",
     "Strategy",
     "WebhookEvent",
+    "WorkerHeartbeat",
     "format_roles",
     "metadata",
 ]

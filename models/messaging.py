@@ -38,6 +38,8 @@ class WebhookEvent(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
     received_at: datetime = Field(sa_type=UTCDateTime)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # After a failed attempt the event waits until then (backoff); it is given up after a few.
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""Operational records: the audit log, office holiday overrides, and scheduler runs and leases."""
+"""Operational records: the audit log, office holiday overrides, scheduler runs and leases, and worker
+heartbeats."""
 
 from __future__ import annotations
 
@@ -56,6 +57,16 @@ class SchedulerRun(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     summary: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A worker process's last sign of life (`/readyz` tells whether one is alive)."""
+
+    __tablename__ = "worker_heartbeat"
+
+    holder: str = Field(max_length=64, primary_key=True)  # host:pid
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    beat_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class Lease(SQLModel, table=True):
