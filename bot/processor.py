@@ -234,6 +234,10 @@ class EventProcessor:
     def notify(self) -> None:
         self._wake.set()
 
+    def alive(self) -> bool:
+        """Whether the thread that drains the store is running."""
+        return self._thread is not None and self._thread.is_alive() and not self._stopping.is_set()
+
     @property
     def flooding(self) -> bool:
         """Whether handling is held back for a flood of webhooks right now."""

@@ -25,6 +25,7 @@ from linebot.v3.webhook import SignatureValidator
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import line_ids
 from bot.webhook_body import split_events
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH_REQUESTS = 200
+# A body must arrive within this long once its headers have (LINE sends a few KB at once): a client
+# that trickles one cannot hold a connection and its buffer.
+BODY_SECONDS = 10.0
+# Bodies read at once that did not arrive whole with their headers: past this, such a request is
+# answered 503, so half-sent bodies hold at most this many megabytes. LINE's bodies (a few KB) arrive
+# with their headers and never need a slot.
+MAX_READING = 64
 
 _Waiter = tuple[list[IncomingEvent], asyncio.Future[None]]
 
@@ -75,13 +83,32 @@ class GroupCommitter:
             except asyncio.CancelledError:  # the service is stopping mid-commit: nobody is left hanging
                 _resolve(batch, ConnectionAbortedError("the service is stopping"))
                 raise
-            except Exception as exc:  # every waiting request answers 500; LINE will redeliver
-                log.exception("storing %d webhook request(s) failed", len(batch))
-                _resolve(batch, exc)
-                continue
-            _resolve(batch, None)
+            except Exception as exc:
+                if len(batch) == 1:  # the request answers 500; LINE will redeliver
+                    log.exception("storing a webhook request failed")
+                    _resolve(batch, exc)
+                    continue
+                # One request's events must not fail its neighbours: each is stored alone instead.
+                added = await self._store_alone(batch)
+            else:
+                _resolve(batch, None)
             if added:
                 self._notify()
+
+    async def _store_alone(self, batch: list[_Waiter]) -> int:
+        added = 0
+        for waiter in batch:
+            try:
+                added += await self._store(waiter[0])
+            except asyncio.CancelledError:
+                _resolve(batch, ConnectionAbortedError("the service is stopping"))
+                raise
+            except Exception as exc:
+                log.exception("storing a webhook request failed")
+                _resolve([waiter], exc)
+            else:
+                _resolve([waiter], None)
+        return added
 
     async def close(self, timeout: float = 10.0) -> None:
         """Let the batch being written finish (for up to `timeout` s), answer whoever still waits with
@@ -120,6 +147,8 @@ _REFUSED = {
     "no signature": _json(400, b'{"error":"missing signature"}'),
     "bad signature": _json(400, b'{"error":"invalid signature"}'),
     "malformed": _json(400, b'{"error":"malformed body"}'),
+    "slow": _json(408, b'{"error":"body not received in time"}', [(b"connection", b"close")]),
+    "busy": _json(503, b'{"error":"busy, please retry"}', [(b"connection", b"close")]),
     "method": _json(405, b'{"error":"method not allowed"}', [(b"allow", b"POST")]),
     "not stored": _json(500, b'{"error":"not stored, please retry"}'),
 }
@@ -139,6 +168,7 @@ class WebhookEndpoint:
         self.path = path
         self.validator = validator
         self.committer = committer
+        self.reading = 0  # requests whose body is being read right now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:
@@ -152,31 +182,45 @@ class WebhookEndpoint:
 
     async def _handle(self, scope: Scope, receive: Receive) -> str | None:
         """Why the request is refused (a key of `_REFUSED`), or "" once its events are stored (or it
-        had none); None when the client went away."""
+        had none); None when the client went away.
+
+        Everything that can be judged from the headers is, before a byte of the body is read: no
+        signature (or no channel secret to check one with), a declared size over the limit. The body
+        then has BODY_SECONDS to arrive, and one that comes in pieces needs one of MAX_READING slots."""
         signature = declared = None
         for name, value in scope["headers"]:
             if name == b"x-line-signature":
                 signature = value
             elif name == b"content-length":
                 declared = value
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return "too large"
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return None  # http.disconnect
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return "too large"
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if not signature or not self.validator.channel_secret:
-            return "no signature"
+            return "no signature"  # before a byte of the body is read
+        if declared is not None and (
+            not declared.isdigit() or len(declared) > 12 or int(declared) > MAX_BODY_BYTES
+        ):
+            return "too large"  # bytes.isdigit() is ASCII digits only
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                first = await receive()
+                if first["type"] != "http.request":
+                    return None  # http.disconnect
+                body: bytes | str | None = first.get("body", b"")
+                if first.get("more_body", False):
+                    # A body that did not come whole with its headers (LINE's always does) is read
+                    # only while a reading slot is free: what half-sent bodies can hold is bounded.
+                    if self.reading >= MAX_READING:
+                        return "busy"
+                    self.reading += 1
+                    try:
+                        body = await _read_rest(receive, body)  # type: ignore[arg-type]
+                    finally:
+                        self.reading -= 1
+        except TimeoutError:
+            return "slow"
+        if not isinstance(body, bytes):
+            return body
+        if len(body) > MAX_BODY_BYTES:
+            return "too large"
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -184,15 +228,62 @@ class WebhookEndpoint:
         if not self.validator.validate(text, signature.decode("latin-1")):
             return "bad signature"
         try:
-            events = [incoming_from_raw(event, raw) for event, raw in split_events(text)]
-        except (ValueError, TypeError, AttributeError):
+            events = [admit(event, raw) for event, raw in split_events(text)]
+        except (ValueError, RecursionError):  # not JSON, not a webhook body, or nested too deeply
             return "malformed"
-        if events:
+        stored = [event for event in events if event is not None]
+        if len(stored) < len(events):
+            log.warning(
+                "%d webhook event(s) without a usable webhookEventId were not stored",
+                len(events) - len(stored),
+            )
+        if stored:
             try:
-                await self.committer.submit(events)
+                await self.committer.submit(stored)
             except Exception:  # logged by the committer; LINE redelivers what we do not acknowledge
                 return "not stored"
         return ""
+
+
+async def _read_rest(receive: Receive, first: bytes) -> bytes | str | None:
+    """The rest of a body whose `first` chunk came: "too large" past MAX_BODY_BYTES, None when the
+    client went away."""
+    chunks = [first]
+    size = len(first)
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # http.disconnect
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return "too large"
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def admit(raw: dict[str, object], text: str) -> IncomingEvent | None:
+    """The event as the store keeps it, with every id it is indexed by in LINE's formats; None for an
+    event without a usable webhookEventId (it cannot be told apart from a replay, so it is not kept).
+    A malformed source or type is indexed as "-" / "unknown" and judged by the processor, which
+    records it as failed: a bad id never reaches a column or fails a commit."""
+    event = incoming_from_raw(raw, text)
+    if not line_ids.is_webhook_event_id(event.webhook_event_id):
+        return None
+    source_ok = any(
+        check(event.source_key) for check in (line_ids.is_user_id, line_ids.is_group_id, line_ids.is_room_id)
+    )
+    type_ok = line_ids.is_event_type(event.event_type)
+    if source_ok and type_ok:
+        return event
+    return IncomingEvent(
+        webhook_event_id=event.webhook_event_id,
+        source_key=event.source_key if source_ok else "-",
+        event_type=event.event_type if type_ok else "unknown",
+        is_redelivery=event.is_redelivery,
+        payload=event.payload,
+    )
 
 
 def add_webhook_endpoint(

@@ -30,15 +30,20 @@ class IncomingEvent:
 
 def incoming_from_raw(raw: dict[str, Any], text: str | None = None) -> IncomingEvent:
     """Pick out the keys we index an event by; the raw JSON is kept whole: `text`, the event's own
-    text as it arrived, when the caller has it."""
-    source = raw.get("source") or {}
-    source_key = source.get("groupId") or source.get("roomId") or source.get("userId") or "-"
-    delivery = raw.get("deliveryContext") or {}
+    text as it arrived, when the caller has it. Never fails on an odd shape (a source given as a
+    string, a list as the type): such an event is stored all the same and judged by the processor.
+    The caller checks the ids' formats (bot/line_ids.py) before they reach the database."""
+    source = raw.get("source")
+    source_key: object = "-"
+    if isinstance(source, dict):
+        source_key = source.get("groupId") or source.get("roomId") or source.get("userId") or "-"
+    delivery = raw.get("deliveryContext")
+    event_type = raw.get("type")
     return IncomingEvent(
         webhook_event_id=str(raw.get("webhookEventId") or ""),
-        source_key=str(source_key),
-        event_type=str(raw.get("type") or "unknown"),
-        is_redelivery=bool(delivery.get("isRedelivery", False)),
+        source_key=source_key if isinstance(source_key, str) else "-",
+        event_type=event_type if isinstance(event_type, str) and event_type else "unknown",
+        is_redelivery=isinstance(delivery, dict) and delivery.get("isRedelivery") is True,
         payload=text if text is not None else json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
     )
 

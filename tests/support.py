@@ -57,11 +57,12 @@ def make_settings(db_url: str, fake: Any, tmp_path: Any, **overrides: Any) -> Se
 @contextmanager
 def running_service(settings: Settings, **app_kwargs: Any) -> Iterator[str]:
     """The product's FastAPI app under uvicorn in a thread; yields its base URL."""
+    from tidtam.http_server import server_config
     from tidtam.service import create_app
 
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, **app_kwargs), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    config = server_config(
+        create_app(settings, **app_kwargs), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -20,11 +20,14 @@ from bot.line_client import LineClient
 from bot.processor import EventProcessor, Handler
 from bot.webhook import add_webhook_endpoint
 from models.db import make_engine
+from models.health import last_beat
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
+# `/readyz` wants a worker's heartbeat (every 5 s, tidtam/worker.py) at most this old.
+READY_BEAT_SECONDS = 20.0
 
 
 def settle_heap() -> None:
@@ -123,6 +126,34 @@ def create_app(
         now=clock.now,
         notify=processor.notify if inline or wake_worker is None else wake_worker,
     )
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Whether this replica should get traffic (for an orchestrator): the database answers, and
+        events are being handled: the inline processor runs, or a worker beat recently."""
+        body: dict[str, object] = {"status": "ready"}
+        problems = []
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            body["database"] = engine.dialect.name
+            if inline:
+                body["worker"] = "inline" if processor.alive() else "stopped"
+                if not processor.alive():
+                    problems.append("event processing has stopped")
+            else:
+                seen = last_beat(engine)
+                ago = (clock.now() - seen).total_seconds() if seen is not None else None
+                body["worker_seen_seconds_ago"] = round(ago, 1) if ago is not None else None
+                if ago is None or ago > READY_BEAT_SECONDS:
+                    problems.append("no worker has been seen lately")
+        except Exception:  # the check reports, it does not raise
+            body["database"] = "unreachable"
+            problems.append("the database does not answer")
+        if problems:
+            body.update(status="not ready", problems=problems)
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

@@ -17,12 +17,16 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy.engine import Engine
+
 from bot.processor import FLOOD_WAKE_PAUSE
+from models import health
 from models.db import make_engine
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
@@ -31,6 +35,7 @@ from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.01  # without a wake-up pipe
+HEARTBEAT_SECONDS = 5.0  # how often a worker records that it is alive (`/readyz` reads it)
 SWEEP_SECONDS = 1.0  # with one: only other replicas' events are found by looking
 _PR_SET_PDEATHSIG = 1
 
@@ -107,10 +112,31 @@ async def run_worker(settings: Settings, clock: Clock | None = None, wake_fd: in
         loop.add_signal_handler(sig, stop.set)
     settle_heap()
     processor.start()
+    holder = f"{socket.gethostname()}:{os.getpid()}"[-64:]
+    beating = asyncio.create_task(keep_beating(engine, holder, clock, processor.alive))
     try:
         async with scheduler_lifespan(engine, settings, clock, deliverer):
             await stop.wait()
     finally:
+        beating.cancel()
         processor.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(health.forget, engine, holder)
         line.close()
         engine.dispose()
+
+
+async def keep_beating(engine: Engine, holder: str, clock: Clock, alive: Callable[[], bool]) -> None:
+    """Record every HEARTBEAT_SECONDS that this worker is alive, while its event processor is."""
+    started = clock.now()
+    failing = False
+    while True:
+        if alive():
+            try:
+                await asyncio.to_thread(health.beat, engine, holder, clock.now(), started_at=started)
+                failing = False
+            except Exception:
+                if not failing:  # once per outage, not every beat
+                    log.warning("recording the worker's heartbeat failed", exc_info=True)
+                failing = True
+        await asyncio.sleep(HEARTBEAT_SECONDS)

@@ -49,18 +49,16 @@ def run_service(settings: Settings, *, host: str, port: int) -> None:
     """The web process under uvicorn, with its worker process beside it (`serve` and `demo`)."""
     import uvicorn
 
+    from tidtam.http_server import server_config
+    from tidtam.logs import configure_logging
     from tidtam.service import create_app, settle_heap
 
+    configure_logging(settings.log_level)
     with worker_process(settings) as wake_worker:
         app = create_app(settings, wake_worker=wake_worker)
+        config = server_config(app, host=host, port=port, log_level=settings.log_level.lower())
         settle_heap()
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level=settings.log_level.lower(),
-            access_log=False,  # access logs would carry LINE user ids in paths of some routes
-        )
+        uvicorn.Server(config).run()
 
 
 def register(app: typer.Typer) -> None:

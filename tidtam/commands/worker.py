@@ -40,15 +40,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Process webhook events and run the scheduler in this process."""
         import asyncio
-        import logging
 
+        from tidtam.logs import configure_logging
         from tidtam.settings import Settings
         from tidtam.worker import die_with_parent, run_worker
 
         settings = Settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+        configure_logging(settings.log_level)
         if with_parent:
             die_with_parent()
             yield_cpu_to_the_web_process(settings.worker_priority)
