@@ -22,6 +22,9 @@ def make_engine(url: str, *, sqlite_busy_ms: int = 30_000, **kwargs: Any) -> Eng
     retries on its own in small steps (the webhook's event store) sets it low.
     """
     parsed = make_url(url)
+    # Statements are logged at INFO when logging is that verbose; their parameters (names, texts, LINE
+    # ids) never are.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
