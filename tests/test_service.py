@@ -54,12 +54,25 @@ def test_serve_migrates_and_answers_healthz(tmp_path: Path, priority: str | None
                 return os.sched_getscheduler(workers[0]) == os.SCHED_IDLE
             return os.getpriority(os.PRIO_PROCESS, workers[0]) == min(19, web_nice + 10)
 
-        for _ in range(100):  # bounded: the worker lowers itself as it starts
+        for _ in range(400):  # bounded (20 s): the worker lowers itself as it starts
             if lowered():
                 break
             time.sleep(0.05)
         assert lowered()
         assert os.sched_getscheduler(proc.pid) == os.SCHED_OTHER
+        # Ready once the worker has said it is alive (its heartbeat, in the database).
+        ready = None
+        for _ in range(150):  # bounded: at most ~15 s
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+            if ready.status_code == 200:
+                break
+            time.sleep(0.1)
+        assert ready is not None and ready.status_code == 200, ready.text if ready is not None else None
+        # The log is JSON lines.
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0].decode()
+        lines = [line for line in out.splitlines() if line.strip()]
+        assert lines and all(line.startswith("{") and line.endswith("}") for line in lines), out[:500]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

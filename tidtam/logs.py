@@ -22,10 +22,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # LINE user, group and room ids; then any long token (reply and quote tokens, access tokens).
     (re.compile(r"(?<![0-9A-Za-z])[UCR][0-9a-f]{32}(?![0-9A-Za-z])"), "[line-id]"),
     (re.compile(r"(?<![\w+=-])(?=[\w+=-]*\d)(?=[\w+=-]*[A-Za-z])[\w+=-]{20,}"), "[token]"),
-    # Link codes as shown (ABCD-2345), or typed as eight characters with a digit, or in capitals.
+    # Link codes as shown (ABCD-2345), or typed with a space and a digit, or as eight characters with a
+    # digit, or in capitals.
+    (
+        re.compile(r"(?<![0-9A-Za-z-])[A-HJ-NP-Za-hj-np-z2-9]{4}-[A-HJ-NP-Za-hj-np-z2-9]{4}(?![0-9A-Za-z-])"),
+        "[code]",
+    ),
     (
         re.compile(
-            r"(?<![0-9A-Za-z-])[A-HJ-NP-Za-hj-np-z2-9]{4}[-\s][A-HJ-NP-Za-hj-np-z2-9]{4}(?![0-9A-Za-z-])"
+            r"(?<![0-9A-Za-z])(?=[A-Za-z ]*\d)[A-HJ-NP-Za-hj-np-z2-9]{4} [A-HJ-NP-Za-hj-np-z2-9]{4}(?![0-9A-Za-z])"
         ),
         "[code]",
     ),
