@@ -228,7 +228,7 @@ def test_signed_malformed_bodies_never_500_never_wedge_and_never_leak(
     personal = [TEACHER, DIRECTOR, CANARY, *gen.strangers, *gen.groups, *gen.markers, *fake_line._tokens]
     personal += [seeded.teacher.full_name, seeded.director.full_name]
     assert [value for value in personal if value in log] == []
-    assert canary_waits and max(canary_waits) < 20
+    assert len(canary_waits) == BODIES // CANARY_EVERY  # each canary was answered (wait_for bounds it)
     # A summary for whoever reads the test output (not an assertion on speed).
     print(
         f"fuzz: {len(stored)} events in {BODIES} bodies; canary answered in at most {max(canary_waits):.2f} s; "
