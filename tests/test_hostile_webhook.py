@@ -191,7 +191,7 @@ def test_bad_ids_deep_nesting_and_odd_bodies_are_not_500_and_spare_their_neighbo
 
 
 @contextmanager
-def _server(settings: Any, **config: Any) -> Iterator[tuple[str, uvicorn.Server]]:
+def _server(settings: Any, **config: Any) -> Iterator[tuple[str, uvicorn.Server, threading.Thread]]:
     port = free_port()
     server = uvicorn.Server(
         server_config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", **config)
@@ -203,7 +203,7 @@ def _server(settings: Any, **config: Any) -> Iterator[tuple[str, uvicorn.Server]
         assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}", server
+        yield f"http://127.0.0.1:{port}", server, thread
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -236,7 +236,7 @@ def test_unsigned_requests_are_refused_before_their_body_and_slow_ones_are_cut_o
 ) -> None:
     monkeypatch.setattr(bot.webhook, "BODY_SECONDS", 1.0)
     settings = make_settings(db_url, fake_line, tmp_path)
-    with _server(settings, header_seconds=1.0) as (base_url, _):
+    with _server(settings, header_seconds=1.0) as (base_url, _, _thread):
         port = int(base_url.rsplit(":", 1)[1])
         # No signature: answered 400 at once, without waiting for the megabyte it announces.
         unsigned = _open(port, b"POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{")
@@ -269,6 +269,7 @@ def test_held_connections_lock_out_neither_line_nor_healthz_nor_a_shutdown(
         with _server(settings, header_seconds=30.0, max_connections=120, shutdown_seconds=2) as (
             base_url,
             server,
+            thread,
         ):
             port = int(base_url.rsplit(":", 1)[1])
             fake_line.webhook_url = f"{base_url}/callback"
@@ -291,10 +292,10 @@ def test_held_connections_lock_out_neither_line_nor_healthz_nor_a_shutdown(
                 sock.settimeout(5)
                 answers.append(sock.recv(64)[:12])
             assert set(answers) <= {b"HTTP/1.1 200", b"HTTP/1.1 503"} and b"HTTP/1.1 503" in answers
-            stopping = time.monotonic()
             server.should_exit = True
-        # The `with` joined the server thread: a shutdown with 90 connections held ended by itself.
-        assert server.should_exit and time.monotonic() - stopping < 25
+        # The `with` joined the server thread (for up to 30 s): a shutdown with 90 connections held
+        # ended by itself, within its graceful-shutdown bound.
+        assert not thread.is_alive()
     finally:
         for sock in held:
             sock.close()
@@ -307,7 +308,7 @@ def test_reading_slots_refuse_the_excess_with_503_and_free_up(
     monkeypatch.setattr(bot.webhook, "MAX_READING", 5)
     settings = make_settings(db_url, fake_line, tmp_path)
     user = _user(5)
-    with _server(settings) as (base_url, _):
+    with _server(settings) as (base_url, _, _thread):
         port = int(base_url.rsplit(":", 1)[1])
         fake_line.webhook_url = f"{base_url}/callback"
         head = (
