@@ -54,29 +54,46 @@ def make_settings(db_url: str, fake: Any, tmp_path: Any, **overrides: Any) -> Se
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@dataclass
+class Served:
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
 @contextmanager
-def running_service(settings: Settings, **app_kwargs: Any) -> Iterator[str]:
-    """The product's FastAPI app under uvicorn in a thread; yields its base URL."""
+def serving(
+    settings: Settings, *, server: dict[str, Any] | None = None, **app_kwargs: Any
+) -> Iterator[Served]:
+    """The product's FastAPI app under uvicorn in a thread, configured as `tidtam serve` configures it
+    (`server` overrides some of `tidtam.http_server.server_config`'s limits)."""
     from tidtam.http_server import server_config
     from tidtam.service import create_app
 
     port = free_port()
     config = server_config(
-        create_app(settings, **app_kwargs), host="127.0.0.1", port=port, log_level="warning"
+        create_app(settings, **app_kwargs), host="127.0.0.1", port=port, log_level="warning", **(server or {})
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
+    deadline = time.monotonic() + 15
+    while not uv.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("service did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Served(f"http://127.0.0.1:{port}", uv, thread)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+        uv.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextmanager
+def running_service(settings: Settings, **app_kwargs: Any) -> Iterator[str]:
+    """The product's FastAPI app under uvicorn in a thread; yields its base URL."""
+    with serving(settings, **app_kwargs) as served:
+        yield served.url
 
 
 @dataclass

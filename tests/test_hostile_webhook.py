@@ -20,7 +20,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlmodel import Session, select
-from support import free_port, make_settings, running_service
+from support import make_settings, running_service, serving
 
 import bot.webhook
 from fakeline.events import sign
@@ -28,8 +28,6 @@ from models import WebhookEvent
 from models.db import make_engine
 from models.health import beat
 from models.types import EventStatus
-from tidtam.http_server import server_config
-from tidtam.service import create_app
 
 pytestmark = pytest.mark.usefixtures("fake_line")
 
@@ -192,21 +190,8 @@ def test_bad_ids_deep_nesting_and_odd_bodies_are_not_500_and_spare_their_neighbo
 
 @contextmanager
 def _server(settings: Any, **config: Any) -> Iterator[tuple[str, uvicorn.Server, threading.Thread]]:
-    port = free_port()
-    server = uvicorn.Server(
-        server_config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", **config)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", server, thread
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serving(settings, server=config) as served:
+        yield served.url, served.server, served.thread
 
 
 def _open(port: int, data: bytes) -> socket.socket:
