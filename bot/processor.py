@@ -38,6 +38,7 @@ from bot.crew import Crew
 from bot.delivery import Deliverer
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
+from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import OutboxMessage, WebhookEvent
 from models.outbox import queue_reply
 from models.types import EventStatus
@@ -107,6 +108,7 @@ class EventProcessor:
         media_dir: Path | None = None,
         approval_levels: int = 1,
         poll_seconds: float | None = None,
+        link_limits: LinkLimits = DEFAULT_LIMITS,
     ) -> None:
         self.engine = engine
         self.handler = handler
@@ -117,6 +119,7 @@ class EventProcessor:
         self.workers = max(1, workers)
         self.media_dir = media_dir or Path("var") / "media"
         self.approval_levels = approval_levels
+        self.link_limits = link_limits
         # In a worker process nobody calls notify(): look for new events this often instead.
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -358,6 +361,7 @@ class EventProcessor:
                 line=self.line,
                 media_dir=self.media_dir,
                 approval_levels=self.approval_levels,
+                link_limits=self.link_limits,
             )
             try:
                 self.handler(ctx)

@@ -208,7 +208,9 @@ def test_linking_revokes_the_persons_other_codes(engine, seeded, clock) -> None:
     second = _code(engine, clock, person=seeded.teacher)
     assert _redeem(engine, clock, first, user=U1).result is LinkResult.LINKED
     outcome = _redeem(engine, clock, second, user=U2)
-    assert outcome.result is LinkResult.PERSON_ALREADY_LINKED
+    # A revoked code answers exactly like a wrong one (issue 13 item 10): it tells a guesser nothing.
+    assert outcome == _redeem(engine, clock, "ZZZZ-9999", user=U1 + "x")
+    assert outcome.result is LinkResult.WRONG and outcome.tries_left == MAX_FAILURES - 1
     with Session(engine) as s:
         assert s.get(Person, seeded.teacher.id).line_user_id == U1
         revoked = s.exec(select(LinkCode).where(LinkCode.revoked_at.is_not(None))).all()  # type: ignore[union-attr]

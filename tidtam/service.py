@@ -20,6 +20,7 @@ from bot.line_client import LineClient
 from bot.processor import EventProcessor, Handler
 from bot.webhook import add_webhook_endpoint
 from models.db import make_engine
+from models.linking import LinkLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
 from tidtam.settings import Settings
@@ -72,6 +73,10 @@ def make_processor(
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
         poll_seconds=poll_seconds,
+        link_limits=LinkLimits(
+            tries_per_office_per_hour=settings.link_tries_per_office_per_hour,
+            wrong_tries_per_hour=settings.link_tries_per_hour,
+        ),
         flood_rate=flood_rate,
     )
     return line, deliverer, processor
