@@ -86,7 +86,13 @@ _FETCH_AND_CLAIM = (
 
 
 def parse_event(raw: dict[str, object]) -> Event:
-    """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing."""
+    """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing.
+
+    A timestamp that is not an integer (LINE sends milliseconds) would fail every model: it is read
+    as 0, which `EventContext.event_time` takes for "unknown" (the time the event was stored)."""
+    timestamp = raw.get("timestamp")
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        raw = {**raw, "timestamp": 0}
     try:
         return Event.from_dict(raw)
     except ValueError:
