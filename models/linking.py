@@ -406,12 +406,16 @@ def _count(
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_WINDOWS).values(scope=scope.value, office_id=office_id, window_start=window, tries=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[_WINDOWS.c.scope, _WINDOWS.c.office_id, _WINDOWS.c.window_start],
-        set_={"tries": _WINDOWS.c.tries + 1},
-    ).returning(_WINDOWS.c.tries)
-    tries = int(session.execute(statement).scalar_one())
+    upsert = (
+        insert(_WINDOWS)
+        .values(scope=scope.value, office_id=office_id, window_start=window, tries=1)
+        .on_conflict_do_update(
+            index_elements=[_WINDOWS.c.scope, _WINDOWS.c.office_id, _WINDOWS.c.window_start],
+            set_={"tries": _WINDOWS.c.tries + 1},
+        )
+        .returning(_WINDOWS.c.tries)
+    )
+    tries = int(session.execute(upsert).scalar_one())
     if max_tries and tries == max_tries:
         _trip(
             session,
