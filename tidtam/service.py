@@ -41,6 +41,14 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def link_limits(settings: Settings) -> LinkLimits:
+    """The link-code limits as configured (the processor's, and what a dashboard shows them against)."""
+    return LinkLimits(
+        tries_per_office_per_hour=settings.link_tries_per_office_per_hour,
+        wrong_tries_per_hour=settings.link_tries_per_hour,
+    )
+
+
 def make_processor(
     settings: Settings,
     engine: Engine,
@@ -73,10 +81,7 @@ def make_processor(
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
         poll_seconds=poll_seconds,
-        link_limits=LinkLimits(
-            tries_per_office_per_hour=settings.link_tries_per_office_per_hour,
-            wrong_tries_per_hour=settings.link_tries_per_hour,
-        ),
+        link_limits=link_limits(settings),
         flood_rate=flood_rate,
     )
     return line, deliverer, processor
