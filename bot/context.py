@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
 from sqlmodel import Session, select
 
+from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
 
@@ -29,6 +30,8 @@ class LineEffects(Protocol):
 
 
 _UNREAD = object()
+_LINE_EPOCH_MS = 1_293_840_000_000  # 2011-01-01 UTC: no LINE event is older
+_CLOCK_SKEW = timedelta(minutes=1)  # LINE's clock may run a little ahead of ours
 
 
 def _deleted(session: Session, row: Conversation) -> bool:
@@ -48,6 +51,7 @@ class EventContext:
     person: Person | None = None
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
+    link_limits: LinkLimits = DEFAULT_LIMITS
     replies: list[dict[str, Any]] = field(default_factory=list)
     _conversation: Any = field(default=_UNREAD, repr=False)
 
@@ -111,10 +115,17 @@ class EventContext:
 
     @property
     def event_time(self) -> datetime:
+        """When LINE says the event happened (it starts the reply token's minute). A timestamp that
+        cannot be right (not a number, before LINE existed, after the event reached us) counts as
+        the moment the event was stored, rather than raising or pushing a reply's deadline into the
+        far future."""
+        received = self.row.received_at or self.now
         timestamp = getattr(self.event, "timestamp", None)
-        if timestamp:
-            return datetime.fromtimestamp(timestamp / 1000, tz=UTC)
-        return self.now
+        if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+            earliest, latest = _LINE_EPOCH_MS, (received + _CLOCK_SKEW).timestamp() * 1000
+            if earliest <= timestamp <= latest:
+                return datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+        return received
 
     def reply(self, *messages: ToDict | dict[str, Any]) -> None:
         for message in messages:

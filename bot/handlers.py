@@ -170,7 +170,9 @@ def on_unlinked_text(ctx: EventContext, text: str, command: Command | None) -> N
         ctx.reply(chat.help_unlinked() if command is Command.HELP else chat.link_prompt())
         return
     assert ctx.user_id is not None
-    outcome = redeem_link_code(ctx.session, text=candidate, line_user_id=ctx.user_id, now=ctx.now)
+    outcome = redeem_link_code(
+        ctx.session, text=candidate, line_user_id=ctx.user_id, now=ctx.now, limits=ctx.link_limits
+    )
     if outcome.result is LinkResult.LINKED and outcome.person is not None:
         office_name = outcome.office.name if outcome.office else ""
         ctx.reply(chat.linked_ok(outcome.person.full_name, office_name))
@@ -191,7 +193,13 @@ def on_group_text(ctx: EventContext, text: str) -> None:
         return
     chat_type = ChatType.GROUP if ctx.raw.get("source", {}).get("type") == "group" else ChatType.ROOM
     outcome = redeem_link_code(
-        ctx.session, text=candidate, line_user_id=user_id, now=ctx.now, chat_id=chat_id, chat_type=chat_type
+        ctx.session,
+        text=candidate,
+        line_user_id=user_id,
+        now=ctx.now,
+        chat_id=chat_id,
+        chat_type=chat_type,
+        limits=ctx.link_limits,
     )
     if outcome.result is LinkResult.GROUP_BOUND and outcome.office is not None:
         ctx.reply(chat.group_bound(outcome.office.name))
@@ -206,8 +214,8 @@ def on_group_text(ctx: EventContext, text: str) -> None:
 def _link_failure_message(result: LinkResult, tries_left: int, minutes: int, person: object) -> object:
     if result is LinkResult.LOCKED:
         return chat.link_locked(minutes)
-    if result is LinkResult.PERSON_ALREADY_LINKED:
-        return chat.link_person_already_linked()
+    if result is LinkResult.THROTTLED:
+        return chat.link_busy(minutes)
     if result is LinkResult.ACCOUNT_ALREADY_LINKED:
         return chat.link_account_already_linked(getattr(person, "full_name", ""))
     if result is LinkResult.GROUP_CODE_IN_PRIVATE_CHAT:

@@ -12,6 +12,21 @@ from typing import Generic, TypeVar
 
 VERSION = "v1"
 MAX_DATA_LENGTH = 300  # LINE's limit on postback data
+MAX_FIELDS = 12  # more than any payload we build
+MAX_ID = 2**31 - 1  # our ids are 32-bit integers; anything larger is not ours
+_ASCII_DIGITS = frozenset("0123456789")
+_MAX_DIGITS = 20  # leading zeros allowed, but no conversion of an arbitrarily long string
+_KEY_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def parse_int(value: str | None, *, max_value: int = MAX_ID) -> int | None:
+    """`value` as a non-negative integer when it is plain ASCII digits no larger than `max_value`;
+    None otherwise. (`str.isdigit()` accepts "²" and "١", and `int()` of a long string is slow or
+    raises: neither is let near a tampered payload.)"""
+    if not value or len(value) > _MAX_DIGITS or not set(value) <= _ASCII_DIGITS:
+        return None
+    number = int(value)
+    return number if number <= max_value else None
 
 
 @dataclass(frozen=True)
@@ -29,23 +44,30 @@ class Postback:
             raise ValueError("postback data longer than LINE allows")
         return data
 
-    def int_param(self, key: str) -> int | None:
-        value = self.params.get(key)
-        return int(value) if value is not None and value.isdigit() else None
+    def int_param(self, key: str, *, max_value: int = MAX_ID) -> int | None:
+        """The field as an id or count (ASCII digits, at most `max_value`); None when it is not one."""
+        return parse_int(self.params.get(key), max_value=max_value)
 
 
-def decode(data: str) -> Postback | None:
-    """Parse postback data we issued; None for anything else (old formats, tampering)."""
+def decode(data: object) -> Postback | None:
+    """Parse postback data we issued; None for anything else (old formats, tampering): longer than
+    LINE allows, more fields than we ever send, a field named twice or oddly."""
+    if not isinstance(data, str) or len(data) > MAX_DATA_LENGTH:
+        return None
     parts = data.split("|")
-    if len(parts) < 2 or parts[0] != VERSION or not parts[1]:
+    if len(parts) < 2 or len(parts) > MAX_FIELDS + 2 or parts[0] != VERSION or not _is_key(parts[1]):
         return None
     params: dict[str, str] = {}
     for part in parts[2:]:
         key, sep, value = part.partition("=")
-        if not sep or not key:
+        if not sep or not _is_key(key) or key in params:
             return None
         params[key] = value
     return Postback(parts[1], params)
+
+
+def _is_key(name: str) -> bool:
+    return 0 < len(name) <= 16 and set(name) <= _KEY_CHARACTERS
 
 
 C = TypeVar("C")

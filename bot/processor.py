@@ -40,6 +40,7 @@ from bot.crew import Crew
 from bot.delivery import Deliverer
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
+from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import OutboxMessage, WebhookEvent
 from models.outbox import queue_reply
 from models.types import EventStatus
@@ -92,7 +93,13 @@ _FETCH_AND_CLAIM = (
 
 
 def parse_event(raw: dict[str, object]) -> Event:
-    """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing."""
+    """Parse like the SDK's WebhookParser does, keeping unknown event types instead of failing.
+
+    A timestamp that is not an integer (LINE sends milliseconds) would fail every model: it is read
+    as 0, which `EventContext.event_time` takes for "unknown" (the time the event was stored)."""
+    timestamp = raw.get("timestamp")
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        raw = {**raw, "timestamp": 0}
     try:
         return Event.from_dict(raw)
     except ValueError:
@@ -183,6 +190,7 @@ class EventProcessor:
         media_dir: Path | None = None,
         approval_levels: int = 1,
         poll_seconds: float | None = None,
+        link_limits: LinkLimits = DEFAULT_LIMITS,
     ) -> None:
         self.engine = engine
         self.handler = handler
@@ -193,6 +201,7 @@ class EventProcessor:
         self.workers = max(1, workers)
         self.media_dir = media_dir or Path("var") / "media"
         self.approval_levels = approval_levels
+        self.link_limits = link_limits
         # In a worker process nobody calls notify(): look for new events this often instead.
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -448,6 +457,7 @@ class EventProcessor:
                     line=self.line,
                     media_dir=self.media_dir,
                     approval_levels=self.approval_levels,
+                    link_limits=self.link_limits,
                 )
                 self.handler(ctx)
 

@@ -69,8 +69,11 @@ def linked_ok(full_name: str, office_name: str) -> TextMessage:
 
 
 def link_code_wrong(tries_left: int) -> TextMessage:
+    # One answer for a wrong, expired, revoked or already used code: a guesser learns nothing from it.
+    left = f" (ลองได้อีก {tries_left} ครั้ง)" if tries_left > 0 else ""
     return text(
-        f"รหัสลงทะเบียนไม่ถูกต้อง หรือหมดอายุแล้วค่ะ (ลองได้อีก {tries_left} ครั้ง)\nกรุณาตรวจสอบแล้วพิมพ์ใหม่ เช่น ABCD-2345",
+        f"รหัสลงทะเบียนไม่ถูกต้อง ใช้ไปแล้ว หรือหมดอายุแล้วค่ะ{left}\n"
+        "กรุณาตรวจสอบแล้วพิมพ์ใหม่ เช่น ABCD-2345 หากรหัสใช้ไม่ได้ ขอรหัสใหม่ได้ที่กลุ่มนโยบายและแผนค่ะ",
     )
 
 
@@ -80,8 +83,10 @@ def link_locked(minutes: int) -> TextMessage:
     )
 
 
-def link_person_already_linked() -> TextMessage:
-    return text("รายชื่อนี้ลงทะเบียนกับบัญชี LINE อื่นไว้แล้วค่ะ\nหากต้องการย้ายมาใช้บัญชีนี้ กรุณาขอรหัสใหม่จากผู้ดูแลระบบค่ะ")
+def link_busy(minutes: int) -> TextMessage:
+    return text(
+        f"ขณะนี้มีการพิมพ์รหัสลงทะเบียนจำนวนมาก ระบบจึงพักการตรวจรหัสไว้ชั่วคราวค่ะ\nกรุณารอ {minutes} นาทีแล้วพิมพ์รหัสอีกครั้งค่ะ"
+    )
 
 
 def link_account_already_linked(full_name: str) -> TextMessage:

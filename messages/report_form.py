@@ -212,5 +212,6 @@ def photo_rejected(reason: str) -> TextMessage:
         "too_large": "รูปมีขนาดใหญ่เกินไป (ไม่เกิน 10 MB)",
         "bad_type": "รับเฉพาะรูปภาพ JPEG หรือ PNG",
         "download": "ดาวน์โหลดรูปจาก LINE ไม่สำเร็จ",
+        "bad_id": "อ่านรูปนี้ไม่ได้",
     }
     return TextMessage(text=f"{reasons.get(reason, 'รับรูปนี้ไม่ได้')}ค่ะ กรุณาส่งใหม่อีกครั้ง")

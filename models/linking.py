@@ -3,21 +3,32 @@
 Codes are 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L), shown as `ABCD-2345`.
 Only their SHA-256 is stored. They are single-use and expire after 14 days; linking a person revokes
 their other outstanding codes, so moving a linked person to another LINE account needs a new code from
-an admin. Five wrong tries from one LINE user within the window lock that user out for 15 minutes.
+an admin. A code is taken with a conditional UPDATE (`... WHERE used_at IS NULL`), so of two accounts
+sending the same code at once exactly one is linked.
+
+A code that is wrong, expired, revoked or already used by someone else gets one and the same answer:
+a guesser learns nothing from it. Guessing is limited three ways (`LinkLimits`): five wrong tries from
+one LINE account within 15 minutes lock that account out for 15 minutes; tries on one office's codes
+(right or wrong) are limited per hour; wrong tries from all accounts together are limited per hour.
+Each time a limit is reached a `LinkThrottleTrip` row records it (the LINE user only as a hash);
+`link_throttle_overview` and `throttle_trips` are what a dashboard reads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from models.messaging import ChatBinding, LinkCode, LinkThrottle
+from models.messaging import ChatBinding, LinkCode, LinkRateWindow, LinkThrottle, LinkThrottleTrip
 from models.ops import AuditLog
 from models.org import Office, Person
 from models.types import ChatType, LinkPurpose, Reachability
@@ -27,6 +38,11 @@ CODE_LENGTH = 8
 CODE_TTL = timedelta(days=14)
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+RATE_WINDOW = timedelta(hours=1)
+WINDOW_RETENTION = timedelta(days=7)  # hourly counts older than this are dropped
+# Defaults of TIDTAM_LINK_TRIES_PER_OFFICE_PER_HOUR and TIDTAM_LINK_TRIES_PER_HOUR (tidtam/settings.py).
+TRIES_PER_OFFICE_PER_HOUR = 100
+WRONG_TRIES_PER_HOUR = 3000
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
@@ -48,6 +64,33 @@ def format_code(code: str) -> str:
 
 def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
+
+
+def account_hash(line_user_id: str) -> str:
+    """How an audit row names a LINE account: never the id itself."""
+    return hashlib.sha256(line_user_id.encode()).hexdigest()
+
+
+log = logging.getLogger(__name__)
+
+
+class ThrottleScope(StrEnum):
+    ACCOUNT = "account"  # one LINE account's wrong tries
+    OFFICE = "office"  # tries on one office's codes, right or wrong
+    OVERALL = "overall"  # wrong tries from every LINE account together
+
+
+@dataclass(frozen=True)
+class LinkLimits:
+    """How much link-code guessing is allowed; a limit of 0 switches that limit off."""
+
+    wrong_tries_per_account: int = MAX_FAILURES
+    account_lockout: timedelta = LOCKOUT
+    tries_per_office_per_hour: int = TRIES_PER_OFFICE_PER_HOUR
+    wrong_tries_per_hour: int = WRONG_TRIES_PER_HOUR
+
+
+DEFAULT_LIMITS = LinkLimits()
 
 
 def create_link_code(
@@ -89,9 +132,9 @@ class LinkResult(StrEnum):
     LINKED = "linked"
     GROUP_BOUND = "group_bound"
     GROUP_ALREADY_BOUND = "group_already_bound"
-    WRONG = "wrong"
-    LOCKED = "locked"
-    PERSON_ALREADY_LINKED = "person_already_linked"
+    WRONG = "wrong"  # also expired, revoked, or already used by another account: one answer for all
+    LOCKED = "locked"  # this account made too many wrong tries
+    THROTTLED = "throttled"  # an hourly limit (the code's office, or everybody's) is reached
     ACCOUNT_ALREADY_LINKED = "account_already_linked"
     GROUP_CODE_IN_PRIVATE_CHAT = "group_code_in_private_chat"
     PERSON_CODE_IN_GROUP = "person_code_in_group"
@@ -103,7 +146,7 @@ class LinkOutcome:
     person: Person | None = None
     office: Office | None = None
     tries_left: int = 0
-    locked_minutes: int = 0
+    locked_minutes: int = 0  # LOCKED and THROTTLED: how long until tries are answered again
 
 
 # Built once: every event from a one-on-one chat looks its sender up first.
@@ -122,53 +165,109 @@ def redeem_link_code(
     now: datetime,
     chat_id: str | None = None,
     chat_type: ChatType | None = None,
+    limits: LinkLimits = DEFAULT_LIMITS,
 ) -> LinkOutcome:
-    """Try `text` as a link code from `line_user_id` (in a group chat when `chat_id` is given)."""
+    """Try `text` as a link code from `line_user_id` (in a group chat when `chat_id` is given).
+
+    Rows are locked in one order whatever the path (person, code, group binding, the office's hourly
+    count, the overall hourly count, the account's throttle), so concurrent redeemers never deadlock.
+    """
     throttle = session.get(LinkThrottle, line_user_id)
     if throttle and throttle.locked_until and throttle.locked_until > now:
         return LinkOutcome(LinkResult.LOCKED, locked_minutes=_minutes_left(throttle.locked_until, now))
+    window = window_start(now)
+    if _at_limit(session, ThrottleScope.OVERALL, 0, window, limits.wrong_tries_per_hour):
+        # Not even looked up: looking is what a guesser wants.
+        return LinkOutcome(LinkResult.THROTTLED, locked_minutes=_minutes_left(window + RATE_WINDOW, now))
 
     code = normalize_code(text)
     row = session.exec(select(LinkCode).where(LinkCode.code_hash == _hash(code))).first() if code else None
-    usable = row is not None and row.used_at is None and row.revoked_at is None and row.expires_at > now
-    if row is not None and row.revoked_at is not None and row.person_id is not None:
-        person = session.get(Person, row.person_id)
-        if person is not None and person.line_user_id:
-            return LinkOutcome(LinkResult.PERSON_ALREADY_LINKED, person=person)
     if row is not None and row.used_at is not None and row.used_by == line_user_id:
         # Their own code sent again (a habit, or a double tap): not a guess, so not a wrong try.
         person = session.get(Person, row.person_id) if row.person_id else None
         if person is not None and person.line_user_id == line_user_id:
             return LinkOutcome(LinkResult.ACCOUNT_ALREADY_LINKED, person=person)
-    if not usable or row is None:
-        return _count_failure(session, line_user_id, throttle, now)
-    _clear_failures(session, throttle)
+    usable = row is not None and row.used_at is None and row.revoked_at is None and row.expires_at > now
+    office_id = _office_of(session, row) if row is not None else None
+    if (
+        usable
+        and office_id is not None
+        and _at_limit(session, ThrottleScope.OFFICE, office_id, window, limits.tries_per_office_per_hour)
+    ):
+        return LinkOutcome(LinkResult.THROTTLED, locked_minutes=_minutes_left(window + RATE_WINDOW, now))
 
-    if row.purpose == LinkPurpose.PLANNING_GROUP:
-        if chat_id is None:
-            return LinkOutcome(LinkResult.GROUP_CODE_IN_PRIVATE_CHAT)
-        return _bind_group(session, row, chat_id, chat_type or ChatType.GROUP, line_user_id, now)
-    if chat_id is not None:
-        return LinkOutcome(LinkResult.PERSON_CODE_IN_GROUP)
-    return _link_person(session, row, line_user_id, now)
+    if not usable or row is None:
+        outcome = LinkOutcome(LinkResult.WRONG)
+    elif row.purpose == LinkPurpose.PLANNING_GROUP and chat_id is None:
+        outcome = LinkOutcome(LinkResult.GROUP_CODE_IN_PRIVATE_CHAT)
+    elif row.purpose == LinkPurpose.PLANNING_GROUP:
+        outcome = _bind_group(session, row, chat_id or "", chat_type or ChatType.GROUP, line_user_id, now)
+    elif chat_id is not None:
+        outcome = LinkOutcome(LinkResult.PERSON_CODE_IN_GROUP)
+    else:
+        outcome = _link_person(session, row, line_user_id, now)
+
+    if office_id is not None:
+        _count(session, ThrottleScope.OFFICE, office_id, window, now, limits.tries_per_office_per_hour)
+    if outcome.result is LinkResult.WRONG:
+        _count(session, ThrottleScope.OVERALL, 0, window, now, limits.wrong_tries_per_hour)
+        return _count_failure(session, line_user_id, throttle, now, limits, office_id)
+    _clear_failures(session, throttle)
+    return outcome
+
+
+def _office_of(session: Session, row: LinkCode) -> int | None:
+    """The office whose code this is: the person's own office, or the planning group's."""
+    if row.person_id is not None:
+        person = session.get(Person, row.person_id)
+        return person.office_id if person is not None else None
+    return row.office_id
+
+
+def _claim_code(session: Session, row: LinkCode, line_user_id: str, now: datetime) -> bool:
+    """Take the code for `line_user_id` if it is still usable; of concurrent redeemers exactly one wins.
+
+    A person's code first locks the person's row (PostgreSQL `FOR UPDATE`; SQLite has one writer at a
+    time anyway), so two codes of one person redeemed at once are taken one after the other and the
+    second finds itself revoked by the first.
+    """
+    if row.person_id is not None:
+        session.exec(
+            select(Person)
+            .where(col(Person.id) == row.person_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+    result = session.execute(
+        sa.update(LinkCode)
+        .where(
+            col(LinkCode.id) == row.id,
+            col(LinkCode.used_at).is_(None),
+            col(LinkCode.revoked_at).is_(None),
+            col(LinkCode.expires_at) > now,
+        )
+        .values(used_at=now, used_by=line_user_id)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row, ["used_at", "used_by"])
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _link_person(session: Session, row: LinkCode, line_user_id: str, now: datetime) -> LinkOutcome:
     person = session.get(Person, row.person_id)
     if person is None:
-        return LinkOutcome(LinkResult.WRONG, tries_left=MAX_FAILURES)
+        return LinkOutcome(LinkResult.WRONG)
     current = linked_person(session, line_user_id)
     if current is not None and current.id != person.id:
         return LinkOutcome(LinkResult.ACCOUNT_ALREADY_LINKED, person=current)
+    if not _claim_code(session, row, line_user_id, now):
+        return LinkOutcome(LinkResult.WRONG)  # someone else took it a moment ago: a used code
     previous = person.line_user_id
     person.line_user_id = line_user_id
     person.reachability = Reachability.FOLLOWING
     person.linked_at = now
     person.updated_at = now
     session.add(person)
-    row.used_at = now
-    row.used_by = line_user_id
-    session.add(row)
     session.execute(
         sa.update(LinkCode)
         .where(
@@ -196,10 +295,12 @@ def _bind_group(
 ) -> LinkOutcome:
     office = session.get(Office, row.office_id)
     if office is None:
-        return LinkOutcome(LinkResult.WRONG, tries_left=MAX_FAILURES)
+        return LinkOutcome(LinkResult.WRONG)
     binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
     if binding is not None and binding.active and binding.office_id == office.id:
         return LinkOutcome(LinkResult.GROUP_ALREADY_BOUND, office=office)
+    if not _claim_code(session, row, line_user_id, now):
+        return LinkOutcome(LinkResult.WRONG)  # bound to another group a moment ago: a used code
     if binding is None:
         binding = ChatBinding(chat_id=chat_id, chat_type=chat_type, office_id=office.id or 0, bound_at=now)
     binding.office_id = office.id or 0
@@ -207,9 +308,6 @@ def _bind_group(
     binding.bound_at = now
     binding.left_at = None
     session.add(binding)
-    row.used_at = now
-    row.used_by = line_user_id
-    session.add(row)
     session.add(
         AuditLog(
             at=now,
@@ -217,29 +315,46 @@ def _bind_group(
             action="group_bound",
             entity_type="office",
             entity_id=str(office.id),
-            details={"chat_type": chat_type.value},
+            details={"chat_type": chat_type.value, "link_code_id": row.id},
         )
     )
     return LinkOutcome(LinkResult.GROUP_BOUND, office=office)
 
 
 def _count_failure(
-    session: Session, line_user_id: str, throttle: LinkThrottle | None, now: datetime
+    session: Session,
+    line_user_id: str,
+    throttle: LinkThrottle | None,
+    now: datetime,
+    limits: LinkLimits,
+    office_id: int | None,
 ) -> LinkOutcome:
     if throttle is None:
         throttle = LinkThrottle(line_user_id=line_user_id)
-    if throttle.first_failure_at is None or now - throttle.first_failure_at > LOCKOUT:
+    if throttle.first_failure_at is None or now - throttle.first_failure_at > limits.account_lockout:
         throttle.failures = 0
         throttle.first_failure_at = now
     throttle.failures += 1
-    if throttle.failures >= MAX_FAILURES:
-        throttle.locked_until = now + LOCKOUT
+    allowed = limits.wrong_tries_per_account
+    if allowed and throttle.failures >= allowed:
+        throttle.locked_until = now + limits.account_lockout
+        _trip(
+            session,
+            ThrottleScope.ACCOUNT,
+            now=now,
+            until=throttle.locked_until,
+            tries=throttle.failures,
+            max_tries=allowed,
+            office_id=office_id,
+            window=throttle.first_failure_at,
+            account=line_user_id,
+        )
         throttle.failures = 0
         throttle.first_failure_at = None
         session.add(throttle)
         return LinkOutcome(LinkResult.LOCKED, locked_minutes=_minutes_left(throttle.locked_until, now))
     session.add(throttle)
-    return LinkOutcome(LinkResult.WRONG, tries_left=MAX_FAILURES - throttle.failures)
+    return LinkOutcome(LinkResult.WRONG, tries_left=max(0, allowed - throttle.failures) if allowed else 0)
 
 
 def _clear_failures(session: Session, throttle: LinkThrottle | None) -> None:
@@ -252,3 +367,192 @@ def _clear_failures(session: Session, throttle: LinkThrottle | None) -> None:
 
 def _minutes_left(until: datetime, now: datetime) -> int:
     return max(1, int((until - now).total_seconds() + 59) // 60)
+
+
+# --- hourly limits and their audit ------------------------------------------------------------------
+
+_WINDOWS = LinkRateWindow.__table__  # type: ignore[attr-defined]
+
+
+def window_start(now: datetime) -> datetime:
+    """The start of the one-hour window `now` falls in (whole UTC hours)."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def _tries(session: Session, scope: ThrottleScope, office_id: int, window: datetime) -> int:
+    found = session.execute(
+        sa.select(_WINDOWS.c.tries).where(
+            _WINDOWS.c.scope == scope.value,
+            _WINDOWS.c.office_id == office_id,
+            _WINDOWS.c.window_start == window,
+        )
+    ).scalar()
+    return int(found or 0)
+
+
+def _at_limit(
+    session: Session, scope: ThrottleScope, office_id: int, window: datetime, max_tries: int
+) -> bool:
+    return bool(max_tries) and _tries(session, scope, office_id, window) >= max_tries
+
+
+def _count(
+    session: Session, scope: ThrottleScope, office_id: int, window: datetime, now: datetime, max_tries: int
+) -> int:
+    """Add one try to the window's count in one atomic statement; record a trip when it meets the limit.
+
+    Concurrent tries may carry the count a little past the limit (each checked it before counting),
+    but exactly one of them meets it, so each window trips once.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = (
+        insert(_WINDOWS)
+        .values(scope=scope.value, office_id=office_id, window_start=window, tries=1)
+        .on_conflict_do_update(
+            index_elements=[_WINDOWS.c.scope, _WINDOWS.c.office_id, _WINDOWS.c.window_start],
+            set_={"tries": _WINDOWS.c.tries + 1},
+        )
+        .returning(_WINDOWS.c.tries)
+    )
+    tries = int(session.execute(upsert).scalar_one())
+    if max_tries and tries == max_tries:
+        _trip(
+            session,
+            scope,
+            now=now,
+            until=window + RATE_WINDOW,
+            tries=tries,
+            max_tries=max_tries,
+            office_id=office_id or None,
+            window=window,
+        )
+    if scope is ThrottleScope.OVERALL and tries == 1:
+        # The first wrong try of an hour: a good moment to drop counts nobody looks at any more.
+        session.execute(sa.delete(_WINDOWS).where(_WINDOWS.c.window_start < window - WINDOW_RETENTION))
+    return tries
+
+
+def _trip(
+    session: Session,
+    scope: ThrottleScope,
+    *,
+    now: datetime,
+    until: datetime,
+    tries: int,
+    max_tries: int,
+    office_id: int | None,
+    window: datetime | None,
+    account: str | None = None,
+) -> None:
+    session.add(
+        LinkThrottleTrip(
+            at=now,
+            scope=scope.value,
+            office_id=office_id,
+            window_start=window,
+            until=until,
+            tries=tries,
+            max_tries=max_tries,
+            account_hash=account_hash(account) if account else None,
+        )
+    )
+    log.warning(
+        "link-code limit reached: scope %s, office %s, %d tries (limit %d), answered again at %s",
+        scope.value,
+        office_id if office_id is not None else "-",
+        tries,
+        max_tries,
+        until.isoformat(),
+    )
+
+
+# --- what a dashboard reads ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateState:
+    """One scope's count in the current window against its limit (0: no limit)."""
+
+    scope: ThrottleScope
+    office_id: int | None
+    tries: int
+    max_tries: int
+    window_start: datetime
+
+    @property
+    def window_end(self) -> datetime:
+        return self.window_start + RATE_WINDOW
+
+    @property
+    def throttled(self) -> bool:
+        return bool(self.max_tries) and self.tries >= self.max_tries
+
+
+@dataclass(frozen=True)
+class LinkThrottleOverview:
+    at: datetime
+    overall: RateState
+    offices: tuple[RateState, ...]  # offices with tries in this window, busiest first
+    locked_accounts: int  # LINE accounts locked out right now
+    trips: tuple[LinkThrottleTrip, ...] = field(default=())  # the latest first
+
+
+def link_throttle_overview(
+    session: Session,
+    *,
+    now: datetime,
+    limits: LinkLimits = DEFAULT_LIMITS,
+    office_ids: Collection[int] | None = None,
+    trips_since: datetime | None = None,
+    max_rows: int = 50,
+) -> LinkThrottleOverview:
+    """The state of every link-code limit at `now`, for the dashboard: this hour's overall count, the
+    busiest offices' counts (only `office_ids` when given), how many accounts are locked out, and the
+    latest trips (since `trips_since`, default the last 7 days)."""
+    window = window_start(now)
+    statement = (
+        sa.select(_WINDOWS.c.office_id, _WINDOWS.c.tries)
+        .where(_WINDOWS.c.scope == ThrottleScope.OFFICE.value, _WINDOWS.c.window_start == window)
+        .order_by(_WINDOWS.c.tries.desc(), _WINDOWS.c.office_id)
+        .limit(max_rows)
+    )
+    if office_ids is not None:
+        statement = statement.where(_WINDOWS.c.office_id.in_(list(office_ids)))
+    offices = tuple(
+        RateState(ThrottleScope.OFFICE, int(office_id), int(tries), limits.tries_per_office_per_hour, window)
+        for office_id, tries in session.execute(statement)
+    )
+    locked = session.execute(
+        sa.select(sa.func.count()).select_from(LinkThrottle).where(col(LinkThrottle.locked_until) > now)
+    ).scalar_one()
+    overall = RateState(
+        ThrottleScope.OVERALL,
+        None,
+        _tries(session, ThrottleScope.OVERALL, 0, window),
+        limits.wrong_tries_per_hour,
+        window,
+    )
+    trips = throttle_trips(
+        session, since=trips_since or now - WINDOW_RETENTION, office_ids=office_ids, limit=max_rows
+    )
+    return LinkThrottleOverview(now, overall, offices, int(locked), tuple(trips))
+
+
+def throttle_trips(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    office_ids: Collection[int] | None = None,
+    limit: int = 100,
+) -> list[LinkThrottleTrip]:
+    """Recorded trips, the latest first; with `office_ids`, only those naming one of these offices."""
+    statement = select(LinkThrottleTrip)
+    if since is not None:
+        statement = statement.where(col(LinkThrottleTrip.at) >= since)
+    if office_ids is not None:
+        statement = statement.where(col(LinkThrottleTrip.office_id).in_(list(office_ids)))
+    statement = statement.order_by(col(LinkThrottleTrip.at).desc(), col(LinkThrottleTrip.id).desc()).limit(
+        limit
+    )
+    return list(session.exec(statement))

@@ -130,6 +130,35 @@ class LinkThrottle(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class LinkRateWindow(SQLModel, table=True):
+    """Link-code tries counted in fixed one-hour windows: per office (tries on that office's codes,
+    right or wrong) and overall (`office_id` 0: wrong tries from every LINE account together)."""
+
+    __tablename__ = "link_rate_window"
+
+    scope: str = Field(max_length=16, primary_key=True)  # "office" or "overall"
+    office_id: int = Field(default=0, primary_key=True)  # 0 for the overall scope
+    window_start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    tries: int = Field(default=0)
+
+
+class LinkThrottleTrip(SQLModel, table=True):
+    """One time a link-code limit was reached: an account locked out, an office's or the overall
+    hourly limit met. Append-only; the LINE user is kept only as a hash."""
+
+    __tablename__ = "link_throttle_trip"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    scope: str = Field(max_length=16)  # "account", "office" or "overall"
+    office_id: int | None = Field(default=None, foreign_key="office.id", index=True)
+    window_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    until: datetime = Field(sa_type=UTCDateTime)  # when tries are answered again
+    tries: int
+    max_tries: int
+    account_hash: str | None = Field(default=None, max_length=64)  # SHA-256 of the LINE user id
+
+
 class ChatBinding(SQLModel, table=True):
     """A LINE group or room bound to an office's planning group, so escalations reach the group chat."""
 

@@ -67,8 +67,6 @@ def _broken_events(fake: Any, user: str) -> list[Any]:
         like(type=["message"]),
         like(type=None),
         like(message="hello"),  # a message given as a string
-        like(timestamp=1.5),
-        like(timestamp="yesterday"),
         like(deliveryContext={"isRedelivery": "yes"}),
         like(source="U1"),
         like(replyToken=["x"]),
@@ -122,6 +120,23 @@ def test_a_failing_handler_is_tried_three_times_then_given_up(db_url, fake_line,
     assert [r.status for r in rows] == [EventStatus.FAILED, EventStatus.DONE]
     assert rows[0].attempts == 3
     assert "ขออภัย" in texts[0] and "รหัสลงทะเบียน" in texts[1]  # in order: the apology first
+
+
+def test_odd_timestamps_are_read_as_unknown_and_the_event_is_handled(db_url, fake_line, tmp_path) -> None:
+    user = _user(6)
+    settings = make_settings(db_url, fake_line, tmp_path)
+    with running_service(settings) as base_url:
+        fake_line.webhook_url = f"{base_url}/callback"
+        events = [
+            {**fake_line.text_event(user, "ช่วยเหลือ"), "timestamp": stamp}
+            for stamp in (1.5, "yesterday", 10**30)
+        ]
+        assert _post_signed(fake_line, events).status_code == 200
+        fake_line.wait_for(lambda: len(fake_line.texts_to(user)) >= 3, timeout=15)
+        rows = fake_line.wait_for(
+            lambda: (r := _rows(db_url)) and all(x.status != EventStatus.PENDING for x in r) and r, timeout=15
+        )
+    assert [r.status for r in rows] == [EventStatus.DONE] * 3
 
 
 # --- item 5: signed bodies are never answered 500, and never fail their neighbours --------------------

@@ -247,3 +247,23 @@ def test_show_loading_never_raises_when_line_is_unreachable(fake_line, sleeps, u
         assert client.show_loading(user) is False
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    ["../../../v2/bot/info?x=", "../../info?x=", "1/../2", "12?x=1", "1" * 21, "", "๑๒๓", "１２"],
+)
+def test_content_of_something_that_is_not_a_message_id_is_never_requested(
+    fake_line, client, sleeps, message_id
+) -> None:
+    with pytest.raises(LineApiError) as refused:
+        client.get_content(message_id, max_bytes=1000)
+    assert refused.value.status is None and "not a LINE message id" in str(refused.value)
+    assert fake_line.requests == [] and sleeps.delays == []
+
+
+@pytest.mark.parametrize("user_id", ["../../info", "U" + "A" * 32, "U" + "a" * 31, "C" + "a" * 32, ""])
+def test_profile_of_something_that_is_not_a_user_id_is_never_requested(fake_line, client, user_id) -> None:
+    with pytest.raises(LineApiError):
+        client.get_profile(user_id)
+    assert fake_line.requests == []

@@ -3,25 +3,42 @@ binding a LINE group to a planning group. The clock is a FixedClock; nothing sle
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 from support import seed_office
 
-from models import AuditLog, ChatBinding, LinkCode, LinkThrottle, Person
+from models import (
+    AuditLog,
+    ChatBinding,
+    LinkCode,
+    LinkRateWindow,
+    LinkThrottle,
+    LinkThrottleTrip,
+    Person,
+    linking,
+)
 from models.linking import (
     ALPHABET,
     CODE_TTL,
     LOCKOUT,
     MAX_FAILURES,
+    RATE_WINDOW,
+    WINDOW_RETENTION,
+    LinkLimits,
     LinkResult,
+    ThrottleScope,
+    account_hash,
     create_link_code,
     format_code,
+    link_throttle_overview,
     linked_person,
     looks_like_code,
     normalize_code,
     redeem_link_code,
+    throttle_trips,
 )
 from models.types import ChatType, Reachability
 from scheduler.clock import FixedClock
@@ -208,7 +225,9 @@ def test_linking_revokes_the_persons_other_codes(engine, seeded, clock) -> None:
     second = _code(engine, clock, person=seeded.teacher)
     assert _redeem(engine, clock, first, user=U1).result is LinkResult.LINKED
     outcome = _redeem(engine, clock, second, user=U2)
-    assert outcome.result is LinkResult.PERSON_ALREADY_LINKED
+    # A revoked code answers exactly like a wrong one (issue 13 item 10): it tells a guesser nothing.
+    assert outcome == _redeem(engine, clock, "ZZZZ-9999", user=U1 + "x")
+    assert outcome.result is LinkResult.WRONG and outcome.tries_left == MAX_FAILURES - 1
     with Session(engine) as s:
         assert s.get(Person, seeded.teacher.id).line_user_id == U1
         revoked = s.exec(select(LinkCode).where(LinkCode.revoked_at.is_not(None))).all()  # type: ignore[union-attr]
@@ -304,3 +323,214 @@ def test_a_right_code_clears_earlier_wrong_tries(engine, seeded, clock) -> None:
         LinkResult.GROUP_BOUND
     )
     assert _redeem(engine, clock, "ZZZZ-9999").tries_left == MAX_FAILURES - 1
+
+
+# --- two redeemers at once (issue 13 item 6) --------------------------------------------------------
+
+
+def _at_once(engine, clock, monkeypatch, attempts):
+    """Run each (text, user, kwargs) redemption in its own thread and session, all of them having
+    read their code before any tries to take it; returns the outcomes in the same order."""
+    barrier = threading.Barrier(len(attempts), timeout=20)
+    real = linking._claim_code
+
+    def claim(*args, **kwargs):
+        barrier.wait()  # every redeemer has found its code usable; now they all try to take it
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(linking, "_claim_code", claim)
+    outcomes: list[object] = [None] * len(attempts)
+
+    def run(index: int, text: str, user: str, kwargs: dict) -> None:
+        try:
+            outcomes[index] = _redeem(engine, clock, text, user=user, **kwargs)
+        except BaseException as error:  # reported below, in the test's thread
+            outcomes[index] = error
+
+    threads = [
+        threading.Thread(target=run, args=(i, text, user, kw)) for i, (text, user, kw) in enumerate(attempts)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes
+
+
+def test_one_code_redeemed_by_two_accounts_at_once_links_exactly_one(
+    engine, seeded, clock, monkeypatch
+) -> None:
+    code = _code(engine, clock, person=seeded.teacher)
+    outcomes = _at_once(engine, clock, monkeypatch, [(code, U1, {}), (code, U2, {})])
+    results = sorted(o.result for o in outcomes)
+    assert results == [LinkResult.LINKED, LinkResult.WRONG]
+    winner = (U1, U2)[[o.result for o in outcomes].index(LinkResult.LINKED)]
+    loser = outcomes[[o.result for o in outcomes].index(LinkResult.WRONG)]
+    # The loser is answered like anyone sending a used code, and the try counts like one.
+    assert loser.tries_left == MAX_FAILURES - 1
+    with Session(engine) as s:
+        assert s.get(Person, seeded.teacher.id).line_user_id == winner
+        assert s.exec(select(LinkCode)).one().used_by == winner
+        assert len(s.exec(select(AuditLog).where(AuditLog.action == "linked")).all()) == 1
+
+
+def test_two_codes_of_one_person_redeemed_at_once_link_exactly_one(
+    engine, seeded, clock, monkeypatch
+) -> None:
+    first = _code(engine, clock, person=seeded.teacher)
+    second = _code(engine, clock, person=seeded.teacher)
+    outcomes = _at_once(engine, clock, monkeypatch, [(first, U1, {}), (second, U2, {})])
+    assert sorted(o.result for o in outcomes) == [LinkResult.LINKED, LinkResult.WRONG]
+    winner = (U1, U2)[[o.result for o in outcomes].index(LinkResult.LINKED)]
+    with Session(engine) as s:
+        assert s.get(Person, seeded.teacher.id).line_user_id == winner
+        rows = s.exec(select(LinkCode).order_by(LinkCode.id)).all()
+        assert sorted((r.used_by is not None, r.revoked_at is not None) for r in rows) == [
+            (False, True),  # the loser's code: revoked by the winner's link
+            (True, False),
+        ]
+        assert linked_person(s, U1 if winner == U2 else U2) is None
+
+
+def test_one_group_code_sent_in_two_groups_at_once_binds_exactly_one(
+    engine, seeded, clock, monkeypatch
+) -> None:
+    code = _code(engine, clock, office=seeded.planning)
+    other_group = "C" + "d" * 32
+    outcomes = _at_once(
+        engine,
+        clock,
+        monkeypatch,
+        [(code, U1, {"chat_id": GROUP}), (code, U2, {"chat_id": other_group})],
+    )
+    assert sorted(o.result for o in outcomes) == [LinkResult.GROUP_BOUND, LinkResult.WRONG]
+    bound = (GROUP, other_group)[[o.result for o in outcomes].index(LinkResult.GROUP_BOUND)]
+    with Session(engine) as s:
+        assert [b.chat_id for b in s.exec(select(ChatBinding)).all()] == [bound]
+        assert len(s.exec(select(AuditLog).where(AuditLog.action == "group_bound")).all()) == 1
+
+
+# --- one answer for every unusable code; hourly limits and their audit (issue 13 item 10) ------------
+
+
+def test_revoked_expired_used_and_wrong_codes_answer_alike(engine, seeded, clock) -> None:
+    used = _code(engine, clock, person=seeded.teacher)
+    revoked = _code(engine, clock, person=seeded.teacher)
+    with Session(engine) as s:
+        expired = create_link_code(
+            s, now=clock.now() - CODE_TTL, created_by="test", person=s.get(Person, seeded.director.id)
+        )
+        s.commit()
+    assert _redeem(engine, clock, used, user=U1).result is LinkResult.LINKED
+    answers = [
+        _redeem(engine, clock, typed, user=f"U{n:032x}")
+        for n, typed in enumerate([used, revoked, expired, "ZZZZ-9999", "not a code"], start=100)
+    ]
+    assert all(a == answers[-1] for a in answers), answers
+    assert answers[0].result is LinkResult.WRONG and answers[0].tries_left == MAX_FAILURES - 1
+
+
+def _trips(engine) -> list[LinkThrottleTrip]:
+    with Session(engine) as s:
+        return list(s.exec(select(LinkThrottleTrip).order_by(LinkThrottleTrip.id)))
+
+
+def test_wrong_tries_from_all_accounts_together_are_limited_per_hour(engine, seeded, clock) -> None:
+    limits = LinkLimits(wrong_tries_per_hour=3)
+    good = _code(engine, clock, person=seeded.teacher)
+    clock.advance(timedelta(minutes=20))  # 03:20: the window is 03:00-04:00
+    for n in range(3):  # three different accounts, one wrong try each: no account is locked
+        assert (
+            _redeem(engine, clock, "ZZZZ-9999", user=f"U{n:032x}", limits=limits).result is LinkResult.WRONG
+        )
+    throttled = _redeem(engine, clock, good, user=U1, limits=limits)
+    assert throttled.result is LinkResult.THROTTLED and throttled.locked_minutes == 40
+    [trip] = _trips(engine)
+    assert (trip.scope, trip.office_id, trip.tries, trip.max_tries) == ("overall", None, 3, 3)
+    assert trip.window_start == T0 and trip.until == T0 + RATE_WINDOW and trip.account_hash is None
+    with Session(engine) as s:
+        overview = link_throttle_overview(s, now=clock.now(), limits=limits)
+        assert overview.overall.tries == 3 and overview.overall.throttled
+        assert [t.id for t in overview.trips] == [trip.id]
+        assert s.get(Person, seeded.teacher.id).line_user_id is None
+    assert _redeem(engine, clock, "ZZZZ-9999", user=U2, limits=limits).result is LinkResult.THROTTLED
+    assert len(_trips(engine)) == 1  # one trip per window, however many are turned away
+
+    clock.advance(timedelta(minutes=40))  # the next hour
+    assert _redeem(engine, clock, good, user=U1, limits=limits).result is LinkResult.LINKED
+    with Session(engine) as s:
+        assert not link_throttle_overview(s, now=clock.now(), limits=limits).overall.throttled
+
+
+def test_tries_on_one_offices_codes_are_limited_per_hour(engine, seeded, clock) -> None:
+    limits = LinkLimits(tries_per_office_per_hour=2)
+    with Session(engine) as s:
+        stale = create_link_code(
+            s, now=clock.now() - CODE_TTL, created_by="test", person=s.get(Person, seeded.director.id)
+        )
+        s.commit()
+    teacher_code = _code(engine, clock, person=seeded.teacher)
+    director_code = _code(engine, clock, person=seeded.director)
+    planner_code = _code(engine, clock, person=seeded.planner)  # another office
+    assert _redeem(engine, clock, stale, user=U1, limits=limits).result is LinkResult.WRONG  # 1 on the school
+    assert _redeem(engine, clock, teacher_code, user=U2, limits=limits).result is LinkResult.LINKED  # 2
+    busy = _redeem(engine, clock, director_code, user="U" + "e" * 32, limits=limits)
+    assert busy.result is LinkResult.THROTTLED and busy.locked_minutes == 60
+    # Other offices are not held up, and a wrong code still answers "wrong", not "busy".
+    assert (
+        _redeem(engine, clock, planner_code, user="U" + "f" * 32, limits=limits).result is LinkResult.LINKED
+    )
+    assert _redeem(engine, clock, stale, user="U" + "9" * 32, limits=limits).result is LinkResult.WRONG
+    [trip] = _trips(engine)
+    assert (trip.scope, trip.office_id, trip.tries, trip.max_tries) == ("office", seeded.school.id, 2, 2)
+    with Session(engine) as s:
+        overview = link_throttle_overview(s, now=clock.now(), limits=limits)
+        school = next(o for o in overview.offices if o.office_id == seeded.school.id)
+        assert school.throttled and school.window_end == T0 + RATE_WINDOW
+        assert [o.office_id for o in overview.offices if o.throttled] == [seeded.school.id]
+        only_planning = link_throttle_overview(
+            s, now=clock.now(), limits=limits, office_ids=[seeded.planning.id]
+        )
+        assert [o.office_id for o in only_planning.offices] == [
+            seeded.planning.id
+        ] and only_planning.trips == ()
+        assert [t.id for t in throttle_trips(s, office_ids=[seeded.school.id])] == [trip.id]
+    clock.advance(RATE_WINDOW)
+    assert (
+        _redeem(engine, clock, director_code, user="U" + "e" * 32, limits=limits).result is LinkResult.LINKED
+    )
+
+
+def test_a_locked_out_account_is_audited_by_hash_only(engine, seeded, clock) -> None:
+    for _ in range(MAX_FAILURES):
+        outcome = _redeem(engine, clock, "ZZZZ-9999")
+    assert outcome.result is LinkResult.LOCKED
+    [trip] = _trips(engine)
+    assert trip.scope == ThrottleScope.ACCOUNT and trip.account_hash == account_hash(U1) != U1
+    assert (trip.tries, trip.max_tries, trip.until) == (MAX_FAILURES, MAX_FAILURES, T0 + LOCKOUT)
+    assert U1 not in repr(trip.model_dump())
+    with Session(engine) as s:
+        assert link_throttle_overview(s, now=clock.now()).locked_accounts == 1
+
+
+def test_a_limit_of_zero_is_no_limit(engine, seeded, clock) -> None:
+    limits = LinkLimits(wrong_tries_per_hour=0, tries_per_office_per_hour=0)
+    for n in range(10):
+        assert (
+            _redeem(engine, clock, "ZZZZ-9999", user=f"U{n:032x}", limits=limits).result is LinkResult.WRONG
+        )
+    assert _redeem(engine, clock, _code(engine, clock, person=seeded.teacher), limits=limits).result is (
+        LinkResult.LINKED
+    )
+    assert _trips(engine) == []
+
+
+def test_old_hourly_counts_are_dropped(engine, seeded, clock) -> None:
+    _redeem(engine, clock, "ZZZZ-9999", user=U1)
+    clock.advance(WINDOW_RETENTION + RATE_WINDOW)
+    _redeem(engine, clock, "ZZZZ-9999", user=U2)  # the first wrong try of a new hour tidies up
+    with Session(engine) as s:
+        assert [w.window_start for w in s.exec(select(LinkRateWindow))] == [linking.window_start(clock.now())]

@@ -21,6 +21,7 @@ from bot.processor import EventProcessor, Handler
 from bot.webhook import add_webhook_endpoint
 from models.db import make_engine
 from models.health import last_beat
+from models.linking import LinkLimits
 from scheduler.clock import Clock, SystemClock
 from scheduler.service import scheduler_lifespan
 from tidtam.settings import Settings
@@ -41,6 +42,14 @@ def settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def link_limits(settings: Settings) -> LinkLimits:
+    """The link-code limits as configured (the processor's, and what a dashboard shows them against)."""
+    return LinkLimits(
+        tries_per_office_per_hour=settings.link_tries_per_office_per_hour,
+        wrong_tries_per_hour=settings.link_tries_per_hour,
+    )
 
 
 def make_processor(
@@ -75,6 +84,7 @@ def make_processor(
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
         poll_seconds=poll_seconds,
+        link_limits=link_limits(settings),
         flood_rate=flood_rate,
     )
     return line, deliverer, processor

@@ -83,6 +83,19 @@ class Settings(BaseSettings):
         description="1: the director's decision is final; 2: the planning group verifies after the director.",
     )
     monthly_message_quota: int = Field(default=300, validation_alias="TIDTAM_MONTHLY_MESSAGE_QUOTA")
+    # Link-code guessing, on top of the per-account lockout (models/linking.py); 0 switches a limit off.
+    link_tries_per_office_per_hour: int = Field(
+        default=100,
+        ge=0,
+        validation_alias="TIDTAM_LINK_TRIES_PER_OFFICE_PER_HOUR",
+        description="Link-code tries (right or wrong) on the codes of one office (a school) per hour.",
+    )
+    link_tries_per_hour: int = Field(
+        default=3000,
+        ge=0,
+        validation_alias="TIDTAM_LINK_TRIES_PER_HOUR",
+        description="Wrong link-code tries per hour from all LINE accounts together.",
+    )
     # The scheduler (scheduler/): rules file, daily tick time and quiet hours ("20:00-07:00") override
     # scheduler/data/rules.toml when set.
     scheduler_enabled: bool = Field(default=True, validation_alias="TIDTAM_SCHEDULER_ENABLED")

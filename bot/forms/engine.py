@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.forms.kinds import match_choice, parse_answer
 from bot.forms.spec import Choice, Confirm, Field, Form, FormData, Item, Kind
+from bot.postback import parse_int
 from messages.errors import InputError
 
 # --- inputs ------------------------------------------------------------------------------------------
@@ -473,6 +474,7 @@ class _Run:
         self.go_on()
 
 
+MAX_PAGE = 9999  # far more pages than any list has; a larger "page" is a tampered button
 PAGE_SIZE_SINGLE = 10  # up to this many choices fit one page next to the navigation buttons
 PAGE_SIZE = 9  # otherwise: 9 choices + previous/next + back/cancel = 13, LINE's quick-reply limit
 
@@ -568,7 +570,7 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
     if isinstance(inp, ButtonInput):
         if inp.op is Op.PAGE and f.kind is Kind.CHOICE:
             cursor = run.cursor or {}
-            page = int(inp.value) if inp.value.isdigit() else 0  # a tampered payload must not crash
+            page = parse_int(inp.value, max_value=MAX_PAGE) or 0  # a tampered payload must not crash
             run.ask(f, item, page=page, search=cursor.get("search"))
             return _done(run)
         if inp.op is Op.ANSWER and f.kind is Kind.CHOICE:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.commands import normalize
 from bot.forms.spec import Choice, Field, Kind
+from bot.postback import parse_int
 from messages import forms as text
 from messages.errors import InputError
 from messages.thai_dates import parse_date
@@ -67,8 +68,9 @@ def match_choice(choices: Sequence[Choice], raw: str) -> list[Choice]:
     typed = normalize(normalize_digits(raw))
     if not typed:
         return []
-    if typed.isdigit() and 1 <= int(typed) <= len(choices):
-        return [choices[int(typed) - 1]]
+    number = parse_int(typed, max_value=len(choices))  # ASCII digits only: "²".isdigit() is true
+    if number is not None and number >= 1:
+        return [choices[number - 1]]
     exact = [
         c
         for c in choices

@@ -34,6 +34,7 @@ from bot.forms.engine import (
 )
 from bot.forms.report import QUARTERLY_REPORT, DbReportFacts
 from bot.forms.spec import Form, Kind
+from bot.line_client import is_message_id
 from bot.postback import Postback
 from messages import chat
 from messages import forms as form_text
@@ -240,6 +241,8 @@ def reopen_report(ctx: EventContext, report_id: int) -> None:
 
 
 def _store_photo(ctx: EventContext, conversation: Conversation, message_id: str) -> int | str:
+    if not is_message_id(message_id):
+        return "bad_id"  # not from LINE: it must not reach a URL
     if ctx.line is None:
         return "download"
     try:
