@@ -12,6 +12,8 @@ what they stand for, so a 100 MB cell is not carried around to be quoted in an e
 
 from __future__ import annotations
 
+from messages.workbook import EXCERPT_CHARS
+
 MAX_FILE_BYTES = 256 << 20  # an .xlsx file, or one CSV file, as stored
 MAX_UNPACKED_BYTES = 4 << 30  # every part of an .xlsx file together, unpacked (a sheet is streamed)
 MAX_WHOLE_PART_BYTES = 256 << 20  # one unpacked part that openpyxl reads whole (shared strings, styles)
@@ -21,11 +23,10 @@ MAX_ROW_XML_BYTES = 1 << 20  # one row of an .xlsx sheet as stored in its XML
 MAX_ROW_CHARS = 131_072  # one row of a CSV file (also the csv module's own field limit)
 MAX_ROWS = 1_048_576  # Excel's row count
 
-EXCERPT_CHARS = 60  # what a marker keeps of the text it stands for
-
 
 def _excerpt(text: str) -> str:
-    return text[:EXCERPT_CHARS]
+    """What a marker keeps of the text it stands for: as much as a problem quotes."""
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
 class BrokenCell:

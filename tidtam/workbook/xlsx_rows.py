@@ -144,23 +144,25 @@ def _pieces(stream: Any, buffer: bytes, tags: _Tags) -> Iterator[bytes | _Oversi
     while True:
         stop = buffer.find(tags.data_close)
         if stop >= 0:
-            buffer = buffer[:stop]
-            more = b""
+            buffer, more = buffer[:stop], b""
         else:
             more = stream.read(_CHUNK)
-        end = len(buffer) if not more else buffer.rfind(close)
-        if end < 0:  # no row ends in what is gathered so far
-            if len(buffer) > MAX_ROW_XML_BYTES:
-                yield _Oversized(buffer[:_HEAD])
-                buffer = _skip_past_row(stream, buffer[-len(close) :] + more, close)
-                continue
-            buffer += more
-            continue
-        for piece in buffer[:end].split(close):
-            yield piece if len(piece) <= MAX_ROW_XML_BYTES else _Oversized(piece[:_HEAD])
         if not more:
+            yield from map(_sized, buffer.split(close))
             return
-        buffer = buffer[end:] + more
+        end = buffer.rfind(close)
+        if end > 0:
+            yield from map(_sized, buffer[:end].split(close))
+            buffer = buffer[end:]
+        if len(buffer) > MAX_ROW_XML_BYTES:  # the unfinished row is already longer than a row may be
+            yield _Oversized(buffer[:_HEAD])
+            buffer = _skip_past_row(stream, buffer[-len(close) :] + more, close)
+            continue
+        buffer += more
+
+
+def _sized(piece: bytes) -> bytes | _Oversized:
+    return piece if len(piece) <= MAX_ROW_XML_BYTES else _Oversized(piece[:_HEAD])
 
 
 def _skip_past_row(stream: Any, data: bytes, close: bytes) -> bytes:
