@@ -32,7 +32,7 @@ def needs_guard(value: str) -> bool:
 
 def text_cell(sheet: Any, value: str) -> Cell:
     """A cell holding ``value`` as text for any reader (see the module docstring)."""
-    cell = Cell(sheet)
+    cell = Cell(sheet, row=1, column=1)  # append() places it; write-only sheets need a coordinate
     cell.value = value  # openpyxl makes a leading "=" a formula here ...
     cell.data_type = "s"  # ... so the type is set after the value
     cell.quotePrefix = True

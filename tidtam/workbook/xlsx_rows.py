@@ -62,7 +62,7 @@ class _Tags:
     row_open: bytes
     row_close: bytes
     data_close: bytes
-    cell_opens: tuple[bytes, ...]
+    cell_open: bytes  # also the start of <color> in rich text (which is read slowly anyway)
     namespaces: bytes  # the declarations of the sheet's root element, for parsing a row on its own
     plain: bool  # no prefix: the fast expression applies
 
@@ -72,7 +72,7 @@ class _Tags:
             row_open=b"<" + prefix + b"row",
             row_close=b"</" + prefix + b"row>",
             data_close=b"</" + prefix + b"sheetData>",
-            cell_opens=tuple(b"<" + prefix + b"c" + end for end in (b" ", b">", b"/>")),
+            cell_open=b"<" + prefix + b"c",
             namespaces=namespaces,
             plain=not prefix,
         )
@@ -93,13 +93,23 @@ def iter_sheet_rows(worksheet: Any) -> Iterator[Sequence[object] | BrokenRow]:
     reader = _CellReader(worksheet._shared_strings, book._date_formats, book.epoch)
     try:
         with book._archive.open(worksheet._worksheet_path) as stream:
-            yield from _sheet_rows(stream, reader)
+            expected = 1
+            for number, row in _sheet_rows(stream, reader):
+                if number > MAX_ROWS:
+                    yield BrokenRow(text.row_number_too_large(MAX_ROWS), last=True)
+                    return
+                while expected < number:
+                    yield ()
+                    expected += 1
+                yield row
+                expected = number + 1
     except Exception as exc:  # a damaged zip member (bad CRC, corrupt deflate data) or XML past repair
         logger.warning("xlsx sheet stopped being readable: %s", type(exc).__name__)
         yield BrokenRow(text.broken_sheet(), last=True)
 
 
-def _sheet_rows(stream: Any, reader: _CellReader) -> Iterator[Sequence[object] | BrokenRow]:
+def _sheet_rows(stream: Any, reader: _CellReader) -> Iterator[tuple[int, tuple[object, ...] | BrokenRow]]:
+    """(row number, row) for each row the sheet's data holds, from the start of the part."""
     buffer = stream.read(_CHUNK)
     root = _ROOT.search(buffer)
     namespaces = b" ".join(m.group(0).strip() for m in _NAMESPACE.finditer(root.group(0))) if root else b""
@@ -109,37 +119,28 @@ def _sheet_rows(stream: Any, reader: _CellReader) -> Iterator[Sequence[object] |
     while found is None:  # the data starts further on (after very many column settings), or never
         more = stream.read(_CHUNK)
         if not more:
-            return
+            return iter(())
         buffer = buffer[-64:] + more
         found = _SHEET_DATA.search(buffer)
     tag_end = buffer.find(b">", found.end())
     while tag_end < 0:
         more = stream.read(_CHUNK)
         if not more:
-            return
+            return iter(())
         buffer += more
         tag_end = buffer.find(b">", found.end())
     if buffer[tag_end - 1 : tag_end] == b"/":  # <sheetData/>: no rows
-        return
+        return iter(())
     tags = _Tags.of(found.group(1) or b"", namespaces)
     reader.tags = tags
-    expected = 1
-    for number, row in _rows(_pieces(stream, buffer[tag_end + 1 :], tags), reader, tags):
-        if number > MAX_ROWS:
-            yield BrokenRow(text.row_number_too_large(MAX_ROWS), last=True)
-            return
-        while expected < number:
-            yield ()
-            expected += 1
-        yield row
-        expected = number + 1
+    return _rows(_pieces(stream, buffer[tag_end + 1 :], tags), reader, tags)
 
 
 def _pieces(stream: Any, buffer: bytes, tags: _Tags) -> Iterator[bytes | _Oversized]:
     """The sheet data cut at each ``</row>`` (a C-level split; a lazy regex over long rows was the
     slowest part). A piece holds one row's start tag and cells, after any self-closed empty rows
-    (``<row r="5"/>``); one longer than a row may be comes as ``_Oversized``, and the rest of that row
-    is skipped without being gathered."""
+    (``<row r="5"/>``). A row still unfinished when longer than a row may be comes as ``_Oversized``,
+    and the rest of it is skipped without being gathered; ``_rows`` checks the length of the others."""
     close = tags.row_close
     while True:
         stop = buffer.find(tags.data_close)
@@ -148,21 +149,17 @@ def _pieces(stream: Any, buffer: bytes, tags: _Tags) -> Iterator[bytes | _Oversi
         else:
             more = stream.read(_CHUNK)
         if not more:
-            yield from map(_sized, buffer.split(close))
+            yield from buffer.split(close)
             return
         end = buffer.rfind(close)
         if end > 0:
-            yield from map(_sized, buffer[:end].split(close))
+            yield from buffer[:end].split(close)
             buffer = buffer[end:]
         if len(buffer) > MAX_ROW_XML_BYTES:  # the unfinished row is already longer than a row may be
             yield _Oversized(buffer[:_HEAD])
             buffer = _skip_past_row(stream, buffer[-len(close) :] + more, close)
             continue
         buffer += more
-
-
-def _sized(piece: bytes) -> bytes | _Oversized:
-    return piece if len(piece) <= MAX_ROW_XML_BYTES else _Oversized(piece[:_HEAD])
 
 
 def _skip_past_row(stream: Any, data: bytes, close: bytes) -> bytes:
@@ -183,8 +180,12 @@ def _rows(
     number = 0
     row_open = tags.row_open
     for piece in pieces:
-        oversized = piece.__class__ is _Oversized
-        data: bytes = piece.head if oversized else piece  # type: ignore[union-attr,assignment]
+        if piece.__class__ is bytes and len(piece) <= MAX_ROW_XML_BYTES:  # type: ignore[arg-type]
+            data: bytes = piece  # type: ignore[assignment]
+            oversized = False
+        else:
+            data = piece.head if piece.__class__ is _Oversized else piece[:_HEAD]  # type: ignore[union-attr,index]
+            oversized = True
         start = data.find(row_open)
         while start >= 0:
             close = data.find(b">", start)
@@ -211,30 +212,26 @@ class _CellReader:
         self.tags = _Tags.of(b"", b'xmlns="' + _MAIN_NS + b'"')
 
     def row(self, inner: bytes) -> tuple[object, ...] | BrokenRow:
-        opens = self.tags.cell_opens
-        count = inner.count(opens[0]) + inner.count(opens[1]) + inner.count(opens[2])
+        count = inner.count(self.tags.cell_open)  # cells, and any rich-text <color>: then read slowly
         if count > MAX_ROW_CELLS:
             return BrokenRow(text.row_too_many_cells(MAX_ROW_CELLS))
-        if self.tags.plain:
-            cells = _CELL.findall(inner)
-            if count == len(cells):  # else a cell the expression could not read in full
-                try:
-                    values = self._row_quickly(cells)
-                except Exception:  # a value that does not convert: find which, cell by cell
-                    return self._row_slowly(inner)
-                return _limit_lengths(values) if len(inner) > MAX_CELL_CHARS else values
-        return self._row_slowly(inner)
-
-    def _row_quickly(self, cells: list[tuple[bytes, ...]]) -> tuple[object, ...]:
+        if not self.tags.plain:
+            return self._row_slowly(inner)
+        cells = _CELL.findall(inner)
+        if count != len(cells):  # a cell the expression could not read in full
+            return self._row_slowly(inner)
         values: list[object] = []
-        for column, style, kind, number, inline in cells:
-            index = _COLUMN_CACHE.get(column)
-            if index is None:
-                index = _COLUMN_CACHE[column] = column_index_from_string(column.decode())
-            while len(values) < index - 1:
-                values.append(None)
-            values.append(self.value(style, kind, number, inline))
-        return tuple(values)
+        try:
+            for column, style, kind, number, inline in cells:
+                index = _COLUMN_CACHE.get(column)
+                if index is None:
+                    index = _COLUMN_CACHE[column] = column_index_from_string(column.decode())
+                while len(values) < index - 1:
+                    values.append(None)
+                values.append(self.value(style, kind, number, inline))
+        except Exception:  # a value that does not convert: find which, cell by cell
+            return self._row_slowly(inner)
+        return tuple(values) if len(inner) <= MAX_CELL_CHARS else _limit_lengths(tuple(values))
 
     def value(self, style: bytes, kind: bytes, number: bytes, inline: bytes) -> object:
         if kind == b"s":
