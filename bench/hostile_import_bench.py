@@ -65,9 +65,17 @@ def make_cases(folder: Path) -> dict[str, Path]:
     ).encode()
     end = b'<row r="3"><c r="A3" t="inlineStr"><is><t>AO1</t></is></c></row></sheetData></worksheet>'
     cases = {}
-    many = (header + b'<row r="2">', b'<c r="B2" t="inlineStr"><is><t>\xe0\xb8\x81</t></is></c>', b"</row>" + end)
+    many = (
+        header + b'<row r="2">',
+        b'<c r="B2" t="inlineStr"><is><t>\xe0\xb8\x81</t></is></c>',
+        b"</row>" + end,
+    )
     cases["one row of many cells"] = many
-    cell = (header + b'<row r="2"><c r="B2" t="inlineStr"><is><t>', b"\xe0\xb8\x81", b"</t></is></c></row>" + end)
+    cell = (
+        header + b'<row r="2"><c r="B2" t="inlineStr"><is><t>',
+        b"\xe0\xb8\x81",
+        b"</t></is></c></row>" + end,
+    )
     cases["one huge cell"] = cell
     paths = {}
     for name, (head, body, tail) in cases.items():
@@ -101,7 +109,9 @@ def child(root: str, workbook: str, url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose importer runs")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
