@@ -40,7 +40,9 @@ def _workbook(path: Path, rows_xml_parts: list[bytes], repeat: int) -> None:
             if item.filename != "xl/worksheets/sheet1.xml":
                 out.writestr(item.filename, src.read(item.filename), zipfile.ZIP_DEFLATED)
                 continue
-            with out.open(zipfile.ZipInfo(item.filename), "w", force_zip64=True) as sheet:
+            info = zipfile.ZipInfo(item.filename)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(info, "w", force_zip64=True) as sheet:
                 sheet.write(head)
                 block = body * 1000
                 for _ in range(repeat // 1000):
