@@ -7,6 +7,7 @@ structure of a problem (sheet, row, column, value); these builders only word it 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from messages.thai_numbers import format_number
@@ -156,12 +157,12 @@ def required_label(required: bool) -> str:
 def sheet_label(sheet: str) -> str:
     """``projects`` → ``projects (โครงการ)``."""
     thai = SHEET_LABELS.get(sheet)
-    return f"{sheet} ({thai})" if thai else sheet
+    return f"{sheet} ({thai})" if thai else excerpt(sheet)
 
 
 def column_label(sheet: str, column: str) -> str:
     """``('projects', 'budget')`` → ``งบประมาณ (บาท)``; the key itself for unknown columns."""
-    return COLUMN_HEADERS.get((sheet, column), column)
+    return COLUMN_HEADERS.get((sheet, column)) or excerpt(column)
 
 
 # --- what a cell should hold (the "expected" half of every message) ----------------------------
@@ -304,7 +305,90 @@ def no_known_sheets() -> str:
 
 
 def unreadable_file(detail: str) -> str:
-    return f"เปิดไฟล์ไม่ได้ค่ะ ({detail}) ต้องเป็นไฟล์ .xlsx หรือโฟลเดอร์ของไฟล์ .csv"
+    return f"เปิดไฟล์ไม่ได้ค่ะ ({excerpt(detail)}) ต้องเป็นไฟล์ .xlsx หรือโฟลเดอร์ของไฟล์ .csv"
+
+
+# --- files, rows and cells the reader cannot take (limits in ``tidtam.workbook.limits``) ----------
+
+
+def _megabytes(size: int) -> str:
+    return f"{format_number(max(1, round(size / 2**20)))} MB"
+
+
+def file_too_large(size: int, limit: int) -> str:
+    return (
+        f"ไฟล์ใหญ่เกินไปค่ะ ({_megabytes(size)}) รับได้ไม่เกิน {_megabytes(limit)} "
+        "กรุณาแบ่งข้อมูลเป็นหลายไฟล์แล้วนำเข้าทีละไฟล์"
+    )
+
+
+def unpacked_too_large(limit: int) -> str:
+    return (
+        f"ข้อมูลในไฟล์ .xlsx นี้เมื่อคลายการบีบอัดแล้วใหญ่เกิน {_megabytes(limit)} ค่ะ ไฟล์อาจเสียหาย "
+        "กรุณาเปิดใน Excel แล้วบันทึกใหม่ หรือแบ่งข้อมูลเป็นหลายไฟล์"
+    )
+
+
+def unknown_encoding() -> str:
+    return (
+        "อ่านตัวอักษรในไฟล์ CSV นี้ไม่ได้ค่ะ ไม่ใช่การเข้ารหัสที่รู้จัก (UTF-8, UTF-16 หรือ TIS-620) "
+        "กรุณาเปิดใน Excel แล้วเลือกบันทึกเป็นชนิด “CSV UTF-8 (Comma delimited)” แล้วนำเข้าอีกครั้ง"
+    )
+
+
+def cell_too_long(length: int, limit: int) -> str:
+    return (
+        f"ข้อความในช่องนี้ยาว {format_number(length)} ตัวอักษร เกินที่รับได้ค่ะ "
+        f"ช่องหนึ่งใส่ได้ไม่เกิน {format_number(limit)} ตัวอักษร"
+    )
+
+
+def row_too_long(limit: int) -> str:
+    return f"แถวนี้มีข้อมูลมากเกินไปค่ะ แถวหนึ่งรับได้ไม่เกิน {format_number(limit)} ตัวอักษร"
+
+
+def row_too_large(limit: int) -> str:
+    return f"แถวนี้มีข้อมูลมากเกินไปค่ะ แถวหนึ่งรับได้ไม่เกิน {_megabytes(limit)}"
+
+
+def row_too_many_cells(limit: int) -> str:
+    return f"แถวนี้มีช่องมากเกินไปค่ะ แถวหนึ่งมีได้ไม่เกิน {format_number(limit)} ช่อง"
+
+
+def row_number_too_large(limit: int) -> str:
+    return f"เลขแถวเกิน {format_number(limit)} ซึ่งเป็นจำนวนแถวสูงสุดของ Excel ค่ะ ไฟล์อาจเสียหาย"
+
+
+def broken_row() -> str:
+    return "อ่านแถวนี้ไม่ได้ค่ะ ไฟล์อาจเสียหาย กรุณาตรวจแถวนี้ใน Excel แล้วบันทึกไฟล์ใหม่"
+
+
+def broken_sheet() -> str:
+    return "อ่านชีตนี้ต่อไม่ได้ค่ะ ไฟล์อาจเสียหาย กรุณาเปิดใน Excel แล้วบันทึกไฟล์ใหม่"
+
+
+def broken_cell() -> str:
+    return "อ่านค่าในช่องนี้ไม่ได้ค่ะ ไฟล์อาจเสียหาย กรุณาพิมพ์ค่าในช่องนี้ใหม่แล้วบันทึกไฟล์อีกครั้ง"
+
+
+def formula_error_value(code: str) -> str:
+    return f"ช่องนี้เป็นค่าผิดพลาดของสูตร ({excerpt(code)}) ค่ะ กรุณาแก้สูตร หรือพิมพ์ค่าลงไปแทน"
+
+
+def control_character() -> str:
+    return "ช่องนี้มีอักขระควบคุมที่มองไม่เห็นค่ะ กรุณาลบช่องนี้แล้วพิมพ์ค่าใหม่"
+
+
+def reading_stopped(reason: str) -> str:
+    """``reason`` already ends politely; the sheet was not read past this row."""
+    return f"{reason} ระบบจึงหยุดอ่านชีตนี้ที่แถวนี้ แถวถัดไปยังไม่ได้ตรวจ"
+
+
+def looks_like_formula() -> str:
+    return (
+        "ค่านี้ขึ้นต้นด้วยเครื่องหมายที่โปรแกรมตารางคำนวณอาจถือเป็นสูตรค่ะ ระบบจะเก็บเป็นข้อความตามที่พิมพ์ "
+        "และเขียนเป็นข้อความในไฟล์ Excel ที่ระบบสร้าง โปรดตรวจว่าตั้งใจพิมพ์เช่นนี้"
+    )
 
 
 # --- a problem as one line --------------------------------------------------------------------------
@@ -313,10 +397,25 @@ ERROR_WORD = "ข้อผิดพลาด"
 WARNING_WORD = "ข้อควรตรวจสอบ"
 
 
+EXCERPT_CHARS = 40
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """At most ``limit`` characters of ``value`` on one line, ``…`` where it was cut."""
+    text = str(value)
+    short = _UNPRINTABLE.sub(" ", text[: limit + 1])
+    return short if len(text) <= limit else short[:limit] + "…"
+
+
 def shown_value(value: object) -> str:
+    """A cell's value as quoted in a problem: a short excerpt, with the full length when cut."""
     if value is None or value == "":
         return "(ว่าง)"
-    return f"“{value}”"
+    text = str(value)
+    if len(text) <= EXCERPT_CHARS:
+        return f"“{excerpt(text)}”"
+    return f"“{excerpt(text)}” (ยาว {format_number(len(text))} ตัวอักษร)"
 
 
 def format_problem(

@@ -119,15 +119,17 @@ def _write_sheet(path: Path, rows: list[tuple[str, ...]]) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from tidtam.workbook.text_cells import append_row
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = text.LINK_SHEET_TITLE
-    sheet.append(list(text.LINK_SHEET_HEADERS))
+    append_row(sheet, text.LINK_SHEET_HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(list(row))
+    for row in rows:  # names and positions are what people typed: never written as formulas
+        append_row(sheet, row)
     for letter, width in zip("ABCDEF", (14, 32, 24, 32, 16, 14), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"

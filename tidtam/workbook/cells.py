@@ -1,8 +1,9 @@
 """Reading one cell: text, codes, coded values, code lists, fiscal years, money, numbers and dates.
 
-Cells arrive as whatever the source gives (str from CSV; str, int, float, datetime from Excel). Every
-converter returns a plain Python value or raises ``CellProblem`` with the Thai reason; converters never
-see the row, so they stay small and are unit-testable.
+Cells arrive as whatever the source gives (str from CSV; str, int, float, datetime from Excel; a
+``BrokenCell`` for a cell the source could not read, which every converter refuses with its reason).
+Every converter returns a plain Python value or raises ``CellProblem`` with the Thai reason; converters
+never see the row, so they stay small and are unit-testable.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from messages import workbook as text
 from messages.errors import InputError
 from messages.thai_dates import parse_date
 from messages.thai_numbers import normalize_digits, parse_money, parse_number
+from tidtam.workbook.limits import BrokenCell
 
 FISCAL_YEAR_MIN = 2500  # BE; fiscal years before this are certainly a typo
 FISCAL_YEAR_MAX = 2700
@@ -22,6 +24,8 @@ _CE_RANGE = range(1950, 2200)  # a CE year typed instead of BE: 2027 → 2570
 _LIST_SPLIT = re.compile(r"[;,\n]+")
 _ROLE_SPLIT = re.compile(r"[;,\s]+")
 _TARGET_PLACES = 4
+FORMULA_START = frozenset("=+-@")
+_PLAIN_SIGNED = re.compile(r"[+-][\d\s,.()+-]*")  # -5, +66 81 234 5678, ---
 
 
 class CellProblem(Exception):
@@ -46,11 +50,21 @@ def as_text(value: object, limit: int) -> str:
         result = str(int(value))
     elif isinstance(value, datetime):
         result = value.date().isoformat()
+    elif isinstance(value, BrokenCell):  # every converter reads unknown kinds of value through here
+        raise CellProblem(value.message)
     else:
         result = str(value)
     if len(result) > limit:
         raise CellProblem(text.too_long(limit))
     return result
+
+
+def looks_like_formula(text: str) -> bool:
+    """Would a spreadsheet take this text, typed into a cell, for a formula? ``=…`` and ``@…`` yes;
+    ``+``/``-`` followed by more than a number (``-5``, ``+66 81 234 5678`` and a lone ``-`` are plain)."""
+    if len(text) < 2 or text[0] not in FORMULA_START:
+        return False
+    return text[0] in "=@" or _PLAIN_SIGNED.fullmatch(text) is None
 
 
 def as_choice(value: object, vocabulary: str, default: str | None = None) -> str:

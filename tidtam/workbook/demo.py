@@ -24,6 +24,7 @@ from tidtam.workbook import demo_vocab as vocab
 from tidtam.workbook.columns import SHEET_ORDER
 from tidtam.workbook.reader import MemorySource
 from tidtam.workbook.template import headers
+from tidtam.workbook.text_cells import append_row
 
 Row = tuple[object, ...]
 AREA_CODE = "AO01"
@@ -197,10 +198,10 @@ def write_demo_xlsx(path: Path, schools: int, seed: int = 1, fiscal_year: int = 
     sheets = {}
     for sheet in SHEET_ORDER:
         sheets[sheet] = book.create_sheet(sheet)
-        sheets[sheet].append(headers(sheet))
+        append_row(sheets[sheet], headers(sheet))
     counts = DemoCounts()
     for sheet, row in generate(schools, seed, fiscal_year):
-        sheets[sheet].append(row)
+        append_row(sheets[sheet], row)
         counts.rows[sheet] += 1
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)

@@ -111,7 +111,10 @@ def import_workbook(path: Path, engine: Engine, clock: Clock, *, dry_run: bool =
     try:
         source = open_source(path)
     except SourceError as exc:
-        return ImportResult(problems=[Problem(path.name, None, None, None, text.unreadable_file(str(exc)))])
+        return ImportResult(problems=[Problem(path.name, None, None, None, exc.message)])
+    except OSError as exc:  # a folder or file we may not read
+        detail = f"{type(exc).__name__}: {exc.strerror or ''}"
+        return ImportResult(problems=[Problem(path.name, None, None, None, text.unreadable_file(detail))])
     try:
         return import_source(source, engine, clock, dry_run=dry_run, label=path.name)
     finally:

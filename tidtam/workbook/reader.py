@@ -2,22 +2,31 @@
 
 A source hands out each sheet's rows as plain tuples, header first, so row N of the iteration is row N
 as the user sees it in Excel. Nothing here interprets values; that is ``cells`` and ``validate``.
+What a source cannot read it hands out as a ``BrokenCell`` or ``BrokenRow`` (``limits``), never as an
+exception; a file it cannot open at all is a ``SourceError`` with the Thai reason.
 """
 
 from __future__ import annotations
 
-import csv
 import threading
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from messages import workbook as text
+from tidtam.workbook import csv_text
 from tidtam.workbook.columns import sheet_key
+from tidtam.workbook.limits import MAX_FILE_BYTES, MAX_UNPACKED_BYTES, MAX_WHOLE_PART_BYTES, BrokenRow
 from tidtam.workbook.xlsx_rows import iter_sheet_rows
 
 
 class SourceError(Exception):
-    """The file could not be opened as a workbook at all."""
+    """The file could not be opened as a workbook at all; ``message`` is the Thai reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class Source(Protocol):
@@ -25,7 +34,7 @@ class Source(Protocol):
         """Sheet titles (or CSV file stems) in the source, as written."""
         ...
 
-    def rows(self, title: str) -> Iterator[Sequence[object]]:
+    def rows(self, title: str) -> Iterator[Sequence[object] | BrokenRow]:
         """Every row of one sheet, the header row first, blank rows included."""
         ...
 
@@ -64,23 +73,43 @@ class XlsxSource:
     """An .xlsx workbook opened in openpyxl's read-only mode; rows stream from the zip (``xlsx_rows``)."""
 
     def __init__(self, path: Path) -> None:
+        _check_archive(path)
         try:
             self._book = _load_without_sizing(path)
         except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-            raise SourceError(f"{type(exc).__name__}: {exc}") from exc
+            raise SourceError(text.unreadable_file(f"{type(exc).__name__}: {exc}")) from exc
 
     def titles(self) -> list[str]:
         return list(self._book.sheetnames)
 
-    def rows(self, title: str) -> Iterator[Sequence[object]]:
+    def rows(self, title: str) -> Iterator[Sequence[object] | BrokenRow]:
         return iter_sheet_rows(self._book[title])
 
     def close(self) -> None:
         self._book.close()
 
 
+def _check_archive(path: Path) -> None:
+    """Refuse, before openpyxl reads anything, a file over the size limits (``limits``)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise SourceError(text.file_too_large(size, MAX_FILE_BYTES))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except Exception as exc:  # not a zip file at all: say so as openpyxl would
+        raise SourceError(text.unreadable_file(f"{type(exc).__name__}: {exc}")) from exc
+    if sum(part.file_size for part in parts) > MAX_UNPACKED_BYTES:
+        raise SourceError(text.unpacked_too_large(MAX_UNPACKED_BYTES))
+    for part in parts:  # a zip member is never unpacked past its stated size, so the sizes are a bound
+        streamed = part.filename.startswith("xl/worksheets/") and "/_rels/" not in part.filename
+        if not streamed and part.file_size > MAX_WHOLE_PART_BYTES:
+            raise SourceError(text.unpacked_too_large(MAX_WHOLE_PART_BYTES))
+
+
 class CsvFolderSource:
-    """A folder of ``offices.csv``, ``people.csv``… in UTF-8, with or without a byte-order mark."""
+    """A folder of ``offices.csv``, ``people.csv``…: UTF-8 with or without a byte-order mark, UTF-16, or
+    TIS-620/cp874 (what Thai Excel saves as plain "CSV"); comma-, tab- or semicolon-separated."""
 
     def __init__(self, folder: Path) -> None:
         self._files = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".csv"}
@@ -88,9 +117,8 @@ class CsvFolderSource:
     def titles(self) -> list[str]:
         return list(self._files)
 
-    def rows(self, title: str) -> Iterator[Sequence[object]]:
-        with self._files[title].open(encoding="utf-8-sig", newline="") as handle:
-            yield from csv.reader(handle)
+    def rows(self, title: str) -> Iterator[Sequence[object] | BrokenRow]:
+        return csv_text.read_csv(self._files[title])
 
     def close(self) -> None:
         pass
@@ -105,7 +133,7 @@ class MemorySource:
     def titles(self) -> list[str]:
         return list(self._sheets)
 
-    def rows(self, title: str) -> Iterator[Sequence[object]]:
+    def rows(self, title: str) -> Iterator[Sequence[object] | BrokenRow]:
         return iter(self._sheets[title])
 
     def close(self) -> None:
@@ -117,7 +145,7 @@ def open_source(path: Path) -> Source:
     if path.is_dir():
         return CsvFolderSource(path)
     if not path.exists():
-        raise SourceError(f"not found: {path}")
+        raise SourceError(text.unreadable_file(f"not found: {path.name}"))
     if path.suffix.lower() == ".csv":
         return CsvFolderSource(path.parent)  # one CSV file: read its folder
     return XlsxSource(path)

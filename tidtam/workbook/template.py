@@ -1,5 +1,6 @@
 """``tidtam template``: a blank workbook to fill in — an instructions sheet, then one sheet per table
-with the Thai headers in row 1 (the data starts in row 2, as import expects)."""
+with the Thai headers in row 1 (the data starts in row 2, as import expects). Every row goes through
+``text_cells``, so no text in it can become a formula."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from messages import workbook as text
 from tidtam.workbook.columns import SHEETS
+from tidtam.workbook.text_cells import append_row
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -34,7 +36,7 @@ def write_template(path: Path) -> None:
     _write_instructions(book.active)
     for sheet, columns in SHEETS.items():
         ws = book.create_sheet(sheet)
-        ws.append(headers(sheet))
+        append_row(ws, headers(sheet))
         ws.freeze_panes = "A2"
         for index, column in enumerate(columns, start=1):
             cell = ws.cell(row=1, column=index)
@@ -57,30 +59,31 @@ def write_template(path: Path) -> None:
 def _write_instructions(ws) -> None:  # type: ignore[no-untyped-def]
     ws.title = text.INSTRUCTIONS_SHEET
     for line in text.INSTRUCTIONS_INTRO:
-        ws.append([line])
+        append_row(ws, [line])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
-    ws.append(list(text.INSTRUCTIONS_HEADER))
+    append_row(ws, text.INSTRUCTIONS_HEADER)
     for cell in ws[ws.max_row]:
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
     for sheet, columns in SHEETS.items():
         for column in columns:
-            ws.append(
+            append_row(
+                ws,
                 [
                     text.sheet_label(sheet),
                     column.key,
                     text.COLUMN_HEADERS[(sheet, column.key)],
                     text.required_label(column.required),
                     text.COLUMN_HELP[(sheet, column.key)],
-                ]
+                ],
             )
     ws.append([])
-    ws.append([text.EXAMPLE_LABEL])
+    append_row(ws, [text.EXAMPLE_LABEL])
     ws[f"A{ws.max_row}"].font = _HEADER_FONT
     for sheet in SHEETS:
-        ws.append([text.sheet_label(sheet), *headers(sheet)])
-        ws.append(["", *text.EXAMPLE_ROWS[sheet]])
+        append_row(ws, [text.sheet_label(sheet), *headers(sheet)])
+        append_row(ws, ["", *text.EXAMPLE_ROWS[sheet]])
         for cell in ws[ws.max_row]:
             cell.font = Font(italic=True, color="808080")
     for letter, width in zip("ABCDE", (24, 16, 28, 10, 90), strict=True):

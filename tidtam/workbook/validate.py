@@ -16,6 +16,7 @@ from messages import workbook as text
 from messages.thai_dates import format_date
 from tidtam.workbook import cells
 from tidtam.workbook.columns import HEADER_ALIASES, SHEETS, normalize_header
+from tidtam.workbook.limits import BrokenRow
 from tidtam.workbook.records import (
     IndicatorRow,
     OfficeRow,
@@ -43,6 +44,26 @@ def _shared(convert: Converter) -> Converter:
 def _shared_list(convert: Converter) -> Converter:
     return lambda value: tuple(sys.intern(code) for code in convert(value))  # type: ignore[attr-defined]
 
+
+# Free-text columns: a value a spreadsheet would take for a formula is kept as typed, with a warning
+# (every workbook the product writes shows it as text, ``text_cells``).
+FORMULA_CHECKED = frozenset(
+    {
+        ("offices", "code"),
+        ("offices", "name"),
+        ("people", "code"),
+        ("people", "full_name"),
+        ("people", "position"),
+        ("strategies", "code"),
+        ("strategies", "title"),
+        ("projects", "code"),
+        ("projects", "name"),
+        ("projects", "emenscr_id"),
+        ("indicators", "code"),
+        ("indicators", "name"),
+        ("indicators", "unit"),
+    }
+)
 
 _TEXT = partial(cells.as_text, limit=255)
 _CODE = partial(cells.as_text, limit=32)
@@ -122,25 +143,45 @@ def read_header(sheet: str, header: Sequence[object], problems: list[Problem]) -
 
 
 def _convert_rows(
-    sheet: str, rows: Iterator[Sequence[object]], problems: list[Problem]
+    sheet: str, rows: Iterator[Sequence[object] | BrokenRow], problems: list[Problem]
 ) -> Iterator[tuple[int, list[object]]]:
-    """(row number, values in column order) for every non-blank row after the header."""
+    """(row number, values in column order) for every non-blank row after the header; a row the source
+    could not read is that row's problem (and the sheet's last row when the source could not go on)."""
     header = next(rows, None)
     if header is None:
         return
-    positions = read_header(sheet, header, problems)
+    if header.__class__ is BrokenRow:  # nothing of the sheet could be read, or not its header
+        problems.append(Problem(sheet, None if header.last else 1, None, None, header.message))  # type: ignore[union-attr]
+        if header.last:  # type: ignore[union-attr]
+            return
+        header = ()
+    positions = read_header(sheet, header, problems)  # type: ignore[arg-type]
     convert_by_key = converters(sheet)
     plan = [
-        (column.key, positions.get(column.key), column.required, *convert_by_key[column.key])
+        (
+            column.key,
+            positions.get(column.key),
+            column.required,
+            *convert_by_key[column.key],
+            (sheet, column.key) in FORMULA_CHECKED,
+        )
         for column in SHEETS[sheet]
     ]
     is_blank = cells.is_blank
+    formula_start = cells.FORMULA_START
     for row_number, raw in enumerate(rows, start=2):
+        if raw.__class__ is BrokenRow:
+            last = raw.last  # type: ignore[union-attr]
+            message = text.reading_stopped(raw.message) if last else raw.message  # type: ignore[union-attr]
+            problems.append(Problem(sheet, row_number, None, None, message))
+            if last:
+                return
+            continue
         if not any(raw) or all(is_blank(v) for v in raw if v is not None):
             continue
         width = len(raw)
         values: list[object] = []
-        for key, index, required, convert, default in plan:
+        for key, index, required, convert, default, check_formula in plan:
             value = raw[index] if index is not None and index < width else None
             if value is None or value == "" or (value.__class__ is str and not value.strip()):  # type: ignore[attr-defined]
                 if required and index is not None:
@@ -148,10 +189,16 @@ def _convert_rows(
                 values.append(default)
                 continue
             try:
-                values.append(convert(value))
+                result = convert(value)
             except cells.CellProblem as exc:
                 problems.append(Problem(sheet, row_number, key, value, exc.message))
                 values.append(None)
+                continue
+            values.append(result)
+            if check_formula and result[0] in formula_start and cells.looks_like_formula(result):  # type: ignore[index]
+                problems.append(
+                    Problem(sheet, row_number, key, result, text.looks_like_formula(), is_error=False)
+                )
         yield row_number, values
 
 
@@ -177,7 +224,9 @@ def _keep_first(
     problems.append(Problem(sheet, row, column, value, message))
 
 
-def read_offices(rows: Iterator[Sequence[object]], problems: list[Problem]) -> dict[str, OfficeRow]:
+def read_offices(
+    rows: Iterator[Sequence[object] | BrokenRow], problems: list[Problem]
+) -> dict[str, OfficeRow]:
     found: dict[str, OfficeRow] = {}
     for row, values in _convert_rows("offices", rows, problems):
         record = OfficeRow(row, *values)  # type: ignore[arg-type]
@@ -186,7 +235,9 @@ def read_offices(rows: Iterator[Sequence[object]], problems: list[Problem]) -> d
     return found
 
 
-def read_people(rows: Iterator[Sequence[object]], problems: list[Problem]) -> dict[str, PersonRow]:
+def read_people(
+    rows: Iterator[Sequence[object] | BrokenRow], problems: list[Problem]
+) -> dict[str, PersonRow]:
     found: dict[str, PersonRow] = {}
     for row, values in _convert_rows("people", rows, problems):
         record = PersonRow(row, *values)  # type: ignore[arg-type]
@@ -195,7 +246,9 @@ def read_people(rows: Iterator[Sequence[object]], problems: list[Problem]) -> di
     return found
 
 
-def read_strategies(rows: Iterator[Sequence[object]], problems: list[Problem]) -> dict[str, StrategyRow]:
+def read_strategies(
+    rows: Iterator[Sequence[object] | BrokenRow], problems: list[Problem]
+) -> dict[str, StrategyRow]:
     found: dict[str, StrategyRow] = {}
     for row, values in _convert_rows("strategies", rows, problems):
         record = StrategyRow(row, *values)  # type: ignore[arg-type]
@@ -204,7 +257,9 @@ def read_strategies(rows: Iterator[Sequence[object]], problems: list[Problem]) -
     return found
 
 
-def read_projects(rows: Iterator[Sequence[object]], problems: list[Problem]) -> dict[str, ProjectRow]:
+def read_projects(
+    rows: Iterator[Sequence[object] | BrokenRow], problems: list[Problem]
+) -> dict[str, ProjectRow]:
     found: dict[str, ProjectRow] = {}
     for row, values in _convert_rows("projects", rows, problems):
         record = ProjectRow(row, *values)  # type: ignore[arg-type]
@@ -224,7 +279,7 @@ def read_projects(rows: Iterator[Sequence[object]], problems: list[Problem]) -> 
 
 
 def read_indicators(
-    rows: Iterator[Sequence[object]], problems: list[Problem]
+    rows: Iterator[Sequence[object] | BrokenRow], problems: list[Problem]
 ) -> dict[tuple[str, str], IndicatorRow]:
     found: dict[tuple[str, str], IndicatorRow] = {}
     per_project: dict[str, int] = {}
