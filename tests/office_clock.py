@@ -10,6 +10,9 @@ agree on one timeline whatever the real hour.
 `PINNED_AT` is chosen so that the machine's UTC date is wrong: 06:30 on 1 October 2026 in Bangkok
 is still 30 September, and fiscal year 2569, in UTC. A test or a product path that takes the UTC
 date (or the process's zone, when TZ=UTC) gets the wrong day, quarter and fiscal year and fails.
+It is inside the default quiet hours (20:00-07:00), in which the scheduler's outbox dispatcher sends
+nothing (what the event processor delivers itself is not held): a test that runs the scheduler on
+this clock should set TIDTAM_QUIET_HOURS.
 """
 
 from __future__ import annotations
