@@ -96,9 +96,14 @@ def seed(database_url: str, reporters: int, reports: int) -> list[tuple[str, lis
     from models import Person, ProjectOwner
     from models.db import make_engine
     from models.types import Role
+    from scheduler.clock import SystemClock, local_today
+    from tidtam.settings import Settings
 
     engine = make_engine(database_url)
-    seeded = seed_office(engine, today=datetime.now(UTC).date(), projects_for_teacher=reporters * reports)
+    # The service's today is in its time zone (the office's), not the machine's UTC date: between
+    # 00:00 and 07:00 in Bangkok they differ, and on 1 October so does the fiscal year.
+    today = local_today(SystemClock(), Settings(_env_file=None).tz)  # type: ignore[call-arg]
+    seeded = seed_office(engine, today=today, projects_for_teacher=reporters * reports)
     now = datetime.now(UTC)
     people: list[tuple[str, list[str]]] = []
     with Session(engine) as s:

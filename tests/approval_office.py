@@ -70,7 +70,7 @@ def _person(s: Session, code: str, name: str, office_id: int, roles: set[Role], 
 
 def make_office(engine: Engine, *, today: date, projects: int = 2) -> ApprovalOffice:
     seeded = seed_office(engine, today=today, projects_for_teacher=projects)
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # row stamps only: the office's date is the caller's `today`
     with Session(engine, expire_on_commit=False) as s:
         deputy = _person(s, "DD1", "นายรอง ผู้อำนวยการ", seeded.school.id or 0, {Role.APPROVER}, now)
         teacher2 = _person(s, "T2", "นายครู สอง", seeded.school.id or 0, {Role.REPORTER}, now)

@@ -4,6 +4,9 @@ Database tests take the `db_url` (or `engine`) fixture and run once per backend:
 PostgreSQL when it is reachable at TIDTAM_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
 With TIDTAM_REQUIRE_POSTGRES=1 (CI sets it) an unreachable PostgreSQL is an error, not a skip.
 The run ends by saying which backends it covered.
+
+`office_clock` pins the machine clock for tests that go through an entry point reading the system
+clock (see tests/office_clock.py); no test takes "today" from the machine's date or time zone.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))  # makes `fakeline` (the fake LINE platform) importable
 
 pytest_plugins = ["fakeline.pytest_plugin"] if (TESTS_DIR / "fakeline" / "pytest_plugin.py").exists() else []
+
+from office_clock import PINNED_AT, OfficeClock, machine_clock_at  # noqa: E402
 
 import models  # noqa: E402
 from models.db import make_engine  # noqa: E402
@@ -103,6 +108,14 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def office_clock() -> Iterator[OfficeClock]:
+    """The machine clock pinned at `PINNED_AT` (06:30 in Bangkok, the previous day in UTC) for the test,
+    still ticking; `office_clock.now()` and `office_clock.today` (Bangkok) are what the product sees."""
+    with machine_clock_at(PINNED_AT) as clock:
+        yield clock
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -111,7 +111,7 @@ class Seeded:
 def seed_office(engine: Engine, *, today: date, projects_for_teacher: int = 2) -> Seeded:
     """An area office with a planning group, one school, a teacher, a director, a planner and projects
     in the fiscal year containing `today`, with its four reporting periods."""
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # row stamps only: the office's date is the caller's `today`
     fy = fiscal_year_of(today)
     with Session(engine, expire_on_commit=False) as s:
         area = Office(

@@ -3,6 +3,9 @@
 Every way of deciding (card button, quote-reply, plain text, approve-all), every refusal, a director
 with 25 reports waiting, an acting approver on and off their dates, a quote-reply to a card of a report
 someone else has approved since, and the optional planning-group verification.
+
+The service, the `tidtam` command and the fake LINE platform all read the system clock, so every test
+runs on `office_clock`: the machine clock pinned to an instant whose UTC date is not Bangkok's.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +31,7 @@ from approval_office import (
     set_acting,
     submit,
 )
+from office_clock import OfficeClock
 from sqlmodel import Session, select
 from support import free_port, make_settings
 from typer.testing import CliRunner
@@ -40,8 +44,8 @@ from models.types import DecisionChannel, DecisionOutcome
 from tidtam.cli import app
 from tidtam.service import create_app
 
-NOW = datetime.now(UTC)
-TODAY = NOW.astimezone().date()
+# `usefixtures` comes before a test's own arguments: the office is seeded on the pinned clock too.
+pytestmark = pytest.mark.usefixtures("office_clock")
 T, T2, D, DD, AD, PL = ("U" + c * 32 for c in "123456")
 WAIT = 10.0
 
@@ -162,8 +166,8 @@ def make_bot(db_url, fake_line, tmp_path) -> Iterator[Callable[..., Bot]]:
 
 
 @pytest.fixture
-def office(engine) -> ApprovalOffice:
-    office = make_office(engine, today=TODAY)
+def office(engine, office_clock) -> ApprovalOffice:
+    office = make_office(engine, today=office_clock.today)
     for person, user in (
         (office.teacher, T),
         (office.teacher2, T2),
@@ -180,12 +184,13 @@ def _submitted(
     engine, office: ApprovalOffice, project, *, person=None, progress: str = "50"
 ) -> tuple[int, int]:
     """A report version submitted through `models/`, its card queued as on_submitted does."""
-    now = datetime.now(UTC)
+    clock = OfficeClock()  # the system clock, as the service reads it: pinned for every test here
+    now = clock.now()
     with Session(engine) as s:
         report, version = submit(
             s, (person or office.teacher).id, project.id, office.period_id, now, progress=progress
         )
-        request_decision(s, report, version, 1, now, TODAY)
+        request_decision(s, report, version, 1, now, clock.today)
         s.commit()
         return report.id, version.version
 
@@ -193,8 +198,10 @@ def _submitted(
 # --- every way of deciding -------------------------------------------------------------------------
 
 
-def test_form_submission_card_button_approve_and_a_second_tap(engine, make_bot, fake_line) -> None:
-    office = make_office(engine, today=TODAY, projects=1)
+def test_form_submission_card_button_approve_and_a_second_tap(
+    engine, make_bot, fake_line, office_clock
+) -> None:
+    office = make_office(engine, today=office_clock.today, projects=1)
     link(engine, office.teacher, T)
     link(engine, office.director, D)
     bot = make_bot()
@@ -259,7 +266,7 @@ def test_a_return_waiting_for_its_reason_does_not_swallow_other_messages(engine,
         conversation = s.exec(select(Conversation).where(Conversation.chat_key == D)).one()
         conversation.data = {
             **conversation.data,
-            "asked_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+            "asked_at": (OfficeClock().now() - timedelta(hours=2)).isoformat(),
         }
         s.add(conversation)
         s.commit()
@@ -460,9 +467,10 @@ def test_director_with_25_pending_reports(engine, office, make_bot) -> None:
     assert len(decisions(engine)) == 25
 
 
-def test_acting_approver_off_then_on_their_dates(engine, office, make_bot) -> None:
-    set_acting(engine, office, TODAY - timedelta(days=5), TODAY - timedelta(days=1))  # ended yesterday
-    set_acting(engine, office, TODAY + timedelta(days=1), TODAY + timedelta(days=3))  # starts tomorrow
+def test_acting_approver_off_then_on_their_dates(engine, office, make_bot, office_clock) -> None:
+    today = office_clock.today  # in Bangkok: in UTC it is still yesterday
+    set_acting(engine, office, today - timedelta(days=5), today - timedelta(days=1))  # ended yesterday
+    set_acting(engine, office, today + timedelta(days=1), today + timedelta(days=3))  # starts tomorrow
     off_id, _ = _submitted(engine, office, office.projects[0])
     bot = make_bot()
     [card] = bot.cards(D, 1)
@@ -470,7 +478,7 @@ def test_acting_approver_off_then_on_their_dates(engine, office, make_bot) -> No
     assert bot.tap(DD, _buttons(card)["อนุมัติ"]) == [text.not_allowed().text]
     assert decisions(engine) == [] and bot.fake.deliveries_to(DD)[0].kind == "reply"
 
-    set_acting(engine, office, TODAY, TODAY)
+    set_acting(engine, office, today, today)
     on_id, _ = _submitted(engine, office, office.projects[1])
     [deputy_card] = bot.cards(DD, 1)
     assert office.projects[1].code in deputy_card.messages[0]["altText"]
@@ -489,8 +497,8 @@ def test_acting_approver_off_then_on_their_dates(engine, office, make_bot) -> No
     assert report_status(engine, off_id) == "submitted"
 
 
-def test_quote_reply_to_a_card_approved_since_by_someone_else(engine, office, make_bot) -> None:
-    set_acting(engine, office, TODAY, TODAY)
+def test_quote_reply_to_a_card_approved_since_by_someone_else(engine, office, make_bot, office_clock) -> None:
+    set_acting(engine, office, office_clock.today, office_clock.today)
     report_id, _ = _submitted(engine, office, office.projects[0])
     bot = make_bot()
     [director_card] = bot.cards(D, 1)

@@ -19,6 +19,7 @@ from approval_office import ApprovalOffice, answers, make_office, set_acting
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from office_clock import PINNED_AT, office_today
 from sqlmodel import Session, select
 
 from models import AuditLog, Person, ProjectOwner
@@ -29,7 +30,7 @@ from models.reports import ApprovalDecision, IndicatorResult, ProgressReport, Re
 from models.types import DecisionChannel, DecisionOutcome, ReportStatus
 from tidtam import migrate
 
-TODAY = datetime.now(UTC).date()
+TODAY = office_today(PINNED_AT)  # a fixed date: the office's, at a fixed instant
 ACTORS = ("teacher", "teacher2", "director", "deputy", "planner", "area_director")
 PROJECTS = ("p0", "p1", "own")  # p1 has two owners; "own" is owned by the director
 

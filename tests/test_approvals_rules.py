@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
 from approval_office import ApprovalOffice, audits, decisions, make_office, set_acting, submit
+from office_clock import PINNED_AT, office_today
 from sqlmodel import Session
 
 from bot.approvals import is_plain_approval
@@ -26,8 +27,9 @@ from models.reporting import ReportingError
 from models.reports import ApprovalDecision, ProgressReport, ReportVersion
 from models.types import DecisionChannel, DecisionOutcome, ReportStatus
 
-NOW = datetime.now(UTC)
-TODAY = NOW.date()
+# A fixed instant: 06:30 on 1 Oct 2026 in Bangkok, still 30 Sep in UTC; "today" is the office's date.
+NOW = PINNED_AT.astimezone(UTC)
+TODAY = office_today(NOW)
 
 
 @pytest.fixture

@@ -1,12 +1,15 @@
-"""`tidtam link-code` and `tidtam link-codes` through typer's CliRunner, on both backends."""
+"""`tidtam link-code` and `tidtam link-codes` through typer's CliRunner, on both backends.
+
+The commands read the system clock (a code's expiry), so every test runs on `office_clock`: the
+machine clock pinned to an instant whose UTC date is not Bangkok's.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
+from office_clock import OFFICE_TZ, OfficeClock
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 from support import link_code_for, seed_office
@@ -15,29 +18,32 @@ from typer.testing import CliRunner
 from messages import admin as text
 from messages.thai_dates import BE_OFFSET, format_date
 from models import AuditLog, LinkCode, Office, Person
-from models.linking import LinkResult, redeem_link_code
+from models.linking import CODE_TTL, LinkResult, redeem_link_code
 from models.types import ChatType, OfficeKind
 from tidtam.cli import app
 
 CODE_LINE = re.compile(r"^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$")
 U1 = "U" + "1" * 32
 GROUP = "C" + "2" * 32
-BANGKOK = ZoneInfo("Asia/Bangkok")
+BANGKOK = OFFICE_TZ
 
 runner = CliRunner()
+# `usefixtures` comes before a test's own arguments: the office is seeded on the pinned clock too.
+pytestmark = pytest.mark.usefixtures("office_clock")
 
 
 @pytest.fixture
-def seeded(engine, db_url, monkeypatch, tmp_path):
+def seeded(engine, db_url, monkeypatch, tmp_path, office_clock):
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("TIDTAM_DATABASE_URL", db_url)
     monkeypatch.setenv("TIDTAM_TIMEZONE", "Asia/Bangkok")
-    return seed_office(engine, today=datetime.now(UTC).date())
+    return seed_office(engine, today=office_clock.today)
 
 
 def _redeem(engine, code, user=U1, **kw):
     with Session(engine, expire_on_commit=False) as s:
-        outcome = redeem_link_code(s, text=code, line_user_id=user, now=datetime.now(UTC), **kw)
+        now = OfficeClock().now()  # the system clock, as the command read it: pinned for every test here
+        outcome = redeem_link_code(s, text=code, line_user_id=user, now=now, **kw)
         s.commit()
     return outcome
 
@@ -51,7 +57,7 @@ def _audits(engine) -> int:
         return len(s.exec(select(AuditLog).where(AuditLog.action == "link_code_created")).all())
 
 
-def test_link_code_prints_a_code_that_links_the_person(engine, seeded) -> None:
+def test_link_code_prints_a_code_that_links_the_person(engine, seeded, office_clock) -> None:
     result = runner.invoke(app, ["link-code", "T1"])
     assert result.exit_code == 0, result.output
     lines = _lines(result)
@@ -61,6 +67,8 @@ def test_link_code_prints_a_code_that_links_the_person(engine, seeded) -> None:
         expires = s.exec(select(LinkCode)).one().expires_at
     assert format_date(expires.astimezone(BANGKOK).date()) in lines[-2]  # Buddhist Era
     assert str(expires.astimezone(BANGKOK).year + BE_OFFSET) in lines[-2]
+    # valid until the office's date two weeks on (in UTC it is still the day before)
+    assert format_date(office_clock.today + CODE_TTL) in lines[-2]
     assert _audits(engine) == 1
 
     outcome = _redeem(engine, lines[-1])
@@ -124,8 +132,10 @@ def _sheet_rows(path) -> list[tuple]:
     return rows
 
 
-def test_link_codes_writes_unlinked_people_of_the_office_and_below(engine, seeded, tmp_path) -> None:
-    now = datetime.now(UTC)
+def test_link_codes_writes_unlinked_people_of_the_office_and_below(
+    engine, seeded, tmp_path, office_clock
+) -> None:
+    now = office_clock.now()
     with Session(engine) as s:  # a grandchild office: a school under a group under the area office
         sub = Office(code="SUB", name="กลุ่มโรงเรียนย่อย", kind=OfficeKind.GROUP, parent_id=seeded.office.id,
                      created_at=now, updated_at=now)  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from approval_office import make_office, submit
+from office_clock import office_today
 from sqlmodel import Session, select
 
 from models.approvals import record_decision, reopen_report
@@ -15,10 +16,11 @@ from models.reports import ProgressReport
 from models.types import DecisionChannel, DecisionOutcome
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+TODAY = office_today(NOW)  # the office's date at NOW, never the UTC one
 
 
 def test_reopened_report_gives_the_planning_groups_reason(engine) -> None:
-    office = make_office(engine, today=NOW.date())
+    office = make_office(engine, today=TODAY)
     with Session(engine) as s:
         period = s.exec(select(ReportingPeriod).where(ReportingPeriod.quarter == 1)).first()
         report, _ = submit(s, office.teacher.id, office.projects[0].id, period.id, NOW)
@@ -35,7 +37,7 @@ def test_reopened_report_gives_the_planning_groups_reason(engine) -> None:
             outcome=DecisionOutcome.RETURNED,
             channel=DecisionChannel.TEXT,
             now=NOW,
-            on=NOW.date(),
+            on=TODAY,
             reason="ตัวเลขเบิกจ่ายไม่ตรง",
         )
         assert result.ok
@@ -56,7 +58,7 @@ def test_reopened_report_gives_the_planning_groups_reason(engine) -> None:
 
 
 def test_resending_ones_own_used_code_is_not_a_wrong_try(engine) -> None:
-    office = make_office(engine, today=NOW.date())
+    office = make_office(engine, today=TODAY)
     user = "U" + "e" * 32
     with Session(engine) as s:
         code = create_link_code(s, now=NOW, created_by="test", person=s.merge(office.teacher))

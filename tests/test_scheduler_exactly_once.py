@@ -62,7 +62,7 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
 def test_dispatcher_killed_mid_batch_resumes_without_duplicates(
     engine: Engine, db_url: str, fake_line, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # the real clock: `tidtam dispatch` below reads it in its own process
     users = [line_user_id(1000 + n) for n in range(30)]
     with Session(engine) as session:
         for n, user in enumerate(users):

@@ -136,7 +136,10 @@ def test_a_bound_planning_group_gets_one_push_instead_of_each_planner(engine: En
     with Session(engine) as s:
         s.add(
             ChatBinding(
-                chat_id=group_id, chat_type="group", office_id=g.planning_id, bound_at=datetime.now(UTC)
+                chat_id=group_id,
+                chat_type="group",
+                office_id=g.planning_id,
+                bound_at=datetime(2027, 1, 4, 9, 0, tzinfo=TZ),
             )
         )
         s.commit()
@@ -165,7 +168,8 @@ def test_office_overrides_and_acting_approvers(engine: Engine) -> None:
         s.add(
             ActingApprover(
                 principal_id=g.director_of[g.school_ids[1]], acting_id=acting,
-                starts_on=date(2027, 1, 12), ends_on=date(2027, 1, 12), created_at=datetime.now(UTC),
+                starts_on=date(2027, 1, 12), ends_on=date(2027, 1, 12),
+                created_at=datetime(2027, 1, 4, 9, 0, tzinfo=TZ),
             )
         )  # fmt: skip
         s.commit()

@@ -1,11 +1,15 @@
-"""The webhook service end to end: real HTTP into /callback, real HTTP out to the fake LINE platform."""
+"""The webhook service end to end: real HTTP into /callback, real HTTP out to the fake LINE platform.
+
+The service and the fake read the system clock, so every test runs on `office_clock`: the machine
+clock pinned to an instant whose UTC date is not Bangkok's (and whose UTC fiscal year is the last).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,12 +24,13 @@ from models import ChatBinding, LinkCode, Person, WebhookEvent
 from models.db import make_engine
 from models.types import EventStatus, Reachability
 
-pytestmark = pytest.mark.usefixtures("fake_line")
+# `usefixtures` comes before a test's own arguments: the office is seeded on the pinned clock too.
+pytestmark = pytest.mark.usefixtures("office_clock", "fake_line")
 
 
 @pytest.fixture
-def seeded(engine):
-    return seed_office(engine, today=datetime.now(UTC).date())
+def seeded(engine, office_clock):
+    return seed_office(engine, today=office_clock.today)
 
 
 @pytest.fixture
@@ -207,7 +212,7 @@ def test_a_handler_error_is_recorded_and_the_rest_go_on(db_url, fake_line, tmp_p
     assert "simulated failure" in rows[0].error
 
 
-def test_link_code_rules(engine, seeded, service, fake_line) -> None:
+def test_link_code_rules(engine, seeded, service, fake_line, office_clock) -> None:
     user_id, other_id = "U" + "6" * 32, "U" + "7" * 32
     for n in range(5):
         fake_line.send_sync(fake_line.text_event(user_id, f"ABCD-EFG{n + 2}"))
@@ -240,7 +245,7 @@ def test_link_code_rules(engine, seeded, service, fake_line) -> None:
         s.execute(
             sa.update(LinkCode)
             .where(LinkCode.person_id == seeded.director.id)
-            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            .values(expires_at=office_clock.now() - timedelta(seconds=1))
         )
         s.commit()
     fake_line.send_sync(fake_line.text_event("U" + "9" * 32, expired))
