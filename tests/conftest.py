@@ -118,6 +118,22 @@ def office_clock() -> Iterator[OfficeClock]:
         yield clock
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands the backends it covered to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["tidtam_covered"] = sorted(_covered)
+        workeroutput["tidtam_pg_error"] = _pg_state.get("error")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    output = getattr(node, "workeroutput", {})
+    _covered.update(output.get("tidtam_covered", []))
+    if output.get("tidtam_pg_error"):
+        _pg_state["error"] = output["tidtam_pg_error"]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     covered = ", ".join(sorted(_covered)) or "none"
     terminalreporter.write_sep("=", f"database backends covered: {covered}")
