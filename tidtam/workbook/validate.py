@@ -195,7 +195,7 @@ def _convert_rows(
                 values.append(None)
                 continue
             values.append(result)
-            if check_formula and result[0] in formula_start and cells.looks_like_formula(result):  # type: ignore[index]
+            if check_formula and result and result[0] in formula_start and cells.looks_like_formula(result):  # type: ignore[index]
                 problems.append(
                     Problem(sheet, row_number, key, result, text.looks_like_formula(), is_error=False)
                 )
