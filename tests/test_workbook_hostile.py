@@ -551,3 +551,36 @@ def test_excerpts_are_short_and_on_one_line() -> None:
     assert shown.endswith(f"(ยาว {len(value):,} ตัวอักษร)") and len(shown) < 80
     assert text.shown_value("S001") == "“S001”"
     assert text.column_label("offices", "สี" * 1000).endswith("…")
+
+
+def test_the_import_command_exits_1_with_thai_lines_for_every_broken_file(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    cell = '<c r="A2" t="inlineStr"><is><t>x</t></is></c>'
+    files = {
+        "malformed": xlsx_with_sheet(
+            tmp_path / "m.xlsx", HEADER_ROW + _office_row(2, "S2", '<c r="B2" t="d"><v>?</v></c>'), SHARED
+        ),
+        "huge row": xlsx_with_sheet(
+            tmp_path / "h.xlsx", HEADER_ROW + '<row r="2">' + cell * 100_000 + "</row>", SHARED
+        ),
+        "far row": xlsx_with_sheet(
+            tmp_path / "f.xlsx", HEADER_ROW + f'<row r="99999999999">{cell}</row>', SHARED
+        ),
+        "not a workbook": tmp_path / "n.xlsx",
+    }
+    files["not a workbook"].write_bytes(b"\x00" * 100)
+    expected = {
+        "malformed": text.broken_cell(),
+        "huge row": text.row_too_large(MAX_ROW_XML_BYTES),
+        "far row": text.reading_stopped(text.row_number_too_large(MAX_ROWS)),
+        "not a workbook": "เปิดไฟล์ไม่ได้ค่ะ",
+    }
+    for name, path in files.items():
+        result = runner.invoke(
+            app, ["import", str(path)], env={"TIDTAM_DATABASE_URL": str(sqlite_engine.url)}
+        )
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (name, result.exception)
+        assert expected[name] in result.output, (name, result.output)
+        assert "Traceback" not in result.output
+    assert _office_count(sqlite_engine) == 0

@@ -44,11 +44,10 @@ def safe_value(sheet: Any, value: object) -> object:
     """``value`` ready for ``sheet.append``: text that could start a formula becomes a text cell."""
     if not isinstance(value, str):
         return value
-    if ILLEGAL_CHARACTERS_RE.search(value):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value and value[0] in FORMULA_TRIGGERS:
-        return text_cell(sheet, value)
-    return value
+    text = ILLEGAL_CHARACTERS_RE.sub("", value) if ILLEGAL_CHARACTERS_RE.search(value) else value
+    if text and text[0] in FORMULA_TRIGGERS:
+        return text_cell(sheet, text)
+    return text
 
 
 def safe_row(sheet: Any, values: Iterable[object]) -> list[object]:

@@ -150,12 +150,12 @@ def _convert_rows(
     header = next(rows, None)
     if header is None:
         return
-    if header.__class__ is BrokenRow:  # nothing of the sheet could be read, or not its header
-        problems.append(Problem(sheet, None if header.last else 1, None, None, header.message))  # type: ignore[union-attr]
-        if header.last:  # type: ignore[union-attr]
+    if isinstance(header, BrokenRow):  # nothing of the sheet could be read, or not its header
+        problems.append(Problem(sheet, None if header.last else 1, None, None, header.message))
+        if header.last:
             return
         header = ()
-    positions = read_header(sheet, header, problems)  # type: ignore[arg-type]
+    positions = read_header(sheet, header, problems)
     convert_by_key = converters(sheet)
     plan = [
         (
@@ -170,11 +170,10 @@ def _convert_rows(
     is_blank = cells.is_blank
     formula_start = cells.FORMULA_START
     for row_number, raw in enumerate(rows, start=2):
-        if raw.__class__ is BrokenRow:
-            last = raw.last  # type: ignore[union-attr]
-            message = text.reading_stopped(raw.message) if last else raw.message  # type: ignore[union-attr]
+        if isinstance(raw, BrokenRow):
+            message = text.reading_stopped(raw.message) if raw.last else raw.message
             problems.append(Problem(sheet, row_number, None, None, message))
-            if last:
+            if raw.last:
                 return
             continue
         if not any(raw) or all(is_blank(v) for v in raw if v is not None):
@@ -195,7 +194,12 @@ def _convert_rows(
                 values.append(None)
                 continue
             values.append(result)
-            if check_formula and result[0] in formula_start and cells.looks_like_formula(result):  # type: ignore[index]
+            if (
+                check_formula
+                and result.__class__ is str
+                and result[:1] in formula_start  # type: ignore[index]
+                and cells.looks_like_formula(result)  # type: ignore[arg-type]
+            ):
                 problems.append(
                     Problem(sheet, row_number, key, result, text.looks_like_formula(), is_error=False)
                 )
