@@ -17,8 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 from linebot.v3.webhook import SignatureValidator
@@ -36,6 +39,7 @@ MAX_BATCH_REQUESTS = 200
 # A body must arrive within this long once its headers have (LINE sends a few KB at once): a client
 # that trickles one cannot hold a connection and its buffer.
 BODY_SECONDS = 10.0
+REAP_SECONDS = 0.5  # how often overdue bodies are looked for
 # Bodies read at once that did not arrive whole with their headers: past this, such a request is
 # answered 503, so half-sent bodies hold at most this many megabytes. LINE's bodies (a few KB) arrive
 # with their headers and never need a slot.
@@ -169,6 +173,7 @@ class WebhookEndpoint:
         self.validator = validator
         self.committer = committer
         self.reading = 0  # requests whose body is being read right now
+        self.deadlines = BodyDeadlines()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:
@@ -199,24 +204,28 @@ class WebhookEndpoint:
             not declared.isdigit() or len(declared) > 12 or int(declared) > MAX_BODY_BYTES
         ):
             return "too large"  # bytes.isdigit() is ASCII digits only
+        entry = self.deadlines.start()
         try:
-            async with asyncio.timeout(BODY_SECONDS):
-                first = await receive()
-                if first["type"] != "http.request":
-                    return None  # http.disconnect
-                body: bytes | str | None = first.get("body", b"")
-                if first.get("more_body", False):
-                    # A body that did not come whole with its headers (LINE's always does) is read
-                    # only while a reading slot is free: what half-sent bodies can hold is bounded.
-                    if self.reading >= MAX_READING:
-                        return "busy"
-                    self.reading += 1
-                    try:
-                        body = await _read_rest(receive, body)  # type: ignore[arg-type]
-                    finally:
-                        self.reading -= 1
-        except TimeoutError:
+            first = await receive()
+            if first["type"] != "http.request":
+                return None  # http.disconnect
+            body: bytes | str | None = first.get("body", b"")
+            if first.get("more_body", False):
+                # A body that did not come whole with its headers (LINE's always does) is read only
+                # while a reading slot is free: what half-sent bodies can hold is bounded.
+                if self.reading >= MAX_READING:
+                    return "busy"
+                self.reading += 1
+                try:
+                    body = await _read_rest(receive, body)  # type: ignore[arg-type]
+                finally:
+                    self.reading -= 1
+        except asyncio.CancelledError:
+            if not self.deadlines.expired(entry):
+                raise  # the client went away, or the server is stopping
             return "slow"
+        finally:
+            self.deadlines.finish(entry)
         if not isinstance(body, bytes):
             return body
         if len(body) > MAX_BODY_BYTES:
@@ -243,6 +252,55 @@ class WebhookEndpoint:
             except Exception:  # logged by the committer; LINE redelivers what we do not acknowledge
                 return "not stored"
         return ""
+
+
+class BodyDeadlines:
+    """Gives each request's body BODY_SECONDS to arrive, for the price of a list append.
+
+    `asyncio.timeout` per request cost as much as the rest of the acknowledgement's checks: here each
+    request is noted with its start, and one task, running only while requests are being read,
+    looks twice a second for requests past their deadline and cancels them (the request then answers
+    408). Entries are [started, task, finished, expired], oldest first."""
+
+    def __init__(self) -> None:
+        self._entries: deque[list[Any]] = deque()
+        self._reaper: asyncio.Task[None] | None = None
+
+    def start(self) -> list[Any]:
+        entry = [time.monotonic(), asyncio.current_task(), False, False]
+        self._entries.append(entry)
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+        return entry
+
+    @staticmethod
+    def finish(entry: list[Any]) -> None:
+        entry[2] = True
+
+    @staticmethod
+    def expired(entry: list[Any]) -> bool:
+        """Whether the request was cancelled for its deadline (then it is no longer cancelled)."""
+        if entry[3]:
+            entry[1].uncancel()
+            return True
+        return False
+
+    async def _reap(self) -> None:
+        entries = self._entries
+        try:
+            while entries:
+                await asyncio.sleep(REAP_SECONDS)
+                overdue = time.monotonic() - BODY_SECONDS
+                while entries and (entries[0][2] or entries[0][0] <= overdue):
+                    entry = entries.popleft()
+                    if not entry[2]:
+                        entry[3] = True
+                        entry[1].cancel()
+                # Finished entries behind a slow one wait for it; skip over them now and then.
+                if len(entries) > 1024:
+                    self._entries = entries = deque(e for e in entries if not e[2])
+        finally:
+            self._reaper = None
 
 
 async def _read_rest(receive: Receive, first: bytes) -> bytes | str | None:
