@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,23 +22,13 @@ from typing import Any
 
 import httpx
 
+from bot import line_ids
+
 log = logging.getLogger(__name__)
 
 
-# What LINE's ids look like. They go into request paths, so nothing else may: a "message id" such as
-# `../../info?x=` would otherwise reach another endpoint with the bot's token.
-_MESSAGE_ID = re.compile(r"[0-9]{1,20}")
-_USER_ID = re.compile(r"U[0-9a-f]{32}")
-
-
-def is_message_id(value: object) -> bool:
-    """Whether `value` can be a LINE message id (decimal digits), and so safe in a URL path."""
-    return isinstance(value, str) and _MESSAGE_ID.fullmatch(value) is not None
-
-
-def is_user_id(value: object) -> bool:
-    """Whether `value` can be a LINE user id (`U` and 32 hex digits), and so safe in a URL path."""
-    return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
+# A LINE id goes into a request path only once it is known to have LINE's shape (bot/line_ids.py): a
+# "message id" such as `../../info?x=` would otherwise reach another endpoint with the bot's token.
 
 
 class SendStatus(StrEnum):
@@ -179,7 +168,7 @@ class LineClient:
         return response.status_code == 202 or response.is_success
 
     def get_profile(self, user_id: str) -> dict[str, Any]:
-        if not is_user_id(user_id):
+        if not line_ids.is_user_id(user_id):
             raise LineApiError(None, "not a LINE user id")  # refused before any request is made
         response = self._call(lambda: self._api.get(f"/v2/bot/profile/{user_id}"))
         data: dict[str, Any] = response.json()
@@ -188,7 +177,7 @@ class LineClient:
     def get_content(self, message_id: str, *, max_bytes: int) -> tuple[bytes, str]:
         """Download a message's content (image...), refusing anything over `max_bytes`, and any
         `message_id` that is not a LINE message id (before any request is made)."""
-        if not is_message_id(message_id):
+        if not line_ids.is_message_id(message_id):
             raise LineApiError(None, "not a LINE message id")
 
         def fetch() -> httpx.Response:

@@ -17,7 +17,7 @@ from typing import Any
 _USER = re.compile(r"U[0-9a-f]{32}")
 _GROUP = re.compile(r"C[0-9a-f]{32}")
 _ROOM = re.compile(r"R[0-9a-f]{32}")
-_MESSAGE = re.compile(r"[0-9]{1,24}")
+_MESSAGE = re.compile(r"[0-9]{1,20}")
 _EVENT = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _TOKEN = re.compile(r"[!-~]{1,255}")  # printable ASCII, no spaces: what fits the outbox's column
 _EVENT_TYPE = re.compile(r"[A-Za-z]{1,32}")

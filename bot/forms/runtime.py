@@ -34,7 +34,7 @@ from bot.forms.engine import (
 )
 from bot.forms.report import QUARTERLY_REPORT, DbReportFacts
 from bot.forms.spec import Form, Kind
-from bot.line_client import is_message_id
+from bot.line_ids import is_message_id
 from bot.postback import Postback
 from messages import chat
 from messages import forms as form_text
