@@ -187,8 +187,7 @@ class LineEmulator(WebhookMixin):
     def stop(self) -> None:
         self._server.stop()
         with self._lock:
-            client = getattr(self, "_webhook_client", None)
-            self._webhook_client = None
+            client, self._webhook_client = self._webhook_client, None
         if client is not None:
             client.close()
 
@@ -640,9 +639,8 @@ class LineEmulator(WebhookMixin):
         if operation_id not in _CHAT_OPERATIONS or not isinstance(body, dict):
             return ()
         if operation_id == "replyMessage":
-            token = (
-                self._tokens.get(body.get("replyToken")) if isinstance(body.get("replyToken"), str) else None
-            )
+            reply_token = body.get("replyToken")
+            token = self._tokens.get(reply_token) if isinstance(reply_token, str) else None
             return (token.chat_id,) if token is not None else ()
         target = body.get("chatId") if operation_id == "showLoadingAnimation" else body.get("to")
         if isinstance(target, str):

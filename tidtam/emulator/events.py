@@ -56,6 +56,7 @@ class WebhookMixin:
     webhook_timeout: float
     log: ChatLog
     _lock: threading.RLock
+    _webhook_client: httpx.Client | None = None
 
     # Provided by LineEmulator.
     def issue_reply_token(self, source_id: str) -> str:  # pragma: no cover - overridden
@@ -274,27 +275,27 @@ class WebhookMixin:
         what the chat shows for a postback (a button's ``displayText``)."""
         body, headers = self._encode(self.payload(event))
         turns = self._file([event], display_text)
+        if not turns:
+            raise ValueError("the event names no chat (source)")
         try:
             response = self.send_raw_sync(body, headers["X-Line-Signature"])
         except httpx.HTTPError:
             self._answered(turns, None)
             raise
-        (turn,) = self._answered(turns, response.status_code) or [None]
-        assert turn is not None, "the event names no chat"
-        return turn
+        return self._answered(turns, response.status_code)[0]
 
     async def act_async(self, event: dict[str, Any], *, display_text: str | None = None) -> UserTurn:
         """:meth:`act` for async code (e.g. a page served by the product's own event loop)."""
         body, headers = self._encode(self.payload(event))
         turns = self._file([event], display_text)
+        if not turns:
+            raise ValueError("the event names no chat (source)")
         try:
             response = await self.send_raw(body, headers["X-Line-Signature"])
         except httpx.HTTPError:
             self._answered(turns, None)
             raise
-        (turn,) = self._answered(turns, response.status_code) or [None]
-        assert turn is not None, "the event names no chat"
-        return turn
+        return self._answered(turns, response.status_code)[0]
 
     def user_says(self, user_id: str, text: str, *, quoted_message_id: str | None = None) -> UserTurn:
         """The person types ``text`` in their chat with the bot; with ``quoted_message_id`` (a
@@ -366,7 +367,7 @@ class WebhookMixin:
         """One connection pool for every synchronous send (httpx.Client is safe to share between
         threads); made once, under the lock."""
         with self._lock:
-            client: httpx.Client | None = getattr(self, "_webhook_client", None)
+            client = self._webhook_client
             if client is None:
                 client = httpx.Client(timeout=self.webhook_timeout, trust_env=False, verify=False)
                 self._webhook_client = client
