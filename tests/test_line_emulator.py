@@ -430,13 +430,34 @@ def test_rich_menus_through_the_mounted_emulator(mounted: tuple[LineEmulator, st
         assert line.rich_menu_of(uid)["name"] == "director"
         assert line.rich_menu_of(other)["name"] == "main"
         assert line.rich_menu_image(personal) == (b"\x89PNG", "image/png")
+        third = new_user_id()
+        r = http.post("/v2/bot/richmenu/bulk/link", json={"richMenuId": personal, "userIds": [other, third]})
+        assert r.status_code == 202 and line.rich_menu_of(third)["name"] == "director"
+        r = http.post("/v2/bot/richmenu/bulk/unlink", json={"userIds": [other, third]})
+        assert r.status_code == 202 and line.rich_menu_of(third)["name"] == "main"
+        assert (
+            http.post(
+                "/v2/bot/richmenu/alias", json={"richMenuAliasId": "tab-main", "richMenuId": main}
+            ).status_code
+            == 200
+        )
+        assert line.rich_menu_by_alias("tab-main")["name"] == "main"
+        assert http.get("/v2/bot/richmenu/alias/list").json() == {
+            "aliases": [{"richMenuAliasId": "tab-main", "richMenuId": main}]
+        }
         assert http.delete(f"/v2/bot/richmenu/{main}").status_code == 200
-        assert line.rich_menu_of(other) is None
-        line.expect_violations("size")
+        assert line.rich_menu_of(other) is None and line.rich_menu_by_alias("tab-main") is None
+        assert http.get("/v2/bot/richmenu/alias/tab-main").status_code == 404
+        line.expect_violations("size|userIds")
         too_tall = {**menu, "size": {"width": 800, "height": 2000}}
         assert http.post("/v2/bot/richmenu", json=too_tall).status_code == 400
-    (refusal,) = line.refusals()
-    assert refusal.violation and refusal.chat_ids == () and refusal.operation_id == "createRichMenu"
+        r = http.post("/v2/bot/richmenu/bulk/link", json={"richMenuId": personal, "userIds": ["Cnot-a-user"]})
+        assert r.status_code == 400
+    missing_alias, too_tall_menu, group_link = line.refusals()
+    assert (missing_alias.status, missing_alias.violation) == (404, False)
+    assert too_tall_menu.violation and too_tall_menu.chat_ids == ()
+    assert too_tall_menu.operation_id == "createRichMenu"
+    assert group_link.violation and group_link.details[0]["property"] == "userIds[0]"
 
 
 # ----------------------------------------------------------------------------------- threads
@@ -596,3 +617,18 @@ def test_an_installed_wheel_finds_its_spec_files_without_the_checkout(tmp_path: 
     assert Path(result["module"]).is_relative_to(site)
     assert Path(result["spec"]).is_relative_to(site / "tidtam" / "emulator" / "spec")
     assert result["status"] == 400 and len(result["violations"]) == 1 and result["refused"] == [True]
+
+
+async def test_the_emulator_answers_the_asgi_lifespan_protocol() -> None:
+    """So it can also be run under any ASGI server with lifespan on."""
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await LineEmulator()({"type": "lifespan"}, receive, send)
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]

@@ -3,7 +3,7 @@
 An ASGI app that answers the Messaging API (``api.line.me``) and the data API
 (``api-data.line.me``) paths on one base URL: reply, push, multicast, profile, content download,
 the loading animation, quota and consumption, rich menus (create, upload the image, set the
-default, link per user, list, delete), groups and the validate endpoints. Every request is
+default, link per user or in bulk, aliases, list, delete), groups and the validate endpoints. Every request is
 checked against LINE's OpenAPI spec and documented limits first (``rules.py``); what LINE would
 refuse is answered as LINE answers it, and recorded.
 
@@ -75,6 +75,8 @@ KINDS: dict[str, str] = {
     "richmenu_link": "linkRichMenuIdToUser",
     "richmenu_list": "getRichMenuList",
     "richmenu_delete": "deleteRichMenu",
+    "richmenu_bulk_link": "linkRichMenuIdToUsers",
+    "richmenu_alias": "createRichMenuAlias",
 }
 
 # Message types that can be quoted, so LINE returns a quoteToken for them in sentMessages.
@@ -214,6 +216,7 @@ class LineEmulator(WebhookMixin):
             self.rich_menu_images: dict[str, tuple[bytes, str]] = {}
             self.default_rich_menu: str | None = None
             self.user_rich_menus: dict[str, str] = {}
+            self.rich_menu_aliases: dict[str, str] = {}  # alias id -> rich menu id
             self._tokens: dict[str, _ReplyToken] = {}
             self._retry_keys: dict[str, _Accepted] = {}
             self._faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -420,6 +423,13 @@ class LineEmulator(WebhookMixin):
         """The rich menu LINE shows ``user_id``: the one linked to them, else the default."""
         with self._lock:
             rid = self.user_rich_menus.get(user_id) or self.default_rich_menu
+            menu = self.rich_menus.get(rid) if rid else None
+            return dict(menu) if menu is not None else None
+
+    def rich_menu_by_alias(self, alias: str) -> dict[str, Any] | None:
+        """The rich menu a ``richmenuswitch`` action's ``richMenuAliasId`` names."""
+        with self._lock:
+            rid = self.rich_menu_aliases.get(alias)
             menu = self.rich_menus.get(rid) if rid else None
             return dict(menu) if menu is not None else None
 
@@ -891,13 +901,14 @@ class LineEmulator(WebhookMixin):
         self.rich_menu_images.pop(rid, None)
         if self.default_rich_menu == rid:
             self.default_rich_menu = None
+        # A deleted menu is no longer shown to anyone: its links and aliases go with it.
+        self.user_rich_menus = {u: r for u, r in self.user_rich_menus.items() if r != rid}
+        self.rich_menu_aliases = {a: r for a, r in self.rich_menu_aliases.items() if r != rid}
         return 200, {}
 
     def _op_setDefaultRichMenu(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         rid = params["richMenuId"]
-        self._rich_menu(rid)
-        if rid not in self.rich_menu_images:
-            raise Refused(400, error_body("must upload richmenu image before applying it to user"))
+        self._linkable(rid)
         self.default_rich_menu = rid
         return 200, {}
 
@@ -912,14 +923,66 @@ class LineEmulator(WebhookMixin):
 
     def _op_linkRichMenuIdToUser(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         rid = params["richMenuId"]
-        self._rich_menu(rid)
-        if rid not in self.rich_menu_images:
-            raise Refused(400, error_body("must upload richmenu image before applying it to user"))
+        self._linkable(rid)
         self.user_rich_menus[params["userId"]] = rid
         return 200, {}
 
     def _op_unlinkRichMenuIdFromUser(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         self.user_rich_menus.pop(params["userId"], None)
+        return 200, {}
+
+    def _linkable(self, rid: str) -> None:
+        self._rich_menu(rid)
+        if rid not in self.rich_menu_images:
+            raise Refused(400, error_body("must upload richmenu image before applying it to user"))
+
+    def _op_linkRichMenuIdToUsers(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        self._linkable(body["richMenuId"])
+        for uid in body["userIds"]:
+            self.user_rich_menus[uid] = body["richMenuId"]
+        return 202, {}
+
+    def _op_unlinkRichMenuIdFromUsers(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        for uid in body["userIds"]:
+            self.user_rich_menus.pop(uid, None)
+        return 202, {}
+
+    # Aliases: what a richmenuswitch action names, to switch a person's menu (tabs).
+    def _op_createRichMenuAlias(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        alias, rid = body["richMenuAliasId"], body["richMenuId"]
+        self._linkable(rid)
+        if alias in self.rich_menu_aliases:
+            raise Refused(400, error_body("conflict richmenu alias id"))
+        self.rich_menu_aliases[alias] = rid
+        return 200, {}
+
+    def _alias(self, alias: str) -> str:
+        rid = self.rich_menu_aliases.get(alias)
+        if rid is None:
+            raise Refused(404, error_body("richmenu alias not found"))
+        return rid
+
+    def _op_getRichMenuAlias(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
+        alias = params["richMenuAliasId"]
+        return 200, {"richMenuAliasId": alias, "richMenuId": self._alias(alias)}
+
+    def _op_getRichMenuAliasList(self, **_: Any) -> tuple[int, Any]:
+        aliases = [{"richMenuAliasId": a, "richMenuId": r} for a, r in self.rich_menu_aliases.items()]
+        return 200, {"aliases": aliases}
+
+    def _op_updateRichMenuAlias(
+        self, *, params: dict[str, str], body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        alias = params["richMenuAliasId"]
+        self._alias(alias)
+        self._linkable(body["richMenuId"])
+        self.rich_menu_aliases[alias] = body["richMenuId"]
+        return 200, {}
+
+    def _op_deleteRichMenuAlias(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
+        alias = params["richMenuAliasId"]
+        self._alias(alias)
+        del self.rich_menu_aliases[alias]
         return 200, {}
 
     def _op_getRichMenuIdOfUser(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:

@@ -171,6 +171,12 @@ def limit_errors(op: Operation, body: dict[str, Any]) -> list[tuple[str, str]]:
             details.append(("loadingSeconds", "must be a multiple of 5"))
     if op.operation_id in ("createRichMenu", "validateRichMenuObject"):
         details.extend(rich_menu_errors(body))
+    if op.operation_id in ("linkRichMenuIdToUsers", "unlinkRichMenuIdFromUsers") and isinstance(
+        body.get("userIds"), list
+    ):
+        for i, uid in enumerate(body["userIds"]):
+            if not (isinstance(uid, str) and ids.USER_ID_RE.match(uid)):
+                details.append((f"userIds[{i}]", "invalid user ID"))
     return details
 
 
