@@ -552,7 +552,6 @@ class LineEmulator(WebhookMixin):
         request_id = ids.request_id()
         extra: dict[str, str] = {"x-line-request-id": request_id}
         op: Operation | None = None
-        params: dict[str, str] = {}
         parsed: Any = raw if raw else None
         refused: Refused | None = None
         try:
@@ -602,7 +601,7 @@ class LineEmulator(WebhookMixin):
         with self._lock:
             self.requests.append(record)
             if refused is not None:
-                self._file_refusal(record, refused, raw, params)
+                self._file_refusal(record, refused, raw)
         return status, body, extra
 
     def _pop_delay(self, op: Operation, path: str) -> float | None:
@@ -621,13 +620,11 @@ class LineEmulator(WebhookMixin):
         with self._lock:
             self.violations.append(text)
 
-    def _file_refusal(
-        self, record: RecordedRequest, refused: Refused, raw: bytes, params: dict[str, str]
-    ) -> None:
+    def _file_refusal(self, record: RecordedRequest, refused: Refused, raw: bytes) -> None:
         request_body = record.body if not isinstance(record.body, bytes) else _json_or_none(raw)
         if isinstance(request_body, bytes):
             request_body = None
-        chat_ids = self._chats_of(record.operation_id, request_body, params)
+        chat_ids = self._chats_of(record.operation_id, request_body)
         refusal = Refusal(
             seq=0,
             at=self.wall_time(),
@@ -644,7 +641,7 @@ class LineEmulator(WebhookMixin):
         )
         self.log.add(chat_ids, refusal)
 
-    def _chats_of(self, operation_id: str | None, body: Any, params: dict[str, str]) -> tuple[str, ...]:
+    def _chats_of(self, operation_id: str | None, body: Any) -> tuple[str, ...]:
         """The chats a refused request was meant for (only for the operations that send to a chat)."""
         if operation_id not in _CHAT_OPERATIONS or not isinstance(body, dict):
             return ()
