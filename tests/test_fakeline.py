@@ -1,4 +1,4 @@
-"""Tests of the fake LINE platform (tests/fakeline): real HTTP on 127.0.0.1 only."""
+"""Tests of the LINE emulator (tidtam/emulator, the suite's `fake_line`): real HTTP on 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -68,9 +68,8 @@ from fakeline import (
     webhook_errors,
 )
 from fakeline.guard import LineHostBlockedError
-from fakeline.limits import grapheme_len, utf16_len
-
-SPEC_DIR = Path(__file__).parent / "fakeline" / "spec"
+from tidtam.emulator import SPEC_DIR
+from tidtam.emulator.limits import grapheme_len, utf16_len
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from support import make_settings, running_service, seed_office
 
 from bot.processor import MAX_ATTEMPTS
-from fakeline.events import sign
+from fakeline import sign
 from models import Person, WebhookEvent
 from scheduler.clock import FixedClock
 from tidtam.logs import configure_logging

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from support import make_settings, running_service, serving
 
 import bot.webhook
-from fakeline.events import sign
+from fakeline import sign
 from models import WebhookEvent
 from models.db import make_engine
 from models.health import beat

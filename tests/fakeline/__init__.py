@@ -1,17 +1,11 @@
-"""A fake LINE platform for Tidtam's tests, demo and benchmarks.
+"""The test suite's name for the product's LINE emulator (``tidtam.emulator``).
 
-    from fakeline import FakeLine
-
-    with FakeLine(webhook_url="http://127.0.0.1:8000/callback") as fake:
-        ...  # point the product at fake.base_url (Messaging API and data API alike)
-
-Requests are checked against LINE's OpenAPI spec (``spec/``, Apache-2.0, see ``spec/NOTICE``)
-and LINE's documented limits; see ``fake.py`` for the behaviour and ``pytest_plugin.py`` for the
-``fake_line`` fixture.
+``FakeLine`` is :class:`tidtam.emulator.LineEmulator`; this package adds only what is for tests:
+the ``fake_line`` fixture (``pytest_plugin.py``) and the guard that keeps the suite off LINE's
+real hosts (``guard.py``). Every check of what LINE refuses lives in the product module.
 """
 
-from .events import WebhookPayloadError, sign
-from .fake import (
+from tidtam.emulator import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_CHANNEL_SECRET,
     KINDS,
@@ -21,13 +15,22 @@ from .fake import (
     MSG_RATE_LIMIT,
     MSG_RETRY_KEY_ACCEPTED,
     Delivery,
-    FakeLine,
     Fault,
+    LineEmulator,
     RecordedRequest,
+    WebhookPayloadError,
+    messaging_spec,
+    new_group_id,
+    new_room_id,
+    new_user_id,
+    sign,
+    webhook_errors,
+    webhook_spec,
 )
+
 from .guard import block_line_hosts
-from .ids import new_group_id, new_room_id, new_user_id
-from .schemas import messaging_spec, webhook_errors, webhook_spec
+
+FakeLine = LineEmulator
 
 __all__ = [
     "DEFAULT_ACCESS_TOKEN",
@@ -41,6 +44,7 @@ __all__ = [
     "Delivery",
     "FakeLine",
     "Fault",
+    "LineEmulator",
     "RecordedRequest",
     "WebhookPayloadError",
     "block_line_hosts",

@@ -1,9 +1,10 @@
-"""pytest plugin: the ``fake_line`` fixture and a guard against contacting LINE.
+"""pytest plugin: the ``fake_line`` fixture (the product's LINE emulator) and a guard against
+contacting LINE.
 
 Enable with ``pytest_plugins = ["fakeline.pytest_plugin"]`` (tests/ on sys.path) or
 ``-p fakeline.pytest_plugin``.
 
-* ``fake_line``: a started :class:`fakeline.FakeLine`, stopped after the test.  The test fails if
+* ``fake_line``: a started :class:`tidtam.emulator.LineEmulator`, stopped after the test.  The test fails if
   the product sent anything LINE would reject (``fake.violations``) unless the test declared it
   with ``fake.expect_violations()``.  Violations found after the test body (e.g. by background
   tasks stopped at teardown) are reported as a teardown error.
@@ -17,7 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from .fake import FakeLine
+from tidtam.emulator import LineEmulator as FakeLine
+
 from .guard import block_line_hosts
 
 _CHECKED = pytest.StashKey[bool]()
@@ -29,7 +31,7 @@ def _report(fake: FakeLine) -> str | None:
         return None
     lines = "\n".join(f"  - {p}" for p in problems)
     return (
-        f"the fake LINE platform refused {len(problems)} request(s) that LINE would reject:\n{lines}\n"
+        f"the LINE emulator refused {len(problems)} request(s) that LINE would reject:\n{lines}\n"
         "(call fake_line.expect_violations() if the test provokes them on purpose)"
     )
 

@@ -13,6 +13,9 @@ components are therefore rewritten once at load time:
 The result is validated with ``Draft202012Validator`` through a ``referencing`` registry, so each
 request costs one validator walk (no per-request OpenAPI machinery).  ``openapi-core`` was measured
 and is much slower per request (see ``tests/test_fakeline.py::test_validation_cost``).
+
+The spec files ship with the package (``spec/``, package data, Apache-2.0: see ``spec/NOTICE``), so
+an installed Tidtam finds them without the development checkout.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +38,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_DIR = Path(__file__).resolve().parent / "spec"
+SPEC_DIR: Traversable = files(__package__) / "spec"
 MESSAGING_SPEC = SPEC_DIR / "messaging-api.yml"
 WEBHOOK_SPEC = SPEC_DIR / "webhook.yml"
 
@@ -42,7 +47,7 @@ _DISPATCH = "x-fakeline-dispatch"
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
+def _load_yaml(path: Traversable) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open("rb") as fh:
         return yaml.load(fh, Loader=loader)  # safe loaders only
@@ -198,7 +203,7 @@ def _line_message(err: ValidationError) -> tuple[str, str]:
 class Spec:
     """One OpenAPI document: its operations and validators for their request bodies."""
 
-    def __init__(self, path: Path, uri: str) -> None:
+    def __init__(self, path: Traversable, uri: str) -> None:
         self.path = path
         self.doc = _load_yaml(path)
         schemas = rewrite_discriminators(self.doc.get("components", {}).get("schemas", {}))
@@ -208,6 +213,7 @@ class Spec:
         self._registry: Registry = Registry().with_resource(uri, resource)
         self._format_checker = _format_checker()
         self._validators: dict[str, Any] = {}
+        self._validators_lock = threading.Lock()  # the emulator's server and its callers share a Spec
         self._exact: dict[str, _Route] = {}
         self._templated: list[_Route] = []
         self._index_paths()
@@ -216,12 +222,15 @@ class Spec:
     def validator(self, schema_name: str) -> Any:
         v = self._validators.get(schema_name)
         if v is None:
-            v = _Validator(
-                {"$ref": f"{self._uri}{_REF_PREFIX}{schema_name}"},
-                registry=self._registry,
-                format_checker=self._format_checker,
-            )
-            self._validators[schema_name] = v
+            with self._validators_lock:
+                v = self._validators.get(schema_name)
+                if v is None:
+                    v = _Validator(
+                        {"$ref": f"{self._uri}{_REF_PREFIX}{schema_name}"},
+                        registry=self._registry,
+                        format_checker=self._format_checker,
+                    )
+                    self._validators[schema_name] = v
         return v
 
     def errors(self, schema_name: str, instance: Any) -> list[SchemaError]:

@@ -1,22 +1,27 @@
-"""Webhook side of the fake: event builders and signed delivery to the product's webhook URL.
+"""Webhook side of the emulator: event builders, a person's actions, signed delivery to the product.
 
 Every payload is validated against LINE's ``webhook.yml`` before it is sent, and signed the way
-LINE signs it: ``X-Line-Signature = base64(HMAC-SHA256(channel secret, raw body))``.
+LINE signs it: ``X-Line-Signature = base64(HMAC-SHA256(channel secret, raw body))``. Each event
+sent (not a redelivery) is filed in its chat's record as a :class:`~.records.UserTurn`, so the
+record shows both sides of the conversation.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import hashlib
 import hmac
 import json
-import time
+import threading
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from . import ids
+from .records import ChatLog, UserTurn
 from .schemas import webhook_errors
 
 if TYPE_CHECKING:
@@ -33,15 +38,27 @@ def sign(channel_secret: str, body: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+def chat_of(event: dict[str, Any]) -> str | None:
+    """The chat an event happened in: its group, room or (one-on-one) user."""
+    source = event.get("source")
+    if not isinstance(source, dict):
+        return None
+    chat = source.get("groupId") or source.get("roomId") or source.get("userId")
+    return chat if isinstance(chat, str) else None
+
+
 class WebhookMixin:
-    """Event builders and senders; mixed into :class:`fakeline.FakeLine`."""
+    """Event builders and senders; mixed into :class:`~.emulator.LineEmulator`."""
 
     channel_secret: str
     bot_user_id: str
     webhook_url: str | None
     webhook_timeout: float
+    log: ChatLog
+    _lock: threading.RLock
+    _webhook_client: httpx.Client | None = None
 
-    # Provided by FakeLine.
+    # Provided by LineEmulator.
     def issue_reply_token(self, source_id: str) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -54,18 +71,22 @@ class WebhookMixin:
     def _set_group_member(self, group_id: str, joined: bool) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def wall_time(self) -> datetime:  # pragma: no cover
+        raise NotImplementedError
+
     # -- builders ---------------------------------------------------------------------------
     def _base_event(self, etype: str, source: dict[str, Any], *, reply: bool) -> dict[str, Any]:
         event: dict[str, Any] = {
             "type": etype,
             "mode": "active",
-            "timestamp": int(time.time() * 1000),
+            "timestamp": int(self.wall_time().timestamp() * 1000),
             "source": source,
             "webhookEventId": ids.ulid(),
             "deliveryContext": {"isRedelivery": False},
         }
         if reply:
-            chat = source.get("groupId") or source.get("roomId") or source["userId"]
+            chat = chat_of(event)
+            assert chat is not None
             event["replyToken"] = self.issue_reply_token(chat)
         return event
 
@@ -230,18 +251,101 @@ class WebhookMixin:
             raise RuntimeError("set fake.webhook_url before sending webhook events")
         return self.webhook_url
 
+    # -- a person's actions: filed in the chat's record, then sent -------------------------------
+    def _file(self, events: list[dict[str, Any]], display_text: str | None = None) -> list[UserTurn]:
+        turns = []
+        for event in events:
+            chat = chat_of(event)
+            if chat is None:
+                continue
+            user = event.get("source", {}).get("userId")
+            turn = UserTurn(0, self.wall_time(), chat, user, event, None, display_text)
+            turns.append(self.log.add([chat], turn))
+        return turns
+
+    def _answered(self, turns: list[UserTurn], status: int | None) -> list[UserTurn]:
+        done = [dataclasses.replace(t, status=status) for t in turns]
+        for turn in done:
+            self.log.update(turn.chat_id, turn)
+        return done
+
+    def act(self, event: dict[str, Any], *, display_text: str | None = None) -> UserTurn:
+        """Send one event a person caused (built with the ``*_event`` builders) as a signed webhook;
+        returns its turn in the chat's record, with the product's HTTP status. ``display_text``:
+        what the chat shows for a postback (a button's ``displayText``)."""
+        body, headers = self._encode(self.payload(event))
+        turns = self._file([event], display_text)
+        if not turns:
+            raise ValueError("the event names no chat (source)")
+        try:
+            response = self.send_raw_sync(body, headers["X-Line-Signature"])
+        except httpx.HTTPError:
+            self._answered(turns, None)
+            raise
+        return self._answered(turns, response.status_code)[0]
+
+    async def act_async(self, event: dict[str, Any], *, display_text: str | None = None) -> UserTurn:
+        """:meth:`act` for async code (e.g. a page served by the product's own event loop)."""
+        body, headers = self._encode(self.payload(event))
+        turns = self._file([event], display_text)
+        if not turns:
+            raise ValueError("the event names no chat (source)")
+        try:
+            response = await self.send_raw(body, headers["X-Line-Signature"])
+        except httpx.HTTPError:
+            self._answered(turns, None)
+            raise
+        return self._answered(turns, response.status_code)[0]
+
+    def user_says(self, user_id: str, text: str, *, quoted_message_id: str | None = None) -> UserTurn:
+        """The person types ``text`` in their chat with the bot; with ``quoted_message_id`` (a
+        message id from the chat's record) it is a quote-reply to that message."""
+        return self.act(self.text_event(user_id, text, quoted_message_id=quoted_message_id))
+
+    def user_taps(
+        self,
+        user_id: str,
+        data: str,
+        *,
+        params: dict[str, str] | None = None,
+        display_text: str | None = None,
+    ) -> UserTurn:
+        """The person taps a postback button (quick reply, Flex button, rich menu area)."""
+        return self.act(self.postback_event(user_id, data, params), display_text=display_text)
+
+    def user_sends_image(self, user_id: str, content: bytes, content_type: str = "image/jpeg") -> UserTurn:
+        """The person sends a photo; the product can download it from the content endpoint."""
+        return self.act(self.image_event(user_id, content, content_type))
+
+    def user_follows(self, user_id: str, *, is_unblocked: bool = False) -> UserTurn:
+        """The person adds the bot as a friend (or unblocks it)."""
+        return self.act(self.follow_event(user_id, is_unblocked=is_unblocked))
+
+    def user_blocks(self, user_id: str) -> UserTurn:
+        """The person blocks the bot: pushes to them are dropped from now on."""
+        return self.act(self.unfollow_event(user_id))
+
+    # -- sending ------------------------------------------------------------------------------
     async def send(
         self, events: dict[str, Any] | Iterable[dict[str, Any]], *, redelivery: bool = False
     ) -> httpx.Response:
         """POST a signed webhook with ``events`` to ``webhook_url``; returns the product's response."""
-        body, headers = self._encode(self.payload(events, redelivery=redelivery))
-        return await self.send_raw(body, headers["X-Line-Signature"])
+        payload = self.payload(events, redelivery=redelivery)
+        body, headers = self._encode(payload)
+        turns = [] if redelivery else self._file(payload["events"])
+        response = await self.send_raw(body, headers["X-Line-Signature"])
+        self._answered(turns, response.status_code)
+        return response
 
     def send_sync(
         self, events: dict[str, Any] | Iterable[dict[str, Any]], *, redelivery: bool = False
     ) -> httpx.Response:
-        body, headers = self._encode(self.payload(events, redelivery=redelivery))
-        return self.send_raw_sync(body, headers["X-Line-Signature"])
+        payload = self.payload(events, redelivery=redelivery)
+        body, headers = self._encode(payload)
+        turns = [] if redelivery else self._file(payload["events"])
+        response = self.send_raw_sync(body, headers["X-Line-Signature"])
+        self._answered(turns, response.status_code)
+        return response
 
     async def send_raw(self, body: bytes, signature: str | None) -> httpx.Response:
         """POST ``body`` as is, with ``signature`` (None: no X-Line-Signature header)."""
@@ -257,11 +361,17 @@ class WebhookMixin:
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "LineBotWebhook/2.0"}
         if signature is not None:
             headers["X-Line-Signature"] = signature
-        client = getattr(self, "_webhook_client", None)
-        if client is None:
-            client = httpx.Client(timeout=self.webhook_timeout, trust_env=False, verify=False)
-            self._webhook_client = client  # reused: one connection pool for every synchronous send
-        return client.post(self._url(), content=body, headers=headers)
+        return self._sync_client().post(self._url(), content=body, headers=headers)
+
+    def _sync_client(self) -> httpx.Client:
+        """One connection pool for every synchronous send (httpx.Client is safe to share between
+        threads); made once, under the lock."""
+        with self._lock:
+            client = self._webhook_client
+            if client is None:
+                client = httpx.Client(timeout=self.webhook_timeout, trust_env=False, verify=False)
+                self._webhook_client = client
+            return client
 
     async def redeliver(self, event: dict[str, Any]) -> httpx.Response:
         """Send ``event`` again: same webhookEventId (and reply token), ``isRedelivery: true``."""

@@ -1,8 +1,26 @@
-"""A fake LINE platform: a real HTTP server on 127.0.0.1 that checks every request against LINE's
-OpenAPI spec and LINE's documented limits, and records what the product sent.
+"""The LINE emulator: LINE's Messaging API as the product calls it, checked the way LINE checks it.
 
-It serves the Messaging API (api.line.me) and the data API (api-data.line.me) paths on one base
-URL.  Nothing here ever talks to LINE's servers.
+An ASGI app that answers the Messaging API (``api.line.me``) and the data API
+(``api-data.line.me``) paths on one base URL: reply, push, multicast, profile, content download,
+the loading animation, quota and consumption, rich menus (create, upload the image, set the
+default, link per user or in bulk, aliases, list, delete), groups and the validate endpoints. Every request is
+checked against LINE's OpenAPI spec and documented limits first (``rules.py``); what LINE would
+refuse is answered as LINE answers it, and recorded.
+
+Use it in either of two ways; the product runs its production path against both:
+
+* on its own loopback port: ``LineEmulator().start()``, then point ``LINE_API_BASE_URL`` and
+  ``LINE_DATA_API_BASE_URL`` at ``emulator.base_url`` (what the tests do);
+* mounted in an ASGI app (the emulator is itself an ASGI app): ``app.mount("/line", emulator)``,
+  then point both base URLs at ``<service URL>/line``.
+
+What happened is readable while it runs, from any thread: ``conversation(chat_id)`` (both sides of
+a chat: the person's events, the bot's replies and pushes with the month's quota used, the loading
+animation, refused requests), ``refusals()``, ``quota()``, ``rich_menu_of(user_id)``; a person's
+actions are sent to the product's ``/callback`` as signed webhooks with ``user_says``,
+``user_taps``, ``user_sends_image``, ``user_follows``, ``act`` (``events.py``).
+
+Nothing here ever talks to LINE's servers.
 """
 
 from __future__ import annotations
@@ -10,34 +28,34 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
-import uvicorn
-
-from . import ids, limits
+from . import ids, rules
 from .events import WebhookMixin
-from .schemas import Operation, is_uuid, messaging_spec
-
-DEFAULT_CHANNEL_SECRET = "fakeline-channel-secret-0000000"
-DEFAULT_ACCESS_TOKEN = "fakeline-channel-access-token"
-
-MSG_RATE_LIMIT = "The API rate limit has been exceeded. Try again later."
-MSG_MONTHLY_LIMIT = "You have reached your monthly limit."
-MSG_INVALID_REPLY_TOKEN = "Invalid reply token"
-MSG_RETRY_KEY_ACCEPTED = "The retry key is already accepted"
-MSG_FAILED_TO_SEND = "Failed to send messages"
-MSG_NOT_FOUND = "Not found"
-MSG_AUTH = (
-    "Authentication failed due to the following reason: invalid token. "
-    "Confirm that the access token in the authorization header is valid."
+from .records import ChatLog, ChatTurn, Delivery, LoadingShown, RecordedRequest, Refusal
+from .rules import (
+    DEFAULT_FAULT_MESSAGES,
+    MSG_FAILED_TO_SEND,
+    MSG_INVALID_REPLY_TOKEN,
+    MSG_MONTHLY_LIMIT,
+    MSG_NOT_FOUND,
+    MSG_RETRY_KEY_ACCEPTED,
+    Refused,
+    error_body,
 )
+from .schemas import Operation, messaging_spec
+from .server import LOOPBACK_HOSTS, LoopbackServer
+
+DEFAULT_CHANNEL_SECRET = "tidtam-emulator-channel-secret-0"
+DEFAULT_ACCESS_TOKEN = "tidtam-emulator-channel-access-token"
 
 # Short names accepted by fail_next / delay_next (besides operationIds and paths).
 KINDS: dict[str, str] = {
@@ -54,56 +72,20 @@ KINDS: dict[str, str] = {
     "richmenu_create": "createRichMenu",
     "richmenu_image": "setRichMenuImage",
     "richmenu_default": "setDefaultRichMenu",
-}
-
-_DEFAULT_FAULT_MESSAGES = {
-    400: "Bad request",
-    401: MSG_AUTH,
-    403: "Access to this API is not available for your account",
-    404: MSG_NOT_FOUND,
-    409: MSG_RETRY_KEY_ACCEPTED,
-    429: MSG_RATE_LIMIT,
-    500: "Internal server error",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
+    "richmenu_link": "linkRichMenuIdToUser",
+    "richmenu_list": "getRichMenuList",
+    "richmenu_delete": "deleteRichMenu",
+    "richmenu_bulk_link": "linkRichMenuIdToUsers",
+    "richmenu_alias": "createRichMenuAlias",
 }
 
 # Message types that can be quoted, so LINE returns a quoteToken for them in sentMessages.
 _QUOTABLE = frozenset({"text", "textV2", "sticker", "image", "video"})
 
+# Operations whose refusals belong in a chat's record (they were meant for that chat).
+_CHAT_OPERATIONS = frozenset({"replyMessage", "pushMessage", "multicast", "showLoadingAnimation"})
+
 T = TypeVar("T")
-
-
-@dataclass
-class RecordedRequest:
-    """One HTTP request the fake received, and what it answered."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    body: Any  # parsed JSON, raw bytes for binary bodies, None when empty
-    status: int
-    response: Any
-    operation_id: str | None
-    request_id: str
-    time: float  # time.time()
-
-
-@dataclass
-class Delivery:
-    """Messages LINE accepted for one recipient (one per recipient for multicast)."""
-
-    kind: str  # "reply" | "push" | "multicast"
-    to: str  # user, group or room id
-    messages: list[dict[str, Any]]
-    sent_message_ids: list[str]
-    request_id: str
-    retry_key: str | None = None
-    reply_token: str | None = None
-    notification_disabled: bool = False
-    time: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)
@@ -115,6 +97,20 @@ class Fault:
     deliver: bool = False
     retry_after: float | None = None
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The month's push quota: ``limit`` None means no limit; ``month`` ("2027-01") is None when
+    the emulator has no clock (one period that never turns)."""
+
+    limit: int | None
+    used: int
+    month: str | None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
 
 
 @dataclass
@@ -131,57 +127,13 @@ class _Accepted:
     sent_messages: list[dict[str, str]]
 
 
-class _Answer(Exception):
-    """Raised inside request handling to answer right away."""
+class LineEmulator(WebhookMixin):
+    """LINE's side of the product: start it (or mount it), point the product at it, read its record.
 
-    def __init__(
-        self, status: int, body: Any, *, violation: bool = False, headers: dict[str, str] | None = None
-    ):
-        super().__init__(status, body)
-        self.status = status
-        self.body = body
-        self.violation = violation
-        self.headers = headers or {}
-
-
-def _error(message: str, details: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"message": message}
-    if details:
-        body["details"] = [{"message": m, "property": p} for p, m in details]
-    return body
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server with a 10 ms (not 100 ms) exit poll and a quick graceful shutdown, so a
-    fake per test costs milliseconds."""
-
-    async def main_loop(self) -> None:
-        ticks = 0
-        while not self.should_exit:
-            if ticks % 100 == 0:
-                await self.on_tick(0)  # refreshes the Date header
-            ticks += 1
-            await asyncio.sleep(0.01)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 2)
-        while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:
-            if loop.time() >= deadline:
-                break
-            await asyncio.sleep(0.01)
-        for task in list(self.server_state.tasks):
-            task.cancel()
-        for server in self.servers:
-            await server.wait_closed()
-
-
-class FakeLine(WebhookMixin):
-    """The fake LINE platform. Start it, point the product at ``base_url``, assert on its state."""
+    ``clock``: the product's clock (an aware ``datetime`` each call). It stamps events, ages reply
+    tokens and retry keys, and turns the quota's month (in ``timezone``: LINE does not say in
+    which zone a Thai account's month turns; Bangkok's is taken). Without one, events carry the
+    machine's time, tokens age on a monotonic clock and the quota's month never turns."""
 
     def __init__(
         self,
@@ -195,9 +147,12 @@ class FakeLine(WebhookMixin):
         quota_limit: int | None = None,
         webhook_timeout: float = 10.0,
         host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], datetime] | None = None,
+        timezone: str = "Asia/Bangkok",
     ) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the fake LINE platform only listens on the loopback interface")
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError("the LINE emulator only listens on the loopback interface")
         self.channel_secret = channel_secret
         self.access_token = access_token
         self.webhook_url = webhook_url
@@ -207,12 +162,13 @@ class FakeLine(WebhookMixin):
         self.quota_limit = quota_limit
         self.webhook_timeout = webhook_timeout
         self.host = host
+        self.clock = clock
+        self.tz = ZoneInfo(timezone)
         self._spec = messaging_spec()  # loaded once per process (functools.cache)
         self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._server = LoopbackServer(self, host=host, port=port)
         self.port: int | None = None
+        self.log = ChatLog()
         self._expected_violations: list[re.Pattern[str]] = []
         self._expect_all = False
         self.reset()
@@ -221,59 +177,23 @@ class FakeLine(WebhookMixin):
     @property
     def base_url(self) -> str:
         if self.port is None:
-            raise RuntimeError("FakeLine is not started")
+            raise RuntimeError("the LINE emulator is not started")
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> FakeLine:
-        if self._thread is not None:
-            return self
-        sock = socket.socket(socket.AF_INET6 if self.host == "::1" else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._asgi,
-            lifespan="off",
-            interface="asgi3",
-            proxy_headers=False,
-            server_header=False,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-            timeout_keep_alive=30,
-        )
-        self._server = _Server(config)
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: server.run(sockets=[sock]), name="fakeline", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10.0
-        while not server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                self.stop()
-                raise RuntimeError("fake LINE server did not start")
-            time.sleep(0.005)
+    def start(self) -> LineEmulator:
+        """Serve on the loopback port (a free one unless ``port`` was given); returns self."""
+        self._server.start()
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10.0)
-            if self._thread.is_alive() and self._server is not None:
-                self._server.force_exit = True
-                self._thread.join(timeout=5.0)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
-        client = getattr(self, "_webhook_client", None)
+        self._server.stop()
+        with self._lock:
+            client, self._webhook_client = self._webhook_client, None
         if client is not None:
             client.close()
-            self._webhook_client = None
 
-    def __enter__(self) -> FakeLine:
+    def __enter__(self) -> LineEmulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -287,7 +207,7 @@ class FakeLine(WebhookMixin):
             self.dropped: list[Delivery] = []  # accepted (200) but not delivered: blocked users
             self.violations: list[str] = []
             self.loading_animations: list[tuple[str, int]] = []
-            self.quota_used = 0
+            self._usage: dict[str | None, int] = {}
             self.users: dict[str, dict[str, Any]] = {}
             self.blocked: set[str] = set()
             self.groups: dict[str, dict[str, Any]] = {}
@@ -296,6 +216,7 @@ class FakeLine(WebhookMixin):
             self.rich_menu_images: dict[str, tuple[bytes, str]] = {}
             self.default_rich_menu: str | None = None
             self.user_rich_menus: dict[str, str] = {}
+            self.rich_menu_aliases: dict[str, str] = {}  # alias id -> rich menu id
             self._tokens: dict[str, _ReplyToken] = {}
             self._retry_keys: dict[str, _Accepted] = {}
             self._faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -303,15 +224,42 @@ class FakeLine(WebhookMixin):
             self._time_offset = 0.0
             self._expected_violations = []
             self._expect_all = False
+            self.log.clear()
 
     # ------------------------------------------------------------------ clock
+    def wall_time(self) -> datetime:
+        """Now, by the product's clock when one was given (aware, UTC otherwise)."""
+        return self.clock() if self.clock is not None else datetime.now(UTC)
+
     def _now(self) -> float:
-        return time.monotonic() + self._time_offset
+        base = self.clock().timestamp() if self.clock is not None else time.monotonic()
+        return base + self._time_offset
 
     def advance_time(self, seconds: float) -> None:
-        """Move the fake's clock forward (reply-token expiry, retry-key window)."""
+        """Move the emulator's clock forward (reply-token expiry, retry-key window)."""
         with self._lock:
             self._time_offset += seconds
+
+    def _month(self) -> str | None:
+        if self.clock is None:
+            return None
+        return self.clock().astimezone(self.tz).strftime("%Y-%m")
+
+    @property
+    def quota_used(self) -> int:
+        """Messages counted against this month's quota (pushes × recipients; replies are free)."""
+        with self._lock:
+            return self._usage.get(self._month(), 0)
+
+    @quota_used.setter
+    def quota_used(self, value: int) -> None:
+        with self._lock:
+            self._usage[self._month()] = value
+
+    def quota(self) -> Quota:
+        with self._lock:
+            month = self._month()
+            return Quota(self.quota_limit, self._usage.get(month, 0), month)
 
     # ------------------------------------------------------------------ state set-up
     def add_user(
@@ -373,7 +321,7 @@ class FakeLine(WebhookMixin):
             self.blocked.discard(user_id)
 
     def unfollow(self, user_id: str) -> dict[str, Any]:
-        """Block ``user_id`` and return the matching unfollow event (send it with ``fake.send``)."""
+        """Block ``user_id`` and return the matching unfollow event (send it with ``emulator.send``)."""
         return self.unfollow_event(user_id)
 
     def _set_friend(self, user_id: str, friend: bool) -> None:
@@ -391,7 +339,7 @@ class FakeLine(WebhookMixin):
                 self.groups.pop(group_id, None)
 
     def set_quota(self, limit: int | None, used: int | None = None) -> None:
-        """Monthly message quota (None: no limit) and, optionally, what is already used."""
+        """Monthly message quota (None: no limit) and, optionally, what this month has used."""
         with self._lock:
             self.quota_limit = limit
             if used is not None:
@@ -441,6 +389,54 @@ class FakeLine(WebhookMixin):
             if queue:
                 return queue.popleft()
         return None
+
+    # ------------------------------------------------------------------ the record, for a page
+    def conversation(self, chat_id: str, *, after: int = 0) -> list[ChatTurn]:
+        """Both sides of a chat (a user, group or room id) in order, numbered above ``after``:
+        :class:`UserTurn`, :class:`Delivery`, :class:`LoadingShown`, :class:`Refusal`."""
+        return self.log.conversation(chat_id, after=after)
+
+    def chats(self) -> list[str]:
+        """Every chat with something in its record."""
+        return self.log.chats()
+
+    def refusals(self, *, after: int = 0) -> list[Refusal]:
+        """Every request LINE refused, with LINE's error body, in order."""
+        return self.log.refusals(after=after)
+
+    @property
+    def last_seq(self) -> int:
+        """The number of the latest turn filed in any chat (0: none yet)."""
+        return self.log.last_seq
+
+    def wait_for_activity(self, after: int, timeout: float) -> int:
+        """Block until something numbered above ``after`` is filed or ``timeout`` seconds pass;
+        returns the latest number (a page's long poll; run it off the event loop)."""
+        return self.log.wait(after, timeout)
+
+    def profile(self, user_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            profile = self.users.get(user_id)
+            return dict(profile) if profile is not None else None
+
+    def rich_menu_of(self, user_id: str) -> dict[str, Any] | None:
+        """The rich menu LINE shows ``user_id``: the one linked to them, else the default."""
+        with self._lock:
+            rid = self.user_rich_menus.get(user_id) or self.default_rich_menu
+            menu = self.rich_menus.get(rid) if rid else None
+            return dict(menu) if menu is not None else None
+
+    def rich_menu_by_alias(self, alias: str) -> dict[str, Any] | None:
+        """The rich menu a ``richmenuswitch`` action's ``richMenuAliasId`` names."""
+        with self._lock:
+            rid = self.rich_menu_aliases.get(alias)
+            menu = self.rich_menus.get(rid) if rid else None
+            return dict(menu) if menu is not None else None
+
+    def rich_menu_image(self, rich_menu_id: str) -> tuple[bytes, str] | None:
+        """(image bytes, content type) uploaded for a rich menu."""
+        with self._lock:
+            return self.rich_menu_images.get(rich_menu_id)
 
     # ------------------------------------------------------------------ assertions
     def deliveries_to(self, recipient: str) -> list[Delivery]:
@@ -514,7 +510,16 @@ class FakeLine(WebhookMixin):
             return [v for v in self.violations if not any(p.search(v) for p in self._expected_violations)]
 
     # ------------------------------------------------------------------ HTTP
-    async def _asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """The ASGI app: serve it on its own port (``start``) or mount it in the service."""
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
         if scope["type"] != "http":
             return
         chunks = []
@@ -527,6 +532,9 @@ class FakeLine(WebhookMixin):
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method = scope["method"]
         path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root + "/"):  # mounted: the paths below the mount point are LINE's
+            path = path[len(root) :]
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         status, body, extra = await self._handle(method, path, query, headers, raw)
         if isinstance(body, tuple):  # (bytes, content type)
@@ -545,13 +553,16 @@ class FakeLine(WebhookMixin):
         extra: dict[str, str] = {"x-line-request-id": request_id}
         op: Operation | None = None
         parsed: Any = raw if raw else None
+        refused: Refused | None = None
         try:
             op, params, allowed = self._spec.match(method, path)
             if op is None:
                 if allowed:
-                    raise _Answer(405, _error(f"Method {method} is not allowed for {path}"), violation=True)
-                raise _Answer(404, _error(MSG_NOT_FOUND), violation=True)
-            parsed = self._check_request(op, headers, query, raw)
+                    raise Refused(
+                        405, error_body(f"Method {method} is not allowed for {path}"), violation=True
+                    )
+                raise Refused(404, error_body(MSG_NOT_FOUND), violation=True)
+            parsed = rules.check_request(self._spec, op, headers, query, raw, access_token=self.access_token)
             delay = self._pop_delay(op, path)
             if delay:
                 await asyncio.sleep(delay)
@@ -565,15 +576,16 @@ class FakeLine(WebhookMixin):
                 status, body = self._dispatch(op, params, headers, parsed, request_id, extra)
             if fault is not None:
                 raise self._fault_answer(fault)
-        except _Answer as ans:
+        except Refused as ans:
+            refused = ans
             status, body = ans.status, ans.body
             extra.update(ans.headers)
             if ans.violation:
-                self._violation(method, path, status, body)
-        except Exception as exc:  # a bug in the fake must be loud, not a silent 500 the product retries
-            status, body = 500, _error("fakeline internal error")
-            with self._lock:
-                self.violations.append(f"{method} {path} -> 500: fakeline internal error: {exc!r}")
+                self._violation(rules.violation_text(method, path, status, body))
+        except Exception as exc:  # a bug in the emulator must be loud, not a silent 500 the product retries
+            status, body = 500, error_body("LINE emulator internal error")
+            refused = Refused(status, body, violation=True)
+            self._violation(f"{method} {path} -> 500: LINE emulator internal error: {exc!r}")
         record = RecordedRequest(
             method=method,
             path=path,
@@ -588,6 +600,8 @@ class FakeLine(WebhookMixin):
         )
         with self._lock:
             self.requests.append(record)
+            if refused is not None:
+                self._file_refusal(record, refused, raw)
         return status, body, extra
 
     def _pop_delay(self, op: Operation, path: str) -> float | None:
@@ -595,94 +609,52 @@ class FakeLine(WebhookMixin):
             return self._pop_script(self._delays, op, path)
 
     @staticmethod
-    def _fault_answer(fault: Fault) -> _Answer:
+    def _fault_answer(fault: Fault) -> Refused:
         headers = {}
         if fault.retry_after is not None:
             headers["retry-after"] = f"{fault.retry_after:g}"
-        message = fault.message or _DEFAULT_FAULT_MESSAGES.get(fault.status, "Error")
-        return _Answer(fault.status, _error(message), headers=headers)
+        message = fault.message or DEFAULT_FAULT_MESSAGES.get(fault.status, "Error")
+        return Refused(fault.status, error_body(message), headers=headers, scripted=True)
 
-    def _violation(self, method: str, path: str, status: int, body: Any) -> None:
-        text = f"{method} {path} -> {status}: {body.get('message') if isinstance(body, dict) else body}"
-        if isinstance(body, dict) and body.get("details"):
-            text += " [" + "; ".join(f"{d['property']}: {d['message']}" for d in body["details"]) + "]"
+    def _violation(self, text: str) -> None:
         with self._lock:
             self.violations.append(text)
 
-    # -- request checks against the spec and LINE's limits ---------------------------------------
-    def _check_request(
-        self, op: Operation, headers: dict[str, str], query: dict[str, list[str]], raw: bytes
-    ) -> Any:
-        if headers.get("authorization") != f"Bearer {self.access_token}":
-            raise _Answer(401, _error(MSG_AUTH), violation=True)
-        known_headers = {name for name, _ in op.header_params}
-        if "x-line-retry-key" in headers and "x-line-retry-key" not in known_headers:
-            # LINE: X-Line-Retry-Key on an API that does not support it is answered 400.
-            raise _Answer(
-                400, _error("The X-Line-Retry-Key header is not supported by this API"), violation=True
-            )
-        missing = [name for name, required in op.header_params if required and name not in headers]
-        missing += [name for name, required in op.query_params if required and name not in query]
-        if missing:
-            raise _Answer(400, _error(f"Missing required parameter(s): {', '.join(missing)}"), violation=True)
-        if not op.body_content_types:
-            return raw or None
-        if not raw:
-            if op.body_required:
-                raise _Answer(400, _error("The request body is required"), violation=True)
-            return None
-        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        if "application/json" not in op.body_content_types:
-            return self._check_binary(op, ctype, raw)
-        if ctype != "application/json":
-            raise _Answer(415, _error(f"The content type, '{ctype}', is not supported"), violation=True)
-        try:
-            parsed = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            line, col = getattr(exc, "lineno", "-"), getattr(exc, "colno", "-")
-            raise _Answer(
-                400,
-                _error(f"The request body could not be parsed as JSON (line: {line}, column: {col})"),
-                violation=True,
-            ) from exc
-        details: list[tuple[str, str]] = []
-        if op.body_schema:
-            details = [(e.property, e.message) for e in self._spec.errors(op.body_schema, parsed)]
-        if not details and isinstance(parsed, dict):
-            details = self._limit_errors(op, parsed)
-        if details:
-            # Failing a validate/* endpoint is its answer, not a product bug.
-            is_violation = not op.template.startswith("/v2/bot/message/validate/")
-            raise _Answer(
-                400, _error(f"The request body has {len(details)} error(s)", details), violation=is_violation
-            )
-        return parsed
+    def _file_refusal(self, record: RecordedRequest, refused: Refused, raw: bytes) -> None:
+        request_body = record.body if not isinstance(record.body, bytes) else _json_or_none(raw)
+        if isinstance(request_body, bytes):
+            request_body = None
+        chat_ids = self._chats_of(record.operation_id, request_body)
+        refusal = Refusal(
+            seq=0,
+            at=self.wall_time(),
+            method=record.method,
+            path=record.path,
+            operation_id=record.operation_id,
+            status=record.status,
+            body=refused.body,
+            request_body=request_body,
+            violation=refused.violation,
+            scripted=refused.scripted,
+            chat_ids=chat_ids,
+            request_id=record.request_id,
+        )
+        self.log.add(chat_ids, refusal)
 
-    @staticmethod
-    def _limit_errors(op: Operation, body: dict[str, Any]) -> list[tuple[str, str]]:
-        details = limits.message_errors(body["messages"]) if "messages" in body else []
-        if op.operation_id == "multicast" and isinstance(body.get("to"), list):
-            if len(body["to"]) > limits.MAX_MULTICAST_RECIPIENTS:
-                details.append(("to", f"Size must be between 1 and {limits.MAX_MULTICAST_RECIPIENTS}"))
-            for i, uid in enumerate(body["to"]):
-                if not (isinstance(uid, str) and ids.USER_ID_RE.match(uid)):
-                    details.append((f"to[{i}]", "invalid user ID (multicast accepts user IDs only)"))
-        if op.operation_id == "showLoadingAnimation":
-            seconds = body.get("loadingSeconds", 20)
-            if isinstance(seconds, int) and seconds % 5:
-                details.append(("loadingSeconds", "must be a multiple of 5"))
-        if op.operation_id in ("createRichMenu", "validateRichMenuObject"):
-            details.extend(_rich_menu_errors(body))
-        return details
-
-    @staticmethod
-    def _check_binary(op: Operation, ctype: str, raw: bytes) -> bytes:
-        if op.operation_id == "setRichMenuImage":
-            if ctype not in ("image/jpeg", "image/png"):
-                raise _Answer(400, _error(f"The content type, '{ctype}', is not supported"), violation=True)
-            if len(raw) > 1024 * 1024:
-                raise _Answer(400, _error("The image size must be at most 1 MB"), violation=True)
-        return raw
+    def _chats_of(self, operation_id: str | None, body: Any) -> tuple[str, ...]:
+        """The chats a refused request was meant for (only for the operations that send to a chat)."""
+        if operation_id not in _CHAT_OPERATIONS or not isinstance(body, dict):
+            return ()
+        if operation_id == "replyMessage":
+            reply_token = body.get("replyToken")
+            token = self._tokens.get(reply_token) if isinstance(reply_token, str) else None
+            return (token.chat_id,) if token is not None else ()
+        target = body.get("chatId") if operation_id == "showLoadingAnimation" else body.get("to")
+        if isinstance(target, str):
+            return (target,)
+        if isinstance(target, list):
+            return tuple(dict.fromkeys(t for t in target if isinstance(t, str)))
+        return ()
 
     # -- operations ------------------------------------------------------------------------------
     def _dispatch(
@@ -696,10 +668,13 @@ class FakeLine(WebhookMixin):
     ) -> tuple[int, Any]:
         handler = getattr(self, f"_op_{op.operation_id}", None)
         if handler is None:
-            raise _Answer(
-                501, _error(f"{op.operation_id} is not implemented by the fake LINE platform"), violation=True
+            raise Refused(
+                501, error_body(f"{op.operation_id} is not implemented by the LINE emulator"), violation=True
             )
-        return handler(params=params, headers=headers, body=body, request_id=request_id, extra=extra)
+        result: tuple[int, Any] = handler(
+            params=params, headers=headers, body=body, request_id=request_id, extra=extra
+        )
+        return result
 
     def _sent_messages(self, messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
         mids, sent = [], []
@@ -712,42 +687,45 @@ class FakeLine(WebhookMixin):
             sent.append(entry)
         return mids, sent
 
-    def _check_retry_key(self, headers: dict[str, str]) -> tuple[str | None, _Answer | None]:
-        key = headers.get("x-line-retry-key")
+    def _deliver(self, delivery: Delivery, sent: list[dict[str, str]], *, reached: bool = True) -> None:
+        """Record what LINE accepted: in ``deliveries`` and the chat's record when it reached the
+        chat, in ``dropped`` when the user had blocked the bot."""
+        delivery.quote_tokens = [s.get("quoteToken") for s in sent]
+        delivery.quota_used = self.quota_used
+        delivery.quota_limit = self.quota_limit
+        delivery.at = self.wall_time()
+        if not reached:
+            self.dropped.append(delivery)
+            return
+        self.deliveries.append(self.log.add([delivery.to], delivery))
+
+    def _check_retry_key(self, headers: dict[str, str]) -> tuple[str | None, Refused | None]:
+        key = rules.check_retry_key(headers)
         if key is None:
             return None, None
-        if not is_uuid(key):
-            raise _Answer(400, _error("The retry key must be a UUID in hexadecimal format"), violation=True)
-        key = key.lower()
         accepted = self._retry_keys.get(key)
         if accepted is not None and self._now() - accepted.at < self.retry_key_ttl:
             body: dict[str, Any] = {"message": MSG_RETRY_KEY_ACCEPTED}
             if accepted.sent_messages:
                 body["sentMessages"] = accepted.sent_messages
-            return key, _Answer(409, body, headers={"x-line-accepted-request-id": accepted.request_id})
+            return key, Refused(409, body, headers={"x-line-accepted-request-id": accepted.request_id})
         return key, None
 
     def _check_quota(self, count: int) -> None:
         if self.quota_limit is not None and count and self.quota_used + count > self.quota_limit:
-            raise _Answer(429, _error(MSG_MONTHLY_LIMIT))
+            raise Refused(429, error_body(MSG_MONTHLY_LIMIT))
 
     def _op_replyMessage(self, *, body: dict[str, Any], request_id: str, **_: Any) -> tuple[int, Any]:
         token = self._tokens.get(body["replyToken"])
         if token is None or token.used or self._now() - token.issued_at > self.reply_token_ttl:
-            raise _Answer(400, _error(MSG_INVALID_REPLY_TOKEN))
+            raise Refused(400, error_body(MSG_INVALID_REPLY_TOKEN))
         token.used = True
         mids, sent = self._sent_messages(body["messages"])
-        self.deliveries.append(
-            Delivery(
-                "reply",
-                token.chat_id,
-                body["messages"],
-                mids,
-                request_id,
-                reply_token=body["replyToken"],
-                notification_disabled=bool(body.get("notificationDisabled")),
-            )
-        )
+        delivery = Delivery(
+            "reply", token.chat_id, body["messages"], mids, request_id, reply_token=body["replyToken"],
+            notification_disabled=bool(body.get("notificationDisabled")),
+        )  # fmt: skip
+        self._deliver(delivery, sent)
         return 200, {"sentMessages": sent}
 
     def _op_pushMessage(
@@ -763,7 +741,7 @@ class FakeLine(WebhookMixin):
             count = int(self.groups[to]["memberCount"])
         else:
             # LINE FAQ: a user/group id that does not exist (for this provider) is answered 400.
-            raise _Answer(400, _error(MSG_FAILED_TO_SEND))
+            raise Refused(400, error_body(MSG_FAILED_TO_SEND))
         self._check_quota(count)
         self.quota_used += count
         mids, sent = self._sent_messages(body["messages"])
@@ -771,7 +749,7 @@ class FakeLine(WebhookMixin):
             "push", to, body["messages"], mids, request_id, retry_key=key,
             notification_disabled=bool(body.get("notificationDisabled")),
         )  # fmt: skip
-        (self.deliveries if count else self.dropped).append(delivery)
+        self._deliver(delivery, sent, reached=bool(count))
         if key is not None:
             self._retry_keys[key] = _Accepted(request_id, self._now(), sent)
         return 200, {"sentMessages": sent}
@@ -787,12 +765,12 @@ class FakeLine(WebhookMixin):
         self._check_quota(len(reachable))
         self.quota_used += len(reachable)
         for uid in recipients:
-            mids, _sent = self._sent_messages(body["messages"])
+            mids, sent = self._sent_messages(body["messages"])
             delivery = Delivery(
                 "multicast", uid, body["messages"], mids, request_id, retry_key=key,
                 notification_disabled=bool(body.get("notificationDisabled")),
             )  # fmt: skip
-            (self.deliveries if uid not in self.blocked else self.dropped).append(delivery)
+            self._deliver(delivery, sent, reached=uid not in self.blocked)
         if key is not None:
             self._retry_keys[key] = _Accepted(request_id, self._now(), [])
         return 200, {}  # MulticastResponse is an empty object in the spec
@@ -800,14 +778,14 @@ class FakeLine(WebhookMixin):
     def _op_getProfile(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         uid = params["userId"]
         if uid in self.blocked or not ids.USER_ID_RE.match(uid):
-            raise _Answer(404, _error(MSG_NOT_FOUND))
+            raise Refused(404, error_body(MSG_NOT_FOUND))
         profile = self.users.get(uid) or {"displayName": f"ผู้ใช้ {uid[-4:]}", "userId": uid, "language": "th"}
         return 200, profile
 
     def _content(self, message_id: str) -> tuple[bytes, str]:
         found = self.contents.get(message_id)
         if found is None:
-            raise _Answer(404, _error(MSG_NOT_FOUND))
+            raise Refused(404, error_body(MSG_NOT_FOUND))
         return found
 
     def _op_getMessageContent(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -826,8 +804,10 @@ class FakeLine(WebhookMixin):
         chat_id = body["chatId"]
         if not ids.USER_ID_RE.match(chat_id):
             # One-on-one chats only.
-            raise _Answer(400, _error("The property, 'chatId', in the request body is invalid"))
-        self.loading_animations.append((chat_id, int(body.get("loadingSeconds", 20))))
+            raise Refused(400, error_body("The property, 'chatId', in the request body is invalid"))
+        seconds = int(body.get("loadingSeconds", 20))
+        self.loading_animations.append((chat_id, seconds))
+        self.log.add([chat_id], LoadingShown(0, self.wall_time(), chat_id, seconds))
         return 202, {}
 
     def _op_getMessageQuota(self, **_: Any) -> tuple[int, Any]:
@@ -850,7 +830,7 @@ class FakeLine(WebhookMixin):
     def _group(self, group_id: str) -> dict[str, Any]:
         group = self.groups.get(group_id)
         if group is None:
-            raise _Answer(404, _error(MSG_NOT_FOUND))
+            raise Refused(404, error_body(MSG_NOT_FOUND))
         return group
 
     def _op_getGroupSummary(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -881,7 +861,7 @@ class FakeLine(WebhookMixin):
     def _rich_menu(self, rich_menu_id: str) -> dict[str, Any]:
         menu = self.rich_menus.get(rich_menu_id)
         if menu is None:
-            raise _Answer(404, _error(MSG_NOT_FOUND))
+            raise Refused(404, error_body(MSG_NOT_FOUND))
         return menu
 
     def _op_createRichMenu(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
@@ -895,14 +875,14 @@ class FakeLine(WebhookMixin):
         rid = params["richMenuId"]
         self._rich_menu(rid)
         if rid in self.rich_menu_images:
-            raise _Answer(400, _error("An image has already been uploaded to the richmenu"))
+            raise Refused(400, error_body("An image has already been uploaded to the richmenu"))
         self.rich_menu_images[rid] = (bytes(body or b""), headers.get("content-type", ""))
         return 200, {}
 
     def _op_getRichMenuImage(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         image = self.rich_menu_images.get(params["richMenuId"])
         if image is None:
-            raise _Answer(404, _error(MSG_NOT_FOUND))
+            raise Refused(404, error_body(MSG_NOT_FOUND))
         return 200, image
 
     def _op_getRichMenu(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -918,19 +898,20 @@ class FakeLine(WebhookMixin):
         self.rich_menu_images.pop(rid, None)
         if self.default_rich_menu == rid:
             self.default_rich_menu = None
+        # A deleted menu is no longer shown to anyone: its links and aliases go with it.
+        self.user_rich_menus = {u: r for u, r in self.user_rich_menus.items() if r != rid}
+        self.rich_menu_aliases = {a: r for a, r in self.rich_menu_aliases.items() if r != rid}
         return 200, {}
 
     def _op_setDefaultRichMenu(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         rid = params["richMenuId"]
-        self._rich_menu(rid)
-        if rid not in self.rich_menu_images:
-            raise _Answer(400, _error("must upload richmenu image before applying it to user"))
+        self._linkable(rid)
         self.default_rich_menu = rid
         return 200, {}
 
     def _op_getDefaultRichMenuId(self, **_: Any) -> tuple[int, Any]:
         if self.default_rich_menu is None:
-            raise _Answer(404, _error("no default richmenu"))
+            raise Refused(404, error_body("no default richmenu"))
         return 200, {"richMenuId": self.default_rich_menu}
 
     def _op_cancelDefaultRichMenu(self, **_: Any) -> tuple[int, Any]:
@@ -939,9 +920,7 @@ class FakeLine(WebhookMixin):
 
     def _op_linkRichMenuIdToUser(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         rid = params["richMenuId"]
-        self._rich_menu(rid)
-        if rid not in self.rich_menu_images:
-            raise _Answer(400, _error("must upload richmenu image before applying it to user"))
+        self._linkable(rid)
         self.user_rich_menus[params["userId"]] = rid
         return 200, {}
 
@@ -949,28 +928,69 @@ class FakeLine(WebhookMixin):
         self.user_rich_menus.pop(params["userId"], None)
         return 200, {}
 
+    def _linkable(self, rid: str) -> None:
+        self._rich_menu(rid)
+        if rid not in self.rich_menu_images:
+            raise Refused(400, error_body("must upload richmenu image before applying it to user"))
+
+    def _op_linkRichMenuIdToUsers(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        self._linkable(body["richMenuId"])
+        for uid in body["userIds"]:
+            self.user_rich_menus[uid] = body["richMenuId"]
+        return 202, {}
+
+    def _op_unlinkRichMenuIdFromUsers(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        for uid in body["userIds"]:
+            self.user_rich_menus.pop(uid, None)
+        return 202, {}
+
+    # Aliases: what a richmenuswitch action names, to switch a person's menu (tabs).
+    def _op_createRichMenuAlias(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        alias, rid = body["richMenuAliasId"], body["richMenuId"]
+        self._linkable(rid)
+        if alias in self.rich_menu_aliases:
+            raise Refused(400, error_body("conflict richmenu alias id"))
+        self.rich_menu_aliases[alias] = rid
+        return 200, {}
+
+    def _alias(self, alias: str) -> str:
+        rid = self.rich_menu_aliases.get(alias)
+        if rid is None:
+            raise Refused(404, error_body("richmenu alias not found"))
+        return rid
+
+    def _op_getRichMenuAlias(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
+        alias = params["richMenuAliasId"]
+        return 200, {"richMenuAliasId": alias, "richMenuId": self._alias(alias)}
+
+    def _op_getRichMenuAliasList(self, **_: Any) -> tuple[int, Any]:
+        aliases = [{"richMenuAliasId": a, "richMenuId": r} for a, r in self.rich_menu_aliases.items()]
+        return 200, {"aliases": aliases}
+
+    def _op_updateRichMenuAlias(
+        self, *, params: dict[str, str], body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        alias = params["richMenuAliasId"]
+        self._alias(alias)
+        self._linkable(body["richMenuId"])
+        self.rich_menu_aliases[alias] = body["richMenuId"]
+        return 200, {}
+
+    def _op_deleteRichMenuAlias(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
+        alias = params["richMenuAliasId"]
+        self._alias(alias)
+        del self.rich_menu_aliases[alias]
+        return 200, {}
+
     def _op_getRichMenuIdOfUser(self, *, params: dict[str, str], **_: Any) -> tuple[int, Any]:
         rid = self.user_rich_menus.get(params["userId"])
         if rid is None:
-            raise _Answer(404, _error("the user has no richmenu"))
+            raise Refused(404, error_body("the user has no richmenu"))
         return 200, {"richMenuId": rid}
 
 
-def _rich_menu_errors(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """Rich menu object limits from LINE's reference (size, areas)."""
-    details: list[tuple[str, str]] = []
-    for key in ("size", "selected", "name", "chatBarText", "areas"):
-        if key not in body:
-            details.append((key, "must be specified"))
-    size = body.get("size") or {}
-    width, height = size.get("width"), size.get("height")
-    if (
-        isinstance(width, int)
-        and isinstance(height, int)
-        and (not 800 <= width <= 2500 or height < 250 or width / height < 1.45)
-    ):
-        details.append(("size", "width must be 800-2500, height at least 250, width/height at least 1.45"))
-    areas = body.get("areas")
-    if isinstance(areas, list) and len(areas) > 20:
-        details.append(("areas", "Size must be between 0 and 20"))
-    return details
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        return None
