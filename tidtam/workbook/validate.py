@@ -158,14 +158,13 @@ def _convert_rows(
     positions = read_header(sheet, header, problems)
     convert_by_key = converters(sheet)
     plan = [
-        (
-            column.key,
-            positions.get(column.key),
-            column.required,
-            *convert_by_key[column.key],
-            (sheet, column.key) in FORMULA_CHECKED,
-        )
+        (column.key, positions.get(column.key), column.required, *convert_by_key[column.key])
         for column in SHEETS[sheet]
+    ]
+    formula_checked = [
+        (at, key)
+        for at, (key, index, *_) in enumerate(plan)
+        if index is not None and (sheet, key) in FORMULA_CHECKED
     ]
     is_blank = cells.is_blank
     formula_start = cells.FORMULA_START
@@ -180,7 +179,7 @@ def _convert_rows(
             continue
         width = len(raw)
         values: list[object] = []
-        for key, index, required, convert, default, check_formula in plan:
+        for key, index, required, convert, default in plan:
             value = raw[index] if index is not None and index < width else None
             if value is None or value == "" or (value.__class__ is str and not value.strip()):  # type: ignore[attr-defined]
                 if required and index is not None:
@@ -188,18 +187,13 @@ def _convert_rows(
                 values.append(default)
                 continue
             try:
-                result = convert(value)
+                values.append(convert(value))
             except cells.CellProblem as exc:
                 problems.append(Problem(sheet, row_number, key, value, exc.message))
                 values.append(None)
-                continue
-            values.append(result)
-            if (
-                check_formula
-                and result.__class__ is str
-                and result[:1] in formula_start  # type: ignore[index]
-                and cells.looks_like_formula(result)  # type: ignore[arg-type]
-            ):
+        for at, key in formula_checked:
+            result = values[at]
+            if result.__class__ is str and result[:1] in formula_start and cells.looks_like_formula(result):  # type: ignore[index, arg-type]
                 problems.append(
                     Problem(sheet, row_number, key, result, text.looks_like_formula(), is_error=False)
                 )
