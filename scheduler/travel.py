@@ -44,6 +44,7 @@ __all__ = [
     "next_working_day",
     "reset_clock",
     "tick_instant",
+    "ticks_between",
 ]
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def tick_instant(day: date, setup: TickSetup) -> datetime:
     return datetime.combine(day, setup.rules.delivery.tick, tzinfo=setup.tz).astimezone(UTC)
 
 
-def _ticks_between(before: datetime, after: datetime, setup: TickSetup) -> list[date]:
+def ticks_between(before: datetime, after: datetime, setup: TickSetup) -> list[date]:
     """Working days whose tick time falls in (before, after]."""
     days = []
     day = before.astimezone(setup.tz).date()
@@ -131,7 +132,7 @@ def move_clock(
     clock = clock or make_clock(settings, engine)
     setup = setup or tick_setup(settings, holder=_holder())
     summary = MoveSummary(before=clock.now(), after=to)
-    for day in _ticks_between(summary.before, to, setup):
+    for day in ticks_between(summary.before, to, setup):
         result = _tick_once(engine, day, setup)
         if result.ran:
             summary.ticks.append(result)
