@@ -460,6 +460,7 @@ def test_serve_refuses_tidtam_now_or_a_moved_clock_with_a_real_line_channel(
         "TIDTAM_DATABASE_URL": db_url,
         "LINE_CHANNEL_SECRET": "secret",
         "LINE_CHANNEL_ACCESS_TOKEN": "token",
+        "LINE_API_BASE_URL": "https://api.line.me",  # LINE's own
     }
     runner = CliRunner()
     result = runner.invoke(app, ["serve"], env={**real, "TIDTAM_NOW": "2027-01-08T09:00"})
