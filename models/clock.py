@@ -7,9 +7,9 @@ second), so a clock moved from one process (the simulator page, `tidtam clock`) 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from models.ops import ServiceClock
@@ -31,8 +31,8 @@ def store_offset(engine: Engine, offset: timedelta, *, moved_to: datetime, moved
     """Record a move: the service's time is now the system time plus ``offset``."""
     values = {"offset_us": _microseconds(offset), "moved_to": moved_to, "moved_at": moved_at}
     with engine.begin() as conn:
-        dialect: Any = sa.dialects.postgresql if conn.dialect.name == "postgresql" else sa.dialects.sqlite
-        statement = dialect.insert(_CLOCK).values(id=_ROW, **values)
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(_CLOCK).values(id=_ROW, **values)
         conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
 
 
