@@ -140,9 +140,10 @@ class ShiftedClock:
         stored = self._source()
         if stored != self._stored:
             if self._thread is not None:  # a following clock says when another process moved it
-                log.info(
-                    "the service clock follows a move: offset %s (%s)", stored, "moved" if stored else "reset"
-                )
+                if stored is None:
+                    log.info("the service clock was reset")
+                else:
+                    log.info("the service clock follows a move: offset %s", stored)
             self._stored = stored
 
     def follow(self) -> ShiftedClock:
