@@ -25,7 +25,14 @@ from models.messaging import (  # noqa: E402
     SentMessage,
     WebhookEvent,
 )
-from models.ops import AuditLog, Lease, OfficeHoliday, SchedulerRun, WorkerHeartbeat  # noqa: E402
+from models.ops import (  # noqa: E402
+    AuditLog,
+    Lease,
+    OfficeHoliday,
+    SchedulerRun,
+    ServiceClock,
+    WorkerHeartbeat,
+)
 from models.org import ActingApprover, Office, Person, format_roles  # noqa: E402
 from models.plan import (  # noqa: E402
     FiscalYear,
@@ -73,6 +80,7 @@ __all__ = [
     "ReportingPeriod",
     "SchedulerRun",
     "SentMessage",
+    "ServiceClock",
     "Strategy",
     "WebhookEvent",
     "WorkerHeartbeat",

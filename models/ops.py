@@ -1,5 +1,5 @@
-"""Operational records: the audit log, office holiday overrides, scheduler runs and leases, and worker
-heartbeats."""
+"""Operational records: the audit log, office holiday overrides, scheduler runs and leases, worker
+heartbeats, and the service clock's offset when it has been moved."""
 
 from __future__ import annotations
 
@@ -75,3 +75,17 @@ class Lease(SQLModel, table=True):
     name: str = Field(max_length=64, primary_key=True)
     holder: str = Field(max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ServiceClock(SQLModel, table=True):
+    """Where the service's clock was moved to (a demo, a simulation): at most one row, shared by every
+    process on the database. Its time is the system time plus ``offset_us``; without a row the clock
+    runs on the system time, or from TIDTAM_NOW (scheduler/clock.py)."""
+
+    __tablename__ = "service_clock"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    offset_us: int = Field(sa_type=sa.BigInteger)  # microseconds added to the system time
+    moved_to: datetime = Field(sa_type=UTCDateTime)  # the service's time right after the move
+    moved_at: datetime = Field(sa_type=UTCDateTime)  # the system time of the move

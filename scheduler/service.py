@@ -5,6 +5,10 @@
 * Catch-up: on start, a working day's tick that should already have run today and has not (the
   service was down at tick time) runs at once, once (``SchedulerRun`` makes any later attempt a no-op).
 * The dispatcher drains the outbox every few seconds, and right after a tick.
+* A moved or TIDTAM_NOW clock (``ShiftedClock``): APScheduler's triggers run on the real time, so the
+  daily trigger only ticks when the service's clock says the tick is due, and a watch every
+  ``TICK_WATCH_SECONDS`` runs a tick that came due on the service's clock (``scheduler.travel`` runs
+  the ticks of the days a move passes over itself).
 
 APScheduler only decides when to wake up; the tick reads the injected clock, so a test (or a replay)
 drives the same code with a ``FixedClock``.
@@ -32,7 +36,7 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery import Deliverer
 from models import SchedulerRun
-from scheduler.clock import Clock
+from scheduler.clock import Clock, ShiftedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.process_steps import load_process_steps
 from scheduler.rules import RulesError, load_rules, parse_clock_time
@@ -43,6 +47,7 @@ from tidtam.settings import Settings
 __all__ = ["SchedulerService", "scheduler_lifespan", "tick_setup"]
 
 log = logging.getLogger(__name__)
+TICK_WATCH_SECONDS = 10.0  # how often a service on a shifted clock looks whether its tick came due
 
 
 def tick_setup(settings: Settings, *, holder: str = "tick") -> TickSetup:
@@ -101,7 +106,7 @@ class SchedulerService:
         at = self.setup.rules.delivery.tick
         scheduler = AsyncIOScheduler(timezone=tz)
         scheduler.add_job(
-            self._tick_job,
+            self._due_tick_job,
             CronTrigger(day_of_week="mon-fri", hour=at.hour, minute=at.minute, timezone=tz),
             id="daily-tick",
             name="daily tick",
@@ -120,6 +125,15 @@ class SchedulerService:
                 max_instances=1,
             )
             self.dispatcher.release_own_claims()
+        if isinstance(self.clock, ShiftedClock):
+            scheduler.add_job(
+                self._due_tick_job,
+                IntervalTrigger(seconds=TICK_WATCH_SECONDS, timezone=tz),
+                id="tick-watch",
+                name="tick due on the service's clock",
+                coalesce=True,
+                max_instances=1,
+            )
         scheduler.start()
         self.scheduler = scheduler
         if self.missed_tick():
@@ -159,7 +173,14 @@ class SchedulerService:
             self.dispatcher.drain()
         return self.last_tick
 
+    def tick_if_due(self) -> TickResult | None:
+        """Today's tick, if it is due on the service's clock and has not run (see ``missed_tick``)."""
+        return self.tick_now() if self.missed_tick() else None
+
     # --- jobs ---------------------------------------------------------------------------------------
+
+    async def _due_tick_job(self) -> None:
+        await self._tracked(asyncio.to_thread(self.tick_if_due))
 
     async def _tick_job(self) -> None:
         await self._tracked(asyncio.to_thread(self.tick_now))

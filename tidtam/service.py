@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -22,7 +23,7 @@ from bot.webhook import add_webhook_endpoint
 from models.db import make_engine
 from models.health import last_beat
 from models.linking import LinkLimits
-from scheduler.clock import Clock, SystemClock
+from scheduler.clock import Clock, ShiftedClock, make_clock
 from scheduler.service import scheduler_lifespan
 from tidtam.settings import Settings
 
@@ -90,26 +91,41 @@ def make_processor(
     return line, deliverer, processor
 
 
+def log_clock(clock: Clock, settings: Settings) -> None:
+    """One line at start when the service's clock is not the system time (TIDTAM_NOW, or moved)."""
+    if getattr(clock, "simulated", False):
+        state = clock.describe(settings.tz)  # type: ignore[attr-defined]
+        log.warning("the service clock is simulated (%s): it is %s", state["origin"], state["now"])
+
+
 def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
+    clock_offset: timedelta | None = None,
     handler: Handler = handle_event,
     wake_worker: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """The service. `clock` and `handler` are the seams a simulation or a test may replace;
-    `wake_worker` tells a separate worker process that new events are stored (`tidtam serve`)."""
-    clock = clock or SystemClock()
+    """The service. `clock` and `handler` are the seams a simulation or a test may replace (by default
+    the service's clock, `scheduler.clock.make_clock`, starting from `clock_offset` when `tidtam serve`
+    hands the one it gives its worker); `wake_worker` tells a separate worker process that new events
+    are stored (`tidtam serve`)."""
     inline = settings.event_processing == "inline" and settings.event_workers > 0
     # With a separate worker, this process only stores events, and retries a locked SQLite itself
     # without blocking (models/events.py EventStore); inline, its own writers queue on an in-process lock.
     engine = make_engine(settings.database_url, sqlite_busy_ms=30_000 if inline else 5)
+    own_clock = make_clock(settings, engine, base=clock_offset) if clock is None else None
+    clock = clock or own_clock
+    assert clock is not None
     line, deliverer, processor = make_processor(
         settings, engine, clock, handler, workers=settings.event_workers
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log_clock(clock, settings)
+        if own_clock is not None:
+            own_clock.follow()  # a move made by another process reaches this one within a second
         if inline:
             processor.start()
         try:
@@ -123,12 +139,16 @@ def create_app(
             if inline:
                 processor.stop()
             line.close()
+            if own_clock is not None:
+                own_clock.stop()
             engine.dispose()
 
     app = FastAPI(title="Tidtam", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.processor = processor
+    app.state.clock = clock  # the simulator shows it and moves it (scheduler.travel.move_clock)
+    app.state.deliverer = deliverer
     committer = add_webhook_endpoint(
         app,
         engine=engine,
@@ -172,6 +192,9 @@ def create_app(
                 conn.execute(sa.text("SELECT 1"))
         except Exception:  # the health check reports, it does not raise
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": engine.dialect.name})
+        body: dict[str, object] = {"status": "ok", "database": engine.dialect.name}
+        if isinstance(clock, ShiftedClock) and clock.simulated:
+            body["clock"] = clock.describe(settings.tz)
+        return JSONResponse(body)
 
     return app

@@ -6,6 +6,7 @@ Nothing reads configuration at import time: callers build `Settings()` at their 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_PATH = Path("var") / "tidtam.sqlite3"
+REAL_LINE_API = "https://api.line.me"
 
 
 class Settings(BaseSettings):
@@ -103,12 +105,32 @@ class Settings(BaseSettings):
     tick_time: str | None = Field(default=None, validation_alias="TIDTAM_TICK_TIME")
     quiet_hours: str | None = Field(default=None, validation_alias="TIDTAM_QUIET_HOURS")
     dispatch_interval_seconds: float = Field(default=5.0, validation_alias="TIDTAM_DISPATCH_INTERVAL_SECONDS")
+    # The service's clock (scheduler/clock.py): an ISO date-time the clock starts from and runs on.
+    now: str | None = Field(
+        default=None,
+        validation_alias="TIDTAM_NOW",
+        description=(
+            "Start the clock at this ISO date-time and let it run on (demos, simulations, tests); a date "
+            "alone or a time without an offset is in the office's time zone. `serve` refuses it with a "
+            "real LINE channel."
+        ),
+    )
 
     @field_validator("line_api_base_url", "line_data_api_base_url", "public_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         # The SDK appends paths such as /v2/bot/...; a trailing slash would double it.
         return value.rstrip("/")
+
+    @field_validator("now")
+    @classmethod
+    def _readable_instant(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from scheduler.clock import parse_instant
+
+        parse_instant(value, ZoneInfo("UTC"))  # raises ValueError for what is not an ISO date-time
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
@@ -119,6 +141,21 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def now_at(self) -> datetime | None:
+        """TIDTAM_NOW as an aware datetime (a date alone, or a naive time, in the office's zone)."""
+        from scheduler.clock import parse_instant
+
+        return None if self.now is None else parse_instant(self.now, self.tz)
+
+    @property
+    def real_line_channel(self) -> bool:
+        """Whether this talks to LINE itself: a credential is set and the API is LINE's own."""
+        credentials = (
+            self.line_channel_secret.get_secret_value() or self.line_channel_access_token.get_secret_value()
+        )
+        return bool(credentials) and self.line_api_base_url == REAL_LINE_API
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,15 +22,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
 from bot.processor import FLOOD_WAKE_PAUSE
 from models import health
 from models.db import make_engine
-from scheduler.clock import Clock, SystemClock
+from scheduler.clock import Clock, make_clock
 from scheduler.service import scheduler_lifespan
-from tidtam.service import make_processor, settle_heap
+from tidtam.service import log_clock, make_processor, settle_heap
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,19 @@ def die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-async def run_worker(settings: Settings, clock: Clock | None = None, wake_fd: int | None = None) -> None:
-    clock = clock or SystemClock()
+async def run_worker(
+    settings: Settings,
+    clock: Clock | None = None,
+    wake_fd: int | None = None,
+    clock_offset: timedelta | None = None,
+) -> None:
+    """The worker's life: `clock` defaults to the service's (`make_clock`), from `clock_offset` when
+    `tidtam serve` hands down its own TIDTAM_NOW offset, so both processes show one time."""
     engine = make_engine(settings.database_url)
+    own_clock = make_clock(settings, engine, base=clock_offset, follow=True) if clock is None else None
+    clock = clock or own_clock
+    assert clock is not None
+    log_clock(clock, settings)
     line, deliverer, processor = make_processor(
         settings,
         engine,
@@ -123,6 +134,8 @@ async def run_worker(settings: Settings, clock: Clock | None = None, wake_fd: in
         with contextlib.suppress(Exception):
             await asyncio.to_thread(health.forget, engine, holder)
         line.close()
+        if own_clock is not None:
+            own_clock.stop()
         engine.dispose()
 
 

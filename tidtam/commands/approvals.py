@@ -31,13 +31,13 @@ def register(app: typer.Typer) -> None:
         from models.plan import Project, ReportingPeriod
         from models.reports import ReportVersion
         from models.types import Role
-        from scheduler.clock import SystemClock, local_today
+        from scheduler.clock import local_today, make_clock
         from scheduler.fiscal import FiscalQuarter
         from tidtam.settings import Settings
 
         settings = Settings()
-        clock = SystemClock()
         engine = make_engine(settings.database_url)
+        clock = make_clock(settings, engine)
         with Session(engine) as session:
             if reopen is not None:
                 if not reason.strip():

@@ -86,18 +86,18 @@ def register(app: typer.Typer) -> None:
         from messages import admin
         from models import Office, OfficeHoliday
         from models.db import make_engine
-        from scheduler.clock import SystemClock, local_today
+        from scheduler.clock import local_today, make_clock
         from scheduler.fiscal import fiscal_year_bounds, fiscal_year_of
         from scheduler.workdays import WorkCalendar
         from tidtam.settings import Settings
 
         settings = Settings()
-        fy = year or fiscal_year_of(local_today(SystemClock(), settings.tz))
+        engine = make_engine(settings.database_url)
+        fy = year or fiscal_year_of(local_today(make_clock(settings, engine), settings.tz))
         start, end = fiscal_year_bounds(fy)
         lines: list[tuple[object, str]] = []
         for day, name in WorkCalendar().holidays_in(start, end):
             lines.append((day, admin.holiday_line(_show(day), name, admin.source_public())))
-        engine = make_engine(settings.database_url)
         with Session(engine) as session:
             rows = session.exec(
                 select(OfficeHoliday).where(col(OfficeHoliday.day) >= start, col(OfficeHoliday.day) <= end)

@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print a one-time code that links a person's LINE account (or a LINE group)."""
         from models.db import make_engine
-        from scheduler.clock import SystemClock
+        from scheduler.clock import make_clock
         from tidtam.settings import Settings
 
         if (person_code is None) == (planning_group is None):
@@ -165,7 +165,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         settings = Settings()
         engine = make_engine(settings.database_url)
-        now = SystemClock().now()
+        now = make_clock(settings, engine).now()
 
         def action() -> None:
             if planning_group is not None:
@@ -200,12 +200,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write an .xlsx with a fresh link code for every person not yet linked in an office."""
         from models.db import make_engine
-        from scheduler.clock import SystemClock
+        from scheduler.clock import make_clock
         from tidtam.settings import Settings
 
         settings = Settings()
         engine = make_engine(settings.database_url)
-        now = SystemClock().now()
+        now = make_clock(settings, engine).now()
 
         def action() -> None:
             count = issue_office_codes(engine, office, path, now=now, tz=settings.tz)

@@ -57,22 +57,22 @@ def register(app: typer.Typer) -> None:
         from messages.errors import InputError
         from messages.thai_dates import parse_date
         from models.db import make_engine
-        from scheduler.clock import SystemClock, local_today
+        from scheduler.clock import local_today, make_clock
         from scheduler.service import tick_setup
         from scheduler.tick import plan_for, run_tick
         from tidtam.settings import Settings
 
         settings = Settings()
         setup = tick_setup(settings, holder=_holder(None))
-        clock = SystemClock()
-        today = local_today(clock, settings.tz)
-        try:
-            day = parse_date(date_text, today=today) if date_text else today
-        except InputError as exc:
-            typer.echo(f"cannot read the date {date_text!r}: {exc.reply_text}", err=True)
-            raise typer.Exit(2) from exc
         engine = make_engine(settings.database_url)
         try:
+            clock = make_clock(settings, engine)
+            today = local_today(clock, settings.tz)
+            try:
+                day = parse_date(date_text, today=today) if date_text else today
+            except InputError as exc:
+                typer.echo(f"cannot read the date {date_text!r}: {exc.reply_text}", err=True)
+                raise typer.Exit(2) from exc
             if dry_run:
                 with engine.connect() as conn:
                     plan, digest_only, used, _ = plan_for(conn, day, setup)
@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
             if day != today:
                 typer.echo("only today's tick can be run for real; use --dry-run for another day", err=True)
                 raise typer.Exit(2)
+            _refuse_simulated_clock(settings)
             result = run_tick(engine, clock, setup)
             typer.echo(
                 f"{result.day}: {result.reason or 'queued'} — {result.recipients} messages in {result.rows} outbox rows"
@@ -107,16 +108,17 @@ def register(app: typer.Typer) -> None:
 
         from bot.delivery import Deliverer
         from models.db import make_engine
-        from scheduler.clock import SystemClock
+        from scheduler.clock import make_clock
         from scheduler.dispatch import Dispatcher
         from scheduler.service import tick_setup
         from tidtam.settings import Settings
 
         settings = Settings()
+        _refuse_simulated_clock(settings)
         setup = tick_setup(settings)
         engine = make_engine(settings.database_url)
         line = _line_client(settings)
-        clock = SystemClock()
+        clock = make_clock(settings, engine, follow=not until_empty)
         dispatcher = Dispatcher(
             engine,
             Deliverer(engine, line, clock.now, _holder(holder)),
@@ -142,6 +144,7 @@ def register(app: typer.Typer) -> None:
             asyncio.run(loop())
         finally:
             line.close()
+            clock.stop()
             engine.dispose()
 
     @app.command("scheduler")
@@ -154,16 +157,17 @@ def register(app: typer.Typer) -> None:
 
         from bot.delivery import Deliverer
         from models.db import make_engine
-        from scheduler.clock import SystemClock
+        from scheduler.clock import make_clock
         from scheduler.service import SchedulerService
         from tidtam import migrate
         from tidtam.settings import Settings
 
         settings = Settings()
         migrate.upgrade(settings.database_url)
+        _refuse_simulated_clock(settings)
         engine = make_engine(settings.database_url)
         line = _line_client(settings)
-        clock = SystemClock()
+        clock = make_clock(settings, engine, follow=True)
         deliverer = Deliverer(engine, line, clock.now, _holder(holder))
 
         async def main() -> None:
@@ -184,7 +188,15 @@ def register(app: typer.Typer) -> None:
             asyncio.run(main())
         finally:
             line.close()
+            clock.stop()
             engine.dispose()
+
+
+def _refuse_simulated_clock(settings: Settings) -> None:
+    """What sends or queues for real refuses a simulated clock with a real LINE channel (exit code 2)."""
+    from tidtam.commands.serve import refuse_simulated_clock_with_real_line
+
+    refuse_simulated_clock_with_real_line(settings)
 
 
 def _line_client(settings: Settings) -> LineClient:

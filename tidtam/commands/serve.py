@@ -7,14 +7,39 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import typer
 
 from tidtam.settings import Settings
 
 
+def refuse_simulated_clock_with_real_line(settings: Settings) -> None:
+    """Exit with code 2 when TIDTAM_NOW or a moved clock would run together with a real LINE channel."""
+    from models.db import make_engine
+    from scheduler.clock import real_line_conflict
+
+    engine = make_engine(settings.database_url)
+    try:
+        problem = real_line_conflict(settings, engine)
+    finally:
+        engine.dispose()
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+
+
+def _offset_option(offset: timedelta | None) -> list[str]:
+    """The worker's `--clock-offset-us`: the web process's TIDTAM_NOW offset, so both show one time."""
+    if offset is None:
+        return []
+    return ["--clock-offset-us", str(offset // timedelta(microseconds=1))]
+
+
 @contextmanager
-def worker_process(settings: Settings) -> Iterator[Callable[[], None] | None]:
+def worker_process(
+    settings: Settings, clock_offset: timedelta | None = None
+) -> Iterator[Callable[[], None] | None]:
     """Start `tidtam worker` beside the web process when events are handled out of process; yields
     what wakes it after new events are stored (None when there is no worker)."""
     if settings.event_processing != "worker" or settings.event_workers <= 0:
@@ -28,7 +53,16 @@ def worker_process(settings: Settings) -> Iterator[Callable[[], None] | None]:
     # process, even when it is killed (uvicorn re-raises SIGTERM after shutting down) before cleanup.
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", "tidtam.cli", "worker", "--with-parent", "--wake-fd", str(read_end)],
+            [
+                sys.executable,
+                "-m",
+                "tidtam.cli",
+                "worker",
+                "--with-parent",
+                "--wake-fd",
+                str(read_end),
+                *_offset_option(clock_offset),
+            ],
             preexec_fn=die_with_parent,
             pass_fds=(read_end,),
         )
@@ -46,16 +80,20 @@ def worker_process(settings: Settings) -> Iterator[Callable[[], None] | None]:
 
 
 def run_service(settings: Settings, *, host: str, port: int) -> None:
-    """The web process under uvicorn, with its worker process beside it (`serve` and `demo`)."""
+    """The web process under uvicorn, with its worker process beside it (`serve` and `demo`). Refuses
+    (exit code 2) a simulated clock with a real LINE channel."""
     import uvicorn
 
+    from scheduler.clock import start_offset
     from tidtam.http_server import server_config
     from tidtam.logs import configure_logging
     from tidtam.service import create_app, settle_heap
 
+    refuse_simulated_clock_with_real_line(settings)
     configure_logging(settings.log_level)
-    with worker_process(settings) as wake_worker:
-        app = create_app(settings, wake_worker=wake_worker)
+    clock_offset = start_offset(settings)  # TIDTAM_NOW's, taken once for both processes
+    with worker_process(settings, clock_offset) as wake_worker:
+        app = create_app(settings, wake_worker=wake_worker, clock_offset=clock_offset)
         config = server_config(app, host=host, port=port, log_level=settings.log_level.lower())
         settle_heap()
         uvicorn.Server(config).run()

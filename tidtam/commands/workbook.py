@@ -61,13 +61,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import offices, people, strategies, projects and indicators (all or nothing)."""
         from models.db import make_engine
-        from scheduler.clock import SystemClock
+        from scheduler.clock import make_clock
         from tidtam.settings import Settings
         from tidtam.workbook import import_workbook
 
-        engine = make_engine(Settings().database_url)
+        settings = Settings()
+        engine = make_engine(settings.database_url)
         try:
-            result = import_workbook(path, engine, SystemClock(), dry_run=dry_run)
+            result = import_workbook(path, engine, make_clock(settings, engine), dry_run=dry_run)
         finally:
             engine.dispose()
         print_result(result)
@@ -93,17 +94,19 @@ def register(app: typer.Typer) -> None:
             typer.echo(text.demo_written(str(out), schools, counts.projects))
         if import_now:
             from models.db import make_engine
-            from scheduler.clock import SystemClock
+            from scheduler.clock import make_clock
             from tidtam.settings import Settings
             from tidtam.workbook import import_source, import_workbook
 
-            engine = make_engine(Settings().database_url)
+            settings = Settings()
+            engine = make_engine(settings.database_url)
             try:
+                clock = make_clock(settings, engine)
                 if out is not None:
-                    result = import_workbook(out, engine, SystemClock())
+                    result = import_workbook(out, engine, clock)
                 else:
                     source, _ = demo.demo_source(schools, seed, fiscal_year)
-                    result = import_source(source, engine, SystemClock(), label=f"demo-{schools}-seed{seed}")
+                    result = import_source(source, engine, clock, label=f"demo-{schools}-seed{seed}")
             finally:
                 engine.dispose()
             print_result(result)

@@ -37,10 +37,15 @@ def register(app: typer.Typer) -> None:
         wake_fd: int | None = typer.Option(
             None, "--wake-fd", help="Read end of the pipe `tidtam serve` signals new events on."
         ),
+        clock_offset_us: int | None = typer.Option(
+            None, "--clock-offset-us", hidden=True, help="The starting process's TIDTAM_NOW offset."
+        ),
     ) -> None:
         """Process webhook events and run the scheduler in this process."""
         import asyncio
+        from datetime import timedelta
 
+        from tidtam.commands.serve import refuse_simulated_clock_with_real_line
         from tidtam.logs import configure_logging
         from tidtam.settings import Settings
         from tidtam.worker import die_with_parent, run_worker
@@ -50,4 +55,7 @@ def register(app: typer.Typer) -> None:
         if with_parent:
             die_with_parent()
             yield_cpu_to_the_web_process(settings.worker_priority)
-        asyncio.run(run_worker(settings, wake_fd=wake_fd))
+        else:  # `tidtam serve` has checked already
+            refuse_simulated_clock_with_real_line(settings)
+        offset = None if clock_offset_us is None else timedelta(microseconds=clock_offset_us)
+        asyncio.run(run_worker(settings, wake_fd=wake_fd, clock_offset=offset))
