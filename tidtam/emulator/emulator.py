@@ -180,6 +180,11 @@ class LineEmulator(WebhookMixin):
             raise RuntimeError("the LINE emulator is not started")
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def server_thread(self) -> threading.Thread | None:
+        """The thread of its own loopback server, while started (`start`)."""
+        return self._server.thread
+
     def start(self) -> LineEmulator:
         """Serve on the loopback port (a free one unless ``port`` was given); returns self."""
         self._server.start()

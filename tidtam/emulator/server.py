@@ -62,6 +62,11 @@ class LoopbackServer:
     def running(self) -> bool:
         return self._thread is not None
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The thread serving the app while it runs (a benchmark lowers its priority)."""
+        return self._thread
+
     def start(self) -> None:
         if self._thread is not None:
             return
