@@ -25,12 +25,12 @@ def register(app: typer.Typer) -> None:
         with Session(engine) as session:
             empty = session.exec(select(Office).limit(1)).first() is None
         if empty:
-            from scheduler.clock import SystemClock, local_today
+            from scheduler.clock import local_today, make_clock
             from scheduler.fiscal import fiscal_year_of
             from tidtam.workbook import demo as demo_data
             from tidtam.workbook import import_source
 
-            clock = SystemClock()
+            clock = make_clock(settings, engine)  # TIDTAM_NOW or a moved clock: that date's fiscal year
             fiscal_year = fiscal_year_of(local_today(clock, settings.tz))
             typer.echo(f"loading a demo office with {schools} schools (fiscal year {fiscal_year})…")
             source, _ = demo_data.demo_source(schools, 1, fiscal_year)
