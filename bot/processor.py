@@ -107,30 +107,32 @@ def parse_event(raw: dict[str, object]) -> Event:
 
 
 class MalformedEvent(ValueError):
-    """A stored event that can never be handled: its `reason` is short and carries none of its data."""
+    """A stored event that can never be handled: its `reason` is short and carries none of its data;
+    `raw` is its JSON when it was readable (to tell its sender)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, raw: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.raw = raw
 
 
 MAX_EVENT_CHARS = 64 * 1024  # LINE's largest events (a 5,000-character text, escaped) are far smaller
 MAX_EVENT_DEPTH = 24  # LINE's events nest five or six deep
 
 
-def _depth(value: object) -> int:
-    """How deeply `value` nests (without recursion: the bound is checked, not trusted)."""
-    deepest, stack = 0, [(value, 1)]
+def _too_deep(value: object) -> bool:
+    """Whether `value` nests deeper than MAX_EVENT_DEPTH (without recursion: the bound is checked,
+    not trusted)."""
+    stack = [(value, 1)]
     while stack:
         item, level = stack.pop()
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
         for child in children:
             if isinstance(child, (dict, list)):
                 if level + 1 > MAX_EVENT_DEPTH:
-                    return level + 1
-                deepest = max(deepest, level + 1)
+                    return True
                 stack.append((child, level + 1))
-    return deepest
+    return False
 
 
 def read_event(payload: str) -> tuple[dict[str, Any], Event]:
@@ -146,19 +148,19 @@ def read_event(payload: str) -> tuple[dict[str, Any], Event]:
         raise MalformedEvent("not JSON") from None
     if not isinstance(raw, dict):
         raise MalformedEvent("not an object")
-    if _depth(raw) > MAX_EVENT_DEPTH:
-        raise MalformedEvent("nested too deeply")
+    if _too_deep(raw):
+        raise MalformedEvent("nested too deeply", raw)
     if not line_ids.is_event_type(raw.get("type")):
-        raise MalformedEvent("malformed type")
+        raise MalformedEvent("malformed type", raw)
     problem = line_ids.source_problem(raw.get("source"))
     if problem:
-        raise MalformedEvent(problem)
+        raise MalformedEvent(problem, raw)
     if "replyToken" in raw and not line_ids.is_reply_token(raw["replyToken"]):
-        raise MalformedEvent("malformed replyToken")
+        raise MalformedEvent("malformed replyToken", raw)
     try:
         event = parse_event(raw)
     except Exception as exc:  # the SDK's models raise ValueError, TypeError, KeyError, ... on odd shapes
-        raise MalformedEvent(f"the SDK cannot read it ({type(exc).__name__})") from None
+        raise MalformedEvent(f"the SDK cannot read it ({type(exc).__name__})", raw) from None
     return raw, event
 
 
@@ -543,7 +545,7 @@ class EventProcessor:
                 )
                 return False
             mark_event_failed(session, event_id, now, f"{type(exc).__name__}: {exc}")
-            target = _apology_target(raw if raw is not None else _loads_quietly(row.payload))
+            target = _apology_target(exc.raw if isinstance(exc, MalformedEvent) else raw)
             if target is not None:
                 reply_token, user_id = target
                 queue_reply(
@@ -568,13 +570,3 @@ class EventProcessor:
             exc_info=not isinstance(exc, MalformedEvent),
         )
         return True
-
-
-def _loads_quietly(payload: str) -> object:
-    """The event's JSON when it is readable, for telling its sender something went wrong."""
-    if len(payload) > MAX_EVENT_CHARS:
-        return None
-    try:
-        return json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
