@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import deque
@@ -335,12 +336,10 @@ def admit(raw: dict[str, object], text: str) -> IncomingEvent | None:
     type_ok = line_ids.is_event_type(event.event_type)
     if source_ok and type_ok:
         return event
-    return IncomingEvent(
-        webhook_event_id=event.webhook_event_id,
+    return dataclasses.replace(
+        event,
         source_key=event.source_key if source_ok else "-",
         event_type=event.event_type if type_ok else "unknown",
-        is_redelivery=event.is_redelivery,
-        payload=event.payload,
     )
 
 

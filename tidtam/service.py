@@ -157,19 +157,29 @@ def create_app(
         notify=processor.notify if inline or wake_worker is None else wake_worker,
     )
 
+    def database_answers() -> bool:
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception:  # the health checks report, they do not raise
+            return False
+        return True
+
     @app.get("/readyz")
     def readyz() -> JSONResponse:
         """Whether this replica should get traffic (for an orchestrator): the database answers, and
         events are being handled: the inline processor runs, or a worker beat recently."""
         body: dict[str, object] = {"status": "ready"}
         problems = []
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+        if not database_answers():
+            body["database"] = "unreachable"
+            problems.append("the database does not answer")
+        else:
             body["database"] = engine.dialect.name
             if inline:
-                body["worker"] = "inline" if processor.alive() else "stopped"
-                if not processor.alive():
+                running = processor.alive()
+                body["worker"] = "inline" if running else "stopped"
+                if not running:
                     problems.append("event processing has stopped")
             else:
                 seen = last_beat(engine)
@@ -177,9 +187,6 @@ def create_app(
                 body["worker_seen_seconds_ago"] = round(ago, 1) if ago is not None else None
                 if ago is None or ago > READY_BEAT_SECONDS:
                     problems.append("no worker has been seen lately")
-        except Exception:  # the check reports, it does not raise
-            body["database"] = "unreachable"
-            problems.append("the database does not answer")
         if problems:
             body.update(status="not ready", problems=problems)
             return JSONResponse(body, status_code=503)
@@ -187,10 +194,7 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except Exception:  # the health check reports, it does not raise
+        if not database_answers():
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         body: dict[str, object] = {"status": "ok", "database": engine.dialect.name}
         if isinstance(clock, ShiftedClock) and clock.simulated:
