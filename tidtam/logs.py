@@ -110,6 +110,9 @@ class JsonLinesFormatter(logging.Formatter):
 _HANDLER_NAME = "tidtam"
 
 
+_CHATTY = ("apscheduler.executors.default", "apscheduler.scheduler")
+
+
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
     """Send every log record of this process through the redacting filter to `stream` (standard
     error) as JSON lines. Replaces a handler an earlier call installed; returns the handler."""
@@ -123,5 +126,9 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logg
     handler.setFormatter(JsonLinesFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # APScheduler logs every run of every interval job at INFO (the dispatcher's, every 5 s): noise
+    # that buries what matters; its warnings and errors still come through.
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     logging.captureWarnings(True)
     return handler

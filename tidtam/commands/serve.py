@@ -8,10 +8,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import typer
 
 from tidtam.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def refuse_simulated_clock_with_real_line(settings: Settings) -> None:
@@ -79,10 +83,17 @@ def worker_process(
             child.kill()
 
 
-def run_service(settings: Settings, *, host: str, port: int) -> None:
+def run_service(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    extend: Callable[[FastAPI], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
     """The web process under uvicorn, with its worker process beside it (`serve` and `demo`). Refuses
-    (exit code 2) a simulated clock with a real LINE channel."""
-    import uvicorn
+    (exit code 2) a simulated clock with a real LINE channel. `extend` adds to the app before it
+    serves (the demo's simulator); `on_ready` runs once the port is listening."""
 
     from scheduler.clock import start_offset
     from tidtam.http_server import server_config
@@ -94,9 +105,24 @@ def run_service(settings: Settings, *, host: str, port: int) -> None:
     clock_offset = start_offset(settings)  # TIDTAM_NOW's, taken once for both processes
     with worker_process(settings, clock_offset) as wake_worker:
         app = create_app(settings, wake_worker=wake_worker, clock_offset=clock_offset)
+        if extend is not None:
+            extend(app)
         config = server_config(app, host=host, port=port, log_level=settings.log_level.lower())
         settle_heap()
-        uvicorn.Server(config).run()
+        _server(config, on_ready).run()  # type: ignore[attr-defined]
+
+
+def _server(config: object, on_ready: Callable[[], None] | None) -> object:
+    """uvicorn's server, calling `on_ready` once its port listens."""
+    import uvicorn
+
+    class ReadyServer(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+            await super().startup(sockets=sockets)
+            if on_ready is not None and self.started:
+                on_ready()
+
+    return ReadyServer(config)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -315,6 +315,11 @@ class LineEmulator(WebhookMixin):
         with self._lock:
             self.contents[str(message_id)] = (bytes(content), content_type)
 
+    def content(self, message_id: str) -> tuple[bytes, str] | None:
+        """(bytes, content type) of what a user sent in message ``message_id`` (a photo), if any."""
+        with self._lock:
+            return self.contents.get(str(message_id))
+
     def block(self, user_id: str) -> None:
         """The user blocked the bot (or is not a friend): pushes to them are answered 200 but not
         delivered and not counted (LINE FAQ); their profile answers 404."""
