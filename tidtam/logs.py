@@ -110,7 +110,7 @@ class JsonLinesFormatter(logging.Formatter):
 _HANDLER_NAME = "tidtam"
 
 
-_CHATTY = ("apscheduler.executors.default", "apscheduler.scheduler")
+_CHATTY = ("apscheduler.executors.default", "apscheduler.scheduler", "httpx", "httpcore")
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
@@ -126,8 +126,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logg
     handler.setFormatter(JsonLinesFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # APScheduler logs every run of every interval job at INFO (the dispatcher's, every 5 s): noise
-    # that buries what matters; its warnings and errors still come through.
+    # APScheduler logs every run of every interval job at INFO (the dispatcher's, every 5 s), httpx
+    # every request to LINE: noise that buries what matters; their warnings and errors still come.
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     logging.captureWarnings(True)

@@ -22,11 +22,11 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
-from bot.delivery import Deliverer
 from messages.clock import no_reminder_ahead
 from messages.errors import InputError
 from messages.simulator import clock_face, initial_of, page_texts
 from messages.thai_dates import format_date
+from models.db import make_engine
 from scheduler.clock import ShiftedClock
 from tidtam.emulator import LineEmulator
 from tidtam.emulator.records import ChatTurn, Delivery, LoadingShown, Refusal, UserTurn
@@ -65,7 +65,6 @@ class Simulator:
     engine: Engine
     settings: Settings
     clock: ShiftedClock
-    deliverer: Deliverer | None
     people: dict[str, Persona]
 
     def persona(self, user_id: str) -> Persona:
@@ -320,7 +319,8 @@ def move_service_clock(sim: Simulator, body: ClockMove) -> dict[str, Any]:
             target = read_target(body.at or "", settings, clock)
         except InputError as exc:
             return {"ok": False, "lines": [exc.reply_text], **clock_json(sim)}
-    summary = travel.move_clock(sim.engine, settings, target, clock=clock, deliverer=sim.deliverer)
+    # The move sends the outbox through its own LINE client (to the emulator, as the settings say).
+    summary = travel.move_clock(sim.engine, settings, target, clock=clock)
     lines = clock_moved(
         summary.before,
         summary.after,
@@ -335,9 +335,13 @@ def move_service_clock(sim: Simulator, body: ClockMove) -> dict[str, Any]:
 
 
 def mount_simulator(app: FastAPI, emulator: LineEmulator) -> Simulator:
-    """Add the simulator's page and API to the service ``app`` (its state gives the rest)."""
+    """Add the simulator's page and API to the service ``app`` (its settings and clock).
+
+    The simulator has its own engine: a clock move writes while the worker process sends, and the
+    web process's engine gives up on a locked SQLite at once (its webhook store retries by itself)."""
     state = app.state
-    sim = Simulator(emulator, state.engine, state.settings, state.clock, state.deliverer, {})
+    engine = make_engine(state.settings.database_url)
+    sim = Simulator(emulator, engine, state.settings, state.clock, {})
     app.include_router(simulator_router(sim))
     app.mount("/simulator/static", StaticFiles(directory=STATIC), name="simulator-static")
     return sim

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import Office, Person
-from models.plan import ProjectOwner
 from models.ops import AuditLog
+from models.plan import ProjectOwner
 from models.types import OfficeKind, Reachability, Role
 
 __all__ = ["NEWCOMER_ID", "Persona", "PersonaKind", "demo_user_id", "link_demo_people", "personas"]
