@@ -5,6 +5,7 @@ Playwright cannot download its own browsers here, so the tests use ``/usr/bin/ch
 with ``TIDTAM_REQUIRE_BROWSER=1`` (CI sets it, after installing chromium and the Thai fonts) a
 missing browser is a failure instead.
 
+Registered as a plugin by conftest.py, so a test asks for ``chromium`` by name.
 Screenshots and other artefacts go to ``var/test-artefacts/<name>/`` (never committed).
 """
 

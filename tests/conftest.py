@@ -25,7 +25,9 @@ TESTS_DIR = Path(__file__).parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))  # makes `fakeline` (the fake LINE platform) importable
 
-pytest_plugins = ["fakeline.pytest_plugin"] if (TESTS_DIR / "fakeline" / "pytest_plugin.py").exists() else []
+pytest_plugins = ["browser"]  # the `chromium` fixture for browser tests (tests/browser.py)
+if (TESTS_DIR / "fakeline" / "pytest_plugin.py").exists():
+    pytest_plugins.append("fakeline.pytest_plugin")
 
 from office_clock import PINNED_AT, OfficeClock, machine_clock_at  # noqa: E402
 

@@ -63,17 +63,24 @@ class Served:
 
 @contextmanager
 def serving(
-    settings: Settings, *, server: dict[str, Any] | None = None, **app_kwargs: Any
+    settings: Settings,
+    *,
+    server: dict[str, Any] | None = None,
+    port: int | None = None,
+    extend: Any = None,
+    **app_kwargs: Any,
 ) -> Iterator[Served]:
     """The product's FastAPI app under uvicorn in a thread, configured as `tidtam serve` configures it
-    (`server` overrides some of `tidtam.http_server.server_config`'s limits)."""
+    (`server` overrides some of `tidtam.http_server.server_config`'s limits; `extend(app)` adds to the
+    app before it serves, as `tidtam demo` adds its simulator)."""
     from tidtam.http_server import server_config
     from tidtam.service import create_app
 
-    port = free_port()
-    config = server_config(
-        create_app(settings, **app_kwargs), host="127.0.0.1", port=port, log_level="warning", **(server or {})
-    )
+    port = port or free_port()
+    app = create_app(settings, **app_kwargs)
+    if extend is not None:
+        extend(app)
+    config = server_config(app, host="127.0.0.1", port=port, log_level="warning", **(server or {}))
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

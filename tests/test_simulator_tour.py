@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser import artefact_dir, chromium  # noqa: F401  (the fixture)
+from browser import artefact_dir
 from support import free_port
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,12 @@ def png(width: int = 48, height: int = 32) -> bytes:
         b"\x00" + b"".join(bytes((40 + 4 * x, 120 + 3 * y, 200)) for x in range(width)) for y in range(height)
     )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 class Demo:
@@ -154,14 +159,22 @@ def people(url: str) -> list[dict[str, object]]:
 
 
 def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_after_the_due_date(
-    demo: tuple[Demo, str], chromium, tmp_path: Path  # noqa: F811
+    demo: tuple[Demo, str],
+    chromium,
+    tmp_path: Path,
 ) -> None:
     running, url = demo
     shots = artefact_dir("simulator-tour")
     everyone = people(url)
     teacher = next(p for p in everyone if p["kind"] == "teacher" and p["projects"])
-    director = next(p for p in everyone if p["kind"] == "school_director" and p["office_code"] == teacher["office_code"])
-    third = next(p for p in everyone if p["kind"] == "teacher" and p["projects"] and p["office_code"] != teacher["office_code"])
+    director = next(
+        p for p in everyone if p["kind"] == "school_director" and p["office_code"] == teacher["office_code"]
+    )
+    third = next(
+        p
+        for p in everyone
+        if p["kind"] == "teacher" and p["projects"] and p["office_code"] != teacher["office_code"]
+    )
     photo = tmp_path / "evidence.png"
     photo.write_bytes(png())
 
