@@ -146,3 +146,49 @@ def test_the_clock_panel_moves_the_service_clock_and_explains_a_date_it_cannot_r
     back = client.post("/simulator/api/clock", json={"action": "reset"}).json()
     assert back["ok"] is True and back["iso"].startswith("2026-11-16")
     assert client.post("/simulator/api/clock", json={"action": "sideways"}).status_code == 422
+
+
+def test_a_persons_rich_menu_and_its_image_reach_the_page(simulator, fake_line: LineEmulator) -> None:
+    from test_simulator_tour import png
+
+    client, seeded, _sim = simulator
+    teacher = demo_user_id(seeded.teacher.code)
+    line = httpx.Client(
+        base_url=fake_line.base_url, headers={"Authorization": f"Bearer {fake_line.access_token}"}
+    )
+    assert client.get(f"/simulator/api/richmenu/{teacher}").json() is None
+    menu = {
+        "size": {"width": 2500, "height": 843},
+        "selected": True,
+        "name": "reporter",
+        "chatBarText": "เมนู",
+        "areas": [
+            {
+                "bounds": {"x": 0, "y": 0, "width": 1250, "height": 843},
+                "action": {"type": "message", "text": "รายงานผล"},
+            },
+            {
+                "bounds": {"x": 1250, "y": 0, "width": 1250, "height": 843},
+                "action": {"type": "message", "text": "สถานะ"},
+            },
+        ],
+    }
+    created = line.post("/v2/bot/richmenu", json=menu)
+    assert created.status_code == 200, created.text
+    rich_menu_id = created.json()["richMenuId"]
+    image = png(2500, 843)
+    uploaded = line.post(
+        f"/v2/bot/richmenu/{rich_menu_id}/content", content=image, headers={"Content-Type": "image/png"}
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert line.post(f"/v2/bot/user/{teacher}/richmenu/{rich_menu_id}").status_code == 200
+    shown = client.get(f"/simulator/api/richmenu/{teacher}").json()
+    assert shown["richMenuId"] == rich_menu_id and [a["action"]["text"] for a in shown["areas"]] == [
+        "รายงานผล",
+        "สถานะ",
+    ]
+    drawn = client.get(f"/simulator/api/richmenu-image/{rich_menu_id}")
+    assert (
+        drawn.status_code == 200 and drawn.content == image and drawn.headers["content-type"] == "image/png"
+    )
+    assert client.get(f"/simulator/api/richmenu/{demo_user_id(seeded.director.code)}").json() is None

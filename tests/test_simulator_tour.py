@@ -41,7 +41,7 @@ def png(width: int = 48, height: int = 32) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(
-        b"\x00" + b"".join(bytes((40 + 4 * x, 120 + 3 * y, 200)) for x in range(width)) for y in range(height)
+        b"\x00" + b"".join(bytes(((40 + 4 * x) % 256, (120 + 3 * y) % 256, 200)) for x in range(width)) for y in range(height)
     )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
