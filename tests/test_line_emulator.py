@@ -632,3 +632,40 @@ async def test_the_emulator_answers_the_asgi_lifespan_protocol() -> None:
 
     await LineEmulator()({"type": "lifespan"}, receive, send)
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+def test_the_chats_record_and_the_quota_survive_a_restart(tmp_path: Path) -> None:
+    from tidtam.emulator import LineEmulator
+    from tidtam.emulator.records import Delivery, LoadingShown, Refusal, UserTurn
+
+    clock = lambda: datetime(2027, 1, 11, 2, 0, tzinfo=ZoneInfo("UTC"))  # noqa: E731
+    with LineEmulator(clock=clock) as first:
+        first.expect_violations()
+        uid = first.add_user("ครูใจดี")
+        first.log.add([uid], UserTurn(0, clock(), uid, uid, first.text_event(uid, "สถานะ"), 200))
+        line = httpx.Client(
+            base_url=first.base_url, headers={"Authorization": f"Bearer {first.access_token}"}
+        )
+        assert (
+            line.post("/v2/bot/chat/loading/start", json={"chatId": uid, "loadingSeconds": 5}).status_code
+            == 202
+        )
+        pushed = line.post(
+            "/v2/bot/message/push", json={"to": uid, "messages": [{"type": "text", "text": "แจ้งเตือนค่ะ"}]}
+        )
+        assert pushed.status_code == 200
+        too_long = {"to": uid, "messages": [{"type": "text", "text": "ก" * 5001}]}
+        assert line.post("/v2/bot/message/push", json=too_long).status_code == 400
+        before = first.conversation(uid)
+        path = tmp_path / "chats.json"
+        first.save_record(path)
+    assert [type(t) for t in before] == [UserTurn, LoadingShown, Delivery, Refusal]
+
+    with LineEmulator(clock=clock) as second:
+        assert second.load_record(path) == 4
+        assert second.conversation(uid) == before
+        assert second.quota().used == 1 and second.last_seq == before[-1].seq
+        assert [r.seq for r in second.refusals()] == [before[-1].seq]
+        message_id = before[2].sent_message_ids[0]
+        assert second.sent_message(message_id) is not None
+        assert second.load_record(tmp_path / "missing.json") == 0

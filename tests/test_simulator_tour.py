@@ -41,7 +41,8 @@ def png(width: int = 48, height: int = 32) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(
-        b"\x00" + b"".join(bytes(((40 + 4 * x) % 256, (120 + 3 * y) % 256, 200)) for x in range(width)) for y in range(height)
+        b"\x00" + b"".join(bytes(((40 + 4 * x) % 256, (120 + 3 * y) % 256, 200)) for x in range(width))
+        for y in range(height)
     )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
@@ -244,11 +245,20 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     assert not [line for line in running.output if "Traceback" in line]
 
 
-def test_starting_the_demo_again_reuses_the_database(demo_env: dict[str, str]) -> None:
+def test_starting_the_demo_again_reuses_the_database_and_the_chats(demo_env: dict[str, str]) -> None:
     first = Demo(demo_env)
     try:
         url = first.url()
         before = people(url)
+        teacher = before[0]["user_id"]
+        base = url.rsplit("/simulator", 1)[0]
+        httpx.post(f"{base}/simulator/api/chats/{teacher}/say", json={"text": "สถานะ"}, timeout=10)
+        turns = httpx.get(f"{base}/simulator/api/chats/{teacher}?wait=10", timeout=20).json()["turns"]
+        for _ in range(20):
+            if any(t["side"] == "bot" and t["kind"] == "reply" for t in turns):
+                break
+            time.sleep(0.5)
+            turns = httpx.get(f"{base}/simulator/api/chats/{teacher}", timeout=20).json()["turns"]
     finally:
         first.stop()
     assert any("loading a demo office" in line for line in first.output)
@@ -256,8 +266,11 @@ def test_starting_the_demo_again_reuses_the_database(demo_env: dict[str, str]) -
     try:
         url = second.url()
         after = people(url)
+        again = httpx.get(f"{base}/simulator/api/chats/{teacher}", timeout=20).json()["turns"]
     finally:
         second.stop()
     assert not any("loading a demo office" in line for line in second.output)
     assert [p["user_id"] for p in after] == [p["user_id"] for p in before]
     assert len(before) > 10
+    assert [t["seq"] for t in again] == [t["seq"] for t in turns] and len(turns) >= 2
+    assert again[0]["text"] == "สถานะ"

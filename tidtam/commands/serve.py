@@ -90,10 +90,12 @@ def run_service(
     port: int,
     extend: Callable[[FastAPI], None] | None = None,
     on_ready: Callable[[], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> None:
     """The web process under uvicorn, with its worker process beside it (`serve` and `demo`). Refuses
     (exit code 2) a simulated clock with a real LINE channel. `extend` adds to the app before it
-    serves (the demo's simulator); `on_ready` runs once the port is listening."""
+    serves (the demo's simulator); `on_ready` runs once the port is listening, `on_stop` once the
+    server has shut down (before uvicorn re-raises the signal that stopped it)."""
 
     from scheduler.clock import start_offset
     from tidtam.http_server import server_config
@@ -109,11 +111,13 @@ def run_service(
             extend(app)
         config = server_config(app, host=host, port=port, log_level=settings.log_level.lower())
         settle_heap()
-        _server(config, on_ready).run()  # type: ignore[attr-defined]
+        _server(config, on_ready, on_stop).run()  # type: ignore[attr-defined]
 
 
-def _server(config: object, on_ready: Callable[[], None] | None) -> object:
-    """uvicorn's server, calling `on_ready` once its port listens."""
+def _server(
+    config: object, on_ready: Callable[[], None] | None, on_stop: Callable[[], None] | None
+) -> object:
+    """uvicorn's server, calling `on_ready` once its port listens and `on_stop` once it has shut down."""
     import uvicorn
 
     class ReadyServer(uvicorn.Server):
@@ -121,6 +125,13 @@ def _server(config: object, on_ready: Callable[[], None] | None) -> object:
             await super().startup(sockets=sockets)
             if on_ready is not None and self.started:
                 on_ready()
+
+        async def shutdown(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+            try:
+                await super().shutdown(sockets=sockets)
+            finally:
+                if on_stop is not None:
+                    on_stop()
 
     return ReadyServer(config)  # type: ignore[arg-type]
 

@@ -34,6 +34,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
@@ -230,6 +231,35 @@ class LineEmulator(WebhookMixin):
             self._expected_violations = []
             self._expect_all = False
             self.log.clear()
+
+    # ------------------------------------------------------------------ keeping the record
+    def save_record(self, path: Path) -> None:
+        """Write the chats' record and the months' quota use to ``path`` (JSON), for a restart."""
+        with self._lock:
+            data = {
+                "version": 1,
+                "log": self.log.dump(),
+                "usage": {k or "": v for k, v in self._usage.items()},
+            }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+
+    def load_record(self, path: Path) -> int:
+        """Read back what ``save_record`` wrote (nothing when there is no such file, or it is not
+        one); returns the number of turns restored."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != 1:
+                return 0
+            turns = self.log.restore(data["log"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+        with self._lock:
+            self._usage = {k or None: int(v) for k, v in data.get("usage", {}).items()}
+            self.deliveries = [t for t in turns if isinstance(t, Delivery)]
+        return len(turns)
 
     # ------------------------------------------------------------------ clock
     def wall_time(self) -> datetime:

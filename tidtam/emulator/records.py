@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -140,6 +140,24 @@ class Refusal:
 
 ChatTurn = UserTurn | Delivery | LoadingShown | Refusal
 T = TypeVar("T", UserTurn, Delivery, LoadingShown, Refusal)
+_KINDS: dict[str, type] = {cls.__name__: cls for cls in (UserTurn, Delivery, LoadingShown, Refusal)}
+
+
+def _turn_data(turn: ChatTurn, chats: list[str]) -> dict[str, Any]:
+    data = asdict(turn)
+    data["at"] = turn.at.isoformat() if turn.at is not None else None
+    return {"kind": type(turn).__name__, "chats": chats, "turn": data}
+
+
+def _turn_from(data: dict[str, Any]) -> tuple[ChatTurn, list[str]]:
+    cls = _KINDS[data["kind"]]
+    values = dict(data["turn"])
+    values = {f.name: values[f.name] for f in fields(cls) if f.name in values}
+    if values.get("at") is not None:
+        values["at"] = datetime.fromisoformat(values["at"])
+    if "chat_ids" in values:
+        values["chat_ids"] = tuple(values["chat_ids"])
+    return cls(**values), list(data["chats"])
 
 
 class ChatLog:
@@ -204,3 +222,34 @@ class ChatLog:
             self._chats.clear()
             self._refusals.clear()
             self._changed.notify_all()
+
+    def dump(self) -> dict[str, Any]:
+        """Everything filed, as JSON-ready data (each turn once, with the chats it is filed under)."""
+        with self._changed:
+            filed: dict[int, tuple[ChatTurn, list[str]]] = {}
+            for chat_id, turns in self._chats.items():
+                for turn in turns:
+                    filed.setdefault(turn.seq, (turn, []))[1].append(chat_id)
+            for refusal in self._refusals:
+                filed.setdefault(refusal.seq, (refusal, []))
+            return {
+                "seq": self._seq,
+                "turns": [_turn_data(turn, chats) for _, (turn, chats) in sorted(filed.items())],
+            }
+
+    def restore(self, data: dict[str, Any]) -> list[ChatTurn]:
+        """Put back what ``dump`` gave (replacing what is filed); returns the turns, in order."""
+        with self._changed:
+            self._chats.clear()
+            self._refusals.clear()
+            restored = []
+            for item in data.get("turns", []):
+                turn, chats = _turn_from(item)
+                for chat_id in chats:
+                    self._chats[chat_id].append(turn)
+                if isinstance(turn, Refusal):
+                    self._refusals.append(turn)
+                restored.append(turn)
+            self._seq = max(int(data.get("seq", 0)), max((t.seq for t in restored), default=0))
+            self._changed.notify_all()
+            return restored

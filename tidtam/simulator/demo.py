@@ -6,16 +6,21 @@ service's clock and links its people to simulated LINE users; later starts reuse
 emulator listens on its own loopback port; the service (web process and worker) is pointed at it
 through the same settings a real deployment uses for LINE (channel secret and token, API base
 URLs), so events and replies take exactly the production path. Real LINE is never contacted: the
-demo ignores LINE settings from the environment and says so.
+demo ignores LINE settings from the environment and says so. The chats are kept in a file beside
+the database between starts (``record_file``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from models import Office, Person
@@ -27,6 +32,7 @@ from tidtam.settings import Settings
 from .app import mount_simulator
 from .people import link_demo_people
 
+log = logging.getLogger(__name__)
 LINE_SETTINGS = (
     "LINE_CHANNEL_SECRET",
     "LINE_CHANNEL_ACCESS_TOKEN",
@@ -50,10 +56,52 @@ def point_at_emulator(emulator: LineEmulator) -> list[str]:
     return ignored
 
 
-def prepare_database(settings: Settings, schools: int, say: Callable[[str], None]) -> None:
+def record_file(settings: Settings) -> Path:
+    """Where the simulator keeps the chats between starts: beside the SQLite database file (``var/``
+    for another database)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).with_name(Path(url.database).name + ".simulator.json")
+    return Path("var") / "simulator-chats.json"
+
+
+class RecordKeeper:
+    """Saves the emulator's record every few seconds when it changed, and once more at the end."""
+
+    def __init__(self, emulator: LineEmulator, path: Path, every: float = 10.0) -> None:
+        self.emulator, self.path, self.every = emulator, path, every
+        self._saved = emulator.last_seq
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="simulator-record", daemon=True)
+
+    def start(self) -> RecordKeeper:
+        self._thread.start()
+        return self
+
+    def _save(self) -> None:
+        seq = self.emulator.last_seq
+        if seq != self._saved:
+            self.emulator.save_record(self.path)
+            self._saved = seq
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self._save()
+            except OSError:
+                log.warning("could not save the simulator's chats")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._save()
+
+
+def prepare_database(settings: Settings, schools: int, say: Callable[[str], None]) -> bool:
     """Migrate; on an empty database load the demo office for the clock's fiscal year; link the demo
     people to simulated LINE users when nobody is linked yet (a first start, or a database an earlier
-    demo made before people were linked)."""
+    demo made before people were linked). True when the database was empty."""
     from scheduler.clock import local_today, make_clock
     from scheduler.fiscal import fiscal_year_of
 
@@ -82,6 +130,7 @@ def prepare_database(settings: Settings, schools: int, say: Callable[[str], None
                 say(f"linked {count} people of the demo office to simulated LINE users")
     finally:
         engine.dispose()
+    return empty
 
 
 def run_demo(*, schools: int, port: int | None, quota: int | None) -> None:
@@ -101,7 +150,13 @@ def run_demo(*, schools: int, port: int | None, quota: int | None) -> None:
             )
         settings = Settings()
         port = port or settings.port
-        prepare_database(settings, schools, typer.echo)
+        fresh = prepare_database(settings, schools, typer.echo)
+        history = record_file(settings)
+        if fresh:
+            history.unlink(missing_ok=True)  # chats of a database that is gone
+        elif emulator.load_record(history):
+            typer.echo("the simulator's chats are back as they were")
+        keeper = RecordKeeper(emulator, history).start()
         url = f"http://{settings.host}:{port}"
         emulator.webhook_url = f"{url}/callback"
 
@@ -112,6 +167,11 @@ def run_demo(*, schools: int, port: int | None, quota: int | None) -> None:
         def ready() -> None:
             typer.echo(f"\nTidtam demo is running. Open the LINE simulator: {url}/simulator\n")
 
-        run_service(settings, host=settings.host, port=port, extend=extend, on_ready=ready)
+        try:
+            run_service(
+                settings, host=settings.host, port=port, extend=extend, on_ready=ready, on_stop=keeper.stop
+            )
+        finally:
+            keeper.stop()  # again, when the server never started
     finally:
         emulator.stop()
