@@ -150,6 +150,9 @@ def run_demo(*, schools: int, port: int | None, quota: int | None) -> None:
             )
         settings = Settings()
         port = port or settings.port
+        if not os.environ.get("TIDTAM_PUBLIC_URL"):  # links the bot sends (the dashboard's) open here
+            os.environ["TIDTAM_PUBLIC_URL"] = f"http://{settings.host}:{port}"
+            settings = Settings()
         fresh = prepare_database(settings, schools, typer.echo)
         history = record_file(settings)
         if fresh:
