@@ -132,7 +132,7 @@ def test_a_request_line_refuses_is_shown_in_its_chat(simulator, fake_line: LineE
 
 
 def test_the_clock_panel_moves_the_service_clock_and_explains_a_date_it_cannot_read(simulator) -> None:
-    client, _seeded, _sim = simulator
+    client, seeded, _sim = simulator
     shown = client.get("/simulator/api/clock").json()
     assert shown["face"]["date"] == "จ. 16 พ.ย. 2569" and shown["simulated"] is True
     bad = client.post("/simulator/api/clock", json={"action": "set", "at": "วันพรุ่งนี้ตอนเช้า"}).json()
@@ -143,6 +143,11 @@ def test_the_clock_panel_moves_the_service_clock_and_explains_a_date_it_cannot_r
     assert moved["lines"][0].startswith("เลื่อนนาฬิกาจาก 16 พ.ย. 2569 10:00 น. เป็น 18 พ.ย. 2569 09:00 น.")
     nxt = client.post("/simulator/api/clock", json={"action": "next_day"}).json()
     assert nxt["face"]["date"] == "พฤ. 19 พ.ย. 2569"
+    # Events carry the service's (moved) time, so an answer is still a free reply, not a late push.
+    teacher = demo_user_id(seeded.teacher.code)
+    client.post(f"/simulator/api/chats/{teacher}/say", json={"text": "สถานะ"})
+    answer = next(t for t in chat(client, teacher) if t["side"] == "bot" and t["kind"] != "loading")
+    assert answer["kind"] == "reply" and answer["at"]["label"] == "19 พ.ย. 2569"
     back = client.post("/simulator/api/clock", json={"action": "reset"}).json()
     assert back["ok"] is True and back["iso"].startswith("2026-11-16")
     assert client.post("/simulator/api/clock", json={"action": "sideways"}).status_code == 422

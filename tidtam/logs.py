@@ -128,7 +128,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logg
     root.setLevel(level.upper())
     # APScheduler logs every run of every interval job at INFO (the dispatcher's, every 5 s), httpx
     # every request to LINE: noise that buries what matters; their warnings and errors still come.
+    # At DEBUG everything is asked for, and everything is logged (redacted as always).
     for name in _CHATTY:
-        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(name).setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     logging.captureWarnings(True)
     return handler
