@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from messages.errors import InputError
@@ -19,6 +20,7 @@ __all__ = [
     "TIME_EXAMPLE",
     "clock_moved",
     "clock_reset",
+    "describe_move",
     "no_reminder_ahead",
     "parse_date_time",
     "service_time",
@@ -34,6 +36,21 @@ _TRAILING_TIME = re.compile(
     r"^(?P<date>.+?)\s+(?:เวลา\s*)?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})\s*(?:น\.?)?$"
 )
 _DAYS_SHOWN = 10
+
+
+class _MoveLike(Protocol):
+    before: datetime
+    after: datetime
+    already: list[date]
+    busy: list[date]
+    dispatch: object | None
+
+    @property
+    def days_ticked(self) -> list[date]: ...
+    @property
+    def queued(self) -> int: ...
+    @property
+    def sent(self) -> int: ...
 
 
 def service_time(now: datetime, tz: ZoneInfo, origin: str) -> str:
@@ -103,3 +120,17 @@ def parse_date_time(text: str, *, today: date) -> tuple[date, time]:
         return parse_date(cleaned, today=today), at
     except InputError as exc:
         raise InputError(exc.message, TIME_EXAMPLE) from exc
+
+
+def describe_move(summary: _MoveLike, tz: ZoneInfo) -> list[str]:
+    """``clock_moved`` for a ``scheduler.travel.MoveSummary`` (``tidtam clock`` and the simulator)."""
+    return clock_moved(
+        summary.before,
+        summary.after,
+        tz,
+        ticked=summary.days_ticked,
+        queued=summary.queued,
+        already=summary.already,
+        busy=summary.busy,
+        sent=None if summary.dispatch is None else summary.sent,
+    )

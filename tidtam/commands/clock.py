@@ -62,19 +62,9 @@ def _move(target: Callable[[Settings, Engine, ShiftedClock], datetime | None]) -
 
 
 def _print_move(settings: Settings, summary: MoveSummary) -> None:
-    from messages.clock import clock_moved
+    from messages.clock import describe_move
 
-    lines = clock_moved(
-        summary.before,
-        summary.after,
-        settings.tz,
-        ticked=summary.days_ticked,
-        queued=summary.queued,
-        already=summary.already,
-        busy=summary.busy,
-        sent=None if summary.dispatch is None else summary.sent,
-    )
-    for line in lines:
+    for line in describe_move(summary, settings.tz):
         typer.echo(line)
 
 

@@ -174,6 +174,14 @@ def _page() -> str:
     return html.replace("__TIDTAM_TEXTS__", texts)
 
 
+def _binary(found: tuple[bytes, str] | None, cache: str) -> Response:
+    """A photo or rich menu image the emulator holds, or 404."""
+    if found is None:
+        raise HTTPException(404, "not found")
+    body, content_type = found
+    return Response(body, media_type=content_type, headers={"Cache-Control": cache})
+
+
 def simulator_router(sim: Simulator) -> APIRouter:
     router = APIRouter()
     page = _page()
@@ -259,11 +267,7 @@ def simulator_router(sim: Simulator) -> APIRouter:
 
     @router.get("/simulator/api/content/{message_id}")
     def content(message_id: str) -> Response:
-        found = sim.emulator.content(message_id)
-        if found is None:
-            raise HTTPException(404, "no such content")
-        body, content_type = found
-        return Response(body, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+        return _binary(sim.emulator.content(message_id), "private, max-age=3600")
 
     @router.get("/simulator/api/richmenu/{user_id}")
     def rich_menu(user_id: str, alias: str | None = None) -> JSONResponse:
@@ -273,11 +277,7 @@ def simulator_router(sim: Simulator) -> APIRouter:
 
     @router.get("/simulator/api/richmenu-image/{rich_menu_id}")
     def rich_menu_image(rich_menu_id: str) -> Response:
-        found = sim.emulator.rich_menu_image(rich_menu_id)
-        if found is None:
-            raise HTTPException(404, "no image for that rich menu")
-        body, content_type = found
-        return Response(body, media_type=content_type, headers={"Cache-Control": "no-cache"})
+        return _binary(sim.emulator.rich_menu_image(rich_menu_id), "no-cache")
 
     @router.get("/simulator/api/clock")
     def clock() -> JSONResponse:
@@ -297,7 +297,7 @@ def simulator_router(sim: Simulator) -> APIRouter:
 
 def move_service_clock(sim: Simulator, body: ClockMove) -> dict[str, Any]:
     """The clock panel's buttons: move the service's clock (running the days' ticks and the outbox)."""
-    from messages.clock import clock_moved, clock_reset
+    from messages.clock import clock_reset, describe_move
     from scheduler import travel
     from scheduler.service import tick_setup
     from tidtam.commands.clock import read_target
@@ -321,17 +321,7 @@ def move_service_clock(sim: Simulator, body: ClockMove) -> dict[str, Any]:
             return {"ok": False, "lines": [exc.reply_text], **clock_json(sim)}
     # The move sends the outbox through its own LINE client (to the emulator, as the settings say).
     summary = travel.move_clock(sim.engine, settings, target, clock=clock)
-    lines = clock_moved(
-        summary.before,
-        summary.after,
-        settings.tz,
-        ticked=summary.days_ticked,
-        queued=summary.queued,
-        already=summary.already,
-        busy=summary.busy,
-        sent=summary.sent if summary.dispatch is not None else None,
-    )
-    return {"ok": True, "lines": lines, **clock_json(sim)}
+    return {"ok": True, "lines": describe_move(summary, settings.tz), **clock_json(sim)}
 
 
 def mount_simulator(app: FastAPI, emulator: LineEmulator) -> Simulator:
