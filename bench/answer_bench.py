@@ -1,0 +1,494 @@
+"""Event → answer benchmark: how long a person waits for the bot's answer, beside line-bot-sdk's echo bot.
+
+    .venv/bin/python bench/answer_bench.py                        # both backends and the echo reference
+    .venv/bin/python bench/answer_bench.py --burst 500 --seconds 5 --no-postgres
+
+What a person feels is the time from their message to the bot's answer, not the webhook's
+acknowledgement. This script hosts the LINE emulator (the product's answers go there; its server
+thread runs at SCHED_IDLE, since LINE's CPU is not ours in production) and the load; the product runs
+as `python -m tidtam.cli serve --no-migrate` (its web process and the worker process it starts), the
+reference as line-bot-sdk's fastapi-echo example (signature check, then `reply_message` of the same
+text through `AsyncMessagingApi`, inline) under uvicorn, each in its own processes.
+
+The office is a generated one (`--schools`, tidtam/workbook/demo.py) with every person linked to a
+LINE user, so each event is real work: a linked person's `สถานะ`, a menu word, or a form step
+(`รายงานผล`, then `ยกเลิก`), cycling per person. Each event carries a reply token the emulator issued;
+an event's answer is the reply that used its token (an answer that came as a push instead counts as
+late: the token had expired). Latency is from the event's send (its scheduled time, in the open-loop
+runs, so queueing is not hidden) to the emulator's receipt of the reply.
+
+Per target it prints: a burst of `--burst` events sent by `--concurrency` senders as fast as they go
+(answered events/s from the first send to the last answer; p50/p99); open-loop runs at each of
+`--rates` events/s for `--seconds` s (p50/p99/max, how long after the load the last answer came: a
+run that keeps up answers within a second; one that falls behind keeps answering long after); and
+for the product the worker's CPU per handled event. Lost (never answered) and duplicated (a token
+answered twice) events are counted for every run.
+
+Targets (issue 18): burst answered/s >= 1.0x the echo reference's on SQLite and PostgreSQL; at 100
+events/s p99 < 250 ms; at 250 events/s p99 < 1 s and nothing falling behind; worker CPU per handled
+event < 1.5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SCRIPT = ("สถานะ", "โครงการของฉัน", "รายงานผล", "ยกเลิก", "ช่วยเหลือ")
+ECHO_APP = '''
+"""line-bot-sdk's examples/fastapi-echo, pointed at the emulator (Configuration host)."""
+import os
+from fastapi import FastAPI, HTTPException, Request
+from linebot.v3 import WebhookParser
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, ReplyMessageRequest, TextMessage
+from linebot.v3.webhooks import MessageEvent, TextMessageContent
+
+from contextlib import asynccontextmanager
+
+configuration = Configuration(access_token=os.environ["LINE_CHANNEL_ACCESS_TOKEN"], host=os.environ["LINE_API_BASE_URL"])
+parser = WebhookParser(os.environ["LINE_CHANNEL_SECRET"])
+line_bot_api = None
+
+
+@asynccontextmanager
+async def lifespan(app):
+    # The example builds its client at import; today's aiohttp wants a running loop for that.
+    global line_bot_api
+    async_api_client = AsyncApiClient(configuration)
+    line_bot_api = AsyncMessagingApi(async_api_client)
+    yield
+    await async_api_client.close()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.post("/callback")
+async def handle_callback(request: Request):
+    signature = request.headers["X-Line-Signature"]
+    body = (await request.body()).decode()
+    try:
+        events = parser.parse(body, signature)
+    except InvalidSignatureError:
+        raise HTTPException(status_code=400, detail="Invalid signature")
+    for event in events:
+        if not isinstance(event, MessageEvent) or not isinstance(event.message, TextMessageContent):
+            continue
+        await line_bot_api.reply_message(
+            ReplyMessageRequest(reply_token=event.reply_token, messages=[TextMessage(text=event.message.text)])
+        )
+    return "OK"
+
+
+@app.get("/healthz")
+async def healthz():
+    return {"status": "ok"}
+'''
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Run:
+    """One load against one target."""
+
+    label: str
+    sent: int = 0
+    answered: int = 0
+    late: int = 0  # answered by a push: the reply token had expired
+    duplicated: int = 0
+    latencies: list[float] = field(default_factory=list)  # seconds
+    first_send: float = 0.0
+    last_answer: float = 0.0
+    load_end: float = 0.0
+    worker_cpu: float | None = None  # seconds, the product's worker during the run
+
+    @property
+    def per_second(self) -> float:
+        span = self.last_answer - self.first_send
+        return self.answered / span if span > 0 else float("nan")
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.answered - self.late
+
+    @property
+    def tail(self) -> float:
+        """Seconds from the end of the load to the last answer."""
+        return max(0.0, self.last_answer - self.load_end)
+
+
+@dataclass
+class Target:
+    name: str
+    runs: list[Run] = field(default_factory=list)
+    error: str | None = None
+
+
+# --- the office and its people ---------------------------------------------------------------------
+
+
+def seed(database_url: str, schools: int) -> list[str]:
+    """Import a generated office and link everyone; returns the LINE user ids of the linked people."""
+    from sqlmodel import Session, col, select
+
+    from models import Person
+    from models.db import make_engine
+    from scheduler.clock import SystemClock, local_today
+    from scheduler.fiscal import fiscal_year_of
+    from tidtam.settings import Settings
+    from tidtam.simulator.people import link_demo_people
+    from tidtam.workbook import demo as demo_data
+    from tidtam.workbook import import_source
+
+    engine = make_engine(database_url)
+    clock = SystemClock()
+    fy = fiscal_year_of(local_today(clock, Settings(_env_file=None).tz))  # type: ignore[call-arg]
+    source, _ = demo_data.demo_source(schools, 1, fy)
+    import_source(source, engine, clock, label=f"bench-{schools}")
+    link_demo_people(engine, clock.now())
+    with Session(engine) as session:
+        users = [
+            u for u in session.exec(select(Person.line_user_id).where(col(Person.line_user_id).is_not(None)))
+        ]
+    engine.dispose()
+    return [str(u) for u in users]
+
+
+# --- the servers -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], port: int, log_path: Path, cwd: Path) -> Iterator[int]:
+    """A server process (the product or the echo app); yields its pid once /healthz answers."""
+    import httpx
+
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{command[2:4]} exited: {log_path.read_text()[-1500:]}")
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[2:4]} did not become healthy")
+                time.sleep(0.1)
+            yield proc.pid
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+# --- the load --------------------------------------------------------------------------------------
+
+
+class Load:
+    """Signed webhook bodies from the emulator, sent to one target, answers matched by reply token."""
+
+    def __init__(self, emulator: Any, users: list[str], url: str) -> None:
+        from tidtam.emulator.events import sign
+
+        self.emulator, self.users, self.url, self.sign = emulator, users, url, sign
+        self.next_step = dict.fromkeys(users, 0)
+        self.turn = 0
+
+    def body(self) -> tuple[str, bytes, str]:
+        """The next person's next message: (reply token, body, signature)."""
+        user = self.users[self.turn % len(self.users)]
+        self.turn += 1
+        step = self.next_step[user]
+        self.next_step[user] = step + 1
+        event = self.emulator.text_event(user, SCRIPT[step % len(SCRIPT)])
+        raw = json.dumps(
+            {"destination": self.emulator.bot_user_id, "events": [event]},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        return event["replyToken"], raw, self.sign(self.emulator.channel_secret, raw)
+
+    async def _post(self, client: Any, body: bytes, signature: str) -> None:
+        headers = {"Content-Type": "application/json", "X-Line-Signature": signature}
+        for _ in range(3):
+            try:
+                response = await client.post(self.url, content=body, headers=headers)
+                if response.status_code == 200:
+                    return
+            except Exception:  # a refused connection under load: try again, briefly
+                await asyncio.sleep(0.05)
+
+    async def burst(self, count: int, concurrency: int, run: Run, sent: dict[str, float]) -> None:
+        import httpx
+
+        queue = [self.body() for _ in range(count)]
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            run.first_send = time.time()
+
+            async def sender(offset: int) -> None:
+                for token, body, signature in queue[offset::concurrency]:
+                    sent[token] = time.time()
+                    await self._post(client, body, signature)
+
+            await asyncio.gather(*(sender(i) for i in range(concurrency)))
+        run.sent = count
+        run.load_end = time.time()
+
+    async def open_loop(self, rate: float, seconds: float, run: Run, sent: dict[str, float]) -> None:
+        import httpx
+
+        count = int(rate * seconds)
+        queue = [self.body() for _ in range(count)]
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            start = time.time() + 0.2
+            run.first_send = start
+
+            async def one(i: int, token: str, body: bytes, signature: str) -> None:
+                at = start + i / rate
+                await asyncio.sleep(max(0.0, at - time.time()))
+                sent[token] = at  # latency counts from the scheduled time
+                await self._post(client, body, signature)
+
+            await asyncio.gather(*(one(i, *item) for i, item in enumerate(queue)))
+        run.sent = count
+        run.load_end = start + count / rate
+
+
+def collect(emulator: Any, sent: dict[str, float], run: Run, *, settle: float, users: set[str]) -> None:
+    """Wait (bounded) until every event was answered, then read the answers off the emulator."""
+    deadline = time.time() + settle
+    while time.time() < deadline:
+        answered = {d.reply_token for d in emulator.deliveries if d.reply_token in sent}
+        if len(answered) >= len(sent):
+            break
+        time.sleep(0.2)
+    seen: set[str] = set()
+    for delivery in list(emulator.deliveries):
+        token = delivery.reply_token
+        if token in sent:
+            if token in seen:
+                run.duplicated += 1
+                continue
+            seen.add(token)
+            run.latencies.append(delivery.time - sent[token])
+            run.last_answer = max(run.last_answer, delivery.time)
+    run.answered = len(seen)
+    pushed_to = [
+        d for d in emulator.deliveries if d.kind == "push" and d.to in users and d.time >= run.first_send
+    ]
+    run.late = min(len(pushed_to), run.sent - run.answered)
+
+
+def measure(
+    name: str, emulator: Any, users: list[str], url: str, args: argparse.Namespace, worker: int | None
+) -> Target:
+    target = Target(name)
+    load = Load(emulator, users, url)
+    plans: list[tuple[str, Any]] = [("burst", None), *((f"{rate:g}/s", rate) for rate in args.rates)]
+    for label, rate in plans:
+        emulator.deliveries.clear()
+        sent: dict[str, float] = {}
+        run = Run(label)
+        cpu0 = _cpu_seconds(worker) if worker else None
+        if rate is None:
+            asyncio.run(load.burst(args.burst, args.concurrency, run, sent))
+        else:
+            asyncio.run(load.open_loop(rate, args.seconds, run, sent))
+        collect(emulator, sent, run, settle=args.settle, users=set(users))
+        if worker and cpu0 is not None:
+            run.worker_cpu = _cpu_seconds(worker) - cpu0
+        target.runs.append(run)
+        time.sleep(1.0)  # let the previous run's stragglers finish
+    return target
+
+
+def run_target(name: str, database_url: str | None, args: argparse.Namespace, workdir: Path) -> Target:
+    from tidtam import migrate
+    from tidtam.emulator import LineEmulator
+
+    users: list[str]
+    if database_url is not None:
+        migrate.upgrade(database_url)
+        users = seed(database_url, args.schools)
+    else:
+        users = [f"U{i:032x}" for i in range(1, args.users + 1)]
+    port = _free_port()
+    with LineEmulator() as emulator:
+        if emulator.server_thread is not None and args.line_priority == "idle":
+            os.sched_setscheduler(emulator.server_thread.native_id, os.SCHED_IDLE, os.sched_param(0))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TIDTAM_"))}
+        env.update(
+            LINE_CHANNEL_SECRET=emulator.channel_secret,
+            LINE_CHANNEL_ACCESS_TOKEN=emulator.access_token,
+            LINE_API_BASE_URL=emulator.base_url,
+            LINE_DATA_API_BASE_URL=emulator.base_url,
+            TIDTAM_MEDIA_DIR=str(workdir / "media"),
+            TIDTAM_LOG_LEVEL="warning",
+            TIDTAM_SCHEDULER_ENABLED="false",
+        )
+        if database_url is None:
+            app = workdir / "echo_app.py"
+            app.write_text(ECHO_APP, encoding="utf-8")
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "echo_app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ]
+        else:
+            env["TIDTAM_DATABASE_URL"] = database_url
+            command = [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"]
+        with serving(command, env, port, workdir / f"{name}.log", workdir) as pid:
+            time.sleep(1.0)  # the product's worker starts beside it
+            worker = next(iter(_children(pid)), None) if database_url is not None else None
+            target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, worker)
+        if emulator.violations:
+            target.error = (
+                f"LINE would refuse {len(emulator.violations)} requests: {emulator.violations[0][:160]}"
+            )
+    return target
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+def _ms(seconds: float) -> str:
+    return "-" if seconds != seconds else f"{seconds * 1000:,.0f}"
+
+
+def print_table(targets: list[Target], args: argparse.Namespace) -> None:
+    echo = next((t for t in targets if t.name == "echo"), None)
+    echo_rate = echo.runs[0].per_second if echo and echo.runs else float("nan")
+    print(
+        f"\nEvent -> answer, {args.burst} events in the burst ({args.concurrency} senders), "
+        f"open loop {args.seconds:g} s at {', '.join(f'{r:g}' for r in args.rates)} events/s"
+    )
+    header = (
+        f"{'target':<18}{'run':>8}{'answered/s':>12}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'tail s':>8}{'lost':>6}{'late':>6}{'dup':>5}{'worker ms/ev':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for target in targets:
+        if target.error and not target.runs:
+            print(f"{target.name:<18} {target.error}")
+            continue
+        for run in target.runs:
+            ratio = (
+                run.per_second / echo_rate
+                if run.label == "burst" and echo_rate == echo_rate
+                else float("nan")
+            )
+            cpu = f"{run.worker_cpu / run.answered * 1000:.2f}" if run.worker_cpu and run.answered else "-"
+            print(
+                f"{target.name:<18}{run.label:>8}{run.per_second:>12,.0f}"
+                f"{(f'{ratio:.2f}x' if ratio == ratio else '-'):>9}"
+                f"{_ms(_percentile(run.latencies, 0.5)):>9}{_ms(_percentile(run.latencies, 0.99)):>9}"
+                f"{_ms(max(run.latencies, default=float('nan'))):>9}{run.tail:>8.1f}{run.lost:>6}{run.late:>6}"
+                f"{run.duplicated:>5}{cpu:>14}"
+            )
+        if target.error:
+            print(f"{'':<18} {target.error}")
+    print(
+        "\nTargets: burst >= 1.0x echo; p99 < 250 ms at 100/s; p99 < 1,000 ms and tail < 1 s at 250/s; "
+        "worker < 1.5 ms per event; nothing lost or duplicated."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--schools", type=int, default=60, help="generated office size (people: about 6 per school)"
+    )
+    parser.add_argument("--users", type=int, default=400, help="distinct LINE users for the echo reference")
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 250.0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each open-loop run")
+    parser.add_argument("--settle", type=float, default=60.0, help="how long to wait for the last answers")
+    parser.add_argument("--line-priority", choices=("idle", "normal"), default="idle")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--no-echo", action="store_true")
+    args = parser.parse_args()
+    targets: list[Target] = []
+    with tempfile.TemporaryDirectory(prefix="tidtam-answer-bench-") as tmp:
+        workdir = Path(tmp)
+        if not args.no_echo:
+            targets.append(run_target("echo", None, args, workdir))
+        if not args.no_sqlite:
+            targets.append(
+                run_target("tidtam sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", args, workdir)
+            )
+        if not args.no_postgres:
+            try:
+                with scratch_postgres(PG_ADMIN_URL, prefix="tidtam_answer_bench", migrate=False) as url:
+                    targets.append(run_target("tidtam postgresql", url, args, workdir))
+            except PostgresUnavailable as exc:
+                targets.append(Target("tidtam postgresql", error=str(exc)))
+    print_table(targets, args)
+
+
+if __name__ == "__main__":
+    main()
