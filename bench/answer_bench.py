@@ -236,6 +236,38 @@ def serving(command: list[str], env: dict[str, str], port: int, log_path: Path, 
                 proc.wait(timeout=5)
 
 
+@contextmanager
+def profiling(pid: int | None, folder: str | None, name: str) -> Iterator[None]:
+    """py-spy records the product's worker (collapsed stacks, `--py-spy DIR`), while the block runs."""
+    if pid is None or folder is None:
+        yield
+        return
+    out = Path(folder).resolve() / f"worker-{name.replace(' ', '-')}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--format",
+            "raw",
+            "-o",
+            str(out),
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
 # --- the load --------------------------------------------------------------------------------------
 
 
@@ -402,7 +434,8 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
         with serving(command, env, port, workdir / f"{name}.log", workdir) as pid:
             time.sleep(1.0)  # the product's worker starts beside it
             worker = next(iter(_children(pid)), None) if database_url is not None else None
-            target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, worker)
+            with profiling(worker, args.py_spy, name):
+                target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, worker)
         if emulator.violations:
             target.error = (
                 f"LINE would refuse {len(emulator.violations)} requests: {emulator.violations[0][:160]}"
@@ -471,6 +504,9 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-echo", action="store_true")
+    parser.add_argument(
+        "--py-spy", metavar="DIR", help="record the product's worker with py-spy (collapsed stacks)"
+    )
     args = parser.parse_args()
     targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="tidtam-answer-bench-") as tmp:
