@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.commands import normalize
+from bot import intents
 from bot.context import EventContext
+from bot.intents import Intent
 from bot.postback import Postback
 from messages import approvals as text
-from messages import chat, report_form
+from messages import chat
 from models.approvals import (
     DecisionError,
     DecisionResult,
@@ -317,27 +318,15 @@ def _forget_return(ctx: EventContext, conversation: Conversation) -> None:
     ctx.session.add(conversation)
 
 
-def _is_menu_word(typed: str) -> bool:
-    """Exactly a menu command ("สถานะ", "รายงานผล", "รออนุมัติ"...): the director moved on; not a reason."""
-    words = (
-        *chat.HELP_WORDS,
-        *chat.MY_PROJECTS_WORDS,
-        *chat.STATUS_WORDS,
-        *report_form.REPORT_WORDS,
-        *text.PENDING_WORDS,
-        *text.APPROVE_ALL_WORDS,
-    )
-    return normalize(typed) in {normalize(w) for w in words}
-
-
 def on_reason_text(
     ctx: EventContext, conversation: Conversation, data: dict[str, object], typed: str
 ) -> None:
     _forget_return(ctx, conversation)
-    if normalize(typed) in {normalize(w) for w in text.CANCEL_RETURN_WORDS}:
+    if intents.match(typed, (Intent.CANCEL,)):
         ctx.reply(text.return_cancelled())
         return
-    if _is_menu_word(typed):
+    if intents.match(typed, intents.MENU):
+        # Exactly a menu word ("สถานะ", "รายงานผล", "รออนุมัติ"...): the director moved on; not a reason.
         ctx.reply(text.return_cancelled())
         from bot import handlers  # imported late: handlers routes texts to this module
 
@@ -345,7 +334,7 @@ def on_reason_text(
         return
     report_id, version = int(data["report"]), int(data["version"])  # type: ignore[call-overload]
     channel = DecisionChannel(str(data.get("channel", DecisionChannel.BUTTON.value)))
-    if is_plain_approval(typed):
+    if intents.is_plain_approval(typed):
         # "อนุมัติ" is not a reason: the director changed their mind.
         decide(ctx, report_id, version, DecisionOutcome.APPROVED, channel)
         return
@@ -365,36 +354,6 @@ def on_decision_button(ctx: EventContext, postback: Postback) -> None:
 # --- text: quote-replies, "อนุมัติ", "ส่งกลับ …", "อนุมัติทั้งหมด" ---------------------------------------
 
 
-def _starts(typed: str, words: tuple[str, ...]) -> tuple[bool, str]:
-    stripped = typed.strip()
-    lowered = stripped.lower()
-    for word in sorted(words, key=len, reverse=True):
-        if lowered.startswith(word.lower()):
-            return True, stripped[len(word) :].strip(" :：-,")
-    return False, ""
-
-
-def is_plain_approval(typed: str) -> bool:
-    """The whole text is an approval word, perhaps with a polite ending ("อนุมัติครับ", "ok ค่ะ").
-
-    "ตกลงว่าต้องแก้ก่อน" starts with an approval word but is not an approval.
-    """
-    typed_norm = normalize(typed)
-    endings = sorted((normalize(e) for e in text.POLITE_ENDINGS), key=len, reverse=True)
-    for word in sorted((normalize(w) for w in text.APPROVE_WORDS), key=len, reverse=True):
-        if not typed_norm.startswith(word):
-            continue
-        rest = typed_norm[len(word) :]
-        while rest:
-            ending = next((e for e in endings if rest.startswith(e)), None)
-            if ending is None:
-                break
-            rest = rest[len(ending) :]
-        if not rest:
-            return True
-    return False
-
-
 def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> bool:
     """A reply quoting one of our approval cards; False when the quoted message is not a card."""
     sent = ctx.session.exec(
@@ -405,19 +364,19 @@ def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> boo
     version = ctx.session.get(ReportVersion, sent.ref_id)
     if version is None:
         return False
-    is_return, reason = _starts(typed, text.RETURN_WORDS)
-    if is_return:
+    if intents.is_plain_approval(typed):
+        decide(ctx, version.report_id, version.version, DecisionOutcome.APPROVED, DecisionChannel.QUOTE_REPLY)
+        return True
+    returned = intents.leading(typed, (Intent.RETURN,))
+    if returned is not None:
         decide(
             ctx,
             version.report_id,
             version.version,
             DecisionOutcome.RETURNED,
             DecisionChannel.QUOTE_REPLY,
-            reason,
+            returned[1],
         )
-        return True
-    if is_plain_approval(typed):
-        decide(ctx, version.report_id, version.version, DecisionOutcome.APPROVED, DecisionChannel.QUOTE_REPLY)
         return True
     return False
 
@@ -448,22 +407,14 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     """Plain-text decisions; False when the text is not about approvals."""
     if ctx.person is None:
         return False
-    norm = normalize(typed)
-    if norm in {normalize(w) for w in text.APPROVE_ALL_WORDS}:
-        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
-        if not items:
-            ctx.reply(text.nothing_pending())
-        else:
-            ctx.reply(text.confirm_approve_all(len(items), f"v1|apall|h={_fingerprint(items)}"))
-        return True
-    if norm in {normalize(w) for w in text.PENDING_WORDS}:
-        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
-        ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
-        return True
-    is_approve, rest = _starts(typed, text.TEXT_APPROVE_WORDS)
-    is_return, reason = _starts(typed, text.TEXT_RETURN_WORDS)
-    if not (is_approve or is_return):
+    menu = intents.match(typed, (Intent.APPROVE_ALL, Intent.PENDING))
+    if menu is not None:
+        return on_menu(ctx, menu)
+    found = intents.leading(typed, intents.DECISION, quoting=False)
+    if found is None:
         return False
+    is_approve = found[0] is Intent.APPROVE
+    rest = reason = found[1]
     items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
     if not items:
         ctx.reply(text.nothing_pending())
@@ -486,6 +437,23 @@ def on_text(ctx: EventContext, typed: str) -> bool:
         "" if is_approve else remainder,
     )
     return True
+
+
+def on_menu(ctx: EventContext, command: Intent) -> bool:
+    """The approver's menu commands; False when `command` is not one of them."""
+    assert ctx.person is not None
+    if command is Intent.APPROVE_ALL:
+        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+        if not items:
+            ctx.reply(text.nothing_pending())
+        else:
+            ctx.reply(text.confirm_approve_all(len(items), f"v1|apall|h={_fingerprint(items)}"))
+        return True
+    if command is Intent.PENDING:
+        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+        ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
+        return True
+    return False
 
 
 def _target(items: list[Pending], rest: str) -> tuple[Pending | None, str]:

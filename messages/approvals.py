@@ -24,17 +24,6 @@ from messages.report_form import STATUS_LABELS
 from messages.thai_dates import format_date, format_datetime, format_quarter
 from messages.thai_numbers import format_baht, format_number, format_percent
 
-APPROVE_WORDS = ("อนุมัติ", "ok", "โอเค", "ผ่าน", "approve", "เห็นชอบ", "ตกลง")
-RETURN_WORDS = ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ", "แก้ไข", "return")
-APPROVE_ALL_WORDS = ("อนุมัติทั้งหมด", "approve all")
-# Typed without quoting a card: "อนุมัติ [รหัสโครงการ]", "ส่งกลับ [รหัสโครงการ] <เหตุผล>".
-TEXT_APPROVE_WORDS = ("อนุมัติ", "approve")
-TEXT_RETURN_WORDS = ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ")
-CANCEL_RETURN_WORDS = ("ยกเลิก", "cancel")
-# What may follow an approval word in a quote-reply and still make it a plain approval.
-POLITE_ENDINGS = ("ครับผม", "ครับ", "ค่ะ", "คะ", "ค่า", "คับ", "นะ", "จ้า", "จ้ะ", "เลย", "ได้", "แล้ว", "!", ".")
-PENDING_WORDS = ("รออนุมัติ", "รายการรออนุมัติ", "pending")
-
 
 @dataclass(frozen=True)
 class IndicatorLine:

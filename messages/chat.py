@@ -16,12 +16,6 @@ from messages.thai_numbers import format_baht, format_percent
 
 BOT_NAME = "ติดตาม"
 
-# Command words people type; `bot/commands.py` matches them, typos tolerated.
-HELP_WORDS = ("ช่วยเหลือ", "เมนู", "วิธีใช้", "help", "menu", "?", "คำสั่ง")
-MY_PROJECTS_WORDS = ("โครงการของฉัน", "โครงการ", "my projects", "projects")
-STATUS_WORDS = ("สถานะ", "status", "สถานะโครงการ")
-CANCEL_WORDS = ("ยกเลิก", "cancel")
-REGISTER_WORDS = ("ลงทะเบียน", "register")
 
 LINKED_MENU = ("รายงานผล", "สถานะ", "โครงการของฉัน", "ช่วยเหลือ")
 

@@ -33,17 +33,6 @@ if TYPE_CHECKING:  # the engine's reply types; messages/ only reads their attrib
 LABEL_LIMIT = 20
 POSTBACK_ACTION = "f"
 
-# --- words people type inside a form ----------------------------------------------------------------
-
-CANCEL_WORDS = ("ยกเลิก", "cancel")
-BACK_WORDS = ("ย้อนกลับ", "ย้อน", "กลับ", "back")
-SKIP_WORDS = ("ข้าม", "skip", "ไม่มี", "-")
-EDIT_WORDS = ("แก้ไข", "แก้", "edit")
-HELP_WORDS = ("ช่วยเหลือ", "help", "วิธีใช้")
-SUBMIT_WORDS = ("ยืนยันส่ง", "ส่ง", "submit")
-DONE_WORDS = ("เสร็จ", "เสร็จแล้ว", "ครบแล้ว", "done")
-YES_WORDS = ("ยืนยัน", "ใช่", "ตกลง", "ok", "yes")
-NO_WORDS = ("ไม่", "ไม่ใช่", "ทำต่อ", "no")
 
 # --- errors of typed answers (used by bot/forms/kinds.py) ------------------------------------------
 
@@ -118,6 +107,8 @@ def _notice_text(notice: Notice) -> str:
         return (
             str(p.get("text")) + "\n" if p.get("text") else ""
         ) + "ระหว่างกรอก พิมพ์ได้ทุกเมื่อ: ย้อนกลับ • ข้าม (ข้อที่ไม่บังคับ) • แก้ไข • ยกเลิก (เก็บร่างไว้)"
+    if code == "command_word":
+        return "คำนี้เป็นคำสั่งของระบบ จึงไม่ได้บันทึกเป็นคำตอบค่ะ กรุณาพิมพ์คำตอบของข้อนี้ หรือแตะปุ่มด้านล่างค่ะ"
     if code == "no_choices":
         return str(p.get("text") or "ไม่มีรายการให้เลือกค่ะ")
     return ""

@@ -25,9 +25,9 @@ from typing import Any
 
 from linebot.v3.messaging import FlexMessage
 
-from messages.chat import MY_PROJECTS_WORDS
 from messages.thai_dates import format_date
 from messages.thai_numbers import format_number
+from messages.vocabulary import WORDS
 
 __all__ = [
     "ALT_TEXT_LIMIT",
@@ -221,7 +221,7 @@ _FOOTER = {
             "type": "button",
             "style": "primary",
             "height": "sm",
-            "action": {"type": "message", "label": MY_PROJECTS_WORDS[0], "text": MY_PROJECTS_WORDS[0]},
+            "action": {"type": "message", "label": WORDS["MY_PROJECTS"][0], "text": WORDS["MY_PROJECTS"][0]},
         }
     ],
 }

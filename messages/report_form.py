@@ -12,13 +12,12 @@ from messages.thai_numbers import format_baht, format_number, format_percent
 TITLE = "รายงานผลการดำเนินงานโครงการ"
 PLANNING_GROUP = "กลุ่มนโยบายและแผน"
 HELP = "แบบรายงานผลการดำเนินงานรายไตรมาส ตอบทีละข้อ แล้วตรวจสอบก่อนยืนยันส่งค่ะ"
-REPORT_WORDS = ("รายงานผล", "รายงาน", "ส่งรายงาน", "report")
 
 LABELS = {
     "project": "โครงการ",
     "period": "ไตรมาสที่รายงาน",
     "status": "สถานะการดำเนินงาน",
-    "status_reason": "เหตุผลที่ยกเลิก/เลื่อน",
+    "status_reason": "เหตุผลที่ยุติ/เลื่อน",
     "progress": "ความก้าวหน้า",
     "budget": "เบิกจ่ายสะสม",
     "indicators": "ผลตัวชี้วัด",
@@ -28,11 +27,19 @@ LABELS = {
     "photos": "รูปหลักฐาน",
 }
 
+# Other words that pick a status when typed (the old label "ยกเลิก/เลื่อน" among them: it read like
+# leaving the form, so the button now says "ยุติ/เลื่อนโครงการ").
+STATUS_KEYWORDS = {
+    "not_started": ("ยังไม่เริ่ม",),
+    "in_progress": ("กำลังดำเนินการ", "ดำเนินการอยู่"),
+    "completed": ("เสร็จสิ้น", "แล้วเสร็จ", "เสร็จสมบูรณ์"),
+    "cancelled": ("ยกเลิก/เลื่อน", "ยกเลิกโครงการ", "เลื่อนโครงการ", "ยุติโครงการ", "ยุติ", "เลื่อน"),
+}
 STATUS_LABELS = {
     "not_started": "ยังไม่ดำเนินการ",
     "in_progress": "อยู่ระหว่างดำเนินการ",
     "completed": "ดำเนินการแล้วเสร็จ",
-    "cancelled": "ยกเลิก/เลื่อน",
+    "cancelled": "ยุติ/เลื่อนโครงการ",
 }
 
 

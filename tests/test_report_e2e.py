@@ -341,7 +341,7 @@ def test_every_validation_error_then_a_correct_answer(engine, seeded, service, c
     summary = chat.say("เสร็จ")
     # nothing answered before a wrong answer was lost
     for shown in (
-        "ยกเลิก/เลื่อน",
+        "ยุติ/เลื่อนโครงการ",
         "ผู้รับเหมาทิ้งงาน",
         "10%",
         "120,000 บาท",

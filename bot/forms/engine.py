@@ -75,6 +75,7 @@ class Command(StrEnum):
     DONE = "done"
     YES = "yes"
     NO = "no"
+    WORD = "word"  # a word of the bot's vocabulary that means nothing at this point: never an answer
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class NoticeCode(StrEnum):
     NOTE = "note"
     HELP = "help"
     NO_CHOICES = "no_choices"
+    COMMAND_WORD = "command_word"
 
 
 @dataclass(frozen=True)
@@ -710,7 +712,25 @@ def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepRes
         run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
         run.go_on()
         return _done(run)
-    # YES/NO outside a confirmation: not a command here; ask again.
+    if command is Command.YES and mode == "ask" and f.kind is Kind.PHOTO:
+        run.answers.setdefault(f.name, [])  # "ok" after the photos: that is all of them
+        run.go_on()
+        return _done(run)
+    if command is Command.YES and mode == "ask":
+        # "ใช่ค่ะ" / "ok" to a question showing last quarter's answer: keep it.
+        default = run.question(f, run.item_at_cursor()).default
+        run.state["seq"] = int(run.state["seq"]) - 1  # building the question must not move seq
+        if default is not None:
+            run.accept(f, run.item_at_cursor(), default)
+            return _done(run)
+    if command is Command.NO and mode == "ask" and f.optional:
+        # "ไม่ค่ะ" to "any problems?": nothing to say, as "ข้าม" would.
+        run.set_answer(f, run.item_at_cursor(), SKIPPED)
+        run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
+        run.go_on()
+        return _done(run)
+    # Any other word of the vocabulary: not an answer; say so and ask again.
+    run.replies.append(Notice(NoticeCode.COMMAND_WORD, {"kind": f.kind.value}))
     run.ask_again()
     return _done(run)
 

@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.commands import normalize
 from bot.forms.spec import Choice, Field, Kind
+from bot.intents import normalize
 from bot.postback import parse_int
 from messages import forms as text
 from messages.errors import InputError

@@ -137,7 +137,10 @@ def default_period(answers: Answers, facts: ReportFacts, item: Item | None) -> s
 
 
 def status_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
-    return [Choice(s.value, txt.STATUS_LABELS[s.value]) for s in ImplementationStatus]
+    return [
+        Choice(s.value, txt.STATUS_LABELS[s.value], txt.STATUS_KEYWORDS.get(s.value, ()))
+        for s in ImplementationStatus
+    ]
 
 
 def indicator_items(answers: Answers, facts: ReportFacts) -> list[Item]:

@@ -15,8 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from bot.commands import Command as MenuCommand
-from bot.commands import match_command, normalize
+from bot import intents
 from bot.context import EventContext
 from bot.forms import engine
 from bot.forms.engine import (
@@ -34,6 +33,7 @@ from bot.forms.engine import (
 )
 from bot.forms.report import QUARTERLY_REPORT, DbReportFacts
 from bot.forms.spec import Form, Kind
+from bot.intents import Intent
 from bot.line_ids import is_message_id
 from bot.postback import Postback
 from messages import chat
@@ -67,24 +67,29 @@ _IMAGE_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n
 after_submit: list[Callable[[EventContext, Any, Any], None]] = []
 
 
-def _words(words: tuple[str, ...]) -> set[str]:
-    return {normalize(w) for w in words}
-
-
-_COMMAND_WORDS: list[tuple[Command, set[str]]] = [
-    (Command.CANCEL, _words(form_text.CANCEL_WORDS)),
-    (Command.BACK, _words(form_text.BACK_WORDS)),
-    (Command.SKIP, _words(form_text.SKIP_WORDS)),
-    (Command.EDIT, _words(form_text.EDIT_WORDS)),
-    (Command.HELP, _words(form_text.HELP_WORDS)),
-    (Command.SUBMIT, _words(form_text.SUBMIT_WORDS)),
-    (Command.DONE, _words(form_text.DONE_WORDS)),
-]
-_CONFIRM_WORDS = [(Command.YES, _words(form_text.YES_WORDS)), (Command.NO, _words(form_text.NO_WORDS))]
+# Typed form commands, in the order a word of two of them is read (none is shared today).
+_FORM_COMMANDS: tuple[tuple[Intent, Command], ...] = (
+    (Intent.CANCEL, Command.CANCEL),
+    (Intent.BACK, Command.BACK),
+    (Intent.SKIP, Command.SKIP),
+    (Intent.EDIT, Command.EDIT),
+    (Intent.HELP, Command.HELP),
+    (Intent.SUBMIT, Command.SUBMIT),
+    (Intent.DONE, Command.DONE),
+    (Intent.YES, Command.YES),
+    (Intent.NO, Command.NO),
+)
+_COMMAND_OF = dict(_FORM_COMMANDS)
 
 
 def conversation_of(ctx: EventContext) -> Conversation | None:
     return ctx.conversation()
+
+
+def in_form(ctx: EventContext) -> bool:
+    """Whether the person is filling in one of the chat forms (not another flow holding the chat)."""
+    conversation = conversation_of(ctx)
+    return conversation is not None and conversation.form in FORMS
 
 
 def _facts(ctx: EventContext) -> DbReportFacts:
@@ -132,28 +137,34 @@ def text_input(ctx: EventContext, text: str) -> bool:
     if form is None:
         _end(ctx, conversation)
         return False
-    typed = normalize(text)
-    inp: engine.Input = TextInput(text)
-    if conversation.data.get("mode") in ("confirm_cancel", "confirm_value"):
-        for command, words in _CONFIRM_WORDS:
-            if typed in words:
-                inp = CommandInput(command)
-    if isinstance(inp, TextInput):
-        # Cancel and help forgive typos (both only ask or explain, so a false match costs nothing).
-        loose = match_command(text)
-        if loose is MenuCommand.CANCEL:
-            inp = CommandInput(Command.CANCEL)
-        elif loose is MenuCommand.HELP and typed not in _words(form_text.SKIP_WORDS):
-            inp = CommandInput(Command.HELP)
-    if isinstance(inp, TextInput):
-        for command, words in _COMMAND_WORDS:
-            if typed in words and not (
-                command is Command.SKIP and typed == "-" and _expects_number(form, conversation)
-            ):
-                inp = CommandInput(command)
-                break
+    confirming = conversation.data.get("mode") in ("confirm_cancel", "confirm_value")
+    inp = form_input(text, confirming=confirming, expects_number=_expects_number(form, conversation))
     _apply(ctx, conversation, engine.step(form, conversation.data, inp, _facts(ctx), _today(ctx)))
     return True
+
+
+def form_input(text: str, *, confirming: bool = False, expects_number: bool = False) -> engine.Input:
+    """What a typed text is inside a form: a command (with any polite ending or spacing), or an answer.
+
+    No word of the vocabulary is ever an answer: one that means nothing here is `Command.WORD`, which
+    the engine answers by asking the question again, so `ยกเลิกค่ะ` or `อนุมัติครับ` never reaches a
+    director as a report's text.
+    """
+    if confirming:
+        confirmed = intents.match(text, (Intent.YES, Intent.NO))
+        if confirmed is not None:
+            return CommandInput(_COMMAND_OF[confirmed])
+    if expects_number and intents.normalize(text) == "-":
+        return TextInput(text)  # "-" before a number is a minus sign, and the number parser explains it
+    found = intents.match(text, [intent for intent, _ in _FORM_COMMANDS])
+    if found is None:
+        # Cancel and help forgive typos (both only ask or explain, so a false match costs nothing).
+        found = intents.match_loosely(text, (Intent.CANCEL, Intent.HELP))
+    if found is not None:
+        return CommandInput(_COMMAND_OF[found])
+    if intents.is_word(text):
+        return CommandInput(Command.WORD)
+    return TextInput(text)
 
 
 def _expects_number(form: Form, conversation: Conversation) -> bool:
