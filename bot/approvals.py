@@ -439,7 +439,7 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     return True
 
 
-def on_menu(ctx: EventContext, command: Intent) -> bool:
+def on_menu(ctx: EventContext, command: Intent, typed: str = "") -> bool:
     """The approver's menu commands; False when `command` is not one of them."""
     assert ctx.person is not None
     if command is Intent.APPROVE_ALL:

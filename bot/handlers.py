@@ -20,12 +20,15 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
-from bot import approvals, intents
+from bot import approvals, intents, menus
 from bot.context import EventContext
 from bot.forms import runtime as forms
 from bot.intents import Intent
 from bot.postback import Postback, PostbackRegistry, decode
 from messages import chat
+from messages import menus as menu_text
+from messages.menus import MenuRole
+from messages.thai_dates import format_fiscal_year
 from models.linking import LinkResult, linked_person, redeem_link_code
 from models.messaging import ChatBinding
 from models.projects import open_period, projects_of_person
@@ -67,7 +70,7 @@ def on_follow(ctx: EventContext) -> None:
     person.reachability = Reachability.FOLLOWING
     person.updated_at = ctx.now
     ctx.session.add(person)
-    ctx.reply(chat.greeting_linked(person.full_name))
+    ctx.reply(chat.greeting_linked(menus.address(ctx), menus.labels(ctx)))
 
 
 def on_unfollow(ctx: EventContext) -> None:
@@ -162,7 +165,7 @@ def on_private_text(ctx: EventContext, text: str) -> None:
     if command is None and (intents.link_code_text(text) or intents.starts_with_register(text)):
         command = Intent.REGISTER
     if command is None:
-        ctx.reply(chat.not_understood())
+        ctx.reply(chat.not_understood(menus.labels(ctx)))
     else:
         on_menu(ctx, command, text)
 
@@ -170,31 +173,47 @@ def on_private_text(ctx: EventContext, text: str) -> None:
 def on_menu(ctx: EventContext, command: Intent, text: str = "") -> None:
     """A menu command from a linked person (typed, or a rich-menu / quick-reply button)."""
     assert ctx.person is not None
+    roles = menus.roles(ctx)
+    reporter = MenuRole.REPORTER in roles
     if command is Intent.REPORT:
         forms.start_report(ctx)
-    elif command is Intent.HELP:
-        ctx.reply(chat.help_linked())
+    elif command in (Intent.STATUS, Intent.MY_PROJECTS) and not reporter:
+        # A director or planner who owns no project: what "status" means for them.
+        if command is Intent.STATUS and MenuRole.DIRECTOR in roles:
+            menus.reply_school_status(ctx)
+        elif command is Intent.STATUS and MenuRole.PLANNER in roles:
+            menus.reply_area_overview(ctx)
+        else:
+            ctx.reply(menu_text.no_own_projects(roles, format_fiscal_year(fiscal_year_of(_today(ctx)))))
     elif command is Intent.MY_PROJECTS:
         reply_my_projects(ctx)
     elif command is Intent.STATUS:
         reply_status(ctx)
     elif command is Intent.CANCEL:
-        ctx.reply(chat.nothing_to_cancel())
+        ctx.reply(chat.nothing_to_cancel(menus.labels(ctx)))
     elif command is Intent.REGISTER:
-        ctx.reply(chat.link_account_already_linked(ctx.person.full_name))
-    elif command is Intent.DASHBOARD:
+        ctx.reply(chat.link_account_already_linked(ctx.person.full_name, menus.labels(ctx)))
+    elif command is Intent.CONTACT:
+        menus.reply_contact(ctx)
+    elif command is Intent.SCHOOL_STATUS and MenuRole.DIRECTOR in roles:
+        menus.reply_school_status(ctx)
+    elif command is Intent.AREA_OVERVIEW and MenuRole.PLANNER in roles:
+        menus.reply_area_overview(ctx)
+    elif command is Intent.NOT_SUBMITTED and MenuRole.PLANNER in roles:
+        menus.reply_not_submitted(ctx)
+    elif command is Intent.DASHBOARD and (MenuRole.PLANNER in roles or MenuRole.DIRECTOR in roles):
         reply_dashboard_link(ctx)
-    elif not approvals.on_menu(ctx, command):
-        ctx.reply(chat.help_linked())
+    elif not approvals.on_menu(ctx, command, text):
+        menus.reply_help(ctx)  # help, or a command of another role: the person's own menu
 
 
 def reply_dashboard_link(ctx: EventContext) -> None:
     """`แดชบอร์ด`: the planning group's dashboard login link.
 
     The link itself is built by `bot/dashboard_link.py` (issue 15, another branch); this is the one
-    place to call it from once both are merged. Until then the person gets the help text.
+    place to call it from once both are merged. Until then the person gets the help text of their menu.
     """
-    ctx.reply(chat.help_linked())
+    menus.reply_help(ctx)
 
 
 def on_unlinked_text(ctx: EventContext, text: str) -> None:
@@ -211,19 +230,41 @@ def on_unlinked_text(ctx: EventContext, text: str) -> None:
     )
     if outcome.result is LinkResult.LINKED and outcome.person is not None:
         office_name = outcome.office.name if outcome.office else ""
-        ctx.reply(chat.linked_ok(outcome.person.full_name, office_name))
+        ctx.person = outcome.person
+        ctx.reply(chat.linked_ok(outcome.person.full_name, office_name, menus.labels(ctx)))
     else:
         ctx.reply(
             _link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person)
         )
 
 
+_GROUP_COMMANDS = (Intent.HELP, Intent.STATUS, Intent.AREA_OVERVIEW, Intent.NOT_SUBMITTED)
+
+
+def on_group_command(ctx: EventContext, command: Intent) -> None:
+    """`สถานะ` / `ภาพรวมเขต` / `ใครยังไม่ส่ง` in a planning group's bound LINE group: the area's picture.
+
+    An unbound group gets nothing: the bot does not show an office's figures to a chat it does not know.
+    """
+    binding = menus.group_binding(ctx.session, ctx.chat_id)
+    if binding is None:
+        return
+    labels = (intents.canonical(Intent.AREA_OVERVIEW), intents.canonical(Intent.NOT_SUBMITTED))
+    if command is Intent.NOT_SUBMITTED:
+        ctx.reply(menus.not_submitted_message(ctx.session, binding.office_id, _today(ctx), labels))
+    else:
+        ctx.reply(menus.overview_message(ctx.session, binding.office_id, _today(ctx), labels))
+
+
 def on_group_text(ctx: EventContext, text: str) -> None:
     candidate = intents.link_code_text(text)
     if candidate is None:
-        if intents.match(text, (Intent.HELP,)) is Intent.HELP:
+        asked = intents.match(text, _GROUP_COMMANDS)
+        if asked is Intent.HELP:
             ctx.reply(chat.help_group())
-        return
+        elif asked is not None:
+            on_group_command(ctx, asked)
+        return  # anything else is people talking to each other
     chat_id, user_id = ctx.chat_id, ctx.user_id
     if chat_id is None or user_id is None:
         return
