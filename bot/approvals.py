@@ -13,11 +13,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import intents
 from bot.context import EventContext
 from bot.intents import Intent
+from bot.media_links import MediaLinks
 from bot.postback import Postback
 from messages import approvals as text
 from messages import chat
@@ -31,9 +32,10 @@ from models.approvals import (
     planners_for,
     record_decision,
 )
-from models.messaging import Conversation, SentMessage
+from models.messaging import ChatBinding, Conversation, SentMessage
 from models.org import Person
 from models.outbox import queue_push
+from models.overview import area_root, offices_under
 from models.plan import Indicator, Project, ReportingPeriod
 from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionChannel, DecisionOutcome
@@ -54,7 +56,16 @@ def _quarter(session: Session, report: ProgressReport) -> FiscalQuarter | None:
     return FiscalQuarter(period.fiscal_year, period.quarter) if period else None
 
 
-def card_data(session: Session, report: ProgressReport, version: ReportVersion, level: int) -> text.CardData:
+def card_data(
+    session: Session,
+    report: ProgressReport,
+    version: ReportVersion,
+    level: int,
+    *,
+    links: MediaLinks | None = None,
+    on: date | None = None,
+    decidable: bool = True,
+) -> text.CardData:
     project = session.get(Project, report.project_id)
     assert project is not None
     reporter = session.get(Person, version.submitted_by_id) if version.submitted_by_id else None
@@ -91,17 +102,26 @@ def card_data(session: Session, report: ProgressReport, version: ReportVersion, 
         ),
         activities=version.activities,
         problems=version.problems,
+        suggestions=version.suggestions,
         photos=len(photos),
+        photos_url=links.photos_page(version.id or 0, on) if links and photos and on else None,
         level=level,
+        decidable=decidable,
     )
 
 
 def request_decision(
-    session: Session, report: ProgressReport, version: ReportVersion, level: int, now, on: date
-) -> int:  # type: ignore[no-untyped-def]
+    session: Session,
+    report: ProgressReport,
+    version: ReportVersion,
+    level: int,
+    now,  # type: ignore[no-untyped-def]
+    on: date,
+    links: MediaLinks | None = None,
+) -> int:
     """Queue the approval card to everyone who may decide at `level`; returns how many were queued."""
     people = approvers_for(session, report, version, on) if level == 1 else planners_for(session, report)
-    card = text.approval_card(card_data(session, report, version, level)).to_dict()
+    card = text.approval_card(card_data(session, report, version, level, links=links, on=on)).to_dict()
     queued = 0
     for person in people:
         if not person.line_user_id:
@@ -124,8 +144,52 @@ def request_decision(
 
 
 def on_submitted(ctx: EventContext, report: ProgressReport, version: ReportVersion) -> None:
-    """After a report version is submitted: ask for a decision."""
-    request_decision(ctx.session, report, version, 1, ctx.now, _today(ctx))
+    """After a report version is submitted: ask for a decision; when nobody can decide, say so at once."""
+    if not approvers_for(ctx.session, report, version, _today(ctx)):
+        tell_planning_stuck(ctx.session, report, version, ctx.now)
+        return
+    request_decision(ctx.session, report, version, 1, ctx.now, _today(ctx), ctx.media_links)
+
+
+def tell_planning_stuck(
+    session: Session, report: ProgressReport, version: ReportVersion, now: datetime
+) -> int:
+    """A report nobody can approve (its owner is its approver, with no level above): tell the area's
+    planning group now (each planner, and their bound LINE group), so it does not wait unseen."""
+    project = session.get(Project, report.project_id)
+    reporter = session.get(Person, version.submitted_by_id) if version.submitted_by_id else None
+    if project is None:
+        return 0
+    notice = text.report_stuck(
+        f"{project.code} {project.name}", _quarter(session, report), reporter.full_name if reporter else "-"
+    ).to_dict()
+    targets = [(p.line_user_id, [p.id or 0]) for p in planners_for(session, report) if p.line_user_id]
+    root = area_root(session, project.office_id)
+    if root is not None and root.id is not None:
+        offices = list(offices_under(session, root.id))
+        bindings = session.exec(
+            select(ChatBinding).where(
+                col(ChatBinding.office_id).in_(offices), col(ChatBinding.active).is_(True)
+            )
+        )
+        targets += [(b.chat_id, []) for b in bindings]
+    queued = 0
+    for to, person_ids in targets:
+        row = queue_push(
+            session,
+            to=[to],
+            messages=[notice],
+            dedupe_key=f"stuck:{version.id}:{to}",
+            rule="approval_stuck",
+            subject=f"report_version:{version.id}",
+            now=now,
+            purpose="approval_stuck",
+            ref_type="report_version",
+            ref_id=version.id,
+            person_ids=person_ids,
+        )
+        queued += row is not None
+    return queued
 
 
 def _today(ctx: EventContext) -> date:
@@ -183,7 +247,9 @@ def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionR
         ctx.reply(text.returned_ok(label, quarter))
     version = ctx.session.get(ReportVersion, decision.version_id)
     if not result.final and version is not None:
-        request_decision(ctx.session, report, version, decision.level + 1, ctx.now, _today(ctx))
+        request_decision(
+            ctx.session, report, version, decision.level + 1, ctx.now, _today(ctx), ctx.media_links
+        )
         return
     reporter = (
         ctx.session.get(Person, version.submitted_by_id) if version and version.submitted_by_id else None
@@ -237,7 +303,11 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
         now_decidable = decidable_level(ctx.session, ctx.person, report, _today(ctx), ctx.approval_levels)
         if now_decidable is not None:
             version, level = now_decidable
-            ctx.reply(text.approval_card(card_data(ctx.session, report, version, level)))
+            ctx.reply(
+                text.approval_card(
+                    card_data(ctx.session, report, version, level, links=ctx.media_links, on=_today(ctx))
+                )
+            )
         else:
             ctx.reply(text.not_pending())
     elif error is DecisionError.OWN_REPORT:
@@ -378,7 +448,19 @@ def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> boo
             returned[1],
         )
         return True
-    return False
+    if intents.match(typed, intents.MENU) is not None:
+        return False  # a menu word while quoting a card: the command, not a decision
+    # Neither: offer both, for this card's version.
+    ctx.reply(
+        text.approve_or_return(_label(ctx.session, _report(ctx, version)), version.report_id, version.version)
+    )
+    return True
+
+
+def _report(ctx: EventContext, version: ReportVersion) -> ProgressReport:
+    report = ctx.session.get(ProgressReport, version.report_id)
+    assert report is not None
+    return report
 
 
 def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLine]:
@@ -419,7 +501,12 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     if not items:
         ctx.reply(text.nothing_pending())
         return True
-    target, remainder = _target(items, rest if is_approve else reason)
+    chosen = _chosen(items, rest) if is_approve else []
+    if len(chosen) > 1:
+        # "อนุมัติ P001 P003" or "อนุมัติ 1, 3": several chosen at once.
+        _approve_many(ctx, chosen)
+        return True
+    target, remainder = (chosen[0], "") if chosen else _target(items, rest if is_approve else reason)
     if target is None and len(items) == 1:
         target, remainder = items[0], (rest if is_approve else reason)
     if target is None:
@@ -456,6 +543,20 @@ def on_menu(ctx: EventContext, command: Intent, typed: str = "") -> bool:
     return False
 
 
+def _chosen(items: list[Pending], rest: str) -> list[Pending]:
+    """The pending reports named in `rest` by project code or by their number in the pending list."""
+    by_code = {item.project.code.upper(): item for item in items}
+    chosen: list[Pending] = []
+    for word in rest.replace(",", " ").replace("และ", " ").split():
+        item = by_code.get(word.upper())
+        number = intents.normalize(word)
+        if item is None and number.isdigit() and 1 <= int(number) <= len(items):
+            item = items[int(number) - 1]
+        if item is not None and item not in chosen:
+            chosen.append(item)
+    return chosen
+
+
 def _target(items: list[Pending], rest: str) -> tuple[Pending | None, str]:
     """A pending report named by its project code at the start of `rest`, and what follows it."""
     words = rest.split(maxsplit=1)
@@ -479,6 +580,12 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
         if items:
             ctx.reply(text.pending_list(_pending_lines(ctx.session, items)))
         return
+    _approve_many(ctx, items)
+
+
+def _approve_many(ctx: EventContext, items: list[Pending]) -> None:
+    """Approve each of `items` (each checked by the rules), answer once, tell each reporter once."""
+    assert ctx.person is not None
     approved = skipped = 0
     notices: dict[int, tuple[Person, list[tuple[ProgressReport, ApprovalDecision]]]] = {}
     for item in items:
@@ -499,7 +606,13 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
         approved += 1
         if not result.final:
             request_decision(
-                ctx.session, item.report, item.version, result.decision.level + 1, ctx.now, _today(ctx)
+                ctx.session,
+                item.report,
+                item.version,
+                result.decision.level + 1,
+                ctx.now,
+                _today(ctx),
+                ctx.media_links,
             )
             continue
         reporter = (

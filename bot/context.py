@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
 from sqlmodel import Session, select
 
+from bot.media_links import MediaLinks
 from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
@@ -52,6 +53,7 @@ class EventContext:
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
     link_limits: LinkLimits = DEFAULT_LIMITS
+    media_links: MediaLinks | None = None  # signed links to evidence photos (approval cards)
     replies: list[dict[str, Any]] = field(default_factory=list)
     _conversation: Any = field(default=_UNREAD, repr=False)
 

@@ -20,7 +20,7 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
-from bot import approvals, intents, menus
+from bot import approvals, intents, menus, report_view
 from bot.context import EventContext
 from bot.forms import runtime as forms
 from bot.intents import Intent
@@ -159,6 +159,10 @@ def on_private_text(ctx: EventContext, text: str) -> None:
             on_menu(ctx, menu, text)
             forms.resume_after(ctx)
         return
+    details = intents.leading(text, (Intent.DETAILS,))
+    if details is not None:
+        report_view.show_details(ctx, details[1])
+        return
     if approvals.on_text(ctx, text):
         return
     command = intents.match_loosely(text, _MENU_ORDER)
@@ -195,6 +199,10 @@ def on_menu(ctx: EventContext, command: Intent, text: str = "") -> None:
         ctx.reply(chat.link_account_already_linked(ctx.person.full_name, menus.labels(ctx)))
     elif command is Intent.CONTACT:
         menus.reply_contact(ctx)
+    elif command is Intent.VIEW_REPORT:
+        report_view.reply_my_reports(ctx)
+    elif command is Intent.DETAILS:
+        report_view.show_details(ctx, "")
     elif command is Intent.SCHOOL_STATUS and MenuRole.DIRECTOR in roles:
         menus.reply_school_status(ctx)
     elif command is Intent.AREA_OVERVIEW and MenuRole.PLANNER in roles:

@@ -38,6 +38,7 @@ from bot import line_ids
 from bot.context import EventContext, LineEffects
 from bot.crew import Crew
 from bot.delivery import Deliverer
+from bot.media_links import MediaLinks
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
 from models.linking import DEFAULT_LIMITS, LinkLimits
@@ -193,8 +194,10 @@ class EventProcessor:
         approval_levels: int = 1,
         poll_seconds: float | None = None,
         link_limits: LinkLimits = DEFAULT_LIMITS,
+        media_links: MediaLinks | None = None,
     ) -> None:
         self.engine = engine
+        self.media_links = media_links
         self.handler = handler
         self.deliverer = deliverer
         self.line = line
@@ -460,6 +463,7 @@ class EventProcessor:
                     media_dir=self.media_dir,
                     approval_levels=self.approval_levels,
                     link_limits=self.link_limits,
+                    media_links=self.media_links,
                 )
                 self.handler(ctx)
 

@@ -85,7 +85,7 @@ def link_busy(minutes: int) -> TextMessage:
 
 
 def link_account_already_linked(full_name: str, menu: Sequence[str] = LINKED_MENU) -> TextMessage:
-    return text(f"บัญชี LINE นี้ลงทะเบียนในชื่อ {full_name} อยู่แล้วค่ะ", *menu)
+    return text(f"บัญชี LINE นี้ลงทะเบียนเป็น {full_name} อยู่แล้วค่ะ", *menu)
 
 
 def link_code_for_group_only() -> TextMessage:

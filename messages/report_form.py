@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 
 from messages.thai_dates import format_date, format_quarter
-from messages.thai_numbers import format_baht, format_number, format_percent
+from messages.thai_numbers import format_baht, format_measure, format_percent
 
 TITLE = "รายงานผลการดำเนินงานโครงการ"
 PLANNING_GROUP = "กลุ่มนโยบายและแผน"
@@ -91,7 +92,7 @@ def ask_indicator(name: str) -> str:
 def indicator_detail(target: Decimal | None, unit: str) -> str:
     if target is None:
         return f"หน่วย: {unit}" if unit else ""
-    return f"ค่าเป้าหมาย {format_number(target)} {unit}".strip()
+    return f"ค่าเป้าหมาย {format_measure(target, unit)}"
 
 
 def ask_activities() -> str:
@@ -142,14 +143,21 @@ def _quick(*labels: str) -> QuickReply:
     return QuickReply(items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in labels])
 
 
-def submitted(project: str, quarter: object, version: int, approver: str | None) -> TextMessage:
-    who = f"ส่งให้ {approver} พิจารณาอนุมัติแล้ว" if approver else "ส่งให้ผู้อนุมัติพิจารณาแล้ว"
+def submitted(project: str, quarter: object, version: int, approvers: Sequence[str]) -> TextMessage:
+    """After a submission: who it went to; when nobody can approve it, the truth and what happens next."""
     again = f" (ฉบับที่ {version})" if version > 1 else ""
+    if approvers:
+        names = " หรือ ".join(approvers[:3]) + (
+            f" และอีก {len(approvers) - 3} คน" if len(approvers) > 3 else ""
+        )
+        who = f"ส่งให้ {names} พิจารณาอนุมัติแล้ว จะแจ้งผลให้ทราบทาง LINE นี้ค่ะ"
+    else:
+        who = (
+            "ตอนนี้ยังไม่มีผู้อนุมัติรายงานนี้ในระบบค่ะ (ไม่มีผู้บังคับบัญชาระดับถัดไป) "
+            "ระบบแจ้งกลุ่มนโยบายและแผนแล้ว เพื่อกำหนดผู้อนุมัติ รายงานยังเก็บไว้ครบค่ะ"
+        )
     return TextMessage(
-        text=(
-            f"ส่งรายงาน{format_quarter(quarter)}{again} เรียบร้อยแล้วค่ะ\n{project}\n"  # type: ignore[arg-type]
-            f"{who} จะแจ้งผลให้ทราบทาง LINE นี้ค่ะ"
-        ),
+        text=f"ส่งรายงาน{format_quarter(quarter)}{again} เรียบร้อยแล้วค่ะ\n{project}\n{who}",  # type: ignore[arg-type]
         quick_reply=_quick(*MENU),
     )
 

@@ -214,3 +214,21 @@ def format_percent_words(value: Decimal | int | float, places: int = 1) -> str:
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     rounded = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return f"ร้อยละ {format_number(rounded)}"
+
+
+PERCENT_UNITS = ("%", "ร้อยละ", "เปอร์เซ็นต์", "เปอร์เซนต์", "percent")
+
+
+def is_percent_unit(unit: str) -> bool:
+    return unit.strip().lower() in PERCENT_UNITS
+
+
+def format_measure(value: Decimal | None, unit: str) -> str:
+    """A value in its unit, in Thai order, at most two decimals: `ร้อยละ 62.5`, `80 คน`; `-` for none."""
+    if value is None:
+        return "-"
+    if value != value.to_integral_value():
+        value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if is_percent_unit(unit):
+        return format_percent_words(value, places=2)
+    return f"{format_number(value)} {unit}".strip()

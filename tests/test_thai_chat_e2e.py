@@ -166,3 +166,146 @@ def test_a_bound_planning_group_answers_status_with_the_area_overview(
     assert delivery.messages[0]["text"].startswith("ภาพรวมการรายงานผล")
     assert "ยังไม่รายงาน 3 โครงการ" in delivery.messages[0]["text"]
     assert fake_line.deliveries_to(unbound) == []  # an unknown group is shown nothing
+
+
+# --- approvers see what they approve -----------------------------------------------------------------
+
+
+def _flex_texts(node) -> list[str]:  # type: ignore[no-untyped-def]
+    if isinstance(node, dict):
+        found = [node["text"]] if node.get("type") == "text" and "text" in node else []
+        return found + [t for v in node.values() for t in _flex_texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _flex_texts(v)]
+    return []
+
+
+def _uris(node) -> list[str]:  # type: ignore[no-untyped-def]
+    if isinstance(node, dict):
+        found = [node["uri"]] if node.get("type") == "uri" else []
+        return found + [u for v in node.values() for u in _uris(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in _uris(v)]
+    return []
+
+
+def _send_image(bot, user: str, content: bytes) -> list[str]:  # type: ignore[no-untyped-def]
+    before = len(bot.fake.deliveries_to(user))
+    assert bot.fake.send_sync(bot.fake.image_event(user, content, "image/jpeg")).status_code == 200
+    return bot.replies_after(user, before)
+
+
+def test_the_card_shows_every_field_rounded_in_thai_order_with_the_photos(
+    engine, make_bot, office_clock, fake_line
+) -> None:
+    import httpx
+    from test_report_e2e import JPEG
+
+    from models.plan import Indicator, Project
+    from models.types import IndicatorKind
+
+    office = make_office(engine, today=office_clock.today, projects=1)
+    link(engine, office.teacher, T)
+    link(engine, office.director, D)
+    with Session(engine) as s:
+        project = s.get(Project, office.projects[0].id)
+        project.budget_satang = 2_400_000  # 24,000 baht: 7,000 of it is 29.1666…%
+        s.add(project)
+        s.add(Indicator(project_id=project.id, code="K9", name="ร้อยละนักเรียนที่ผ่านเกณฑ์", unit="ร้อยละ",
+                        target=70, kind=IndicatorKind.OUTCOME, position=9))  # fmt: skip
+        s.commit()
+    bot = make_bot()
+    for typed in ["รายงานผล", "2", "50", "7,000", "40 คน", "62.5%", "อบรมครู 3 ครั้ง", "งบมาช้า", "ควรเพิ่มงบ"]:
+        bot.say(T, typed)
+    _send_image(bot, T, JPEG)
+    _send_image(bot, T, JPEG + b"\0")  # a second, different photo
+    bot.say(T, "เสร็จ")
+    bot.say(T, "ยืนยันส่ง")
+
+    [card] = bot.cards(D, 1)
+    texts = _flex_texts(card.messages[0]["contents"])
+    joined = "\n".join(texts)
+    assert "ร้อยละ 62.5 / เป้าหมาย ร้อยละ 70" in texts
+    assert "40 คน / เป้าหมาย 100 คน" in texts
+    assert "ร้อยละ 50" in texts  # progress
+    assert any("(ร้อยละ 29.2)" in t for t in texts) and "29.16" not in joined
+    for shown in ("อบรมครู 3 ครั้ง", "งบมาช้า", "ควรเพิ่มงบ", "2 รูป"):
+        assert shown in texts, shown
+    [uri] = _uris(card.messages[0]["contents"])
+    base = fake_line.webhook_url.removesuffix("/callback")
+    path = uri[uri.index("/media/") :]
+    page = httpx.get(base + path)
+    assert page.status_code == 200 and page.text.count("<img") == 2
+    photo = page.text.split('src="')[1].split('"')[0].replace("&amp;", "&")
+    assert httpx.get(base + photo).content == JPEG
+    assert httpx.get(base + path.replace("t=", "t=0")).status_code == 404  # a tampered link opens nothing
+
+
+def test_details_of_any_report_and_approving_a_chosen_few(engine, office, make_bot) -> None:
+    from approval_office import add_projects, report_status
+
+    extra = add_projects(engine, office, 1)
+    first, _ = harness._submitted(engine, office, office.projects[0])
+    second, _ = harness._submitted(engine, office, office.projects[1])
+    third, _ = harness._submitted(engine, office, extra[0])
+    bot = make_bot()
+    bot.cards(D, 3)
+    code = office.projects[0].code
+
+    before = len(bot.fake.deliveries_to(D))
+    assert bot.say(D, f"ดูรายละเอียด {code.lower()} ค่ะ")[0].startswith(f"ขอความเห็นชอบรายงานผล: {code}")
+    [shown] = [m for d in bot.fake.deliveries_to(D)[before:] for m in d.messages if m["type"] == "flex"]
+    assert "footer" in shown["contents"]  # he may decide: the buttons come with it
+    assert bot.say(T, f"ดูรายละเอียด {code}")[0].startswith(f"รายละเอียดรายงานผล: {code}")  # the owner reads
+    assert bot.say(harness.T2, f"ดูรายละเอียด {code}")[0].startswith("ยังไม่มีรายงานที่เปิดดูได้")  # not his
+
+    answer = bot.say(D, f"อนุมัติ {code} {extra[0].code} ครับ")
+    assert answer[0].startswith("อนุมัติแล้ว 2 รายการ")
+    assert (report_status(engine, first), report_status(engine, second), report_status(engine, third)) == (
+        "approved",
+        "submitted",
+        "approved",
+    )
+
+
+def test_a_reporter_sees_the_reports_sent_this_year(engine, office, make_bot) -> None:
+    harness._submitted(engine, office, office.projects[0])
+    bot = make_bot()
+    listed = bot.say(T, "ดูรายงานค่ะ")[0]
+    assert listed.startswith("รายงานที่ส่งแล้ว 1 รายการ") and office.projects[0].code in listed
+    [button] = _quick_labels(bot, T)
+    assert button.startswith(office.projects[0].code)
+
+
+# --- no stuck reports --------------------------------------------------------------------------------
+
+
+def test_a_report_nobody_can_approve_is_told_to_the_planning_group_at_once(
+    engine, office, make_bot, fake_line
+) -> None:
+    from datetime import UTC, datetime
+
+    from models.plan import Indicator, Project, ProjectOwner
+    from models.types import IndicatorKind
+
+    with Session(engine) as s:  # the area director's own project: he approves it, and nobody is above him
+        now = datetime.now(UTC)
+        project = Project(code="AREA-1", fiscal_year=office.seeded.fiscal_year, name="โครงการของเขต",
+                          office_id=office.seeded.office.id, approver_id=office.area_director.id,
+                          budget_satang=1_000_000, created_at=now, updated_at=now)  # fmt: skip
+        s.add(project)
+        s.flush()
+        s.add(ProjectOwner(project_id=project.id, person_id=office.area_director.id))
+        s.add(Indicator(project_id=project.id, code="K1", name="โรงเรียนที่ได้รับการนิเทศ", unit="โรง",
+                        target=10, kind=IndicatorKind.OUTPUT))  # fmt: skip
+        s.commit()
+    bot = make_bot()
+    AD = harness.AD
+    for typed in ["รายงานผล", "2", "50", "1000", "4", "นิเทศ 4 โรง", "ข้าม", "ข้าม", "เสร็จ"]:
+        bot.say(AD, typed)
+    answer = bot.say(AD, "ยืนยันส่ง")[-1]
+    assert "ยังไม่มีผู้อนุมัติรายงานนี้" in answer and "แจ้งกลุ่มนโยบายและแผนแล้ว" in answer
+    assert "ส่งให้" not in answer  # not told it went to himself
+    [notice] = bot.pushes(PL, 1)
+    assert "AREA-1" in notice.messages[0]["text"] and "ไม่มีผู้อนุมัติ" in notice.messages[0]["text"]
+    assert not [d for d in fake_line.deliveries_to(AD) if d.kind == "push"]  # no card to himself

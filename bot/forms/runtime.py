@@ -41,7 +41,6 @@ from messages import forms as form_text
 from messages import report_form as txt
 from messages.thai_dates import format_fiscal_year
 from models.messaging import Conversation
-from models.org import Person
 from models.plan import Project, ReportingPeriod
 from models.reporting import (
     ReportingError,
@@ -359,7 +358,7 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
         period = ctx.session.get(ReportingPeriod, report.period_id)
         label = txt.project_label(project.code, project.name) if project else ""
         quarter = FiscalQuarter(period.fiscal_year, period.quarter) if period else None
-        messages.append(txt.submitted(label, quarter, version.version, _approver_name(ctx, report)))
+        messages.append(txt.submitted(label, quarter, version.version, _approver_names(ctx, report, version)))
         for hook in after_submit:
             hook(ctx, report, version)
 
@@ -368,12 +367,11 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
     _save(ctx, conversation, state)
 
 
-def _approver_name(ctx: EventContext, report: Any) -> str | None:
-    project = ctx.session.get(Project, report.project_id)
-    if project is None or project.approver_id is None:
-        return None
-    person = ctx.session.get(Person, project.approver_id)
-    return person.full_name if person else None
+def _approver_names(ctx: EventContext, report: Any, version: Any) -> list[str]:
+    """Who the approval card goes to (acting approvers included, the submitter never)."""
+    from models.approvals import approvers_for
+
+    return [p.full_name for p in approvers_for(ctx.session, report, version, _today(ctx))]
 
 
 def _save(ctx: EventContext, conversation: Conversation | None, state: dict[str, Any] | None) -> None:
