@@ -86,6 +86,10 @@ def _notice_text(notice: Notice) -> str:
         return "นี่เป็นคำถามแรกแล้วค่ะ"
     if code == "photo_received":
         return f"ได้รับรูปที่ {p['count']} แล้วค่ะ (ส่งได้อีก {p['max'] - p['count']} รูป)"
+    if code == "photo_kept":
+        return f"ได้รับรูปแล้วค่ะ (รูปที่ {p['count']}) จะใช้เป็นรูปหลักฐานในข้อท้าย ๆ ตอบข้อนี้ต่อได้เลยค่ะ"
+    if code == "photo_removed":
+        return f"ลบรูปที่ {p['number']} แล้วค่ะ (เหลือ {p['count']} รูป)"
     if code == "photos_full":
         return f"ได้รับรูปครบ {p['max']} รูปแล้วค่ะ"
     if code == "photo_not_now":
@@ -93,8 +97,9 @@ def _notice_text(notice: Notice) -> str:
             return 'ข้อนี้รอรูปภาพค่ะ ส่งรูป หรือพิมพ์ "เสร็จ" เมื่อส่งครบแล้วค่ะ'
         return "ตอนนี้ยังไม่ได้ขอรูปภาพค่ะ จะขอรูปหลักฐานในข้อท้าย ๆ นะคะ"
     if code == "no_match":
-        hint = " ลองพิมพ์รหัสหรือบางส่วนของชื่อค่ะ" if p.get("searchable") else ""
-        return f'ไม่พบตัวเลือกที่ตรงกับ "{p["typed"]}" ค่ะ{hint}'
+        hint = " หรือพิมพ์รหัสหรือบางส่วนของชื่อโครงการ" if p.get("searchable") else ""
+        end = f"{hint}ค่ะ" if hint else " ค่ะ"  # a space before ค่ะ after a number
+        return f'ไม่พบตัวเลือกที่ตรงกับ "{p["typed"]}" ค่ะ\nกรุณาแตะปุ่มด้านล่าง หรือพิมพ์หมายเลขของตัวเลือก เช่น 1{end}'
     if code == "several_matches":
         return f"พบ {p['count']} รายการที่ตรงกันค่ะ กรุณาเลือกหนึ่งรายการ"
     if code == "incomplete":
@@ -199,6 +204,10 @@ def render_question(q: Question) -> TextMessage:
         items.append(QuickReplyItem(action=CameraAction(label="ถ่ายรูป")))
         items.append(QuickReplyItem(action=CameraRollAction(label="เลือกรูป")))
         items.append(_button("เสร็จ", postback("done", q.seq), "ส่งรูปครบแล้ว"))
+        items += [
+            _button(f"ลบรูปที่ {n}", postback("rm", q.seq, value=str(n)), f"ลบรูปที่ {n}")
+            for n in range(1, q.photos + 1)
+        ]
     if q.default is not None and kind not in ("photo",):
         items.append(_button("ใช้ค่าเดิม", postback("keep", q.seq)))
     if q.optional and kind != "photo":

@@ -48,6 +48,30 @@ def project_label(code: str, name: str) -> str:
     return f"{code} {name}"
 
 
+def _short_name(name: str) -> str:
+    short = name.strip()
+    for word in ("โครงการ",):
+        if short.startswith(word) and len(short) > len(word):
+            short = short[len(word) :].lstrip()
+    return short
+
+
+def project_buttons(projects: Sequence[tuple[str, str, bool]], limit: int = 20) -> list[str]:
+    """Button labels of projects (code, name, has a draft): the short name people know them by
+    (`พัฒนาการอ่าน`), or code and name where short names would look alike once cut to `limit`."""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    mark = {True: f"{DRAFT_MARK} ", False: ""}
+    alike = [cut(mark[True] + _short_name(n)) for _, n, _ in projects]  # compared as if all had the mark
+    labels = []
+    for look, (code, name, draft) in zip(alike, projects, strict=True):
+        shown = _short_name(name) if alike.count(look) == 1 and _short_name(name) else project_label(code, name)
+        labels.append(cut(mark[draft] + shown))
+    return labels
+
+
 def period_label(quarter: object, due_on: object, returned: bool, late: bool) -> str:
     label = format_quarter(quarter)  # type: ignore[arg-type]
     if returned:
@@ -57,10 +81,14 @@ def period_label(quarter: object, due_on: object, returned: bool, late: bool) ->
     return label
 
 
-def ask_project(count: int) -> str:
-    if count > 10:
-        return f"รายงานผลโครงการไหนคะ (มี {count} โครงการ)"
-    return "รายงานผลโครงการไหนคะ"
+DRAFT_MARK = "✎"
+
+
+def ask_project(count: int, drafts: int = 0) -> str:
+    head = f"รายงานผลโครงการไหนคะ (มี {count} โครงการ)" if count > 10 else "รายงานผลโครงการไหนคะ"
+    if drafts:
+        head += f"\nมีร่างที่กรอกค้างไว้ {drafts} โครงการ (เครื่องหมาย {DRAFT_MARK} อยู่ลำดับแรก) แตะเพื่อทำต่อได้เลยค่ะ"
+    return head
 
 
 def ask_period(project: str) -> str:
@@ -162,7 +190,9 @@ def submitted(project: str, quarter: object, version: int, approvers: Sequence[s
     )
 
 
-def cancelled() -> TextMessage:
+def cancelled(*, kept_draft: bool = True) -> TextMessage:
+    if not kept_draft:
+        return TextMessage(text='ยกเลิกแล้วค่ะ พิมพ์ "รายงานผล" เมื่อพร้อมรายงานได้เลยค่ะ', quick_reply=_quick(*MENU))
     return TextMessage(
         text='ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ "รายงานผล" เพื่อทำต่อได้ค่ะ', quick_reply=_quick(*MENU)
     )

@@ -82,6 +82,23 @@ def person_projects(session: Session, person_id: int, fiscal_year: int) -> list[
     return [ProjectRef(int(i), c, n) for i, c, n in rows]  # type: ignore[arg-type]
 
 
+def projects_with_drafts(session: Session, project_ids: list[int], fiscal_year: int) -> set[int]:
+    """Which of `project_ids` have a report of `fiscal_year` with a draft waiting to be finished."""
+    if not project_ids:
+        return set()
+    rows = session.exec(
+        select(ProgressReport.project_id, ProgressReport.draft)
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(ProgressReport.period_id))
+        .where(
+            col(ProgressReport.project_id).in_(project_ids),
+            col(ReportingPeriod.fiscal_year) == fiscal_year,
+            col(ProgressReport.status) != ReportStatus.APPROVED,
+        )
+    )
+    # A JSON column may hold JSON null rather than SQL NULL: test the value, not the column.
+    return {project_id for project_id, draft in rows if draft}
+
+
 def is_owner(session: Session, person_id: int, project_id: int) -> bool:
     statement = select(ProjectOwner).where(
         ProjectOwner.person_id == person_id, ProjectOwner.project_id == project_id

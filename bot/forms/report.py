@@ -20,6 +20,7 @@ from models.reporting import (
     person_projects,
     previous_quarter_answers,
     project_facts,
+    projects_with_drafts,
     reportable_periods,
 )
 from models.types import ImplementationStatus
@@ -38,6 +39,8 @@ class ReportFacts(Protocol):
     def periods(self, project_id: int) -> Sequence[PeriodChoice]: ...
 
     def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None: ...
+
+    def drafts(self) -> set[int]: ...
 
 
 @dataclass
@@ -69,6 +72,12 @@ class DbReportFacts:
             ("periods", project_id),
             lambda: reportable_periods(self.session, project_id, facts.fiscal_year, self.today),
         )
+
+    def drafts(self) -> set[int]:
+        """The person's projects with a draft waiting: offered first when the report form starts."""
+        ids = [p.id for p in self.projects()]
+        fiscal_year = fiscal_year_of(self.today)
+        return self._memo(("drafts",), lambda: projects_with_drafts(self.session, ids, fiscal_year))  # type: ignore[no-any-return]
 
     def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None:
         return self._memo(  # type: ignore[no-any-return]
@@ -105,8 +114,20 @@ def _previous_value(name: str) -> Any:
 # --- choices ---------------------------------------------------------------------------------------
 
 
+def _drafts(facts: ReportFacts) -> set[int]:
+    drafts = getattr(facts, "drafts", None)  # facts of older tests have none
+    return drafts() if drafts is not None else set()
+
+
 def project_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
-    return [Choice(str(p.id), txt.project_label(p.code, p.name), (p.code, p.name)) for p in facts.projects()]
+    """The person's projects; those with a draft waiting come first, marked, so finishing one is one tap."""
+    waiting = _drafts(facts)
+    projects = sorted(facts.projects(), key=lambda p: p.id not in waiting)
+    labels = txt.project_buttons([(p.code, p.name, p.id in waiting) for p in projects])
+    return [
+        Choice(str(p.id), label, (p.code, p.name, txt.project_label(p.code, p.name)))
+        for p, label in zip(projects, labels, strict=True)
+    ]
 
 
 def period_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
@@ -186,7 +207,7 @@ def check_indicator(value: Any, answers: Answers, facts: ReportFacts, item: Item
 
 
 def _prompt_project(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
-    return txt.ask_project(len(facts.projects()))
+    return txt.ask_project(len(facts.projects()), len(_drafts(facts)))
 
 
 def _prompt_period(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
@@ -213,6 +234,11 @@ def _fixed(text: str) -> Any:
 
 def _started(answers: Answers, facts: ReportFacts) -> bool:
     return answers.get("status") not in (None, ImplementationStatus.NOT_STARTED)
+
+
+def _under_way(answers: Answers, facts: ReportFacts) -> bool:
+    """Activities and indicator results: asked once a project has started (not for "not started")."""
+    return answers.get("status") != ImplementationStatus.NOT_STARTED
 
 
 def _cancelled(answers: Answers, facts: ReportFacts) -> bool:
@@ -288,11 +314,12 @@ QUARTERLY_REPORT = Form(
             L["indicators"],
             lambda a, f, item: txt.ask_indicator(item.title if item else ""),
             items=indicator_items,
+            when=_under_way,
             default=_previous_value("indicators"),
             check=check_indicator,
             depends_on=("project",),
         ),
-        Field("activities", Kind.LONG_TEXT, L["activities"], _fixed(txt.ask_activities())),
+        Field("activities", Kind.LONG_TEXT, L["activities"], _fixed(txt.ask_activities()), when=_under_way),
         Field(
             "problems",
             Kind.LONG_TEXT,

@@ -200,7 +200,9 @@ def photo_input(ctx: EventContext, conversation: Conversation, message_id: str) 
     form = FORMS[conversation.form]
     cursor = conversation.data.get("cursor") or {}
     at_photo = bool(cursor) and form.field(cursor["field"]).kind is Kind.PHOTO
-    if not at_photo:
+    answers = conversation.data.get("answers") or {}
+    # A photo sent early is kept for the photo question once the report it belongs to is known.
+    if not at_photo and not (answers.get("project") and answers.get("period")):
         _apply(
             ctx, conversation, engine.step(form, conversation.data, PhotoInput(""), _facts(ctx), _today(ctx))
         )
@@ -328,7 +330,7 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
                 log.info("report not submitted: %s", error.code)
                 messages.append(txt.cannot_submit(error.code))
         elif isinstance(effect, Cancelled):
-            messages.append(txt.cancelled())
+            messages.append(txt.cancelled(kept_draft=effect.kept_draft))
 
     state = result.state
     replies = list(result.replies)
