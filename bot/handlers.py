@@ -259,9 +259,15 @@ def on_group_command(ctx: EventContext, command: Intent) -> None:
         return
     labels = (intents.canonical(Intent.AREA_OVERVIEW), intents.canonical(Intent.NOT_SUBMITTED))
     if command is Intent.NOT_SUBMITTED:
-        ctx.reply(menus.not_submitted_message(ctx.session, binding.office_id, _today(ctx), labels))
+        ctx.reply(
+            menus.not_submitted_message(
+                ctx.session, binding.office_id, _today(ctx), labels, ctx.report_due_on
+            )
+        )
     else:
-        ctx.reply(menus.overview_message(ctx.session, binding.office_id, _today(ctx), labels))
+        ctx.reply(
+            menus.overview_message(ctx.session, binding.office_id, _today(ctx), labels, ctx.report_due_on)
+        )
 
 
 def on_group_text(ctx: EventContext, text: str) -> None:
@@ -331,7 +337,8 @@ def reply_status(ctx: EventContext) -> None:
     period = open_period(ctx.session, today)
     if period is not None:
         quarter = FiscalQuarter(period.fiscal_year, period.quarter)
-        fiscal_year, due_on, period_id = period.fiscal_year, period.due_on, period.id
+        fiscal_year, period_id = period.fiscal_year, period.id
+        due_on = ctx.report_due_on(period.ends_on, ctx.person.office_id, period.due_on)
     else:
         fiscal_year = fiscal_year_of(today)
         quarter, due_on, period_id = None, None, None

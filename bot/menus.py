@@ -7,6 +7,7 @@ planner role. Someone may hold several (a director who owns projects also report
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlmodel import Session, col, select
@@ -76,14 +77,25 @@ def reply_help(ctx: EventContext) -> None:
 # --- the period everything is about ----------------------------------------------------------------
 
 
-def _period(session: Session, today: date) -> tuple[FiscalQuarter, date | None, int | None, int]:
-    """The quarter people report on today, its deadline, the period's id and its fiscal year."""
+Due = Callable[[date, int, date], date]  # (quarter end, office, stored) → deadline: EventContext.report_due_on
+
+
+def _period(
+    session: Session, today: date, due: Due | None = None, office_id: int = 0
+) -> tuple[FiscalQuarter, date | None, int | None, int]:
+    """The quarter people report on today, its deadline (the one reminders use), its id and fiscal year."""
     period: ReportingPeriod | None = open_period(session, today)
     if period is None:
         quarter = quarter_containing(today)
         return quarter, None, None, quarter.fiscal_year
     quarter = FiscalQuarter(period.fiscal_year, period.quarter)
-    return quarter, period.due_on, period.id, period.fiscal_year
+    due_on = due(period.ends_on, office_id, period.due_on) if due is not None else period.due_on
+    return quarter, due_on, period.id, period.fiscal_year
+
+
+Due = Callable[
+    [date, int, date], date
+]  # (quarter end, office, stored) → deadline: EventContext.report_due_on
 
 
 # --- the director ------------------------------------------------------------------------------------
@@ -98,7 +110,9 @@ def reply_school_status(ctx: EventContext) -> None:
         return
     ctx.show_loading(5)
     today = _today(ctx)
-    quarter, due_on, period_id, fiscal_year = _period(ctx.session, today)
+    quarter, due_on, period_id, fiscal_year = _period(
+        ctx.session, today, ctx.report_due_on, ctx.person.office_id
+    )
     rows = director_projects(ctx.session, ctx.person, fiscal_year, period_id, today)
     office = ctx.session.get(Office, ctx.person.office_id)
     states = [text.ProjectState(r.code, r.name, r.status, r.owners, r.progress_pct) for r in rows]
@@ -108,9 +122,11 @@ def reply_school_status(ctx: EventContext) -> None:
 # --- the planning group ------------------------------------------------------------------------------
 
 
-def overview_message(session: Session, office_id: int, today: date, menu: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def overview_message(
+    session: Session, office_id: int, today: date, menu: tuple[str, ...], due: Due | None = None
+):  # type: ignore[no-untyped-def]
     root = area_root(session, office_id)
-    quarter, due_on, period_id, fiscal_year = _period(session, today)
+    quarter, due_on, period_id, fiscal_year = _period(session, today, due, office_id)
     if root is None or root.id is None:
         return text.area_overview("", quarter, due_on, [], menu)
     counts = area_counts(session, root.id, fiscal_year, period_id)
@@ -118,9 +134,11 @@ def overview_message(session: Session, office_id: int, today: date, menu: tuple[
     return text.area_overview(root.name, quarter, due_on, offices, menu)
 
 
-def not_submitted_message(session: Session, office_id: int, today: date, menu: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def not_submitted_message(
+    session: Session, office_id: int, today: date, menu: tuple[str, ...], due: Due | None = None
+):  # type: ignore[no-untyped-def]
     root = area_root(session, office_id)
-    quarter, due_on, period_id, fiscal_year = _period(session, today)
+    quarter, due_on, period_id, fiscal_year = _period(session, today, due, office_id)
     if root is None or root.id is None:
         return text.not_submitted(quarter, due_on, [], 0, menu)
     rows, total = not_submitted(session, root.id, fiscal_year, period_id, limit=text.MAX_LINES)
@@ -131,13 +149,17 @@ def not_submitted_message(session: Session, office_id: int, today: date, menu: t
 def reply_area_overview(ctx: EventContext) -> None:
     assert ctx.person is not None
     ctx.show_loading(5)
-    ctx.reply(overview_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx)))
+    ctx.reply(
+        overview_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
+    )
 
 
 def reply_not_submitted(ctx: EventContext) -> None:
     assert ctx.person is not None
     ctx.show_loading(5)
-    ctx.reply(not_submitted_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx)))
+    ctx.reply(
+        not_submitted_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
+    )
 
 
 def reply_contact(ctx: EventContext) -> None:

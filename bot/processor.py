@@ -45,6 +45,7 @@ from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import OutboxMessage, WebhookEvent
 from models.outbox import queue_reply
 from models.types import EventStatus
+from scheduler.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -195,9 +196,11 @@ class EventProcessor:
         poll_seconds: float | None = None,
         link_limits: LinkLimits = DEFAULT_LIMITS,
         media_links: MediaLinks | None = None,
+        rules: Rules | None = None,
     ) -> None:
         self.engine = engine
         self.media_links = media_links
+        self.rules = rules
         self.handler = handler
         self.deliverer = deliverer
         self.line = line
@@ -464,6 +467,7 @@ class EventProcessor:
                     approval_levels=self.approval_levels,
                     link_limits=self.link_limits,
                     media_links=self.media_links,
+                    rules=self.rules,
                 )
                 self.handler(ctx)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 
-from messages.thai_dates import format_date, format_quarter
+from messages.thai_dates import format_date, format_month_span, format_quarter
 from messages.thai_numbers import format_baht, format_measure, format_percent
 
 TITLE = "รายงานผลการดำเนินงานโครงการ"
@@ -67,7 +68,9 @@ def project_buttons(projects: Sequence[tuple[str, str, bool]], limit: int = 20) 
     alike = [cut(mark[True] + _short_name(n)) for _, n, _ in projects]  # compared as if all had the mark
     labels = []
     for look, (code, name, draft) in zip(alike, projects, strict=True):
-        shown = _short_name(name) if alike.count(look) == 1 and _short_name(name) else project_label(code, name)
+        shown = (
+            _short_name(name) if alike.count(look) == 1 and _short_name(name) else project_label(code, name)
+        )
         labels.append(cut(mark[draft] + shown))
     return labels
 
@@ -95,8 +98,14 @@ def ask_period(project: str) -> str:
     return f"{project}\nรายงานผลของไตรมาสไหนคะ"
 
 
-def ask_status() -> str:
-    return "สถานะการดำเนินงานของโครงการตอนนี้เป็นอย่างไรคะ"
+def ask_status(quarter_line: str = "") -> str:
+    question = "สถานะการดำเนินงานของโครงการตอนนี้เป็นอย่างไรคะ"
+    return f"{quarter_line}\n{question}" if quarter_line else question
+
+
+def quarter_line(quarter: object, starts_on: date, ends_on: date, due_on: date) -> str:
+    """`รายงานไตรมาส 1/2570 (ต.ค.–ธ.ค. 2569) กำหนดส่ง 12 ม.ค. 2570`."""
+    return f"รายงาน{format_quarter(quarter)} ({format_month_span(starts_on, ends_on)}) กำหนดส่ง {format_date(due_on)}"  # type: ignore[arg-type]
 
 
 def ask_status_reason() -> str:

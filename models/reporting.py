@@ -8,6 +8,7 @@ A skipped optional answer is `{"skipped": true}`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -56,6 +57,7 @@ class ProjectFacts:
     budget_satang: int
     approver_id: int | None
     indicators: tuple[IndicatorFact, ...]
+    office_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
         fiscal_year=project.fiscal_year,
         budget_satang=project.budget_satang,
         approver_id=project.approver_id,
+        office_id=project.office_id,
         indicators=tuple(
             IndicatorFact(
                 i.id or 0, i.code, i.name, i.unit, Decimal(str(i.target)) if i.target is not None else None
@@ -132,10 +135,15 @@ def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
 
 
 def reportable_periods(
-    session: Session, project_id: int, fiscal_year: int, today: date
+    session: Session,
+    project_id: int,
+    fiscal_year: int,
+    today: date,
+    due: Callable[[ReportingPeriod], date] | None = None,
 ) -> list[PeriodChoice]:
     """Periods of the project's year that have started and still take a report from its owner:
-    not yet submitted, or returned for revision, or submitted but not yet decided (a new version)."""
+    not yet submitted, or returned for revision, or submitted but not yet decided (a new version).
+    `due` gives a period's deadline (scheduler/deadlines.py: the one reminders use); else the stored one."""
     rows = session.exec(
         select(ReportingPeriod, ProgressReport)
         .outerjoin(
@@ -153,14 +161,15 @@ def reportable_periods(
         status = str(report.status) if report is not None else None
         if status == ReportStatus.APPROVED:
             continue
+        due_on = due(period) if due is not None else period.due_on
         result.append(
             PeriodChoice(
                 period_id=period.id or 0,
                 fiscal_year=period.fiscal_year,
                 quarter=period.quarter,
-                due_on=period.due_on,
+                due_on=due_on,
                 report_status=status,
-                late=period.due_on < today and status in (None, ReportStatus.DRAFT),
+                late=due_on < today and status in (None, ReportStatus.DRAFT),
             )
         )
     return result

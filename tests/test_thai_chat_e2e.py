@@ -309,3 +309,62 @@ def test_a_report_nobody_can_approve_is_told_to_the_planning_group_at_once(
     [notice] = bot.pushes(PL, 1)
     assert "AREA-1" in notice.messages[0]["text"] and "ไม่มีผู้อนุมัติ" in notice.messages[0]["text"]
     assert not [d for d in fake_line.deliveries_to(AD) if d.kind == "push"]  # no card to himself
+
+
+# --- the form, for real people ------------------------------------------------------------------------
+
+
+def test_cancel_with_nothing_entered_needs_no_confirmation_and_leaves_no_draft(
+    engine, make_bot, office_clock
+) -> None:
+    from models.reports import ProgressReport
+
+    office = make_office(engine, today=office_clock.today, projects=1)
+    link(engine, office.teacher, T)
+    bot = make_bot()
+    assert "สถานะการดำเนินงาน" in bot.say(T, "รายงานผล")[-1]
+    assert bot.say(T, "ยกเลิกค่ะ")[-1].startswith("ยกเลิกแล้วค่ะ พิมพ์")
+    with Session(engine) as s:
+        assert not [r for r in s.exec(select(ProgressReport)) if r.draft]
+    assert "สถานะการรายงานผล" in bot.say(T, "สถานะ")[0]  # out of the form
+
+
+def test_a_project_not_started_is_not_asked_for_activities_or_results(engine, make_bot, office_clock) -> None:
+    office = make_office(engine, today=office_clock.today, projects=1)
+    link(engine, office.teacher, T)
+    bot = make_bot()
+    bot.say(T, "รายงานผล")
+    assert "เบิกจ่าย" in bot.say(T, "1")[-1]  # not started: no progress question
+    assert "ปัญหาอุปสรรค" in bot.say(T, "0")[-1]  # no indicator results, no activities
+    bot.say(T, "รอโอนงบประมาณ")
+    bot.say(T, "ข้าม")
+    bot.say(T, "เสร็จ")
+    assert "ส่งให้" in bot.say(T, "ยืนยันส่ง")[-1]
+    version = _only_version(engine)
+    assert (version.implementation_status, version.activities, version.problems) == (
+        "not_started",
+        "",
+        "รอโอนงบประมาณ",
+    )
+
+
+def test_one_deadline_everywhere_the_one_reminders_use(engine, office, make_bot, office_clock) -> None:
+    from messages.thai_dates import format_date
+    from models.projects import open_period
+    from scheduler.deadlines import due_date
+    from scheduler.rules import load_rules
+    from scheduler.workdays import WorkCalendar
+
+    with Session(engine) as s:
+        period = open_period(s, office_clock.today)
+        assert period is not None
+        stored, ends_on = period.due_on, period.ends_on
+    reminded = due_date(ends_on, load_rules(), WorkCalendar())  # what the planner's reminders say
+    assert reminded != stored  # the stored date falls on a day off: the case that used to disagree
+    bot = make_bot()
+    status = bot.say(T, "สถานะ")[0]
+    assert f"กำหนดส่ง {format_date(reminded)}" in status and format_date(stored) not in status
+    bot.say(T, "รายงานผล")
+    first = bot.say(T, "1")[-1]  # the first project: its first question names the quarter and deadline
+    assert f"กำหนดส่ง {format_date(reminded)}" in first and "(ต.ค.–ธ.ค. 2569)" in first
+    assert f"กำหนดส่ง {format_date(reminded)}" in bot.say(PL, "ภาพรวมเขต")[0]

@@ -25,6 +25,7 @@ from models.db import make_engine
 from models.health import last_beat
 from models.linking import LinkLimits
 from scheduler.clock import Clock, ShiftedClock, make_clock
+from scheduler.rules import load_rules
 from scheduler.service import scheduler_lifespan
 from tidtam.media_pages import add_media_pages
 from tidtam.settings import Settings
@@ -94,6 +95,7 @@ def make_processor(
         link_limits=link_limits(settings),
         flood_rate=flood_rate,
         media_links=media_links(settings),
+        rules=load_rules(settings.rules_file),
     )
     return line, deliverer, processor
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.forms.spec import Answers, Choice, Confirm, Field, Form, Item, Kind
 from messages import report_form as txt
 from messages.errors import InputError
+from models.plan import ReportingPeriod
 from models.reporting import (
     PeriodChoice,
     ProjectFacts,
@@ -40,6 +41,13 @@ class ReportFacts(Protocol):
 
     def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None: ...
 
+    def _due(self, facts: ProjectFacts) -> Callable[[ReportingPeriod], date] | None:
+        due = self.due
+        return None if due is None else (lambda period: due(period, facts.office_id))
+
+    def period(self, period_id: int) -> ReportingPeriod | None:
+        return self.session.get(ReportingPeriod, period_id)
+
     def drafts(self) -> set[int]: ...
 
 
@@ -50,6 +58,7 @@ class DbReportFacts:
     session: Session
     person_id: int
     today: date
+    due: Callable[[ReportingPeriod, int], date] | None = None  # (period, office) → the one deadline
     _cache: dict[Any, Any] = field(default_factory=dict)
 
     def _memo(self, key: Any, make: Any) -> Any:
@@ -70,8 +79,17 @@ class DbReportFacts:
             return []
         return self._memo(  # type: ignore[no-any-return]
             ("periods", project_id),
-            lambda: reportable_periods(self.session, project_id, facts.fiscal_year, self.today),
+            lambda: reportable_periods(
+                self.session, project_id, facts.fiscal_year, self.today, self._due(facts)
+            ),
         )
+
+    def _due(self, facts: ProjectFacts) -> Callable[[ReportingPeriod], date] | None:
+        due = self.due
+        return None if due is None else (lambda period: due(period, facts.office_id))
+
+    def period(self, period_id: int) -> ReportingPeriod | None:
+        return self.session.get(ReportingPeriod, period_id)
 
     def drafts(self) -> set[int]:
         """The person's projects with a draft waiting: offered first when the report form starts."""
@@ -215,6 +233,27 @@ def _prompt_period(answers: Answers, facts: ReportFacts, item: Item | None) -> s
     return txt.ask_period(txt.project_label(project.code, project.name) if project else "")
 
 
+def _prompt_status(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
+    """The status question, the first of the report proper: which quarter, its months and its deadline."""
+    chosen = (
+        next(
+            (
+                p
+                for p in facts.periods(int(answers["project"]))
+                if str(p.period_id) == str(answers.get("period"))
+            ),
+            None,
+        )
+        if answers.get("project")
+        else None
+    )
+    period = getattr(facts, "period", lambda _id: None)(chosen.period_id) if chosen else None
+    if chosen is None or period is None:
+        return txt.ask_status()
+    quarter = FiscalQuarter(chosen.fiscal_year, chosen.quarter)
+    return txt.ask_status(txt.quarter_line(quarter, period.starts_on, period.ends_on, chosen.due_on))
+
+
 def _prompt_progress(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
     previous = (_previous(answers, facts) or {}).get("progress")
     return txt.ask_progress(Decimal(str(previous)) if previous is not None else None)
@@ -276,7 +315,7 @@ QUARTERLY_REPORT = Form(
             "status",
             Kind.CHOICE,
             L["status"],
-            _fixed(txt.ask_status()),
+            _prompt_status,
             choices=status_choices,
             default=_previous_value("status"),
             depends_on=("project",),

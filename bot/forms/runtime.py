@@ -93,7 +93,12 @@ def in_form(ctx: EventContext) -> bool:
 
 def _facts(ctx: EventContext) -> DbReportFacts:
     assert ctx.person is not None and ctx.person.id is not None
-    return DbReportFacts(ctx.session, ctx.person.id, ctx.now.astimezone(ctx.tz).date())
+    return DbReportFacts(
+        ctx.session,
+        ctx.person.id,
+        ctx.now.astimezone(ctx.tz).date(),
+        due=lambda period, office_id: ctx.report_due_on(period.ends_on, office_id, period.due_on),
+    )
 
 
 def _today(ctx: EventContext):  # type: ignore[no-untyped-def]
