@@ -13,13 +13,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.commands import normalize
+from bot import intents
 from bot.context import EventContext
+from bot.intents import Intent
+from bot.media_links import MediaLinks
 from bot.postback import Postback
 from messages import approvals as text
-from messages import chat, report_form
+from messages import chat
 from models.approvals import (
     DecisionError,
     DecisionResult,
@@ -30,9 +32,10 @@ from models.approvals import (
     planners_for,
     record_decision,
 )
-from models.messaging import Conversation, SentMessage
+from models.messaging import ChatBinding, Conversation, SentMessage
 from models.org import Person
 from models.outbox import queue_push
+from models.overview import area_root, offices_under
 from models.plan import Indicator, Project, ReportingPeriod
 from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionChannel, DecisionOutcome
@@ -53,7 +56,16 @@ def _quarter(session: Session, report: ProgressReport) -> FiscalQuarter | None:
     return FiscalQuarter(period.fiscal_year, period.quarter) if period else None
 
 
-def card_data(session: Session, report: ProgressReport, version: ReportVersion, level: int) -> text.CardData:
+def card_data(
+    session: Session,
+    report: ProgressReport,
+    version: ReportVersion,
+    level: int,
+    *,
+    links: MediaLinks | None = None,
+    on: date | None = None,
+    decidable: bool = True,
+) -> text.CardData:
     project = session.get(Project, report.project_id)
     assert project is not None
     reporter = session.get(Person, version.submitted_by_id) if version.submitted_by_id else None
@@ -90,17 +102,26 @@ def card_data(session: Session, report: ProgressReport, version: ReportVersion, 
         ),
         activities=version.activities,
         problems=version.problems,
+        suggestions=version.suggestions,
         photos=len(photos),
+        photos_url=links.photos_page(version.id or 0, on) if links and photos and on else None,
         level=level,
+        decidable=decidable,
     )
 
 
 def request_decision(
-    session: Session, report: ProgressReport, version: ReportVersion, level: int, now, on: date
-) -> int:  # type: ignore[no-untyped-def]
+    session: Session,
+    report: ProgressReport,
+    version: ReportVersion,
+    level: int,
+    now,  # type: ignore[no-untyped-def]
+    on: date,
+    links: MediaLinks | None = None,
+) -> int:
     """Queue the approval card to everyone who may decide at `level`; returns how many were queued."""
     people = approvers_for(session, report, version, on) if level == 1 else planners_for(session, report)
-    card = text.approval_card(card_data(session, report, version, level)).to_dict()
+    card = text.approval_card(card_data(session, report, version, level, links=links, on=on)).to_dict()
     queued = 0
     for person in people:
         if not person.line_user_id:
@@ -123,8 +144,52 @@ def request_decision(
 
 
 def on_submitted(ctx: EventContext, report: ProgressReport, version: ReportVersion) -> None:
-    """After a report version is submitted: ask for a decision."""
-    request_decision(ctx.session, report, version, 1, ctx.now, _today(ctx))
+    """After a report version is submitted: ask for a decision; when nobody can decide, say so at once."""
+    if not approvers_for(ctx.session, report, version, _today(ctx)):
+        tell_planning_stuck(ctx.session, report, version, ctx.now)
+        return
+    request_decision(ctx.session, report, version, 1, ctx.now, _today(ctx), ctx.media_links)
+
+
+def tell_planning_stuck(
+    session: Session, report: ProgressReport, version: ReportVersion, now: datetime
+) -> int:
+    """A report nobody can approve (its owner is its approver, with no level above): tell the area's
+    planning group now (each planner, and their bound LINE group), so it does not wait unseen."""
+    project = session.get(Project, report.project_id)
+    reporter = session.get(Person, version.submitted_by_id) if version.submitted_by_id else None
+    if project is None:
+        return 0
+    notice = text.report_stuck(
+        f"{project.code} {project.name}", _quarter(session, report), reporter.full_name if reporter else "-"
+    ).to_dict()
+    targets = [(p.line_user_id, [p.id or 0]) for p in planners_for(session, report) if p.line_user_id]
+    root = area_root(session, project.office_id)
+    if root is not None and root.id is not None:
+        offices = list(offices_under(session, root.id))
+        bindings = session.exec(
+            select(ChatBinding).where(
+                col(ChatBinding.office_id).in_(offices), col(ChatBinding.active).is_(True)
+            )
+        )
+        targets += [(b.chat_id, []) for b in bindings]
+    queued = 0
+    for to, person_ids in targets:
+        row = queue_push(
+            session,
+            to=[to],
+            messages=[notice],
+            dedupe_key=f"stuck:{version.id}:{to}",
+            rule="approval_stuck",
+            subject=f"report_version:{version.id}",
+            now=now,
+            purpose="approval_stuck",
+            ref_type="report_version",
+            ref_id=version.id,
+            person_ids=person_ids,
+        )
+        queued += row is not None
+    return queued
 
 
 def _today(ctx: EventContext) -> date:
@@ -182,7 +247,9 @@ def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionR
         ctx.reply(text.returned_ok(label, quarter))
     version = ctx.session.get(ReportVersion, decision.version_id)
     if not result.final and version is not None:
-        request_decision(ctx.session, report, version, decision.level + 1, ctx.now, _today(ctx))
+        request_decision(
+            ctx.session, report, version, decision.level + 1, ctx.now, _today(ctx), ctx.media_links
+        )
         return
     reporter = (
         ctx.session.get(Person, version.submitted_by_id) if version and version.submitted_by_id else None
@@ -236,7 +303,11 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
         now_decidable = decidable_level(ctx.session, ctx.person, report, _today(ctx), ctx.approval_levels)
         if now_decidable is not None:
             version, level = now_decidable
-            ctx.reply(text.approval_card(card_data(ctx.session, report, version, level)))
+            ctx.reply(
+                text.approval_card(
+                    card_data(ctx.session, report, version, level, links=ctx.media_links, on=_today(ctx))
+                )
+            )
         else:
             ctx.reply(text.not_pending())
     elif error is DecisionError.OWN_REPORT:
@@ -317,27 +388,15 @@ def _forget_return(ctx: EventContext, conversation: Conversation) -> None:
     ctx.session.add(conversation)
 
 
-def _is_menu_word(typed: str) -> bool:
-    """Exactly a menu command ("สถานะ", "รายงานผล", "รออนุมัติ"...): the director moved on; not a reason."""
-    words = (
-        *chat.HELP_WORDS,
-        *chat.MY_PROJECTS_WORDS,
-        *chat.STATUS_WORDS,
-        *report_form.REPORT_WORDS,
-        *text.PENDING_WORDS,
-        *text.APPROVE_ALL_WORDS,
-    )
-    return normalize(typed) in {normalize(w) for w in words}
-
-
 def on_reason_text(
     ctx: EventContext, conversation: Conversation, data: dict[str, object], typed: str
 ) -> None:
     _forget_return(ctx, conversation)
-    if normalize(typed) in {normalize(w) for w in text.CANCEL_RETURN_WORDS}:
+    if intents.match(typed, (Intent.CANCEL,)):
         ctx.reply(text.return_cancelled())
         return
-    if _is_menu_word(typed):
+    if intents.match(typed, intents.MENU):
+        # Exactly a menu word ("สถานะ", "รายงานผล", "รออนุมัติ"...): the director moved on; not a reason.
         ctx.reply(text.return_cancelled())
         from bot import handlers  # imported late: handlers routes texts to this module
 
@@ -345,7 +404,7 @@ def on_reason_text(
         return
     report_id, version = int(data["report"]), int(data["version"])  # type: ignore[call-overload]
     channel = DecisionChannel(str(data.get("channel", DecisionChannel.BUTTON.value)))
-    if is_plain_approval(typed):
+    if intents.is_plain_approval(typed):
         # "อนุมัติ" is not a reason: the director changed their mind.
         decide(ctx, report_id, version, DecisionOutcome.APPROVED, channel)
         return
@@ -365,36 +424,6 @@ def on_decision_button(ctx: EventContext, postback: Postback) -> None:
 # --- text: quote-replies, "อนุมัติ", "ส่งกลับ …", "อนุมัติทั้งหมด" ---------------------------------------
 
 
-def _starts(typed: str, words: tuple[str, ...]) -> tuple[bool, str]:
-    stripped = typed.strip()
-    lowered = stripped.lower()
-    for word in sorted(words, key=len, reverse=True):
-        if lowered.startswith(word.lower()):
-            return True, stripped[len(word) :].strip(" :：-,")
-    return False, ""
-
-
-def is_plain_approval(typed: str) -> bool:
-    """The whole text is an approval word, perhaps with a polite ending ("อนุมัติครับ", "ok ค่ะ").
-
-    "ตกลงว่าต้องแก้ก่อน" starts with an approval word but is not an approval.
-    """
-    typed_norm = normalize(typed)
-    endings = sorted((normalize(e) for e in text.POLITE_ENDINGS), key=len, reverse=True)
-    for word in sorted((normalize(w) for w in text.APPROVE_WORDS), key=len, reverse=True):
-        if not typed_norm.startswith(word):
-            continue
-        rest = typed_norm[len(word) :]
-        while rest:
-            ending = next((e for e in endings if rest.startswith(e)), None)
-            if ending is None:
-                break
-            rest = rest[len(ending) :]
-        if not rest:
-            return True
-    return False
-
-
 def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> bool:
     """A reply quoting one of our approval cards; False when the quoted message is not a card."""
     sent = ctx.session.exec(
@@ -405,21 +434,33 @@ def on_quote_reply(ctx: EventContext, quoted_message_id: str, typed: str) -> boo
     version = ctx.session.get(ReportVersion, sent.ref_id)
     if version is None:
         return False
-    is_return, reason = _starts(typed, text.RETURN_WORDS)
-    if is_return:
+    if intents.is_plain_approval(typed):
+        decide(ctx, version.report_id, version.version, DecisionOutcome.APPROVED, DecisionChannel.QUOTE_REPLY)
+        return True
+    returned = intents.leading(typed, (Intent.RETURN,))
+    if returned is not None:
         decide(
             ctx,
             version.report_id,
             version.version,
             DecisionOutcome.RETURNED,
             DecisionChannel.QUOTE_REPLY,
-            reason,
+            returned[1],
         )
         return True
-    if is_plain_approval(typed):
-        decide(ctx, version.report_id, version.version, DecisionOutcome.APPROVED, DecisionChannel.QUOTE_REPLY)
-        return True
-    return False
+    if intents.match(typed, intents.MENU) is not None:
+        return False  # a menu word while quoting a card: the command, not a decision
+    # Neither: offer both, for this card's version.
+    ctx.reply(
+        text.approve_or_return(_label(ctx.session, _report(ctx, version)), version.report_id, version.version)
+    )
+    return True
+
+
+def _report(ctx: EventContext, version: ReportVersion) -> ProgressReport:
+    report = ctx.session.get(ProgressReport, version.report_id)
+    assert report is not None
+    return report
 
 
 def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLine]:
@@ -448,27 +489,24 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     """Plain-text decisions; False when the text is not about approvals."""
     if ctx.person is None:
         return False
-    norm = normalize(typed)
-    if norm in {normalize(w) for w in text.APPROVE_ALL_WORDS}:
-        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
-        if not items:
-            ctx.reply(text.nothing_pending())
-        else:
-            ctx.reply(text.confirm_approve_all(len(items), f"v1|apall|h={_fingerprint(items)}"))
-        return True
-    if norm in {normalize(w) for w in text.PENDING_WORDS}:
-        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
-        ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
-        return True
-    is_approve, rest = _starts(typed, text.TEXT_APPROVE_WORDS)
-    is_return, reason = _starts(typed, text.TEXT_RETURN_WORDS)
-    if not (is_approve or is_return):
+    menu = intents.match(typed, (Intent.APPROVE_ALL, Intent.PENDING))
+    if menu is not None:
+        return on_menu(ctx, menu)
+    found = intents.leading(typed, intents.DECISION, quoting=False)
+    if found is None:
         return False
+    is_approve = found[0] is Intent.APPROVE
+    rest = reason = found[1]
     items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
     if not items:
         ctx.reply(text.nothing_pending())
         return True
-    target, remainder = _target(items, rest if is_approve else reason)
+    chosen = _chosen(items, rest) if is_approve else []
+    if len(chosen) > 1:
+        # "อนุมัติ P001 P003" or "อนุมัติ 1, 3": several chosen at once.
+        _approve_many(ctx, chosen)
+        return True
+    target, remainder = (chosen[0], "") if chosen else _target(items, rest if is_approve else reason)
     if target is None and len(items) == 1:
         target, remainder = items[0], (rest if is_approve else reason)
     if target is None:
@@ -486,6 +524,37 @@ def on_text(ctx: EventContext, typed: str) -> bool:
         "" if is_approve else remainder,
     )
     return True
+
+
+def on_menu(ctx: EventContext, command: Intent, typed: str = "") -> bool:
+    """The approver's menu commands; False when `command` is not one of them."""
+    assert ctx.person is not None
+    if command is Intent.APPROVE_ALL:
+        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+        if not items:
+            ctx.reply(text.nothing_pending())
+        else:
+            ctx.reply(text.confirm_approve_all(len(items), f"v1|apall|h={_fingerprint(items)}"))
+        return True
+    if command is Intent.PENDING:
+        items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
+        ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
+        return True
+    return False
+
+
+def _chosen(items: list[Pending], rest: str) -> list[Pending]:
+    """The pending reports named in `rest` by project code or by their number in the pending list."""
+    by_code = {item.project.code.upper(): item for item in items}
+    chosen: list[Pending] = []
+    for word in rest.replace(",", " ").replace("และ", " ").split():
+        item = by_code.get(word.upper())
+        number = intents.normalize(word)
+        if item is None and number.isdigit() and 1 <= int(number) <= len(items):
+            item = items[int(number) - 1]
+        if item is not None and item not in chosen:
+            chosen.append(item)
+    return chosen
 
 
 def _target(items: list[Pending], rest: str) -> tuple[Pending | None, str]:
@@ -511,6 +580,12 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
         if items:
             ctx.reply(text.pending_list(_pending_lines(ctx.session, items)))
         return
+    _approve_many(ctx, items)
+
+
+def _approve_many(ctx: EventContext, items: list[Pending]) -> None:
+    """Approve each of `items` (each checked by the rules), answer once, tell each reporter once."""
+    assert ctx.person is not None
     approved = skipped = 0
     notices: dict[int, tuple[Person, list[tuple[ProgressReport, ApprovalDecision]]]] = {}
     for item in items:
@@ -531,7 +606,13 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
         approved += 1
         if not result.final:
             request_decision(
-                ctx.session, item.report, item.version, result.decision.level + 1, ctx.now, _today(ctx)
+                ctx.session,
+                item.report,
+                item.version,
+                result.decision.level + 1,
+                ctx.now,
+                _today(ctx),
+                ctx.media_links,
             )
             continue
         reporter = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -12,9 +12,11 @@ import sqlalchemy as sa
 from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
 from sqlmodel import Session, select
 
+from bot.media_links import MediaLinks
 from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
+from scheduler.rules import Rules
 
 
 class ToDict(Protocol):
@@ -52,6 +54,8 @@ class EventContext:
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
     link_limits: LinkLimits = DEFAULT_LIMITS
+    media_links: MediaLinks | None = None  # signed links to evidence photos (approval cards)
+    rules: Rules | None = None  # the reminder rules: the report deadline people are told comes from them
     replies: list[dict[str, Any]] = field(default_factory=list)
     _conversation: Any = field(default=_UNREAD, repr=False)
 
@@ -67,6 +71,14 @@ class EventContext:
         found = self.session.exec(select(Conversation).where(Conversation.chat_key == self.user_id)).first()
         self._conversation = found
         return found
+
+    def report_due_on(self, period_end: date, office_id: int, stored: date) -> date:
+        """A quarter's deadline for a project of `office_id`: the one reminders use (stored one without rules)."""
+        if self.rules is None:
+            return stored
+        from scheduler.deadlines import report_due_on
+
+        return report_due_on(self.session, period_end, office_id, self.rules)
 
     def start_conversation(self, form: str, step: str, data: dict[str, Any]) -> Conversation:
         """Add the user's conversation row (the caller has made sure there is none) and remember it."""

@@ -20,13 +20,16 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
-from bot import approvals
-from bot.commands import Command, match_command, normalize, split_register
+from bot import approvals, intents, menus, report_view
 from bot.context import EventContext
 from bot.forms import runtime as forms
+from bot.intents import Intent
 from bot.postback import Postback, PostbackRegistry, decode
-from messages import chat, report_form
-from models.linking import LinkResult, linked_person, looks_like_code, redeem_link_code
+from messages import chat
+from messages import menus as menu_text
+from messages.menus import MenuRole
+from messages.thai_dates import format_fiscal_year
+from models.linking import LinkResult, linked_person, redeem_link_code
 from models.messaging import ChatBinding
 from models.projects import open_period, projects_of_person
 from models.types import ChatType, Reachability
@@ -67,7 +70,7 @@ def on_follow(ctx: EventContext) -> None:
     person.reachability = Reachability.FOLLOWING
     person.updated_at = ctx.now
     ctx.session.add(person)
-    ctx.reply(chat.greeting_linked(person.full_name))
+    ctx.reply(chat.greeting_linked(menus.address(ctx), menus.labels(ctx)))
 
 
 def on_unfollow(ctx: EventContext) -> None:
@@ -118,56 +121,116 @@ def on_message(ctx: EventContext) -> None:
     forms.resume_after(ctx)
 
 
+# Menu words that still work in the middle of a form (the question is asked again after the answer);
+# help and cancel belong to the form there.
+_MENU_IN_FORM = tuple(i for i in intents.MENU if i not in (Intent.HELP, Intent.REGISTER))
+# Outside a form, in this order (a word of two intents means the first).
+_MENU_ORDER = (
+    Intent.REPORT,
+    Intent.HELP,
+    Intent.MY_PROJECTS,
+    Intent.STATUS,
+    Intent.VIEW_REPORT,
+    Intent.CONTACT,
+    Intent.SCHOOL_STATUS,
+    Intent.AREA_OVERVIEW,
+    Intent.NOT_SUBMITTED,
+    Intent.DASHBOARD,
+    Intent.REGISTER,
+    Intent.CANCEL,
+)
+
+
 def on_private_text(ctx: EventContext, text: str) -> None:
-    command = match_command(text)
     if ctx.person is None:
-        on_unlinked_text(ctx, text, command)
+        on_unlinked_text(ctx, text)
         return
     waiting = approvals.pending_return(ctx)
     if waiting is not None:
         approvals.on_reason_text(ctx, waiting[0], waiting[1], text)
         return
     if forms.conversation_of(ctx) is not None:
-        # In a form: the status and project list still work (then the question is asked again);
-        # everything else, including help and cancel, belongs to the form.
-        exact = normalize(text)
-        if command is Command.STATUS and exact in _exact(chat.STATUS_WORDS):
-            reply_status(ctx)
-            forms.resume_after(ctx)
-        elif command is Command.MY_PROJECTS and exact in _exact(chat.MY_PROJECTS_WORDS):
-            reply_my_projects(ctx)
-            forms.resume_after(ctx)
-        elif command is Command.REPORT and exact in _exact(report_form.REPORT_WORDS):
+        menu = intents.match(text, _MENU_IN_FORM)
+        if menu is None:
+            forms.text_input(ctx, text)
+        elif menu is Intent.REPORT:
             forms.resume_after(ctx)
         else:
-            forms.text_input(ctx, text)
+            on_menu(ctx, menu, text)
+            forms.resume_after(ctx)
+        return
+    details = intents.leading(text, (Intent.DETAILS,))
+    if details is not None:
+        report_view.show_details(ctx, details[1])
         return
     if approvals.on_text(ctx, text):
         return
-    if command is Command.REPORT:
-        forms.start_report(ctx)
-    elif command is Command.HELP:
-        ctx.reply(chat.help_linked())
-    elif command is Command.MY_PROJECTS:
-        reply_my_projects(ctx)
-    elif command is Command.STATUS:
-        reply_status(ctx)
-    elif command is Command.CANCEL:
-        ctx.reply(chat.nothing_to_cancel())
-    elif looks_like_code(text) or split_register(text) or command is Command.REGISTER:
-        ctx.reply(chat.link_account_already_linked(ctx.person.full_name))
+    command = intents.match_loosely(text, _MENU_ORDER)
+    if command is None and (intents.link_code_text(text) or intents.starts_with_register(text)):
+        command = Intent.REGISTER
+    if command is None:
+        ctx.reply(chat.not_understood(menus.labels(ctx)))
     else:
-        ctx.reply(chat.not_understood())
+        on_menu(ctx, command, text)
 
 
-def _exact(words: tuple[str, ...]) -> set[str]:
-    return {normalize(w) for w in words}
+def on_menu(ctx: EventContext, command: Intent, text: str = "") -> None:
+    """A menu command from a linked person (typed, or a rich-menu / quick-reply button)."""
+    assert ctx.person is not None
+    roles = menus.roles(ctx)
+    reporter = MenuRole.REPORTER in roles
+    if command is Intent.REPORT:
+        forms.start_report(ctx)
+    elif command in (Intent.STATUS, Intent.MY_PROJECTS) and not reporter:
+        # A director or planner who owns no project: what "status" means for them.
+        if command is Intent.STATUS and MenuRole.DIRECTOR in roles:
+            menus.reply_school_status(ctx)
+        elif command is Intent.STATUS and MenuRole.PLANNER in roles:
+            menus.reply_area_overview(ctx)
+        else:
+            ctx.reply(menu_text.no_own_projects(roles, format_fiscal_year(fiscal_year_of(_today(ctx)))))
+    elif command is Intent.MY_PROJECTS:
+        reply_my_projects(ctx)
+    elif command is Intent.STATUS:
+        reply_status(ctx)
+    elif command is Intent.CANCEL:
+        ctx.reply(chat.nothing_to_cancel(menus.labels(ctx)))
+    elif command is Intent.REGISTER:
+        ctx.reply(chat.link_account_already_linked(ctx.person.full_name, menus.labels(ctx)))
+    elif command is Intent.CONTACT:
+        menus.reply_contact(ctx)
+    elif command is Intent.VIEW_REPORT:
+        report_view.reply_my_reports(ctx)
+    elif command is Intent.DETAILS:
+        report_view.show_details(ctx, "")
+    elif command is Intent.SCHOOL_STATUS and MenuRole.DIRECTOR in roles:
+        menus.reply_school_status(ctx)
+    elif command is Intent.AREA_OVERVIEW and MenuRole.PLANNER in roles:
+        menus.reply_area_overview(ctx)
+    elif command is Intent.NOT_SUBMITTED and MenuRole.PLANNER in roles:
+        menus.reply_not_submitted(ctx)
+    elif command is Intent.DASHBOARD and (MenuRole.PLANNER in roles or MenuRole.DIRECTOR in roles):
+        reply_dashboard_link(ctx)
+    elif not approvals.on_menu(ctx, command, text):
+        menus.reply_help(ctx)  # help, or a command of another role: the person's own menu
 
 
-def on_unlinked_text(ctx: EventContext, text: str, command: Command | None) -> None:
-    candidate = split_register(text) or (text if looks_like_code(text) else None)
+def reply_dashboard_link(ctx: EventContext) -> None:
+    """`แดชบอร์ด`: the planning group's dashboard login link.
+
+    The link itself is built by `bot/dashboard_link.py` (issue 15, another branch); this is the one
+    place to call it from once both are merged. Until then the person gets the help text of their menu.
+    """
+    menus.reply_help(ctx)
+
+
+def on_unlinked_text(ctx: EventContext, text: str) -> None:
+    candidate = intents.link_code_text(text)
     if candidate is None:
-        ctx.reply(chat.help_unlinked() if command is Command.HELP else chat.link_prompt())
+        if intents.match_loosely(text, (Intent.HELP,)) is Intent.HELP:
+            ctx.reply(chat.help_unlinked())
+        else:
+            ctx.reply(chat.link_prompt())
         return
     assert ctx.user_id is not None
     outcome = redeem_link_code(
@@ -175,19 +238,47 @@ def on_unlinked_text(ctx: EventContext, text: str, command: Command | None) -> N
     )
     if outcome.result is LinkResult.LINKED and outcome.person is not None:
         office_name = outcome.office.name if outcome.office else ""
-        ctx.reply(chat.linked_ok(outcome.person.full_name, office_name))
+        ctx.person = outcome.person
+        ctx.reply(chat.linked_ok(outcome.person.full_name, office_name, menus.labels(ctx)))
     else:
         ctx.reply(
             _link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person)
         )
 
 
-def on_group_text(ctx: EventContext, text: str) -> None:
-    candidate = split_register(text) or (text if looks_like_code(text) else None)
-    if candidate is None:
-        if match_command(text) is Command.HELP:
-            ctx.reply(chat.help_group())
+_GROUP_COMMANDS = (Intent.HELP, Intent.STATUS, Intent.AREA_OVERVIEW, Intent.NOT_SUBMITTED)
+
+
+def on_group_command(ctx: EventContext, command: Intent) -> None:
+    """`สถานะ` / `ภาพรวมเขต` / `ใครยังไม่ส่ง` in a planning group's bound LINE group: the area's picture.
+
+    An unbound group gets nothing: the bot does not show an office's figures to a chat it does not know.
+    """
+    binding = menus.group_binding(ctx.session, ctx.chat_id)
+    if binding is None:
         return
+    labels = (intents.canonical(Intent.AREA_OVERVIEW), intents.canonical(Intent.NOT_SUBMITTED))
+    if command is Intent.NOT_SUBMITTED:
+        ctx.reply(
+            menus.not_submitted_message(
+                ctx.session, binding.office_id, _today(ctx), labels, ctx.report_due_on
+            )
+        )
+    else:
+        ctx.reply(
+            menus.overview_message(ctx.session, binding.office_id, _today(ctx), labels, ctx.report_due_on)
+        )
+
+
+def on_group_text(ctx: EventContext, text: str) -> None:
+    candidate = intents.link_code_text(text)
+    if candidate is None:
+        asked = intents.match(text, _GROUP_COMMANDS)
+        if asked is Intent.HELP:
+            ctx.reply(chat.help_group())
+        elif asked is not None:
+            on_group_command(ctx, asked)
+        return  # anything else is people talking to each other
     chat_id, user_id = ctx.chat_id, ctx.user_id
     if chat_id is None or user_id is None:
         return
@@ -246,7 +337,8 @@ def reply_status(ctx: EventContext) -> None:
     period = open_period(ctx.session, today)
     if period is not None:
         quarter = FiscalQuarter(period.fiscal_year, period.quarter)
-        fiscal_year, due_on, period_id = period.fiscal_year, period.due_on, period.id
+        fiscal_year, period_id = period.fiscal_year, period.id
+        due_on = ctx.report_due_on(period.ends_on, ctx.person.office_id, period.due_on)
     else:
         fiscal_year = fiscal_year_of(today)
         quarter, due_on, period_id = None, None, None
@@ -317,18 +409,18 @@ def on_command_button(ctx: EventContext, postback: Postback) -> None:
     """Rich-menu buttons send `v1|cmd|name=<command>`; same effect as typing the command."""
     name = postback.params.get("name", "")
     try:
-        command = Command(name)
+        command = Intent(name)
     except ValueError:
+        command = None
+    if command is None or command not in intents.MENU | {Intent.CANCEL}:
         ctx.reply(chat.unknown_button())
         return
     if ctx.person is None:
-        ctx.reply(chat.help_group() if command is Command.HELP else chat.unknown_button())
+        ctx.reply(chat.help_group() if command is Intent.HELP else chat.unknown_button())
         return
-    {
-        Command.HELP: lambda: ctx.reply(chat.help_linked()),
-        Command.MY_PROJECTS: lambda: reply_my_projects(ctx),
-        Command.STATUS: lambda: reply_status(ctx),
-        Command.CANCEL: lambda: ctx.reply(chat.nothing_to_cancel()),
-        Command.REGISTER: lambda: ctx.reply(chat.link_account_already_linked(ctx.person.full_name)),  # type: ignore[union-attr]
-        Command.REPORT: lambda: forms.start_report(ctx),
-    }[command]()
+    if forms.in_form(ctx) and command in _MENU_IN_FORM:
+        if command is not Intent.REPORT:
+            on_menu(ctx, command)
+        forms.resume_after(ctx)
+        return
+    on_menu(ctx, command)

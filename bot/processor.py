@@ -38,12 +38,14 @@ from bot import line_ids
 from bot.context import EventContext, LineEffects
 from bot.crew import Crew
 from bot.delivery import Deliverer
+from bot.media_links import MediaLinks
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
 from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import OutboxMessage, WebhookEvent
 from models.outbox import queue_reply
 from models.types import EventStatus
+from scheduler.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +195,12 @@ class EventProcessor:
         approval_levels: int = 1,
         poll_seconds: float | None = None,
         link_limits: LinkLimits = DEFAULT_LIMITS,
+        media_links: MediaLinks | None = None,
+        rules: Rules | None = None,
     ) -> None:
         self.engine = engine
+        self.media_links = media_links
+        self.rules = rules
         self.handler = handler
         self.deliverer = deliverer
         self.line = line
@@ -460,6 +466,8 @@ class EventProcessor:
                     media_dir=self.media_dir,
                     approval_levels=self.approval_levels,
                     link_limits=self.link_limits,
+                    media_links=self.media_links,
+                    rules=self.rules,
                 )
                 self.handler(ctx)
 

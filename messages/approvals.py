@@ -22,18 +22,7 @@ from linebot.v3.messaging import (
 from messages.forms import truncate
 from messages.report_form import STATUS_LABELS
 from messages.thai_dates import format_date, format_datetime, format_quarter
-from messages.thai_numbers import format_baht, format_number, format_percent
-
-APPROVE_WORDS = ("อนุมัติ", "ok", "โอเค", "ผ่าน", "approve", "เห็นชอบ", "ตกลง")
-RETURN_WORDS = ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ", "แก้ไข", "return")
-APPROVE_ALL_WORDS = ("อนุมัติทั้งหมด", "approve all")
-# Typed without quoting a card: "อนุมัติ [รหัสโครงการ]", "ส่งกลับ [รหัสโครงการ] <เหตุผล>".
-TEXT_APPROVE_WORDS = ("อนุมัติ", "approve")
-TEXT_RETURN_WORDS = ("ส่งกลับแก้ไข", "ส่งกลับ", "ไม่อนุมัติ")
-CANCEL_RETURN_WORDS = ("ยกเลิก", "cancel")
-# What may follow an approval word in a quote-reply and still make it a plain approval.
-POLITE_ENDINGS = ("ครับผม", "ครับ", "ค่ะ", "คะ", "ค่า", "คับ", "นะ", "จ้า", "จ้ะ", "เลย", "ได้", "แล้ว", "!", ".")
-PENDING_WORDS = ("รออนุมัติ", "รายการรออนุมัติ", "pending")
+from messages.thai_numbers import format_baht, format_measure, format_percent_words
 
 
 @dataclass(frozen=True)
@@ -62,6 +51,9 @@ class CardData:
     problems: str
     photos: int
     level: int = 1
+    suggestions: str = ""
+    photos_url: str | None = None  # a signed link to the photos (bot/media_links.py)
+    decidable: bool = True  # False: shown for reading (ดูรายละเอียด), without decision buttons
 
 
 def decision_postback(report_id: int, version: int, decision: str) -> str:
@@ -80,31 +72,69 @@ def _row(label: str, value: str) -> dict[str, Any]:
     }
 
 
-def approval_card(card: CardData) -> FlexMessage:
+def indicator_text(indicator: IndicatorLine) -> str:
+    """`ร้อยละ 62.5 / เป้าหมาย ร้อยละ 70`, `80 คน / เป้าหมาย 100 คน`."""
+    result = format_measure(indicator.value, indicator.unit)
+    if indicator.target is None:
+        return result
+    return f"{result} / เป้าหมาย {format_measure(indicator.target, indicator.unit)}"
+
+
+def report_rows(card: CardData) -> list[dict[str, Any]]:
+    """Every field the reporter filled in, as label/value rows (the card, and ดูรายละเอียด)."""
     share = ""
     if card.budget_satang:
-        share = f" ({format_percent(Decimal(card.disbursed_satang * 100) / Decimal(card.budget_satang))})"
+        share = (
+            f" ({format_percent_words(Decimal(card.disbursed_satang * 100) / Decimal(card.budget_satang))})"
+        )
     status = STATUS_LABELS.get(card.implementation_status, card.implementation_status)
-    if card.status_reason:
-        status += f" — {card.status_reason}"
     rows = [
         _row("ผู้รายงาน", card.reporter),
         _row("สถานะ", status),
-        _row("ความก้าวหน้า", format_percent(card.progress_pct)),
+    ]
+    if card.status_reason:
+        rows.append(_row("เหตุผล", truncate(card.status_reason, 500)))
+    rows += [
+        _row("ความก้าวหน้า", format_percent_words(card.progress_pct, places=2)),
         _row(
             "เบิกจ่ายสะสม", f"{format_baht(card.disbursed_satang)} จาก {format_baht(card.budget_satang)}{share}"
         ),
     ]
-    for indicator in card.indicators[:8]:
-        value = format_number(indicator.value) if indicator.value is not None else "-"
-        target = f" / เป้า {format_number(indicator.target)}" if indicator.target is not None else ""
-        rows.append(_row(truncate(indicator.name, 60), f"{value}{target} {indicator.unit}".strip()))
-    if len(card.indicators) > 8:
-        rows.append(_row("ตัวชี้วัดอื่น", f"อีก {len(card.indicators) - 8} ตัว"))
-    rows.append(_row("กิจกรรม", truncate(card.activities, 300)))
-    rows.append(_row("ปัญหาอุปสรรค", truncate(card.problems, 300) or "ไม่มี"))
-    rows.append(_row("รูปหลักฐาน", f"{card.photos} รูป"))
-    heading = "ขอความเห็นชอบรายงานผล" if card.level == 1 else "ตรวจสอบรายงานผล (กลุ่มนโยบายและแผน)"
+    for indicator in card.indicators[:MAX_INDICATORS]:
+        rows.append(_row(truncate(indicator.name, 60), indicator_text(indicator)))
+    if len(card.indicators) > MAX_INDICATORS:
+        rows.append(_row("ตัวชี้วัดอื่น", f"อีก {len(card.indicators) - MAX_INDICATORS} ตัว"))
+    rows.append(_row("กิจกรรม", truncate(card.activities, 1000)))
+    rows.append(_row("ปัญหาอุปสรรค", truncate(card.problems, 1000) or "ไม่มี"))
+    rows.append(_row("ข้อเสนอแนะ", truncate(card.suggestions, 1000) or "ไม่มี"))
+    rows.append(_row("รูปหลักฐาน", f"{card.photos} รูป" if card.photos else "ไม่มี"))
+    if card.photos and card.photos_url:
+        rows.append(
+            {
+                "type": "button",
+                "style": "link",
+                "height": "sm",
+                "action": {
+                    "type": "uri",
+                    "label": truncate(f"ดูรูปหลักฐาน {card.photos} รูป"),
+                    "uri": card.photos_url,
+                },
+            }
+        )
+    return rows
+
+
+MAX_INDICATORS = 12
+
+
+def approval_card(card: CardData) -> FlexMessage:
+    rows = report_rows(card)
+    if not card.decidable:
+        heading = "รายละเอียดรายงานผล"
+    elif card.level == 1:
+        heading = "ขอความเห็นชอบรายงานผล"
+    else:
+        heading = "ตรวจสอบรายงานผล (กลุ่มนโยบายและแผน)"
     version = f" ฉบับที่ {card.version}" if card.version > 1 else ""
     bubble = {
         "type": "bubble",
@@ -160,7 +190,10 @@ def approval_card(card: CardData) -> FlexMessage:
             ],
         },
     }
-    alt = f"{heading}: {card.project_code} {card.project_name} {format_quarter(card.quarter)} — แตะอนุมัติ หรือตอบกลับข้อความนี้ค่ะ"  # type: ignore[arg-type]
+    if not card.decidable:
+        del bubble["footer"]
+    tail = " — แตะอนุมัติ หรือตอบกลับข้อความนี้ค่ะ" if card.decidable else ""
+    alt = f"{heading}: {card.project_code} {card.project_name} {format_quarter(card.quarter)}{tail}"  # type: ignore[arg-type]
     return FlexMessage(alt_text=truncate(alt, 1500), contents=FlexContainer.from_dict(bubble))
 
 
@@ -247,6 +280,10 @@ def pending_list(items: Sequence[PendingLine], *, asked: str = "") -> TextMessag
     if len(items) > 25:
         lines.append(f"…และอีก {len(items) - 25} รายการ")
     lines.append('ตอบกลับ (Reply) การ์ดของรายงาน หรือพิมพ์ "อนุมัติ <รหัสโครงการ>" หรือ "อนุมัติทั้งหมด" ค่ะ')
+    if len(items) > 1:
+        first, second = items[0].project_code, items[1].project_code
+        lines.append(f'เลือกอนุมัติหลายรายการพร้อมกัน: พิมพ์ "อนุมัติ {first} {second}" หรือ "อนุมัติ 1 2" ค่ะ')
+        lines.append(f'ดูรายงานฉบับเต็มก่อน: พิมพ์ "ดูรายละเอียด {first}" ค่ะ')
     quick = [QuickReplyItem(action=MessageAction(label="อนุมัติทั้งหมด", text="อนุมัติทั้งหมด"))]
     quick += [
         QuickReplyItem(
@@ -374,3 +411,69 @@ def reopen_refused(report_id: int) -> str:
 
 def reopened(report_id: int) -> str:
     return f"เปิดรายงาน {report_id} ให้แก้ไขแล้ว และแจ้งผู้รายงานแล้วค่ะ"
+
+
+# --- reading a report, and quote-replies that decide nothing --------------------------------------------
+
+
+def photos_page_title(code: str, name: str, version: int) -> str:
+    return f"รูปหลักฐาน {code} {name} (ฉบับที่ {version})"
+
+
+def photo_caption(n: int, of: int) -> str:
+    return f"รูปที่ {n} จาก {of}"
+
+
+def no_photos() -> str:
+    return "รายงานฉบับนี้ไม่มีรูปหลักฐานค่ะ"
+
+
+def details_which(codes: Sequence[str]) -> TextMessage:
+    """`ดูรายละเอียด` without a project (or an unknown one): which projects can be shown."""
+    if not codes:
+        return TextMessage(text="ยังไม่มีรายงานที่เปิดดูได้ค่ะ", quick_reply=_menu())
+    listed = ", ".join(codes[:10]) + (f" และอีก {len(codes) - 10} โครงการ" if len(codes) > 10 else "")
+    return TextMessage(
+        text=f'พิมพ์ "ดูรายละเอียด" ตามด้วยรหัสโครงการค่ะ เช่น "ดูรายละเอียด {codes[0]}"\nโครงการที่มีรายงาน: {listed}',
+        quick_reply=QuickReply(
+            items=[
+                QuickReplyItem(action=MessageAction(label=truncate(f"ดู {c}"), text=f"ดูรายละเอียด {c}"))
+                for c in codes[:13]
+            ]
+        ),
+    )
+
+
+def approve_or_return(project: str, report_id: int, version: int) -> TextMessage:
+    """A quote-reply to a card that neither approves nor returns: offer both."""
+    return TextMessage(
+        text=f'ต้องการอนุมัติ หรือส่งกลับรายงาน {project} คะ\nแตะปุ่มด้านล่าง หรือตอบกลับการ์ดด้วยคำว่า "อนุมัติ" หรือ "ส่งกลับ ตามด้วยเหตุผล" ค่ะ',
+        quick_reply=QuickReply(
+            items=[
+                QuickReplyItem(
+                    action=PostbackAction(
+                        label="อนุมัติ", data=decision_postback(report_id, version, "a"), display_text="อนุมัติ"
+                    )
+                ),
+                QuickReplyItem(
+                    action=PostbackAction(
+                        label="ส่งกลับแก้ไข",
+                        data=decision_postback(report_id, version, "r"),
+                        display_text="ส่งกลับแก้ไข",
+                    )
+                ),
+            ]
+        ),
+    )
+
+
+def report_stuck(project: str, quarter: object, reporter: str) -> TextMessage:
+    """To the planning group: a submitted report that nobody in the system can approve."""
+    return TextMessage(
+        text=(
+            f"รายงาน {project} {format_quarter(quarter)} ของ {reporter} ส่งแล้ว แต่ไม่มีผู้อนุมัติค่ะ\n"  # type: ignore[arg-type]
+            "ผู้รายงานเป็นผู้อนุมัติโครงการเอง และไม่มีผู้บังคับบัญชาระดับถัดไปในระบบ "
+            "กรุณากำหนดผู้อนุมัติในข้อมูลหน่วยงาน (escalation_approver ของหน่วยงาน หรือ approver ของหน่วยงานระดับบน) "
+            'เมื่อกำหนดแล้ว ผู้อนุมัติจะเห็นรายงานนี้ในเมนู "รออนุมัติ" ค่ะ'
+        )
+    )

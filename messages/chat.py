@@ -16,12 +16,6 @@ from messages.thai_numbers import format_baht, format_percent
 
 BOT_NAME = "ติดตาม"
 
-# Command words people type; `bot/commands.py` matches them, typos tolerated.
-HELP_WORDS = ("ช่วยเหลือ", "เมนู", "วิธีใช้", "help", "menu", "?", "คำสั่ง")
-MY_PROJECTS_WORDS = ("โครงการของฉัน", "โครงการ", "my projects", "projects")
-STATUS_WORDS = ("สถานะ", "status", "สถานะโครงการ")
-CANCEL_WORDS = ("ยกเลิก", "cancel")
-REGISTER_WORDS = ("ลงทะเบียน", "register")
 
 LINKED_MENU = ("รายงานผล", "สถานะ", "โครงการของฉัน", "ช่วยเหลือ")
 
@@ -48,8 +42,9 @@ def greeting_unlinked() -> TextMessage:
     )
 
 
-def greeting_linked(full_name: str) -> TextMessage:
-    return text(f"ยินดีต้อนรับกลับค่ะ คุณ{full_name}\nเลือกเมนูด้านล่างได้เลยค่ะ", *LINKED_MENU)
+def greeting_linked(address: str, menu: Sequence[str] = LINKED_MENU) -> TextMessage:
+    """`address`: "ท่าน" for a director, "คุณ" + first name otherwise (messages.menus.address)."""
+    return text(f"ยินดีต้อนรับกลับค่ะ {address}\nเลือกเมนูด้านล่างได้เลยค่ะ", *menu)
 
 
 def link_prompt() -> TextMessage:
@@ -61,10 +56,10 @@ def link_prompt() -> TextMessage:
     )
 
 
-def linked_ok(full_name: str, office_name: str) -> TextMessage:
+def linked_ok(full_name: str, office_name: str, menu: Sequence[str] = LINKED_MENU) -> TextMessage:
     return text(
-        f"ลงทะเบียนสำเร็จค่ะ คุณ{full_name} ({office_name})\nจากนี้จะได้รับการแจ้งเตือนการรายงานผลทาง LINE นี้ค่ะ",
-        *LINKED_MENU,
+        f"ลงทะเบียนสำเร็จแล้วค่ะ ในชื่อ {full_name} ({office_name})\nจากนี้จะได้รับการแจ้งเตือนการรายงานผลทาง LINE นี้ค่ะ",
+        *menu,
     )
 
 
@@ -89,8 +84,8 @@ def link_busy(minutes: int) -> TextMessage:
     )
 
 
-def link_account_already_linked(full_name: str) -> TextMessage:
-    return text(f"บัญชี LINE นี้ลงทะเบียนเป็นคุณ{full_name} อยู่แล้วค่ะ", *LINKED_MENU)
+def link_account_already_linked(full_name: str, menu: Sequence[str] = LINKED_MENU) -> TextMessage:
+    return text(f"บัญชี LINE นี้ลงทะเบียนเป็น {full_name} อยู่แล้วค่ะ", *menu)
 
 
 def link_code_for_group_only() -> TextMessage:
@@ -148,15 +143,15 @@ def help_group() -> TextMessage:
     )
 
 
-def nothing_to_cancel() -> TextMessage:
-    return text("ตอนนี้ไม่มีสิ่งที่ต้องยกเลิกค่ะ", *LINKED_MENU)
+def nothing_to_cancel(menu: Sequence[str] = LINKED_MENU) -> TextMessage:
+    return text("ตอนนี้ไม่มีสิ่งที่ต้องยกเลิกค่ะ", *menu)
 
 
-def not_understood() -> TextMessage:
-    return text('ขออภัยค่ะ ไม่เข้าใจคำสั่งนี้ ลองแตะเมนูด้านล่าง หรือพิมพ์ "ช่วยเหลือ" ค่ะ', *LINKED_MENU)
+def not_understood(menu: Sequence[str] = LINKED_MENU) -> TextMessage:
+    return text('ขออภัยค่ะ ไม่เข้าใจคำสั่งนี้ ลองแตะเมนูด้านล่าง หรือพิมพ์ "ช่วยเหลือ" ค่ะ', *menu)
 
 
-def unsupported_message(kind: str) -> TextMessage:
+def unsupported_message(kind: str, menu: Sequence[str] = LINKED_MENU) -> TextMessage:
     names = {
         "sticker": "สติกเกอร์",
         "audio": "ข้อความเสียง",
@@ -166,11 +161,11 @@ def unsupported_message(kind: str) -> TextMessage:
         "image": "รูปภาพ",
     }
     what = names.get(kind, "ข้อความแบบนี้")
-    return text(f"ขอบคุณค่ะ ตอนนี้ยังรับ{what}ไม่ได้ค่ะ กรุณาพิมพ์คำสั่ง หรือแตะเมนูด้านล่างค่ะ", *LINKED_MENU)
+    return text(f"ขอบคุณค่ะ ตอนนี้ยังรับ{what}ไม่ได้ค่ะ กรุณาพิมพ์คำสั่ง หรือแตะเมนูด้านล่างค่ะ", *menu)
 
 
-def unknown_button() -> TextMessage:
-    return text("ปุ่มนี้ใช้ไม่ได้แล้วค่ะ กรุณาเลือกจากเมนูล่าสุดอีกครั้งค่ะ", *LINKED_MENU)
+def unknown_button(menu: Sequence[str] = LINKED_MENU) -> TextMessage:
+    return text("ปุ่มนี้ใช้ไม่ได้แล้วค่ะ กรุณาเลือกจากเมนูล่าสุดอีกครั้งค่ะ", *menu)
 
 
 def something_went_wrong() -> TextMessage:

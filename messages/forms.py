@@ -33,17 +33,6 @@ if TYPE_CHECKING:  # the engine's reply types; messages/ only reads their attrib
 LABEL_LIMIT = 20
 POSTBACK_ACTION = "f"
 
-# --- words people type inside a form ----------------------------------------------------------------
-
-CANCEL_WORDS = ("ยกเลิก", "cancel")
-BACK_WORDS = ("ย้อนกลับ", "ย้อน", "กลับ", "back")
-SKIP_WORDS = ("ข้าม", "skip", "ไม่มี", "-")
-EDIT_WORDS = ("แก้ไข", "แก้", "edit")
-HELP_WORDS = ("ช่วยเหลือ", "help", "วิธีใช้")
-SUBMIT_WORDS = ("ยืนยันส่ง", "ส่ง", "submit")
-DONE_WORDS = ("เสร็จ", "เสร็จแล้ว", "ครบแล้ว", "done")
-YES_WORDS = ("ยืนยัน", "ใช่", "ตกลง", "ok", "yes")
-NO_WORDS = ("ไม่", "ไม่ใช่", "ทำต่อ", "no")
 
 # --- errors of typed answers (used by bot/forms/kinds.py) ------------------------------------------
 
@@ -97,6 +86,10 @@ def _notice_text(notice: Notice) -> str:
         return "นี่เป็นคำถามแรกแล้วค่ะ"
     if code == "photo_received":
         return f"ได้รับรูปที่ {p['count']} แล้วค่ะ (ส่งได้อีก {p['max'] - p['count']} รูป)"
+    if code == "photo_kept":
+        return f"ได้รับรูปแล้วค่ะ (รูปที่ {p['count']}) จะใช้เป็นรูปหลักฐานในข้อท้าย ๆ ตอบข้อนี้ต่อได้เลยค่ะ"
+    if code == "photo_removed":
+        return f"ลบรูปที่ {p['number']} แล้วค่ะ (เหลือ {p['count']} รูป)"
     if code == "photos_full":
         return f"ได้รับรูปครบ {p['max']} รูปแล้วค่ะ"
     if code == "photo_not_now":
@@ -104,8 +97,9 @@ def _notice_text(notice: Notice) -> str:
             return 'ข้อนี้รอรูปภาพค่ะ ส่งรูป หรือพิมพ์ "เสร็จ" เมื่อส่งครบแล้วค่ะ'
         return "ตอนนี้ยังไม่ได้ขอรูปภาพค่ะ จะขอรูปหลักฐานในข้อท้าย ๆ นะคะ"
     if code == "no_match":
-        hint = " ลองพิมพ์รหัสหรือบางส่วนของชื่อค่ะ" if p.get("searchable") else ""
-        return f'ไม่พบตัวเลือกที่ตรงกับ "{p["typed"]}" ค่ะ{hint}'
+        hint = " หรือพิมพ์รหัสหรือบางส่วนของชื่อโครงการ" if p.get("searchable") else ""
+        end = f"{hint}ค่ะ" if hint else " ค่ะ"  # a space before ค่ะ after a number
+        return f'ไม่พบตัวเลือกที่ตรงกับ "{p["typed"]}" ค่ะ\nกรุณาแตะปุ่มด้านล่าง หรือพิมพ์หมายเลขของตัวเลือก เช่น 1{end}'
     if code == "several_matches":
         return f"พบ {p['count']} รายการที่ตรงกันค่ะ กรุณาเลือกหนึ่งรายการ"
     if code == "incomplete":
@@ -118,6 +112,8 @@ def _notice_text(notice: Notice) -> str:
         return (
             str(p.get("text")) + "\n" if p.get("text") else ""
         ) + "ระหว่างกรอก พิมพ์ได้ทุกเมื่อ: ย้อนกลับ • ข้าม (ข้อที่ไม่บังคับ) • แก้ไข • ยกเลิก (เก็บร่างไว้)"
+    if code == "command_word":
+        return "คำนี้เป็นคำสั่งของระบบ จึงไม่ได้บันทึกเป็นคำตอบค่ะ กรุณาพิมพ์คำตอบของข้อนี้ หรือแตะปุ่มด้านล่างค่ะ"
     if code == "no_choices":
         return str(p.get("text") or "ไม่มีรายการให้เลือกค่ะ")
     return ""
@@ -208,6 +204,10 @@ def render_question(q: Question) -> TextMessage:
         items.append(QuickReplyItem(action=CameraAction(label="ถ่ายรูป")))
         items.append(QuickReplyItem(action=CameraRollAction(label="เลือกรูป")))
         items.append(_button("เสร็จ", postback("done", q.seq), "ส่งรูปครบแล้ว"))
+        items += [
+            _button(f"ลบรูปที่ {n}", postback("rm", q.seq, value=str(n)), f"ลบรูปที่ {n}")
+            for n in range(1, q.photos + 1)
+        ]
     if q.default is not None and kind not in ("photo",):
         items.append(_button("ใช้ค่าเดิม", postback("keep", q.seq)))
     if q.optional and kind != "photo":

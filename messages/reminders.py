@@ -15,6 +15,7 @@ end with "และอีก N รายการ".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,9 +26,9 @@ from typing import Any
 
 from linebot.v3.messaging import FlexMessage
 
-from messages.chat import MY_PROJECTS_WORDS
 from messages.thai_dates import format_date
 from messages.thai_numbers import format_number
+from messages.vocabulary import WORDS
 
 __all__ = [
     "ALT_TEXT_LIMIT",
@@ -149,10 +150,19 @@ def _headline_of(
     raise ValueError(item.kind)  # pragma: no cover - every kind has a headline
 
 
+_PERIOD_CODE = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+def _detail(detail: str) -> str:
+    """A line's detail as people read it: a period code (`2570Q1`) becomes `ไตรมาส 1/2570`."""
+    found = _PERIOD_CODE.match(detail)
+    return f"ไตรมาส {found.group(2)}/{found.group(1)}" if found else detail
+
+
 def _line_text(line: Line) -> str:
     parts = [p for p in (line.code, line.text) if p]
     text = " ".join(parts)
-    return f"{text} — {line.detail}" if line.detail else text
+    return f"{text} — {_detail(line.detail)}" if line.detail else text
 
 
 def _figures_text(item: Item) -> str:
@@ -213,18 +223,53 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-_FOOTER = {
-    "type": "box",
-    "layout": "vertical",
-    "contents": [
-        {
-            "type": "button",
-            "style": "primary",
-            "height": "sm",
-            "action": {"type": "message", "label": MY_PROJECTS_WORDS[0], "text": MY_PROJECTS_WORDS[0]},
-        }
-    ],
-}
+# The button a reminder carries is what its recipient does next: report, decide, or look at the area.
+_REPORTING = frozenset({ItemKind.REPORT_OVERDUE, ItemKind.REPORT_DUE, ItemKind.DRAFT_IDLE})
+_DECIDING = frozenset({ItemKind.APPROVAL_PENDING, ItemKind.APPROVAL_ESCALATION})
+_OVERSEEING = frozenset({ItemKind.APPROVER_OVERDUE})
+_WATCHING = frozenset({ItemKind.LATE_ESCALATION, ItemKind.DIGEST, ItemKind.REMINDER_SUMMARY})
+
+
+def button_words(items: Sequence[Item]) -> tuple[str, ...]:
+    """The commands of a reminder's buttons, most urgent item's first, at most two."""
+    words: list[str] = []
+    for item in items:
+        if item.kind in _REPORTING:
+            word = "REPORT"
+        elif item.kind in _DECIDING:
+            word = "PENDING"
+        elif item.kind in _OVERSEEING:
+            word = "SCHOOL_STATUS"
+        elif item.kind in _WATCHING:
+            word = "AREA_OVERVIEW"
+        else:
+            continue
+        if WORDS[word][0] not in words:
+            words.append(WORDS[word][0])
+    return tuple(words[:2]) or (WORDS["HELP"][0],)
+
+
+@lru_cache(maxsize=64)
+def _footer(words: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "type": "box",
+        "layout": "horizontal" if len(words) > 1 else "vertical",
+        "spacing": "sm",
+        "contents": [
+            {
+                "type": "button",
+                "style": "primary" if index == 0 else "secondary",
+                "height": "sm",
+                "action": {"type": "message", "label": word, "text": word},
+            }
+            for index, word in enumerate(words)
+        ],
+    }
+
+
+@lru_cache(maxsize=64)
+def _footer_json(words: tuple[str, ...]) -> str:
+    return ',"footer":' + _compact(_footer(words))
 
 
 def _bubble(items: Sequence[Item], day: date, max_lines: int, personal: bool) -> dict[str, Any]:
@@ -238,7 +283,7 @@ def _bubble(items: Sequence[Item], day: date, max_lines: int, personal: bool) ->
         "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
     }
     if personal:
-        bubble["footer"] = _FOOTER
+        bubble["footer"] = _footer(button_words(items))
     return bubble
 
 
@@ -247,7 +292,7 @@ def daily_message_dict(
 ) -> dict[str, Any]:
     """The one Flex message for a recipient's day, as LINE's JSON; items most urgent first.
 
-    ``personal`` adds the "my projects" button (not for group chats). The bubble is kept under
+    ``personal`` adds the buttons of what the recipient does next (not for group chats). The bubble is kept under
     LINE's 30 KB by listing fewer lines per item when it would not fit.
     """
     if not items:
@@ -286,7 +331,7 @@ def daily_message_json(
             parts.append(encode_basestring("\n".join(lines[1:])[:2000]))
             parts.append(_BODY_STYLE)
     body = "".join(parts)
-    footer = _FOOTER_JSON if personal else ""
+    footer = _footer_json(button_words(ordered)) if personal else ""
     return (
         f'{{"type":"flex","altText":{encode_basestring(_alt_text(ordered))},"contents":{{"type":"bubble",'
         f'"size":"giga","body":{{"type":"box","layout":"vertical","spacing":"sm","contents":[{body}]}}{footer}}}}}'
@@ -305,7 +350,6 @@ _HEAD_STYLE = {
     for urgent in (True, False)
 }
 _BODY_STYLE = ',"wrap":true,"size":"xs","color":"#555555"}'
-_FOOTER_JSON = ',"footer":' + _compact(_FOOTER)
 
 
 def daily_message(

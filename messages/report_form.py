@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 
-from messages.thai_dates import format_date, format_quarter
-from messages.thai_numbers import format_baht, format_number, format_percent
+from messages.thai_dates import format_date, format_month_span, format_quarter
+from messages.thai_numbers import format_baht, format_measure, format_percent
 
 TITLE = "รายงานผลการดำเนินงานโครงการ"
 PLANNING_GROUP = "กลุ่มนโยบายและแผน"
 HELP = "แบบรายงานผลการดำเนินงานรายไตรมาส ตอบทีละข้อ แล้วตรวจสอบก่อนยืนยันส่งค่ะ"
-REPORT_WORDS = ("รายงานผล", "รายงาน", "ส่งรายงาน", "report")
 
 LABELS = {
     "project": "โครงการ",
     "period": "ไตรมาสที่รายงาน",
     "status": "สถานะการดำเนินงาน",
-    "status_reason": "เหตุผลที่ยกเลิก/เลื่อน",
+    "status_reason": "เหตุผลที่ยุติ/เลื่อน",
     "progress": "ความก้าวหน้า",
     "budget": "เบิกจ่ายสะสม",
     "indicators": "ผลตัวชี้วัด",
@@ -28,16 +29,50 @@ LABELS = {
     "photos": "รูปหลักฐาน",
 }
 
+# Other words that pick a status when typed (the old label "ยกเลิก/เลื่อน" among them: it read like
+# leaving the form, so the button now says "ยุติ/เลื่อนโครงการ").
+STATUS_KEYWORDS = {
+    "not_started": ("ยังไม่เริ่ม",),
+    "in_progress": ("กำลังดำเนินการ", "ดำเนินการอยู่"),
+    "completed": ("เสร็จสิ้น", "แล้วเสร็จ", "เสร็จสมบูรณ์"),
+    "cancelled": ("ยกเลิก/เลื่อน", "ยกเลิกโครงการ", "เลื่อนโครงการ", "ยุติโครงการ", "ยุติ", "เลื่อน"),
+}
 STATUS_LABELS = {
     "not_started": "ยังไม่ดำเนินการ",
     "in_progress": "อยู่ระหว่างดำเนินการ",
     "completed": "ดำเนินการแล้วเสร็จ",
-    "cancelled": "ยกเลิก/เลื่อน",
+    "cancelled": "ยุติ/เลื่อนโครงการ",
 }
 
 
 def project_label(code: str, name: str) -> str:
     return f"{code} {name}"
+
+
+def _short_name(name: str) -> str:
+    short = name.strip()
+    for word in ("โครงการ",):
+        if short.startswith(word) and len(short) > len(word):
+            short = short[len(word) :].lstrip()
+    return short
+
+
+def project_buttons(projects: Sequence[tuple[str, str, bool]], limit: int = 20) -> list[str]:
+    """Button labels of projects (code, name, has a draft): the short name people know them by
+    (`พัฒนาการอ่าน`), or code and name where short names would look alike once cut to `limit`."""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    mark = {True: f"{DRAFT_MARK} ", False: ""}
+    alike = [cut(mark[True] + _short_name(n)) for _, n, _ in projects]  # compared as if all had the mark
+    labels = []
+    for look, (code, name, draft) in zip(alike, projects, strict=True):
+        shown = (
+            _short_name(name) if alike.count(look) == 1 and _short_name(name) else project_label(code, name)
+        )
+        labels.append(cut(mark[draft] + shown))
+    return labels
 
 
 def period_label(quarter: object, due_on: object, returned: bool, late: bool) -> str:
@@ -49,18 +84,28 @@ def period_label(quarter: object, due_on: object, returned: bool, late: bool) ->
     return label
 
 
-def ask_project(count: int) -> str:
-    if count > 10:
-        return f"รายงานผลโครงการไหนคะ (มี {count} โครงการ)"
-    return "รายงานผลโครงการไหนคะ"
+DRAFT_MARK = "✎"
+
+
+def ask_project(count: int, drafts: int = 0) -> str:
+    head = f"รายงานผลโครงการไหนคะ (มี {count} โครงการ)" if count > 10 else "รายงานผลโครงการไหนคะ"
+    if drafts:
+        head += f"\nมีร่างที่กรอกค้างไว้ {drafts} โครงการ (เครื่องหมาย {DRAFT_MARK} อยู่ลำดับแรก) แตะเพื่อทำต่อได้เลยค่ะ"
+    return head
 
 
 def ask_period(project: str) -> str:
     return f"{project}\nรายงานผลของไตรมาสไหนคะ"
 
 
-def ask_status() -> str:
-    return "สถานะการดำเนินงานของโครงการตอนนี้เป็นอย่างไรคะ"
+def ask_status(quarter_line: str = "") -> str:
+    question = "สถานะการดำเนินงานของโครงการตอนนี้เป็นอย่างไรคะ"
+    return f"{quarter_line}\n{question}" if quarter_line else question
+
+
+def quarter_line(quarter: object, starts_on: date, ends_on: date, due_on: date) -> str:
+    """`รายงานไตรมาส 1/2570 (ต.ค.–ธ.ค. 2569) กำหนดส่ง 12 ม.ค. 2570`."""
+    return f"รายงาน{format_quarter(quarter)} ({format_month_span(starts_on, ends_on)}) กำหนดส่ง {format_date(due_on)}"  # type: ignore[arg-type]
 
 
 def ask_status_reason() -> str:
@@ -84,7 +129,7 @@ def ask_indicator(name: str) -> str:
 def indicator_detail(target: Decimal | None, unit: str) -> str:
     if target is None:
         return f"หน่วย: {unit}" if unit else ""
-    return f"ค่าเป้าหมาย {format_number(target)} {unit}".strip()
+    return f"ค่าเป้าหมาย {format_measure(target, unit)}"
 
 
 def ask_activities() -> str:
@@ -135,19 +180,28 @@ def _quick(*labels: str) -> QuickReply:
     return QuickReply(items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in labels])
 
 
-def submitted(project: str, quarter: object, version: int, approver: str | None) -> TextMessage:
-    who = f"ส่งให้ {approver} พิจารณาอนุมัติแล้ว" if approver else "ส่งให้ผู้อนุมัติพิจารณาแล้ว"
+def submitted(project: str, quarter: object, version: int, approvers: Sequence[str]) -> TextMessage:
+    """After a submission: who it went to; when nobody can approve it, the truth and what happens next."""
     again = f" (ฉบับที่ {version})" if version > 1 else ""
+    if approvers:
+        names = " หรือ ".join(approvers[:3]) + (
+            f" และอีก {len(approvers) - 3} คน" if len(approvers) > 3 else ""
+        )
+        who = f"ส่งให้ {names} พิจารณาอนุมัติแล้ว จะแจ้งผลให้ทราบทาง LINE นี้ค่ะ"
+    else:
+        who = (
+            "ตอนนี้ยังไม่มีผู้อนุมัติรายงานนี้ในระบบค่ะ (ไม่มีผู้บังคับบัญชาระดับถัดไป) "
+            "ระบบแจ้งกลุ่มนโยบายและแผนแล้ว เพื่อกำหนดผู้อนุมัติ รายงานยังเก็บไว้ครบค่ะ"
+        )
     return TextMessage(
-        text=(
-            f"ส่งรายงาน{format_quarter(quarter)}{again} เรียบร้อยแล้วค่ะ\n{project}\n"  # type: ignore[arg-type]
-            f"{who} จะแจ้งผลให้ทราบทาง LINE นี้ค่ะ"
-        ),
+        text=f"ส่งรายงาน{format_quarter(quarter)}{again} เรียบร้อยแล้วค่ะ\n{project}\n{who}",  # type: ignore[arg-type]
         quick_reply=_quick(*MENU),
     )
 
 
-def cancelled() -> TextMessage:
+def cancelled(*, kept_draft: bool = True) -> TextMessage:
+    if not kept_draft:
+        return TextMessage(text='ยกเลิกแล้วค่ะ พิมพ์ "รายงานผล" เมื่อพร้อมรายงานได้เลยค่ะ', quick_reply=_quick(*MENU))
     return TextMessage(
         text='ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ "รายงานผล" เพื่อทำต่อได้ค่ะ', quick_reply=_quick(*MENU)
     )

@@ -29,6 +29,7 @@ __all__ = [
     "format_date_long",
     "format_datetime",
     "format_fiscal_year",
+    "format_month_span",
     "format_month_year",
     "format_quarter",
     "parse_date",
@@ -87,6 +88,13 @@ def format_date_long(d: date) -> str:
 def format_month_year(d: date) -> str:
     """``date(2027, 1, 15)`` → ``ม.ค. 2570``."""
     return f"{MONTHS_SHORT[d.month - 1]} {d.year + BE_OFFSET}"
+
+
+def format_month_span(first: date, last: date) -> str:
+    """Months from ``first`` to ``last``: ``ต.ค.–ธ.ค. 2569``; across a year ``ต.ค. 2569–ม.ค. 2570``."""
+    if first.year == last.year:
+        return f"{MONTHS_SHORT[first.month - 1]}–{format_month_year(last)}"
+    return f"{format_month_year(first)}–{format_month_year(last)}"
 
 
 def format_datetime(dt: datetime, tz: ZoneInfo) -> str:

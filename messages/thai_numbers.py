@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from messages.errors import InputError
 
@@ -207,3 +207,28 @@ def format_baht(satang: int) -> str:
 def format_percent(value: Decimal | int | float) -> str:
     """Show a percentage: ``Decimal(75)`` → ``75%``, ``Decimal("75.50")`` → ``75.5%``."""
     return f"{format_number(value)}%"
+
+
+def format_percent_words(value: Decimal | int | float, places: int = 1) -> str:
+    """A percentage in Thai order, rounded: ``Decimal("62.5")`` → ``ร้อยละ 62.5``; ``29.1666…`` → ``ร้อยละ 29.2``."""
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    rounded = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"ร้อยละ {format_number(rounded)}"
+
+
+PERCENT_UNITS = ("%", "ร้อยละ", "เปอร์เซ็นต์", "เปอร์เซนต์", "percent")
+
+
+def is_percent_unit(unit: str) -> bool:
+    return unit.strip().lower() in PERCENT_UNITS
+
+
+def format_measure(value: Decimal | None, unit: str) -> str:
+    """A value in its unit, in Thai order, at most two decimals: `ร้อยละ 62.5`, `80 คน`; `-` for none."""
+    if value is None:
+        return "-"
+    if value != value.to_integral_value():
+        value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if is_percent_unit(unit):
+        return format_percent_words(value, places=2)
+    return f"{format_number(value)} {unit}".strip()

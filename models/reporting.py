@@ -8,6 +8,7 @@ A skipped optional answer is `{"skipped": true}`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -56,6 +57,7 @@ class ProjectFacts:
     budget_satang: int
     approver_id: int | None
     indicators: tuple[IndicatorFact, ...]
+    office_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,23 @@ def person_projects(session: Session, person_id: int, fiscal_year: int) -> list[
     return [ProjectRef(int(i), c, n) for i, c, n in rows]  # type: ignore[arg-type]
 
 
+def projects_with_drafts(session: Session, project_ids: list[int], fiscal_year: int) -> set[int]:
+    """Which of `project_ids` have a report of `fiscal_year` with a draft waiting to be finished."""
+    if not project_ids:
+        return set()
+    rows = session.exec(
+        select(ProgressReport.project_id, ProgressReport.draft)
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(ProgressReport.period_id))
+        .where(
+            col(ProgressReport.project_id).in_(project_ids),
+            col(ReportingPeriod.fiscal_year) == fiscal_year,
+            col(ProgressReport.status) != ReportStatus.APPROVED,
+        )
+    )
+    # A JSON column may hold JSON null rather than SQL NULL: test the value, not the column.
+    return {project_id for project_id, draft in rows if draft}
+
+
 def is_owner(session: Session, person_id: int, project_id: int) -> bool:
     statement = select(ProjectOwner).where(
         ProjectOwner.person_id == person_id, ProjectOwner.project_id == project_id
@@ -105,6 +124,7 @@ def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
         fiscal_year=project.fiscal_year,
         budget_satang=project.budget_satang,
         approver_id=project.approver_id,
+        office_id=project.office_id,
         indicators=tuple(
             IndicatorFact(
                 i.id or 0, i.code, i.name, i.unit, Decimal(str(i.target)) if i.target is not None else None
@@ -115,10 +135,15 @@ def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
 
 
 def reportable_periods(
-    session: Session, project_id: int, fiscal_year: int, today: date
+    session: Session,
+    project_id: int,
+    fiscal_year: int,
+    today: date,
+    due: Callable[[ReportingPeriod], date] | None = None,
 ) -> list[PeriodChoice]:
     """Periods of the project's year that have started and still take a report from its owner:
-    not yet submitted, or returned for revision, or submitted but not yet decided (a new version)."""
+    not yet submitted, or returned for revision, or submitted but not yet decided (a new version).
+    `due` gives a period's deadline (scheduler/deadlines.py: the one reminders use); else the stored one."""
     rows = session.exec(
         select(ReportingPeriod, ProgressReport)
         .outerjoin(
@@ -136,14 +161,15 @@ def reportable_periods(
         status = str(report.status) if report is not None else None
         if status == ReportStatus.APPROVED:
             continue
+        due_on = due(period) if due is not None else period.due_on
         result.append(
             PeriodChoice(
                 period_id=period.id or 0,
                 fiscal_year=period.fiscal_year,
                 quarter=period.quarter,
-                due_on=period.due_on,
+                due_on=due_on,
                 report_status=status,
-                late=period.due_on < today and status in (None, ReportStatus.DRAFT),
+                late=due_on < today and status in (None, ReportStatus.DRAFT),
             )
         )
     return result

@@ -41,6 +41,7 @@ from models import (
     SchedulerRun,
 )
 from models.types import HolidayKind, OfficeKind, OutboxStatus, Reachability, ReportStatus
+from scheduler.deadlines import due_date
 from scheduler.process_steps import ProcessStep, StepWindow, windows_closing_within, windows_opening_on
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
@@ -335,10 +336,7 @@ def _local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
 
 
 def _due_date(period_end: date, rules: Rules, cal: WorkCalendar) -> date:
-    due = period_end + timedelta(days=rules.report_due.days_after_quarter_end)
-    if rules.report_due.roll_to_working_day and not cal.is_working_day(due):
-        due = cal.next_working_day(due)
-    return due
+    return due_date(period_end, rules, cal)  # the one deadline, shared with the chat
 
 
 @dataclass(frozen=True)

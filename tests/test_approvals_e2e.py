@@ -306,7 +306,13 @@ def test_quote_replies_approve_return_cancel_and_ignore_chatter(engine, office, 
     )
     assert bot.say(D, "ยกเลิก")[0] == text.return_cancelled().text
     # starts with an approval word but is no approval: nothing is decided
-    assert bot.say(D, "ตกลงว่าต้องแก้ตัวเลขก่อน", quoting=quote_second)[0] == chat.not_understood().text
+    # (issue 16: a quote-reply that neither approves nor returns is offered both, for that card)
+    offered = bot.say(D, "ตกลงว่าต้องแก้ตัวเลขก่อน", quoting=quote_second)[0]
+    assert offered.startswith("ต้องการอนุมัติ หรือส่งกลับรายงาน " + office.projects[1].code)
+    assert {a["data"] for a in _quick_replies(bot, D)} == {
+        text.decision_postback(second, 1, "a"),
+        text.decision_postback(second, 1, "r"),
+    }
     assert report_status(engine, second) == "submitted"
     assert bot.say(D, "ส่งกลับ: ตัวชี้วัดไม่ตรงเป้า", quoting=quote_second)[0].startswith("ส่งกลับรายงาน")
 

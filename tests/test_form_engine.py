@@ -306,17 +306,27 @@ def test_each_kinds_validation_error_then_a_correct_answer(field_name, wrong, ri
 
 
 def test_text_where_a_photo_is_expected_and_a_photo_out_of_turn() -> None:
+    # Issue 16: a photo sent before its question is kept for it (not an answer to the current one), and
+    # editing the photos keeps those sent, with a way to remove one.
     d = Driver(TINY, COLORS)
     r = d.send(PhotoInput("9"))
-    assert NoticeCode.PHOTO_NOT_NOW in notices(r) and d.answers == {}
-    fill_tiny(d)
-    d.button(Op.EDIT, "pics")
+    assert NoticeCode.PHOTO_KEPT in notices(r) and d.answers == {} and d.at == "color"
+    assert not r.effects  # nothing saved as an answer to the colour question
+    d.button(Op.ANSWER, "blue")
+    for typed in ("๑๒", "๑๕/๑/๖๙", "สมชาย", "๗๕%", "1", "2 คน", "ข้าม"):
+        d.text(typed)
+    assert d.at == "pics" and d.answers["pics"] == ["9"]  # the early photo is there when asked
     r = d.text("นี่รูป")
     assert NoticeCode.PHOTO_NOT_NOW in notices(r) and d.at == "pics"
-    d.send(PhotoInput("1"))
+    r = d.send(PhotoInput("1"))
+    assert NoticeCode.PHOTOS_FULL in notices(r) and d.answers["pics"] == ["9", "1"]
+    assert isinstance(r.replies[-1], Summary)
+    d.button(Op.EDIT, "pics")
+    assert d.at == "pics" and d.answers["pics"] == ["9", "1"]  # editing keeps them
+    r = d.button(Op.REMOVE, "1")
+    assert NoticeCode.PHOTO_REMOVED in notices(r) and d.answers["pics"] == ["1"]
     r = d.send(PhotoInput("2"))
     assert NoticeCode.PHOTOS_FULL in notices(r) and d.answers["pics"] == ["1", "2"]
-    assert isinstance(r.replies[-1], Summary)
 
 
 # --- navigation: back, skip, edit, cancel, confirm ----------------------------------------------------

@@ -341,7 +341,7 @@ def test_every_validation_error_then_a_correct_answer(engine, seeded, service, c
     summary = chat.say("เสร็จ")
     # nothing answered before a wrong answer was lost
     for shown in (
-        "ยกเลิก/เลื่อน",
+        "ยุติ/เลื่อนโครงการ",
         "ผู้รับเหมาทิ้งงาน",
         "10%",
         "120,000 บาท",
@@ -378,8 +378,10 @@ def test_cancel_keeps_a_draft_back_skip_and_edit_from_the_summary(engine, seeded
     status = chat.say("สถานะ")  # not in a form any more: the status command answers
     assert "กำลังกรอก" in status and "ยังไม่รายงาน" in status
 
-    chat.say("รายงานผล")
-    resumed = chat.tap(f"{seeded.projects[0].code} โครงการพั…")
+    offered = chat.say("รายงานผล")
+    assert "มีร่างที่กรอกค้างไว้ 1 โครงการ" in offered  # the waiting draft is offered first (issue 16)
+    assert chat.buttons()[0]["label"] == f"✎ {seeded.projects[0].code} โครงการ…"
+    resumed = chat.tap(f"✎ {seeded.projects[0].code} โครงการ…")
     assert "พบร่าง" in resumed and "เบิกจ่าย" in resumed  # the draft is picked up where it stopped
     chat.say("1,000 บาท")
     chat.say("90")
@@ -769,7 +771,8 @@ def test_a_project_with_nothing_left_to_report(engine, seeded, service, chat, fa
 def test_photos_up_to_five_and_a_photo_out_of_turn(engine, seeded, service, chat, fake_line, settings):
     chat.say("รายงานผล")
     chat.tap(f"{seeded.projects[0].code} โครงการพั…")
-    assert "ยังไม่ได้ขอรูปภาพ" in chat.image(JPEG)  # a photo before the photo question
+    # a photo before the photo question is kept for it (issue 16), and the question is asked again
+    assert "จะใช้เป็นรูปหลักฐาน" in chat.image(JPEG)
     assert "สถานะการดำเนินงาน" in chat.text
     chat.tap("อยู่ระหว่างดำเนินการ")
     chat.say("10")
@@ -779,8 +782,8 @@ def test_photos_up_to_five_and_a_photo_out_of_turn(engine, seeded, service, chat
     chat.say("ข้าม")
     chat.say("ข้าม")
     assert "รับเฉพาะรูปภาพ" in chat.image(b"GIF89a" + b"\x00" * 20, "image/gif")
-    assert "0/5" in chat.text
-    for n in range(1, 5):
+    assert "1/5" in chat.text  # the early photo
+    for n in range(2, 5):
         assert f"รูปที่ {n}" in chat.image(JPEG if n % 2 else png_bytes())
     summary = chat.image(JPEG)  # the fifth: the form goes on by itself
     assert "ครบ 5 รูป" in summary and "5 รูป" in summary and chat.last[-1]["type"] == "flex"

@@ -124,7 +124,8 @@ def test_items_are_ordered_most_urgent_first_and_worded_politely() -> None:
         headline = item_text(item)[0]
         assert headline.endswith(("ค่ะ", "นะคะ")), headline
     assert message["altText"].startswith("ติดตาม: รายงานไตรมาส 4/2569")
-    assert message["contents"]["footer"]["contents"][0]["action"]["text"] == "โครงการของฉัน"
+    # A reporter's reminder carries the button of what they do next (issue 16: not "my projects").
+    assert message["contents"]["footer"]["contents"][0]["action"]["text"] == "รายงานผล"
     assert "footer" not in daily_message_dict(items, DAY, personal=False)["contents"]
 
 
@@ -153,3 +154,27 @@ def test_long_lists_are_cut_and_stay_within_lines_limits() -> None:
     assert shown[-1] == "และอีก 15 รายการค่ะ" and len(shown) == 12
     with pytest.raises(ValueError):
         daily_message_dict([], DAY)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "buttons"),
+    [
+        ((ItemKind.REPORT_DUE,), ["รายงานผล"]),
+        ((ItemKind.APPROVAL_PENDING,), ["รออนุมัติ"]),
+        ((ItemKind.APPROVAL_PENDING, ItemKind.REPORT_DUE), ["รายงานผล", "รออนุมัติ"]),
+        ((ItemKind.APPROVER_OVERDUE,), ["สถานะโรงเรียน"]),
+        ((ItemKind.STEP_OPEN,), ["ช่วยเหลือ"]),
+    ],
+)
+def test_a_reminder_carries_the_buttons_that_fit_its_recipient(kinds, buttons) -> None:  # type: ignore[no-untyped-def]
+    items = [Item(kind, "2570Q1", (2570, 1), date(2027, 1, 11), 1, 1, _projects(1)) for kind in kinds]
+    for message in (daily_message_dict(items, DAY), json.loads(daily_message_json(items, DAY))):
+        footer = message["contents"]["footer"]["contents"]
+        assert [b["action"]["text"] for b in footer] == buttons
+
+
+def test_a_period_code_is_never_shown() -> None:
+    item = Item(ItemKind.APPROVAL_PENDING, "x", None, None, 2, 1, (Line("P001", "โครงการอ่าน", "2570Q1"),))
+    lines = item_text(item)
+    assert lines[1] == "• P001 โครงการอ่าน — ไตรมาส 1/2570"
+    assert "2570Q1" not in json.dumps(daily_message_dict([item], DAY), ensure_ascii=False)

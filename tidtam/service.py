@@ -18,13 +18,16 @@ from sqlalchemy.engine import Engine
 from bot.delivery import Deliverer
 from bot.handlers import handle_event
 from bot.line_client import LineClient
+from bot.media_links import MediaLinks
 from bot.processor import EventProcessor, Handler
 from bot.webhook import add_webhook_endpoint
 from models.db import make_engine
 from models.health import last_beat
 from models.linking import LinkLimits
 from scheduler.clock import Clock, ShiftedClock, make_clock
+from scheduler.rules import load_rules
 from scheduler.service import scheduler_lifespan
+from tidtam.media_pages import add_media_pages
 from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,10 @@ def link_limits(settings: Settings) -> LinkLimits:
         tries_per_office_per_hour=settings.link_tries_per_office_per_hour,
         wrong_tries_per_hour=settings.link_tries_per_hour,
     )
+
+
+def media_links(settings: Settings) -> MediaLinks:
+    return MediaLinks.from_secret(settings.public_url, settings.line_channel_secret.get_secret_value())
 
 
 def make_processor(
@@ -87,6 +94,8 @@ def make_processor(
         poll_seconds=poll_seconds,
         link_limits=link_limits(settings),
         flood_rate=flood_rate,
+        media_links=media_links(settings),
+        rules=load_rules(settings.rules_file),
     )
     return line, deliverer, processor
 
@@ -155,6 +164,15 @@ def create_app(
         channel_secret=settings.line_channel_secret.get_secret_value(),
         now=clock.now,
         notify=processor.notify if inline or wake_worker is None else wake_worker,
+    )
+
+    add_media_pages(
+        app,
+        engine=engine,
+        links=media_links(settings),
+        media_dir=settings.media_dir,
+        now=clock.now,
+        tz=settings.tz,
     )
 
     def database_answers() -> bool:

@@ -50,6 +50,7 @@ class Op(StrEnum):
     REJECT = "no"  # don't confirm
     CANCEL = "cancel"
     DONE = "done"  # finished sending photos
+    REMOVE = "rm"  # remove a photo already sent: value = its number (1-based)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Command(StrEnum):
     DONE = "done"
     YES = "yes"
     NO = "no"
+    WORD = "word"  # a word of the bot's vocabulary that means nothing at this point: never an answer
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class NoticeCode(StrEnum):
     NOTHING_BEFORE = "nothing_before"
     PHOTO_RECEIVED = "photo_received"
     PHOTO_NOT_NOW = "photo_not_now"
+    PHOTO_KEPT = "photo_kept"  # a photo sent before the photo question: kept for it
+    PHOTO_REMOVED = "photo_removed"
     PHOTOS_FULL = "photos_full"
     NO_MATCH = "no_match"
     SEVERAL_MATCHES = "several_matches"
@@ -130,6 +134,7 @@ class NoticeCode(StrEnum):
     NOTE = "note"
     HELP = "help"
     NO_CHOICES = "no_choices"
+    COMMAND_WORD = "command_word"
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ class Submit:
 
 @dataclass(frozen=True)
 class Cancelled:
-    pass
+    kept_draft: bool = True  # False: nothing had been entered, so there is no draft to keep
 
 
 Effect = SaveDraft | Submit | Cancelled
@@ -357,6 +362,10 @@ class _Run:
                 history.append(previous)
         self.state["cursor"] = {**here, "page": page, "search": search}
         self.state["mode"] = "ask"
+        if f.kind is Kind.PHOTO and self.state.get("early_photos"):
+            kept = [p for p in (self.answers.get(f.name) or []) if isinstance(p, str)]
+            kept += [p for p in self.state.pop("early_photos") if p not in kept]
+            self.answers[f.name] = kept[: f.max_photos]
         self.replies.append(self.question(f, item, page=page, search=search))
 
     def question(
@@ -470,6 +479,7 @@ class _Run:
                 return
         self.state.pop("pending", None)
         self.set_answer(f, item, value)
+        self.state["entered"] = True
         self.effects.append(SaveDraft(copy.deepcopy(self.answers)))
         self.go_on()
 
@@ -486,6 +496,7 @@ def start(form: Form, data: FormData, today: date, inp: Start) -> StepResult:
         "answers": dict(inp.answers),
         "history": [],
         "cursor": None,
+        "entered": bool(inp.answers),  # a draft or a returned report: there is something to keep
     }
     run = _Run(form, state, data, today)
     if inp.note:
@@ -548,9 +559,7 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
 
     if isinstance(inp, PhotoInput):
         if f.kind is not Kind.PHOTO:
-            run.replies.append(Notice(NoticeCode.PHOTO_NOT_NOW))
-            run.ask_again()
-            return _done(run)
+            return _early_photo(run, inp)
         photos = [p for p in (run.answers.get(f.name) or []) if isinstance(p, str)]
         if len(photos) >= f.max_photos:
             run.replies.append(Notice(NoticeCode.PHOTOS_FULL, {"max": f.max_photos}))
@@ -580,6 +589,8 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
                 run.replies.append(Notice(NoticeCode.STALE_BUTTON))
                 run.ask_again()
             return _done(run)
+        if inp.op is Op.REMOVE and f.kind is Kind.PHOTO:
+            return _remove_photo(run, f, inp.value)
         if inp.op is Op.KEEP:
             default = run.question(f, item).default
             run.state["seq"] = int(run.state["seq"]) - 1  # building the question must not move seq
@@ -606,6 +617,38 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
         run.ask_again()
         return _done(run)
     run.accept(f, item, value)
+    return _done(run)
+
+
+def _photo_field(form: Form) -> Field | None:
+    return next((f for f in form.fields if f.kind is Kind.PHOTO), None)
+
+
+def _early_photo(run: _Run, inp: PhotoInput) -> StepResult:
+    """A photo sent before its question: kept (up to the limit) and shown when the question comes."""
+    target = _photo_field(run.form)
+    early = list(run.state.get("early_photos") or [])
+    if not inp.ref or target is None or len(early) >= target.max_photos:
+        run.replies.append(Notice(NoticeCode.PHOTO_NOT_NOW))
+    else:
+        early.append(inp.ref)
+        run.state["early_photos"] = early
+        run.replies.append(Notice(NoticeCode.PHOTO_KEPT, {"count": len(early)}))
+    run.ask_again()
+    return _done(run)
+
+
+def _remove_photo(run: _Run, f: Field, value: str) -> StepResult:
+    photos = [p for p in (run.answers.get(f.name) or []) if isinstance(p, str)]
+    number = parse_int(value, max_value=max(1, len(photos)))
+    if number is None or not 1 <= number <= len(photos):
+        run.replies.append(Notice(NoticeCode.STALE_BUTTON))
+    else:
+        del photos[number - 1]
+        run.answers[f.name] = photos
+        run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
+        run.replies.append(Notice(NoticeCode.PHOTO_REMOVED, {"number": number, "count": len(photos)}))
+    run.ask_again()
     return _done(run)
 
 
@@ -670,6 +713,9 @@ def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepRes
             run.state.pop("pending", None)
             run.ask_again()
         return _done(run)
+    if command is Command.CANCEL and not _entered(run):
+        # Nothing typed yet: nothing to lose, so no "are you sure?".
+        return StepResult(None, run.replies, [Cancelled(kept_draft=False)])
     if command is Command.CANCEL:
         run.state["mode"] = "confirm_cancel"
         run.replies.append(ConfirmCancel(run.bump()))
@@ -710,9 +756,32 @@ def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepRes
         run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
         run.go_on()
         return _done(run)
-    # YES/NO outside a confirmation: not a command here; ask again.
+    if command is Command.YES and mode == "ask" and f.kind is Kind.PHOTO:
+        run.answers.setdefault(f.name, [])  # "ok" after the photos: that is all of them
+        run.go_on()
+        return _done(run)
+    if command is Command.YES and mode == "ask":
+        # "ใช่ค่ะ" / "ok" to a question showing last quarter's answer: keep it.
+        default = run.question(f, run.item_at_cursor()).default
+        run.state["seq"] = int(run.state["seq"]) - 1  # building the question must not move seq
+        if default is not None:
+            run.accept(f, run.item_at_cursor(), default)
+            return _done(run)
+    if command is Command.NO and mode == "ask" and f.optional:
+        # "ไม่ค่ะ" to "any problems?": nothing to say, as "ข้าม" would.
+        run.set_answer(f, run.item_at_cursor(), SKIPPED)
+        run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
+        run.go_on()
+        return _done(run)
+    # Any other word of the vocabulary: not an answer; say so and ask again.
+    run.replies.append(Notice(NoticeCode.COMMAND_WORD, {"kind": f.kind.value}))
     run.ask_again()
     return _done(run)
+
+
+def _entered(run: _Run) -> bool:
+    """Whether the person has given any answer (or resumed saved ones); older states count as yes."""
+    return bool(run.state.get("entered", True))
 
 
 def _back(run: _Run) -> StepResult:
@@ -753,8 +822,7 @@ def _edit(run: _Run, name: str, item_key: str) -> StepResult:
             run.replies.append(Notice(NoticeCode.STALE_BUTTON))
             run.show_summary()
             return _done(run)
-    if f.kind is Kind.PHOTO:
-        run.answers.pop(f.name, None)  # editing photos starts the set again
+    # Editing photos keeps those sent: the question offers to add more or remove one.
     run.state["cursor"] = None
     run.ask(f, item)
     # After this answer the engine continues with whatever is unanswered, then shows the summary.

@@ -7,13 +7,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.commands import normalize
 from bot.forms.spec import Choice, Field, Kind
+from bot.intents import normalize
 from bot.postback import parse_int
 from messages import forms as text
 from messages.errors import InputError
 from messages.thai_dates import parse_date
-from messages.thai_numbers import normalize_digits, parse_money, parse_number, parse_percent
+from messages.thai_numbers import is_percent_unit, normalize_digits, parse_money, parse_number, parse_percent
 
 MAX_SHORT_TEXT = 300
 MAX_LONG_TEXT = 3000
@@ -38,6 +38,10 @@ def parse_answer(field: Field, raw: str, *, today: date, unit: str = "") -> Any:
     typed = raw.strip()
     if not typed:
         raise InputError(text.empty_answer(), text.example_for(field.kind))
+    if field.kind is Kind.NUMBER and is_percent_unit(unit):
+        value = parse_percent(typed)  # "62.5%", "ร้อยละ 62.5", "62.5 เปอร์เซ็นต์"
+        _within(value, limit=MAX_NUMBER, decimals=NUMBER_DECIMALS, kind=field.kind)
+        return str(value)
     if field.kind is Kind.NUMBER:
         value = parse_number(typed, units=(unit,) if unit else ())
         _within(value, limit=MAX_NUMBER, decimals=NUMBER_DECIMALS, kind=field.kind)

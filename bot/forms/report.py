@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.forms.spec import Answers, Choice, Confirm, Field, Form, Item, Kind
 from messages import report_form as txt
 from messages.errors import InputError
+from models.plan import ReportingPeriod
 from models.reporting import (
     PeriodChoice,
     ProjectFacts,
@@ -20,6 +21,7 @@ from models.reporting import (
     person_projects,
     previous_quarter_answers,
     project_facts,
+    projects_with_drafts,
     reportable_periods,
 )
 from models.types import ImplementationStatus
@@ -39,6 +41,15 @@ class ReportFacts(Protocol):
 
     def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None: ...
 
+    def _due(self, facts: ProjectFacts) -> Callable[[ReportingPeriod], date] | None:
+        due = self.due
+        return None if due is None else (lambda period: due(period, facts.office_id))
+
+    def period(self, period_id: int) -> ReportingPeriod | None:
+        return self.session.get(ReportingPeriod, period_id)
+
+    def drafts(self) -> set[int]: ...
+
 
 @dataclass
 class DbReportFacts:
@@ -47,6 +58,7 @@ class DbReportFacts:
     session: Session
     person_id: int
     today: date
+    due: Callable[[ReportingPeriod, int], date] | None = None  # (period, office) → the one deadline
     _cache: dict[Any, Any] = field(default_factory=dict)
 
     def _memo(self, key: Any, make: Any) -> Any:
@@ -67,8 +79,23 @@ class DbReportFacts:
             return []
         return self._memo(  # type: ignore[no-any-return]
             ("periods", project_id),
-            lambda: reportable_periods(self.session, project_id, facts.fiscal_year, self.today),
+            lambda: reportable_periods(
+                self.session, project_id, facts.fiscal_year, self.today, self._due(facts)
+            ),
         )
+
+    def _due(self, facts: ProjectFacts) -> Callable[[ReportingPeriod], date] | None:
+        due = self.due
+        return None if due is None else (lambda period: due(period, facts.office_id))
+
+    def period(self, period_id: int) -> ReportingPeriod | None:
+        return self.session.get(ReportingPeriod, period_id)
+
+    def drafts(self) -> set[int]:
+        """The person's projects with a draft waiting: offered first when the report form starts."""
+        ids = [p.id for p in self.projects()]
+        fiscal_year = fiscal_year_of(self.today)
+        return self._memo(("drafts",), lambda: projects_with_drafts(self.session, ids, fiscal_year))  # type: ignore[no-any-return]
 
     def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None:
         return self._memo(  # type: ignore[no-any-return]
@@ -105,8 +132,20 @@ def _previous_value(name: str) -> Any:
 # --- choices ---------------------------------------------------------------------------------------
 
 
+def _drafts(facts: ReportFacts) -> set[int]:
+    drafts = getattr(facts, "drafts", None)  # facts of older tests have none
+    return drafts() if drafts is not None else set()
+
+
 def project_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
-    return [Choice(str(p.id), txt.project_label(p.code, p.name), (p.code, p.name)) for p in facts.projects()]
+    """The person's projects; those with a draft waiting come first, marked, so finishing one is one tap."""
+    waiting = _drafts(facts)
+    projects = sorted(facts.projects(), key=lambda p: p.id not in waiting)
+    labels = txt.project_buttons([(p.code, p.name, p.id in waiting) for p in projects])
+    return [
+        Choice(str(p.id), label, (p.code, p.name, txt.project_label(p.code, p.name)))
+        for p, label in zip(projects, labels, strict=True)
+    ]
 
 
 def period_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
@@ -137,7 +176,10 @@ def default_period(answers: Answers, facts: ReportFacts, item: Item | None) -> s
 
 
 def status_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
-    return [Choice(s.value, txt.STATUS_LABELS[s.value]) for s in ImplementationStatus]
+    return [
+        Choice(s.value, txt.STATUS_LABELS[s.value], txt.STATUS_KEYWORDS.get(s.value, ()))
+        for s in ImplementationStatus
+    ]
 
 
 def indicator_items(answers: Answers, facts: ReportFacts) -> list[Item]:
@@ -183,12 +225,33 @@ def check_indicator(value: Any, answers: Answers, facts: ReportFacts, item: Item
 
 
 def _prompt_project(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
-    return txt.ask_project(len(facts.projects()))
+    return txt.ask_project(len(facts.projects()), len(_drafts(facts)))
 
 
 def _prompt_period(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
     project = _project(answers, facts)
     return txt.ask_period(txt.project_label(project.code, project.name) if project else "")
+
+
+def _prompt_status(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
+    """The status question, the first of the report proper: which quarter, its months and its deadline."""
+    chosen = (
+        next(
+            (
+                p
+                for p in facts.periods(int(answers["project"]))
+                if str(p.period_id) == str(answers.get("period"))
+            ),
+            None,
+        )
+        if answers.get("project")
+        else None
+    )
+    period = getattr(facts, "period", lambda _id: None)(chosen.period_id) if chosen else None
+    if chosen is None or period is None:
+        return txt.ask_status()
+    quarter = FiscalQuarter(chosen.fiscal_year, chosen.quarter)
+    return txt.ask_status(txt.quarter_line(quarter, period.starts_on, period.ends_on, chosen.due_on))
 
 
 def _prompt_progress(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
@@ -210,6 +273,11 @@ def _fixed(text: str) -> Any:
 
 def _started(answers: Answers, facts: ReportFacts) -> bool:
     return answers.get("status") not in (None, ImplementationStatus.NOT_STARTED)
+
+
+def _under_way(answers: Answers, facts: ReportFacts) -> bool:
+    """Activities and indicator results: asked once a project has started (not for "not started")."""
+    return answers.get("status") != ImplementationStatus.NOT_STARTED
 
 
 def _cancelled(answers: Answers, facts: ReportFacts) -> bool:
@@ -247,7 +315,7 @@ QUARTERLY_REPORT = Form(
             "status",
             Kind.CHOICE,
             L["status"],
-            _fixed(txt.ask_status()),
+            _prompt_status,
             choices=status_choices,
             default=_previous_value("status"),
             depends_on=("project",),
@@ -285,11 +353,12 @@ QUARTERLY_REPORT = Form(
             L["indicators"],
             lambda a, f, item: txt.ask_indicator(item.title if item else ""),
             items=indicator_items,
+            when=_under_way,
             default=_previous_value("indicators"),
             check=check_indicator,
             depends_on=("project",),
         ),
-        Field("activities", Kind.LONG_TEXT, L["activities"], _fixed(txt.ask_activities())),
+        Field("activities", Kind.LONG_TEXT, L["activities"], _fixed(txt.ask_activities()), when=_under_way),
         Field(
             "problems",
             Kind.LONG_TEXT,

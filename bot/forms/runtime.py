@@ -15,8 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from bot.commands import Command as MenuCommand
-from bot.commands import match_command, normalize
+from bot import intents
 from bot.context import EventContext
 from bot.forms import engine
 from bot.forms.engine import (
@@ -34,6 +33,7 @@ from bot.forms.engine import (
 )
 from bot.forms.report import QUARTERLY_REPORT, DbReportFacts
 from bot.forms.spec import Form, Kind
+from bot.intents import Intent
 from bot.line_ids import is_message_id
 from bot.postback import Postback
 from messages import chat
@@ -41,7 +41,6 @@ from messages import forms as form_text
 from messages import report_form as txt
 from messages.thai_dates import format_fiscal_year
 from models.messaging import Conversation
-from models.org import Person
 from models.plan import Project, ReportingPeriod
 from models.reporting import (
     ReportingError,
@@ -67,29 +66,39 @@ _IMAGE_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n
 after_submit: list[Callable[[EventContext, Any, Any], None]] = []
 
 
-def _words(words: tuple[str, ...]) -> set[str]:
-    return {normalize(w) for w in words}
-
-
-_COMMAND_WORDS: list[tuple[Command, set[str]]] = [
-    (Command.CANCEL, _words(form_text.CANCEL_WORDS)),
-    (Command.BACK, _words(form_text.BACK_WORDS)),
-    (Command.SKIP, _words(form_text.SKIP_WORDS)),
-    (Command.EDIT, _words(form_text.EDIT_WORDS)),
-    (Command.HELP, _words(form_text.HELP_WORDS)),
-    (Command.SUBMIT, _words(form_text.SUBMIT_WORDS)),
-    (Command.DONE, _words(form_text.DONE_WORDS)),
-]
-_CONFIRM_WORDS = [(Command.YES, _words(form_text.YES_WORDS)), (Command.NO, _words(form_text.NO_WORDS))]
+# Typed form commands, in the order a word of two of them is read (none is shared today).
+_FORM_COMMANDS: tuple[tuple[Intent, Command], ...] = (
+    (Intent.CANCEL, Command.CANCEL),
+    (Intent.BACK, Command.BACK),
+    (Intent.SKIP, Command.SKIP),
+    (Intent.EDIT, Command.EDIT),
+    (Intent.HELP, Command.HELP),
+    (Intent.SUBMIT, Command.SUBMIT),
+    (Intent.DONE, Command.DONE),
+    (Intent.YES, Command.YES),
+    (Intent.NO, Command.NO),
+)
+_COMMAND_OF = dict(_FORM_COMMANDS)
 
 
 def conversation_of(ctx: EventContext) -> Conversation | None:
     return ctx.conversation()
 
 
+def in_form(ctx: EventContext) -> bool:
+    """Whether the person is filling in one of the chat forms (not another flow holding the chat)."""
+    conversation = conversation_of(ctx)
+    return conversation is not None and conversation.form in FORMS
+
+
 def _facts(ctx: EventContext) -> DbReportFacts:
     assert ctx.person is not None and ctx.person.id is not None
-    return DbReportFacts(ctx.session, ctx.person.id, ctx.now.astimezone(ctx.tz).date())
+    return DbReportFacts(
+        ctx.session,
+        ctx.person.id,
+        ctx.now.astimezone(ctx.tz).date(),
+        due=lambda period, office_id: ctx.report_due_on(period.ends_on, office_id, period.due_on),
+    )
 
 
 def _today(ctx: EventContext):  # type: ignore[no-untyped-def]
@@ -132,28 +141,34 @@ def text_input(ctx: EventContext, text: str) -> bool:
     if form is None:
         _end(ctx, conversation)
         return False
-    typed = normalize(text)
-    inp: engine.Input = TextInput(text)
-    if conversation.data.get("mode") in ("confirm_cancel", "confirm_value"):
-        for command, words in _CONFIRM_WORDS:
-            if typed in words:
-                inp = CommandInput(command)
-    if isinstance(inp, TextInput):
-        # Cancel and help forgive typos (both only ask or explain, so a false match costs nothing).
-        loose = match_command(text)
-        if loose is MenuCommand.CANCEL:
-            inp = CommandInput(Command.CANCEL)
-        elif loose is MenuCommand.HELP and typed not in _words(form_text.SKIP_WORDS):
-            inp = CommandInput(Command.HELP)
-    if isinstance(inp, TextInput):
-        for command, words in _COMMAND_WORDS:
-            if typed in words and not (
-                command is Command.SKIP and typed == "-" and _expects_number(form, conversation)
-            ):
-                inp = CommandInput(command)
-                break
+    confirming = conversation.data.get("mode") in ("confirm_cancel", "confirm_value")
+    inp = form_input(text, confirming=confirming, expects_number=_expects_number(form, conversation))
     _apply(ctx, conversation, engine.step(form, conversation.data, inp, _facts(ctx), _today(ctx)))
     return True
+
+
+def form_input(text: str, *, confirming: bool = False, expects_number: bool = False) -> engine.Input:
+    """What a typed text is inside a form: a command (with any polite ending or spacing), or an answer.
+
+    No word of the vocabulary is ever an answer: one that means nothing here is `Command.WORD`, which
+    the engine answers by asking the question again, so `ยกเลิกค่ะ` or `อนุมัติครับ` never reaches a
+    director as a report's text.
+    """
+    if confirming:
+        confirmed = intents.match(text, (Intent.YES, Intent.NO))
+        if confirmed is not None:
+            return CommandInput(_COMMAND_OF[confirmed])
+    if expects_number and intents.normalize(text) == "-":
+        return TextInput(text)  # "-" before a number is a minus sign, and the number parser explains it
+    found = intents.match(text, [intent for intent, _ in _FORM_COMMANDS])
+    if found is None:
+        # Cancel and help forgive typos (both only ask or explain, so a false match costs nothing).
+        found = intents.match_loosely(text, (Intent.CANCEL, Intent.HELP))
+    if found is not None:
+        return CommandInput(_COMMAND_OF[found])
+    if intents.is_word(text):
+        return CommandInput(Command.WORD)
+    return TextInput(text)
 
 
 def _expects_number(form: Form, conversation: Conversation) -> bool:
@@ -190,7 +205,9 @@ def photo_input(ctx: EventContext, conversation: Conversation, message_id: str) 
     form = FORMS[conversation.form]
     cursor = conversation.data.get("cursor") or {}
     at_photo = bool(cursor) and form.field(cursor["field"]).kind is Kind.PHOTO
-    if not at_photo:
+    answers = conversation.data.get("answers") or {}
+    # A photo sent early is kept for the photo question once the report it belongs to is known.
+    if not at_photo and not (answers.get("project") and answers.get("period")):
         _apply(
             ctx, conversation, engine.step(form, conversation.data, PhotoInput(""), _facts(ctx), _today(ctx))
         )
@@ -318,7 +335,7 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
                 log.info("report not submitted: %s", error.code)
                 messages.append(txt.cannot_submit(error.code))
         elif isinstance(effect, Cancelled):
-            messages.append(txt.cancelled())
+            messages.append(txt.cancelled(kept_draft=effect.kept_draft))
 
     state = result.state
     replies = list(result.replies)
@@ -348,7 +365,7 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
         period = ctx.session.get(ReportingPeriod, report.period_id)
         label = txt.project_label(project.code, project.name) if project else ""
         quarter = FiscalQuarter(period.fiscal_year, period.quarter) if period else None
-        messages.append(txt.submitted(label, quarter, version.version, _approver_name(ctx, report)))
+        messages.append(txt.submitted(label, quarter, version.version, _approver_names(ctx, report, version)))
         for hook in after_submit:
             hook(ctx, report, version)
 
@@ -357,12 +374,11 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
     _save(ctx, conversation, state)
 
 
-def _approver_name(ctx: EventContext, report: Any) -> str | None:
-    project = ctx.session.get(Project, report.project_id)
-    if project is None or project.approver_id is None:
-        return None
-    person = ctx.session.get(Person, project.approver_id)
-    return person.full_name if person else None
+def _approver_names(ctx: EventContext, report: Any, version: Any) -> list[str]:
+    """Who the approval card goes to (acting approvers included, the submitter never)."""
+    from models.approvals import approvers_for
+
+    return [p.full_name for p in approvers_for(ctx.session, report, version, _today(ctx))]
 
 
 def _save(ctx: EventContext, conversation: Conversation | None, state: dict[str, Any] | None) -> None:

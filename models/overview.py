@@ -1,0 +1,209 @@
+"""Who has reported what this quarter, seen from above: a director's office, an area's planning group.
+
+Read-only queries for the chat commands `สถานะโรงเรียน`, `ภาพรวมเขต` and `ใครยังไม่ส่ง`, and for a bound
+planning-group chat's `สถานะ`. A project's state for a period is its report's status, or none.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from models.org import ActingApprover, Office, Person
+from models.plan import Project, ProjectOwner
+from models.reports import ProgressReport, ReportVersion
+from models.types import ProjectStatus, Role
+
+NOT_REPORTED = "none"
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    project_id: int
+    code: str
+    name: str
+    office_id: int
+    status: str  # a ReportStatus value, or NOT_REPORTED
+    progress_pct: Decimal | None
+    owners: tuple[str, ...]  # full names, in the listed order
+
+
+@dataclass(frozen=True)
+class OfficeCount:
+    office_id: int
+    office_name: str
+    by_status: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def waiting(self) -> int:
+        """Projects with nothing sent yet (not reported, a draft, or returned for revision)."""
+        return sum(n for s, n in self.by_status.items() if s in ("none", "draft", "returned"))
+
+
+def area_root(session: Session, office_id: int) -> Office | None:
+    """The area office at the top of `office_id`'s tree."""
+    office = session.get(Office, office_id)
+    while office is not None and office.parent_id is not None:
+        office = session.get(Office, office.parent_id)
+    return office
+
+
+def offices_under(session: Session, root_id: int) -> dict[int, Office]:
+    """The office and every office below it, by id."""
+    found: dict[int, Office] = {}
+    frontier = [root_id]
+    root = session.get(Office, root_id)
+    if root is not None:
+        found[root_id] = root
+    while frontier:
+        children = list(session.exec(select(Office).where(col(Office.parent_id).in_(frontier))))
+        frontier = [o.id for o in children if o.id is not None and o.id not in found]
+        found.update({o.id: o for o in children if o.id is not None})
+    return found
+
+
+def principals_of(session: Session, person_id: int, on: date) -> list[int]:
+    """People `person_id` acts for on `on` (ผู้รักษาราชการแทน)."""
+    return list(
+        session.exec(
+            select(ActingApprover.principal_id).where(
+                ActingApprover.acting_id == person_id,
+                col(ActingApprover.starts_on) <= on,
+                col(ActingApprover.ends_on) >= on,
+            )
+        )
+    )
+
+
+def is_director(session: Session, person: Person, on: date) -> bool:
+    """An approver by role, the named approver of a project, or acting for one today."""
+    if person.has_role(Role.APPROVER):
+        return True
+    if principals_of(session, person.id or 0, on):
+        return True
+    return session.exec(select(Project.id).where(Project.approver_id == person.id)).first() is not None
+
+
+def _project_statement(fiscal_year: int, period_id: int | None):  # type: ignore[no-untyped-def]
+    return (
+        select(Project, ProgressReport.status, ReportVersion.progress_pct)
+        .outerjoin(
+            ProgressReport,
+            sa.and_(
+                col(ProgressReport.project_id) == col(Project.id), col(ProgressReport.period_id) == period_id
+            ),
+        )
+        .outerjoin(
+            ReportVersion,
+            sa.and_(
+                col(ReportVersion.report_id) == col(ProgressReport.id),
+                col(ReportVersion.version) == col(ProgressReport.current_version),
+            ),
+        )
+        .where(col(Project.fiscal_year) == fiscal_year, col(Project.status) == ProjectStatus.ACTIVE)
+        .order_by(col(Project.code))
+    )
+
+
+def _owners(session: Session, project_ids: Collection[int]) -> dict[int, tuple[str, ...]]:
+    names: dict[int, list[str]] = {}
+    if not project_ids:
+        return {}
+    rows = session.exec(
+        select(ProjectOwner.project_id, Person.full_name)
+        .join(Person, col(Person.id) == col(ProjectOwner.person_id))
+        .where(col(ProjectOwner.project_id).in_(list(project_ids)))
+        .order_by(col(ProjectOwner.project_id), col(ProjectOwner.position))
+    )
+    for project_id, name in rows:
+        names.setdefault(project_id, []).append(name)
+    return {k: tuple(v) for k, v in names.items()}
+
+
+def _rows(session: Session, found: list) -> list[ProjectRow]:  # type: ignore[type-arg]
+    owners = _owners(session, [p.id for p, _, _ in found if p.id is not None])
+    return [
+        ProjectRow(
+            project.id or 0,
+            project.code,
+            project.name,
+            project.office_id,
+            str(status) if status else NOT_REPORTED,
+            Decimal(str(progress)) if progress is not None else None,
+            owners.get(project.id or 0, ()),
+        )
+        for project, status, progress in found
+    ]
+
+
+def director_projects(
+    session: Session, person: Person, fiscal_year: int, period_id: int | None, on: date
+) -> list[ProjectRow]:
+    """The projects a director oversees: those of his office and those he (or whom he acts for) approves."""
+    approvers = [person.id or 0, *principals_of(session, person.id or 0, on)]
+    offices = {person.office_id}
+    for principal_id in approvers[1:]:
+        principal = session.get(Person, principal_id)
+        if principal is not None:
+            offices.add(principal.office_id)
+    statement = _project_statement(fiscal_year, period_id).where(
+        sa.or_(col(Project.office_id).in_(offices), col(Project.approver_id).in_(approvers))
+    )
+    return _rows(session, list(session.exec(statement)))
+
+
+def area_counts(session: Session, root_id: int, fiscal_year: int, period_id: int | None) -> list[OfficeCount]:
+    """Per office of the area, how many of its projects are in each state for the period."""
+    offices = offices_under(session, root_id)
+    statement = (
+        select(Project.office_id, ProgressReport.status, sa.func.count())
+        .select_from(Project)
+        .outerjoin(
+            ProgressReport,
+            sa.and_(
+                col(ProgressReport.project_id) == col(Project.id), col(ProgressReport.period_id) == period_id
+            ),
+        )
+        .where(
+            col(Project.fiscal_year) == fiscal_year,
+            col(Project.status) == ProjectStatus.ACTIVE,
+            col(Project.office_id).in_(list(offices)),
+        )
+        .group_by(col(Project.office_id), col(ProgressReport.status))
+    )
+    counts: dict[int, Counter[str]] = {}
+    for office_id, status, n in session.exec(statement):
+        counts.setdefault(office_id, Counter())[str(status) if status else NOT_REPORTED] += int(n)
+    return [
+        OfficeCount(office_id, offices[office_id].name, dict(c))
+        for office_id, c in sorted(counts.items(), key=lambda kv: offices[kv[0]].code)
+    ]
+
+
+def not_submitted(
+    session: Session, root_id: int, fiscal_year: int, period_id: int | None, limit: int = 200
+) -> tuple[list[tuple[str, ProjectRow]], int]:
+    """Projects of the area with nothing sent for the period (office name, row), and how many in all."""
+    offices = offices_under(session, root_id)
+    waiting = sa.or_(
+        col(ProgressReport.id).is_(None),
+        col(ProgressReport.status).in_(["draft", "returned"]),
+    )
+    statement = (
+        _project_statement(fiscal_year, period_id)
+        .where(col(Project.office_id).in_(list(offices)), waiting)
+        .order_by(None)
+        .order_by(col(Project.office_id), col(Project.code))
+    )
+    rows = list(session.exec(statement))
+    return [(offices[row.office_id].name, row) for row in _rows(session, rows[:limit])], len(rows)
