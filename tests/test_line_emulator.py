@@ -656,6 +656,22 @@ def test_the_chats_record_and_the_quota_survive_a_restart(tmp_path: Path) -> Non
         assert pushed.status_code == 200
         too_long = {"to": uid, "messages": [{"type": "text", "text": "ก" * 5001}]}
         assert line.post("/v2/bot/message/push", json=too_long).status_code == 400
+        menu = {
+            "size": {"width": 2500, "height": 843},
+            "selected": False,
+            "name": "m",
+            "chatBarText": "เมนู",
+            "areas": [
+                {
+                    "bounds": {"x": 0, "y": 0, "width": 2500, "height": 843},
+                    "action": {"type": "message", "text": "สถานะ"},
+                }
+            ],
+        }
+        rich_menu_id = line.post("/v2/bot/richmenu", json=menu).json()["richMenuId"]
+        jpeg = bytes.fromhex("ffd8ffe000104a464946000101") + b"\x00" * 64 + bytes.fromhex("ffd9")
+        first.rich_menu_images[rich_menu_id] = (jpeg, "image/jpeg")
+        first.user_rich_menus[uid] = rich_menu_id
         before = first.conversation(uid)
         path = tmp_path / "chats.json"
         first.save_record(path)
@@ -668,4 +684,6 @@ def test_the_chats_record_and_the_quota_survive_a_restart(tmp_path: Path) -> Non
         assert [r.seq for r in second.refusals()] == [before[-1].seq]
         message_id = before[2].sent_message_ids[0]
         assert second.sent_message(message_id) is not None
+        assert second.rich_menu_of(uid)["richMenuId"] == rich_menu_id
+        assert second.rich_menu_image(rich_menu_id) == (jpeg, "image/jpeg")
         assert second.load_record(tmp_path / "missing.json") == 0

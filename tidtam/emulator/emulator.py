@@ -26,6 +26,7 @@ Nothing here ever talks to LINE's servers.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import threading
@@ -234,12 +235,23 @@ class LineEmulator(WebhookMixin):
 
     # ------------------------------------------------------------------ keeping the record
     def save_record(self, path: Path) -> None:
-        """Write the chats' record and the months' quota use to ``path`` (JSON), for a restart."""
+        """Write the chats' record, the months' quota use and the rich menus (with their images,
+        the default, each user's and the aliases) to ``path`` (JSON), for a restart."""
         with self._lock:
             data = {
                 "version": 1,
                 "log": self.log.dump(),
                 "usage": {k or "": v for k, v in self._usage.items()},
+                "rich_menus": {
+                    "menus": self.rich_menus,
+                    "images": {
+                        rid: [base64.b64encode(body).decode("ascii"), kind]
+                        for rid, (body, kind) in self.rich_menu_images.items()
+                    },
+                    "default": self.default_rich_menu,
+                    "users": self.user_rich_menus,
+                    "aliases": self.rich_menu_aliases,
+                },
             }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
@@ -256,9 +268,17 @@ class LineEmulator(WebhookMixin):
             turns = self.log.restore(data["log"])
         except (OSError, ValueError, KeyError, TypeError):
             return 0
+        menus = data.get("rich_menus", {})
         with self._lock:
             self._usage = {k or None: int(v) for k, v in data.get("usage", {}).items()}
             self.deliveries = [t for t in turns if isinstance(t, Delivery)]
+            self.rich_menus = dict(menus.get("menus", {}))
+            self.rich_menu_images = {
+                rid: (base64.b64decode(body), kind) for rid, (body, kind) in menus.get("images", {}).items()
+            }
+            self.default_rich_menu = menus.get("default")
+            self.user_rich_menus = dict(menus.get("users", {}))
+            self.rich_menu_aliases = dict(menus.get("aliases", {}))
         return len(turns)
 
     # ------------------------------------------------------------------ clock
