@@ -52,6 +52,7 @@ class EventContext:
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
     link_limits: LinkLimits = DEFAULT_LIMITS
+    public_url: str = "http://127.0.0.1:8000"  # where links to the service point (the dashboard's)
     replies: list[dict[str, Any]] = field(default_factory=list)
     _conversation: Any = field(default=_UNREAD, repr=False)
 

@@ -20,7 +20,7 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
-from bot import approvals
+from bot import approvals, dashboard_link
 from bot.commands import Command, match_command, normalize, split_register
 from bot.context import EventContext
 from bot.forms import runtime as forms
@@ -122,6 +122,9 @@ def on_private_text(ctx: EventContext, text: str) -> None:
     command = match_command(text)
     if ctx.person is None:
         on_unlinked_text(ctx, text, command)
+        return
+    if dashboard_link.answer(ctx, text):
+        forms.resume_after(ctx)  # a form in progress asks its question again
         return
     waiting = approvals.pending_return(ctx)
     if waiting is not None:

@@ -193,6 +193,7 @@ class EventProcessor:
         approval_levels: int = 1,
         poll_seconds: float | None = None,
         link_limits: LinkLimits = DEFAULT_LIMITS,
+        public_url: str = "http://127.0.0.1:8000",
     ) -> None:
         self.engine = engine
         self.handler = handler
@@ -204,6 +205,7 @@ class EventProcessor:
         self.media_dir = media_dir or Path("var") / "media"
         self.approval_levels = approval_levels
         self.link_limits = link_limits
+        self.public_url = public_url
         # In a worker process nobody calls notify(): look for new events this often instead.
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -460,6 +462,7 @@ class EventProcessor:
                     media_dir=self.media_dir,
                     approval_levels=self.approval_levels,
                     link_limits=self.link_limits,
+                    public_url=self.public_url,
                 )
                 self.handler(ctx)
 

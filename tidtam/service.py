@@ -86,6 +86,7 @@ def make_processor(
         approval_levels=settings.approval_levels,
         poll_seconds=poll_seconds,
         link_limits=link_limits(settings),
+        public_url=settings.public_url,
         flood_rate=flood_rate,
     )
     return line, deliverer, processor

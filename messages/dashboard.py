@@ -1,0 +1,101 @@
+"""What the planning group's dashboard says: the chat answer with the login link, the words of its
+pages (the Jinja2 templates under messages/web/ hold the page layouts), report states and their colours.
+
+Pure: plain values in, text or line-bot-sdk messages out.
+"""
+
+from __future__ import annotations
+
+from linebot.v3.messaging import ButtonsTemplate, TemplateMessage, TextMessage, URIAction
+
+from messages.report_form import LABELS as REPORT_LABELS
+from messages.report_form import STATUS_LABELS as IMPLEMENTATION_LABELS
+
+DASHBOARD_WORDS = ("แดชบอร์ด", "แดชบอด", "แดชบอร์ท", "dashboard", "หน้าสรุปผล")
+
+
+def dashboard_link(url: str, minutes: int) -> TemplateMessage:
+    body = f"เปิดแดชบอร์ดได้ที่ปุ่มด้านล่างค่ะ ลิงก์ใช้ได้ครั้งเดียว ภายใน {minutes} นาที"
+    return TemplateMessage(
+        alt_text=f"ลิงก์เปิดแดชบอร์ด (ใช้ได้ครั้งเดียว ภายใน {minutes} นาที)",
+        template=ButtonsTemplate(
+            title="แดชบอร์ดติดตามผล",
+            text=body,
+            actions=[URIAction(label="เปิดแดชบอร์ด", uri=url)],
+        ),
+    )
+
+
+def dashboard_not_for_you() -> TextMessage:
+    return TextMessage(
+        text=(
+            "แดชบอร์ดเปิดให้กลุ่มนโยบายและแผนและผู้อำนวยการค่ะ\n"
+            "ดูสถานะโครงการของท่านได้โดยพิมพ์ สถานะ หรือ โครงการของฉัน ค่ะ"
+        )
+    )
+
+
+# --- report states: a colour and a text label each (never colour alone) ----------------------------
+
+STATES = ("not_started", "draft", "submitted", "returned", "approved", "late")
+STATE_LABELS = {
+    "not_started": "ยังไม่เริ่ม",
+    "draft": "กำลังกรอก",
+    "submitted": "รออนุมัติ",
+    "returned": "ส่งกลับแก้ไข",
+    "approved": "อนุมัติแล้ว",
+    "late": "เลยกำหนด",
+}
+DECISION_LABELS = {"approved": "อนุมัติ", "returned": "ส่งกลับแก้ไข", "reopened": "เปิดให้แก้ไขใหม่"}
+VERSION_FIELDS = {
+    "implementation_status": REPORT_LABELS["status"],
+    "progress_pct": REPORT_LABELS["progress"],
+    "budget_disbursed_satang": REPORT_LABELS["budget"],
+    "activities": REPORT_LABELS["activities"],
+    "problems": REPORT_LABELS["problems"],
+    "suggestions": REPORT_LABELS["suggestions"],
+    "status_reason": REPORT_LABELS["status_reason"],
+}
+LEVEL_LABELS = {
+    "national": "ยุทธศาสตร์ชาติ",
+    "master_plan": "แผนแม่บท",
+    "obec": "นโยบาย สพฐ.",
+    "area": "กลยุทธ์เขตพื้นที่",
+}
+ROLE_LABELS = {
+    "planner": "กลุ่มนโยบายและแผน",
+    "admin": "ผู้ดูแลระบบ",
+    "observer": "ผู้ติดตาม",
+    "approver": "ผู้อำนวยการ",
+    "reporter": "ผู้รายงาน",
+}
+
+
+def implementation_label(value: str) -> str:
+    return IMPLEMENTATION_LABELS.get(value, value)
+
+
+# --- page notices ----------------------------------------------------------------------------------
+
+LINK_REFUSED_TITLE = "ลิงก์นี้ใช้ไม่ได้แล้ว"
+LINK_REFUSED_BODY = (
+    "ลิงก์เข้าแดชบอร์ดใช้ได้ครั้งเดียวและภายใน 15 นาทีค่ะ "
+    "กรุณาพิมพ์ แดชบอร์ด ในแชต LINE ของบัญชีติดตาม เพื่อรับลิงก์ใหม่ค่ะ"
+)
+NO_SESSION_TITLE = "กรุณาเข้าสู่ระบบก่อน"
+NO_SESSION_BODY = (
+    "หน้านี้ต้องเข้าผ่านลิงก์จากบัญชี LINE ติดตามค่ะ หรือการเข้าใช้หมดเวลาแล้ว (8 ชั่วโมง) "
+    "กรุณาพิมพ์ แดชบอร์ด ในแชต LINE เพื่อรับลิงก์ใหม่ค่ะ"
+)
+NOT_ALLOWED_TITLE = "ไม่มีสิทธิ์ดูหน้านี้"
+NOT_ALLOWED_BODY = "รายการนี้อยู่นอกหน่วยงานที่ท่านดูแลค่ะ หากต้องการดู กรุณาติดต่อกลุ่มนโยบายและแผนค่ะ"
+NOT_FOUND_TITLE = "ไม่พบหน้าที่ต้องการ"
+NOT_FOUND_BODY = "ไม่พบรายการนี้ค่ะ อาจถูกลบหรือพิมพ์ที่อยู่ไม่ถูกต้อง"
+BAD_FORM_TITLE = "ส่งแบบฟอร์มไม่สำเร็จ"
+BAD_FORM_BODY = "แบบฟอร์มนี้หมดอายุหรือไม่ได้ส่งจากหน้าแดชบอร์ดค่ะ กรุณาเปิดหน้าเดิมใหม่แล้วลองอีกครั้งค่ะ"
+LOGGED_OUT_TITLE = "ออกจากระบบแล้ว"
+LOGGED_OUT_BODY = "ขอบคุณค่ะ หากต้องการเข้าใหม่ พิมพ์ แดชบอร์ด ในแชต LINE ได้เลยค่ะ"
+REOPEN_NEEDS_REASON = "กรุณาพิมพ์เหตุผลที่เปิดรายงานให้แก้ไขใหม่ค่ะ"
+REOPEN_REFUSED = "เปิดรายงานนี้ให้แก้ไขไม่ได้ค่ะ (รายงานต้องได้รับอนุมัติแล้ว)"
+REOPEN_DONE = "เปิดรายงานให้แก้ไขใหม่แล้วค่ะ ระบบแจ้งผู้รับผิดชอบทาง LINE แล้ว"
+ACTIONS_NOT_ALLOWED = "การดำเนินการนี้สำหรับกลุ่มนโยบายและแผนและผู้ดูแลระบบค่ะ"
