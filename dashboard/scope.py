@@ -50,11 +50,16 @@ class Scope:
         return found.first() is not None
 
 
-def office_subtree(root_id: int) -> Any:
-    """A recursive CTE of `root_id` and every office under it (SQLite and PostgreSQL alike)."""
-    tree = select(col(Office.id).label("id")).where(Office.id == root_id).cte("office_tree", recursive=True)
-    child = sa.orm.aliased(Office)
+def subtree(model: Any, root_id: int, name: str) -> Any:
+    """A recursive CTE of `root_id` and every row under it through `parent_id` (the office tree, the
+    strategy tree), on SQLite and PostgreSQL alike."""
+    tree = select(col(model.id).label("id")).where(model.id == root_id).cte(name, recursive=True)
+    child = sa.orm.aliased(model)
     return tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
+
+
+def office_subtree(root_id: int) -> Any:
+    return subtree(Office, root_id, "office_tree")
 
 
 def scope_of(person: Person | None) -> Scope | None:

@@ -20,6 +20,7 @@ from bot.handlers import handle_event
 from bot.line_client import LineClient
 from bot.processor import EventProcessor, Handler
 from bot.webhook import add_webhook_endpoint
+from dashboard.web import install_dashboard
 from models.db import make_engine
 from models.health import last_beat
 from models.linking import LinkLimits
@@ -150,6 +151,7 @@ def create_app(
     app.state.processor = processor
     app.state.clock = clock  # the simulator shows it and moves it (scheduler.travel.move_clock)
     app.state.deliverer = deliverer
+    install_dashboard(app)  # the planning group's pages under /dashboard
     committer = add_webhook_endpoint(
         app,
         engine=engine,

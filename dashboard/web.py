@@ -1,0 +1,364 @@
+"""The dashboard's pages under `/dashboard`, in the service's own FastAPI app.
+
+Thin routes: each reads the viewer (their session cookie, person and scope), asks `dashboard.queries`
+and renders a template of `messages/web/`. Every page, photo and download needs a live session; a
+state-changing form carries the session's CSRF token; logins and actions go to the audit log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+import messages.dashboard as text
+from dashboard.queries import (
+    Period,
+    ProjectFilters,
+    choose_period,
+    fiscal_years,
+    office_name,
+    periods_of,
+    photo_office,
+    project_detail,
+    project_list,
+    status_overview,
+    strategy_choices,
+)
+from dashboard.scope import Scope, may_act, scope_of
+from messages.thai_dates import format_date, format_datetime
+from messages.thai_numbers import format_baht, format_number, format_percent
+from models.dashboard import (
+    SESSION_TTL,
+    DashboardSession,
+    LoginRefused,
+    audit_action,
+    end_session,
+    live_session,
+    redeem_login,
+)
+from models.org import Person
+
+COOKIE = "tidtam_dashboard"
+WEB_DIR = Path(text.__file__).parent / "web"
+STATIC_DIR = Path(__file__).parent / "static"
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+}
+
+
+class Refused(Exception):
+    """A page that cannot be shown: answered with a Thai page saying why and what to do."""
+
+    def __init__(self, status: int, title: str, body: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.body = status, title, body
+
+
+def no_session() -> Refused:
+    return Refused(401, text.NO_SESSION_TITLE, text.NO_SESSION_BODY)
+
+
+def not_allowed() -> Refused:
+    return Refused(403, text.NOT_ALLOWED_TITLE, text.NOT_ALLOWED_BODY)
+
+
+def not_found() -> Refused:
+    return Refused(404, text.NOT_FOUND_TITLE, text.NOT_FOUND_BODY)
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(WEB_DIR))
+    env = templates.env
+    env.filters["be_date"] = lambda d: format_date(d) if d else ""
+    env.filters["baht"] = lambda s: format_baht(int(s)) if s is not None else "–"
+    env.filters["percent"] = lambda v: format_percent(v) if v is not None else "–"
+    env.filters["number"] = lambda v: format_number(v) if v is not None else "–"
+    env.filters["state_label"] = lambda s: text.STATE_LABELS.get(s, s)
+    env.filters["implementation"] = text.implementation_label
+    env.globals["text"] = text
+    return templates
+
+
+TEMPLATES = _templates()
+
+
+def db(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(db)]
+
+
+@dataclass
+class Viewer:
+    person: Person
+    session_row: DashboardSession
+    scope: Scope
+    can_act: bool
+    now: datetime
+
+    @property
+    def csrf(self) -> str:
+        return self.session_row.csrf_token
+
+
+def viewer(request: Request, session: DB) -> Viewer:
+    cookie = request.cookies.get(COOKIE)
+    now = request.app.state.clock.now()
+    row = live_session(session, cookie, now) if cookie else None
+    person = session.get(Person, row.person_id) if row else None
+    scope = scope_of(person)
+    if row is None or person is None or scope is None:
+        raise no_session()
+    return Viewer(person, row, scope, may_act(person), now)
+
+
+CurrentViewer = Annotated[Viewer, Depends(viewer)]
+
+
+def check_csrf(viewer: Viewer, token: str) -> None:
+    if not secrets.compare_digest(token.encode(), viewer.csrf.encode()):
+        raise Refused(403, text.BAD_FORM_TITLE, text.BAD_FORM_BODY)
+
+
+def today_of(request: Request) -> date:
+    return request.app.state.clock.now().astimezone(request.app.state.settings.tz).date()
+
+
+def render(
+    request: Request, template: str, viewer: Viewer | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    tz = request.app.state.settings.tz
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"viewer": viewer, "when": lambda dt: format_datetime(dt, tz) if dt else "", **context},
+        status_code=status,
+    )
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+def _period(request: Request, session: Session, fy: int | None, quarter: int | None) -> Period:
+    period = choose_period(session, today_of(request), fy, quarter)
+    if period is None:
+        raise not_found()
+    return period
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+router = APIRouter(prefix="/dashboard")
+
+
+@router.get("/login")
+def login(request: Request, session: DB, t: str = "") -> Response:
+    now = request.app.state.clock.now()
+    opened = redeem_login(session, t, now) if t else LoginRefused.UNKNOWN
+    person = session.get(Person, opened.row.person_id) if not isinstance(opened, LoginRefused) else None
+    if isinstance(opened, LoginRefused) or scope_of(person) is None:
+        session.commit()  # the refusal is audited
+        return render(
+            request, "refused.html", None, 403, title=text.LINK_REFUSED_TITLE, body=text.LINK_REFUSED_BODY
+        )
+    session.commit()
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        opened.token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        path="/dashboard",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.public_url.startswith("https://"),
+    )
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, session: DB, viewer: CurrentViewer, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(viewer, csrf)
+    end_session(session, viewer.session_row, viewer.now)
+    session.commit()
+    response = render(request, "refused.html", None, title=text.LOGGED_OUT_TITLE, body=text.LOGGED_OUT_BODY)
+    response.delete_cookie(COOKIE, path="/dashboard")
+    return response
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    path = STATIC_DIR / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise not_found()
+    return FileResponse(path, headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("")
+def status_page(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    search: str = "",
+    late: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    overview = status_overview(session, viewer.scope, period, search=search, late_only=bool(late), page=page)
+    return render(
+        request,
+        "status.html",
+        viewer,
+        period=period,
+        periods=periods_of(session, period.fiscal_year, today_of(request)),
+        years=fiscal_years(session),
+        overview=overview,
+        search=search,
+        late=bool(late),
+    )
+
+
+@router.get("/projects")
+def projects_page(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    strategy: str | None = None,
+    office: str | None = None,
+    state: str = "",
+    person: str = "",
+    late: str = "",
+    search: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    office_id = _int(office)
+    if office_id is not None and not viewer.scope.allows_office(session, office_id):
+        raise not_allowed()
+    filters = ProjectFilters(
+        strategy_id=_int(strategy),
+        office_id=office_id,
+        state=state or None,
+        person=person,
+        late_only=bool(late),
+        search=search,
+    )
+    listing = project_list(session, viewer.scope, period, filters, page=page)
+    return render(
+        request,
+        "projects.html",
+        viewer,
+        period=period,
+        periods=periods_of(session, period.fiscal_year, today_of(request)),
+        years=fiscal_years(session),
+        listing=listing,
+        filters=filters,
+        strategies=strategy_choices(session),
+        office_label=office_name(session, office_id) if office_id else "",
+    )
+
+
+@router.get("/projects/{project_id}")
+def project_page(
+    request: Request, session: DB, viewer: CurrentViewer, project_id: int, saved: str = ""
+) -> HTMLResponse:
+    detail = project_detail(session, project_id, today_of(request))
+    if detail is None:
+        raise not_found()
+    if not viewer.scope.allows_office(session, detail.project.office_id):
+        raise not_allowed()
+    return render(request, "project.html", viewer, detail=detail, saved=saved)
+
+
+@router.get("/photos/{photo_id}")
+def photo(request: Request, session: DB, viewer: CurrentViewer, photo_id: int) -> Response:
+    found = photo_office(session, photo_id)
+    if found is None:
+        raise not_found()
+    row, office_id = found
+    if not viewer.scope.allows_office(session, office_id):
+        raise not_allowed()
+    media = Path(request.app.state.settings.media_dir).resolve()
+    path = (media / row.path).resolve()
+    if not path.is_relative_to(media) or not path.is_file():
+        raise not_found()
+    return FileResponse(path, media_type=row.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/reports/{report_id}/reopen")
+def reopen(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    report_id: int,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    from bot.reopen import reopen_with_notice
+    from models.plan import Project
+    from models.reports import ProgressReport
+
+    check_csrf(viewer, csrf)
+    report = session.get(ProgressReport, report_id)
+    project = session.get(Project, report.project_id) if report else None
+    if report is None or project is None:
+        raise not_found()
+    if not viewer.can_act or not viewer.scope.allows_office(session, project.office_id):
+        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
+    detail_url = f"/dashboard/projects/{project.id}"
+    if not reason.strip():
+        return RedirectResponse(f"{detail_url}?saved=reason_needed#report-{report_id}", status_code=303)
+    done = reopen_with_notice(
+        session,
+        report_id=report_id,
+        actor="dashboard",
+        reason=reason.strip(),
+        now=viewer.now,
+        by=viewer.person,
+    )
+    if done is None:
+        return RedirectResponse(f"{detail_url}?saved=refused#report-{report_id}", status_code=303)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_reopen",
+        entity_type="progress_report",
+        entity_id=str(report_id),
+        reason=reason.strip(),
+    )
+    session.commit()
+    return RedirectResponse(f"{detail_url}?saved=reopened#report-{report_id}", status_code=303)
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """Mount the dashboard's routes and its refusal pages on the service's app."""
+
+    @app.exception_handler(Refused)
+    def _refused(request: Request, exc: Refused) -> HTMLResponse:
+        return render(request, "refused.html", None, exc.status, title=exc.title, body=exc.body)
+
+    app.include_router(router)
