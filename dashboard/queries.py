@@ -99,7 +99,8 @@ def state_of(period: Period) -> Any:
     )
 
 
-def _projects_with_state(period: Period, *columns: Any) -> Any:
+def projects_with_state(period: Period, *columns: Any) -> Any:
+    """`(statement, state)`: the active projects of the period's year with `columns` and their state."""
     state = state_of(period).label("state")
     return (
         select(*columns, state)
@@ -149,7 +150,7 @@ def status_overview(
     page: int = 1,
 ) -> StatusPage:
     """Every office in scope that has projects this year, with its projects counted by state."""
-    inner, _ = _projects_with_state(period, col(Project.office_id).label("office_id"))
+    inner, _ = projects_with_state(period, col(Project.office_id).label("office_id"))
     inner = scope.restrict(inner, col(Project.office_id)).subquery("project_state")
     sums = [sa.func.sum(sa.case((inner.c.state == s, 1), else_=0)).label(s) for s in STATES]
     per_office = (
@@ -241,7 +242,7 @@ class ProjectPage:
 
 
 def _filtered(period: Period, scope: Scope, filters: ProjectFilters, *columns: Any) -> Any:
-    statement, state = _projects_with_state(period, *columns)
+    statement, state = projects_with_state(period, *columns)
     statement = scope.restrict(statement, col(Project.office_id))
     if filters.office_id is not None:
         statement = statement.where(

@@ -354,6 +354,85 @@ def reopen(
     return RedirectResponse(f"{detail_url}?saved=reopened#report-{report_id}", status_code=303)
 
 
+@router.get("/exports")
+def exports_page(
+    request: Request, session: DB, viewer: CurrentViewer, fy: str | None = None, q: str | None = None
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    return render(
+        request,
+        "exports.html",
+        viewer,
+        period=period,
+        periods=periods_of(session, period.fiscal_year, today_of(request)),
+        years=fiscal_years(session),
+    )
+
+
+_DOWNLOADS = {
+    "xlsx": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "csv": (".csv", "text/csv; charset=utf-8"),
+    "indicators.csv": (".csv", "text/csv; charset=utf-8"),
+}
+
+
+@router.get("/exports/download")
+def export_download(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    format: str = "xlsx",
+) -> Response:
+    import tempfile
+
+    from starlette.background import BackgroundTask
+
+    from dashboard.exports import export, indicators_path, load_mapping
+
+    if format not in _DOWNLOADS:
+        raise not_found()
+    period = _period(request, session, _int(fy), _int(q))
+    suffix, media_type = _DOWNLOADS[format]
+    settings = request.app.state.settings
+    folder = Path(tempfile.mkdtemp(prefix="tidtam-export-"))
+    path = folder / f"tidtam-{period.fiscal_year}-q{period.quarter}{suffix}"
+    summary = export(
+        session,
+        period,
+        path,
+        scope=viewer.scope,
+        mapping=load_mapping(settings.export_columns_file),
+        tz=settings.tz,
+    )
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_export",
+        entity_type="reporting_period",
+        entity_id=str(period.id),
+        format=format,
+        projects=summary.projects,
+    )
+    session.commit()
+    sent = indicators_path(path) if format == "indicators.csv" else path
+
+    def cleanup() -> None:
+        for file in folder.iterdir():
+            file.unlink()
+        folder.rmdir()
+
+    return FileResponse(
+        sent,
+        media_type=media_type,
+        filename=sent.name,
+        background=BackgroundTask(cleanup),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def install_dashboard(app: FastAPI) -> None:
     """Mount the dashboard's routes and its refusal pages on the service's app."""
 

@@ -97,3 +97,37 @@ REOPEN_NEEDS_REASON = "กรุณาพิมพ์เหตุผลที่
 REOPEN_REFUSED = "เปิดรายงานนี้ให้แก้ไขไม่ได้ค่ะ (รายงานต้องได้รับอนุมัติแล้ว)"
 REOPEN_DONE = "เปิดรายงานให้แก้ไขใหม่แล้วค่ะ ระบบแจ้งผู้รับผิดชอบทาง LINE แล้ว"
 ACTIONS_NOT_ALLOWED = "การดำเนินการนี้สำหรับกลุ่มนโยบายและแผนและผู้ดูแลระบบค่ะ"
+
+
+# --- exports ---------------------------------------------------------------------------------------
+
+INDICATOR_KIND_LABELS = {"output": "ผลผลิต", "outcome": "ผลลัพธ์"}
+
+
+def indicator_summary(name: str, unit: str, target: str, result: str) -> str:
+    """One indicator in the projects sheet's indicator column."""
+    return f"{name}: เป้าหมาย {target} {unit} ผล {result} {unit}".replace("  ", " ")
+
+
+def mapping_unreadable(path: str, error: str) -> str:
+    return f"อ่านไฟล์กำหนดคอลัมน์ {path} ไม่ได้ค่ะ ({error}) กรุณาตรวจสอบว่าเป็นไฟล์ TOML ที่บันทึกเป็น UTF-8"
+
+
+def mapping_no_columns(path: str, sheet: str) -> str:
+    return f'ไฟล์กำหนดคอลัมน์ {path} ไม่มีรายการคอลัมน์ของส่วน [{sheet}] ค่ะ เช่น columns = [{{ field = "code", header = "รหัสโครงการ" }}]'
+
+
+def mapping_unknown_field(path: str, sheet: str, field: str, known: list[str]) -> str:
+    return f'ไฟล์กำหนดคอลัมน์ {path} ส่วน [{sheet}] มีช่องข้อมูล "{field}" ที่ระบบไม่รู้จักค่ะ ใช้ได้: {", ".join(known)}'
+
+
+def export_suffix(path: str) -> str:
+    return f"ไฟล์ส่งออก {path} ต้องลงท้ายด้วย .xlsx หรือ .csv ค่ะ เช่น รายงาน-2570-ไตรมาส1.xlsx"
+
+
+def export_written(projects: int, indicators: int, files: list[str]) -> str:
+    return f"ส่งออกแล้ว {projects} โครงการ {indicators} ตัวชี้วัด: {', '.join(files)}"
+
+
+def no_period(fiscal_year: int, quarter: int) -> str:
+    return f"ไม่พบไตรมาส {quarter} ของปีงบประมาณ {fiscal_year} ในระบบค่ะ ตรวจสอบปีงบประมาณ (พ.ศ. เช่น 2570) และไตรมาส (1–4)"
