@@ -7,6 +7,8 @@ returns the URL of the reply's button.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,7 +41,26 @@ TEACHER = "U" + "a" * 32
 DIRECTOR = "U" + "d" * 32
 PLANNER = "U" + "e" * 32
 OTHER_DIRECTOR = "U" + "f" * 32
-JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+
+
+def png(width: int = 64, height: int = 48) -> bytes:
+    """A small real PNG (a green and white gradient), so a browser can draw it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    line = b"\x00" + b"".join(bytes((x * 4 % 256, 199, 85)) for x in range(width))
+    rows = line * height
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PHOTO = png()
 
 
 @dataclass
@@ -158,16 +179,16 @@ def build_office(engine: Engine, media_dir: Path) -> DashboardOffice:
         indicator = s.exec(select(Indicator).where(Indicator.project_id == first.id)).one()
         # Project 1, Q1: a photo, version 1, returned, version 2 with changed figures, approved.
         media_dir.mkdir(parents=True, exist_ok=True)
-        (media_dir / "evidence-1.jpg").write_bytes(JPEG)
+        (media_dir / "evidence-1.png").write_bytes(PHOTO)
         answers = _answers(first, indicator.id or 0, q1, "40", 4_000_000)
         photo = add_photo(
             s,
             answers=answers,
             person_id=teacher.id or 0,
             line_message_id="9001",
-            path="evidence-1.jpg",
-            content_type="image/jpeg",
-            size_bytes=len(JPEG),
+            path="evidence-1.png",
+            content_type="image/png",
+            size_bytes=len(PHOTO),
             sha256="0" * 64,
             now=now - timedelta(days=30),
         )

@@ -93,8 +93,8 @@ def test_the_project_page_shows_everything_about_the_project(planner, office) ->
     progress_row = page.split("ความก้าวหน้า</th>", 1)[1].split("</tr>", 1)[0]
     assert "แก้ไข" not in progress_row
     photo = planner.get(f"/dashboard/photos/{office.photo_id}")
-    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
-    assert photo.content.startswith(b"\xff\xd8")
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/png"
+    assert photo.content.startswith(b"\x89PNG")
 
 
 def test_reopening_from_the_dashboard_needs_a_reason_and_is_audited(engine, planner, office) -> None:
