@@ -433,6 +433,114 @@ def export_download(
     )
 
 
+def _budget_figures(request: Request, session: Session, viewer: Viewer, period: Period) -> dict[str, Any]:
+    from dashboard import budget
+
+    periods = periods_of(session, period.fiscal_year, today_of(request))
+    return {
+        "quarters": budget.quarter_series(session, periods, viewer.scope, today_of(request)),
+        "overall": budget.overall(session, period, viewer.scope),
+        "strategies": budget.by_strategy(session, period, viewer.scope, unlinked=text.UNLINKED_STRATEGY),
+        "offices": budget.by_office(session, period, viewer.scope),
+        "targets_set": budget.targets_are_set(session, period.fiscal_year),
+        "periods": periods,
+    }
+
+
+@router.get("/budget")
+def budget_page(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    saved: str = "",
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    return render(
+        request,
+        "budget.html",
+        viewer,
+        period=period,
+        years=fiscal_years(session),
+        saved=saved,
+        **_budget_figures(request, session, viewer, period),
+    )
+
+
+@router.get("/charts/{kind}.svg")
+def chart(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    kind: str,
+    fy: str | None = None,
+    q: str | None = None,
+) -> Response:
+    from dashboard import charts
+
+    period = _period(request, session, _int(fy), _int(q))
+    figures = _budget_figures(request, session, viewer, period)
+    if kind == "disbursement":
+        svg = charts.disbursement_chart(figures["quarters"], period.fiscal_year)
+    elif kind == "strategies":
+        svg = charts.groups_chart(
+            figures["strategies"], text.chart_strategy_title(period.fiscal_year, period.quarter)
+        )
+    elif kind == "offices":
+        svg = charts.groups_chart(
+            figures["offices"], text.chart_office_title(period.fiscal_year, period.quarter)
+        )
+    else:
+        raise not_found()
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/budget/targets")
+def save_targets(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    csrf: Annotated[str, Form()] = "",
+    fy: Annotated[str, Form()] = "",
+    q1: Annotated[str, Form()] = "",
+    q2: Annotated[str, Form()] = "",
+    q3: Annotated[str, Form()] = "",
+    q4: Annotated[str, Form()] = "",
+) -> Response:
+    from decimal import Decimal, InvalidOperation
+
+    from dashboard.budget import set_targets
+    from messages.thai_numbers import normalize_digits
+
+    check_csrf(viewer, csrf)
+    if not viewer.can_act:
+        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
+    year = _int(fy)
+    if year is None:
+        raise not_found()
+    try:
+        values = [Decimal(normalize_digits(v).strip().rstrip("%").strip()) for v in (q1, q2, q3, q4)]
+    except InvalidOperation:
+        values = []
+    ordered = len(values) == 4 and all(0 <= v <= 100 for v in values) and values == sorted(values)
+    if not ordered:
+        return RedirectResponse(f"/dashboard/budget?fy={year}&saved=invalid", status_code=303)
+    targets = dict(zip((1, 2, 3, 4), values, strict=True))
+    set_targets(session, year, targets, viewer.now)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_targets_set",
+        entity_type="fiscal_year",
+        entity_id=str(year),
+        targets={str(k): str(v) for k, v in targets.items()},
+    )
+    session.commit()
+    return RedirectResponse(f"/dashboard/budget?fy={year}&saved=targets", status_code=303)
+
+
 def install_dashboard(app: FastAPI) -> None:
     """Mount the dashboard's routes and its refusal pages on the service's app."""
 

@@ -131,3 +131,29 @@ def export_written(projects: int, indicators: int, files: list[str]) -> str:
 
 def no_period(fiscal_year: int, quarter: int) -> str:
     return f"ไม่พบไตรมาส {quarter} ของปีงบประมาณ {fiscal_year} ในระบบค่ะ ตรวจสอบปีงบประมาณ (พ.ศ. เช่น 2570) และไตรมาส (1–4)"
+
+
+# --- budget and results ----------------------------------------------------------------------------
+
+CHART_DISBURSED = "เบิกจ่ายสะสม (% ของงบประมาณ)"
+CHART_TARGET = "เป้าหมายการเบิกจ่าย (%)"
+CHART_ACHIEVEMENT = "ผลสัมฤทธิ์ตัวชี้วัด (%)"
+UNLINKED_STRATEGY = "ไม่ระบุกลยุทธ์เขตพื้นที่"
+TARGETS_SAVED = "บันทึกเป้าหมายการเบิกจ่ายแล้วค่ะ"
+TARGETS_INVALID = "เป้าหมายการเบิกจ่ายต้องเป็นตัวเลข 0–100 และไม่ลดลงจากไตรมาสก่อนค่ะ เช่น 32, 54, 77, 100"
+
+
+def quarter_label(quarter: int) -> str:
+    return f"ไตรมาส {quarter}"
+
+
+def chart_disbursement_title(fiscal_year: int) -> str:
+    return f"การเบิกจ่ายเทียบเป้าหมาย ปีงบประมาณ {fiscal_year}"
+
+
+def chart_strategy_title(fiscal_year: int, quarter: int) -> str:
+    return f"ผลการเบิกจ่ายและตัวชี้วัดรายกลยุทธ์ ไตรมาส {quarter}/{fiscal_year}"
+
+
+def chart_office_title(fiscal_year: int, quarter: int) -> str:
+    return f"ผลการเบิกจ่ายและตัวชี้วัดรายหน่วยงาน ไตรมาส {quarter}/{fiscal_year}"

@@ -104,6 +104,13 @@ def test_a_planner_works_through_the_dashboard(
         "utf-8-sig"
     )
 
+    page.click("nav >> text=งบประมาณและผล")
+    page.wait_for_selector("figure.chart img")
+    for chart in page.locator("figure.chart img").all():
+        chart.scroll_into_view_if_needed()
+        assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    page.screenshot(path=str(shots / "budget.png"), full_page=True)
+
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     phone.add_cookies(context.cookies())
     small = phone.new_page()
