@@ -541,6 +541,136 @@ def save_targets(
     return RedirectResponse(f"/dashboard/budget?fy={year}&saved=targets", status_code=303)
 
 
+def _setup(request: Request) -> Any:
+    from scheduler.service import tick_setup
+
+    return tick_setup(request.app.state.settings, holder="dashboard")
+
+
+@router.get("/messages")
+def messages_page(
+    request: Request, session: DB, viewer: CurrentViewer, forecast: str = "", saved: str = "", n: int = 0
+) -> HTMLResponse:
+    from dashboard import activity
+
+    settings = request.app.state.settings
+    today = today_of(request)
+    found = activity.activity(session, viewer.scope, today, settings.tz, settings.monthly_message_quota)
+    ahead = activity.forecast(session, today, _setup(request)) if forecast else None
+    return render(
+        request,
+        "messages.html",
+        viewer,
+        activity=found,
+        forecast=ahead,
+        today=today,
+        month_end=activity.month_end(today),
+        saved=saved,
+        n=n,
+    )
+
+
+def _office_for_action(session: Session, viewer: Viewer, code: str) -> Any:
+    from sqlmodel import select
+
+    from models.org import Office
+
+    if not viewer.can_act:
+        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
+    office = session.exec(select(Office).where(Office.code == code.strip())).first()
+    if office is None:
+        raise Refused(404, text.NOT_FOUND_TITLE, text.unknown_office(code.strip()))
+    if not viewer.scope.allows_office(session, office.id or 0):
+        raise not_allowed()
+    return office
+
+
+@router.get("/actions/remind")
+def remind_preview(request: Request, session: DB, viewer: CurrentViewer, office: str = "") -> HTMLResponse:
+    from dashboard import activity
+
+    target = _office_for_action(session, viewer, office)
+    settings = request.app.state.settings
+    today = today_of(request)
+    recipients = activity.school_reminders(session, target.id, today, _setup(request).calendar)
+    found = activity.activity(session, viewer.scope, today, settings.tz, settings.monthly_message_quota)
+    return render(request, "remind.html", viewer, office=target, recipients=recipients, activity=found)
+
+
+@router.post("/actions/remind")
+def remind(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    csrf: Annotated[str, Form()] = "",
+    office: Annotated[str, Form()] = "",
+) -> Response:
+    from dashboard import activity
+
+    check_csrf(viewer, csrf)
+    target = _office_for_action(session, viewer, office)
+    setup = _setup(request)
+    today = today_of(request)
+    recipients = activity.school_reminders(session, target.id, today, setup.calendar)
+    queued = activity.remind_now(session, target.id, recipients, today, viewer.now, setup)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_remind_now",
+        entity_type="office",
+        entity_id=str(target.id),
+        messages=queued,
+    )
+    session.commit()
+    return RedirectResponse(f"/dashboard/messages?saved=reminded&n={queued}", status_code=303)
+
+
+@router.post("/actions/link-codes")
+def link_codes(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    csrf: Annotated[str, Form()] = "",
+    office: Annotated[str, Form()] = "",
+) -> Response:
+    import tempfile
+
+    from starlette.background import BackgroundTask
+
+    from tidtam.commands.linking import issue_office_codes
+
+    check_csrf(viewer, csrf)
+    target = _office_for_action(session, viewer, office)
+    folder = Path(tempfile.mkdtemp(prefix="tidtam-codes-"))
+    path = folder / f"link-codes-{target.code}.xlsx"
+    count = issue_office_codes(
+        request.app.state.engine, target.code, path, now=viewer.now, tz=request.app.state.settings.tz
+    )
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_link_codes",
+        entity_type="office",
+        entity_id=str(target.id),
+        codes=count,
+    )
+    session.commit()
+
+    def cleanup() -> None:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+    return FileResponse(
+        path,
+        media_type=_DOWNLOADS["xlsx"][1],
+        filename=path.name,
+        background=BackgroundTask(cleanup),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def install_dashboard(app: FastAPI) -> None:
     """Mount the dashboard's routes and its refusal pages on the service's app."""
 

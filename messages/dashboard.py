@@ -157,3 +157,31 @@ def chart_strategy_title(fiscal_year: int, quarter: int) -> str:
 
 def chart_office_title(fiscal_year: int, quarter: int) -> str:
     return f"ผลการเบิกจ่ายและตัวชี้วัดรายหน่วยงาน ไตรมาส {quarter}/{fiscal_year}"
+
+
+# --- messages and actions --------------------------------------------------------------------------
+
+PURPOSE_LABELS = {
+    "reminder": "แจ้งเตือนรายงาน",
+    "approval_card": "ขออนุมัติรายงาน",
+    "reopen_notice": "แจ้งเปิดรายงานให้แก้ไข",
+    "decision_notice": "แจ้งผลการพิจารณา",
+    "": "ตอบกลับในแชต",
+}
+KIND_LABELS = {"reply": "ตอบกลับ (ไม่เสียโควตา)", "push": "ส่งถึงรายคน", "multicast": "ส่งพร้อมกันหลายคน"}
+OUTBOX_STATUS_LABELS = {
+    "pending": "รอส่ง",
+    "sending": "กำลังส่ง",
+    "sent": "ส่งแล้ว",
+    "failed": "ส่งไม่สำเร็จ",
+    "deferred": "รอโควตาเดือนหน้า",
+}
+REACHABILITY_LABELS = {"unlinked": "ยังไม่ลงทะเบียน LINE", "following": "ติดต่อได้", "blocked": "บล็อกบัญชีแล้ว"}
+
+
+def reminded(count: int) -> str:
+    return f"ส่งการแจ้งเตือนแล้ว {count} ข้อความค่ะ" if count else "ไม่มีใครในหน่วยงานนี้ที่ต้องแจ้งเตือนวันนี้ค่ะ"
+
+
+def unknown_office(code: str) -> str:
+    return f"ไม่พบหน่วยงานรหัส {code or '(ว่าง)'} ค่ะ กรุณาตรวจสอบรหัสหน่วยงาน เช่น SCH1"

@@ -32,7 +32,7 @@ from models import (
 from models.approvals import record_decision
 from models.reporting import add_photo, submit_report
 from models.reports import ProgressReport
-from models.types import DecisionChannel, DecisionOutcome, OfficeKind, Role, StrategyLevel
+from models.types import DecisionChannel, DecisionOutcome, OfficeKind, Reachability, Role, StrategyLevel
 
 # Fiscal year 2569 BE: 20 Jan 2026 is in its second quarter; Q1 (due 10 Jan) is past its due date.
 NOW = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
@@ -167,7 +167,7 @@ def build_office(engine: Engine, media_dir: Path) -> DashboardOffice:
             s.add(ProjectStrategy(project_id=project.id or 0, strategy_id=strategies["AREA1"].id or 0))
         for code, uid in (("T1", TEACHER), ("D1", DIRECTOR), ("PL1", PLANNER), ("D2", OTHER_DIRECTOR)):
             person = s.exec(select(Person).where(Person.code == code)).one()
-            person.line_user_id = uid
+            person.line_user_id, person.reachability = uid, Reachability.FOLLOWING
             s.add(person)
         periods = {
             p.quarter: p
