@@ -81,7 +81,7 @@ class Figures:
         return pct(self.achievement_sum, self.indicators)
 
 
-def _first_area_strategy() -> Any:
+def first_area_strategy() -> Any:
     return (
         select(
             col(ProjectStrategy.project_id).label("project_id"),
@@ -185,7 +185,7 @@ def overall(session: Session, period: Period, scope: Scope) -> Figures:
 
 
 def by_strategy(session: Session, period: Period, scope: Scope, *, unlinked: str) -> list[Figures]:
-    link = _first_area_strategy()
+    link = first_area_strategy()
     labels: dict[Any, str] = {
         s.id: f"{s.code} {s.title}"
         for s in session.exec(select(Strategy).where(Strategy.level == StrategyLevel.AREA))

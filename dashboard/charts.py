@@ -13,7 +13,7 @@ from pygal.style import Style
 import messages.dashboard as text
 from dashboard.budget import Figures, QuarterPoint
 
-FONT = "Laksaman, 'TH Sarabun New', Loma, Garuda, sans-serif"
+FONT = "Laksaman, Loma, Garuda, sans-serif"
 STYLE = Style(
     font_family=FONT,
     background="white",
@@ -47,18 +47,31 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def disbursement_chart(points: Sequence[QuarterPoint], fiscal_year: int) -> bytes:
-    chart = pygal.Bar(**_config(title=text.chart_disbursement_title(fiscal_year)))
-    chart.x_labels = [text.quarter_label(p.quarter) for p in points]
+def _for_print(options: dict[str, object], print_edition: bool) -> dict[str, object]:
+    """WeasyPrint draws an SVG's text without Thai shaping (marks land beside their letters), so the
+    printed edition's charts carry no Thai words: no title or legend (the page gives both above and
+    below the chart) and short labels."""
+    if print_edition:
+        options.update(title=None, show_legend=False)
+    return options
+
+
+def disbursement_chart(
+    points: Sequence[QuarterPoint], fiscal_year: int, *, print_edition: bool = False
+) -> bytes:
+    chart = pygal.Bar(**_for_print(_config(title=text.chart_disbursement_title(fiscal_year)), print_edition))
+    chart.x_labels = [f"Q{p.quarter}" if print_edition else text.quarter_label(p.quarter) for p in points]
     chart.add(text.CHART_DISBURSED, [_float(p.disbursed_pct) for p in points])
     chart.add(text.CHART_TARGET, [_float(p.target_pct) for p in points])
     return bytes(chart.render())
 
 
-def groups_chart(rows: Sequence[Figures], title: str) -> bytes:
+def groups_chart(rows: Sequence[Figures], title: str, *, print_edition: bool = False) -> bytes:
     height = max(300, 90 + 46 * len(rows))
-    chart = pygal.HorizontalBar(**_config(title=title, height=height, truncate_label=48))
-    chart.x_labels = [r.label for r in rows]
+    chart = pygal.HorizontalBar(
+        **_for_print(_config(title=title, height=height, truncate_label=48), print_edition)
+    )
+    chart.x_labels = [text.short_label(r.label) if print_edition else r.label for r in rows]
     chart.add(text.CHART_DISBURSED, [_float(r.disbursed_pct) for r in rows])
     chart.add(text.CHART_ACHIEVEMENT, [_float(r.achievement_pct) for r in rows])
     return bytes(chart.render())

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 import messages.dashboard as text
+from dashboard.filters import add_filters
 from dashboard.queries import (
     Period,
     ProjectFilters,
@@ -34,8 +35,7 @@ from dashboard.queries import (
     strategy_choices,
 )
 from dashboard.scope import Scope, may_act, scope_of
-from messages.thai_dates import format_date, format_datetime
-from messages.thai_numbers import format_baht, format_number, format_percent
+from messages.thai_dates import format_datetime
 from models.dashboard import (
     SESSION_TTL,
     DashboardSession,
@@ -81,14 +81,7 @@ def not_found() -> Refused:
 
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(WEB_DIR))
-    env = templates.env
-    env.filters["be_date"] = lambda d: format_date(d) if d else ""
-    env.filters["baht"] = lambda s: format_baht(int(s)) if s is not None else "–"
-    env.filters["percent"] = lambda v: format_percent(v) if v is not None else "–"
-    env.filters["number"] = lambda v: format_number(v) if v is not None else "–"
-    env.filters["state_label"] = lambda s: text.STATE_LABELS.get(s, s)
-    env.filters["implementation"] = text.implementation_label
-    env.globals["text"] = text
+    add_filters(templates.env)
     return templates
 
 

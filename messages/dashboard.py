@@ -143,6 +143,12 @@ TARGETS_SAVED = "บันทึกเป้าหมายการเบิก
 TARGETS_INVALID = "เป้าหมายการเบิกจ่ายต้องเป็นตัวเลข 0–100 และไม่ลดลงจากไตรมาสก่อนค่ะ เช่น 32, 54, 77, 100"
 
 
+def short_label(label: str) -> str:
+    """A strategy's code alone (its label starts with it), for a printed chart; the unlinked group: "-"."""
+    code = label.split(" ", 1)[0]
+    return "-" if label == UNLINKED_STRATEGY else code
+
+
 def quarter_label(quarter: int) -> str:
     return f"ไตรมาส {quarter}"
 
@@ -185,3 +191,14 @@ def reminded(count: int) -> str:
 
 def unknown_office(code: str) -> str:
     return f"ไม่พบหน่วยงานรหัส {code or '(ว่าง)'} ค่ะ กรุณาตรวจสอบรหัสหน่วยงาน เช่น SCH1"
+
+
+# --- the annual report -----------------------------------------------------------------------------
+
+
+def no_fiscal_year(fiscal_year: int) -> str:
+    return f"ไม่พบปีงบประมาณ {fiscal_year} ในระบบค่ะ ตรวจสอบปี พ.ศ. เช่น 2570"
+
+
+def annual_report_written(html: str, pdf: str) -> str:
+    return f"เขียนรายงานประจำปีแล้ว: {html} และ {pdf}"
