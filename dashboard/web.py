@@ -534,6 +534,63 @@ def save_targets(
     return RedirectResponse(f"/dashboard/budget?fy={year}&saved=targets", status_code=303)
 
 
+@router.get("/annual-report")
+def annual_report_download(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    format: str = "pdf",
+    public: str = "",
+) -> Response:
+    """The same two files as `tidtam annual-report` (the whole area: for the planning group)."""
+    import tempfile
+
+    from starlette.background import BackgroundTask
+
+    from dashboard.annual import build, write
+
+    if not viewer.scope.whole_area:
+        raise not_allowed()
+    year = _int(fy)
+    report = (
+        build(session, year, today_of(request), public=bool(public))
+        if year and format in ("pdf", "html")
+        else None
+    )
+    if report is None:
+        raise not_found()
+    folder = Path(tempfile.mkdtemp(prefix="tidtam-annual-"))
+    written = write(report, folder)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_annual_report",
+        entity_type="fiscal_year",
+        entity_id=str(year),
+        format=format,
+        public=bool(public),
+    )
+    session.commit()
+    path = written.pdf if format == "pdf" else written.html
+
+    def cleanup() -> None:
+        for file in folder.iterdir():
+            file.unlink()
+        folder.rmdir()
+
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    name = path.name.replace(".", "-public.", 1) if public else path.name
+    return FileResponse(
+        path,
+        media_type=media,
+        filename=name,
+        background=BackgroundTask(cleanup),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def _setup(request: Request) -> Any:
     from scheduler.service import tick_setup
 

@@ -97,3 +97,33 @@ def test_the_public_edition_names_nobody(office, db_url, monkeypatch, tmp_path, 
 def test_an_unknown_year_is_told_in_thai(office, db_url, monkeypatch, tmp_path, office_clock) -> None:
     result = _run(db_url, monkeypatch, "--fy", "2599", "--out", str(tmp_path / "x"))
     assert result.exit_code == 1 and "ไม่พบปีงบประมาณ 2599" in result.output
+
+
+def test_the_dashboard_offers_both_editions(office, db_url, fake_line, tmp_path) -> None:
+    import httpx
+    from dashboard_office import DIRECTOR, NOW, PLANNER, login_link
+    from support import make_settings, running_service
+
+    from scheduler.clock import FixedClock
+
+    settings = make_settings(db_url, fake_line, tmp_path)
+    with running_service(settings, clock=FixedClock(NOW)) as url:
+        fake_line.webhook_url = f"{url}/callback"
+        planner = httpx.Client(base_url=url, follow_redirects=False, timeout=60)
+        assert (
+            planner.get(login_link(fake_line, PLANNER).replace("http://127.0.0.1:8000", url)).status_code
+            == 303
+        )
+        assert "ฉบับเผยแพร่สาธารณะ" in planner.get(f"/dashboard/exports?fy={office.fy}&q=1").text
+        pdf = planner.get(f"/dashboard/annual-report?fy={office.fy}&format=pdf&public=1")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert "public" in pdf.headers["content-disposition"]
+        html = planner.get(f"/dashboard/annual-report?fy={office.fy}&format=html").text
+        assert "รายงานผลการดำเนินงานประจำปีงบประมาณ" in html and "นางวางแผน รอบคอบ" in html
+        director = httpx.Client(base_url=url, follow_redirects=False, timeout=10)
+        assert (
+            director.get(login_link(fake_line, DIRECTOR).replace("http://127.0.0.1:8000", url)).status_code
+            == 303
+        )
+        assert director.get(f"/dashboard/annual-report?fy={office.fy}").status_code == 403
+        assert httpx.get(f"{url}/dashboard/annual-report?fy={office.fy}").status_code == 401
