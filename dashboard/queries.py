@@ -140,6 +140,11 @@ class StatusPage:
     pages: int
 
 
+_COUNT_AT = 5 + len(
+    STATES
+)  # in a status row: office id, code, name, kind, total, the states, then the totals
+
+
 def status_overview(
     session: Session,
     scope: Scope,
@@ -165,20 +170,11 @@ def status_overview(
     if late_only:
         where.append(per_office.c.late > 0)
     joined = per_office.join(Office, col(Office.id) == per_office.c.office_id)
-    summary = session.execute(
-        select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(per_office.c.total), 0),
-            *[sa.func.coalesce(sa.func.sum(per_office.c[s]), 0) for s in STATES],
-        )
-        .select_from(joined)
-        .where(*where)
-    ).one()
-    office_count, total_projects = int(summary[0]), int(summary[1])
-    totals = {s: int(v) for s, v in zip(STATES, summary[2:], strict=True)}
-    pages = max(1, -(-office_count // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = session.execute(
+    # The totals ride on the page's rows as window sums (computed before LIMIT): one pass over the
+    # projects per page view, not two.
+    everything = sa.over(sa.func.count())
+    window = [sa.over(sa.func.sum(per_office.c[s])) for s in ("total", *STATES)]
+    statement = (
         select(
             Office.id,
             Office.code,
@@ -186,20 +182,37 @@ def status_overview(
             Office.kind,
             per_office.c.total,
             *[per_office.c[s] for s in STATES],
+            everything,
+            *window,
         )
         .select_from(joined)
         .where(*where)
         .order_by(col(Office.code))
         .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
     )
+    page = max(page, 1)
+    rows = list(session.execute(statement.offset((page - 1) * PAGE_SIZE)))
+    if not rows and page > 1:  # past the last page: show the last one
+        rows = list(session.execute(statement))
+        page = 1
+        if rows:
+            last = max(1, -(-int(rows[0][_COUNT_AT]) // PAGE_SIZE))
+            rows, page = list(session.execute(statement.offset((last - 1) * PAGE_SIZE))), last
+    office_count = int(rows[0][_COUNT_AT]) if rows else 0
+    total_projects = int(rows[0][_COUNT_AT + 1]) if rows else 0
+    totals = (
+        {s: int(v or 0) for s, v in zip(STATES, rows[0][_COUNT_AT + 2 :], strict=True)}
+        if rows
+        else dict.fromkeys(STATES, 0)
+    )
+    pages = max(1, -(-office_count // PAGE_SIZE))
     result = [
         OfficeStatus(
             int(r[0]),
             r[1],
             r[2],
             str(r[3]),
-            {s: int(v or 0) for s, v in zip(STATES, r[5:], strict=True)},
+            {s: int(v or 0) for s, v in zip(STATES, r[5:_COUNT_AT], strict=True)},
             int(r[4]),
         )
         for r in rows
