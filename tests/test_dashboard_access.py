@@ -123,6 +123,12 @@ def test_the_session_ends_after_eight_hours(fake_line, service, office, clock) -
         "/dashboard/projects/1",
         "/dashboard/photos/1",
         "/dashboard/exports",
+        "/dashboard/exports/download?format=xlsx",
+        "/dashboard/budget",
+        "/dashboard/charts/disbursement.svg",
+        "/dashboard/messages",
+        "/dashboard/actions/remind?office=SCH1",
+        "/dashboard/annual-report?fy=2569",
     ],
 )
 def test_every_page_needs_a_session(service, office, path: str) -> None:
