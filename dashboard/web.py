@@ -158,6 +158,27 @@ def _int(value: str | None) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _scratch(prefix: str) -> Path:
+    """A private temporary folder for one download; `_download` removes it once the file is sent."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def _download(folder: Path, path: Path, media_type: str, filename: str) -> FileResponse:
+    import shutil
+
+    from starlette.background import BackgroundTask
+
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 router = APIRouter(prefix="/dashboard")
 
 
@@ -378,10 +399,6 @@ def export_download(
     q: str | None = None,
     format: str = "xlsx",
 ) -> Response:
-    import tempfile
-
-    from starlette.background import BackgroundTask
-
     from dashboard.exports import export, indicators_path, load_mapping
 
     if format not in _DOWNLOADS:
@@ -389,7 +406,7 @@ def export_download(
     period = _period(request, session, _int(fy), _int(q))
     suffix, media_type = _DOWNLOADS[format]
     settings = request.app.state.settings
-    folder = Path(tempfile.mkdtemp(prefix="tidtam-export-"))
+    folder = _scratch("tidtam-export-")
     path = folder / f"tidtam-{period.fiscal_year}-q{period.quarter}{suffix}"
     summary = export(
         session,
@@ -412,18 +429,7 @@ def export_download(
     session.commit()
     sent = indicators_path(path) if format == "indicators.csv" else path
 
-    def cleanup() -> None:
-        for file in folder.iterdir():
-            file.unlink()
-        folder.rmdir()
-
-    return FileResponse(
-        sent,
-        media_type=media_type,
-        filename=sent.name,
-        background=BackgroundTask(cleanup),
-        headers={"Cache-Control": "no-store"},
-    )
+    return _download(folder, sent, media_type, sent.name)
 
 
 def _budget_figures(request: Request, session: Session, viewer: Viewer, period: Period) -> dict[str, Any]:
@@ -470,20 +476,19 @@ def chart(
     fy: str | None = None,
     q: str | None = None,
 ) -> Response:
-    from dashboard import charts
+    from dashboard import budget, charts
 
     period = _period(request, session, _int(fy), _int(q))
-    figures = _budget_figures(request, session, viewer, period)
     if kind == "disbursement":
-        svg = charts.disbursement_chart(figures["quarters"], period.fiscal_year)
+        periods = periods_of(session, period.fiscal_year, today_of(request))
+        quarters = budget.quarter_series(session, periods, viewer.scope, today_of(request))
+        svg = charts.disbursement_chart(quarters, period.fiscal_year)
     elif kind == "strategies":
-        svg = charts.groups_chart(
-            figures["strategies"], text.chart_strategy_title(period.fiscal_year, period.quarter)
-        )
+        rows = budget.by_strategy(session, period, viewer.scope, unlinked=text.UNLINKED_STRATEGY)
+        svg = charts.groups_chart(rows, text.chart_strategy_title(period.fiscal_year, period.quarter))
     elif kind == "offices":
-        svg = charts.groups_chart(
-            figures["offices"], text.chart_office_title(period.fiscal_year, period.quarter)
-        )
+        rows = budget.by_office(session, period, viewer.scope)
+        svg = charts.groups_chart(rows, text.chart_office_title(period.fiscal_year, period.quarter))
     else:
         raise not_found()
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
@@ -544,10 +549,6 @@ def annual_report_download(
     public: str = "",
 ) -> Response:
     """The same two files as `tidtam annual-report` (the whole area: for the planning group)."""
-    import tempfile
-
-    from starlette.background import BackgroundTask
-
     from dashboard.annual import build, write
 
     if not viewer.scope.whole_area:
@@ -560,7 +561,7 @@ def annual_report_download(
     )
     if report is None:
         raise not_found()
-    folder = Path(tempfile.mkdtemp(prefix="tidtam-annual-"))
+    folder = _scratch("tidtam-annual-")
     written = write(report, folder)
     audit_action(
         session,
@@ -575,20 +576,9 @@ def annual_report_download(
     session.commit()
     path = written.pdf if format == "pdf" else written.html
 
-    def cleanup() -> None:
-        for file in folder.iterdir():
-            file.unlink()
-        folder.rmdir()
-
     media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     name = path.name.replace(".", "-public.", 1) if public else path.name
-    return FileResponse(
-        path,
-        media_type=media,
-        filename=name,
-        background=BackgroundTask(cleanup),
-        headers={"Cache-Control": "no-store"},
-    )
+    return _download(folder, path, media, name)
 
 
 def _setup(request: Request) -> Any:
@@ -684,15 +674,11 @@ def link_codes(
     csrf: Annotated[str, Form()] = "",
     office: Annotated[str, Form()] = "",
 ) -> Response:
-    import tempfile
-
-    from starlette.background import BackgroundTask
-
     from tidtam.commands.linking import issue_office_codes
 
     check_csrf(viewer, csrf)
     target = _office_for_action(session, viewer, office)
-    folder = Path(tempfile.mkdtemp(prefix="tidtam-codes-"))
+    folder = _scratch("tidtam-codes-")
     path = folder / f"link-codes-{target.code}.xlsx"
     count = issue_office_codes(
         request.app.state.engine, target.code, path, now=viewer.now, tz=request.app.state.settings.tz
@@ -708,17 +694,7 @@ def link_codes(
     )
     session.commit()
 
-    def cleanup() -> None:
-        path.unlink(missing_ok=True)
-        folder.rmdir()
-
-    return FileResponse(
-        path,
-        media_type=_DOWNLOADS["xlsx"][1],
-        filename=path.name,
-        background=BackgroundTask(cleanup),
-        headers={"Cache-Control": "no-store"},
-    )
+    return _download(folder, path, _DOWNLOADS["xlsx"][1], path.name)
 
 
 def install_dashboard(app: FastAPI) -> None:
