@@ -131,7 +131,7 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bench(schools: int, rounds: int) -> None:
+def bench(schools: int, rounds: int, export: bool = True) -> None:
     with scratch_postgres(PG_ADMIN_URL, prefix="tidtam_dashboard_bench") as url:
         generated_s = _generate(url, schools)
         print(f"{schools:,} schools: generated in {generated_s:.1f} s")
@@ -140,6 +140,8 @@ def bench(schools: int, rounds: int) -> None:
                 f"{schools:,} schools: {name}: p50 {statistics.median(values) * 1000:.0f} ms, "
                 f"p95 {_quantile(values, 0.95) * 1000:.0f} ms ({len(values)} requests)"
             )
+        if not export:
+            return
         out = subprocess.run(
             [sys.executable, __file__, "--child-export", url], check=True, capture_output=True, text=True
         )
@@ -156,6 +158,7 @@ def main() -> None:
     )
     parser.add_argument("--schools", type=int, nargs="+", default=[60, 3_000, 30_000])
     parser.add_argument("--rounds", type=int, default=20, help="requests per page and size")
+    parser.add_argument("--no-export", action="store_true", help="measure the pages only")
     parser.add_argument("--child-export")
     args = parser.parse_args()
     if args.child_export:
@@ -166,7 +169,7 @@ def main() -> None:
     )
     for schools in args.schools:
         try:
-            bench(schools, args.rounds)
+            bench(schools, args.rounds, export=not args.no_export)
         except PostgresUnavailable as exc:
             print(f"postgresql: skipped, {exc}")
             return
