@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TIDTAM_PORT=8000
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-thai-tlwg \
+    && apt-get install -y --no-install-recommends fonts-thai-tlwg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 tidtam
 
@@ -18,6 +18,7 @@ COPY bot ./bot
 COPY scheduler ./scheduler
 COPY models ./models
 COPY messages ./messages
+COPY dashboard ./dashboard
 COPY migrations ./migrations
 COPY tidtam ./tidtam
 RUN pip install .

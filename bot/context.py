@@ -56,6 +56,7 @@ class EventContext:
     link_limits: LinkLimits = DEFAULT_LIMITS
     media_links: MediaLinks | None = None  # signed links to evidence photos (approval cards)
     rules: Rules | None = None  # the reminder rules: the report deadline people are told comes from them
+    public_url: str = "http://127.0.0.1:8000"  # where links to the service point (the dashboard's)
     replies: list[dict[str, Any]] = field(default_factory=list)
     _conversation: Any = field(default=_UNREAD, repr=False)
 

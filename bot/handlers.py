@@ -20,7 +20,7 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
-from bot import approvals, intents, menus, report_view
+from bot import approvals, dashboard_link, intents, menus, report_view
 from bot.context import EventContext
 from bot.forms import runtime as forms
 from bot.intents import Intent
@@ -209,19 +209,10 @@ def on_menu(ctx: EventContext, command: Intent, text: str = "") -> None:
         menus.reply_area_overview(ctx)
     elif command is Intent.NOT_SUBMITTED and MenuRole.PLANNER in roles:
         menus.reply_not_submitted(ctx)
-    elif command is Intent.DASHBOARD and (MenuRole.PLANNER in roles or MenuRole.DIRECTOR in roles):
-        reply_dashboard_link(ctx)
+    elif command is Intent.DASHBOARD:
+        dashboard_link.reply(ctx)  # the link, or why the dashboard is not for this person
     elif not approvals.on_menu(ctx, command, text):
         menus.reply_help(ctx)  # help, or a command of another role: the person's own menu
-
-
-def reply_dashboard_link(ctx: EventContext) -> None:
-    """`แดชบอร์ด`: the planning group's dashboard login link.
-
-    The link itself is built by `bot/dashboard_link.py` (issue 15, another branch); this is the one
-    place to call it from once both are merged. Until then the person gets the help text of their menu.
-    """
-    menus.reply_help(ctx)
 
 
 def on_unlinked_text(ctx: EventContext, text: str) -> None:

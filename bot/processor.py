@@ -197,6 +197,7 @@ class EventProcessor:
         link_limits: LinkLimits = DEFAULT_LIMITS,
         media_links: MediaLinks | None = None,
         rules: Rules | None = None,
+        public_url: str = "http://127.0.0.1:8000",
     ) -> None:
         self.engine = engine
         self.media_links = media_links
@@ -210,6 +211,7 @@ class EventProcessor:
         self.media_dir = media_dir or Path("var") / "media"
         self.approval_levels = approval_levels
         self.link_limits = link_limits
+        self.public_url = public_url
         # In a worker process nobody calls notify(): look for new events this often instead.
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -468,6 +470,7 @@ class EventProcessor:
                     link_limits=self.link_limits,
                     media_links=self.media_links,
                     rules=self.rules,
+                    public_url=self.public_url,
                 )
                 self.handler(ctx)
 

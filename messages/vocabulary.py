@@ -27,7 +27,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "SCHOOL_STATUS": ("สถานะโรงเรียน", "สถานะหน่วยงาน", "ใครส่งแล้ว", "school status"),
     "AREA_OVERVIEW": ("ภาพรวมเขต", "ภาพรวม", "สรุปภาพรวม", "overview"),
     "NOT_SUBMITTED": ("ใครยังไม่ส่ง", "ยังไม่ส่ง", "ใครยังไม่รายงาน", "ยังไม่รายงาน", "not submitted"),
-    "DASHBOARD": ("แดชบอร์ด", "แดชบอด", "แดชบอร์ดข้อมูล", "dashboard"),
+    "DASHBOARD": ("แดชบอร์ด", "แดชบอด", "แดชบอร์ท", "แดชบอร์ดข้อมูล", "หน้าสรุปผล", "dashboard"),
     "DETAILS": ("ดูรายละเอียด", "รายละเอียด", "details"),
     # --- form commands (inside a chat form) ---
     "CANCEL": ("ยกเลิก", "ยกเลิกการกรอก", "เลิก", "cancel"),

@@ -14,6 +14,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+from models.dashboard import DashboardLogin, DashboardSession, DisbursementTarget  # noqa: E402
 from models.messaging import (  # noqa: E402
     ChatBinding,
     Conversation,
@@ -59,6 +60,9 @@ __all__ = [
     "AuditLog",
     "ChatBinding",
     "Conversation",
+    "DashboardLogin",
+    "DashboardSession",
+    "DisbursementTarget",
     "EvidencePhoto",
     "FiscalYear",
     "Indicator",

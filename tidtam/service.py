@@ -21,6 +21,7 @@ from bot.line_client import LineClient
 from bot.media_links import MediaLinks
 from bot.processor import EventProcessor, Handler
 from bot.webhook import add_webhook_endpoint
+from dashboard.web import install_dashboard
 from models.db import make_engine
 from models.health import last_beat
 from models.linking import LinkLimits
@@ -93,6 +94,7 @@ def make_processor(
         approval_levels=settings.approval_levels,
         poll_seconds=poll_seconds,
         link_limits=link_limits(settings),
+        public_url=settings.public_url,
         flood_rate=flood_rate,
         media_links=media_links(settings),
         rules=load_rules(settings.rules_file),
@@ -158,6 +160,7 @@ def create_app(
     app.state.processor = processor
     app.state.clock = clock  # the simulator shows it and moves it (scheduler.travel.move_clock)
     app.state.deliverer = deliverer
+    install_dashboard(app)  # the planning group's pages under /dashboard
     committer = add_webhook_endpoint(
         app,
         engine=engine,

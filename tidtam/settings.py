@@ -98,6 +98,8 @@ class Settings(BaseSettings):
         validation_alias="TIDTAM_LINK_TRIES_PER_HOUR",
         description="Wrong link-code tries per hour from all LINE accounts together.",
     )
+    # The dashboard's exports (dashboard/exports.py): a column mapping replacing the default one.
+    export_columns_file: Path | None = Field(default=None, validation_alias="TIDTAM_EXPORT_COLUMNS_FILE")
     # The scheduler (scheduler/): rules file, daily tick time and quiet hours ("20:00-07:00") override
     # scheduler/data/rules.toml when set.
     scheduler_enabled: bool = Field(default=True, validation_alias="TIDTAM_SCHEDULER_ENABLED")

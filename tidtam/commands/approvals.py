@@ -23,13 +23,12 @@ def register(app: typer.Typer) -> None:
         """Reports waiting for approval, and reopening an approved one for revision."""
         from sqlmodel import Session, select
 
+        from bot.reopen import reopen_with_notice
         from messages import approvals as admin
-        from models.approvals import pending_reports, reopen_report
+        from models.approvals import pending_reports
         from models.db import make_engine
         from models.org import Person
-        from models.outbox import queue_push
-        from models.plan import Project, ReportingPeriod
-        from models.reports import ReportVersion
+        from models.plan import ReportingPeriod
         from models.types import Role
         from scheduler.clock import local_today, make_clock
         from scheduler.fiscal import FiscalQuarter
@@ -50,44 +49,12 @@ def register(app: typer.Typer) -> None:
                         typer.echo(admin.not_a_planner(by), err=True)
                         raise typer.Exit(1)
                 now = clock.now()
-                report = reopen_report(
+                report = reopen_with_notice(
                     session, report_id=reopen, actor="cli", reason=reason.strip(), now=now, by=actor
                 )
                 if report is None:
                     typer.echo(admin.reopen_refused(reopen), err=True)
                     raise typer.Exit(1)
-                version = session.exec(
-                    select(ReportVersion).where(
-                        ReportVersion.report_id == report.id, ReportVersion.version == report.current_version
-                    )
-                ).first()
-                reporter = (
-                    session.get(Person, version.submitted_by_id)
-                    if version and version.submitted_by_id
-                    else None
-                )
-                project = session.get(Project, report.project_id)
-                period = session.get(ReportingPeriod, report.period_id)
-                if reporter is not None and reporter.line_user_id and project and period:
-                    from messages.approvals import report_reopened
-
-                    message = report_reopened(
-                        f"{project.code} {project.name}",
-                        FiscalQuarter(period.fiscal_year, period.quarter),
-                        reason.strip(),
-                        report.id or 0,
-                    )
-                    queue_push(
-                        session,
-                        to=[reporter.line_user_id],
-                        messages=[message.to_dict()],
-                        dedupe_key=f"reopen:{report.id}:{now.isoformat()}",
-                        rule="reopen_notice",
-                        subject=f"report:{report.id}",
-                        now=now,
-                        purpose="reopen_notice",
-                        person_ids=[reporter.id or 0],
-                    )
                 session.commit()
                 typer.echo(admin.reopened(reopen))
                 return

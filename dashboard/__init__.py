@@ -1,0 +1,1 @@
+"""The planning group's workspace: a server-rendered dashboard, eMENSCR exports and the annual report."""

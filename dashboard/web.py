@@ -1,0 +1,707 @@
+"""The dashboard's pages under `/dashboard`, in the service's own FastAPI app.
+
+Thin routes: each reads the viewer (their session cookie, person and scope), asks `dashboard.queries`
+and renders a template of `messages/web/`. Every page, photo and download needs a live session; a
+state-changing form carries the session's CSRF token; logins and actions go to the audit log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+import messages.dashboard as text
+from dashboard.filters import add_filters
+from dashboard.queries import (
+    Period,
+    ProjectFilters,
+    choose_period,
+    fiscal_years,
+    office_name,
+    periods_of,
+    photo_office,
+    project_detail,
+    project_list,
+    status_overview,
+    strategy_choices,
+)
+from dashboard.scope import Scope, may_act, scope_of
+from messages.thai_dates import format_datetime
+from models.dashboard import (
+    SESSION_TTL,
+    DashboardSession,
+    LoginRefused,
+    audit_action,
+    end_session,
+    live_session,
+    redeem_login,
+)
+from models.org import Person
+
+COOKIE = "tidtam_dashboard"
+WEB_DIR = Path(text.__file__).parent / "web"
+STATIC_DIR = Path(__file__).parent / "static"
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+}
+
+
+class Refused(Exception):
+    """A page that cannot be shown: answered with a Thai page saying why and what to do."""
+
+    def __init__(self, status: int, title: str, body: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.body = status, title, body
+
+
+def no_session() -> Refused:
+    return Refused(401, text.NO_SESSION_TITLE, text.NO_SESSION_BODY)
+
+
+def not_allowed() -> Refused:
+    return Refused(403, text.NOT_ALLOWED_TITLE, text.NOT_ALLOWED_BODY)
+
+
+def not_found() -> Refused:
+    return Refused(404, text.NOT_FOUND_TITLE, text.NOT_FOUND_BODY)
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(WEB_DIR))
+    add_filters(templates.env)
+    return templates
+
+
+TEMPLATES = _templates()
+
+
+def db(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(db)]
+
+
+@dataclass
+class Viewer:
+    person: Person
+    session_row: DashboardSession
+    scope: Scope
+    can_act: bool
+    now: datetime
+
+    @property
+    def csrf(self) -> str:
+        return self.session_row.csrf_token
+
+
+def viewer(request: Request, session: DB) -> Viewer:
+    cookie = request.cookies.get(COOKIE)
+    now = request.app.state.clock.now()
+    row = live_session(session, cookie, now) if cookie else None
+    person = session.get(Person, row.person_id) if row else None
+    scope = scope_of(person)
+    if row is None or person is None or scope is None:
+        raise no_session()
+    return Viewer(person, row, scope, may_act(person), now)
+
+
+CurrentViewer = Annotated[Viewer, Depends(viewer)]
+
+
+def check_csrf(viewer: Viewer, token: str) -> None:
+    if not secrets.compare_digest(token.encode(), viewer.csrf.encode()):
+        raise Refused(403, text.BAD_FORM_TITLE, text.BAD_FORM_BODY)
+
+
+def today_of(request: Request) -> date:
+    return request.app.state.clock.now().astimezone(request.app.state.settings.tz).date()
+
+
+def render(
+    request: Request, template: str, viewer: Viewer | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    tz = request.app.state.settings.tz
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"viewer": viewer, "when": lambda dt: format_datetime(dt, tz) if dt else "", **context},
+        status_code=status,
+    )
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+def _period(request: Request, session: Session, fy: int | None, quarter: int | None) -> Period:
+    period = choose_period(session, today_of(request), fy, quarter)
+    if period is None:
+        raise not_found()
+    return period
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _scratch(prefix: str) -> Path:
+    """A private temporary folder for one download; `_download` removes it once the file is sent."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def _download(folder: Path, path: Path, media_type: str, filename: str) -> FileResponse:
+    import shutil
+
+    from starlette.background import BackgroundTask
+
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+router = APIRouter(prefix="/dashboard")
+
+
+@router.get("/login")
+def login(request: Request, session: DB, t: str = "") -> Response:
+    now = request.app.state.clock.now()
+    opened = redeem_login(session, t, now) if t else LoginRefused.UNKNOWN
+    person = session.get(Person, opened.row.person_id) if not isinstance(opened, LoginRefused) else None
+    if isinstance(opened, LoginRefused) or scope_of(person) is None:
+        session.commit()  # the refusal is audited
+        return render(
+            request, "refused.html", None, 403, title=text.LINK_REFUSED_TITLE, body=text.LINK_REFUSED_BODY
+        )
+    session.commit()
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        opened.token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        path="/dashboard",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.public_url.startswith("https://"),
+    )
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, session: DB, viewer: CurrentViewer, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(viewer, csrf)
+    end_session(session, viewer.session_row, viewer.now)
+    session.commit()
+    response = render(request, "refused.html", None, title=text.LOGGED_OUT_TITLE, body=text.LOGGED_OUT_BODY)
+    response.delete_cookie(COOKIE, path="/dashboard")
+    return response
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    path = STATIC_DIR / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise not_found()
+    return FileResponse(path, headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("")
+def status_page(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    search: str = "",
+    late: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    overview = status_overview(session, viewer.scope, period, search=search, late_only=bool(late), page=page)
+    return render(
+        request,
+        "status.html",
+        viewer,
+        period=period,
+        periods=periods_of(session, period.fiscal_year, today_of(request)),
+        years=fiscal_years(session),
+        overview=overview,
+        search=search,
+        late=bool(late),
+    )
+
+
+@router.get("/projects")
+def projects_page(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    strategy: str | None = None,
+    office: str | None = None,
+    state: str = "",
+    person: str = "",
+    late: str = "",
+    search: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    office_id = _int(office)
+    if office_id is not None and not viewer.scope.allows_office(session, office_id):
+        raise not_allowed()
+    filters = ProjectFilters(
+        strategy_id=_int(strategy),
+        office_id=office_id,
+        state=state or None,
+        person=person,
+        late_only=bool(late),
+        search=search,
+    )
+    listing = project_list(session, viewer.scope, period, filters, page=page)
+    return render(
+        request,
+        "projects.html",
+        viewer,
+        period=period,
+        periods=periods_of(session, period.fiscal_year, today_of(request)),
+        years=fiscal_years(session),
+        listing=listing,
+        filters=filters,
+        strategies=strategy_choices(session),
+        office_label=office_name(session, office_id) if office_id else "",
+    )
+
+
+@router.get("/projects/{project_id}")
+def project_page(
+    request: Request, session: DB, viewer: CurrentViewer, project_id: int, saved: str = ""
+) -> HTMLResponse:
+    detail = project_detail(session, project_id, today_of(request))
+    if detail is None:
+        raise not_found()
+    if not viewer.scope.allows_office(session, detail.project.office_id):
+        raise not_allowed()
+    return render(request, "project.html", viewer, detail=detail, saved=saved)
+
+
+@router.get("/photos/{photo_id}")
+def photo(request: Request, session: DB, viewer: CurrentViewer, photo_id: int) -> Response:
+    found = photo_office(session, photo_id)
+    if found is None:
+        raise not_found()
+    row, office_id = found
+    if not viewer.scope.allows_office(session, office_id):
+        raise not_allowed()
+    media = Path(request.app.state.settings.media_dir).resolve()
+    path = (media / row.path).resolve()
+    if not path.is_relative_to(media) or not path.is_file():
+        raise not_found()
+    return FileResponse(path, media_type=row.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/reports/{report_id}/reopen")
+def reopen(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    report_id: int,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    from bot.reopen import reopen_with_notice
+    from models.plan import Project
+    from models.reports import ProgressReport
+
+    check_csrf(viewer, csrf)
+    report = session.get(ProgressReport, report_id)
+    project = session.get(Project, report.project_id) if report else None
+    if report is None or project is None:
+        raise not_found()
+    if not viewer.can_act or not viewer.scope.allows_office(session, project.office_id):
+        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
+    detail_url = f"/dashboard/projects/{project.id}"
+    if not reason.strip():
+        return RedirectResponse(f"{detail_url}?saved=reason_needed#report-{report_id}", status_code=303)
+    done = reopen_with_notice(
+        session,
+        report_id=report_id,
+        actor="dashboard",
+        reason=reason.strip(),
+        now=viewer.now,
+        by=viewer.person,
+    )
+    if done is None:
+        return RedirectResponse(f"{detail_url}?saved=refused#report-{report_id}", status_code=303)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_reopen",
+        entity_type="progress_report",
+        entity_id=str(report_id),
+        reason=reason.strip(),
+    )
+    session.commit()
+    return RedirectResponse(f"{detail_url}?saved=reopened#report-{report_id}", status_code=303)
+
+
+@router.get("/exports")
+def exports_page(
+    request: Request, session: DB, viewer: CurrentViewer, fy: str | None = None, q: str | None = None
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    return render(
+        request,
+        "exports.html",
+        viewer,
+        period=period,
+        periods=periods_of(session, period.fiscal_year, today_of(request)),
+        years=fiscal_years(session),
+    )
+
+
+_DOWNLOADS = {
+    "xlsx": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "csv": (".csv", "text/csv; charset=utf-8"),
+    "indicators.csv": (".csv", "text/csv; charset=utf-8"),
+}
+
+
+@router.get("/exports/download")
+def export_download(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    format: str = "xlsx",
+) -> Response:
+    from dashboard.exports import export, indicators_path, load_mapping
+
+    if format not in _DOWNLOADS:
+        raise not_found()
+    period = _period(request, session, _int(fy), _int(q))
+    suffix, media_type = _DOWNLOADS[format]
+    settings = request.app.state.settings
+    folder = _scratch("tidtam-export-")
+    path = folder / f"tidtam-{period.fiscal_year}-q{period.quarter}{suffix}"
+    summary = export(
+        session,
+        period,
+        path,
+        scope=viewer.scope,
+        mapping=load_mapping(settings.export_columns_file),
+        tz=settings.tz,
+    )
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_export",
+        entity_type="reporting_period",
+        entity_id=str(period.id),
+        format=format,
+        projects=summary.projects,
+    )
+    session.commit()
+    sent = indicators_path(path) if format == "indicators.csv" else path
+
+    return _download(folder, sent, media_type, sent.name)
+
+
+def _budget_figures(request: Request, session: Session, viewer: Viewer, period: Period) -> dict[str, Any]:
+    from dashboard import budget
+
+    periods = periods_of(session, period.fiscal_year, today_of(request))
+    return {
+        "quarters": budget.quarter_series(session, periods, viewer.scope, today_of(request)),
+        "overall": budget.overall(session, period, viewer.scope),
+        "strategies": budget.by_strategy(session, period, viewer.scope, unlinked=text.UNLINKED_STRATEGY),
+        "offices": budget.by_office(session, period, viewer.scope),
+        "targets_set": budget.targets_are_set(session, period.fiscal_year),
+        "periods": periods,
+    }
+
+
+@router.get("/budget")
+def budget_page(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    q: str | None = None,
+    saved: str = "",
+) -> HTMLResponse:
+    period = _period(request, session, _int(fy), _int(q))
+    return render(
+        request,
+        "budget.html",
+        viewer,
+        period=period,
+        years=fiscal_years(session),
+        saved=saved,
+        **_budget_figures(request, session, viewer, period),
+    )
+
+
+@router.get("/charts/{kind}.svg")
+def chart(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    kind: str,
+    fy: str | None = None,
+    q: str | None = None,
+) -> Response:
+    from dashboard import budget, charts
+
+    period = _period(request, session, _int(fy), _int(q))
+    if kind == "disbursement":
+        periods = periods_of(session, period.fiscal_year, today_of(request))
+        quarters = budget.quarter_series(session, periods, viewer.scope, today_of(request))
+        svg = charts.disbursement_chart(quarters, period.fiscal_year)
+    elif kind == "strategies":
+        rows = budget.by_strategy(session, period, viewer.scope, unlinked=text.UNLINKED_STRATEGY)
+        svg = charts.groups_chart(rows, text.chart_strategy_title(period.fiscal_year, period.quarter))
+    elif kind == "offices":
+        rows = budget.by_office(session, period, viewer.scope)
+        svg = charts.groups_chart(rows, text.chart_office_title(period.fiscal_year, period.quarter))
+    else:
+        raise not_found()
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/budget/targets")
+def save_targets(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    csrf: Annotated[str, Form()] = "",
+    fy: Annotated[str, Form()] = "",
+    q1: Annotated[str, Form()] = "",
+    q2: Annotated[str, Form()] = "",
+    q3: Annotated[str, Form()] = "",
+    q4: Annotated[str, Form()] = "",
+) -> Response:
+    from decimal import Decimal, InvalidOperation
+
+    from dashboard.budget import set_targets
+    from messages.thai_numbers import normalize_digits
+
+    check_csrf(viewer, csrf)
+    if not viewer.can_act:
+        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
+    year = _int(fy)
+    if year is None:
+        raise not_found()
+    try:
+        values = [Decimal(normalize_digits(v).strip().rstrip("%").strip()) for v in (q1, q2, q3, q4)]
+    except InvalidOperation:
+        values = []
+    ordered = len(values) == 4 and all(0 <= v <= 100 for v in values) and values == sorted(values)
+    if not ordered:
+        return RedirectResponse(f"/dashboard/budget?fy={year}&saved=invalid", status_code=303)
+    targets = dict(zip((1, 2, 3, 4), values, strict=True))
+    set_targets(session, year, targets, viewer.now)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_targets_set",
+        entity_type="fiscal_year",
+        entity_id=str(year),
+        targets={str(k): str(v) for k, v in targets.items()},
+    )
+    session.commit()
+    return RedirectResponse(f"/dashboard/budget?fy={year}&saved=targets", status_code=303)
+
+
+@router.get("/annual-report")
+def annual_report_download(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    fy: str | None = None,
+    format: str = "pdf",
+    public: str = "",
+) -> Response:
+    """The same two files as `tidtam annual-report` (the whole area: for the planning group)."""
+    from dashboard.annual import build, write
+
+    if not viewer.scope.whole_area:
+        raise not_allowed()
+    year = _int(fy)
+    report = (
+        build(session, year, today_of(request), public=bool(public))
+        if year and format in ("pdf", "html")
+        else None
+    )
+    if report is None:
+        raise not_found()
+    folder = _scratch("tidtam-annual-")
+    written = write(report, folder)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_annual_report",
+        entity_type="fiscal_year",
+        entity_id=str(year),
+        format=format,
+        public=bool(public),
+    )
+    session.commit()
+    path = written.pdf if format == "pdf" else written.html
+
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    name = path.name.replace(".", "-public.", 1) if public else path.name
+    return _download(folder, path, media, name)
+
+
+def _setup(request: Request) -> Any:
+    from scheduler.service import tick_setup
+
+    return tick_setup(request.app.state.settings, holder="dashboard")
+
+
+@router.get("/messages")
+def messages_page(
+    request: Request, session: DB, viewer: CurrentViewer, forecast: str = "", saved: str = "", n: int = 0
+) -> HTMLResponse:
+    from dashboard import activity
+
+    settings = request.app.state.settings
+    today = today_of(request)
+    found = activity.activity(session, viewer.scope, today, settings.tz, settings.monthly_message_quota)
+    ahead = activity.forecast(session, today, _setup(request)) if forecast else None
+    return render(
+        request,
+        "messages.html",
+        viewer,
+        activity=found,
+        forecast=ahead,
+        today=today,
+        month_end=activity.month_end(today),
+        saved=saved,
+        n=n,
+    )
+
+
+def _office_for_action(session: Session, viewer: Viewer, code: str) -> Any:
+    from sqlmodel import select
+
+    from models.org import Office
+
+    if not viewer.can_act:
+        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
+    office = session.exec(select(Office).where(Office.code == code.strip())).first()
+    if office is None:
+        raise Refused(404, text.NOT_FOUND_TITLE, text.unknown_office(code.strip()))
+    if not viewer.scope.allows_office(session, office.id or 0):
+        raise not_allowed()
+    return office
+
+
+@router.get("/actions/remind")
+def remind_preview(request: Request, session: DB, viewer: CurrentViewer, office: str = "") -> HTMLResponse:
+    from dashboard import activity
+
+    target = _office_for_action(session, viewer, office)
+    settings = request.app.state.settings
+    today = today_of(request)
+    recipients = activity.school_reminders(session, target.id, today, _setup(request).calendar)
+    found = activity.activity(session, viewer.scope, today, settings.tz, settings.monthly_message_quota)
+    return render(request, "remind.html", viewer, office=target, recipients=recipients, activity=found)
+
+
+@router.post("/actions/remind")
+def remind(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    csrf: Annotated[str, Form()] = "",
+    office: Annotated[str, Form()] = "",
+) -> Response:
+    from dashboard import activity
+
+    check_csrf(viewer, csrf)
+    target = _office_for_action(session, viewer, office)
+    setup = _setup(request)
+    today = today_of(request)
+    recipients = activity.school_reminders(session, target.id, today, setup.calendar)
+    queued = activity.remind_now(session, target.id, recipients, today, viewer.now, setup)
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_remind_now",
+        entity_type="office",
+        entity_id=str(target.id),
+        messages=queued,
+    )
+    session.commit()
+    return RedirectResponse(f"/dashboard/messages?saved=reminded&n={queued}", status_code=303)
+
+
+@router.post("/actions/link-codes")
+def link_codes(
+    request: Request,
+    session: DB,
+    viewer: CurrentViewer,
+    csrf: Annotated[str, Form()] = "",
+    office: Annotated[str, Form()] = "",
+) -> Response:
+    from tidtam.commands.linking import issue_office_codes
+
+    check_csrf(viewer, csrf)
+    target = _office_for_action(session, viewer, office)
+    folder = _scratch("tidtam-codes-")
+    path = folder / f"link-codes-{target.code}.xlsx"
+    count = issue_office_codes(
+        request.app.state.engine, target.code, path, now=viewer.now, tz=request.app.state.settings.tz
+    )
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_link_codes",
+        entity_type="office",
+        entity_id=str(target.id),
+        codes=count,
+    )
+    session.commit()
+
+    return _download(folder, path, _DOWNLOADS["xlsx"][1], path.name)
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """Mount the dashboard's routes and its refusal pages on the service's app."""
+
+    @app.exception_handler(Refused)
+    def _refused(request: Request, exc: Refused) -> HTMLResponse:
+        return render(request, "refused.html", None, exc.status, title=exc.title, body=exc.body)
+
+    app.include_router(router)
