@@ -30,6 +30,8 @@ class LineEffects(Protocol):
 
     def get_content(self, message_id: str, *, max_bytes: int) -> tuple[bytes, str]: ...
 
+    def link_rich_menu(self, user_id: str, rich_menu_id: str) -> bool: ...
+
 
 _UNREAD = object()
 _LINE_EPOCH_MS = 1_293_840_000_000  # 2011-01-01 UTC: no LINE event is older

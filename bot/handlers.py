@@ -46,6 +46,8 @@ def handle_event(ctx: EventContext) -> None:
     event = ctx.event
     if ctx.user_id and ctx.is_private:
         ctx.person = linked_person(ctx.session, ctx.user_id)
+        if isinstance(event, (MessageEvent, PostbackEvent, FollowEvent)):
+            menus.keep_rich_menu(ctx)
     if isinstance(event, FollowEvent):
         on_follow(ctx)
     elif isinstance(event, UnfollowEvent):
@@ -231,6 +233,7 @@ def on_unlinked_text(ctx: EventContext, text: str) -> None:
         office_name = outcome.office.name if outcome.office else ""
         ctx.person = outcome.person
         ctx.reply(chat.linked_ok(outcome.person.full_name, office_name, menus.labels(ctx)))
+        menus.keep_rich_menu(ctx, just_linked=True)  # their roles' menu replaces the "register" one at once
     else:
         ctx.reply(
             _link_failure_message(outcome.result, outcome.tries_left, outcome.locked_minutes, outcome.person)

@@ -83,7 +83,7 @@ class LineApiError(Exception):
 
 
 class LineClient:
-    """Reply, push, multicast, profile, content download and the loading animation."""
+    """Reply, push, multicast, profile, content download, the loading animation, channel settings."""
 
     def __init__(
         self,
@@ -166,6 +166,32 @@ class LineClient:
         except httpx.HTTPError:
             return False
         return response.status_code == 202 or response.is_success
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        data_api: bool = False,
+    ) -> httpx.Response:
+        """A channel-management call (rich menus, webhook settings, quota): retried like the others,
+        `LineApiError` on a refusal. Path ids must already be checked by the caller."""
+        client = self._data if data_api else self._api
+        headers = {"Content-Type": content_type} if content_type else None
+        return self._call(lambda: client.request(method, path, json=json, content=content, headers=headers))
+
+    def link_rich_menu(self, user_id: str, rich_menu_id: str) -> bool:
+        """Show `rich_menu_id` to one user; best effort (a menu is a convenience), never raises."""
+        if not line_ids.is_user_id(user_id) or not rich_menu_id.replace("-", "").isalnum():
+            return False
+        try:
+            response = self._api.post(f"/v2/bot/user/{user_id}/richmenu/{rich_menu_id}")
+        except httpx.HTTPError:
+            return False
+        return response.is_success
 
     def get_profile(self, user_id: str) -> dict[str, Any]:
         if not line_ids.is_user_id(user_id):

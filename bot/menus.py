@@ -66,6 +66,16 @@ def labels(ctx: EventContext) -> tuple[str, ...]:
     return text.labels(roles(ctx))
 
 
+def keep_rich_menu(ctx: EventContext, *, just_linked: bool = False) -> None:
+    """Show the person the rich menu of the roles they hold now (on linking, and after a role change)."""
+    from bot import rich_menus
+    from models.rich_menus import RichMenu
+
+    if ctx.person is None or ctx.line is None or ctx.session.exec(select(RichMenu.key)).first() is None:
+        return  # no rich menus set up (`tidtam line setup` not run): nothing to link
+    rich_menus.link_for(ctx.session, ctx.line, ctx.person, roles(ctx), ctx.now, force=just_linked)
+
+
 def address(ctx: EventContext) -> str:
     return text.address(roles(ctx), ctx.person.full_name if ctx.person else "")
 
@@ -77,7 +87,9 @@ def reply_help(ctx: EventContext) -> None:
 # --- the period everything is about ----------------------------------------------------------------
 
 
-Due = Callable[[date, int, date], date]  # (quarter end, office, stored) → deadline: EventContext.report_due_on
+Due = Callable[
+    [date, int, date], date
+]  # (quarter end, office, stored) → deadline: EventContext.report_due_on
 
 
 def _period(

@@ -241,7 +241,7 @@ def stale_version(current: int) -> TextMessage:
 
 
 def not_allowed() -> TextMessage:
-    return TextMessage(text="คุณไม่ได้เป็นผู้อนุมัติรายงานนี้ในวันนี้ค่ะ", quick_reply=_menu())
+    return TextMessage(text="ท่านไม่ได้เป็นผู้อนุมัติรายงานนี้ในวันนี้ค่ะ", quick_reply=_menu())
 
 
 def own_report() -> TextMessage:
@@ -255,7 +255,7 @@ def not_pending() -> TextMessage:
 
 
 def nothing_pending() -> TextMessage:
-    return TextMessage(text="ตอนนี้ไม่มีรายงานที่รอการอนุมัติจากคุณค่ะ", quick_reply=_menu())
+    return TextMessage(text="ตอนนี้ไม่มีรายงานที่รอการอนุมัติจากท่านค่ะ", quick_reply=_menu())
 
 
 @dataclass(frozen=True)

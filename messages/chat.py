@@ -12,7 +12,7 @@ from datetime import date
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 
 from messages.thai_dates import format_date, format_fiscal_year, format_quarter
-from messages.thai_numbers import format_baht, format_percent
+from messages.thai_numbers import format_baht, format_percent_words
 
 BOT_NAME = "ติดตาม"
 
@@ -118,18 +118,6 @@ def group_already_bound(office_name: str) -> TextMessage:
 # --- help and menus -------------------------------------------------------------------------------
 
 
-def help_linked() -> TextMessage:
-    return text(
-        "พิมพ์คำสั่งหรือแตะปุ่มด้านล่างได้เลยค่ะ\n"
-        "• รายงานผล — รายงานผลการดำเนินงานโครงการรายไตรมาส\n"
-        "• โครงการของฉัน — ดูโครงการที่รับผิดชอบในปีงบประมาณนี้\n"
-        "• สถานะ — ดูสถานะการรายงานผลไตรมาสนี้\n"
-        "• ยกเลิก — ยกเลิกสิ่งที่กำลังทำอยู่\n"
-        "• ช่วยเหลือ — แสดงข้อความนี้",
-        *LINKED_MENU,
-    )
-
-
 def help_unlinked() -> TextMessage:
     return text(
         f"{BOT_NAME} ช่วยรายงานผลการดำเนินงานโครงการรายไตรมาสผ่าน LINE ค่ะ\n"
@@ -196,7 +184,7 @@ MAX_LISTED = 30
 
 def my_projects(fiscal_year: int, projects: Sequence[ProjectLine]) -> TextMessage:
     if not projects:
-        return text(f"ไม่พบโครงการที่คุณรับผิดชอบใน{format_fiscal_year(fiscal_year)}ค่ะ", *LINKED_MENU)
+        return text(f"ไม่พบโครงการที่รับผิดชอบใน{format_fiscal_year(fiscal_year)} ค่ะ", *LINKED_MENU)
     lines = [f"โครงการที่รับผิดชอบ {format_fiscal_year(fiscal_year)} ({len(projects)} โครงการ)"]
     for index, p in enumerate(projects[:MAX_LISTED], start=1):
         lines.append(f"{index}. {p.code} {p.name}\n   งบประมาณ {format_baht(p.budget_satang)}")
@@ -208,11 +196,11 @@ def my_projects(fiscal_year: int, projects: Sequence[ProjectLine]) -> TextMessag
 def my_status(quarter: object, due_on: date | None, projects: Sequence[ProjectLine]) -> TextMessage:
     label = format_quarter(quarter)  # type: ignore[arg-type]
     if not projects:
-        return text(f"ไม่พบโครงการที่ต้องรายงานใน{label}ค่ะ", *LINKED_MENU)
+        return text(f"ไม่พบโครงการที่ต้องรายงานใน{label} ค่ะ", *LINKED_MENU)
     due = f" กำหนดส่ง {format_date(due_on)}" if due_on else ""
     lines = [f"สถานะการรายงานผล {label}{due}"]
     for p in projects[:MAX_LISTED]:
-        progress = f" ({format_percent(p.progress_pct)})" if p.progress_pct is not None else ""  # type: ignore[arg-type]
+        progress = f" ({format_percent_words(p.progress_pct)})" if p.progress_pct is not None else ""  # type: ignore[arg-type]
         lines.append(f"• {p.code} {p.name}\n   {STATE_LABELS.get(p.report_state, p.report_state)}{progress}")
     if len(projects) > MAX_LISTED:
         lines.append(f"…และอีก {len(projects) - MAX_LISTED} โครงการ")

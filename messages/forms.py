@@ -195,7 +195,10 @@ def render_question(q: Question) -> TextMessage:
 
     items: list[QuickReplyItem] = []
     if kind == "choice":
-        items += [_button(c.label, postback("ans", q.seq, value=c.value), c.label) for c in q.options]
+        items += [
+            _button(c.button or c.label, postback("ans", q.seq, value=c.value), c.button or c.label)
+            for c in q.options
+        ]
         if q.pages > 1 and q.page > 0:
             items.append(_button("◀ ก่อนหน้า", postback("pg", q.seq, value=str(q.page - 1))))
         if q.pages > 1 and q.page < q.pages - 1:

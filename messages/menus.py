@@ -146,7 +146,7 @@ def school_status(
     menu: Sequence[str],
 ) -> TextMessage:
     if not projects:
-        return text(f"ยังไม่มีโครงการของ{office_name}ที่ต้องรายงานใน{format_quarter(quarter)}ค่ะ", *menu)  # type: ignore[arg-type]
+        return text(f"ยังไม่มีโครงการของ{office_name}ที่ต้องรายงานใน{format_quarter(quarter)} ค่ะ", *menu)  # type: ignore[arg-type]
     sent = [p for p in projects if p.state in _SENT]
     waiting = [p for p in projects if p.state not in _SENT]
     lines = [
@@ -188,7 +188,7 @@ def area_overview(
 ) -> TextMessage:
     total = sum(o.total for o in offices)
     if total == 0:
-        return text(f"ยังไม่มีโครงการที่ต้องรายงานใน{format_quarter(quarter)}ค่ะ", *menu)  # type: ignore[arg-type]
+        return text(f"ยังไม่มีโครงการที่ต้องรายงานใน{format_quarter(quarter)} ค่ะ", *menu)  # type: ignore[arg-type]
     states: dict[str, int] = {}
     for office in offices:
         for state, n in office.by_state.items():

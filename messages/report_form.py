@@ -209,7 +209,7 @@ def cancelled(*, kept_draft: bool = True) -> TextMessage:
 
 def no_projects(fiscal_year_label: str) -> TextMessage:
     return TextMessage(
-        text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label}ค่ะ", quick_reply=_quick("สถานะ", "ช่วยเหลือ")
+        text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label} ค่ะ", quick_reply=_quick("สถานะ", "ช่วยเหลือ")
     )
 
 
@@ -240,7 +240,7 @@ def continuing_draft() -> str:
 
 def returned_note(reason: str, decided_by: str, decided_on: object) -> str:
     when = format_date(decided_on)  # type: ignore[arg-type]
-    return f"รายงานนี้ถูกส่งกลับให้แก้ไขโดย{decided_by} เมื่อ {when}\nเหตุผล: {reason}"
+    return f"รายงานนี้ถูกส่งกลับให้แก้ไขโดย {decided_by} เมื่อ {when}\nเหตุผล: {reason}"
 
 
 def already_submitted(quarter: object, status_label: str) -> TextMessage:

@@ -51,6 +51,7 @@ from models.reports import (  # noqa: E402
     ProgressReport,
     ReportVersion,
 )
+from models.rich_menus import RichMenu, RichMenuLink  # noqa: E402
 
 metadata = SQLModel.metadata
 
@@ -82,6 +83,8 @@ __all__ = [
     "ProjectStrategy",
     "ReportVersion",
     "ReportingPeriod",
+    "RichMenu",
+    "RichMenuLink",
     "SchedulerRun",
     "SentMessage",
     "ServiceClock",

@@ -11,7 +11,7 @@ from approval_office import ApprovalOffice, audits, decisions, make_office, set_
 from office_clock import PINNED_AT, office_today
 from sqlmodel import Session
 
-from bot.approvals import is_plain_approval
+from bot.intents import is_plain_approval  # issue 16: all matching lives in the intents module
 from models import Office, Person
 from models.approvals import (
     DecisionError,

@@ -715,7 +715,14 @@ def _random_conversation(form: Form, data: Any, inputs: list[tuple[str, Any, int
             f = form.field(name)
             explained = (
                 name == cursor  # re-answered (or the photo set grew)
-                or (is_edit and inp.value == name)  # editing photos starts the set again
+                or (is_edit and inp.value == name)  # editing a field
+                # a photo sent at the summary joins the photo set (issue 16), growing it by that photo
+                or (
+                    isinstance(inp, PhotoInput)
+                    and f.kind is Kind.PHOTO
+                    and before.get("mode") == "summary"
+                    and a.get(name) == [*(value or []), inp.ref]
+                )
                 or _depends_changed(form, name, b, a)
                 or not f.applies(a, data)  # no longer asked
             )

@@ -368,3 +368,27 @@ def test_one_deadline_everywhere_the_one_reminders_use(engine, office, make_bot,
     first = bot.say(T, "1")[-1]  # the first project: its first question names the quarter and deadline
     assert f"กำหนดส่ง {format_date(reminded)}" in first and "(ต.ค.–ธ.ค. 2569)" in first
     assert f"กำหนดส่ง {format_date(reminded)}" in bot.say(PL, "ภาพรวมเขต")[0]
+
+
+def test_an_acting_director_gets_the_director_menu_on_the_acting_days_only(
+    engine, office, make_bot, office_clock
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from models.org import ActingApprover
+
+    with Session(engine) as s:  # a teacher acts for the director today only
+        s.add(ActingApprover(principal_id=office.director.id, acting_id=office.teacher2.id,
+                             starts_on=office_clock.today, ends_on=office_clock.today,
+                             created_at=datetime.now(UTC)))  # fmt: skip
+        s.commit()
+    bot = make_bot()
+    acting = bot.say(harness.T2, "เมนูค่ะ")[0]
+    assert acting.startswith("เมนูสำหรับท่าน") and "• รออนุมัติ —" in acting
+    with Session(engine) as s:
+        row = s.exec(select(ActingApprover)).one()
+        row.starts_on = row.ends_on = office_clock.today - timedelta(days=1)
+        s.add(row)
+        s.commit()
+    after = bot.say(harness.T2, "เมนูค่ะ")[0]
+    assert after.startswith("เมนูสำหรับคุณครู") and "รออนุมัติ" not in after

@@ -548,6 +548,8 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
     if mode == "summary":
         if isinstance(inp, ButtonInput) and inp.op is Op.EDIT:
             return _edit(run, inp.value, inp.item)
+        if isinstance(inp, PhotoInput) and inp.ref:
+            return _photo_at_summary(run, inp)
         run.show_summary()
         return _done(run)
 
@@ -635,6 +637,21 @@ def _early_photo(run: _Run, inp: PhotoInput) -> StepResult:
         run.state["early_photos"] = early
         run.replies.append(Notice(NoticeCode.PHOTO_KEPT, {"count": len(early)}))
     run.ask_again()
+    return _done(run)
+
+
+def _photo_at_summary(run: _Run, inp: PhotoInput) -> StepResult:
+    """A photo sent while the summary is shown (often: "send one more photo"): added, summary again."""
+    target = _photo_field(run.form)
+    photos = [p for p in (run.answers.get(target.name) or []) if isinstance(p, str)] if target else []
+    if target is None or not target.applies(run.answers, run.data) or len(photos) >= target.max_photos:
+        run.replies.append(Notice(NoticeCode.PHOTOS_FULL, {"max": target.max_photos if target else 0}))
+    else:
+        run.answers[target.name] = [*photos, inp.ref]
+        run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
+        count = len(photos) + 1
+        run.replies.append(Notice(NoticeCode.PHOTO_RECEIVED, {"count": count, "max": target.max_photos}))
+    run.show_summary()
     return _done(run)
 
 

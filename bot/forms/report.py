@@ -143,7 +143,7 @@ def project_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
     projects = sorted(facts.projects(), key=lambda p: p.id not in waiting)
     labels = txt.project_buttons([(p.code, p.name, p.id in waiting) for p in projects])
     return [
-        Choice(str(p.id), label, (p.code, p.name, txt.project_label(p.code, p.name)))
+        Choice(str(p.id), txt.project_label(p.code, p.name), (p.code, p.name), button=label)
         for p, label in zip(projects, labels, strict=True)
     ]
 

@@ -29,6 +29,7 @@ class Choice:
     value: str  # stored answer (a code, an id as text, an enum value)
     label: str  # what the button shows (≤ 20 characters after rendering)
     keywords: tuple[str, ...] = ()  # other words that pick it when typed (code, full name…)
+    button: str = ""  # what its button shows, when shorter than the label (a project's short name)
 
 
 @dataclass(frozen=True)

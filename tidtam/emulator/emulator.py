@@ -40,6 +40,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from . import ids, rules
 from .events import WebhookMixin
 from .records import ChatLog, ChatTurn, Delivery, LoadingShown, RecordedRequest, Refusal
@@ -885,6 +887,35 @@ class LineEmulator(WebhookMixin):
             "displayName": "Tidtam (fake)",
             "chatMode": "bot",
             "markAsReadMode": "manual",
+        }
+
+    # The channel's webhook settings (`tidtam line setup` / `tidtam line check`). The endpoint set here is
+    # only recorded and tested: events keep going to ``webhook_url``, which tests and the demo set.
+    def _op_setWebhookEndpoint(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        self.webhook_endpoint = str(body.get("endpoint", ""))
+        return 200, {}
+
+    def _op_getWebhookEndpoint(self, **_: Any) -> tuple[int, Any]:
+        endpoint = getattr(self, "webhook_endpoint", "") or self.webhook_url or ""
+        return 200, {"endpoint": endpoint, "active": bool(endpoint)}
+
+    def _op_testWebhookEndpoint(self, *, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        """Like the console's "Verify": a signed body with no events, sent to the endpoint."""
+        endpoint = str(
+            body.get("endpoint") or getattr(self, "webhook_endpoint", "") or self.webhook_url or ""
+        )
+        payload, headers = self._encode({"destination": self.bot_user_id, "events": []})
+        result: dict[str, Any] = {"timestamp": datetime.now(UTC).isoformat(), "detail": ""}
+        try:
+            response = httpx.post(endpoint, content=payload, headers=headers, timeout=5.0)
+        except httpx.HTTPError as exc:
+            return 200, {**result, "success": False, "statusCode": 0, "reason": type(exc).__name__}
+        ok = response.status_code == 200
+        return 200, {
+            **result,
+            "success": ok,
+            "statusCode": response.status_code,
+            "reason": "OK" if ok else "ERROR",
         }
 
     def _group(self, group_id: str) -> dict[str, Any]:

@@ -197,6 +197,42 @@ def rich_menu_errors(body: dict[str, Any]) -> list[tuple[str, str]]:
     areas = body.get("areas")
     if isinstance(areas, list) and len(areas) > 20:
         details.append(("areas", "Size must be between 0 and 20"))
+    chat_bar = body.get("chatBarText")
+    if isinstance(chat_bar, str) and limits.grapheme_len(chat_bar) > 14:
+        details.append(("chatBarText", "Length must be between 0 and 14"))
+    name = body.get("name")
+    if isinstance(name, str) and len(name) > 300:
+        details.append(("name", "Length must be between 0 and 300"))
+    if isinstance(areas, list) and isinstance(width, int) and isinstance(height, int):
+        details.extend(_area_errors(areas, width, height))
+    return details
+
+
+def _area_errors(areas: list[Any], width: int, height: int) -> list[tuple[str, str]]:
+    """Each tappable area lies inside the image and has an action within LINE's action limits."""
+    details: list[tuple[str, str]] = []
+    for i, area in enumerate(areas):
+        if not isinstance(area, dict):
+            continue
+        bounds = area.get("bounds") or {}
+        x, y, w, h = (bounds.get(k) for k in ("x", "y", "width", "height"))
+        if all(isinstance(v, int) for v in (x, y, w, h)) and (
+            x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > width or y + h > height  # type: ignore[operator]
+        ):
+            details.append((f"areas[{i}].bounds", "the area must lie inside the rich menu image"))
+        action = area.get("action")
+        if not isinstance(action, dict):
+            details.append((f"areas[{i}].action", "must be specified"))
+            continue
+        label = action.get("label")
+        if isinstance(label, str) and limits.grapheme_len(label) > 20:
+            details.append((f"areas[{i}].action.label", "Length must be between 0 and 20"))
+        data = action.get("data")
+        if isinstance(data, str) and len(data) > 300:
+            details.append((f"areas[{i}].action.data", "Length must be between 0 and 300"))
+        display = action.get("displayText")
+        if isinstance(display, str) and limits.utf16_len(display) > 300:
+            details.append((f"areas[{i}].action.displayText", "Length must be between 0 and 300"))
     return details
 
 
