@@ -191,6 +191,14 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     page.locator(".person[data-kind=teacher]").first.click()
     page.wait_for_url(f"**as={teacher['user_id']}")
     assert teacher["name"] in page.locator("#me-name").inner_text()
+    # The reporter's rich menu (drawn by the service, set up through LINE's API at the demo's start)
+    page.locator("#menu-bar").wait_for(timeout=WAIT_MS)
+    if page.locator("#richmenu").is_hidden():
+        page.click("#menu-bar")
+    page.wait_for_function("document.querySelector('#richmenu img')?.naturalWidth === 2500", timeout=WAIT_MS)
+    assert page.locator("#richmenu .area").count() >= 4
+    page.screenshot(path=shots / "0-teacher-rich-menu.png")
+    page.click("#menu-bar")  # closed again
     assert "โครงการไหน" in say(page, "รายงานผล")
     page.screenshot(path=shots / "1-teacher-quick-replies.png")
     assert "สถานะการดำเนินงาน" in tap_quick(page)  # the first project

@@ -133,6 +133,29 @@ def prepare_database(settings: Settings, schools: int, say: Callable[[str], None
     return empty
 
 
+def set_up_rich_menus(settings: Settings) -> None:
+    """What `tidtam line setup` does for the rich menus, against the emulator: each role's menu made
+    (or kept, when the emulator's saved record has it), everyone linked to theirs."""
+    from bot.line_client import LineClient
+    from bot.rich_menus import sync
+    from scheduler.clock import make_clock
+
+    engine = make_engine(settings.database_url)
+    client = LineClient(
+        access_token=settings.line_channel_access_token.get_secret_value(),
+        api_base_url=settings.line_api_base_url,
+        data_api_base_url=settings.line_data_api_base_url,
+        timeout=settings.line_timeout_seconds,
+    )
+    try:
+        with Session(engine) as session:
+            sync(session, client, make_clock(settings, engine).now(), settings.tz)
+            session.commit()
+    finally:
+        client.close()
+        engine.dispose()
+
+
 def run_demo(*, schools: int, port: int | None, quota: int | None) -> None:
     """Start the emulator, prepare the database, serve the service with the simulator mounted."""
     from tidtam.commands.serve import run_service
@@ -159,6 +182,7 @@ def run_demo(*, schools: int, port: int | None, quota: int | None) -> None:
             history.unlink(missing_ok=True)  # chats of a database that is gone
         elif emulator.load_record(history):
             typer.echo("the simulator's chats are back as they were")
+        set_up_rich_menus(settings)
         keeper = RecordKeeper(emulator, history).start()
         url = f"http://{settings.host}:{port}"
         emulator.webhook_url = f"{url}/callback"
