@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import logging
-import os
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from messages.reminders import Item, ItemKind, daily_message_json
 from models import Lease, OutboxMessage, SchedulerRun
+from models.outbox import insert_rows, json_text, retry_keys
 from models.types import OutboxKind, OutboxStatus
 from scheduler.clock import Clock
 from scheduler.planner import PERSONAL_KINDS, Plan, Recipient, plan_day, unreachable_by_area
@@ -280,7 +278,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                 for batch in _chunks(
                     _outbox_rows(plan, day, now, not_before, setup.rules.delivery.max_lines), _CHUNK
                 ):
-                    _insert_rows(conn, [row for row, _n in batch])
+                    insert_rows(conn, [row for row, _n in batch])
                     result.rows += len(batch)
                     result.recipients += sum(n for _row, n in batch)
         except IntegrityError:
@@ -297,62 +295,6 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
         return result
     finally:
         release_lease(engine, "tick", setup.holder)
-
-
-_JSON_COLUMNS = frozenset(c.name for c in _outbox.columns if isinstance(c.type, sa.JSON))
-
-
-def _uuid4s() -> Iterator[str]:
-    """Random (version 4) UUIDs, the random bytes drawn 16 KiB at a time rather than 16 per call."""
-    while True:
-        block = os.urandom(16 * 1024)
-        for start in range(0, len(block), 16):
-            yield str(uuid.UUID(bytes=block[start : start + 16], version=4))
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert outbox rows (JSON columns already serialised) below SQLAlchemy's per-row machinery:
-    SQLite through the driver's executemany (its loop is in C), PostgreSQL through COPY (executemany
-    there sends one statement per row, about ten times slower). A duplicate dedupe key still fails
-    the whole transaction, as it must."""
-    columns = list(rows[0])
-    dialect = conn.dialect
-    # Columns whose type converts values on the way in (the UTC datetimes): the same few values on
-    # every row of a tick, so each is converted once.
-    converters = [
-        (position, process)
-        for position, name in enumerate(columns)
-        if name not in _JSON_COLUMNS
-        and (process := _outbox.c[name].type._cached_bind_processor(dialect)) is not None
-    ]
-    converted: dict[Any, Any] = {}
-
-    def values(row: dict[str, Any]) -> list[Any]:
-        out = [row[c] for c in columns]
-        for position, process in converters:
-            raw = out[position]
-            if raw is not None and not isinstance(raw, str | int):
-                if raw not in converted:
-                    converted[raw] = process(raw)
-                out[position] = converted[raw]
-        return out
-
-    names = ", ".join(f'"{name}"' for name in columns)
-    if dialect.name != "postgresql":
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(
-            f'INSERT INTO "{_outbox.name}" ({names}) VALUES ({marks})',
-            [tuple(values(row)) for row in rows],
-        )
-        return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{_outbox.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
 
 
 def _kind_counts(plan: Plan) -> dict[str, int]:
@@ -381,7 +323,7 @@ def _outbox_rows(
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """Outbox rows for a plan, with their recipient counts: a push per recipient, a multicast per group
     of identical messages."""
-    keys = _uuid4s()
+    keys = retry_keys()
     groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
     for r in plan.recipients:
         if r.personal:
@@ -462,8 +404,8 @@ def _row(
         "retry_key": next(keys),
         "dedupe_key": dedupe_key,
         "kind": (OutboxKind.PUSH if len(to) == 1 else OutboxKind.MULTICAST).value,
-        "recipients": _json(to),
-        "person_ids": _json(person_ids),
+        "recipients": json_text(to),
+        "person_ids": json_text(person_ids),
         "reply_token": None,
         "reply_deadline": None,
         "event_id": None,

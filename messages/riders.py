@@ -1,0 +1,89 @@
+"""Due items riding on a free reply: the short text added after the answer to what a person asked.
+
+A push costs quota; a reply is free. When a person writes to the bot, what is due for them (an
+approval request, the outcome of a report, today's reminder) is added to the reply as one short text
+after the answer, at most once a day, instead of a push later. Each outbox row that may ride carries
+its own line (``rider``); ``rider_message`` joins them under one heading.
+
+Pure functions; one voice with the rest of the bot (short, polite, "ค่ะ").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from messages.approvals import PENDING_WORDS
+from messages.forms import truncate
+from messages.reminders import Item, item_text
+from messages.report_form import REPORT_WORDS
+from messages.thai_dates import format_quarter
+from messages.thai_numbers import format_number
+
+__all__ = [
+    "RIDER_HEADING",
+    "approval_rider",
+    "approved_rider",
+    "daily_rider",
+    "is_rider",
+    "returned_rider",
+    "rider_message",
+]
+
+RIDER_HEADING = "แจ้งเพิ่มเติมสำหรับท่านค่ะ"
+RIDER_LINES = 8  # lines shown before "and N more"
+_RIDER_CHARS = 1200  # a short message, well under LINE's 5,000
+
+
+def approval_rider(project: str, quarter: object) -> str:
+    return f"รอท่านอนุมัติ: {truncate(project, 80)} {format_quarter(quarter)}"  # type: ignore[arg-type]
+
+
+def approved_rider(project: str, quarter: object) -> str:
+    return f"อนุมัติแล้ว: {truncate(project, 80)} {format_quarter(quarter)}"  # type: ignore[arg-type]
+
+
+def returned_rider(project: str, quarter: object, reason: str) -> str:
+    return (
+        f"ส่งกลับให้แก้ไข: {truncate(project, 80)} {format_quarter(quarter)}"  # type: ignore[arg-type]
+        f" เหตุผล: {truncate(reason, 120)}"
+    )
+
+
+def daily_rider(items: Sequence[Item]) -> str:
+    """The day's items in a few lines: each headline and the codes it lists."""
+    lines = []
+    for item in items:
+        headline = item_text(item, max_lines=0)[0]
+        codes = [line.code for line in item.lines if line.code]
+        lines.append(f"{headline} {', '.join(codes[:6])}".rstrip() if codes else headline)
+    return "\n".join(lines)
+
+
+def _hints(lines: Sequence[str]) -> list[str]:
+    joined = "\n".join(lines)
+    hints = []
+    if "รอท่านอนุมัติ" in joined:
+        hints.append(f'พิมพ์ "{PENDING_WORDS[0]}" เพื่อดูและอนุมัติ')
+    if "ส่งกลับให้แก้ไข" in joined or "ยังไม่ได้ส่ง" in joined:
+        hints.append(f'พิมพ์ "{REPORT_WORDS[0]}" เพื่อรายงานหรือแก้ไข')
+    return hints
+
+
+def rider_message(riders: Sequence[str]) -> dict[str, Any]:
+    """One LINE text message carrying the riders (each may hold several lines), as LINE's JSON."""
+    lines = [line for rider in riders for line in rider.splitlines() if line.strip()]
+    shown = lines[:RIDER_LINES]
+    body = [RIDER_HEADING, *(f"• {line}" for line in shown)]
+    if len(lines) > len(shown):
+        body.append(f"และอีก {format_number(len(lines) - len(shown))} รายการค่ะ")
+    body.extend(_hints(lines))
+    text = "\n".join(body)
+    if len(text) > _RIDER_CHARS:
+        text = text[: _RIDER_CHARS - 1] + "…"
+    return {"type": "text", "text": text}
+
+
+def is_rider(message: dict[str, Any]) -> bool:
+    """Whether a message (LINE's JSON) is the riders' text."""
+    return message.get("type") == "text" and str(message.get("text", "")).startswith(RIDER_HEADING)
