@@ -51,6 +51,7 @@ class EventContext:
     person: Person | None = None
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
+    hold_for_replies: bool = False  # approval requests and notices wait for a reply or the next tick
     link_limits: LinkLimits = DEFAULT_LIMITS
     replies: list[dict[str, Any]] = field(default_factory=list)
     _conversation: Any = field(default=_UNREAD, repr=False)

@@ -10,6 +10,7 @@ Pure functions; one voice with the rest of the bot (short, polite, "ค่ะ").
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "approved_rider",
     "daily_rider",
     "is_rider",
+    "one_push",
     "returned_rider",
     "rider_message",
 ]
@@ -87,3 +89,54 @@ def rider_message(riders: Sequence[str]) -> dict[str, Any]:
 def is_rider(message: dict[str, Any]) -> bool:
     """Whether a message (LINE's JSON) is the riders' text."""
     return message.get("type") == "text" and str(message.get("text", "")).startswith(RIDER_HEADING)
+
+
+# --- a day's held messages folded into one push ------------------------------------------------------
+
+MAX_MESSAGES = 5  # message objects in one push
+CAROUSEL_BUBBLES = 12
+CAROUSEL_BYTES = 45_000  # under LINE's 50 KB for a carousel
+_CAROUSEL_ALT = "มีรายงานรอท่านพิจารณา {n} รายการค่ะ"
+
+
+def _is_bubble(message: dict[str, Any]) -> bool:
+    return message.get("type") == "flex" and message.get("contents", {}).get("type") == "bubble"
+
+
+def _carousels(bubbles: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cards as carousels of up to 12 (``mega``-sized) bubbles, each under LINE's size limit."""
+    out: list[list[dict[str, Any]]] = []
+    size = 0
+    for message in bubbles:
+        bubble = {**message["contents"], "size": "mega"}
+        weight = len(json.dumps(bubble, ensure_ascii=False).encode())
+        if not out or len(out[-1]) >= CAROUSEL_BUBBLES or size + weight > CAROUSEL_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(bubble)
+        size += weight
+    return [
+        {
+            "type": "flex",
+            "altText": _CAROUSEL_ALT.format(n=format_number(len(group))),
+            "contents": {"type": "carousel", "contents": group},
+        }
+        if len(group) > 1
+        else {"type": "flex", "altText": _CAROUSEL_ALT.format(n="1"), "contents": group[0]}
+        for group in out
+    ]
+
+
+def one_push(first: Sequence[dict[str, Any]], held: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages of one push: ``first`` (the day's reminder bubble), then the held messages with
+    several cards as a carousel; texts beyond LINE's five message objects are joined into one."""
+    cards = [m for m in held if _is_bubble(m)]
+    others = [m for m in held if not _is_bubble(m)]
+    messages = [*first, *(_carousels(cards) if len(cards) > 1 else cards)]
+    room = MAX_MESSAGES - len(messages)
+    if len(others) <= room:
+        return [*messages, *others][:MAX_MESSAGES]
+    keep, rest = others[: max(0, room - 1)], others[max(0, room - 1) :]
+    texts = [str(m.get("text") or m.get("altText") or "") for m in rest]
+    joined = "\n\n".join(t for t in texts if t)
+    return [*messages, *keep, {"type": "text", "text": joined[:4999]}][:MAX_MESSAGES]

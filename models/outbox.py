@@ -5,7 +5,7 @@ key, its recipients (what LINE counts for a push), and a `not_before` the dispat
 the quiet hours. The handlers queue replies and pushes one at a time (`queue_reply`, `queue_push`); the
 daily tick writes its thousands of rows in bulk (`insert_rows`, below the ORM). Due items that can wait
 for a free reply are written `held` with a `rider` line (`queue_push(hold_until=...)`); a reply takes
-them (`take_riders`), the tick folds them into the day's message (`take_held`), and past their time the
+them (`take_riders`), the tick folds them into the day's message (`held_due`, `mark_merged`), and past their time the
 dispatcher releases what is left (`release_held`).
 
 Functions are named for what they mean to the product (`queue_reply`, `claim_due_messages`); the
@@ -215,9 +215,8 @@ def mark_carried(session: Session, row_ids: Sequence[int], carrier_id: int) -> N
         )
 
 
-def take_held(conn: Connection, until: datetime, now: datetime) -> list[Any]:
-    """Take every held row due by `until` to fold into the day's messages (the caller's transaction):
-    (id, recipient, person ids, messages, rider, rule, purpose) in the order they were queued."""
+def held_due(conn: Connection, until: datetime) -> list[Any]:
+    """Held rows due by `until`, for the tick to fold into the day's messages, in the order queued."""
     rows = conn.execute(
         sa.select(
             _OUTBOX.c.id,
@@ -226,18 +225,37 @@ def take_held(conn: Connection, until: datetime, now: datetime) -> list[Any]:
             _OUTBOX.c.messages,
             _OUTBOX.c.rider,
             _OUTBOX.c.rule,
-            _OUTBOX.c.purpose,
         )
         .where(_OUTBOX.c.status == OutboxStatus.HELD.value, _OUTBOX.c.not_before <= until)
         .order_by(_OUTBOX.c.id)
     ).all()
-    if rows:
+    return list(rows)
+
+
+def mark_merged(conn: Connection, row_ids: Sequence[int], now: datetime) -> None:
+    """Held rows folded into another row (the tick's daily message for their person)."""
+    for start in range(0, len(row_ids), 500):
         conn.execute(
             sa.update(_OUTBOX)
-            .where(_OUTBOX.c.id.in_([r.id for r in rows]), _OUTBOX.c.status == OutboxStatus.HELD.value)
+            .where(
+                _OUTBOX.c.id.in_(list(row_ids[start : start + 500])),
+                _OUTBOX.c.status == OutboxStatus.HELD.value,
+            )
             .values(status=OutboxStatus.MERGED.value, sent_at=now)
         )
-    return list(rows)
+
+
+def keep_waiting(conn: Connection, row_ids: Sequence[int], until: datetime) -> None:
+    """Held rows the day could not send (quota, a reporter's cap) wait on, for a reply or the next tick."""
+    for start in range(0, len(row_ids), 500):
+        conn.execute(
+            sa.update(_OUTBOX)
+            .where(
+                _OUTBOX.c.id.in_(list(row_ids[start : start + 500])),
+                _OUTBOX.c.status == OutboxStatus.HELD.value,
+            )
+            .values(not_before=until, next_attempt_at=until)
+        )
 
 
 def release_held(conn: Connection, now: datetime) -> int:

@@ -124,6 +124,10 @@ class Plan:
     people: dict[int, PersonRow] = field(default_factory=dict)
     areas_working: list[int] = field(default_factory=list)
     max_lines: int = 10
+    planning_chats: dict[int, str] = field(default_factory=dict)  # area id → its planning LINE group
+    planners: dict[int, list[int]] = field(default_factory=dict)  # area id → planner person ids
+    area_names: dict[int, str] = field(default_factory=dict)
+    area_of: dict[int, int] = field(default_factory=dict)  # office id → its area office id
 
     @property
     def naive_messages(self) -> int:
@@ -518,7 +522,7 @@ def _report_rules(
                             project_id, Line(code, name), acc.cap
                         )
                 elif kind is ItemKind.REPORT_OVERDUE:
-                    if person_id is not None:
+                    if person_id is not None and org.units[u].rules.overdue.notify_reporter:  # type: ignore[index]
                         acc.bucket(("p", person_id), kind, subject, fq, due, days).add(
                             project_id, Line(code, name), acc.cap
                         )
@@ -883,6 +887,9 @@ def _resolve(
 ) -> None:
     """Turn (person | area) → items into recipients: areas to their group chat or each planner."""
     chats, planners = _planning_targets(conn, people, org)
+    plan.planning_chats, plan.planners = chats, dict(planners)
+    plan.area_names = {area: org.label(area) for area in set(org.area.values())}
+    plan.area_of = dict(org.area)
     personal: dict[int, list[Item]] = defaultdict(list)
     for (kind, ident), items in by_key.items():
         if kind == "p":

@@ -84,6 +84,7 @@ def make_processor(
         workers=workers,
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
+        hold_for_replies=settings.hold_for_replies,
         poll_seconds=poll_seconds,
         link_limits=link_limits(settings),
         flood_rate=flood_rate,

@@ -14,6 +14,7 @@ followed by the person's own message, which gets the free reply the form's last 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -44,6 +45,7 @@ from models.types import OutboxKind, OutboxStatus
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.fiscal import fiscal_year_bounds
+from scheduler.quota import line_quota_reader
 from scheduler.service import tick_setup
 from scheduler.tick import TickResult, run_tick
 from tidtam.settings import REAL_LINE_API, Settings
@@ -228,11 +230,13 @@ class _Simulation:
             data_api_base_url=settings.line_data_api_base_url,
             timeout=settings.line_timeout_seconds,
         )
+        self.setup = dataclasses.replace(self.setup, quota_reader=line_quota_reader(client))
         self.deliverer = Deliverer(engine, client, self.clock.now, "simulation")
         self.dispatcher = Dispatcher(engine, self.deliverer, self.clock, self.tz, self.setup.rules.delivery)
         self.processor = EventProcessor(
             engine, handle_event, deliverer=self.deliverer, line=client, now=self.clock.now, tz=self.tz,
             workers=1, approval_levels=settings.approval_levels, media_dir=settings.media_dir,
+            hold_for_replies=settings.hold_for_replies,
         )  # fmt: skip
         try:
             self._cases(engine)
@@ -330,7 +334,16 @@ class _Simulation:
             except Exception:  # already approved by someone else, or not the owner any more
                 session.rollback()
                 return False
-            approvals.request_decision(session, report, version, 1, now, now.astimezone(self.tz).date())
+            approvals.request_decision(
+                session,
+                report,
+                version,
+                1,
+                now,
+                now.astimezone(self.tz).date(),
+                self.tz,
+                hold=self.settings.hold_for_replies,
+            )
             session.commit()
         member = self.world.members[case.owner_id]
         self._says(member.line_user_id or "", "สถานะ")
