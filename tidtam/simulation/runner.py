@@ -1,13 +1,15 @@
 """The year's replay: every day of the fiscal year through the real tick, outbox, dispatcher and event
 handling, against the LINE emulator (or LINE_API_BASE_URL), with the seeded people of ``people.py``.
 
-The service is driven in-process rather than over HTTP: each working day the tick runs at its tick
+The service is driven in-process: each working day the tick runs at its tick
 time (``scheduler.tick.run_tick``, what ``move_clock`` and the service's scheduler call) and the
 dispatcher (``scheduler.dispatch.Dispatcher``) drains the outbox hour by hour; a person's message is
 built by the emulator (so its reply token is the emulator's), stored as a webhook event and handled by
 the real ``EventProcessor`` with the real handlers, and its replies are delivered through the real
-``Deliverer`` and ``LineClient`` over loopback HTTP. Only the webhook's HTTP hop and signature check
-are left out (they are the same for every event and tested on their own). A report's submission is the
+``Deliverer`` and ``LineClient``, whose HTTP requests the emulator answers in-process
+(``transport.py``: the same requests, checked against LINE's spec, without a socket; with
+LINE_API_BASE_URL set they go over HTTP to it instead). Only the webhook's HTTP hop and signature
+check are left out (they are the same for every event and tested on their own). A report's submission is the
 two calls the chat form makes when a reporter confirms (``submit_report``, then the approval request),
 followed by the person's own message, which gets the free reply the form's last answer would.
 """
@@ -51,13 +53,16 @@ from scheduler.tick import TickResult, run_tick
 from tidtam.settings import REAL_LINE_API, Settings
 from tidtam.simulation.figures import Figures, Sent
 from tidtam.simulation.people import CHASED_AFTER_WORKING_DAYS, Case, chat_probability, draw_behaviour
+from tidtam.simulation.transport import EMULATOR_URL, InProcessTransport
 from tidtam.simulation.world import PLANNING_GROUP_MEMBERS, World, copy_office, generate_office, link_everyone
 
 __all__ = ["SimulationConfig", "SimulationError", "run_simulation"]
 
 log = logging.getLogger(__name__)
 CODE = re.compile(r"\d{4}-[A-Z0-9]+(?:-[A-Z]+)?-\d{2}")
-HOURS = (9, 11, 13, 15)  # when the simulated people act; the dispatcher drains after each
+HOURS = (9, 11, 13, 15)  # when the simulated people act
+DRAIN_HOURS = (11,)  # besides after the tick and at 17:00: the dispatcher's passes that matter (the
+# service's dispatcher runs every few seconds, but between the people's actions nothing else comes due)
 OPEN_BEFORE_DUE = timedelta(days=30)  # a quarter's report is talked about from about its quarter's end
 RETURN_REASON = "กรุณาแนบรูปหลักฐานกิจกรรมเพิ่มเติม"
 
@@ -143,10 +148,8 @@ class _Simulation:
                 )
             settings = self._settings(self.config.line_base_url, "simulation-secret", "simulation-token")
         else:
-            self.emulator = LineEmulator(clock=self.clock.now, quota_limit=self.config.quota).start()
-            settings = self._settings(
-                self.emulator.base_url, self.emulator.channel_secret, self.emulator.access_token
-            )
+            self.emulator = LineEmulator(clock=self.clock.now, quota_limit=self.config.quota)
+            settings = self._settings(EMULATOR_URL, self.emulator.channel_secret, self.emulator.access_token)
         migrate.upgrade(self.db_url)
         engine = make_engine(self.db_url)
         if self.config.schools is not None:
@@ -229,6 +232,7 @@ class _Simulation:
             api_base_url=settings.line_api_base_url,
             data_api_base_url=settings.line_data_api_base_url,
             timeout=settings.line_timeout_seconds,
+            transport=InProcessTransport(self.emulator) if self.emulator is not None else None,
         )
         self.setup = dataclasses.replace(self.setup, quota_reader=line_quota_reader(client))
         self.deliverer = Deliverer(engine, client, self.clock.now, "simulation")
@@ -246,8 +250,6 @@ class _Simulation:
         finally:
             client.close()
             engine.dispose()
-            if self.emulator is not None:
-                self.emulator.stop()
 
     def _at(self, day: date, hour: int, minute: int = 0) -> None:
         self.clock.set(datetime.combine(day, time(hour, minute), tzinfo=self.tz))
@@ -277,7 +279,10 @@ class _Simulation:
             for member in chatters:
                 if chat_hours[member.id] == hour:
                     self._says(member.line_user_id or "", "สถานะ")
-            self._drain(day)
+            if hour in DRAIN_HOURS:
+                self._drain(day)  # what a dispatcher pass would send by now (held rows past their time)
+            else:
+                self._observe(day)  # the replies went out as each message was handled
         self._at(day, 17, 0)
         self._drain(day)
         self._read_line_usage()
