@@ -5,7 +5,7 @@ key, its recipients (what LINE counts for a push), and a `not_before` the dispat
 the quiet hours. The handlers queue replies and pushes one at a time (`queue_reply`, `queue_push`); the
 daily tick writes its thousands of rows in bulk (`insert_rows`, below the ORM). Due items that can wait
 for a free reply are written `held` with a `rider` line (`queue_push(hold_until=...)`); a reply takes
-them (`take_riders`), the tick folds them into the day's message (`held_due`, `mark_merged`), and past their time the
+them (`take_riders`), the tick folds them into the day's message (`held_rows`, `mark_merged`), and past their time the
 dispatcher releases what is left (`release_held`).
 
 Functions are named for what they mean to the product (`queue_reply`, `claim_due_messages`); the
@@ -215,8 +215,9 @@ def mark_carried(session: Session, row_ids: Sequence[int], carrier_id: int) -> N
         )
 
 
-def held_due(conn: Connection, until: datetime) -> list[Any]:
-    """Held rows due by `until`, for the tick to fold into the day's messages, in the order queued."""
+def held_rows(conn: Connection) -> list[Any]:
+    """Every held row, for the tick to fold into the day's messages (those due, and any whose person
+    gets a message today anyway), in the order queued."""
     rows = conn.execute(
         sa.select(
             _OUTBOX.c.id,
@@ -225,8 +226,9 @@ def held_due(conn: Connection, until: datetime) -> list[Any]:
             _OUTBOX.c.messages,
             _OUTBOX.c.rider,
             _OUTBOX.c.rule,
+            _OUTBOX.c.not_before,
         )
-        .where(_OUTBOX.c.status == OutboxStatus.HELD.value, _OUTBOX.c.not_before <= until)
+        .where(_OUTBOX.c.status == OutboxStatus.HELD.value)
         .order_by(_OUTBOX.c.id)
     ).all()
     return list(rows)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from messages.reminders import Item, ItemKind, Line
@@ -39,7 +40,7 @@ APPROVAL_REQUEST = "approval_request"
 
 @dataclass(frozen=True)
 class Held:
-    """A held outbox row due today."""
+    """A held outbox row: an approval request, a decision notice, a planning-group list waiting."""
 
     id: int
     to: str
@@ -47,6 +48,7 @@ class Held:
     messages: tuple[dict[str, Any], ...]
     rule: str
     rider: str = ""
+    due: datetime | None = None  # when it must go out (its not_before); None: now
 
     @classmethod
     def of(cls, row: Any) -> Held:
@@ -57,6 +59,7 @@ class Held:
             tuple(row.messages or ()),
             row.rule,
             row.rider or "",
+            row.not_before,
         )
 
 
@@ -75,6 +78,7 @@ class Push:
 @dataclass
 class Spending:
     pushes: list[Push] = field(default_factory=list)
+    held_back: list[Recipient] = field(default_factory=list)  # planning-group lists that wait (below)
     waiting: list[int] = field(default_factory=list)  # held row ids that wait for a reply or tomorrow
     left_out: list[int] = field(default_factory=list)  # people whose reminders went into the digest
     capped: int = 0  # of those, reporters at the quarter's cap
@@ -92,17 +96,27 @@ def _priority(push: Push) -> tuple[int, int]:
     return (2, 0)
 
 
-def _candidates(plan: Plan, held: Sequence[Held]) -> list[Push]:
+def _candidates(plan: Plan, held: Sequence[Held], due_by: datetime | None) -> list[Push]:
+    """One push per recipient of the plan, with their held rows; one per recipient of a held row that
+    is due (``due_by``); a held row not due yet joins its recipient's push only if there is one."""
     by_to: dict[str, list[Held]] = defaultdict(list)
     for h in held:
         by_to[h.to].append(h)
     pushes = [Push(r, tuple(by_to.pop(r.to, ()))) for r in plan.recipients]
     for to, rows in by_to.items():
+        if due_by is not None and all(h.due is not None and h.due > due_by for h in rows):
+            continue
         people = tuple(dict.fromkeys(p for h in rows for p in h.person_ids))
         person = plan.people.get(people[0]) if people else None
         label = f"{person.code} {person.full_name}" if person else to
         pushes.append(Push(Recipient(f"h{to}", to, label, (), people, None), tuple(rows)))
     return pushes
+
+
+def _only_lists(push: Push) -> bool:
+    """A message that only lists who was left out: it can wait for the planning group's next message."""
+    items = push.recipient.items
+    return not push.held and bool(items) and all(i.kind is ItemKind.REMINDER_SUMMARY for i in items)
 
 
 def spend(
@@ -112,13 +126,15 @@ def spend(
     allowance: int | None,
     capped: Iterable[int] = (),
     area_of: dict[int, int | None] | None = None,
+    due_by: datetime | None = None,
 ) -> Spending:
-    """The day's pushes within ``allowance`` (messages beyond priority 0; None: no limit)."""
+    """The day's pushes within ``allowance`` (messages beyond priority 0; None: no limit); held rows
+    due after ``due_by`` only join a push that goes anyway."""
     at_cap = set(capped)
     result = Spending()
     left: list[Push] = []
     spent = 0
-    for push in sorted(_candidates(plan, held), key=_priority):
+    for push in sorted(_candidates(plan, held, due_by), key=_priority):
         urgent = _priority(push)[0] == 0
         person_capped = any(p in at_cap for p in push.recipient.person_ids)
         if not urgent and (person_capped or (allowance is not None and spent >= allowance)):
@@ -128,6 +144,10 @@ def spend(
         result.pushes.append(push)
         spent += 0 if urgent else 1
     _leave_out(plan, result, left, area_of or {})
+    # A planning group told nothing today but who was left out waits for its next message (at the
+    # latest the weekly digest): a daily push of names alone would spend what it reports saving.
+    result.held_back = [push.recipient for push in result.pushes if _only_lists(push)]
+    result.pushes = [push for push in result.pushes if not _only_lists(push)]
     return result
 
 

@@ -51,7 +51,7 @@ class ReportDue:
 @dataclass(frozen=True)
 class Reminders:
     enabled: bool = True
-    working_days_before: tuple[int, ...] = (7, 3, 1)
+    working_days_before: tuple[int, ...] = (5, 1)
     on_due_day: bool = True
 
 
@@ -60,7 +60,7 @@ class Overdue:
     enabled: bool = True
     notify_after_working_days: int = 1
     escalate_after_working_days: int = 3
-    notify_reporter: bool = True  # false: only the approver hears, in their own daily message
+    notify_reporter: bool = False  # true: each late reporter is pushed again too, not only the approver
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class Budget:
 class Riding:
     """Spending fewer pushes without telling people less (``scheduler/budget.py``, ``bot/riders.py``)."""
 
-    pushes_per_reporter_per_quarter: int = 0  # 0: no cap; past it, reminders go to the planning digest
+    pushes_per_reporter_per_quarter: int = 2  # 0: no cap; past it, reminders go to the planning digest
     reminders_wait_hours: int = 0  # hours after the tick a reminder waits for a free reply to ride on
 
 

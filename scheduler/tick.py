@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from messages.reminders import Item, ItemKind, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from models import Lease, OutboxMessage, SchedulerRun
-from models.outbox import held_due, insert_rows, json_text, keep_waiting, mark_merged, retry_keys
+from models.outbox import held_rows, insert_rows, json_text, keep_waiting, mark_merged, retry_keys
 from models.types import OutboxKind, OutboxStatus
 from scheduler.budget import Held, Push, spend
 from scheduler.clock import Clock
@@ -157,11 +157,14 @@ def _month_start(day: date, tz: ZoneInfo) -> datetime:
 
 def messages_used(conn: Connection, day: date, tz: ZoneInfo) -> int:
     """Messages counted against this month's quota: recipients of pushes and multicasts queued since
-    the first of the month (local), except those that failed permanently."""
+    the first of the month (local) and sent or on their way (not held, folded, deferred or failed)."""
     total = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(sa.func.json_array_length(_outbox.c.recipients)), 0)).where(
             _outbox.c.kind.in_([OutboxKind.PUSH.value, OutboxKind.MULTICAST.value]),
-            _outbox.c.status != OutboxStatus.FAILED.value,
+            # Held and merged rows are counted in the row that carries them; failed ones never went.
+            _outbox.c.status.in_(
+                [OutboxStatus.PENDING.value, OutboxStatus.SENDING.value, OutboxStatus.SENT.value]
+            ),
             _outbox.c.created_at >= _month_start(day, tz),
         )
     ).scalar_one()
@@ -277,18 +280,25 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             summary["line_quota"] = {"limit": reading.limit, "used": reading.used}
         try:
             with engine.begin() as conn:
-                held = [Held.of(row) for row in held_due(conn, _day_end(day, setup.tz))]
+                held = [Held.of(row) for row in held_rows(conn)]
                 spending = spend(
                     plan,
                     held,
                     allowance=_allowance(day, setup, used, reading),
                     capped=_capped(plan, pushed, setup.rules.riding.pushes_per_reporter_per_quarter),
                     area_of={p.id: plan.area_of.get(p.office_id) for p in plan.people.values()},
+                    due_by=_day_end(day, setup.tz),
                 )
                 mark_merged(conn, [h.id for push in spending.pushes for h in push.held], now)
                 keep_waiting(conn, spending.waiting, _day_end(setup.calendar.next_working_day(day), setup.tz))
+                _hold_back(conn, spending.held_back, day, now, setup)
                 result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
-                summary.update(digested=result.left_out, capped=spending.capped, waiting=result.waiting)
+                summarised = sum(
+                    i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
+                )  # digest-only mode: personal reminders already summarised by the planner
+                summary.update(
+                    digested=result.left_out + summarised, capped=spending.capped, waiting=result.waiting
+                )
                 conn.execute(
                     sa.insert(_run).values(
                         job=job,
@@ -320,6 +330,34 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
         return result
     finally:
         release_lease(engine, "tick", setup.holder)
+
+
+def _hold_back(
+    conn: Connection, recipients: Sequence[Recipient], day: date, now: datetime, setup: TickSetup
+) -> None:
+    """Planning-group lists of who was left out, held until the group's next message (at the latest
+    the next weekly digest day)."""
+    if not recipients:
+        return
+    until = _next_digest_day(day, setup)
+    rows = []
+    keys = retry_keys()
+    for r in recipients:
+        row = _row(keys, f"left-out:{day}:{r.key}", r, r.items, day, now, until, setup.rules.delivery.max_lines,
+                   personal=r.personal)  # fmt: skip
+        row.update(status=OutboxStatus.HELD.value, ride_key=r.to, rule="left_out")
+        rows.append(row)
+    insert_rows(conn, rows)
+
+
+def _next_digest_day(day: date, setup: TickSetup) -> datetime:
+    """The tick time (plus the release grace) of the first working day of next week's digest."""
+    weekday = setup.rules.digest.weekday
+    start = day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
+    if not setup.calendar.is_working_day(start):
+        start = setup.calendar.next_working_day(start)
+    tick = setup.rules.delivery.tick
+    return datetime.combine(start, tick, tzinfo=setup.tz).astimezone(UTC) + timedelta(hours=2)
 
 
 def _day_end(day: date, tz: ZoneInfo) -> datetime:

@@ -215,12 +215,18 @@ class Figures:
                 "returned": sum(1 for c in cases if c.behaviour.returns and c.versions >= 1),
             },
         }
+        data["sent"] = {
+            "pushes": sum(len(s.roles) for s in sent if s.paid),
+            "replies": sum(1 for s in sent if not s.paid),
+        }
         if emulator is not None:
+            accepted = [*emulator.deliveries, *emulator.dropped]
             data["line_received"] = {
-                "paid": sum(d.quota_used for d in []) or sum(line_usage.values()),
-                "pushes": sum(1 for d in emulator.deliveries if d.kind != "reply"),
-                "replies": sum(1 for d in emulator.deliveries if d.kind == "reply"),
+                "paid": sum(line_usage.values()),
+                "pushes": sum(1 for d in accepted if d.kind != "reply"),
+                "replies": sum(1 for d in accepted if d.kind == "reply"),
                 "refused": len(emulator.refusals()),
+                "violations": list(emulator.violations),
             }
         return cls(data)
 

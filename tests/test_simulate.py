@@ -1,0 +1,105 @@
+"""`tidtam simulate` over a whole fiscal year, on a fixed seed.
+
+A 60-school year takes minutes, so the suite runs the same properties on a 3-school office (about 55
+people, as many office staff as schools' people) with a quota scaled to it; the 60-school runs are
+`bench/simulate_bench.py` (their figures are in the README). Checked here, as the issue's "done when"
+states them:
+
+* with a quota: no month's paid messages (as LINE counted them) over the quota; every approval
+  request and escalation out within one working day; what was left out went into the planning
+  group's message by name, and nothing was dropped;
+* without a quota: at most two paid messages per reporter per quarter, and fewer than the naive count;
+* the simulation's totals equal what the LINE emulator received, and LINE refused nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tidtam.cli import app
+from tidtam.simulation.figures import CATEGORIES
+from tidtam.simulation.runner import SimulationConfig, run_simulation
+
+SCHOOLS = 3
+QUOTA = 80  # for about 55 people: per person as tight as 300 for a 60-school office's 330
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def free_plan() -> dict[str, Any]:
+    return run_simulation(SimulationConfig(schools=SCHOOLS, quota=QUOTA, seed=SEED)).data
+
+
+@pytest.fixture(scope="module")
+def unlimited() -> dict[str, Any]:
+    """The command itself, as the planning group runs it, without a quota."""
+    result = CliRunner().invoke(
+        app, ["simulate", "--fy", "2570", "--schools", str(SCHOOLS), "--quota", "0", "--seed", str(SEED), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout[result.stdout.index("{") :])
+
+
+def test_the_json_has_the_issue_keys_for_twelve_months(unlimited: dict[str, Any]) -> None:
+    months = unlimited["months"]
+    assert [m["month"] for m in months] == [f"2026-{m}" for m in ("10", "11", "12")] + [
+        f"2027-{m:02d}" for m in range(1, 10)
+    ]
+    for month in months:
+        assert {"paid", "replies", "by_kind"} <= set(month) and set(month["by_kind"]) == set(CATEGORIES)
+    assert {"max", "mean"} <= set(unlimited["paid_per_reporter_per_quarter"])
+    assert {"sent", "latest_working_days"} <= set(unlimited["approval_requests"])
+    assert {"sent", "latest_working_days"} <= set(unlimited["escalations"])
+    assert {"digested", "dropped"} <= set(unlimited["left_out"])
+    assert unlimited["naive_paid"] > 0
+
+
+def test_without_a_quota_a_reporter_gets_at_most_two_pushes_a_quarter(unlimited: dict[str, Any]) -> None:
+    per = unlimited["paid_per_reporter_per_quarter"]
+    assert per["max"] <= 2, per
+    assert unlimited["reporters"] > 20 and per["mean"] > 0
+    assert unlimited["paid_total"] < unlimited["naive_paid"]
+    assert unlimited["replies_total"] > 0  # people wrote in, and were answered for free
+
+
+def test_the_year_happened(unlimited: dict[str, Any]) -> None:
+    reports = unlimited["reports"]
+    assert reports["submitted"] > 0.8 * reports["cases"] and reports["approved"] > 0.7 * reports["cases"]
+    assert unlimited["approval_requests"]["sent"] >= reports["approved"]
+    assert unlimited["escalations"]["sent"] > 0
+
+
+@pytest.mark.parametrize("which", ["free_plan", "unlimited"])
+def test_totals_equal_what_the_emulator_received(which: str, request: pytest.FixtureRequest) -> None:
+    figures = request.getfixturevalue(which)
+    line = figures["line_received"]
+    assert line["refused"] == 0 and line["violations"] == []
+    assert figures["sent"]["pushes"] == line["pushes"]
+    assert figures["sent"]["replies"] == line["replies"]
+    for month in figures["months"]:
+        assert month["paid"] == month["paid_ours"], month["month"]
+    assert figures["paid_total"] == line["paid"]
+
+
+def test_with_the_free_plan_no_month_goes_over_the_quota(free_plan: dict[str, Any]) -> None:
+    assert max(m["paid"] for m in free_plan["months"]) <= QUOTA
+    assert free_plan["left_out"]["deferred"] == 0
+
+
+def test_with_the_free_plan_approval_requests_and_escalations_go_within_a_working_day(
+    free_plan: dict[str, Any],
+) -> None:
+    assert free_plan["approval_requests"]["sent"] > 100
+    assert free_plan["approval_requests"]["latest_working_days"] <= 1
+    assert free_plan["escalations"]["sent"] > 0
+    assert free_plan["escalations"]["latest_working_days"] <= 1
+
+
+def test_with_the_free_plan_what_is_left_out_is_in_the_digest(free_plan: dict[str, Any]) -> None:
+    left_out = free_plan["left_out"]
+    assert left_out["digested"] > 0
+    assert left_out["dropped"] == 0
