@@ -93,8 +93,8 @@ class Digest:
 class Budget:
     enabled: bool = True
     digest_only_at: float = 0.8
-    reserve_share: float = 0.25  # of the quota, kept (pro rata to the month's working days left) for
-    # approval requests and escalations still to come; reminders spend the rest
+    reserve_share: float = 0.5  # of the quota, kept for approval requests, escalations and the
+    # planning group's messages; reminders and notices spend the rest
 
 
 @dataclass(frozen=True)

@@ -370,18 +370,13 @@ def _push_at(not_before: datetime, setup: TickSetup) -> datetime:
 
 
 def _allowance(day: date, setup: TickSetup, used: int, reading: QuotaReading | None) -> int | None:
-    """Pushes the day may spend beyond what cannot wait: what is left of the month, less a reserve
-    for the month's approval requests and escalations still to come (pro rata to its working days)."""
+    """Pushes the day may spend beyond what cannot wait: reminders and notices spend the month's quota
+    up to ``1 - reserve_share`` of it; the reserve is for approval requests, escalations and the
+    planning group's messages, which always go."""
     quota, _used = spendable(setup.monthly_quota, used, reading)
     if not quota or not setup.rules.budget.enabled:
         return None
-    cal = setup.calendar
-    first = day.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    total = max(1, cal.working_days_between(first - timedelta(days=1), last))
-    left = cal.working_days_between(day, last)
-    reserve = round(quota * setup.rules.budget.reserve_share * left / total)
-    return max(0, quota - used - reserve)
+    return max(0, round(quota * (1 - setup.rules.budget.reserve_share)) - used)
 
 
 def _pushes_this_quarter(conn: Connection, day: date, setup: TickSetup) -> dict[int, int]:

@@ -5,7 +5,7 @@ people, as many office staff as schools' people) with a quota scaled to it; the 
 `bench/simulate_bench.py` (their figures are in the README). Checked here, as the issue's "done when"
 states them:
 
-* with a quota: no month's paid messages (as LINE counted them) over the quota; every approval
+* with a quota (scaled to the office): no month's paid messages (as LINE counted them) over it; every approval
   request and escalation out within one working day; what was left out went into the planning
   group's message by name, and nothing was dropped;
 * without a quota: at most two paid messages per reporter per quarter, and fewer than the naive count;
@@ -25,7 +25,11 @@ from tidtam.simulation.figures import CATEGORIES
 from tidtam.simulation.runner import SimulationConfig, run_simulation
 
 SCHOOLS = 3
-QUOTA = 80  # for about 55 people: per person as tight as 300 for a 60-school office's 330
+# About 55 people: in a month reports are due, their approval requests, escalations and the planning
+# group's messages need about half of this, and the reminders get the other half (the budget's
+# reserve), so some reminders are left out and named in the planning group's digest. (With less, the
+# approval requests themselves outgrow the plan and wait for the month to turn: see the README.)
+QUOTA = 150
 SEED = 7
 
 
@@ -38,7 +42,19 @@ def free_plan() -> dict[str, Any]:
 def unlimited() -> dict[str, Any]:
     """The command itself, as the planning group runs it, without a quota."""
     result = CliRunner().invoke(
-        app, ["simulate", "--fy", "2570", "--schools", str(SCHOOLS), "--quota", "0", "--seed", str(SEED), "--json"]
+        app,
+        [
+            "simulate",
+            "--fy",
+            "2570",
+            "--schools",
+            str(SCHOOLS),
+            "--quota",
+            "0",
+            "--seed",
+            str(SEED),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout[result.stdout.index("{") :])

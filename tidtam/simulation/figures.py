@@ -131,6 +131,7 @@ class Figures:
         tz: ZoneInfo,
     ) -> Figures:
         months = _months(start)
+        due = [c for c in cases if c.due <= date(start.year + 1, 9, 30)]
         per_month: dict[str, dict[str, Any]] = {
             m: {
                 "month": m,
@@ -208,11 +209,11 @@ class Figures:
             },
             "left_out": left_out,
             "naive_paid": naive,
-            "reports": {
-                "cases": len(cases),
-                "submitted": sum(1 for c in cases if c.submitted),
-                "approved": sum(1 for c in cases if c.approved),
-                "returned": sum(1 for c in cases if c.behaviour.returns and c.versions >= 1),
+            "reports": {  # the quarters due within the year (the fourth is due in October)
+                "cases": len(due),
+                "submitted": sum(1 for c in due if c.submitted),
+                "approved": sum(1 for c in due if c.approved),
+                "returned": sum(1 for c in due if c.behaviour.returns and c.versions >= 1),
             },
         }
         data["sent"] = {
@@ -285,9 +286,12 @@ def _left_out(engine: Engine, ticks: list[Any]) -> dict[str, int]:
     digested = sum(int(s.get("digested", 0)) for s in summaries)
     return {
         "digested": digested,
+        "capped": sum(int(s.get("capped", 0)) for s in summaries),
         "digest_only_days": sum(1 for s in summaries if s.get("digest_only")),
         "deferred": int(statuses.get(OutboxStatus.DEFERRED.value, 0)),
-        "dropped": int(statuses.get(OutboxStatus.FAILED.value, 0)) + int(statuses.get("held", 0)),
+        "dropped": int(statuses.get(OutboxStatus.FAILED.value, 0)),
+        "waiting_at_end": int(statuses.get(OutboxStatus.HELD.value, 0))
+        + int(statuses.get(OutboxStatus.PENDING.value, 0)),
     }
 
 
