@@ -119,3 +119,37 @@ def test_with_the_free_plan_what_is_left_out_is_in_the_digest(free_plan: dict[st
     left_out = free_plan["left_out"]
     assert left_out["digested"] > 0
     assert left_out["dropped"] == 0
+
+
+def test_the_database_office_is_copied_without_its_line_accounts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without --schools the configured database's office is simulated: its structure is copied into
+    the scratch database, its people's LINE accounts are not (the simulated people get the emulator's)."""
+    import sqlalchemy as sa
+
+    from models.db import make_engine
+    from tidtam import migrate
+    from tidtam.simulation.world import OFFICE_TABLES, copy_office, generate_office
+
+    source_url, target_url = (
+        f"sqlite:///{tmp_path / name}" for name in ("office.sqlite3", "scratch.sqlite3")
+    )
+    for url in (source_url, target_url):
+        migrate.upgrade(url)
+    source, target = make_engine(source_url), make_engine(target_url)
+    generate_office(source, 2, 2570, seed=3)
+    with source.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE person SET line_user_id = 'U' || printf('%032x', id), reachability = 'following'")
+        )
+    copy_office(source, target)
+    for name in OFFICE_TABLES:
+        count = f"SELECT count(*) FROM {name}"
+        with source.connect() as a, target.connect() as b:
+            assert a.execute(sa.text(count)).scalar() == b.execute(sa.text(count)).scalar(), name
+    with target.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM project")).scalar() > 10
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM person WHERE line_user_id IS NOT NULL")).scalar() == 0
+        )
+    source.dispose()
+    target.dispose()

@@ -29,7 +29,7 @@ OFFICE_TABLES = (
     "strategy",
     "project",
     "project_owner",
-    "project_link",
+    "project_strategy",
     "indicator",
     "office_holiday",
     "acting_approver",
