@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from messages.reminders import Item, ItemKind, Line
+from messages.scheduler_text import group_label
 from scheduler.planner import PERSONAL_KINDS, Plan, Recipient
 
 __all__ = ["Held", "Push", "Spending", "spend"]
@@ -187,7 +188,7 @@ def _tell_planning_group(plan: Plan, result: Spending, area: int, item: Item) ->
                 break
         else:
             if chat:
-                label = f"กลุ่ม LINE ของ{plan.area_names.get(area, '')}"
+                label = group_label(plan.area_names.get(area, ""))
                 result.pushes.append(Push(Recipient(f"g{chat}", chat, label, (item,), (), area)))
             else:
                 person = plan.people.get(int(target))

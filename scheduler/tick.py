@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from messages.reminders import Item, ItemKind, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
+from messages.scheduler_text import budget_figures
 from models import Lease, OutboxMessage, SchedulerRun
 from models.outbox import held_rows, insert_rows, json_text, keep_waiting, mark_merged, retry_keys
 from models.types import OutboxKind, OutboxStatus
@@ -235,7 +236,7 @@ def _budget_notice(day: date, used: int, quota: int) -> Item:
         ItemKind.BUDGET_NOTICE,
         f"{day:%Y-%m}",
         on=day,
-        figures=(("ใช้ไปแล้ว", used), ("โควตาต่อเดือน", quota), ("ร้อยละ", round(100 * used / quota))),
+        figures=budget_figures(used, quota),
     )
 
 
