@@ -264,7 +264,8 @@ def release_held(conn: Connection, now: datetime) -> int:
     """Held rows whose time has come and that nothing took (no reply, no tick): sent as they are."""
     result = conn.execute(
         sa.update(_OUTBOX)
-        .where(_OUTBOX.c.status == OutboxStatus.HELD.value, _OUTBOX.c.not_before <= now)
+        # A held row's next_attempt_at is its not_before: the (status, next_attempt_at) index finds them.
+        .where(_OUTBOX.c.status == OutboxStatus.HELD.value, _OUTBOX.c.next_attempt_at <= now)
         .values(status=OutboxStatus.PENDING.value, next_attempt_at=now)
     )
     return int(result.rowcount or 0)
