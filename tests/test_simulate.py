@@ -153,3 +153,15 @@ def test_the_database_office_is_copied_without_its_line_accounts(tmp_path) -> No
         )
     source.dispose()
     target.dispose()
+
+
+def test_without_schools_an_empty_database_is_refused_politely(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tidtam import migrate
+
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("TIDTAM_DATABASE_URL", url)
+    monkeypatch.delenv("LINE_API_BASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["simulate", "--fy", "2570", "--quota", "0"])
+    assert result.exit_code == 2
+    assert "--schools" in result.output

@@ -160,8 +160,17 @@ class _Simulation:
             source = make_engine(self.config.source_url)
             try:
                 copy_office(source, engine)
+            except sa.exc.SQLAlchemyError as error:
+                raise SimulationError(
+                    f"the database's office could not be read ({type(error).__name__})"
+                ) from error
             finally:
                 source.dispose()
+            with engine.connect() as conn:
+                if not conn.execute(sa.text("SELECT count(*) FROM project")).scalar():
+                    raise SimulationError(
+                        "the database holds no office with projects: give --schools N, or import one first"
+                    )
         link_everyone(engine, self.rng, self.start, self.emulator)
         return engine, settings
 
