@@ -12,6 +12,7 @@ import hashlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -20,8 +21,9 @@ from bot.context import EventContext
 from bot.intents import Intent
 from bot.media_links import MediaLinks
 from bot.postback import Postback
+from bot.riders import hold_until
 from messages import approvals as text
-from messages import chat
+from messages import chat, riders
 from models.approvals import (
     DecisionError,
     DecisionResult,
@@ -41,6 +43,7 @@ from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, Pro
 from models.types import DecisionChannel, DecisionOutcome
 from scheduler.fiscal import FiscalQuarter
 
+BANGKOK = ZoneInfo("Asia/Bangkok")
 RETURN_REASON_FORM = "return_reason"
 CARD_PURPOSE = "approval_card"
 # A return waiting for its reason is forgotten after this long, so a text typed days later is not
@@ -117,11 +120,19 @@ def request_decision(
     level: int,
     now,  # type: ignore[no-untyped-def]
     on: date,
+    tz: ZoneInfo = BANGKOK,
+    *,
     links: MediaLinks | None = None,
+    hold: bool = False,
 ) -> int:
-    """Queue the approval card to everyone who may decide at `level`; returns how many were queued."""
+    """Queue the approval card to everyone who may decide at `level`; returns how many were queued.
+
+    The card is held for the approver's next free reply or their next daily message (which gathers
+    all the cards of a day into one push), at the latest the next working day."""
     people = approvers_for(session, report, version, on) if level == 1 else planners_for(session, report)
-    card = text.approval_card(card_data(session, report, version, level, links=links, on=on)).to_dict()
+    data = card_data(session, report, version, level, links=links, on=on)
+    card = text.approval_card(data).to_dict()
+    rider = riders.approval_rider(f"{data.project_code} {data.project_name}", data.quarter)
     queued = 0
     for person in people:
         if not person.line_user_id:
@@ -138,6 +149,8 @@ def request_decision(
             ref_type="report_version",
             ref_id=version.id,
             person_ids=[person.id or 0],
+            hold_until=hold_until(now, tz) if hold else None,
+            rider=rider if hold else None,
         )
         queued += row is not None
     return queued
@@ -148,7 +161,17 @@ def on_submitted(ctx: EventContext, report: ProgressReport, version: ReportVersi
     if not approvers_for(ctx.session, report, version, _today(ctx)):
         tell_planning_stuck(ctx.session, report, version, ctx.now)
         return
-    request_decision(ctx.session, report, version, 1, ctx.now, _today(ctx), ctx.media_links)
+    request_decision(
+        ctx.session,
+        report,
+        version,
+        1,
+        ctx.now,
+        _today(ctx),
+        ctx.tz,
+        links=ctx.media_links,
+        hold=ctx.hold_for_replies,
+    )
 
 
 def tell_planning_stuck(
@@ -248,7 +271,15 @@ def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionR
     version = ctx.session.get(ReportVersion, decision.version_id)
     if not result.final and version is not None:
         request_decision(
-            ctx.session, report, version, decision.level + 1, ctx.now, _today(ctx), ctx.media_links
+            ctx.session,
+            report,
+            version,
+            decision.level + 1,
+            ctx.now,
+            _today(ctx),
+            ctx.tz,
+            links=ctx.media_links,
+            hold=ctx.hold_for_replies,
         )
         return
     reporter = (
@@ -258,17 +289,26 @@ def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionR
         return
     if decision.outcome == DecisionOutcome.APPROVED:
         message = text.report_approved(label, quarter, ctx.person.full_name)
+        rider = riders.approved_rider(label, quarter)
     else:
         message = text.report_returned(label, quarter, ctx.person.full_name, decision.reason, report.id or 0)
+        rider = riders.returned_rider(label, quarter, decision.reason)
     _push_decision_notice(
-        ctx, reporter, message, f"decision:{decision.id}", f"report:{report.id}", decision.id
+        ctx, reporter, message, f"decision:{decision.id}", f"report:{report.id}", decision.id, rider
     )
 
 
 def _push_decision_notice(
-    ctx: EventContext, reporter: Person, message: Any, dedupe_key: str, subject: str, decision_id: int | None
+    ctx: EventContext,
+    reporter: Person,
+    message: Any,
+    dedupe_key: str,
+    subject: str,
+    decision_id: int | None,
+    rider: str,
 ) -> None:
-    """Queue the push that tells a reporter the outcome of one or more decisions."""
+    """Queue the notice that tells a reporter the outcome of one or more decisions: held for their
+    next free reply or their next daily message (one push for a day's outcomes)."""
     assert reporter.line_user_id
     queue_push(
         ctx.session,
@@ -282,6 +322,8 @@ def _push_decision_notice(
         ref_type="approval_decision",
         ref_id=decision_id,
         person_ids=[reporter.id or 0],
+        hold_until=hold_until(ctx.now, ctx.tz) if ctx.hold_for_replies else None,
+        rider=rider if ctx.hold_for_replies else None,
     )
 
 
@@ -612,7 +654,9 @@ def _approve_many(ctx: EventContext, items: list[Pending]) -> None:
                 result.decision.level + 1,
                 ctx.now,
                 _today(ctx),
-                ctx.media_links,
+                ctx.tz,
+                links=ctx.media_links,
+                hold=ctx.hold_for_replies,
             )
             continue
         reporter = (
@@ -640,4 +684,10 @@ def _notify_approved_together(
         message = text.reports_approved(lines, ctx.person.full_name)
     ids = ",".join(str(decision.id) for _, decision in decided)
     dedupe_key = f"decisions:{hashlib.sha256(ids.encode()).hexdigest()[:32]}"
-    _push_decision_notice(ctx, reporter, message, dedupe_key, f"person:{reporter.id}", decided[0][1].id)
+    rider = "\n".join(
+        riders.approved_rider(_label(ctx.session, report), _quarter(ctx.session, report))
+        for report, _ in decided
+    )
+    _push_decision_notice(
+        ctx, reporter, message, dedupe_key, f"person:{reporter.id}", decided[0][1].id, rider
+    )

@@ -55,6 +55,7 @@ class EventContext:
     person: Person | None = None
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
+    hold_for_replies: bool = False  # approval requests and notices wait for a reply or the next tick
     link_limits: LinkLimits = DEFAULT_LIMITS
     media_links: MediaLinks | None = None  # signed links to evidence photos (approval cards)
     rules: Rules | None = None  # the reminder rules: the report deadline people are told comes from them

@@ -200,6 +200,16 @@ class LineClient:
         data: dict[str, Any] = response.json()
         return data
 
+    def message_quota(self) -> dict[str, Any]:
+        """The plan's monthly limit: ``{"type": "limited", "value": 300}`` or ``{"type": "none"}``."""
+        data: dict[str, Any] = self._call(lambda: self._api.get("/v2/bot/message/quota")).json()
+        return data
+
+    def message_quota_consumption(self) -> dict[str, Any]:
+        """What LINE counted this month: ``{"totalUsage": 123}``."""
+        data: dict[str, Any] = self._call(lambda: self._api.get("/v2/bot/message/quota/consumption")).json()
+        return data
+
     def get_content(self, message_id: str, *, max_bytes: int) -> tuple[bytes, str]:
         """Download a message's content (image...), refusing anything over `max_bytes`, and any
         `message_id` that is not a LINE message id (before any request is made)."""

@@ -39,11 +39,12 @@ from bot.context import EventContext, LineEffects
 from bot.crew import Crew
 from bot.delivery import Deliverer
 from bot.media_links import MediaLinks
+from bot.riders import add_riders
 from messages import chat
 from models.events import mark_event_done, mark_event_failed
 from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import OutboxMessage, WebhookEvent
-from models.outbox import queue_reply
+from models.outbox import mark_carried, queue_reply
 from models.types import EventStatus
 from scheduler.rules import Rules
 
@@ -193,6 +194,7 @@ class EventProcessor:
         flood_rate: int = 0,
         media_dir: Path | None = None,
         approval_levels: int = 1,
+        hold_for_replies: bool = False,
         poll_seconds: float | None = None,
         link_limits: LinkLimits = DEFAULT_LIMITS,
         media_links: MediaLinks | None = None,
@@ -210,6 +212,7 @@ class EventProcessor:
         self.workers = max(1, workers)
         self.media_dir = media_dir or Path("var") / "media"
         self.approval_levels = approval_levels
+        self.hold_for_replies = hold_for_replies
         self.link_limits = link_limits
         self.public_url = public_url
         # In a worker process nobody calls notify(): look for new events this often instead.
@@ -467,6 +470,7 @@ class EventProcessor:
                     line=self.line,
                     media_dir=self.media_dir,
                     approval_levels=self.approval_levels,
+                    hold_for_replies=self.hold_for_replies,
                     link_limits=self.link_limits,
                     media_links=self.media_links,
                     rules=self.rules,
@@ -495,6 +499,7 @@ class EventProcessor:
         to = ctx.reply_to
         if not ctx.replies or to is None:
             return []
+        riding = add_riders(ctx)  # what waits for this person rides on the free reply
         holder = self.deliverer.holder if self.deliverer is not None else None
         chunks = [
             ctx.replies[i : i + MAX_MESSAGES_PER_REQUEST]
@@ -516,6 +521,7 @@ class EventProcessor:
                 claim_for=holder,
             )
             rows.append(row)
+        mark_carried(ctx.session, riding, rows[0].id or 0)
         return rows
 
     def _record_failure(

@@ -50,10 +50,17 @@ class OutboxMessage(SQLModel, table=True):
 
     `dedupe_key` (recipient, rule, subject, date) stops the planner from queueing the same thing twice;
     `retry_key` is the UUID sent as `X-Line-Retry-Key` on every attempt of this row.
+
+    A `held` row (an approval request, a decision notice) is never sent by itself: it waits for the
+    person's next free reply (``bot/riders.py``) or the next daily tick, which folds it into that
+    day's one message; past `not_before` (the tick did not run) the dispatcher releases it as is.
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (sa.Index("ix_outbox_message_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_message_ride_key", "ride_key", "status"),
+    )
 
     id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
     retry_key: str = Field(max_length=36, unique=True)
@@ -80,6 +87,13 @@ class OutboxMessage(SQLModel, table=True):
     line_request_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Due items that may ride on the person's next free reply instead of being pushed: `ride_key` is
+    # their LINE user id, `rider` the short text the reply carries; a row that rode (or was folded
+    # into the day's message) is `merged`, with the row that carried it and when.
+    ride_key: str | None = Field(default=None, max_length=64)
+    rider: str | None = Field(default=None, sa_type=sa.Text)
+    merged_into: int | None = Field(default=None, sa_type=sa.BigInteger)
+    rode_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SentMessage(SQLModel, table=True):

@@ -1,17 +1,28 @@
 """The outbox: every message we send is written here first, then delivered by a dispatcher.
 
+This module is the one writer of the outbox, with one set of rules: every row gets its own UUID retry
+key, its recipients (what LINE counts for a push), and a `not_before` the dispatcher honours along with
+the quiet hours. The handlers queue replies and pushes one at a time (`queue_reply`, `queue_push`); the
+daily tick writes its thousands of rows in bulk (`insert_rows`, below the ORM). Due items that can wait
+for a free reply are written `held` with a `rider` line (`queue_push(hold_until=...)`); a reply takes
+them (`take_riders`), the tick folds them into the day's message (`held_rows`, `mark_merged`), and past their time the
+dispatcher releases what is left (`release_held`).
+
 Functions are named for what they mean to the product (`queue_reply`, `claim_due_messages`); the
 sending itself is in `bot/delivery.py`, the only place that calls LINE.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from models.messaging import OutboxMessage, SentMessage
@@ -32,6 +43,20 @@ _INSERT_SENT_MESSAGES = sa.insert(SentMessage.__table__)  # type: ignore[attr-de
 
 def new_retry_key() -> str:
     return str(uuid.uuid4())
+
+
+def retry_keys() -> Iterator[str]:
+    """Random (version 4) UUIDs for bulk writes, the random bytes drawn 16 KiB at a time."""
+    while True:
+        block = os.urandom(16 * 1024)
+        for start in range(0, len(block), 16):
+            yield str(uuid.UUID(bytes=block[start : start + 16], version=4))
+
+
+def recipients_counted(kind: str, recipients: Sequence[str]) -> int:
+    """Messages LINE counts against the quota for a row (one per recipient; a reply is free). A group's
+    members are counted by LINE, not here: a group push counts one in our own tally."""
+    return 0 if kind == OutboxKind.REPLY else len(recipients)
 
 
 def queue_reply(
@@ -104,11 +129,17 @@ def queue_push(
     ref_type: str | None = None,
     ref_id: int | None = None,
     person_ids: Sequence[int] = (),
+    hold_until: datetime | None = None,
+    rider: str | None = None,
 ) -> OutboxMessage | None:
-    """Queue a push (one recipient) or multicast (several); None when `dedupe_key` was queued before."""
+    """Queue a push (one recipient) or multicast (several); None when `dedupe_key` was queued before.
+
+    `hold_until` (one recipient, with a `rider`): the row is held for the person's next free reply
+    or the next daily tick, and released by itself at that time if neither took it."""
     existing = session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first()
     if existing is not None:
         return None
+    held = hold_until is not None and rider is not None and len(to) == 1
     row = OutboxMessage(
         retry_key=new_retry_key(),
         dedupe_key=dedupe_key,
@@ -121,13 +152,174 @@ def queue_push(
         purpose=purpose,
         ref_type=ref_type,
         ref_id=ref_id,
-        status=OutboxStatus.PENDING,
-        not_before=not_before or now,
-        next_attempt_at=not_before or now,
+        status=OutboxStatus.HELD if held else OutboxStatus.PENDING,
+        not_before=hold_until if held else not_before or now,
+        next_attempt_at=hold_until if held else not_before or now,
         created_at=now,
+        ride_key=to[0] if rider is not None and len(to) == 1 else None,
+        rider=rider,
     )
     session.add(row)
     return row
+
+
+# --- riding on replies, folding into the day's message -----------------------------------------------
+
+_RIDEABLE = (OutboxStatus.HELD.value, OutboxStatus.PENDING.value)
+
+
+def rode_today(session: Session, user_id: str, since: datetime) -> bool:
+    """Whether something already rode on a reply to `user_id` since `since` (the local day's start)."""
+    found = session.execute(
+        sa.select(_OUTBOX.c.id)
+        .where(
+            _OUTBOX.c.ride_key == user_id,
+            _OUTBOX.c.status == OutboxStatus.MERGED.value,
+            _OUTBOX.c.rode_at >= since,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def take_riders(session: Session, user_id: str, now: datetime) -> list[tuple[int, str]]:
+    """Take the rows waiting for `user_id` that may ride on a reply (held, or pending and not yet
+    claimed by a dispatcher): (id, rider) in the order they were queued. Each is taken with a
+    compare-and-set UPDATE, so a dispatcher that claims one first keeps it."""
+    candidates = session.execute(
+        sa.select(_OUTBOX.c.id, _OUTBOX.c.rider)
+        .where(
+            _OUTBOX.c.ride_key == user_id,
+            _OUTBOX.c.status.in_(_RIDEABLE),
+            _OUTBOX.c.rider.is_not(None),
+        )
+        .order_by(_OUTBOX.c.id)
+    ).all()
+    taken = []
+    for row_id, rider in candidates:
+        result = session.execute(
+            sa.update(_OUTBOX)
+            .where(_OUTBOX.c.id == row_id, _OUTBOX.c.status.in_(_RIDEABLE), _OUTBOX.c.claimed_by.is_(None))
+            .values(status=OutboxStatus.MERGED.value, rode_at=now, sent_at=now)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            taken.append((int(row_id), str(rider)))
+    return taken
+
+
+def mark_carried(session: Session, row_ids: Sequence[int], carrier_id: int) -> None:
+    """Record which row carried rows that rode on it."""
+    if row_ids:
+        session.execute(
+            sa.update(_OUTBOX).where(_OUTBOX.c.id.in_(list(row_ids))).values(merged_into=carrier_id)
+        )
+
+
+def held_rows(conn: Connection) -> list[Any]:
+    """Every held row, for the tick to fold into the day's messages (those due, and any whose person
+    gets a message today anyway), in the order queued."""
+    rows = conn.execute(
+        sa.select(
+            _OUTBOX.c.id,
+            _OUTBOX.c.ride_key,
+            _OUTBOX.c.person_ids,
+            _OUTBOX.c.messages,
+            _OUTBOX.c.rider,
+            _OUTBOX.c.rule,
+            _OUTBOX.c.not_before,
+        )
+        .where(_OUTBOX.c.status == OutboxStatus.HELD.value)
+        .order_by(_OUTBOX.c.id)
+    ).all()
+    return list(rows)
+
+
+def mark_merged(conn: Connection, row_ids: Sequence[int], now: datetime) -> None:
+    """Held rows folded into another row (the tick's daily message for their person)."""
+    for start in range(0, len(row_ids), 500):
+        conn.execute(
+            sa.update(_OUTBOX)
+            .where(
+                _OUTBOX.c.id.in_(list(row_ids[start : start + 500])),
+                _OUTBOX.c.status == OutboxStatus.HELD.value,
+            )
+            .values(status=OutboxStatus.MERGED.value, sent_at=now)
+        )
+
+
+def keep_waiting(conn: Connection, row_ids: Sequence[int], until: datetime) -> None:
+    """Held rows the day could not send (quota, a reporter's cap) wait on, for a reply or the next tick."""
+    for start in range(0, len(row_ids), 500):
+        conn.execute(
+            sa.update(_OUTBOX)
+            .where(
+                _OUTBOX.c.id.in_(list(row_ids[start : start + 500])),
+                _OUTBOX.c.status == OutboxStatus.HELD.value,
+            )
+            .values(not_before=until, next_attempt_at=until)
+        )
+
+
+def release_held(conn: Connection, now: datetime) -> int:
+    """Held rows whose time has come and that nothing took (no reply, no tick): sent as they are."""
+    result = conn.execute(
+        sa.update(_OUTBOX)
+        # A held row's next_attempt_at is its not_before: the (status, next_attempt_at) index finds them.
+        .where(_OUTBOX.c.status == OutboxStatus.HELD.value, _OUTBOX.c.next_attempt_at <= now)
+        .values(status=OutboxStatus.PENDING.value, next_attempt_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+# --- the tick's bulk write ---------------------------------------------------------------------------
+
+_JSON_COLUMNS = frozenset(c.name for c in _OUTBOX.columns if isinstance(c.type, sa.JSON))
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value as the compact text `insert_rows` expects."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows (JSON columns already serialised, `json_text`) below SQLAlchemy's per-row
+    machinery: SQLite through the driver's executemany (its loop is in C), PostgreSQL through COPY
+    (executemany there sends one statement per row, about ten times slower). A duplicate dedupe key
+    still fails the whole transaction, as it must."""
+    columns = list(rows[0])
+    dialect = conn.dialect
+    # Columns whose type converts values on the way in (the UTC datetimes): the same few values on
+    # every row of a tick, so each is converted once.
+    converters = [
+        (position, process)
+        for position, name in enumerate(columns)
+        if name not in _JSON_COLUMNS
+        and (process := _OUTBOX.c[name].type._cached_bind_processor(dialect)) is not None
+    ]
+    converted: dict[Any, Any] = {}
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        out = [row[c] for c in columns]
+        for position, process in converters:
+            raw = out[position]
+            if raw is not None and not isinstance(raw, str | int):
+                if raw not in converted:
+                    converted[raw] = process(raw)
+                out[position] = converted[raw]
+        return out
+
+    names = ", ".join(f'"{name}"' for name in columns)
+    if dialect.name != "postgresql":
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(
+            f'INSERT INTO "{_OUTBOX.name}" ({names}) VALUES ({marks})',
+            [tuple(values(row)) for row in rows],
+        )
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{_OUTBOX.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def claim_due_messages(

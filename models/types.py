@@ -120,6 +120,8 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # permanent: not retried (blocked, not a friend, bad request)
     DEFERRED = "deferred"  # quota exhausted: waits for the month to turn
+    HELD = "held"  # waits for a free reply or the daily tick (not sent by itself before `not_before`)
+    MERGED = "merged"  # rode on a reply, or was folded into a daily message (`merged_into`)
 
 
 class EventStatus(StrEnum):

@@ -7,7 +7,8 @@ lapses (or at once, when the same dispatcher restarts and releases its own claim
 the repeat with 409, which counts as sent.
 
 Nothing is sent in quiet hours. Rows deferred because the monthly quota was spent are put back in
-the queue when the month turns.
+the queue when the month turns. Held rows (approval requests, decision notices waiting for a free
+reply or the daily tick) that neither took by their time are released and sent as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery import Deliverer, DeliveryReport
 from models import OutboxMessage
+from models.outbox import release_held
 from models.types import OutboxStatus
 from scheduler.clock import Clock
 from scheduler.rules import Delivery
@@ -109,6 +111,8 @@ class Dispatcher:
         if self.quiet_now():
             return totals
         self.revive_deferred()
+        with self.engine.begin() as conn:
+            release_held(conn, self.clock.now())
         while max_batches is None or totals.batches < max_batches:
             report = self.deliverer.deliver_due(limit=self.batch)
             if report.sent + report.failed + report.retrying == 0:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from messages import scheduler_text as text
 from messages.reminders import Item, ItemKind, Line
 from messages.thai_dates import format_date
 from models import (
@@ -61,13 +62,6 @@ PERSONAL_KINDS = frozenset(
 )
 _FOLLOWING = Reachability.FOLLOWING.value
 _NOT_SUBMITTED = (ReportStatus.DRAFT.value, ReportStatus.RETURNED.value)
-_SUMMARY_LABELS = {
-    ItemKind.REPORT_DUE: "ใกล้ครบกำหนด",
-    ItemKind.REPORT_OVERDUE: "เลยกำหนด",
-    ItemKind.APPROVER_OVERDUE: "ผู้อนุมัติ (ค้างส่ง)",
-    ItemKind.APPROVAL_PENDING: "รออนุมัติ",
-    ItemKind.DRAFT_IDLE: "ฉบับร่างค้าง",
-}
 
 T = sa.Table
 _project: T = Project.__table__  # type: ignore[attr-defined]
@@ -125,6 +119,10 @@ class Plan:
     people: dict[int, PersonRow] = field(default_factory=dict)
     areas_working: list[int] = field(default_factory=list)
     max_lines: int = 10
+    planning_chats: dict[int, str] = field(default_factory=dict)  # area id → its planning LINE group
+    planners: dict[int, list[int]] = field(default_factory=dict)  # area id → planner person ids
+    area_names: dict[int, str] = field(default_factory=dict)
+    area_of: dict[int, int] = field(default_factory=dict)  # office id → its area office id
 
     @property
     def naive_messages(self) -> int:
@@ -315,17 +313,12 @@ class _Acc:
                 Line(
                     org.code.get(office_id, ""),
                     org.label(office_id),
-                    f"{len(codes)} โครงการ: {_codes(codes)}",
+                    text.late_projects_detail(codes),
                 )
                 for office_id, codes in offices[: self.cap]
             )
             result[who].append(Item(kind, subject, ob.quarter, ob.on, ob.days, len(ob.seen), lines))
         return result
-
-
-def _codes(codes: list[str], shown: int = 5) -> str:
-    listed = ", ".join(sorted(codes)[:shown])
-    return listed + (f" และอีก {len(codes) - shown}" if len(codes) > shown else "")
 
 
 # --- time helpers -------------------------------------------------------------------------------------
@@ -516,7 +509,7 @@ def _report_rules(
                             project_id, Line(code, name), acc.cap
                         )
                 elif kind is ItemKind.REPORT_OVERDUE:
-                    if person_id is not None:
+                    if person_id is not None and org.units[u].rules.overdue.notify_reporter:  # type: ignore[index]
                         acc.bucket(("p", person_id), kind, subject, fq, due, days).add(
                             project_id, Line(code, name), acc.cap
                         )
@@ -625,8 +618,8 @@ def _approval_rules(
             )
         else:
             approver = acting.get(approver_id, approver_id) if approver_id is not None else None
-            who_name = people[approver].full_name if approver in people else "ยังไม่ได้กำหนดผู้อนุมัติ"
-            line = Line(code, name, f"{org.label(office_id)} · ผู้อนุมัติ {who_name}")
+            who_name = people[approver].full_name if approver in people else None
+            line = Line(code, name, text.approval_line_detail(org.label(office_id), who_name))
             area = org.units[u].area_id  # type: ignore[index]
             acc.bucket(("a", area), kind, "approvals", None, None, n).add(report_id, line, acc.cap)
 
@@ -670,7 +663,7 @@ def _draft_rules(conn: Connection, day: date, tz: ZoneInfo, org: _Org, units: li
         after, until, idle = window
         if after < local <= until:
             acc.bucket(("p", person_id), ItemKind.DRAFT_IDLE, "drafts", None, None, idle).add(
-                report_id, Line(code, name, f"ไตรมาส {quarter}/{fy}"), acc.cap
+                report_id, Line(code, name, text.draft_detail(quarter, fy)), acc.cap
             )
 
 
@@ -762,17 +755,11 @@ def _digest_items(
             Line(
                 org.code.get(office_id, ""),
                 org.label(office_id),
-                f"ส่ง {c.get('submitted', 0)} · อนุมัติ {c.get('approved', 0)} · ส่งกลับ {c.get('returned', 0)} · "
-                f"{'ค้างส่ง' if past_due else 'ยังไม่ส่ง'} {c.get('late' if past_due else 'open', 0)}",
+                text.digest_office_detail(c, past_due),
             )
             for office_id, c in ranked[: acc.cap]
         )
-        figures = (
-            ("ส่งแล้ว", totals["submitted"]),
-            ("อนุมัติแล้ว", totals["approved"]),
-            ("ส่งกลับแก้ไข", totals["returned"]),
-            ("ค้างส่ง" if past_due else "ยังไม่ส่ง", totals["late" if past_due else "open"]),
-        )
+        figures = text.digest_figures(totals, past_due)
         acc.ready[who].append(
             Item(ItemKind.DIGEST, period.subject, period.fq, due, 0, len(per_office), lines, figures)
         )
@@ -798,7 +785,7 @@ def _digest_items(
         if person_ids and not names:
             continue
         total += max(1, len(names))
-        reason = (error or "ส่งไม่สำเร็จ")[:80]
+        reason = text.not_delivered(error)
         for person in names or [None]:
             if len(lines_out) < acc.cap:
                 label = person.full_name if person else ", ".join(recipients or [])[:40]
@@ -815,7 +802,7 @@ def _digest_items(
             continue
         total += 1
         if len(lines_out) < acc.cap:
-            why = "ผู้ใช้บล็อก LINE" if person.reachability == Reachability.BLOCKED.value else "ยังไม่ได้ผูกบัญชี LINE"
+            why = text.unreachable_reason(person.reachability == Reachability.BLOCKED.value)
             lines_out.append(Line(person.code, person.full_name, why))
     if total:
         acc.ready[who].append(Item(ItemKind.UNDELIVERED, "week", None, day, 0, total, tuple(lines_out)))
@@ -842,7 +829,7 @@ def _summarise_personal(
             del by_key[who]
     for area, kinds in per_area.items():
         figures = tuple(
-            (_SUMMARY_LABELS[k], sum(n for _p, n in rows))
+            (text.SUMMARY_LABELS[k], sum(n for _p, n in rows))
             for k, rows in sorted(kinds.items(), key=lambda kv: kv[0].rank)
         )
         everyone = sorted(
@@ -881,6 +868,9 @@ def _resolve(
 ) -> None:
     """Turn (person | area) → items into recipients: areas to their group chat or each planner."""
     chats, planners = _planning_targets(conn, people, org)
+    plan.planning_chats, plan.planners = chats, dict(planners)
+    plan.area_names = {area: org.label(area) for area in set(org.area.values())}
+    plan.area_of = dict(org.area)
     personal: dict[int, list[Item]] = defaultdict(list)
     for (kind, ident), items in by_key.items():
         if kind == "p":
@@ -889,7 +879,7 @@ def _resolve(
             ordered = tuple(sorted(items, key=_order))
             plan.recipients.append(
                 Recipient(
-                    f"g{chats[ident]}", chats[ident], f"กลุ่ม LINE ของ{org.label(ident)}", ordered, (), ident
+                    f"g{chats[ident]}", chats[ident], text.group_label(org.label(ident)), ordered, (), ident
                 )
             )
         else:

@@ -27,6 +27,7 @@ __all__ = [
     "ProcessSteps",
     "Reminders",
     "ReportDue",
+    "Riding",
     "Rules",
     "RulesError",
     "load_rules",
@@ -50,7 +51,7 @@ class ReportDue:
 @dataclass(frozen=True)
 class Reminders:
     enabled: bool = True
-    working_days_before: tuple[int, ...] = (7, 3, 1)
+    working_days_before: tuple[int, ...] = (5, 1)
     on_due_day: bool = True
 
 
@@ -59,6 +60,7 @@ class Overdue:
     enabled: bool = True
     notify_after_working_days: int = 1
     escalate_after_working_days: int = 3
+    notify_reporter: bool = False  # true: each late reporter is pushed again too, not only the approver
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,16 @@ class Digest:
 class Budget:
     enabled: bool = True
     digest_only_at: float = 0.8
+    reserve_share: float = 0.5  # of the quota, kept for approval requests, escalations and the
+    # planning group's messages; reminders and notices spend the rest
+
+
+@dataclass(frozen=True)
+class Riding:
+    """Spending fewer pushes without telling people less (``scheduler/budget.py``, ``bot/riders.py``)."""
+
+    pushes_per_reporter_per_quarter: int = 2  # 0: no cap; past it, reminders go to the planning digest
+    reminders_wait_hours: int = 0  # hours after the tick a reminder waits for a free reply to ride on
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,7 @@ class Rules:
     process_steps: ProcessSteps = field(default_factory=ProcessSteps)
     digest: Digest = field(default_factory=Digest)
     budget: Budget = field(default_factory=Budget)
+    riding: Riding = field(default_factory=Riding)
     delivery: Delivery = field(default_factory=Delivery)
 
     def patched(self, overrides: Mapping[str, Any] | None, source: str = "overrides") -> Rules:

@@ -39,6 +39,7 @@ from models import SchedulerRun
 from scheduler.clock import Clock, ShiftedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.process_steps import load_process_steps
+from scheduler.quota import line_quota_reader
 from scheduler.rules import RulesError, load_rules, parse_clock_time
 from scheduler.tick import DAILY_JOB, TickResult, TickSetup, run_tick
 from scheduler.workdays import WorkCalendar
@@ -91,7 +92,10 @@ class SchedulerService:
         self.engine = engine
         self.settings = settings
         self.clock = clock
-        self.setup = setup or tick_setup(settings, holder=deliverer.holder)
+        # LINE's own count of the month is read once per tick (scheduler/quota.py).
+        self.setup = setup or dataclasses.replace(
+            tick_setup(settings, holder=deliverer.holder), quota_reader=line_quota_reader(deliverer.client)
+        )
         self.dispatcher = Dispatcher(engine, deliverer, clock, self.setup.tz, self.setup.rules.delivery)
         self.dispatch = dispatch
         self.scheduler: AsyncIOScheduler | None = None

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import logging
-import os
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,12 +32,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from messages.reminders import Item, ItemKind, daily_message_json
+from messages.reminders import Item, ItemKind, daily_message_dict, daily_message_json
+from messages.riders import daily_rider, one_push
+from messages.scheduler_text import budget_figures
 from models import Lease, OutboxMessage, SchedulerRun
+from models.outbox import held_rows, insert_rows, json_text, keep_waiting, mark_merged, retry_keys
 from models.types import OutboxKind, OutboxStatus
+from scheduler.budget import Held, Push, spend
 from scheduler.clock import Clock
-from scheduler.planner import PERSONAL_KINDS, Plan, Recipient, plan_day, unreachable_by_area
+from scheduler.fiscal import FiscalQuarter, fiscal_year_of, quarter_of
+from scheduler.planner import Plan, Recipient, plan_day, unreachable_by_area
 from scheduler.process_steps import ProcessStep
+from scheduler.quota import QuotaReader, QuotaReading, spendable
 from scheduler.rules import Delivery, Rules, parse_clock_time
 from scheduler.workdays import WorkCalendar
 
@@ -78,6 +81,7 @@ class TickSetup:
     steps: Sequence[ProcessStep] = ()
     monthly_quota: int = 0  # 0: no budget
     holder: str = "tick"
+    quota_reader: QuotaReader | None = None  # LINE's count, read once per tick (scheduler/quota.py)
 
 
 @dataclass
@@ -91,6 +95,8 @@ class TickResult:
     digest_only: bool = False
     used_before: int = 0
     unreachable: int = 0
+    left_out: int = 0  # people whose reminders went into the planning group's message instead
+    waiting: int = 0  # held rows left waiting for a reply or the next day
     plan: Plan | None = field(default=None, repr=False)
 
     @property
@@ -152,11 +158,14 @@ def _month_start(day: date, tz: ZoneInfo) -> datetime:
 
 def messages_used(conn: Connection, day: date, tz: ZoneInfo) -> int:
     """Messages counted against this month's quota: recipients of pushes and multicasts queued since
-    the first of the month (local), except those that failed permanently."""
+    the first of the month (local) and sent or on their way (not held, folded, deferred or failed)."""
     total = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(sa.func.json_array_length(_outbox.c.recipients)), 0)).where(
             _outbox.c.kind.in_([OutboxKind.PUSH.value, OutboxKind.MULTICAST.value]),
-            _outbox.c.status != OutboxStatus.FAILED.value,
+            # Held and merged rows are counted in the row that carries them; failed ones never went.
+            _outbox.c.status.in_(
+                [OutboxStatus.PENDING.value, OutboxStatus.SENDING.value, OutboxStatus.SENT.value]
+            ),
             _outbox.c.created_at >= _month_start(day, tz),
         )
     ).scalar_one()
@@ -170,10 +179,6 @@ def _notified_this_month(conn: Connection, day: date) -> bool:
         )
     ).all()
     return any((summary or {}).get("budget_notice") for (summary,) in rows)
-
-
-def _personal_messages(plan: Plan) -> int:
-    return sum(1 for r in plan.recipients if r.personal and any(i.kind in PERSONAL_KINDS for i in r.items))
 
 
 # --- the tick ---------------------------------------------------------------------------------------
@@ -192,16 +197,23 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def plan_for(conn: Connection, day: date, setup: TickSetup) -> tuple[Plan, bool, int, bool]:
-    """The plan a tick on ``day`` would queue: (plan, digest only, messages used, budget notice sent)."""
+def plan_for(
+    conn: Connection, day: date, setup: TickSetup, reading: QuotaReading | None = None
+) -> tuple[Plan, bool, int, bool]:
+    """The plan a tick on ``day`` would queue: (plan, digest only, messages used, budget notice sent).
+    ``reading``: LINE's count of the month (the larger of it and ours is used)."""
     with gc_paused():
-        return _plan_for(conn, day, setup)
+        return _plan_for(conn, day, setup, reading)
 
 
-def _plan_for(conn: Connection, day: date, setup: TickSetup) -> tuple[Plan, bool, int, bool]:
+def _plan_for(
+    conn: Connection, day: date, setup: TickSetup, reading: QuotaReading | None
+) -> tuple[Plan, bool, int, bool]:
     rules = setup.rules
-    used = messages_used(conn, day, setup.tz)
-    quota = setup.monthly_quota if rules.budget.enabled else 0
+    quota, used = spendable(setup.monthly_quota, messages_used(conn, day, setup.tz), reading)
+    quota = quota if rules.budget.enabled else 0
+    # From this share of the quota on, the planning group is told (once a month) and personal
+    # reminders become its digest; below it, the day's spending is by priority (scheduler/budget.py).
     digest_only = bool(quota) and used >= quota * rules.budget.digest_only_at
     notices: list[Item] = []
     if digest_only and not _notified_this_month(conn, day):
@@ -216,13 +228,6 @@ def _plan_for(conn: Connection, day: date, setup: TickSetup) -> tuple[Plan, bool
         digest_only=digest_only,
         notices=notices,
     )
-    if quota and not digest_only and used + len(plan.recipients) > quota and _personal_messages(plan):
-        # Sending everything would overrun the quota: switch now rather than fail halfway.
-        digest_only = True
-        notices = [] if _notified_this_month(conn, day) else [_budget_notice(day, used, quota)]
-        plan = plan_day(
-            conn, day, rules, setup.calendar, setup.tz, steps=setup.steps, digest_only=True, notices=notices
-        )
     return plan, digest_only, used, bool(notices)
 
 
@@ -231,7 +236,7 @@ def _budget_notice(day: date, used: int, quota: int) -> Item:
         ItemKind.BUDGET_NOTICE,
         f"{day:%Y-%m}",
         on=day,
-        figures=(("ใช้ไปแล้ว", used), ("โควตาต่อเดือน", quota), ("ร้อยละ", round(100 * used / quota))),
+        figures=budget_figures(used, quota),
     )
 
 
@@ -253,7 +258,13 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             exists = conn.execute(sa.select(_run.c.id).where(_run.c.job == job, _run.c.run_on == day)).first()
             if exists is not None:
                 return TickResult(day, ran=False, reason="already ran")
-            plan, digest_only, used, noticed = plan_for(conn, day, setup)
+            reading = setup.quota_reader() if setup.quota_reader is not None else None
+            plan, digest_only, used, noticed = plan_for(conn, day, setup, reading)
+            pushed = (
+                _pushes_this_quarter(conn, day, setup)
+                if setup.rules.riding.pushes_per_reporter_per_quarter
+                else {}
+            )
         not_before = release_time(now, setup.tz, setup.rules.delivery, setup.calendar)
         result = TickResult(day, ran=True, digest_only=digest_only, used_before=used, plan=plan)
         result.naive = plan.naive_messages
@@ -264,9 +275,31 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             "budget_notice": noticed,
             "unreachable": unreachable_by_area(plan),
             "kinds": _kind_counts(plan),
+            "used": used,
         }
+        if reading is not None:
+            summary["line_quota"] = {"limit": reading.limit, "used": reading.used}
         try:
             with engine.begin() as conn:
+                held = [Held.of(row) for row in held_rows(conn)]
+                spending = spend(
+                    plan,
+                    held,
+                    allowance=_allowance(day, setup, used, reading),
+                    capped=_capped(plan, pushed, setup.rules.riding.pushes_per_reporter_per_quarter),
+                    area_of={p.id: plan.area_of.get(p.office_id) for p in plan.people.values()},
+                    due_by=_day_end(day, setup.tz),
+                )
+                mark_merged(conn, [h.id for push in spending.pushes for h in push.held], now)
+                keep_waiting(conn, spending.waiting, _day_end(setup.calendar.next_working_day(day), setup.tz))
+                _hold_back(conn, spending.held_back, day, now, setup)
+                result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
+                summarised = sum(
+                    i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
+                )  # digest-only mode: personal reminders already summarised by the planner
+                summary.update(
+                    digested=result.left_out + summarised, capped=spending.capped, waiting=result.waiting
+                )
                 conn.execute(
                     sa.insert(_run).values(
                         job=job,
@@ -277,82 +310,108 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                         summary=summary,
                     )
                 )
-                for batch in _chunks(
-                    _outbox_rows(plan, day, now, not_before, setup.rules.delivery.max_lines), _CHUNK
-                ):
-                    _insert_rows(conn, [row for row, _n in batch])
+                rows = _outbox_rows(spending.pushes, day, now, _push_at(not_before, setup), setup.rules)
+                for batch in _chunks(rows, _CHUNK):
+                    insert_rows(conn, [row for row, _n in batch])
                     result.rows += len(batch)
                     result.recipients += sum(n for _row, n in batch)
         except IntegrityError:
             log.info("tick for %s already queued by another replica", day)
             return TickResult(day, ran=False, reason="already ran")
         log.info(
-            "tick %s: %d messages in %d rows (naive %d), digest only: %s",
+            "tick %s: %d messages in %d rows (naive %d), digest only: %s, %d left out, %d waiting",
             day,
             result.recipients,
             result.rows,
             result.naive,
             digest_only,
+            result.left_out,
+            result.waiting,
         )
         return result
     finally:
         release_lease(engine, "tick", setup.holder)
 
 
-_JSON_COLUMNS = frozenset(c.name for c in _outbox.columns if isinstance(c.type, sa.JSON))
-
-
-def _uuid4s() -> Iterator[str]:
-    """Random (version 4) UUIDs, the random bytes drawn 16 KiB at a time rather than 16 per call."""
-    while True:
-        block = os.urandom(16 * 1024)
-        for start in range(0, len(block), 16):
-            yield str(uuid.UUID(bytes=block[start : start + 16], version=4))
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert outbox rows (JSON columns already serialised) below SQLAlchemy's per-row machinery:
-    SQLite through the driver's executemany (its loop is in C), PostgreSQL through COPY (executemany
-    there sends one statement per row, about ten times slower). A duplicate dedupe key still fails
-    the whole transaction, as it must."""
-    columns = list(rows[0])
-    dialect = conn.dialect
-    # Columns whose type converts values on the way in (the UTC datetimes): the same few values on
-    # every row of a tick, so each is converted once.
-    converters = [
-        (position, process)
-        for position, name in enumerate(columns)
-        if name not in _JSON_COLUMNS
-        and (process := _outbox.c[name].type._cached_bind_processor(dialect)) is not None
-    ]
-    converted: dict[Any, Any] = {}
-
-    def values(row: dict[str, Any]) -> list[Any]:
-        out = [row[c] for c in columns]
-        for position, process in converters:
-            raw = out[position]
-            if raw is not None and not isinstance(raw, str | int):
-                if raw not in converted:
-                    converted[raw] = process(raw)
-                out[position] = converted[raw]
-        return out
-
-    names = ", ".join(f'"{name}"' for name in columns)
-    if dialect.name != "postgresql":
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(
-            f'INSERT INTO "{_outbox.name}" ({names}) VALUES ({marks})',
-            [tuple(values(row)) for row in rows],
-        )
+def _hold_back(
+    conn: Connection, recipients: Sequence[Recipient], day: date, now: datetime, setup: TickSetup
+) -> None:
+    """Planning-group lists of who was left out, held until the group's next message (at the latest
+    the next weekly digest day)."""
+    if not recipients:
         return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{_outbox.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    until = _next_digest_day(day, setup)
+    rows = []
+    keys = retry_keys()
+    for r in recipients:
+        row = _row(keys, f"left-out:{day}:{r.key}", r, r.items, day, now, until, setup.rules.delivery.max_lines,
+                   personal=r.personal)  # fmt: skip
+        row.update(status=OutboxStatus.HELD.value, ride_key=r.to, rule="left_out")
+        rows.append(row)
+    insert_rows(conn, rows)
+
+
+def _next_digest_day(day: date, setup: TickSetup) -> datetime:
+    """The tick time (plus the release grace) of the first working day of next week's digest."""
+    weekday = setup.rules.digest.weekday
+    start = day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
+    if not setup.calendar.is_working_day(start):
+        start = setup.calendar.next_working_day(start)
+    tick = setup.rules.delivery.tick
+    return datetime.combine(start, tick, tzinfo=setup.tz).astimezone(UTC) + timedelta(hours=2)
+
+
+def _day_end(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _push_at(not_before: datetime, setup: TickSetup) -> datetime:
+    """When the day's pushes go if no free reply took them first (``riding.reminders_wait_hours``)."""
+    return not_before + timedelta(hours=setup.rules.riding.reminders_wait_hours)
+
+
+def _allowance(day: date, setup: TickSetup, used: int, reading: QuotaReading | None) -> int | None:
+    """Pushes the day may spend beyond what cannot wait: reminders and notices spend the month's quota
+    up to ``1 - reserve_share`` of it; the reserve is for approval requests, escalations and the
+    planning group's messages, which always go."""
+    quota, _used = spendable(setup.monthly_quota, used, reading)
+    if not quota or not setup.rules.budget.enabled:
+        return None
+    return max(0, round(quota * (1 - setup.rules.budget.reserve_share)) - used)
+
+
+def _pushes_this_quarter(conn: Connection, day: date, setup: TickSetup) -> dict[int, int]:
+    """Pushes queued for each person since the start of ``day``'s fiscal quarter."""
+    quarter = FiscalQuarter(fiscal_year_of(day), quarter_of(day))
+    since = datetime.combine(quarter.start, time(0), tzinfo=setup.tz).astimezone(UTC)
+    counts: dict[int, int] = defaultdict(int)
+    for (person_ids,) in conn.execute(
+        sa.select(_outbox.c.person_ids).where(
+            _outbox.c.kind.in_([OutboxKind.PUSH.value, OutboxKind.MULTICAST.value]),
+            _outbox.c.status.notin_(
+                [OutboxStatus.FAILED.value, OutboxStatus.HELD.value, OutboxStatus.MERGED.value]
+            ),
+            _outbox.c.created_at >= since,
+        )
+    ):
+        for person_id in person_ids or ():
+            counts[int(person_id)] += 1
+    return counts
+
+
+def _capped(plan: Plan, pushed: dict[int, int], cap: int) -> set[int]:
+    """Reporters (not approvers or planners) who have had ``cap`` pushes this quarter."""
+    if not cap:
+        return set()
+    return {
+        person_id
+        for person_id, count in pushed.items()
+        if count >= cap
+        and (person := plan.people.get(person_id)) is not None
+        and "reporter" in (roles := person.roles.split(","))
+        and "approver" not in roles
+        and "planner" not in roles
+    }
 
 
 def _kind_counts(plan: Plan) -> dict[str, int]:
@@ -377,46 +436,42 @@ def _chunks(
 
 
 def _outbox_rows(
-    plan: Plan, day: date, now: datetime, not_before: datetime, max_lines: int
+    pushes: Sequence[Push], day: date, now: datetime, not_before: datetime, rules: Rules
 ) -> Iterator[tuple[dict[str, Any], int]]:
-    """Outbox rows for a plan, with their recipient counts: a push per recipient, a multicast per group
-    of identical messages."""
-    keys = _uuid4s()
+    """Outbox rows for the day's pushes, with their recipient counts: a push per recipient (its held
+    rows folded in), a multicast per group of identical messages."""
+    keys = retry_keys()
+    max_lines = rules.delivery.max_lines
+    ride = rules.riding.reminders_wait_hours > 0
     groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
-    for r in plan.recipients:
-        if r.personal:
+    for push in pushes:
+        r = push.recipient
+        if push.held:
+            first = [daily_message_dict(r.items, day, max_lines=max_lines)] if r.items else []
+            messages = one_push(first, [m for h in push.held for m in h.messages])
+            rider = "\n".join(
+                filter(None, [daily_rider(r.items) if r.items else "", *(h.rider for h in push.held)])
+            )
+            yield (
+                _row(keys, f"daily:{day}:{r.key}", r, r.items, day, now, not_before, max_lines,
+                     json_text(messages)[1:-1], push.rules, rider if ride else None),
+                1,
+            )  # fmt: skip
+        elif r.personal:
             groups[r.items].append(r)
         else:
             yield (
                 _row(
-                    keys,
-                    f"daily:{day}:{r.key}",
-                    [r.to],
-                    [],
-                    r.items,
-                    day,
-                    now,
-                    not_before,
-                    max_lines,
-                    personal=False,
+                    keys, f"daily:{day}:{r.key}", r, r.items, day, now, not_before, max_lines, personal=False
                 ),
                 1,
             )
     for items, members in groups.items():
         if len(members) == 1:
             r = members[0]
+            rider = daily_rider(items) if ride else None
             yield (
-                _row(
-                    keys,
-                    f"daily:{day}:{r.key}",
-                    [r.to],
-                    list(r.person_ids),
-                    items,
-                    day,
-                    now,
-                    not_before,
-                    max_lines,
-                ),
+                _row(keys, f"daily:{day}:{r.key}", r, items, day, now, not_before, max_lines, rider=rider),
                 1,
             )
             continue
@@ -425,18 +480,9 @@ def _outbox_rows(
             chunk = members[start : start + MULTICAST_LIMIT]
             person_ids = [p for m in chunk for p in m.person_ids]
             digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:24]
-            row = _row(
-                keys,
-                f"daily:{day}:m{digest}",
-                [m.to for m in chunk],
-                person_ids,
-                items,
-                day,
-                now,
-                not_before,
-                max_lines,
-                message,
-            )
+            group = Recipient(f"m{digest}", "", "", items, tuple(person_ids))
+            row = _row(keys, f"daily:{day}:m{digest}", group, items, day, now, not_before, max_lines, message,
+                       to=[m.to for m in chunk])  # fmt: skip
             message = row["messages"][1:-1]
             yield row, len(chunk)
 
@@ -444,26 +490,29 @@ def _outbox_rows(
 def _row(
     keys: Iterator[str],
     dedupe_key: str,
-    to: list[str],
-    person_ids: list[int],
+    r: Recipient,
     items: Sequence[Item],
     day: date,
     now: datetime,
     not_before: datetime,
     max_lines: int,
     message: str | None = None,
+    held_rules: Sequence[str] = (),
+    rider: str | None = None,
     *,
     personal: bool = True,
+    to: list[str] | None = None,
 ) -> dict[str, Any]:
+    to = to or [r.to]
     if message is None:
         message = daily_message_json(items, day, max_lines=max_lines, personal=personal)
-    kinds = ",".join(dict.fromkeys(i.kind.value for i in items))
+    kinds = ",".join(dict.fromkeys([*(i.kind.value for i in items), *held_rules]))
     return {
         "retry_key": next(keys),
         "dedupe_key": dedupe_key,
         "kind": (OutboxKind.PUSH if len(to) == 1 else OutboxKind.MULTICAST).value,
-        "recipients": _json(to),
-        "person_ids": _json(person_ids),
+        "recipients": json_text(to),
+        "person_ids": json_text(list(r.person_ids)),
         "reply_token": None,
         "reply_deadline": None,
         "event_id": None,
@@ -483,4 +532,6 @@ def _row(
         "line_request_id": None,
         "created_at": now,
         "sent_at": None,
+        "ride_key": to[0] if rider and len(to) == 1 and r.personal else None,
+        "rider": rider if rider and len(to) == 1 and r.personal else None,
     }

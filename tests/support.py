@@ -49,6 +49,9 @@ def make_settings(db_url: str, fake: Any, tmp_path: Any, **overrides: Any) -> Se
         # The scheduler runs on the system clock; e2e tests of the chat must not get real reminders.
         "TIDTAM_SCHEDULER_ENABLED": False,
         "TIDTAM_EVENT_PROCESSING": "inline",  # the harness runs the app in a thread: one process
+        # Chat tests see approval cards and notices pushed at once; holding them for a free reply or
+        # the next daily message (the default) has its own tests (tests/test_riders.py).
+        "TIDTAM_HOLD_FOR_REPLIES": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -32,8 +32,11 @@ DAY = date(2027, 1, 8)
 def test_defaults_match_the_issue() -> None:
     rules = load_rules()
     assert rules.report_due.days_after_quarter_end == 10
-    assert rules.reminders.working_days_before == (7, 3, 1) and rules.reminders.on_due_day
+    # Issue 17 thinned the reminders (chosen with `tidtam simulate`): a week before, the day before and
+    # the due day; after it the approver hears, not the reporter again; two pushes a quarter per reporter.
+    assert rules.reminders.working_days_before == (5, 1) and rules.reminders.on_due_day
     assert (rules.overdue.notify_after_working_days, rules.overdue.escalate_after_working_days) == (1, 3)
+    assert not rules.overdue.notify_reporter and rules.riding.pushes_per_reporter_per_quarter == 2
     assert (rules.approvals.remind_after_working_days, rules.approvals.escalate_after_working_days) == (2, 5)
     assert rules.drafts.idle_days == 3 and rules.budget.digest_only_at == 0.8
     assert (rules.delivery.tick_time, rules.delivery.quiet_start, rules.delivery.quiet_end) == (

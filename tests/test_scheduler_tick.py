@@ -22,7 +22,7 @@ from messages.reminders import ItemKind
 from models import ActingApprover, ChatBinding, Lease, Office, OutboxMessage, SchedulerRun
 from scheduler.clock import FixedClock
 from scheduler.process_steps import load_process_steps
-from scheduler.rules import load_rules
+from scheduler.rules import Rules, load_rules
 from scheduler.service import SchedulerService
 from scheduler.tick import TickSetup, plan_for, run_tick
 from scheduler.workdays import WorkCalendar
@@ -45,8 +45,9 @@ def _office(engine: Engine, **kwargs) -> Generated:  # type: ignore[no-untyped-d
     )
 
 
-def _setup(quota: int = 0) -> TickSetup:
-    return TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=quota)
+def _setup(quota: int = 0, rules: Rules | None = None) -> TickSetup:
+    rules = rules or load_rules()
+    return TickSetup(rules, WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=quota)
 
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
@@ -173,10 +174,12 @@ def test_office_overrides_and_acting_approvers(engine: Engine) -> None:
             )
         )  # fmt: skip
         s.commit()
+    # Reminders 7, 3 and 1 working days before: school 1's later due date then gives none on the 8th.
+    setup = _setup(rules=load_rules().patched({"reminders": {"working_days_before": [7, 3, 1]}}))
     with engine.connect() as conn:
-        on_8th, *_ = plan_for(conn, date(2027, 1, 8), _setup())
-        on_12th, *_ = plan_for(conn, date(2027, 1, 12), _setup())
-        on_14th, *_ = plan_for(conn, date(2027, 1, 14), _setup())
+        on_8th, *_ = plan_for(conn, date(2027, 1, 8), setup)
+        on_12th, *_ = plan_for(conn, date(2027, 1, 12), setup)
+        on_14th, *_ = plan_for(conn, date(2027, 1, 14), setup)
     due_on_8th = {
         p for r in on_8th.recipients for i in r.items if i.kind is ItemKind.REPORT_DUE for p in r.person_ids
     }

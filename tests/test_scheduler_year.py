@@ -166,7 +166,18 @@ def test_a_fiscal_year_of_reminders(engine: Engine, fake_line) -> None:  # type:
     events = script(project_ids)
     oracle = Oracle(events)
     steps = tuple(load_process_steps())
-    setup = TickSetup(load_rules(), CAL, TZ, steps, monthly_quota=0, holder="sim")
+    # The oracle below is written for the fuller schedule of reminders (7, 3 and 1 working days before,
+    # the reporter told again when late, no per-quarter cap), which exercises more of the planner
+    # than the thinner defaults do.
+    rules = load_rules().patched(
+        {
+            "reminders": {"working_days_before": [7, 3, 1]},
+            "overdue": {"notify_reporter": True},
+            "riding": {"pushes_per_reporter_per_quarter": 0},
+        },
+        "test",
+    )
+    setup = TickSetup(rules, CAL, TZ, steps, monthly_quota=0, holder="sim")
     clock = FixedClock(at(START, 8, 30))
     client = LineClient(
         access_token=fake_line.access_token, api_base_url=fake_line.base_url, data_api_base_url=fake_line.base_url,

@@ -92,6 +92,7 @@ def make_processor(
         workers=workers,
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
+        hold_for_replies=settings.hold_for_replies,
         poll_seconds=poll_seconds,
         link_limits=link_limits(settings),
         public_url=settings.public_url,

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
         description="1: the director's decision is final; 2: the planning group verifies after the director.",
     )
     monthly_message_quota: int = Field(default=300, validation_alias="TIDTAM_MONTHLY_MESSAGE_QUOTA")
+    hold_for_replies: bool = Field(
+        default=True,
+        validation_alias="TIDTAM_HOLD_FOR_REPLIES",
+        description=(
+            "Approval requests and decision notices wait for the person's next free reply or their next "
+            "daily message (one push a day) instead of a push each at once."
+        ),
+    )
     # Link-code guessing, on top of the per-account lockout (models/linking.py); 0 switches a limit off.
     link_tries_per_office_per_hour: int = Field(
         default=100,

@@ -1,0 +1,200 @@
+"""The day's spending of the LINE quota: what goes out as a push, in which order, and what waits.
+
+Inputs: the day's plan (one recipient per message), the held rows due by today (approval requests and
+decision notices queued since the last tick, ``models.outbox.take_held``), what is left of the month's
+quota and the reserve kept for what cannot wait, and the reporters who have had their pushes for the
+quarter. Output: one push per recipient, the held rows folded into it, and what was left out.
+
+Order of spending:
+
+* priority 0, always sent: the planning group's messages (escalations, the digest, the budget notice,
+  and the names of those left out today) and approvers with approval requests waiting;
+* then reminders, nearest their due date first (overdue before "due today" before "in 5 days");
+* then the rest (decision notices, draft nudges).
+
+Past the day's allowance (what is left of the month, less the reserve), or for a reporter at the
+quarter's cap, a person's reminders are listed by name in the planning group's message of the day
+(so someone can follow up by phone) and their held rows wait for their next free reply or the next
+day. Nothing is dropped: what waits is counted in the tick's summary.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from messages.reminders import Item, ItemKind, Line
+from messages.scheduler_text import group_label
+from scheduler.planner import PERSONAL_KINDS, Plan, Recipient
+
+__all__ = ["Held", "Push", "Spending", "spend"]
+
+_OVERDUE = frozenset({ItemKind.REPORT_OVERDUE, ItemKind.APPROVER_OVERDUE})
+_REMINDERS = frozenset(
+    {ItemKind.REPORT_DUE, ItemKind.REPORT_OVERDUE, ItemKind.APPROVER_OVERDUE, ItemKind.APPROVAL_PENDING}
+)
+APPROVAL_REQUEST = "approval_request"
+
+
+@dataclass(frozen=True)
+class Held:
+    """A held outbox row: an approval request, a decision notice, a planning-group list waiting."""
+
+    id: int
+    to: str
+    person_ids: tuple[int, ...]
+    messages: tuple[dict[str, Any], ...]
+    rule: str
+    rider: str = ""
+    due: datetime | None = None  # when it must go out (its not_before); None: now
+
+    @classmethod
+    def of(cls, row: Any) -> Held:
+        return cls(
+            row.id,
+            row.ride_key,
+            tuple(row.person_ids or ()),
+            tuple(row.messages or ()),
+            row.rule,
+            row.rider or "",
+            row.not_before,
+        )
+
+
+@dataclass(frozen=True)
+class Push:
+    """One push of the day: the plan's recipient (its items may be empty) and the held rows folded in."""
+
+    recipient: Recipient
+    held: tuple[Held, ...] = ()
+
+    @property
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(h.rule for h in self.held))
+
+
+@dataclass
+class Spending:
+    pushes: list[Push] = field(default_factory=list)
+    held_back: list[Recipient] = field(default_factory=list)  # planning-group lists that wait (below)
+    waiting: list[int] = field(default_factory=list)  # held row ids that wait for a reply or tomorrow
+    left_out: list[int] = field(default_factory=list)  # people whose reminders went into the digest
+    capped: int = 0  # of those, reporters at the quarter's cap
+
+
+def _priority(push: Push) -> tuple[int, int]:
+    r = push.recipient
+    if not r.personal or any(i.kind not in PERSONAL_KINDS for i in r.items):
+        return (0, 0)  # the planning group's own messages (to its LINE group, or to each planner)
+    if any(h.rule == APPROVAL_REQUEST for h in push.held):
+        return (0, 1)
+    days = [-1 if i.kind in _OVERDUE else i.days for i in r.items if i.kind in _REMINDERS]
+    if days:
+        return (1, min(days))
+    return (2, 0)
+
+
+def _candidates(plan: Plan, held: Sequence[Held], due_by: datetime | None) -> list[Push]:
+    """One push per recipient of the plan, with their held rows; one per recipient of a held row that
+    is due (``due_by``); a held row not due yet joins its recipient's push only if there is one."""
+    by_to: dict[str, list[Held]] = defaultdict(list)
+    for h in held:
+        by_to[h.to].append(h)
+    pushes = [Push(r, tuple(by_to.pop(r.to, ()))) for r in plan.recipients]
+    for to, rows in by_to.items():
+        if due_by is not None and all(h.due is not None and h.due > due_by for h in rows):
+            continue
+        people = tuple(dict.fromkeys(p for h in rows for p in h.person_ids))
+        person = plan.people.get(people[0]) if people else None
+        label = f"{person.code} {person.full_name}" if person else to
+        pushes.append(Push(Recipient(f"h{to}", to, label, (), people, None), tuple(rows)))
+    return pushes
+
+
+def _only_lists(push: Push) -> bool:
+    """A message that only lists who was left out: it can wait for the planning group's next message."""
+    items = push.recipient.items
+    return not push.held and bool(items) and all(i.kind is ItemKind.REMINDER_SUMMARY for i in items)
+
+
+def spend(
+    plan: Plan,
+    held: Sequence[Held],
+    *,
+    allowance: int | None,
+    capped: Iterable[int] = (),
+    area_of: dict[int, int | None] | None = None,
+    due_by: datetime | None = None,
+) -> Spending:
+    """The day's pushes within ``allowance`` (messages beyond priority 0; None: no limit); held rows
+    due after ``due_by`` only join a push that goes anyway."""
+    at_cap = set(capped)
+    result = Spending()
+    left: list[Push] = []
+    spent = 0
+    for push in sorted(_candidates(plan, held, due_by), key=_priority):
+        urgent = _priority(push)[0] == 0
+        person_capped = any(p in at_cap for p in push.recipient.person_ids)
+        if not urgent and (person_capped or (allowance is not None and spent >= allowance)):
+            left.append(push)
+            result.capped += person_capped
+            continue
+        result.pushes.append(push)
+        spent += 0 if urgent else 1
+    _leave_out(plan, result, left, area_of or {})
+    # A planning group told nothing today but who was left out waits for its next message (at the
+    # latest the weekly digest): a daily push of names alone would spend what it reports saving.
+    result.held_back = [push.recipient for push in result.pushes if _only_lists(push)]
+    result.pushes = [push for push in result.pushes if not _only_lists(push)]
+    return result
+
+
+def _leave_out(plan: Plan, result: Spending, left: list[Push], area_of: dict[int, int | None]) -> None:
+    """Held rows of those left out wait; their reminders are named in the planning group's message."""
+    named: dict[int, list[Line]] = defaultdict(list)
+    for push in left:
+        result.waiting.extend(h.id for h in push.held)
+        reminders = [i for i in push.recipient.items if i.kind in _REMINDERS or i.kind is ItemKind.DRAFT_IDLE]
+        for person_id in push.recipient.person_ids:
+            person = plan.people.get(person_id)
+            area = push.recipient.area_id if push.recipient.area_id is not None else area_of.get(person_id)
+            if person is None or area is None or not reminders:
+                continue
+            codes = [line.code for item in reminders for line in item.lines if line.code]
+            named[area].append(Line(person.code, person.full_name, ", ".join(codes[:5])))
+            result.left_out.append(person_id)
+    for area, lines in named.items():
+        item = Item(
+            ItemKind.REMINDER_SUMMARY,
+            "budget",
+            total=len(lines),
+            lines=tuple(sorted(lines, key=lambda line: line.code)[: plan.max_lines]),
+            figures=(),
+        )
+        _tell_planning_group(plan, result, area, item)
+
+
+def _tell_planning_group(plan: Plan, result: Spending, area: int, item: Item) -> None:
+    chat = plan.planning_chats.get(area)
+    targets = [chat] if chat else [str(p) for p in plan.planners.get(area, [])]
+    for target in targets:
+        for index, push in enumerate(result.pushes):
+            r = push.recipient
+            if (chat and r.to == chat) or (not chat and r.person_ids == (int(target),)):
+                result.pushes[index] = replace(push, recipient=replace(r, items=(*r.items, item)))
+                break
+        else:
+            if chat:
+                label = group_label(plan.area_names.get(area, ""))
+                result.pushes.append(Push(Recipient(f"g{chat}", chat, label, (item,), (), area)))
+            else:
+                person = plan.people.get(int(target))
+                if person is not None and person.reachable:
+                    label = f"{person.code} {person.full_name}"
+                    recipient = Recipient(
+                        f"p{person.id}", person.line_user_id or "", label, (item,), (person.id,), area
+                    )
+                    result.pushes.append(Push(recipient))
