@@ -139,7 +139,9 @@ def from_dict(data: dict[str, Any]) -> Questionnaire:
     details = {q.get("key"): q.get("detail", "") for q in questions if isinstance(q, dict)}
     clean = {k: v for k, v in data.items() if k in TOP_FIELDS}
     clean["questions"] = [
-        {k: v for k, v in q.items() if k not in ("suggested", "detail")} for q in questions if isinstance(q, dict)
+        {k: v for k, v in q.items() if k not in ("suggested", "detail")}
+        for q in questions
+        if isinstance(q, dict)
     ]
     built = build(wrap(clean, txt.where_stored()), name=str(extra.get("name", "")))
     if not any(v is not None for v in suggested.values()) and not any(details.values()):
@@ -147,7 +149,8 @@ def from_dict(data: dict[str, Any]) -> Questionnaire:
     return replace(
         built,
         questions=tuple(
-            replace(q, suggested=suggested.get(q.key), detail=details.get(q.key) or "") for q in built.questions
+            replace(q, suggested=suggested.get(q.key), detail=details.get(q.key) or "")
+            for q in built.questions
         ),
     )
 
@@ -264,7 +267,9 @@ def _question(check: _Checker, raw: Raw, seen: dict[str, Raw]) -> Question | Non
     kind_text = check.text(fields.get("kind"), "kind", required=True, where=raw)
     kind = _kind(kind_text) if kind_text else None
     if kind_text and kind is None:
-        check.add(fields["kind"], "unknown_kind", kind=kind_text, allowed=", ".join(k.value for k in QuestionKind))
+        check.add(
+            fields["kind"], "unknown_kind", kind=kind_text, allowed=", ".join(k.value for k in QuestionKind)
+        )
     text = check.text(fields.get("text"), "text", required=True, where=raw)
     required = check.boolean(fields.get("required"), "required", True)
     choices = _choices(check, fields.get("choices"))
@@ -284,7 +289,11 @@ def _question(check: _Checker, raw: Raw, seen: dict[str, Raw]) -> Question | Non
     limit_value = check.number(fields.get("max_length"), "max_length")
     max_length = DEFAULT_TEXT_LIMIT
     if limit_value is not None:
-        if kind is not QuestionKind.TEXT or limit_value != int(limit_value) or not 1 <= limit_value <= MAX_TEXT_LIMIT:
+        if (
+            kind is not QuestionKind.TEXT
+            or limit_value != int(limit_value)
+            or not 1 <= limit_value <= MAX_TEXT_LIMIT
+        ):
             check.add(fields["max_length"], "bad_max_length", limit=MAX_TEXT_LIMIT)
         else:
             max_length = int(limit_value)
@@ -307,7 +316,9 @@ def _question(check: _Checker, raw: Raw, seen: dict[str, Raw]) -> Question | Non
     )
 
 
-def _condition_problems(check: _Checker, raw: Raw, question: Question, earlier: dict[str, Question], later: set[str]) -> Any:
+def _condition_problems(
+    check: _Checker, raw: Raw, question: Question, earlier: dict[str, Question], later: set[str]
+) -> Any:
     try:
         node = parse_condition(question.when)
     except ConditionError as error:
@@ -328,7 +339,10 @@ def _condition_problems(check: _Checker, raw: Raw, question: Question, earlier: 
             check.add(raw, "condition_unknown", key=compare.key)
             ok = False
             continue
-        if compare.op in ("<", "<=", ">", ">=") and target.kind not in (QuestionKind.RATING, QuestionKind.NUMBER):
+        if compare.op in ("<", "<=", ">", ">=") and target.kind not in (
+            QuestionKind.RATING,
+            QuestionKind.NUMBER,
+        ):
             check.add(raw, "condition_order", key=compare.key, op=compare.op)
             ok = False
         for value in compare.values:
@@ -338,7 +352,11 @@ def _condition_problems(check: _Checker, raw: Raw, question: Question, earlier: 
             elif target.kind in (QuestionKind.RATING, QuestionKind.NUMBER) and not isinstance(value, Decimal):
                 check.add(raw, "condition_number", key=compare.key, value=str(value))
                 ok = False
-            elif target.kind is QuestionKind.RATING and compare.op in ("==", "!=", "in") and value not in RATING_VALUES:
+            elif (
+                target.kind is QuestionKind.RATING
+                and compare.op in ("==", "!=", "in")
+                and value not in RATING_VALUES
+            ):
                 check.add(raw, "condition_rating", key=compare.key, value=str(value))
                 ok = False
     return node if ok else None

@@ -67,7 +67,9 @@ def read_sheets(path: Path) -> Raw:
                 continue
             key = labels.get(_cell(row[0]))
             if key is not None:
-                top[key] = Raw(_cell(row[1]) if len(row) > 1 else "", txt.where_row(txt.FORM_SHEET, number), number)
+                top[key] = Raw(
+                    _cell(row[1]) if len(row) > 1 else "", txt.where_row(txt.FORM_SHEET, number), number
+                )
         rows = book[txt.QUESTIONS_SHEET].iter_rows(values_only=True)
         header = [_cell(v) for v in next(rows, ())]
         columns: dict[str, int] = {}
@@ -77,7 +79,9 @@ def read_sheets(path: Path) -> Raw:
                 columns[field] = header.index(label)
             elif field in ("key", "kind", "text"):
                 where = txt.where_row(txt.QUESTIONS_SHEET, 1)
-                raise QuestionnaireError([txt.problem(where, "header_missing", sheet=txt.QUESTIONS_SHEET, header=label)])
+                raise QuestionnaireError(
+                    [txt.problem(where, "header_missing", sheet=txt.QUESTIONS_SHEET, header=label)]
+                )
         questions: list[Raw] = []
         for number, row in enumerate(rows, start=2):
             values = [_cell(v) for v in row]

@@ -3,7 +3,7 @@ questionnaire conversation (questions, corrections, the review card), campaign i
 reminders, the year-end evaluation, and the command line's lines.
 
 Pure functions: values in, strings or line-bot-sdk message objects out. Buttons carry the payloads
-built by `bot/evaluation_postback.py`'s codec; this module only receives them as strings.
+of `evaluation/payload.py`, the one place they are built and parsed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linebot.v3.messaging import (
     FlexContainer,
@@ -23,8 +23,14 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
+from evaluation.codes import Code, Op
+from evaluation.payload import Button, OpenCampaign, encode
+from evaluation.questionnaire import RATING_VALUES, Question
 from messages.thai_dates import format_date
 from messages.thai_numbers import format_number
+
+if TYPE_CHECKING:  # the engine's reply types; this module only reads their attributes
+    from evaluation.engine import Ask, Correction, PickEdit, Review
 
 LABEL_LIMIT = 20
 
@@ -193,3 +199,292 @@ EXAMPLE_ROWS = (
     ),
     ("comment", "ข้อความ", "ข้อเสนอแนะเพิ่มเติม", "ไม่", "", "clarity <= 2", "", "", "", ""),
 )
+
+
+def rating_from_word(typed: str) -> int | None:
+    """A rating typed as its Thai label ("มาก", "ปานกลาง"); None for anything else."""
+    folded = "".join(typed.split())
+    for value, label in RATING_LABELS.items():
+        if folded == label:
+            return value
+    return None
+
+
+# --- the questionnaire conversation ------------------------------------------------------------------
+
+EVALUATION_WORDS = ("แบบประเมิน", "ประเมิน", "ตอบแบบประเมิน", "evaluation")
+REVIEW_WORDS = ("ทบทวน", "ดูคำตอบ")
+
+_CORRECTIONS = {
+    Code.RATING: "กรุณาตอบเป็นคะแนน 1 ถึง 5 ค่ะ แตะปุ่ม หรือพิมพ์ตัวเลข เช่น 4",
+    Code.CHOICE: "ไม่พบตัวเลือกนี้ค่ะ แตะปุ่ม หรือพิมพ์หมายเลขข้อ เช่น 1",
+    Code.MULTI: "ไม่พบตัวเลือกนี้ค่ะ แตะเพื่อเลือกได้หลายข้อ หรือพิมพ์หมายเลขคั่นด้วยจุลภาค เช่น 1,3",
+    Code.MULTI_EMPTY: 'ยังไม่ได้เลือกเลยค่ะ เลือกอย่างน้อย 1 ข้อ แล้วแตะ "เสร็จ"',
+    Code.NUMBER: "{detail}",
+    Code.TOO_SMALL: "ตัวเลขต้องไม่น้อยกว่า {detail} ค่ะ",
+    Code.TOO_BIG: "ตัวเลขต้องไม่เกิน {detail} ค่ะ",
+    Code.EMPTY: "ยังไม่ได้พิมพ์คำตอบค่ะ",
+    Code.TOO_LONG: "คำตอบยาวเกิน {detail} ตัวอักษรค่ะ กรุณาย่อให้สั้นลง",
+    Code.REQUIRED: "ข้อนี้จำเป็นต้องตอบค่ะ ข้ามไม่ได้",
+    Code.NOTHING_TO_KEEP: "ข้อนี้ยังไม่มีคำตอบเดิมค่ะ",
+    Code.FIRST_QUESTION: "นี่คือคำถามข้อแรกแล้วค่ะ",
+    Code.STALE: "ปุ่มนั้นเป็นของข้อความก่อนหน้าค่ะ ตอนนี้ถึงข้อนี้แล้ว",
+    Code.HELP: (
+        'ตอบทีละข้อได้เลยค่ะ พิมพ์ "ย้อนกลับ" เพื่อกลับไปข้อก่อน "ข้าม" สำหรับข้อที่ไม่บังคับ '
+        'หรือ "ยกเลิก" เพื่อพักไว้ (คำตอบที่ตอบแล้วไม่หาย)'
+    ),
+    Code.REVIEW_HINT: 'แตะ "ส่งคำตอบ" เพื่อส่ง หรือ "แก้ไข" เพื่อเปลี่ยนคำตอบค่ะ',
+    Code.PICK_HINT: "กรุณาพิมพ์หมายเลขข้อที่จะแก้ เช่น 2 ค่ะ",
+}
+_HINTS = {
+    "rating": "แตะคะแนน หรือพิมพ์ตัวเลข 1-5 ค่ะ (5 = มากที่สุด)",
+    "choice": "แตะตัวเลือก หรือพิมพ์หมายเลขข้อค่ะ",
+    "multi": 'เลือกได้หลายข้อ แตะเพื่อเลือก/ยกเลิก แล้วแตะ "เสร็จ" หรือพิมพ์หมายเลข เช่น 1,3 ค่ะ',
+    "number": "พิมพ์ตัวเลขค่ะ",
+    "text": "พิมพ์คำตอบได้เลยค่ะ",
+}
+
+
+def correction_text(correction: Correction) -> str:
+    return _CORRECTIONS[correction.code].format(detail=correction.detail)
+
+
+def _truncate(label: str, limit: int = LABEL_LIMIT) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _button(label: str, data: str, display: str | None = None) -> QuickReplyItem:
+    return QuickReplyItem(
+        action=PostbackAction(
+            label=_truncate(label), data=data, display_text=_truncate(display or label, 300)
+        )
+    )
+
+
+def answer_text(question: Question, value: Any) -> str:
+    """An answer as people read it back."""
+    if value is None or value == [] or value == "":
+        return "-"
+    kind = question.kind.value
+    if kind == "rating":
+        return f"{value} ({RATING_LABELS.get(int(value), '')})"
+    if kind == "multi":
+        return ", ".join(str(v) for v in value)
+    if kind == "number":
+        return f"{format_number(Decimal(str(value)))} {question.unit}".strip()
+    return str(value)
+
+
+def render_ask(ask: Ask) -> TextMessage:
+    q = ask.question
+    kind = q.kind.value
+    lines: list[str] = []
+    if ask.correction is not None:
+        lines += [correction_text(ask.correction), ""]
+    lines.append(f"({ask.number}/{ask.total}) {q.text}" if ask.total > 1 else q.text)
+    if q.detail:
+        lines.append(q.detail)
+    if kind == "choice":
+        lines += [f"{i}. {c}" for i, c in enumerate(q.choices, start=1)]
+    if kind == "multi":
+        lines += [f"{'☑' if c in ask.picked else '☐'} {i}. {c}" for i, c in enumerate(q.choices, start=1)]
+    if kind == "number":
+        limits = [
+            f"ไม่น้อยกว่า {format_number(q.minimum)}" if q.minimum is not None else "",
+            f"ไม่เกิน {format_number(q.maximum)}" if q.maximum is not None else "",
+        ]
+        shown = " ".join(x for x in limits if x)
+        unit = f" (หน่วย: {q.unit})" if q.unit else ""
+        lines.append(f"{_HINTS['number']}{unit}" + (f" {shown}" if shown else ""))
+    else:
+        lines.append(_HINTS[kind])
+    if ask.current is not None:
+        lines.append(f"คำตอบเดิม: {answer_text(q, ask.current)}")
+    if not q.required:
+        lines.append('ข้อนี้ไม่บังคับ ไม่ตอบ แตะ "ข้าม" ได้ค่ะ')
+
+    def tap(op: Op, value: str = "") -> str:
+        return encode(Button(op, ask.seq, value))
+
+    items: list[QuickReplyItem] = []
+    if kind == "rating":
+        items += [_button(f"{v} {RATING_LABELS[v]}", tap(Op.ANSWER, str(v))) for v in RATING_VALUES]
+    elif kind == "choice":
+        items += [_button(c, tap(Op.ANSWER, str(i)), c) for i, c in enumerate(q.choices, start=1)]
+    elif kind == "multi":
+        items += [
+            _button(f"{'☑' if c in ask.picked else '☐'} {c}", tap(Op.TOGGLE, str(i)), c)
+            for i, c in enumerate(q.choices, start=1)
+        ]
+        items.append(_button("เสร็จ", tap(Op.DONE), "เลือกครบแล้ว"))
+    if ask.current is not None:
+        items.append(_button("ใช้คำตอบเดิม", tap(Op.KEEP)))
+    if not q.required:
+        items.append(_button("ข้าม", tap(Op.SKIP)))
+    if ask.can_go_back:
+        items.append(_button("ย้อนกลับ", tap(Op.BACK)))
+    items.append(_button("ยกเลิก", tap(Op.CANCEL), "ยกเลิก (พักไว้ก่อน)"))
+    return TextMessage(text="\n".join(lines)[:5000], quick_reply=QuickReply(items=items[:13]))
+
+
+def render_review(review: Review, *, closes_on: date | None = None) -> TextMessage:
+    lines: list[str] = []
+    if review.correction is not None:
+        lines += [correction_text(review.correction), ""]
+    lines.append(f"ทบทวนคำตอบ: {review.questionnaire.title}")
+    applicable = review.questionnaire.applicable(review.answers)
+    for number, q in enumerate(applicable, start=1):
+        lines.append(f"{number}. {q.text}: {answer_text(q, review.answers.get(q.key))}")
+    if closes_on is not None:
+        lines.append(f"แก้ไขได้จนถึง {format_date(closes_on)}")
+    lines.append('ถูกต้องแล้ว แตะ "ส่งคำตอบ" ค่ะ')
+    text = "\n".join(lines)
+    if len(text) > 5000:
+        text = text[:4990] + "…"
+    items = [
+        _button("ส่งคำตอบ", encode(Button(Op.SUBMIT, review.seq))),
+        _button("แก้ไข", encode(Button(Op.EDIT, review.seq)), "แก้ไขคำตอบ"),
+        _button("ยกเลิก", encode(Button(Op.CANCEL, review.seq)), "ยกเลิก (พักไว้ก่อน)"),
+    ]
+    return TextMessage(text=text, quick_reply=QuickReply(items=items))
+
+
+def render_pick(pick: PickEdit) -> TextMessage:
+    lines: list[str] = []
+    if pick.correction is not None:
+        lines += [correction_text(pick.correction), ""]
+    lines.append("แก้ไขข้อไหนคะ แตะหรือพิมพ์หมายเลขข้อ")
+    lines += [f"{n}. {q.text}" for n, q in enumerate(pick.questions, start=1)]
+    items = [
+        _button(f"ข้อ {n}", encode(Button(Op.EDIT_KEY, pick.seq, str(n))), f"แก้ไขข้อ {n}")
+        for n in range(1, min(len(pick.questions), 12) + 1)
+    ]
+    items.append(_button("กลับไปทบทวน", encode(Button(Op.BACK, pick.seq))))
+    return TextMessage(text="\n".join(lines)[:5000], quick_reply=QuickReply(items=items))
+
+
+def paused() -> TextMessage:
+    return TextMessage(text='พักแบบประเมินไว้ก่อนแล้วค่ะ คำตอบที่ตอบไว้ยังอยู่ครบ พิมพ์ "แบบประเมิน" เมื่อพร้อมทำต่อได้เลยค่ะ')
+
+
+def render(replies: Sequence[object], *, closes_on: date | None = None) -> list[TextMessage]:
+    """The engine's replies as LINE messages."""
+    from evaluation import engine  # imported here: the engine reads this module's rating words
+
+    out: list[TextMessage] = []
+    for reply in replies:
+        if isinstance(reply, engine.Ask):
+            out.append(render_ask(reply))
+        elif isinstance(reply, engine.Review):
+            out.append(render_review(reply, closes_on=closes_on))
+        elif isinstance(reply, engine.PickEdit):
+            out.append(render_pick(reply))
+        elif isinstance(reply, engine.Paused):
+            out.append(paused())
+    return out
+
+
+def intro(title: str, text: str, count: int, revising_since: date | None = None) -> TextMessage:
+    lines = [f"แบบประเมิน: {title}"]
+    if text:
+        lines.append(text)
+    if revising_since is not None:
+        lines.append(f"คุณส่งคำตอบแล้วเมื่อ {format_date(revising_since)} แก้ไขได้ค่ะ")
+    else:
+        lines.append(f"มีทั้งหมด {count} ข้อค่ะ")
+    return TextMessage(text="\n".join(lines)[:5000])
+
+
+def submitted(title: str, closes_on: date, revised: bool) -> TextMessage:
+    first = "บันทึกคำตอบที่แก้ไขแล้วค่ะ" if revised else "ส่งคำตอบแล้ว ขอบคุณที่ร่วมตอบแบบประเมินค่ะ"
+    return TextMessage(text=f'{first}\n{title}\nแก้ไขได้จนถึง {format_date(closes_on)} (พิมพ์ "แบบประเมิน")')
+
+
+def campaign_closed(title: str, closed_on: date) -> TextMessage:
+    return TextMessage(text=f"แบบประเมิน {title} ปิดรับคำตอบแล้วเมื่อ {format_date(closed_on)} ขอบคุณค่ะ")
+
+
+def campaign_not_open(title: str, opens_on: date) -> TextMessage:
+    return TextMessage(text=f"แบบประเมิน {title} เปิดให้ตอบวันที่ {format_date(opens_on)} ค่ะ")
+
+
+def not_for_you() -> TextMessage:
+    return TextMessage(text="แบบประเมินนี้ไม่ได้ส่งถึงคุณค่ะ หากคิดว่าควรได้รับ โปรดติดต่อกลุ่มนโยบายและแผนค่ะ")
+
+
+def nothing_open() -> TextMessage:
+    return TextMessage(text="ตอนนี้ไม่มีแบบประเมินที่เปิดให้คุณตอบค่ะ")
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    campaign_id: int
+    title: str
+    closes_on: date
+    answered: bool
+
+
+def choose_campaign(items: Sequence[OpenItem]) -> TextMessage:
+    lines = ["มีแบบประเมินที่เปิดให้ตอบ แตะเพื่อเลือกค่ะ"]
+    for n, item in enumerate(items, start=1):
+        state = "ตอบแล้ว แก้ไขได้" if item.answered else "ยังไม่ได้ตอบ"
+        lines.append(f"{n}. {item.title} ({state} ปิดรับ {format_date(item.closes_on)})")
+    buttons = [
+        _button(f"{n}. {item.title}", encode(OpenCampaign(item.campaign_id)), item.title)
+        for n, item in enumerate(items[:13], start=1)
+    ]
+    return TextMessage(text="\n".join(lines)[:5000], quick_reply=QuickReply(items=buttons))
+
+
+def busy_in_evaluation() -> TextMessage:
+    return TextMessage(
+        text='ตอนนี้กำลังตอบแบบประเมินอยู่ค่ะ ตอบต่อให้เสร็จ หรือพิมพ์ "ยกเลิก" เพื่อพักไว้ (คำตอบไม่หาย) ก่อนเริ่มเรื่องอื่นค่ะ'
+    )
+
+
+def _invitation_bubble(title: str, lines: Sequence[str], campaign_id: int, button: str) -> dict[str, Any]:
+    return {
+        "type": "bubble",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                {"type": "text", "text": "แบบประเมิน", "size": "xs", "color": "#1E6FD9", "weight": "bold"},
+                {"type": "text", "text": title[:400], "weight": "bold", "wrap": True},
+                *(
+                    {"type": "text", "text": line[:1000], "size": "sm", "wrap": True}
+                    for line in lines
+                    if line
+                ),
+            ],
+        },
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "action": {
+                        "type": "postback",
+                        "label": _truncate(button),
+                        "data": encode(OpenCampaign(campaign_id)),
+                        "displayText": button,
+                    },
+                }
+            ],
+        },
+    }
+
+
+def invitation(campaign_id: int, title: str, text: str, closes_on: date, count: int) -> FlexMessage:
+    lines = [text, f"{count} ข้อ ตอบได้ถึง {format_date(closes_on)}"]
+    bubble = _invitation_bubble(title, lines, campaign_id, "เริ่มตอบแบบประเมิน")
+    return FlexMessage(alt_text=f"แบบประเมิน: {title}"[:400], contents=FlexContainer.from_dict(bubble))
+
+
+def reminder(campaign_id: int, title: str, closes_on: date) -> FlexMessage:
+    lines = [f"ยังไม่ได้รับคำตอบของท่านค่ะ ปิดรับวันที่ {format_date(closes_on)}", "ใช้เวลาเพียงไม่กี่นาทีค่ะ"]
+    bubble = _invitation_bubble(title, lines, campaign_id, "ตอบแบบประเมิน")
+    return FlexMessage(alt_text=f"เตือน: แบบประเมิน {title}"[:400], contents=FlexContainer.from_dict(bubble))
