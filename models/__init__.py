@@ -14,6 +14,13 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+from models.evaluation import (  # noqa: E402
+    Campaign,
+    CampaignAnswer,
+    CampaignRecipient,
+    IndicatorJudgement,
+    ProjectEvaluation,
+)
 from models.messaging import (  # noqa: E402
     ChatBinding,
     Conversation,
@@ -57,11 +64,15 @@ __all__ = [
     "ActingApprover",
     "ApprovalDecision",
     "AuditLog",
+    "Campaign",
+    "CampaignAnswer",
+    "CampaignRecipient",
     "ChatBinding",
     "Conversation",
     "EvidencePhoto",
     "FiscalYear",
     "Indicator",
+    "IndicatorJudgement",
     "IndicatorResult",
     "Lease",
     "LinkCode",
@@ -73,6 +84,7 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "ProgressReport",
+    "ProjectEvaluation",
     "Project",
     "ProjectOwner",
     "ProjectStrategy",
