@@ -21,6 +21,7 @@ from linebot.v3.webhooks import (
 from sqlmodel import select
 
 from bot import approvals
+from bot import evaluation as evaluation_flow
 from bot.commands import Command, match_command, normalize, split_register
 from bot.context import EventContext
 from bot.forms import runtime as forms
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 postbacks: PostbackRegistry[EventContext] = PostbackRegistry()
 forms.after_submit.append(approvals.on_submitted)  # a submitted report asks its approver to decide
+forms.after_submit.append(evaluation_flow.offer_year_end)  # issue 19: a Q4 report offers the year-end step
 
 
 def handle_event(ctx: EventContext) -> None:
@@ -126,6 +128,8 @@ def on_private_text(ctx: EventContext, text: str) -> None:
     waiting = approvals.pending_return(ctx)
     if waiting is not None:
         approvals.on_reason_text(ctx, waiting[0], waiting[1], text)
+        return
+    if evaluation_flow.on_text(ctx, text):  # issue 19: a questionnaire in progress, or "แบบประเมิน"
         return
     if forms.conversation_of(ctx) is not None:
         # In a form: the status and project list still work (then the question is asked again);
@@ -310,6 +314,12 @@ def on_approval_button(ctx: EventContext, postback: Postback) -> None:
 @postbacks.register("apall")
 def on_approve_all_button(ctx: EventContext, postback: Postback) -> None:
     approvals.on_approve_all(ctx, postback)
+
+
+@postbacks.register("ev")
+def on_evaluation_button(ctx: EventContext, postback: Postback) -> None:
+    """`v1|ev|op=…`: questionnaires and the year-end evaluation (evaluation/payload.py)."""
+    evaluation_flow.on_button(ctx, postback)
 
 
 @postbacks.register("cmd")

@@ -24,7 +24,7 @@ from linebot.v3.messaging import (
 )
 
 from evaluation.codes import Code, Op
-from evaluation.payload import Button, OpenCampaign, encode
+from evaluation.payload import Button, OpenCampaign, StartYearEnd, encode
 from evaluation.questionnaire import RATING_VALUES, Question
 from messages.thai_dates import format_date
 from messages.thai_numbers import format_number
@@ -212,7 +212,7 @@ def rating_from_word(typed: str) -> int | None:
 
 # --- the questionnaire conversation ------------------------------------------------------------------
 
-EVALUATION_WORDS = ("แบบประเมิน", "ประเมิน", "ตอบแบบประเมิน", "evaluation")
+EVALUATION_WORDS = ("แบบประเมิน", "ตอบแบบประเมิน", "แบบสอบถาม", "evaluation")
 REVIEW_WORDS = ("ทบทวน", "ดูคำตอบ")
 
 _CORRECTIONS = {
@@ -488,3 +488,88 @@ def reminder(campaign_id: int, title: str, closes_on: date) -> FlexMessage:
     lines = [f"ยังไม่ได้รับคำตอบของท่านค่ะ ปิดรับวันที่ {format_date(closes_on)}", "ใช้เวลาเพียงไม่กี่นาทีค่ะ"]
     bubble = _invitation_bubble(title, lines, campaign_id, "ตอบแบบประเมิน")
     return FlexMessage(alt_text=f"เตือน: แบบประเมิน {title}"[:400], contents=FlexContainer.from_dict(bubble))
+
+
+# --- the year-end project evaluation ------------------------------------------------------------------
+
+VERDICTS = ("บรรลุ", "ไม่บรรลุ")
+YEAREND_OUTCOME_QUESTION = "ผลลัพธ์ของโครงการในหนึ่งประโยค (โครงการนี้ทำให้เกิดอะไรขึ้น)"
+YEAREND_LESSONS_QUESTION = "บทเรียนที่ได้รับ (สิ่งที่ทำได้ดี และสิ่งที่ควรปรับในปีต่อไป)"
+
+
+def verdict_label(achieved: bool) -> str:
+    return VERDICTS[0] if achieved else VERDICTS[1]
+
+
+def verdict_value(label: Any) -> bool:
+    return label == VERDICTS[0]
+
+
+def yearend_title(project_label: str) -> str:
+    return f"ประเมินผลสิ้นปี: {project_label}"
+
+
+def yearend_indicator_question(name: str) -> str:
+    return f"ตัวชี้วัด: {name} บรรลุค่าเป้าหมายหรือไม่"
+
+
+def yearend_indicator_detail(
+    target: Decimal | None, result: Decimal | None, unit: str, computed: bool | None
+) -> str:
+    def shown(value: Decimal | None) -> str:
+        return f"{format_number(value)} {unit}".strip() if value is not None else "ไม่ได้ระบุ"
+
+    line = f"ค่าเป้าหมาย {shown(target)} ผลที่รายงาน {shown(result)}"
+    if computed is None:
+        return f"{line}\nระบบคำนวณให้ไม่ได้ กรุณาเลือกค่ะ"
+    return f'{line}\nระบบคำนวณว่า "{verdict_label(computed)}" ถูกต้องแตะ "ใช้คำตอบเดิม" หรือเลือกแก้ได้ค่ะ'
+
+
+def offer_yearend(project_label: str, report_id: int) -> FlexMessage:
+    bubble = {
+        "type": "bubble",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                {"type": "text", "text": "ประเมินผลสิ้นปี", "size": "xs", "color": "#1E6FD9", "weight": "bold"},
+                {"type": "text", "text": project_label[:400], "weight": "bold", "wrap": True},
+                {
+                    "type": "text",
+                    "text": "รายงานไตรมาส 4 เป็นรายงานสุดท้ายของปี ขอเวลาอีกไม่กี่ข้อ ยืนยันผลตัวชี้วัด ผลลัพธ์ และบทเรียนที่ได้รับค่ะ",
+                    "size": "sm",
+                    "wrap": True,
+                },
+            ],
+        },
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "action": {
+                        "type": "postback",
+                        "label": "ประเมินผลสิ้นปี",
+                        "data": encode(StartYearEnd(report_id)),
+                        "displayText": "ประเมินผลสิ้นปี",
+                    },
+                }
+            ],
+        },
+    }
+    return FlexMessage(
+        alt_text=f"ประเมินผลสิ้นปี: {project_label}"[:400], contents=FlexContainer.from_dict(bubble)
+    )
+
+
+def yearend_saved(project_label: str, achieved: int, total: int) -> TextMessage:
+    return TextMessage(
+        text=f"บันทึกการประเมินผลสิ้นปีแล้วค่ะ\n{project_label}\nตัวชี้วัดบรรลุ {achieved} จาก {total} ตัว ขอบคุณค่ะ"
+    )
+
+
+def yearend_not_available() -> TextMessage:
+    return TextMessage(text="ประเมินผลสิ้นปีได้หลังส่งรายงานไตรมาส 4 ของโครงการที่ท่านรับผิดชอบค่ะ")

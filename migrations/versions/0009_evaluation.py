@@ -13,7 +13,6 @@ from alembic import op
 
 import models.types
 
-
 revision: str = "0009_evaluation"
 down_revision: str | None = "0005_clock"
 branch_labels: str | Sequence[str] | None = None
