@@ -161,6 +161,11 @@ FORM_SHEET = "แบบประเมิน"
 QUESTIONS_SHEET = "คำถาม"
 HOW_TO_SHEET = "วิธีกรอก"
 FORM_ROWS = {"title": "ชื่อแบบประเมิน", "intro": "คำชี้แจง", "anonymous": "ไม่ระบุตัวตน (ใช่/ไม่)"}
+FORM_EXAMPLE = {
+    "title": "แบบประเมินความพึงพอใจต่อการขับเคลื่อนแผนปฏิบัติการ ปีงบประมาณ 2570",
+    "intro": "ขอความร่วมมือตอบแบบประเมิน ใช้เวลาประมาณ 3 นาทีค่ะ",
+    "anonymous": "ไม่",
+}
 QUESTION_HEADERS = {
     "key": "รหัสคำถาม",
     "kind": "ชนิดคำถาม",
@@ -573,3 +578,112 @@ def yearend_saved(project_label: str, achieved: int, total: int) -> TextMessage:
 
 def yearend_not_available() -> TextMessage:
     return TextMessage(text="ประเมินผลสิ้นปีได้หลังส่งรายงานไตรมาส 4 ของโครงการที่ท่านรับผิดชอบค่ะ")
+
+
+# --- the results workbook and the command line ---------------------------------------------------------
+
+RESULTS_SUMMARY_SHEET = "สรุป"
+RESULTS_QUESTIONS_SHEET = "รายข้อ"
+RESULTS_COMMENTS_SHEET = "ความคิดเห็น"
+RESULTS_ANSWERS_SHEET = "คำตอบ"
+RESULTS_STRATEGY_SHEET = "ยุทธศาสตร์"
+SUMMARY_HEADERS = ("รหัสหน่วยงาน", "หน่วยงาน", "ผู้รับแบบประเมิน", "ตอบแล้ว", "ร้อยละที่ตอบ")
+QUESTION_RESULT_HEADERS = (
+    "ข้อ",
+    "คำถาม",
+    "ชนิด",
+    "จำนวนผู้ตอบ",
+    "ตัวเลือก/คะแนน",
+    "จำนวน",
+    "ร้อยละ",
+    "ค่าเฉลี่ย",
+    "มัธยฐาน",
+)
+COMMENT_HEADERS = ("ข้อ", "คำถาม", "คำตอบ")
+ANSWER_IDENTITY_HEADERS = ("รหัสบุคลากร", "ชื่อ", "หน่วยงาน")
+ANSWER_TIME_HEADERS = ("ส่งเมื่อ", "แก้ไขล่าสุด")
+STRATEGY_HEADERS = ("รหัสยุทธศาสตร์", "ยุทธศาสตร์", "จำนวนโครงการ", "ประเมินแล้ว", "บรรลุทุกตัวชี้วัด", "ร้อยละความสำเร็จ")
+ALL_OFFICES = "รวมทั้งหมด"
+
+
+def summary_title(title: str, opens_on: date, closes_on: date, anonymous: bool) -> tuple[str, ...]:
+    mode = "ไม่ระบุตัวตน" if anonymous else "ระบุตัวตน"
+    return (f"แบบประเมิน: {title}", f"เปิดรับ {format_date(opens_on)} ถึง {format_date(closes_on)} ({mode})")
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+_TARGET_ERRORS = {
+    "unknown_strategy": "ไม่พบยุทธศาสตร์รหัส {value}",
+    "unknown_target": "ไม่รู้จักกลุ่มเป้าหมาย {value} (ใช้บทบาท reporter/approver/planner/admin/observer รหัสหน่วยงาน หรือ strategy:รหัส)",
+    "unknown_office": "ไม่พบหน่วยงานรหัส {value}",
+}
+
+
+def target_error(code: str, value: str) -> str:
+    return _TARGET_ERRORS[code].format(value=value)
+
+
+def bad_date(text: str) -> str:
+    return f"อ่านวันที่ {text} ไม่ออก (ตัวอย่าง: 2027-09-01 หรือ 1/9/70)"
+
+
+def closes_before_opens() -> str:
+    return "วันปิดรับต้องไม่ก่อนวันเปิดรับ"
+
+
+def closes_in_past() -> str:
+    return "วันปิดรับผ่านไปแล้ว"
+
+
+def no_default_window(step: str) -> str:
+    return f"ไม่พบช่วงเวลาของขั้นตอน {step} ในปฏิทินงาน ระบุ --opens และ --closes"
+
+
+def no_recipients() -> str:
+    return "กลุ่มเป้าหมายนี้ไม่มีผู้รับ จึงไม่ได้เริ่มแบบประเมิน"
+
+
+def campaign_started(
+    campaign_id: int, recipients: int, opens_on: date, closes_on: date, remind_on: date | None
+) -> str:
+    remind = f" เตือนผู้ที่ยังไม่ตอบ {format_date(remind_on)}" if remind_on else ""
+    return (
+        f"เริ่มแบบประเมินหมายเลข {campaign_id} ถึงผู้รับ {recipients} คน "
+        f"เปิดรับ {format_date(opens_on)} ถึง {format_date(closes_on)}{remind}"
+    )
+
+
+def campaign_sending(invited: int, unreachable: int, held: int, quiet_until: str | None) -> str:
+    parts = [f"ส่งคำเชิญแล้ว {invited} คน"]
+    if unreachable:
+        parts.append(f"ยังไม่ได้เชื่อมบัญชี LINE {unreachable} คน")
+    if held:
+        parts.append(f"รอโควตาข้อความ {held} คน (จะส่งในรอบถัดไป)")
+    if quiet_until:
+        parts.append(f"อยู่ในช่วงงดส่งข้อความ จะส่งเวลา {quiet_until}")
+    return " ".join(parts)
+
+
+def campaign_line(
+    campaign_id: int, title: str, status: str, opens_on: date, closes_on: date, recipients: int, answered: int
+) -> str:
+    states = {"scheduled": "รอเปิด", "open": "เปิดรับ", "closed": "ปิดแล้ว"}
+    return (
+        f"{campaign_id}\t{states.get(status, status)}\t{format_date(opens_on)}–{format_date(closes_on)}"
+        f"\tตอบ {answered}/{recipients}\t{title}"
+    )
+
+
+def no_campaigns() -> str:
+    return "ยังไม่มีแบบประเมิน"
+
+
+def unknown_campaign(campaign_id: int) -> str:
+    return f"ไม่พบแบบประเมินหมายเลข {campaign_id}"
+
+
+def results_written(path: str, answered: int, recipients: int) -> str:
+    return f"บันทึกผลแบบประเมินแล้ว: {path} (ตอบ {answered} จาก {recipients} คน)"

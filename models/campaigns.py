@@ -20,7 +20,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from evaluation.loader import from_dict
 from evaluation.questionnaire import Questionnaire
+from evaluation.results import OfficeRate, Results, summarize
 from models.evaluation import Campaign, CampaignAnswer, CampaignRecipient, CampaignStatus
 from models.org import Office, Person
 from models.plan import Project, ProjectOwner, ProjectStrategy, Strategy
@@ -142,7 +144,7 @@ def start_campaign(
 
 
 def is_open(campaign: Campaign, today: date) -> bool:
-    return campaign.status is not CampaignStatus.CLOSED and campaign.opens_on <= today <= campaign.closes_on
+    return campaign.status != CampaignStatus.CLOSED and campaign.opens_on <= today <= campaign.closes_on
 
 
 def respondent_key(campaign: Campaign, person_id: int) -> str:
@@ -252,3 +254,57 @@ def campaigns(session: Session, ids: Iterable[int] | None = None) -> list[Campai
     if ids is not None:
         statement = statement.where(col(Campaign.id).in_(list(ids)))
     return list(session.exec(statement))
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One answer as the results workbook lists it (no person when the campaign is anonymous)."""
+
+    answers: dict[str, Any]
+    submitted_at: datetime
+    updated_at: datetime
+    person: Person | None
+    office: Office | None
+
+
+def campaign_answers(session: Session, campaign: Campaign) -> list[AnswerRow]:
+    people = {}
+    offices = {o.id: o for o in session.exec(select(Office))}
+    rows = list(
+        session.exec(
+            select(CampaignAnswer)
+            .where(CampaignAnswer.campaign_id == campaign.id)
+            .order_by(col(CampaignAnswer.id))
+        )
+    )
+    ids = [r.person_id for r in rows if r.person_id is not None]
+    if ids:
+        people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
+    out = []
+    for row in rows:
+        person = people.get(row.person_id) if row.person_id is not None else None
+        office = offices.get(person.office_id) if person is not None else None
+        out.append(AnswerRow(dict(row.answers), row.submitted_at, row.updated_at, person, office))
+    return out
+
+
+def campaign_results(session: Session, campaign_id: int) -> Results | None:
+    """A campaign's results (response rate by office, each question's figures, the comments)."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    offices = {o.id: o for o in session.exec(select(Office))}
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for recipient in session.exec(
+        select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id)
+    ):
+        counts[recipient.office_id][0] += 1
+        counts[recipient.office_id][1] += recipient.answered_at is not None
+    by_office = [
+        OfficeRate(offices[i].code if i in offices else str(i), offices[i].name if i in offices else "", n, a)
+        for i, (n, a) in sorted(
+            counts.items(), key=lambda item: offices[item[0]].code if item[0] in offices else ""
+        )
+    ]
+    answers = [a.answers for a in campaign_answers(session, campaign)]
+    return summarize(from_dict(campaign.form), answers, by_office)

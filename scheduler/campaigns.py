@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -28,6 +28,8 @@ from models.evaluation import Campaign, CampaignRecipient, CampaignStatus
 from models.org import Person
 from models.outbox import queue_push
 from models.types import Reachability
+from scheduler.fiscal import fiscal_year_of
+from scheduler.process_steps import ProcessStep, step_windows, windows_open_on
 from scheduler.tick import MULTICAST_LIMIT, TickSetup, messages_used, release_time
 
 log = logging.getLogger(__name__)
@@ -55,13 +57,15 @@ def _budget(session: Session, day: date, setup: TickSetup) -> int | None:
     return max(0, int(quota * setup.rules.budget.digest_only_at) - used)
 
 
-def _reachable(session: Session, recipients: Sequence[CampaignRecipient]) -> list[tuple[CampaignRecipient, Person]]:
+def _reachable(
+    session: Session, recipients: Sequence[CampaignRecipient]
+) -> list[tuple[CampaignRecipient, Person]]:
     ids = [r.person_id for r in recipients]
     people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))} if ids else {}
     out = []
     for recipient in recipients:
         person = people.get(recipient.person_id)
-        if person is not None and person.line_user_id and person.reachability is not Reachability.BLOCKED:
+        if person is not None and person.line_user_id and person.reachability != Reachability.BLOCKED:
             out.append((recipient, person))
     return out
 
@@ -137,7 +141,11 @@ def _send(
     questionnaire = from_dict(campaign.form)
     if purpose == INVITE:
         message = txt.invitation(
-            campaign.id or 0, campaign.title, questionnaire.intro, campaign.closes_on, len(questionnaire.questions)
+            campaign.id or 0,
+            campaign.title,
+            questionnaire.intro,
+            campaign.closes_on,
+            len(questionnaire.questions),
         )
         run.invited += len(pairs)
     else:
@@ -163,7 +171,7 @@ def run_campaigns(engine: Engine, now: datetime, setup: TickSetup, *, only: int 
                 continue
             if campaign.opens_on > day:
                 continue
-            if campaign.status is CampaignStatus.SCHEDULED:
+            if campaign.status == CampaignStatus.SCHEDULED:
                 campaign.status = CampaignStatus.OPEN
                 session.add(campaign)
                 run.opened += 1
@@ -180,3 +188,41 @@ def run_campaigns(engine: Engine, now: datetime, setup: TickSetup, *, only: int 
             run.held,
         )
     return run
+
+
+DEFAULT_STEP = "B3.3"  # the manual's participative evaluation of the action plan: Sep–Oct
+REMIND_DAYS_BEFORE_CLOSE = 7
+
+
+def default_window(
+    today: date, steps: Sequence[ProcessStep], step_id: str = DEFAULT_STEP
+) -> tuple[date, date] | None:
+    """The window of the manual's step `step_id` that contains `today` (opening today), else the
+    next one to start; None when the calendar has no such step."""
+    windows = [w for w in windows_open_on(today, steps) if w.step.id == step_id]
+    if windows:
+        return today, windows[0].end
+    later = [
+        w
+        for year in range(fiscal_year_of(today), fiscal_year_of(today) + 2)
+        for w in step_windows(year, steps)
+        if w.step.id == step_id and w.start > today
+    ]
+    if not later:
+        return None
+    first = min(later, key=lambda w: w.start)
+    return first.start, first.end
+
+
+def default_reminder(opens_on: date, closes_on: date) -> date | None:
+    """A week before the close, but not on the opening day; None for a one-day campaign."""
+    if closes_on <= opens_on:
+        return None
+    return max(opens_on + timedelta(days=1), closes_on - timedelta(days=REMIND_DAYS_BEFORE_CLOSE))
+
+
+def evaluated_fiscal_year(opens_on: date) -> int:
+    """The fiscal year a campaign evaluates: the one it opens in, except that one opening in October
+    (the manual's Sep–Oct window) looks back at the year that just ended."""
+    year = fiscal_year_of(opens_on)
+    return year - 1 if opens_on.month == 10 else year
