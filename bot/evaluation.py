@@ -168,7 +168,12 @@ def open_campaign(ctx: EventContext, campaign_id: int) -> None:
     questionnaire = from_dict(campaign.form)
     answer = store.answer_of(ctx.session, campaign, ctx.person.id)
     answers = dict(answer.answers) if answer is not None else dict(recipient.draft or {})
-    step = engine.start(questionnaire, answers=answers, base={"flow": CAMPAIGN, "ref": campaign_id})
+    step = engine.start(
+        questionnaire,
+        answers=answers,
+        submitted=answer is not None,
+        base={"flow": CAMPAIGN, "ref": campaign_id},
+    )
     since = answer.submitted_at.astimezone(ctx.tz).date() if answer is not None else None
     ctx.reply(txt.intro(campaign.title, questionnaire.intro, len(questionnaire.questions), since))
     _finish(ctx, None, _Loaded(questionnaire, campaign=campaign), step)

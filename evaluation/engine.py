@@ -101,18 +101,24 @@ class Step:
 
 
 def start(
-    form: Questionnaire, *, answers: Mapping[str, Any] | None = None, base: Mapping[str, Any] | None = None
+    form: Questionnaire,
+    *,
+    answers: Mapping[str, Any] | None = None,
+    submitted: bool = False,
+    base: Mapping[str, Any] | None = None,
 ) -> Step:
-    """Begin (or resume with earlier answers). With every applicable question answered, the review
-    comes first: someone revising a submitted answer sees it and picks what to change."""
+    """Begin, or resume with earlier answers: a draft goes on at its first unanswered question; a
+    submitted answer (`submitted`: an optional question left empty was skipped, not forgotten) opens
+    on the review, for the person to pick what to change."""
     kept = form.pruned(answers or {})
+    done = [q.key for q in form.applicable(kept)] if submitted else list(kept)
     state: dict[str, Any] = {
         **(base or {}),
         "v": STATE_VERSION,
         "mode": Mode.ASK.value,
         "cursor": None,
         "answers": kept,
-        "done": list(kept),
+        "done": done,
         "picked": [],
         "seq": 0,
     }
