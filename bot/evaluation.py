@@ -32,7 +32,7 @@ from models import campaigns as store
 from models.evaluation import Campaign
 from models.messaging import Conversation
 from models.reporting import is_owner
-from models.yearend import YearEndFacts, record_yearend, yearend_facts
+from models.yearend import YearEndFacts, previous_answers, record_yearend, yearend_facts
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,13 @@ def on_button(ctx: EventContext, postback: Postback) -> None:
             return
         assert isinstance(payload, Button)
         _feed(ctx, conversation, Tap(payload.op, payload.seq, payload.value))
+
+
+def resume(ctx: EventContext) -> None:
+    """Ask the waiting question again (after a message this flow cannot take, such as a photo)."""
+    conversation = conversations.load(ctx, FLOW)
+    if conversation is not None:
+        _resume(ctx, conversation)
 
 
 def offer_year_end(ctx: EventContext, report: Any, version: Any) -> None:
@@ -195,7 +202,13 @@ def start_year_end(ctx: EventContext, report_id: int) -> None:
             return
         _pause(ctx, existing)
     questionnaire = _yearend_questionnaire(facts)
-    step = engine.start(questionnaire, base={"flow": YEAR_END, "ref": report_id})
+    earlier = previous_answers(ctx.session, facts)  # evaluated before: revise it, starting from the review
+    step = engine.start(
+        questionnaire,
+        answers=earlier,
+        submitted=earlier is not None,
+        base={"flow": YEAR_END, "ref": report_id},
+    )
     _finish(ctx, None, _Loaded(questionnaire, facts=facts), step)
 
 

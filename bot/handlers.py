@@ -118,6 +118,7 @@ def on_message(ctx: EventContext) -> None:
     kind = "image" if isinstance(message, ImageMessageContent) else str(getattr(message, "type", "other"))
     ctx.reply(chat.unsupported_message(kind))
     forms.resume_after(ctx)
+    evaluation_flow.resume(ctx)  # issue 19: or the questionnaire's question
 
 
 def on_private_text(ctx: EventContext, text: str) -> None:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from evaluation.conditions import KEY_PATTERN, ConditionError, comparisons, parse_condition
 from evaluation.questionnaire import (

@@ -10,7 +10,16 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from evaluation.yearend import IndicatorFacts, SuccessRate, Verdict, success_rates
+from evaluation.yearend import (
+    LESSONS,
+    OUTCOME,
+    IndicatorFacts,
+    SuccessRate,
+    Verdict,
+    indicator_key,
+    success_rates,
+)
+from messages.evaluation import verdict_label
 from models.evaluation import IndicatorJudgement, ProjectEvaluation
 from models.plan import Indicator, Project, ProjectStrategy, ReportingPeriod, Strategy
 from models.reporting import latest_version
@@ -111,3 +120,20 @@ def strategy_success(session: Session, fiscal_year: int) -> list[tuple[Strategy,
     rates = success_rates(projects_of, achieved)
     strategies = {s.id: s for s in session.exec(select(Strategy).where(col(Strategy.id).in_(list(rates))))}
     return [(strategies[k], v) for k, v in sorted(rates.items()) if k in strategies]
+
+
+def previous_answers(session: Session, facts: YearEndFacts) -> dict[str, object] | None:
+    """The project's stored year-end evaluation as questionnaire answers (to revise it), if any."""
+    evaluation = session.exec(
+        select(ProjectEvaluation).where(ProjectEvaluation.project_id == facts.project.id)
+    ).first()
+    if evaluation is None:
+        return None
+    answers: dict[str, object] = {
+        indicator_key(j.indicator_id): verdict_label(j.achieved)
+        for j in session.exec(
+            select(IndicatorJudgement).where(IndicatorJudgement.evaluation_id == evaluation.id)
+        )
+    }
+    answers[OUTCOME], answers[LESSONS] = evaluation.outcome, evaluation.lessons
+    return answers

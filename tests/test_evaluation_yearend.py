@@ -147,11 +147,18 @@ def test_the_reporter_confirms_corrects_and_the_strategy_rates_follow(
         assert "บทเรียนที่ได้รับ" in chat.say("นักเรียนอ่านออกเขียนได้ทุกคน")
         assert "ทบทวนคำตอบ" in chat.say("ควรเริ่มกิจกรรมตั้งแต่ไตรมาสแรก")
         assert "ตัวชี้วัดบรรลุ 3 จาก 3 ตัว" in chat.say("ส่ง")
+        # Opened again, it starts from the review of what was stored, and can be revised.
+        again = chat._send(fake_line.postback_event(TEACHER, encode(StartYearEnd(report_id))))
+        assert "ทบทวนคำตอบ" in again and "นักเรียนอ่านออกเขียนได้ทุกคน" in again
+        chat.say("แก้ไข")
+        chat.say("5")
+        chat.say("ควรเริ่มกิจกรรมตั้งแต่ไตรมาสแรก และติดตามทุกเดือน")
+        assert "บันทึกการประเมินผลสิ้นปีแล้ว" in chat.say("ส่ง")
 
     with Session(engine) as s:
         evaluation = s.exec(select(ProjectEvaluation)).one()
         assert evaluation.all_achieved and evaluation.outcome == "นักเรียนอ่านออกเขียนได้ทุกคน"
-        assert evaluation.lessons == "ควรเริ่มกิจกรรมตั้งแต่ไตรมาสแรก"
+        assert evaluation.lessons == "ควรเริ่มกิจกรรมตั้งแต่ไตรมาสแรก และติดตามทุกเดือน"
         judged = {
             s.get(Indicator, j.indicator_id).code: (j.computed, j.achieved, j.corrected)
             for j in s.exec(select(IndicatorJudgement))
