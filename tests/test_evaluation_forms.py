@@ -303,3 +303,44 @@ def test_forms_diagram_draws_a_questionnaire_file(tmp_path: Path):
     refused = CliRunner().invoke(app, ["forms", str(bad), "--diagram"])
     assert refused.exit_code == 2
     assert "บรรทัด 19: ไม่รู้จักชนิดคำถาม numbr" in refused.output
+
+
+_INPUTS = st.one_of(
+    st.builds(
+        e.Text, st.sampled_from(["1", "๕", "3,1", "LINE", "เว็บ", "12 ชั่วโมง", "-5", "abc", "ข้อความ", " "])
+    ),
+    st.builds(
+        e.Tap,
+        st.sampled_from(list(e.Op)),
+        st.one_of(st.none(), st.integers(min_value=0, max_value=30)),
+        st.sampled_from(["", "1", "2", "3", "5", "9", "x"]),
+    ),
+)
+
+
+@given(st.lists(_INPUTS, max_size=40))
+def test_any_sequence_of_inputs_keeps_the_state_consistent(inputs: list[e.Input]):
+    import json
+
+    q = form()
+    step = e.start(q)
+    for given_input in inputs:
+        if step.state is None:
+            step = e.start(q, answers=next((x.answers for x in step.effects), {}))
+        step = e.step(q, step.state, given_input)
+        assert len(step.replies) <= 1
+        if step.state is None:
+            continue
+        json.dumps(step.state)  # it lives in a JSON column
+        answers = step.state["answers"]
+        assert set(answers) <= {x.key for x in q.applicable(answers)}  # nothing that no longer applies
+        for key, value in answers.items():
+            question = q.question(key)
+            if question.kind is QuestionKind.RATING:
+                assert value in (1, 2, 3, 4, 5)
+            elif question.kind is QuestionKind.CHOICE:
+                assert value in question.choices
+            elif question.kind is QuestionKind.MULTI:
+                assert value and set(value) <= set(question.choices)
+            elif question.kind is QuestionKind.NUMBER:
+                assert Decimal(0) <= Decimal(value) <= Decimal(100)
