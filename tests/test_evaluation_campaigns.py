@@ -189,3 +189,54 @@ def test_people_without_line_are_counted_not_sent(engine, office):
         ).all()
     run = run_campaigns(engine, at(date(2027, 9, 6), 10), setup())
     assert run.unreachable == len(unlinked) > 0
+
+
+def test_the_start_command_refuses_what_cannot_be_sent(engine, db_url, office, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tidtam.cli import app
+
+    monkeypatch.setenv("TIDTAM_DATABASE_URL", db_url)
+    monkeypatch.setenv("TIDTAM_NOW", "2027-09-06T10:00")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "title: x\nquestions:\n  - {key: a, kind: rating, text: A, when: b == 1}\n  - {key: b, kind: number, text: B}\n"
+    )
+    good = tmp_path / "good.yaml"
+    good.write_text("title: x\nquestions:\n  - {key: a, kind: rating, text: A}\n")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["campaign", "start", str(bad), "--to", "reporter"])
+    assert refused.exit_code == 2
+    assert "บรรทัด 3: เงื่อนไขอ้างถึงคำถาม b ซึ่งอยู่ถัดไป" in refused.output
+    unknown = runner.invoke(app, ["campaign", "start", str(good), "--to", "teachers"])
+    assert unknown.exit_code == 2 and "ไม่รู้จักกลุ่มเป้าหมาย teachers" in unknown.output
+    backwards = runner.invoke(
+        app,
+        [
+            "campaign",
+            "start",
+            str(good),
+            "--to",
+            "reporter",
+            "--opens",
+            "2027-09-10",
+            "--closes",
+            "2027-09-01",
+        ],
+    )
+    assert backwards.exit_code == 2 and "วันปิดรับต้องไม่ก่อนวันเปิดรับ" in backwards.output
+    nobody = runner.invoke(app, ["campaign", "start", str(good), "--to", "observer"])
+    assert nobody.exit_code == 2 and "ไม่มีผู้รับ" in nobody.output
+    later = runner.invoke(
+        app,
+        ["campaign", "start", str(good), "--to", "approver", "--opens", "1/10/70", "--closes", "15/10/70"],
+    )
+    assert later.exit_code == 0, later.output
+    assert "ส่งคำเชิญ" not in later.output  # it opens later: the tick of its first day sends it
+    listed = runner.invoke(app, ["campaign", "list"])
+    assert (
+        f"{later.output.strip().splitlines()[-1]}\tรอเปิด\t1 ต.ค. 2570–15 ต.ค. 2570\tตอบ 0/3\tx"
+        in listed.output
+    )
+    with Session(engine) as s:
+        assert len(s.exec(select(Campaign)).all()) == 1
