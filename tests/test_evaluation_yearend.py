@@ -209,3 +209,44 @@ def test_only_an_owner_can_evaluate_and_only_after_q4(engine, db_url, seeded, fa
         )
     with Session(engine) as s:
         assert s.exec(select(ProjectEvaluation)).all() == []
+
+
+def test_a_director_answering_a_questionnaire_can_still_return_a_report_with_its_reason(
+    engine, db_url, seeded, fake_line, tmp_path
+):
+    """The approval's return reason writes into whatever conversation the chat has: the questionnaire
+    keeps its answers through it (the conversation store carries the other flow's key)."""
+    from evaluation.loader import parse_yaml
+    from models.campaigns import start_campaign
+    from models.evaluation import CampaignAnswer
+    from models.reports import ApprovalDecision
+
+    director = "U" + "e" * 32
+    report_id = _submit_q4(engine, seeded, seeded.projects[0], {"K1": "120"})
+    form = parse_yaml(
+        "title: แบบสั้น\nquestions:\n  - {key: a, kind: rating, text: ข้อหนึ่ง}\n  - {key: b, kind: text, text: ข้อสอง}\n"
+    )
+    with Session(engine) as s:
+        person = s.get(Person, seeded.director.id)
+        person.line_user_id = director
+        s.add(person)
+        start_campaign(
+            s, questionnaire=form, target="approver", office_code=None, opens_on=Q4_TIME.date(),
+            closes_on=Q4_TIME.date() + timedelta(days=10), remind_on=None, today=Q4_TIME.date(), now=Q4_TIME,
+        )  # fmt: skip
+        s.commit()
+    clock = FixedClock(Q4_TIME + timedelta(hours=1))
+    fake_line.clock = clock.now
+    with running_service(make_settings(db_url, fake_line, tmp_path), clock=clock) as base_url:
+        fake_line.webhook_url = f"{base_url}/callback"
+        chat = Teacher(fake_line, director)
+        assert "ข้อหนึ่ง" in chat.say("แบบประเมิน")
+        assert "ข้อสอง" in chat.say("4")
+        asked = chat._send(fake_line.postback_event(director, f"v1|ap|d=r|n=1|r={report_id}"))
+        assert "ขอเหตุผลที่ส่งกลับรายงาน" in asked
+        assert "ส่งกลับรายงาน" in chat.say("ตัวชี้วัดที่ 1 ยังไม่มีหลักฐาน")
+        assert "ทบทวนคำตอบ" in chat.say("ดีค่ะ")  # the questionnaire goes on where it was
+        assert "ส่งคำตอบแล้ว" in chat.say("ส่ง")
+    with Session(engine) as s:
+        assert s.exec(select(ApprovalDecision.reason)).all() == ["ตัวชี้วัดที่ 1 ยังไม่มีหลักฐาน"]
+        assert [a.answers for a in s.exec(select(CampaignAnswer))] == [{"a": 4, "b": "ดีค่ะ"}]
