@@ -221,24 +221,24 @@ def _yearend_questionnaire(facts: YearEndFacts) -> Questionnaire:
     )
 
 
-def _load(ctx: EventContext, conversation: Conversation) -> _Loaded | None:
-    """The questionnaire the conversation is about; None (and a polite answer) when it is gone."""
+def _load(ctx: EventContext, conversation: Conversation, *, quiet: bool = False) -> _Loaded | None:
+    """The questionnaire the conversation is about; None (and, unless `quiet`, a polite answer) when
+    it is gone: the report no longer a Q4 report, the campaign deleted or closed."""
     state = conversation.data
     ref = state.get("ref")
-    if state.get("flow") == YEAR_END and isinstance(ref, int):
-        facts = yearend_facts(ctx.session, ref)
+    if state.get("flow") == YEAR_END:
+        facts = yearend_facts(ctx.session, ref) if isinstance(ref, int) else None
         if facts is not None:
             return _Loaded(_yearend_questionnaire(facts), facts=facts)
-        ctx.reply(txt.yearend_not_available())
-        return None
-    campaign = ctx.session.get(Campaign, ref) if isinstance(ref, int) else None
-    if campaign is None:
-        ctx.reply(chat.unknown_button())
-        return None
-    if not store.is_open(campaign, _today(ctx)):
-        ctx.reply(txt.campaign_closed(campaign.title, campaign.closes_on))
-        return None
-    return _Loaded(from_dict(campaign.form), campaign=campaign)
+        gone: Any = txt.yearend_not_available()
+    else:
+        campaign = ctx.session.get(Campaign, ref) if isinstance(ref, int) else None
+        if campaign is not None and store.is_open(campaign, _today(ctx)):
+            return _Loaded(from_dict(campaign.form), campaign=campaign)
+        gone = txt.campaign_closed(campaign.title, campaign.closes_on) if campaign else chat.unknown_button()
+    if not quiet:
+        ctx.reply(gone)
+    return None
 
 
 def _typed(ctx: EventContext, conversation: Conversation, text: str) -> engine.Input:
@@ -260,26 +260,15 @@ def _typed(ctx: EventContext, conversation: Conversation, text: str) -> engine.I
 
 
 def _answers_text(ctx: EventContext, conversation: Conversation) -> bool:
+    """Whether a required open question is waiting (where "ไม่มี" is an answer, not a skip)."""
     cursor = conversation.data.get("cursor")
     if conversation.data.get("mode") != engine.Mode.ASK.value or not cursor:
         return False
-    loaded = _questionnaire_only(ctx, conversation)
+    loaded = _load(ctx, conversation, quiet=True)
     if loaded is None:
         return False
-    try:
-        question = loaded.question(cursor)
-    except KeyError:
-        return False
-    return question.kind is QuestionKind.TEXT and question.required
-
-
-def _questionnaire_only(ctx: EventContext, conversation: Conversation) -> Questionnaire | None:
-    ref = conversation.data.get("ref")
-    if conversation.data.get("flow") == YEAR_END:
-        facts = yearend_facts(ctx.session, ref) if isinstance(ref, int) else None
-        return _yearend_questionnaire(facts) if facts else None
-    campaign = ctx.session.get(Campaign, ref) if isinstance(ref, int) else None
-    return from_dict(campaign.form) if campaign else None
+    question = next((q for q in loaded.questionnaire.questions if q.key == cursor), None)
+    return question is not None and question.kind is QuestionKind.TEXT and question.required
 
 
 def _resume(ctx: EventContext, conversation: Conversation) -> None:

@@ -26,13 +26,12 @@ from linebot.v3.messaging import (
 from evaluation.codes import Code, Op
 from evaluation.payload import Button, OpenCampaign, StartYearEnd, encode
 from evaluation.questionnaire import RATING_VALUES, Question
+from messages.forms import truncate
 from messages.thai_dates import format_date
 from messages.thai_numbers import format_number
 
 if TYPE_CHECKING:  # the engine's reply types; this module only reads their attributes
     from evaluation.engine import Ask, Correction, PickEdit, Review
-
-LABEL_LIMIT = 20
 
 # --- loading a questionnaire ------------------------------------------------------------------------
 
@@ -254,15 +253,9 @@ def correction_text(correction: Correction) -> str:
     return _CORRECTIONS[correction.code].format(detail=correction.detail)
 
 
-def _truncate(label: str, limit: int = LABEL_LIMIT) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
-
-
 def _button(label: str, data: str, display: str | None = None) -> QuickReplyItem:
     return QuickReplyItem(
-        action=PostbackAction(
-            label=_truncate(label), data=data, display_text=_truncate(display or label, 300)
-        )
+        action=PostbackAction(label=truncate(label), data=data, display_text=truncate(display or label, 300))
     )
 
 
@@ -447,7 +440,8 @@ def busy_in_evaluation() -> TextMessage:
     )
 
 
-def _invitation_bubble(title: str, lines: Sequence[str], campaign_id: int, button: str) -> dict[str, Any]:
+def _card(kicker: str, title: str, lines: Sequence[str], button: str, data: str) -> dict[str, Any]:
+    """A bubble: a small coloured kicker, the title, a few lines, one postback button."""
     return {
         "type": "bubble",
         "body": {
@@ -455,7 +449,7 @@ def _invitation_bubble(title: str, lines: Sequence[str], campaign_id: int, butto
             "layout": "vertical",
             "spacing": "sm",
             "contents": [
-                {"type": "text", "text": "แบบประเมิน", "size": "xs", "color": "#1E6FD9", "weight": "bold"},
+                {"type": "text", "text": kicker, "size": "xs", "color": "#1E6FD9", "weight": "bold"},
                 {"type": "text", "text": title[:400], "weight": "bold", "wrap": True},
                 *(
                     {"type": "text", "text": line[:1000], "size": "sm", "wrap": True}
@@ -473,8 +467,8 @@ def _invitation_bubble(title: str, lines: Sequence[str], campaign_id: int, butto
                     "style": "primary",
                     "action": {
                         "type": "postback",
-                        "label": _truncate(button),
-                        "data": encode(OpenCampaign(campaign_id)),
+                        "label": truncate(button),
+                        "data": data,
                         "displayText": button,
                     },
                 }
@@ -485,13 +479,13 @@ def _invitation_bubble(title: str, lines: Sequence[str], campaign_id: int, butto
 
 def invitation(campaign_id: int, title: str, text: str, closes_on: date, count: int) -> FlexMessage:
     lines = [text, f"{count} ข้อ ตอบได้ถึง {format_date(closes_on)}"]
-    bubble = _invitation_bubble(title, lines, campaign_id, "เริ่มตอบแบบประเมิน")
+    bubble = _card("แบบประเมิน", title, lines, "เริ่มตอบแบบประเมิน", encode(OpenCampaign(campaign_id)))
     return FlexMessage(alt_text=f"แบบประเมิน: {title}"[:400], contents=FlexContainer.from_dict(bubble))
 
 
 def reminder(campaign_id: int, title: str, closes_on: date) -> FlexMessage:
     lines = [f"ยังไม่ได้รับคำตอบของท่านค่ะ ปิดรับวันที่ {format_date(closes_on)}", "ใช้เวลาเพียงไม่กี่นาทีค่ะ"]
-    bubble = _invitation_bubble(title, lines, campaign_id, "ตอบแบบประเมิน")
+    bubble = _card("แบบประเมิน", title, lines, "ตอบแบบประเมิน", encode(OpenCampaign(campaign_id)))
     return FlexMessage(alt_text=f"เตือน: แบบประเมิน {title}"[:400], contents=FlexContainer.from_dict(bubble))
 
 
@@ -531,40 +525,8 @@ def yearend_indicator_detail(
 
 
 def offer_yearend(project_label: str, report_id: int) -> FlexMessage:
-    bubble = {
-        "type": "bubble",
-        "body": {
-            "type": "box",
-            "layout": "vertical",
-            "spacing": "sm",
-            "contents": [
-                {"type": "text", "text": "ประเมินผลสิ้นปี", "size": "xs", "color": "#1E6FD9", "weight": "bold"},
-                {"type": "text", "text": project_label[:400], "weight": "bold", "wrap": True},
-                {
-                    "type": "text",
-                    "text": "รายงานไตรมาส 4 เป็นรายงานสุดท้ายของปี ขอเวลาอีกไม่กี่ข้อ ยืนยันผลตัวชี้วัด ผลลัพธ์ และบทเรียนที่ได้รับค่ะ",
-                    "size": "sm",
-                    "wrap": True,
-                },
-            ],
-        },
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "style": "primary",
-                    "action": {
-                        "type": "postback",
-                        "label": "ประเมินผลสิ้นปี",
-                        "data": encode(StartYearEnd(report_id)),
-                        "displayText": "ประเมินผลสิ้นปี",
-                    },
-                }
-            ],
-        },
-    }
+    line = "รายงานไตรมาส 4 เป็นรายงานสุดท้ายของปี ขอเวลาอีกไม่กี่ข้อ ยืนยันผลตัวชี้วัด ผลลัพธ์ และบทเรียนที่ได้รับค่ะ"
+    bubble = _card("ประเมินผลสิ้นปี", project_label, [line], "ประเมินผลสิ้นปี", encode(StartYearEnd(report_id)))
     return FlexMessage(
         alt_text=f"ประเมินผลสิ้นปี: {project_label}"[:400], contents=FlexContainer.from_dict(bubble)
     )
