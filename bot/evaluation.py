@@ -253,22 +253,23 @@ def _typed(ctx: EventContext, conversation: Conversation, text: str) -> engine.I
             continue
         if op in (Op.SUBMIT, Op.EDIT) and mode != engine.Mode.REVIEW.value:
             continue
-        if op is Op.SKIP and _answers_text(ctx, conversation):
+        kind, required = _waiting(ctx, conversation)
+        if op is Op.SKIP and kind is QuestionKind.TEXT and required:
             continue  # "ไม่มี" is an answer to a required open question
+        if op is Op.DONE and kind is not QuestionKind.MULTI:
+            continue  # "เสร็จ" finishes a multi selection; elsewhere it is an answer like any other
         return Tap(op, None)
     return Text(text)
 
 
-def _answers_text(ctx: EventContext, conversation: Conversation) -> bool:
-    """Whether a required open question is waiting (where "ไม่มี" is an answer, not a skip)."""
+def _waiting(ctx: EventContext, conversation: Conversation) -> tuple[QuestionKind | None, bool]:
+    """The kind of the question waiting for its answer and whether it is required (None: none waits)."""
     cursor = conversation.data.get("cursor")
     if conversation.data.get("mode") != engine.Mode.ASK.value or not cursor:
-        return False
+        return None, False
     loaded = _load(ctx, conversation, quiet=True)
-    if loaded is None:
-        return False
-    question = next((q for q in loaded.questionnaire.questions if q.key == cursor), None)
-    return question is not None and question.kind is QuestionKind.TEXT and question.required
+    question = next((q for q in loaded.questionnaire.questions if q.key == cursor), None) if loaded else None
+    return (question.kind, question.required) if question is not None else (None, False)
 
 
 def _resume(ctx: EventContext, conversation: Conversation) -> None:

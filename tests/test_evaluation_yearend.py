@@ -144,6 +144,8 @@ def test_the_reporter_confirms_corrects_and_the_strategy_rates_follow(
         assert "ระบบคำนวณให้ไม่ได้" in third
         assert "ไม่พบตัวเลือกนี้" in chat.say("ดีมาก")
         assert "ผลลัพธ์ของโครงการ" in chat.say("1")
+        assert "ยังไม่ได้พิมพ์คำตอบ" not in chat.say("เสร็จ")  # a word, not a command, in an open question
+        assert "ผลลัพธ์ของโครงการ" in chat.say("ย้อนกลับ")
         assert "บทเรียนที่ได้รับ" in chat.say("นักเรียนอ่านออกเขียนได้ทุกคน")
         assert "ทบทวนคำตอบ" in chat.say("ควรเริ่มกิจกรรมตั้งแต่ไตรมาสแรก")
         assert "ตัวชี้วัดบรรลุ 3 จาก 3 ตัว" in chat.say("ส่ง")
