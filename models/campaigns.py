@@ -268,24 +268,23 @@ class AnswerRow:
 
 
 def campaign_answers(session: Session, campaign: Campaign) -> list[AnswerRow]:
-    people = {}
     offices = {o.id: o for o in session.exec(select(Office))}
-    rows = list(
-        session.exec(
-            select(CampaignAnswer)
-            .where(CampaignAnswer.campaign_id == campaign.id)
-            .order_by(col(CampaignAnswer.id))
-        )
+    rows = session.exec(
+        select(CampaignAnswer, Person)
+        .outerjoin(Person, col(Person.id) == col(CampaignAnswer.person_id))
+        .where(CampaignAnswer.campaign_id == campaign.id)
+        .order_by(col(CampaignAnswer.id))
     )
-    ids = [r.person_id for r in rows if r.person_id is not None]
-    if ids:
-        people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))}
-    out = []
-    for row in rows:
-        person = people.get(row.person_id) if row.person_id is not None else None
-        office = offices.get(person.office_id) if person is not None else None
-        out.append(AnswerRow(dict(row.answers), row.submitted_at, row.updated_at, person, office))
-    return out
+    return [
+        AnswerRow(
+            dict(row.answers),
+            row.submitted_at,
+            row.updated_at,
+            person,
+            offices.get(person.office_id) if person else None,
+        )
+        for row, person in rows
+    ]
 
 
 def campaign_results(session: Session, campaign_id: int) -> Results | None:

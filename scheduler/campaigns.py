@@ -57,17 +57,12 @@ def _budget(session: Session, day: date, setup: TickSetup) -> int | None:
     return max(0, int(quota * setup.rules.budget.digest_only_at) - used)
 
 
-def _reachable(
-    session: Session, recipients: Sequence[CampaignRecipient]
-) -> list[tuple[CampaignRecipient, Person]]:
-    ids = [r.person_id for r in recipients]
-    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(ids)))} if ids else {}
-    out = []
-    for recipient in recipients:
-        person = people.get(recipient.person_id)
-        if person is not None and person.line_user_id and person.reachability != Reachability.BLOCKED:
-            out.append((recipient, person))
-    return out
+def _reachable(pairs: Sequence[tuple[CampaignRecipient, Person]]) -> list[tuple[CampaignRecipient, Person]]:
+    return [
+        (recipient, person)
+        for recipient, person in pairs
+        if person.line_user_id and person.reachability != Reachability.BLOCKED
+    ]
 
 
 def _queue(
@@ -124,12 +119,13 @@ def _send(
         )
     recipients = list(
         session.exec(
-            select(CampaignRecipient)
+            select(CampaignRecipient, Person)
+            .join(Person, col(Person.id) == col(CampaignRecipient.person_id))
             .where(CampaignRecipient.campaign_id == campaign.id, waiting)
             .order_by(col(CampaignRecipient.id))
         )
     )
-    pairs = _reachable(session, recipients)
+    pairs = _reachable(recipients)
     if purpose == INVITE:
         run.unreachable += len(recipients) - len(pairs)
     budget = _budget(session, day, setup)
