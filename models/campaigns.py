@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from evaluation.loader import from_dict
@@ -135,11 +136,11 @@ def start_campaign(
     )
     session.add(campaign)
     session.flush()
-    session.add_all(
-        CampaignRecipient(campaign_id=campaign.id or 0, person_id=p.id or 0, office_id=p.office_id)
-        for p in people
-    )
-    session.flush()
+    if people:  # one multi-row INSERT: an office-wide campaign has tens of thousands of recipients
+        session.execute(
+            sa.insert(CampaignRecipient.__table__),  # type: ignore[attr-defined]
+            [{"campaign_id": campaign.id, "person_id": p.id, "office_id": p.office_id} for p in people],
+        )
     return campaign, people
 
 
@@ -293,17 +294,23 @@ def campaign_results(session: Session, campaign_id: int) -> Results | None:
     if campaign is None:
         return None
     offices = {o.id: o for o in session.exec(select(Office))}
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for recipient in session.exec(
-        select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id)
-    ):
-        counts[recipient.office_id][0] += 1
-        counts[recipient.office_id][1] += recipient.answered_at is not None
-    by_office = [
-        OfficeRate(offices[i].code if i in offices else str(i), offices[i].name if i in offices else "", n, a)
-        for i, (n, a) in sorted(
-            counts.items(), key=lambda item: offices[item[0]].code if item[0] in offices else ""
+    counts = session.exec(
+        select(
+            CampaignRecipient.office_id, sa.func.count(), sa.func.count(col(CampaignRecipient.answered_at))
         )
-    ]
-    answers = [a.answers for a in campaign_answers(session, campaign)]
+        .where(CampaignRecipient.campaign_id == campaign_id)
+        .group_by(col(CampaignRecipient.office_id))
+    ).all()
+    by_office = sorted(
+        (
+            OfficeRate(
+                offices[i].code if i in offices else str(i), offices[i].name if i in offices else "", n, a
+            )
+            for i, n, a in counts
+        ),
+        key=lambda rate: rate.code,
+    )
+    answers = list(
+        session.exec(select(CampaignAnswer.answers).where(CampaignAnswer.campaign_id == campaign_id))
+    )
     return summarize(from_dict(campaign.form), answers, by_office)

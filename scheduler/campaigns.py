@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -92,12 +93,13 @@ def _queue(
             ref_id=campaign.id,
             person_ids=person_ids,
         )
-        for recipient, _person in chunk:
-            if purpose == INVITE:
-                recipient.invited_at = now
-            else:
-                recipient.reminded_at = now
-            session.add(recipient)
+        stamp = {"invited_at": now} if purpose == INVITE else {"reminded_at": now}
+        session.execute(
+            sa.update(CampaignRecipient)
+            .where(col(CampaignRecipient.id).in_([r.id for r, _p in chunk]))
+            .values(**stamp)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _send(
