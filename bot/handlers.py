@@ -21,6 +21,7 @@ from linebot.v3.webhooks import (
 from sqlmodel import select
 
 from bot import approvals, dashboard_link, intents, menus, report_view
+from bot import evaluation as evaluation_flow
 from bot.context import EventContext
 from bot.forms import runtime as forms
 from bot.intents import Intent
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 postbacks: PostbackRegistry[EventContext] = PostbackRegistry()
 forms.after_submit.append(approvals.on_submitted)  # a submitted report asks its approver to decide
+forms.after_submit.append(evaluation_flow.offer_year_end)  # issue 19: a Q4 report offers the year-end step
 
 
 def handle_event(ctx: EventContext) -> None:
@@ -121,6 +123,7 @@ def on_message(ctx: EventContext) -> None:
     kind = "image" if isinstance(message, ImageMessageContent) else str(getattr(message, "type", "other"))
     ctx.reply(chat.unsupported_message(kind))
     forms.resume_after(ctx)
+    evaluation_flow.resume(ctx)  # issue 19: or the questionnaire's question
 
 
 # Menu words that still work in the middle of a form (the question is asked again after the answer);
@@ -150,6 +153,8 @@ def on_private_text(ctx: EventContext, text: str) -> None:
     waiting = approvals.pending_return(ctx)
     if waiting is not None:
         approvals.on_reason_text(ctx, waiting[0], waiting[1], text)
+        return
+    if evaluation_flow.on_text(ctx, text):  # issue 19: a questionnaire in progress, or "แบบประเมิน"
         return
     if forms.conversation_of(ctx) is not None:
         menu = intents.match(text, _MENU_IN_FORM)
@@ -396,6 +401,12 @@ def on_approval_button(ctx: EventContext, postback: Postback) -> None:
 @postbacks.register("apall")
 def on_approve_all_button(ctx: EventContext, postback: Postback) -> None:
     approvals.on_approve_all(ctx, postback)
+
+
+@postbacks.register("ev")
+def on_evaluation_button(ctx: EventContext, postback: Postback) -> None:
+    """`v1|ev|op=…`: questionnaires and the year-end evaluation (evaluation/payload.py)."""
+    evaluation_flow.on_button(ctx, postback)
 
 
 @postbacks.register("cmd")

@@ -15,6 +15,13 @@ SQLModel.metadata.naming_convention = {
 }
 
 from models.dashboard import DashboardLogin, DashboardSession, DisbursementTarget  # noqa: E402
+from models.evaluation import (  # noqa: E402
+    Campaign,
+    CampaignAnswer,
+    CampaignRecipient,
+    IndicatorJudgement,
+    ProjectEvaluation,
+)
 from models.messaging import (  # noqa: E402
     ChatBinding,
     Conversation,
@@ -59,6 +66,9 @@ __all__ = [
     "ActingApprover",
     "ApprovalDecision",
     "AuditLog",
+    "Campaign",
+    "CampaignAnswer",
+    "CampaignRecipient",
     "ChatBinding",
     "Conversation",
     "DashboardLogin",
@@ -67,6 +77,7 @@ __all__ = [
     "EvidencePhoto",
     "FiscalYear",
     "Indicator",
+    "IndicatorJudgement",
     "IndicatorResult",
     "Lease",
     "LinkCode",
@@ -79,6 +90,7 @@ __all__ = [
     "Person",
     "ProgressReport",
     "Project",
+    "ProjectEvaluation",
     "ProjectOwner",
     "ProjectStrategy",
     "ReportVersion",

@@ -245,7 +245,12 @@ def run_tick(
 ) -> TickResult:
     """Run the tick for ``day`` (default: today, local) once: plan, then queue in one transaction."""
     with gc_paused():
-        return _run_tick(engine, clock, setup, day, job)
+        result = _run_tick(engine, clock, setup, day, job)
+    if result.ran and job == DAILY_JOB:  # issue 19: evaluation campaigns open, remind and close
+        from scheduler.campaigns import run_campaigns
+
+        run_campaigns(engine, clock.now(), setup)
+    return result
 
 
 def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, job: str) -> TickResult:

@@ -1,0 +1,226 @@
+"""Sending evaluation campaigns: invitations on the day a campaign opens, one reminder to those who
+have not answered, the close after its last day. Idempotent: each recipient's `invited_at` and
+`reminded_at` are set in the transaction that queues their message, so running it twice (the daily
+tick, `tidtam campaign start`, a clock move) sends nothing twice.
+
+Within the quota rules: what the month has used is counted as the daily tick counts it; invitations
+and reminders take only what is left below the share at which the tick switches to digests, and the
+people left over wait for the next run (the command line says how many). Quiet hours: rows queued in
+them wait for their end. The same message to many goes as multicasts of up to 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from evaluation.loader import from_dict
+from messages import evaluation as txt
+from models import campaigns as store
+from models.evaluation import Campaign, CampaignRecipient, CampaignStatus
+from models.org import Person
+from models.outbox import queue_push
+from models.types import Reachability
+from scheduler.fiscal import fiscal_year_of
+from scheduler.process_steps import ProcessStep, step_windows, windows_open_on
+from scheduler.tick import MULTICAST_LIMIT, TickSetup, messages_used, release_time
+
+log = logging.getLogger(__name__)
+
+INVITE = "campaign_invite"
+REMIND = "campaign_reminder"
+
+
+@dataclass
+class CampaignRun:
+    invited: int = 0
+    reminded: int = 0
+    closed: int = 0
+    opened: int = 0
+    held: int = 0  # people whose message waits for quota
+    unreachable: int = 0  # recipients without a linked LINE account (or who blocked it)
+
+
+def _budget(session: Session, day: date, setup: TickSetup) -> int | None:
+    """How many pushes campaigns may still queue this month; None: no limit."""
+    quota = setup.monthly_quota if setup.rules.budget.enabled else 0
+    if not quota:
+        return None
+    used = messages_used(session.connection(), day, setup.tz)
+    return max(0, int(quota * setup.rules.budget.digest_only_at) - used)
+
+
+def _reachable(pairs: Sequence[tuple[CampaignRecipient, Person]]) -> list[tuple[CampaignRecipient, Person]]:
+    return [
+        (recipient, person)
+        for recipient, person in pairs
+        if person.line_user_id and person.reachability != Reachability.BLOCKED
+    ]
+
+
+def _queue(
+    session: Session,
+    campaign: Campaign,
+    pairs: list[tuple[CampaignRecipient, Person]],
+    message: dict[str, Any],
+    purpose: str,
+    now: datetime,
+    not_before: datetime,
+) -> None:
+    for start in range(0, len(pairs), MULTICAST_LIMIT):
+        chunk = pairs[start : start + MULTICAST_LIMIT]
+        person_ids = [p.id or 0 for _r, p in chunk]
+        digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:20]
+        queue_push(
+            session,
+            to=[p.line_user_id or "" for _r, p in chunk],
+            messages=[message],
+            dedupe_key=f"{purpose}:{campaign.id}:{digest}",
+            rule=purpose,
+            subject=f"campaign:{campaign.id}",
+            now=now,
+            not_before=not_before,
+            purpose=purpose,
+            ref_type="campaign",
+            ref_id=campaign.id,
+            person_ids=person_ids,
+        )
+        stamp = {"invited_at": now} if purpose == INVITE else {"reminded_at": now}
+        session.execute(
+            sa.update(CampaignRecipient)
+            .where(col(CampaignRecipient.id).in_([r.id for r, _p in chunk]))
+            .values(**stamp)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _send(
+    session: Session,
+    campaign: Campaign,
+    purpose: str,
+    day: date,
+    now: datetime,
+    setup: TickSetup,
+    run: CampaignRun,
+) -> None:
+    if purpose == INVITE:
+        waiting = col(CampaignRecipient.invited_at).is_(None)
+    else:
+        waiting = (
+            col(CampaignRecipient.answered_at).is_(None)
+            & col(CampaignRecipient.reminded_at).is_(None)
+            & col(CampaignRecipient.invited_at).is_not(None)
+        )
+    recipients = list(
+        session.exec(
+            select(CampaignRecipient, Person)
+            .join(Person, col(Person.id) == col(CampaignRecipient.person_id))
+            .where(CampaignRecipient.campaign_id == campaign.id, waiting)
+            .order_by(col(CampaignRecipient.id))
+        )
+    )
+    pairs = _reachable(recipients)
+    if purpose == INVITE:
+        run.unreachable += len(recipients) - len(pairs)
+    budget = _budget(session, day, setup)
+    if budget is not None and len(pairs) > budget:
+        run.held += len(pairs) - budget
+        pairs = pairs[:budget]
+    if not pairs:
+        return
+    questionnaire = from_dict(campaign.form)
+    if purpose == INVITE:
+        message = txt.invitation(
+            campaign.id or 0,
+            campaign.title,
+            questionnaire.intro,
+            campaign.closes_on,
+            len(questionnaire.questions),
+        )
+        run.invited += len(pairs)
+    else:
+        message = txt.reminder(campaign.id or 0, campaign.title, campaign.closes_on)
+        run.reminded += len(pairs)
+    not_before = release_time(now, setup.tz, setup.rules.delivery, setup.calendar)
+    _queue(session, campaign, pairs, message.to_dict(), purpose, now, not_before)
+    session.flush()
+
+
+def run_campaigns(engine: Engine, now: datetime, setup: TickSetup, *, only: int | None = None) -> CampaignRun:
+    """Open, send, remind and close what is due on the local day of `now`, in one transaction."""
+    day = now.astimezone(setup.tz).date()
+    run = CampaignRun()
+    with Session(engine) as session:
+        statement = select(Campaign).where(col(Campaign.status) != CampaignStatus.CLOSED)
+        if only is not None:
+            statement = statement.where(Campaign.id == only)
+        for campaign in session.exec(statement.order_by(col(Campaign.id))).all():
+            if campaign.closes_on < day:
+                store.close(session, campaign, now)
+                run.closed += 1
+                continue
+            if campaign.opens_on > day:
+                continue
+            if campaign.status == CampaignStatus.SCHEDULED:
+                campaign.status = CampaignStatus.OPEN
+                session.add(campaign)
+                run.opened += 1
+            _send(session, campaign, INVITE, day, now, setup, run)
+            if campaign.remind_on is not None and campaign.remind_on <= day:
+                _send(session, campaign, REMIND, day, now, setup, run)
+        session.commit()
+    if run.invited or run.reminded or run.closed:
+        log.info(
+            "campaigns: %d invited, %d reminded, %d closed, %d held for quota",
+            run.invited,
+            run.reminded,
+            run.closed,
+            run.held,
+        )
+    return run
+
+
+DEFAULT_STEP = "B3.3"  # the manual's participative evaluation of the action plan: Sep–Oct
+REMIND_DAYS_BEFORE_CLOSE = 7
+
+
+def default_window(
+    today: date, steps: Sequence[ProcessStep], step_id: str = DEFAULT_STEP
+) -> tuple[date, date] | None:
+    """The window of the manual's step `step_id` that contains `today` (opening today), else the
+    next one to start; None when the calendar has no such step."""
+    windows = [w for w in windows_open_on(today, steps) if w.step.id == step_id]
+    if windows:
+        return today, windows[0].end
+    later = [
+        w
+        for year in range(fiscal_year_of(today), fiscal_year_of(today) + 2)
+        for w in step_windows(year, steps)
+        if w.step.id == step_id and w.start > today
+    ]
+    if not later:
+        return None
+    first = min(later, key=lambda w: w.start)
+    return first.start, first.end
+
+
+def default_reminder(opens_on: date, closes_on: date) -> date | None:
+    """A week before the close, but not on the opening day; None for a one-day campaign."""
+    if closes_on <= opens_on:
+        return None
+    return max(opens_on + timedelta(days=1), closes_on - timedelta(days=REMIND_DAYS_BEFORE_CLOSE))
+
+
+def evaluated_fiscal_year(opens_on: date) -> int:
+    """The fiscal year a campaign evaluates: the one it opens in, except that one opening in October
+    (the manual's Sep–Oct window) looks back at the year that just ended."""
+    year = fiscal_year_of(opens_on)
+    return year - 1 if opens_on.month == 10 else year
