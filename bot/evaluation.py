@@ -87,6 +87,9 @@ def on_text(ctx: EventContext, text: str) -> bool:
         ctx.reply(txt.busy_in_evaluation())
         _resume(ctx, conversation)
         return True
+    if typed in _EVALUATION_WORDS:  # already in it: the waiting question again
+        _resume(ctx, conversation)
+        return True
     _feed(ctx, conversation, _typed(ctx, conversation, text))
     return True
 
