@@ -52,6 +52,17 @@ def test_the_menus_follow_the_roles() -> None:
     assert data == "v1|cmd|name=pending"
 
 
+def test_every_rich_menu_button_is_a_command_the_bot_routes() -> None:
+    from bot.intents import MENU, Intent
+    from bot.postback import decode
+
+    for spec in all_specs():
+        for area in body(spec)["areas"]:
+            postback = decode(area["action"]["data"])
+            assert postback is not None and postback.action == "cmd"
+            assert Intent(postback.params["name"]) in MENU, area
+
+
 def test_the_fake_line_refuses_what_line_would(fake_line) -> None:
     spec = spec_for((MenuRole.REPORTER,))
     good = body(spec)
