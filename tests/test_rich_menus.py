@@ -34,7 +34,9 @@ def test_every_rich_menu_is_drawn_at_its_size_in_thai() -> None:
         assert len(data) <= 1024 * 1024
         image = Image.open(io.BytesIO(data))
         assert image.size == (spec.width, spec.height)
-        assert sum(1 for n in image.convert("L").histogram() if n) > 20  # text drawn on the tiles, not blank colour
+        assert (
+            sum(1 for n in image.convert("L").histogram() if n) > 20
+        )  # text drawn on the tiles, not blank colour
         (folder / f"{spec.key}.png").write_bytes(data)
         areas = spec.areas()
         assert len(areas) == len(spec.buttons) <= 9
