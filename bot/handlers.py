@@ -362,10 +362,14 @@ def _line(state) -> chat.ProjectLine:  # type: ignore[no-untyped-def]
 def on_postback(ctx: EventContext) -> None:
     event = ctx.event
     assert isinstance(event, PostbackEvent)
-    if ctx.is_private and ctx.person is None:
-        ctx.reply(chat.link_prompt())
-        return
     postback = decode(event.postback.data)
+    if ctx.is_private and ctx.person is None:
+        # The unlinked rich menu's "help" explains the service; anything else asks for the code.
+        asked_help = (
+            postback is not None and postback.action == "cmd" and postback.params.get("name") == "help"
+        )
+        ctx.reply(chat.help_unlinked() if asked_help else chat.link_prompt())
+        return
     handler = postbacks.get(postback.action) if postback else None
     if postback is None or handler is None:
         ctx.reply(chat.unknown_button())

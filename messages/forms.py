@@ -25,7 +25,7 @@ from linebot.v3.messaging import (
 )
 
 from messages.thai_dates import format_date
-from messages.thai_numbers import format_baht, format_number, format_percent
+from messages.thai_numbers import format_baht, format_number, format_percent_words
 
 if TYPE_CHECKING:  # the engine's reply types; messages/ only reads their attributes
     from bot.forms.engine import ConfirmCancel, ConfirmValue, Notice, Problem, Question, Summary, SummaryRow
@@ -154,7 +154,7 @@ def format_value(kind: object, value: Any, *, choice_label: str | None = None, u
     if k == "choice":
         return choice_label or str(value)
     if k == "percent":
-        return format_percent(Decimal(str(value)))
+        return format_percent_words(Decimal(str(value)), places=2)  # Thai order: ร้อยละ 45
     if k == "money":
         return format_baht(int(value))
     if k == "number":

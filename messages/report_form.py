@@ -9,7 +9,7 @@ from decimal import Decimal
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 
 from messages.thai_dates import format_date, format_month_span, format_quarter
-from messages.thai_numbers import format_baht, format_measure, format_percent
+from messages.thai_numbers import format_baht, format_measure, format_percent_words
 
 TITLE = "รายงานผลการดำเนินงานโครงการ"
 PLANNING_GROUP = "กลุ่มนโยบายและแผน"
@@ -113,7 +113,7 @@ def ask_status_reason() -> str:
 
 
 def ask_progress(previous: Decimal | None) -> str:
-    tail = f"\n(ไตรมาสก่อน {format_percent(previous)})" if previous is not None else ""
+    tail = f"\n(ไตรมาสก่อน {format_percent_words(previous, places=2)})" if previous is not None else ""
     return f"ความก้าวหน้าของโครงการกี่เปอร์เซ็นต์คะ (0–100){tail}"
 
 
@@ -152,11 +152,11 @@ def ask_photos() -> str:
 
 
 def progress_lower(previous: Decimal, value: Decimal) -> str:
-    return f"ความก้าวหน้า {format_percent(value)} ต่ำกว่าไตรมาสก่อน ({format_percent(previous)}) ยืนยันตัวเลขนี้ไหมคะ"
+    return f"ความก้าวหน้า {format_percent_words(value, places=2)} ต่ำกว่าไตรมาสก่อน ({format_percent_words(previous, places=2)}) ยืนยันตัวเลขนี้ไหมคะ"
 
 
 def progress_not_full_but_completed(value: Decimal) -> str:
-    return f"สถานะแล้วเสร็จ แต่ความก้าวหน้า {format_percent(value)} ยืนยันไหมคะ"
+    return f"สถานะแล้วเสร็จ แต่ความก้าวหน้า {format_percent_words(value, places=2)} ยืนยันไหมคะ"
 
 
 def indicator_negative() -> str:

@@ -528,7 +528,7 @@ def test_report_previous_quarter_defaults_and_confirmations() -> None:
     assert last_question(d.result).default == "in_progress"
     d.button(Op.KEEP)
     r = d.text("30")
-    assert isinstance(r.replies[-1], ConfirmValue) and "40%" in r.replies[-1].message
+    assert isinstance(r.replies[-1], ConfirmValue) and "ร้อยละ 40" in r.replies[-1].message
     d.button(Op.CONFIRM)
     assert d.answers["progress"] == "30"
     r = d.text("200,000 บาท")  # above the 100,000 baht allocation

@@ -259,7 +259,7 @@ def test_happy_path_with_photos_thai_digits_and_what_happens_next(
     assert "รูปที่ 2" in chat.image(png_bytes(), "image/png")
     summary = chat.tap("เสร็จ")
     assert chat.last[0]["type"] == "flex"
-    for shown in ("50%", "120,000 บาท", "80 คน", "อบรมครู ๒ ครั้ง", "ควรเพิ่มงบประมาณ", "2 รูป", "— (ข้าม)"):
+    for shown in ("ร้อยละ 50", "120,000 บาท", "80 คน", "อบรมครู ๒ ครั้ง", "ควรเพิ่มงบประมาณ", "2 รูป", "— (ข้าม)"):
         assert shown in summary, shown
     done = chat.tap("ยืนยันส่ง")
     assert "เรียบร้อย" in done and "นายผู้บริหาร ใจกว้าง" in done and "แจ้งผล" in done  # what happens next
@@ -286,9 +286,9 @@ def test_happy_path_with_photos_thai_digits_and_what_happens_next(
     # a second submission for the same quarter starts from the first and becomes version 2
     chat.say("รายงานผล")
     again = chat.tap(f"{seeded.projects[0].code} โครงการพั…")
-    assert "ฉบับที่ 1" in again and "50%" in again and "2 รูป" in again
+    assert "ฉบับที่ 1" in again and "ร้อยละ 50" in again and "2 รูป" in again
     chat.tap("แก้ไข", value="progress")
-    assert "60%" in chat.say("๖๐")
+    assert "ร้อยละ 60" in chat.say("๖๐")
     assert "ฉบับที่ 2" in chat.tap("ยืนยันส่ง")
     first, second = _versions(engine, seeded.projects[0].id)
     assert (first.version, first.progress_pct, second.version, second.progress_pct) == (1, 50, 2, 60)
@@ -343,7 +343,7 @@ def test_every_validation_error_then_a_correct_answer(engine, seeded, service, c
     for shown in (
         "ยุติ/เลื่อนโครงการ",
         "ผู้รับเหมาทิ้งงาน",
-        "10%",
+        "ร้อยละ 10",
         "120,000 บาท",
         "95 คน",
         "ประชุมผู้ปกครอง",
@@ -389,12 +389,14 @@ def test_cancel_keeps_a_draft_back_skip_and_edit_from_the_summary(engine, seeded
     assert "ข้อเสนอแนะ" in chat.tap("ข้าม")
     chat.tap("ข้าม")
     summary = chat.tap("เสร็จ")
-    assert "40%" in summary and "1,000 บาท" in summary and "ไม่มีรูป" in summary
+    assert "ร้อยละ 40" in summary and "1,000 บาท" in summary and "ไม่มีรูป" in summary
     old_submit = chat.button("ยืนยันส่ง")
     assert "กี่เปอร์เซ็นต์" in chat.tap("แก้ไข", value="progress")
-    assert "ค่าเดิม: 40%" in chat.text
+    assert "ค่าเดิม: ร้อยละ 40" in chat.text
     summary = chat.say("๖๕")
-    assert "65%" in summary and "40%" not in summary and "1,000 บาท" in summary  # back to the summary
+    assert (
+        "ร้อยละ 65" in summary and "ร้อยละ 40" not in summary and "1,000 บาท" in summary
+    )  # back to the summary
     assert "ปุ่มนั้นเป็นของคำถามก่อนหน้า" in chat.postback(old_submit)  # the old summary's submit is stale
     assert _versions(engine, seeded.projects[0].id) == []
     chat.tap("ยืนยันส่ง")
@@ -423,7 +425,7 @@ def test_a_stale_button_changes_nothing(engine, seeded, service, chat, fake_line
     chat.say("ข้าม")
     summary = chat.say("เสร็จ")
     assert seeded.projects[0].code in summary and seeded.projects[1].code not in summary
-    assert "อยู่ระหว่างดำเนินการ" in summary and "30%" in summary
+    assert "อยู่ระหว่างดำเนินการ" in summary and "ร้อยละ 30" in summary
     assert fake_line.violations == []
 
 
@@ -453,7 +455,7 @@ def test_restart_in_the_middle_of_a_form(engine, seeded, start_service, chat, fa
         chat.say("ข้าม")
         chat.say("ข้าม")
         summary = chat.say("เสร็จ")
-        assert "ดำเนินการแล้วเสร็จ" in summary and "100%" in summary and "240,001 บาท" in summary
+        assert "ดำเนินการแล้วเสร็จ" in summary and "ร้อยละ 100" in summary and "240,001 บาท" in summary
         assert "240,001 บาท" in summary and "เกินงบ" not in summary
         chat.say("ยืนยันส่ง")
     finally:
@@ -514,8 +516,8 @@ def test_two_people_report_at_once(engine, seeded, service, fake_line):
     both(lambda: a.say("ข้าม"), lambda: b.say("ข้าม"))
     both(lambda: a.say("ข้าม"), lambda: b.say("ข้าม"))
     sa_, sb = both(lambda: a.say("เสร็จ"), lambda: b.say("เสร็จ"))
-    assert "33%" in sa_ and "1,000 บาท" in sa_ and "กิจกรรม ก" in sa_
-    assert "100%" in sb and "2,000 บาท" in sb and "กิจกรรม ข" in sb
+    assert "ร้อยละ 33" in sa_ and "1,000 บาท" in sa_ and "กิจกรรม ก" in sa_
+    assert "ร้อยละ 100" in sb and "2,000 บาท" in sb and "กิจกรรม ข" in sb
     both(lambda: a.say("ยืนยันส่ง"), lambda: b.say("ยืนยันส่ง"))
     [va] = _versions(engine, seeded.projects[0].id)
     [vb] = _versions(engine, seeded.projects[1].id)
@@ -620,7 +622,7 @@ def test_next_quarter_defaults_and_confirmations(engine, service, chat, fake_lin
     status = chat.tap("ใช้ค่าเดิม")
     assert "ค่าเดิม: อยู่ระหว่างดำเนินการ" in status  # last quarter's answer offered
     progress = chat.tap("ใช้ค่าเดิม")
-    assert "ไตรมาสก่อน 40%" in progress
+    assert "ไตรมาสก่อน ร้อยละ 40" in progress
     assert "ต่ำกว่าไตรมาสก่อน" in chat.say("๓๐")  # lower than last quarter: confirm
     assert "กี่เปอร์เซ็นต์" in chat.tap("แก้ไขคำตอบ")
     assert "ต่ำกว่าไตรมาสก่อน" in chat.say("35")
@@ -635,7 +637,12 @@ def test_next_quarter_defaults_and_confirmations(engine, service, chat, fake_lin
     assert "ค่าเดิม: เดิม" in chat.text
     chat.tap("ใช้ค่าเดิม")
     summary = chat.say("เสร็จ")
-    assert "ไตรมาส 2/2569" in summary and "35%" in summary and "120,001 บาท" in summary and "30 คน" in summary
+    assert (
+        "ไตรมาส 2/2569" in summary
+        and "ร้อยละ 35" in summary
+        and "120,001 บาท" in summary
+        and "30 คน" in summary
+    )
     chat.say("ยืนยันส่ง")
     with Session(engine) as s:
         q2 = s.exec(
@@ -702,7 +709,7 @@ def test_returned_report_reopens_and_becomes_version_two(engine, seeded, service
     reopened = chat.postback(f"v1|report|r={report_id}")
     assert "ตัวเลขเบิกจ่ายไม่ตรงกับระบบ" in reopened and "นายผู้บริหาร ใจกว้าง" in reopened  # the reason, by whom
     assert (
-        "120,000 บาท" in reopened and "50%" in reopened and "1 รูป" not in reopened
+        "120,000 บาท" in reopened and "ร้อยละ 50" in reopened and "1 รูป" not in reopened
     )  # its answers, as a summary
     assert "เบิกจ่าย" in chat.tap("แก้ไข", value="budget")
     summary = chat.say("๑๑๐,๐๐๐ บาท")

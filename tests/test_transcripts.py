@@ -14,6 +14,7 @@ import test_approvals_e2e as harness
 from browser import ARTEFACTS
 from sqlmodel import Session, select
 from test_report_e2e import JPEG
+from test_thai_chat_e2e import _flex_texts
 
 from models.reports import ProgressReport
 
@@ -21,15 +22,6 @@ make_bot = harness.make_bot
 office = harness.office
 pytestmark = harness.pytestmark
 T, D, PL = harness.T, harness.D, harness.PL
-
-
-def _texts(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        found = [str(node["text"])] if node.get("type") == "text" and "text" in node else []
-        return found + [t for v in node.values() for t in _texts(v)]
-    if isinstance(node, list):
-        return [t for v in node for t in _texts(v)]
-    return []
 
 
 def _labels(message: dict[str, Any]) -> list[str]:
@@ -66,7 +58,7 @@ class Transcript:
                 body = (
                     message["text"]
                     if message.get("type") == "text"
-                    else "\n".join(_texts(message.get("contents")))
+                    else "\n".join(_flex_texts(message.get("contents")))
                 )
                 kind = "ตอบ" if delivery.kind == "reply" else "แจ้ง (push)"
                 self.lines.append(f"บอท [{kind}]: " + body.replace("\n", "\n    "))
