@@ -239,7 +239,7 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     boss.goto(f"{url}?as={director['user_id']}")
     boss.locator("#clock-next-day").click()
     boss.wait_for_function("!document.querySelector('#clock-next-day').disabled", timeout=60_000)
-    assert "17 พ.ย. 2569" in boss.locator("#clock-date").inner_text()
+    boss.locator("#clock-date", has_text="17 พ.ย. 2569").wait_for(timeout=WAIT_MS)
     request = boss.locator(".row.bot[data-kind=push]", has_text=project_code.group()).first
     request.wait_for(timeout=WAIT_MS)
     assert "โควตา" in request.locator(".tag").inner_text()
@@ -261,7 +261,7 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     other.locator("#clock-go").click()
     other.wait_for_function("!document.querySelector('#clock-go').disabled", timeout=60_000)
     assert "เลื่อนนาฬิกาจาก 17 พ.ย. 2569" in other.locator("#clock-lines").inner_text()
-    assert "12 ม.ค. 2570" in other.locator("#clock-date").inner_text()
+    other.locator("#clock-date", has_text="12 ม.ค. 2570").wait_for(timeout=WAIT_MS)
     reminder = other.locator(".row.bot[data-kind=push]", has_text="ครบกำหนด").first
     reminder.wait_for(timeout=WAIT_MS)
     assert "11 ม.ค. 2570" in reminder.inner_text()

@@ -142,8 +142,9 @@ async function poll() {
   // A long poll, one request at a time, for as long as the page is open.
   for (;;) {
     try {
+      const issued = performance.now();
       const data = await api(`/chats/${state.me}?after=${state.after}&wait=20`);
-      showClock(data.clock);
+      showClock(data.clock, issued);
       showQuota(data.quota);
       if (data.turns.length) {
         for (const turn of data.turns) addTurn(turn);
@@ -779,7 +780,8 @@ function setUpPanel() {
   for (const button of document.querySelectorAll("[data-move]")) {
     button.addEventListener("click", () => moveClock(button.dataset.move));
   }
-  api("/clock").then((data) => { showClock(data); showQuota(data.quota); $("clock-at").value = data.input; });
+  const issued = performance.now();
+  api("/clock").then((data) => { showClock(data, issued); showQuota(data.quota); $("clock-at").value = data.input; });
 }
 
 async function moveClock(action) {
@@ -789,10 +791,11 @@ async function moveClock(action) {
   lines.className = "clock-lines";
   lines.textContent = T.clock_working;
   try {
+    const issued = performance.now();
     const data = await postJSON("/clock", { action, at: action === "set" ? $("clock-at").value : null });
     lines.textContent = data.lines.join("\n");
     if (!data.ok) lines.className = "clock-lines bad";
-    showClock(data);
+    showClock(data, issued);
     $("clock-at").value = data.input;
   } catch (error) {
     lines.className = "clock-lines bad";
@@ -802,8 +805,13 @@ async function moveClock(action) {
   }
 }
 
-function showClock(clock) {
-  if (!clock) return;
+// A long poll asked before a move may answer after it, with the time before the move: the face shows
+// the answer of the latest request asked, whatever order the answers come in.
+let clockAskedAt = -1;
+
+function showClock(clock, askedAt) {
+  if (!clock || askedAt < clockAskedAt) return;
+  clockAskedAt = askedAt;
   $("clock-date").textContent = clock.face.date;
   $("clock-time").textContent = clock.face.time;
   $("clock-origin").textContent = clock.face.origin;
