@@ -23,7 +23,7 @@ from bot.media_links import MediaLinks
 from bot.postback import Postback
 from bot.riders import hold_until
 from messages import approvals as text
-from messages import chat, riders
+from messages import chat, riders, vocabulary
 from models.approvals import (
     DecisionError,
     DecisionResult,
@@ -589,7 +589,9 @@ def _chosen(items: list[Pending], rest: str) -> list[Pending]:
     """The pending reports named in `rest` by project code or by their number in the pending list."""
     by_code = {item.project.code.upper(): item for item in items}
     chosen: list[Pending] = []
-    for word in rest.replace(",", " ").replace("และ", " ").split():
+    for separator in vocabulary.LIST_SEPARATORS:
+        rest = rest.replace(separator, " ")
+    for word in rest.split():
         item = by_code.get(word.upper())
         number = intents.normalize(word)
         if item is None and number.isdigit() and 1 <= int(number) <= len(items):

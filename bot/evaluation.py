@@ -73,7 +73,7 @@ class _Loaded:
 
 def on_text(ctx: EventContext, text: str) -> bool:
     """Typed text: an answer (or a command word) while a questionnaire is open, or the word that opens
-    one ("แบบประเมิน"). False when the text is not for this flow."""
+    one (txt.EVALUATION_WORDS). False when the text is not for this flow."""
     if ctx.person is None:
         return False
     conversation = conversations.load(ctx, FLOW)
@@ -257,7 +257,7 @@ def _typed(ctx: EventContext, conversation: Conversation, text: str) -> engine.I
             continue
         kind, required = _waiting(ctx, conversation)
         if op is Op.SKIP and kind is QuestionKind.TEXT and required:
-            continue  # "ไม่มี" is an answer to a required open question
+            continue  # a skip word ("none") is an answer to a required open question
         if op is Op.DONE and kind is not QuestionKind.MULTI:
             continue  # "เสร็จ" finishes a multi selection; elsewhere it is an answer like any other
         return Tap(op, None)

@@ -55,4 +55,6 @@ POLITE_PARTICLES = (
 QUOTE_ONLY_DECISION_WORDS = ("ตกลง", "ok", "okay", "โอเค", "ผ่าน", "แก้ไข", "return")
 
 # What may also follow an approval word and still make it a plain approval (`อนุมัติได้เลยครับ`).
+# What separates the reports named in one approval ("อนุมัติ P001, P003 และ P004").
+LIST_SEPARATORS = (",", "และ")
 APPROVAL_SOFTENERS = ("เลย", "ได้", "แล้ว", "ด้วย", "ให้")
