@@ -19,6 +19,7 @@ COPY scheduler ./scheduler
 COPY models ./models
 COPY messages ./messages
 COPY dashboard ./dashboard
+COPY evaluation ./evaluation
 COPY migrations ./migrations
 COPY tidtam ./tidtam
 RUN pip install .
