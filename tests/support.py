@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -35,6 +39,59 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds a listening TCP socket on `port` (Linux /proc): a free port
+    picked by `free_port` can be taken by another process before the service binds it, and that process
+    would then answer the service's health check."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return False
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                return True
+    return False
+
+
+def start_serve(
+    args: list[str], *, env: dict[str, str], cwd: Any, attempts: int = 3, **popen: Any
+) -> tuple[subprocess.Popen[Any], int]:
+    """`tidtam serve --port P *args` in a subprocess, returned once that process listens on P. If it
+    exits first (another process took the port in between), it is started again on another port."""
+    for _ in range(attempts):
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), *args],
+            env=env,
+            cwd=cwd,
+            **popen,
+        )
+        deadline = time.monotonic() + 30  # bounded: a loaded machine imports slowly
+        while time.monotonic() < deadline and proc.poll() is None:
+            if listens_on(proc.pid, port):
+                return proc, port
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+            raise RuntimeError("service did not start")
+        proc.communicate(timeout=10)
+    raise RuntimeError(f"service exited at start {attempts} times")
 
 
 def make_settings(db_url: str, fake: Any, tmp_path: Any, **overrides: Any) -> Settings:

@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from support import start_serve
 
 
 @pytest.mark.parametrize("priority", [None, "idle"])
 def test_serve_migrates_and_answers_healthz(tmp_path: Path, priority: str | None) -> None:
-    port = _free_port()
     env = {**os.environ, "TIDTAM_DATABASE_URL": f"sqlite:///{tmp_path / 'svc.sqlite3'}"}
     env.pop("TIDTAM_WORKER_PRIORITY", None)
     if priority:
         env["TIDTAM_WORKER_PRIORITY"] = priority
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc, port = start_serve([], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         body = None
         for _ in range(150):  # bounded: at most ~15 s

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from scheduler_office import Generated, generate_office, local_dt
 from sqlalchemy.engine import Engine
-from support import free_port, make_settings, running_service
+from support import make_settings, running_service, start_serve
 from typer.testing import CliRunner
 
 from bot.delivery import Deliverer
@@ -432,17 +432,10 @@ def test_commands_that_send_refuse_a_simulated_clock_with_real_line(
     assert real_line_conflict(emulated, engine) is None
 
 
-def _serve(tmp_path: Path, db_url: str, extra: dict[str, str], port: int) -> subprocess.Popen[str]:
+def _serve(tmp_path: Path, db_url: str, extra: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TIDTAM_", "LINE_"))}
     env.update(TIDTAM_DATABASE_URL=db_url, **extra)
-    return subprocess.Popen(
-        [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_serve([], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_serve_refuses_tidtam_now_or_a_moved_clock_with_a_real_line_channel(
@@ -480,8 +473,7 @@ def test_serve_refuses_tidtam_now_or_a_moved_clock_with_a_real_line_channel(
 
 def test_serve_with_tidtam_now_logs_it_and_hands_the_worker_the_same_offset(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'svc.sqlite3'}"
-    port = free_port()
-    proc = _serve(tmp_path, db_url, {"TIDTAM_NOW": "2027-01-08T09:00"}, port)
+    proc, port = _serve(tmp_path, db_url, {"TIDTAM_NOW": "2027-01-08T09:00"})
     try:
         body = None
         for _ in range(150):  # bounded: at most ~15 s

@@ -289,12 +289,10 @@ def test_crash_between_acknowledge_and_processing_loses_nothing(db_url, fake_lin
     import os
     import signal
     import subprocess
-    import sys
 
-    from support import free_port
+    from support import start_serve
 
     user_id = "U" + "d" * 32
-    port = free_port()
     env = {
         **os.environ,
         "TIDTAM_DATABASE_URL": db_url,
@@ -307,26 +305,16 @@ def test_crash_between_acknowledge_and_processing_loses_nothing(db_url, fake_lin
     }
 
     def start(extra: dict[str, str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"],
+        proc, port = start_serve(
+            ["--no-migrate"],
             env={**env, **extra},
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(150):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                return proc
-            except httpx.TransportError:
-                pass
-            import time
+        fake_line.webhook_url = f"http://127.0.0.1:{port}/callback"
+        return proc
 
-            time.sleep(0.1)
-        proc.kill()
-        raise RuntimeError("service did not start")
-
-    fake_line.webhook_url = f"http://127.0.0.1:{port}/callback"
     proc = start({})
     try:
         for n in range(5):
