@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.processor import FLOOD_WAKE_PAUSE
+from bot.intake import FLOOD_WAKE_PAUSE
 from models import health
 from models.db import make_engine
 from scheduler.clock import Clock, make_clock
