@@ -44,7 +44,9 @@ def _line_transport():  # type: ignore[no-untyped-def]
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(("/reply", "/push")):
             count = len(json.loads(request.content)["messages"])
-            sent = [{"id": str(next(counter)), "quoteToken": "q" + secrets.token_hex(8)} for _ in range(count)]
+            sent = [
+                {"id": str(next(counter)), "quoteToken": "q" + secrets.token_hex(8)} for _ in range(count)
+            ]
             return httpx.Response(200, json={"sentMessages": sent})
         return httpx.Response(200, json={})
 
@@ -60,7 +62,12 @@ def _event(user: str, text: str, n: int) -> dict[str, object]:
         "deliveryContext": {"isRedelivery": False},
         "source": {"type": "user", "userId": user},
         "replyToken": secrets.token_hex(16),
-        "message": {"type": "text", "id": str(10**17 + n), "text": text, "quoteToken": "q" + secrets.token_hex(8)},
+        "message": {
+            "type": "text",
+            "id": str(10**17 + n),
+            "text": text,
+            "quoteToken": "q" + secrets.token_hex(8),
+        },
     }
 
 
@@ -142,7 +149,9 @@ def main() -> None:
                     results["postgresql"] = measure("postgresql", url, args)
             except PostgresUnavailable as exc:
                 results["postgresql"] = str(exc)
-    print(f"\nCPU per handled event, {args.events} events after {args.warmup} to warm up, {args.schools} schools")
+    print(
+        f"\nCPU per handled event, {args.events} events after {args.warmup} to warm up, {args.schools} schools"
+    )
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for name, result in results.items():
         if isinstance(result, str):
