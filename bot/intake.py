@@ -18,6 +18,7 @@ import heapq
 import logging
 import threading
 import time
+import zlib
 from bisect import insort
 from collections import deque
 from collections.abc import Callable
@@ -39,6 +40,12 @@ FLOOD_WAKE_PAUSE = 0.05  # under a flood, look for new events this often, wake-u
 BUSY_READ_PAUSE = 0.02  # with every worker busy, look for new events at most this often
 FLOOD_WINDOW = 0.25  # seconds of arrivals the arrival rate is measured over
 FLOOD_MIN_SPAN = 0.02  # a shorter stretch tells no rate yet
+ORPHAN_PASSES = 10  # with a share of the sources, every 10th full pass (10 s) takes every source
+
+
+def source_share(source_key: str, workers: int) -> int:
+    """Which of `workers` worker processes handles a source's events (the same in every process)."""
+    return zlib.crc32(source_key.encode()) % workers
 
 
 class Outcome(enum.Enum):
@@ -120,6 +127,7 @@ class EventIntake:
         poll_seconds: float | None = None,
         gauge: FloodGauge | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        share: tuple[int, int] | None = None,
     ) -> None:
         self.engine = engine
         self.processor = processor
@@ -143,6 +151,11 @@ class EventIntake:
         self._crew: Crew[tuple[str, list[int]]] | None = None
         self._thread: threading.Thread | None = None
         self._seen = 0  # the highest pending id read so far (quick passes read above it)
+        # (i, n): this is worker i of the n that `tidtam serve` started; it takes the sources whose
+        # hash falls to it, and every ORPHAN_PASSES-th full pass takes whatever is pending (another
+        # replica's, or a share nobody took): the claim (models.events.claim_event) keeps that safe.
+        self.share = share if share is not None and share[1] > 1 else None
+        self._full_passes = 0
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -216,9 +229,16 @@ class EventIntake:
                 self._deferred = True
                 return
         pending = pending_events(self.engine, above=None if full else self._seen, limit=READ_LIMIT)
+        top = pending[-1][0] if pending else 0  # read in id order: others' events are not read again
+        if self.share is not None:
+            self._full_passes += full
+            if not (full and self._full_passes % ORPHAN_PASSES == 0):
+                index, count = self.share
+                pending = [(i, s) for i, s in pending if source_share(s, count) == index]
         ready: list[tuple[str, list[int]]] = []
         with self._lock:
             now = self._last_pass = self._monotonic()
+            self._seen = max(self._seen, top)
             fresh = 0
             for event_id, source_key in pending:
                 self._seen = max(self._seen, event_id)

@@ -71,6 +71,7 @@ def make_processor(
     workers: int,
     poll_seconds: float | None = None,
     flood_rate: int = 0,
+    share: tuple[int, int] | None = None,
 ) -> tuple[LineClient, Deliverer, EventIntake]:
     """The LINE client, the outbox deliverer and the event intake (with its processor), wired the same way for the
     web process (inline processing) and the worker process. The worker process holds handling back
@@ -105,6 +106,7 @@ def make_processor(
         workers=workers,
         flood_rate=flood_rate,
         poll_seconds=poll_seconds,
+        share=share,
     )
     return line, deliverer, intake
 

@@ -97,9 +97,12 @@ async def run_worker(
     clock: Clock | None = None,
     wake_fd: int | None = None,
     clock_offset: timedelta | None = None,
+    share: tuple[int, int] | None = None,
 ) -> None:
     """The worker's life: `clock` defaults to the service's (`make_clock`), from `clock_offset` when
-    `tidtam serve` hands down its own TIDTAM_NOW offset, so both processes show one time."""
+    `tidtam serve` hands down its own TIDTAM_NOW offset, so both processes show one time. `share`
+    (i, n): worker i of the n `tidtam serve` started (TIDTAM_WORKERS); it handles its share of the
+    sources, and only worker 0 runs the scheduler (the daily tick and the outbox dispatcher)."""
     engine = make_engine(settings.database_url)
     own_clock = make_clock(settings, engine, base=clock_offset, follow=True) if clock is None else None
     clock = clock or own_clock
@@ -112,6 +115,7 @@ async def run_worker(
         workers=max(1, settings.event_workers),
         poll_seconds=POLL_SECONDS if wake_fd is None else SWEEP_SECONDS,
         flood_rate=settings.flood_rate,
+        share=share,
     )
     if wake_fd is not None:
         # Under a flood every worker is busy anyway: a wake-up per commit of the web process would only
@@ -126,7 +130,10 @@ async def run_worker(
     holder = f"{socket.gethostname()}:{os.getpid()}"[-64:]
     beating = asyncio.create_task(keep_beating(engine, holder, clock, processor.alive))
     try:
-        async with scheduler_lifespan(engine, settings, clock, deliverer):
+        if share is None or share[0] == 0:
+            async with scheduler_lifespan(engine, settings, clock, deliverer):
+                await stop.wait()
+        else:
             await stop.wait()
     finally:
         beating.cancel()
