@@ -8,7 +8,8 @@ This script seeds a generated office (every person linked), stores `--events` te
 answer bench's mix (`สถานะ`, `โครงการของฉัน`, `รายงานผล`, `ยกเลิก`, `ช่วยเหลือ`, cycling per person)
 through the webhook's own `EventStore`, then has the worker's `EventProcessor` handle them one after
 another (claim, handler, outbox, delivery), LINE answered by an in-memory transport that costs next to
-nothing. It prints this process's CPU per handled event (the worker's thread CPU: our code, SQLAlchemy,
+nothing. It prints the SQL statements per handled event (the figure the machine's load does not move)
+and this process's CPU per handled event (the worker's thread CPU: our code, SQLAlchemy,
 the database driver, httpx; PostgreSQL's own server CPU is not in it) and, with `--profile FILE`, writes
 a cProfile of the handling for `python -m pstats FILE`.
 """
@@ -72,6 +73,8 @@ def _event(user: str, text: str, n: int) -> dict[str, object]:
 
 
 def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
+    import sqlalchemy as sa
+
     from bot.delivery import Deliverer
     from bot.handlers import handle_event
     from bot.line_client import LineClient
@@ -85,7 +88,7 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
     migrate.upgrade(url)
     users = seed(url, args.schools)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    engine = make_engine(url)
+    engine = make_engine(url, pool_pre_ping=False)  # as the worker's (tidtam/worker.py)
     clock = SystemClock()
     line = LineClient(
         access_token="bench", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
@@ -115,6 +118,12 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
     for event_id, source_key in pending[: args.warmup]:
         processor.process_event(event_id, source_key)
     rest = pending[args.warmup :]
+    statements = [0]
+
+    def count(*_: object) -> None:
+        statements[0] += 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
     profile = cProfile.Profile() if args.profile else None
     cpu0, wall0 = time.thread_time(), time.perf_counter()
     if profile is not None:
@@ -125,9 +134,15 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
         profile.disable()
         profile.dump_stats(f"{args.profile}.{name}")
     cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+    sa.event.remove(engine, "before_cursor_execute", count)
     line.close()
     engine.dispose()
-    return {"events": len(rest), "cpu_ms": cpu / len(rest) * 1000, "wall_ms": wall / len(rest) * 1000}
+    return {
+        "events": len(rest),
+        "cpu_ms": cpu / len(rest) * 1000,
+        "wall_ms": wall / len(rest) * 1000,
+        "statements": statements[0] / len(rest),
+    }
 
 
 def main() -> None:
@@ -157,7 +172,10 @@ def main() -> None:
         if isinstance(result, str):
             print(f"{name:<11} {result}")
         else:
-            print(f"{name:<11} {result['cpu_ms']:.2f} ms CPU, {result['wall_ms']:.2f} ms wall per event")
+            print(
+                f"{name:<11} {result['cpu_ms']:.2f} ms CPU, {result['wall_ms']:.2f} ms wall, "
+                f"{result['statements']:.1f} SQL statements per event"
+            )
     print("Target (issue 18): under 1.5 ms CPU per handled event.")
 
 
