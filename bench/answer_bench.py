@@ -361,7 +361,7 @@ def collect(emulator: Any, sent: dict[str, float], run: Run, *, settle: float, u
 
 
 def measure(
-    name: str, emulator: Any, users: list[str], url: str, args: argparse.Namespace, worker: int | None
+    name: str, emulator: Any, users: list[str], url: str, args: argparse.Namespace, workers: list[int]
 ) -> Target:
     target = Target(name)
     load = Load(emulator, users, url)
@@ -370,11 +370,11 @@ def measure(
         emulator.deliveries.clear()
         sent: dict[str, float] = {}
         run = Run(label)
-        cpu0 = cpu_seconds(worker) if worker else None
+        cpu0 = sum(map(cpu_seconds, workers)) if workers else None
         load.send(args.burst if rate is None else int(rate * args.seconds), run, sent, args, rate)
         collect(emulator, sent, run, settle=args.settle, users=set(users))
-        if worker and cpu0 is not None:
-            run.worker_cpu = cpu_seconds(worker) - cpu0
+        if workers and cpu0 is not None:
+            run.worker_cpu = sum(map(cpu_seconds, workers)) - cpu0
         target.runs.append(run)
         time.sleep(1.0)  # let the previous run's stragglers finish
     return target
@@ -403,6 +403,7 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             TIDTAM_MEDIA_DIR=str(workdir / "media"),
             TIDTAM_LOG_LEVEL="warning",
             TIDTAM_SCHEDULER_ENABLED="false",
+            TIDTAM_WORKERS=str(args.workers),
         )
         if database_url is None:
             app = workdir / "echo_app.py"
@@ -422,9 +423,9 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             command = [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"]
         with serving(command, env, port, workdir / f"{name}.log", workdir) as pid:
             time.sleep(1.0)  # the product's worker starts beside it
-            worker = next(iter(children(pid)), None) if database_url is not None else None
-            with profiling(worker, args.py_spy, name):
-                target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, worker)
+            workers = children(pid) if database_url is not None else []
+            with profiling(next(iter(workers), None), args.py_spy, name):
+                target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, workers)
         if emulator.violations:
             target.error = (
                 f"LINE would refuse {len(emulator.violations)} requests: {emulator.violations[0][:160]}"
@@ -490,6 +491,9 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50, help="burst senders, over all generators")
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="TIDTAM_WORKERS: the product's worker processes (PostgreSQL)"
+    )
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # a generator process
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 250.0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each open-loop run")
