@@ -16,8 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import bot.intake as intake_module
-from bot.crew import Crew
-from bot.intake import EventIntake, FloodGauge
+from bot.intake import Crew, EventIntake, FloodGauge
 from bot.processor import EventProcessor
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 from models.messaging import WebhookEvent
@@ -189,7 +188,7 @@ def test_a_deferred_pass_runs_once_a_worker_frees_up(engine: Engine, monkeypatch
     assert len(handled) == 5
 
 
-# --- holding back under a flood (bot/crew.py) ---------------------------------------------------------
+# --- holding back under a flood (bot/intake.py Crew) ---------------------------------------------------------
 
 
 def test_a_held_crew_finishes_what_it_is_on_and_starts_nothing_more_until_released() -> None:
