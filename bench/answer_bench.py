@@ -5,10 +5,13 @@
 
 What a person feels is the time from their message to the bot's answer, not the webhook's
 acknowledgement. This script hosts the LINE emulator (the product's answers go there; its server
-thread runs at SCHED_IDLE, since LINE's CPU is not ours in production) and the load; the product runs
-as `python -m tidtam.cli serve --no-migrate` (its web process and the worker process it starts), the
-reference as line-bot-sdk's fastapi-echo example (signature check, then `reply_message` of the same
-text through `AsyncMessagingApi`, inline) under uvicorn, each in its own processes.
+thread runs at SCHED_IDLE, since LINE's CPU is not ours in production) and builds the signed bodies;
+the load comes from `--generators` separate processes (aiohttp, a persistent pool), so neither the
+emulator nor the load shares an interpreter with what it measures. The product runs as
+`python -m tidtam.cli serve --no-migrate` (its web process and the worker process or processes it
+starts: `--workers`, TIDTAM_WORKERS), the reference as line-bot-sdk's fastapi-echo example
+(signature check, then `reply_message` of the same text through `AsyncMessagingApi`, inline) under
+uvicorn, each in its own processes.
 
 The office is a generated one (`--schools`, tidtam/workbook/demo.py) with every person linked to a
 LINE user, so each event is real work: a linked person's `สถานะ`, a menu word, or a form step
@@ -35,6 +38,7 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -50,8 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from form_bench import _cpu_seconds, _free_port, _percentile  # noqa: E402  (the same measures)
 from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+from servers import children, cpu_seconds, free_port, percentile, serving  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SCRIPT = ("สถานะ", "โครงการของฉัน", "รายงานผล", "ยกเลิก", "ช่วยเหลือ")
@@ -107,14 +111,6 @@ async def healthz():
 '''
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(x) for x in text.split()]
-
-
 @dataclass
 class Run:
     """One load against one target."""
@@ -124,6 +120,7 @@ class Run:
     answered: int = 0
     late: int = 0  # answered by a push: the reply token had expired
     duplicated: int = 0
+    errors: int = 0  # webhooks not acknowledged 200 after three tries
     latencies: list[float] = field(default_factory=list)  # seconds
     first_send: float = 0.0
     last_answer: float = 0.0
@@ -186,36 +183,6 @@ def seed(database_url: str, schools: int) -> list[str]:
 
 
 @contextmanager
-def serving(command: list[str], env: dict[str, str], port: int, log_path: Path, cwd: Path) -> Iterator[int]:
-    """A server process (the product or the echo app); yields its pid once /healthz answers."""
-    import httpx
-
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{command[2:4]} exited: {log_path.read_text()[-1500:]}")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[2:4]} did not become healthy")
-                time.sleep(0.1)
-            yield proc.pid
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-@contextmanager
 def profiling(pid: int | None, folder: str | None, name: str) -> Iterator[None]:
     """py-spy records the product's worker (collapsed stacks, `--py-spy DIR`), while the block runs."""
     if pid is None or folder is None:
@@ -274,52 +241,98 @@ class Load:
         ).encode()
         return event["replyToken"], raw, self.sign(self.emulator.channel_secret, raw)
 
-    async def _post(self, client: Any, body: bytes, signature: str) -> None:
-        headers = {"Content-Type": "application/json", "X-Line-Signature": signature}
-        for _ in range(3):
-            try:
-                response = await client.post(self.url, content=body, headers=headers)
-                if response.status_code == 200:
-                    return
-            except Exception:  # a refused connection under load: try again, briefly
-                await asyncio.sleep(0.05)
-
-    async def burst(self, count: int, concurrency: int, run: Run, sent: dict[str, float]) -> None:
-        import httpx
-
-        queue = [self.body() for _ in range(count)]
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-            run.first_send = time.time()
-
-            async def sender(offset: int) -> None:
-                for token, body, signature in queue[offset::concurrency]:
-                    sent[token] = time.time()
-                    await self._post(client, body, signature)
-
-            await asyncio.gather(*(sender(i) for i in range(concurrency)))
+    def send(
+        self, count: int, run: Run, sent: dict[str, float], args: argparse.Namespace, rate: float | None
+    ) -> None:
+        """Send `count` bodies from `args.generators` generator processes: a burst (`rate` None: each
+        process's share of `args.concurrency` senders as fast as they go) or open loop at `rate`
+        events/s in all. `sent` gets each reply token's send time (its scheduled time, open loop)."""
+        bodies = [self.body() for _ in range(count)]
+        k = max(1, args.generators)
+        start_at = time.time() + 1.5  # every generator has started and opened its connections by then
+        procs = []
+        with tempfile.TemporaryDirectory(prefix="tidtam-answer-load-") as tmp:
+            for g in range(k):
+                part = Path(tmp) / f"part-{g}.pickle"
+                part.write_bytes(pickle.dumps(bodies[g::k]))
+                job = {
+                    "url": self.url,
+                    "bodies": str(part),
+                    "concurrency": max(1, args.concurrency // k),
+                    "rate": rate,
+                    "index": g,
+                    "generators": k,
+                    "start_at": start_at,
+                }
+                proc = subprocess.Popen(
+                    [sys.executable, __file__, "--generate"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                )
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(job).encode())
+                proc.stdin.close()
+                procs.append(proc)
+            results = []
+            for proc in procs:
+                assert proc.stdout is not None
+                results.append(json.loads(proc.stdout.read()))
+                proc.wait(timeout=60)
+        for result in results:
+            sent.update(result["sent"])
+            run.errors += result["errors"]
         run.sent = count
-        run.load_end = time.time()
+        run.first_send = min(sent.values(), default=start_at)
+        run.load_end = max(r["ended"] for r in results) if rate is None else start_at + count / rate
 
-    async def open_loop(self, rate: float, seconds: float, run: Run, sent: dict[str, float]) -> None:
-        import httpx
 
-        count = int(rate * seconds)
-        queue = [self.body() for _ in range(count)]
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-            start = time.time() + 0.2
-            run.first_send = start
+async def _generate(job: dict[str, Any]) -> dict[str, Any]:
+    """One generator process: post its bodies (a burst, or open loop), report each token's send time."""
+    import aiohttp
 
-            async def one(i: int, token: str, body: bytes, signature: str) -> None:
-                at = start + i / rate
+    with open(job["bodies"], "rb") as fh:
+        bodies: list[tuple[str, bytes, str]] = pickle.load(fh)
+    rate, k, index = job["rate"], job["generators"], job["index"]
+    pool = job["concurrency"] if rate is None else 200
+    sent: dict[str, float] = {}
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=pool)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
+
+        async def post(token: str, body: bytes, signature: str, at: float) -> None:
+            nonlocal errors
+            sent[token] = at
+            headers = {"Content-Type": "application/json", "X-Line-Signature": signature}
+            for _ in range(3):
+                try:
+                    async with client.post(job["url"], data=body, headers=headers) as response:
+                        await response.read()
+                        if response.status == 200:
+                            return
+                except (TimeoutError, aiohttp.ClientError):
+                    await asyncio.sleep(0.05)  # a refused connection under load: try again, briefly
+            errors += 1
+
+        await asyncio.sleep(max(0.0, job["start_at"] - time.time()))
+        if rate is None:
+            items = iter(bodies)
+
+            async def sender() -> None:
+                for token, body, signature in items:
+                    await post(token, body, signature, time.time())
+
+            await asyncio.gather(*(sender() for _ in range(job["concurrency"])))
+        else:
+            tasks = []
+            for j, (token, body, signature) in enumerate(bodies):
+                at = job["start_at"] + (j * k + index) / rate
                 await asyncio.sleep(max(0.0, at - time.time()))
-                sent[token] = at  # latency counts from the scheduled time
-                await self._post(client, body, signature)
+                tasks.append(asyncio.create_task(post(token, body, signature, at)))
+            await asyncio.gather(*tasks)
+    return {"sent": sent, "errors": errors, "ended": time.time()}
 
-            await asyncio.gather(*(one(i, *item) for i, item in enumerate(queue)))
-        run.sent = count
-        run.load_end = start + count / rate
+
+def generate() -> None:
+    job = json.loads(sys.stdin.read())
+    print(json.dumps(asyncio.run(_generate(job))))
 
 
 def collect(emulator: Any, sent: dict[str, float], run: Run, *, settle: float, users: set[str]) -> None:
@@ -348,7 +361,7 @@ def collect(emulator: Any, sent: dict[str, float], run: Run, *, settle: float, u
 
 
 def measure(
-    name: str, emulator: Any, users: list[str], url: str, args: argparse.Namespace, worker: int | None
+    name: str, emulator: Any, users: list[str], url: str, args: argparse.Namespace, workers: list[int]
 ) -> Target:
     target = Target(name)
     load = Load(emulator, users, url)
@@ -357,14 +370,11 @@ def measure(
         emulator.deliveries.clear()
         sent: dict[str, float] = {}
         run = Run(label)
-        cpu0 = _cpu_seconds(worker) if worker else None
-        if rate is None:
-            asyncio.run(load.burst(args.burst, args.concurrency, run, sent))
-        else:
-            asyncio.run(load.open_loop(rate, args.seconds, run, sent))
+        cpu0 = sum(map(cpu_seconds, workers)) if workers else None
+        load.send(args.burst if rate is None else int(rate * args.seconds), run, sent, args, rate)
         collect(emulator, sent, run, settle=args.settle, users=set(users))
-        if worker and cpu0 is not None:
-            run.worker_cpu = _cpu_seconds(worker) - cpu0
+        if workers and cpu0 is not None:
+            run.worker_cpu = sum(map(cpu_seconds, workers)) - cpu0
         target.runs.append(run)
         time.sleep(1.0)  # let the previous run's stragglers finish
     return target
@@ -380,7 +390,7 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
         users = seed(database_url, args.schools)
     else:
         users = [f"U{i:032x}" for i in range(1, args.users + 1)]
-    port = _free_port()
+    port = free_port()
     with LineEmulator() as emulator:
         if emulator.server_thread is not None and args.line_priority == "idle":
             os.sched_setscheduler(emulator.server_thread.native_id, os.SCHED_IDLE, os.sched_param(0))
@@ -393,6 +403,7 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             TIDTAM_MEDIA_DIR=str(workdir / "media"),
             TIDTAM_LOG_LEVEL="warning",
             TIDTAM_SCHEDULER_ENABLED="false",
+            TIDTAM_WORKERS=str(args.workers),
         )
         if database_url is None:
             app = workdir / "echo_app.py"
@@ -412,9 +423,9 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             command = [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"]
         with serving(command, env, port, workdir / f"{name}.log", workdir) as pid:
             time.sleep(1.0)  # the product's worker starts beside it
-            worker = next(iter(_children(pid)), None) if database_url is not None else None
-            with profiling(worker, args.py_spy, name):
-                target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, worker)
+            workers = children(pid) if database_url is not None else []
+            with profiling(next(iter(workers), None), args.py_spy, name):
+                target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, workers)
         if emulator.violations:
             target.error = (
                 f"LINE would refuse {len(emulator.violations)} requests: {emulator.violations[0][:160]}"
@@ -432,6 +443,9 @@ def _ms(seconds: float) -> str:
 def print_table(targets: list[Target], args: argparse.Namespace) -> None:
     echo = next((t for t in targets if t.name == "echo"), None)
     echo_rate = echo.runs[0].per_second if echo and echo.runs else float("nan")
+    print(
+        f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)"
+    )
     print(
         f"\nEvent -> answer, {args.burst} events in the burst ({args.concurrency} senders), "
         f"open loop {args.seconds:g} s at {', '.join(f'{r:g}' for r in args.rates)} events/s"
@@ -456,7 +470,7 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
             print(
                 f"{target.name:<18}{run.label:>8}{run.per_second:>12,.0f}"
                 f"{(f'{ratio:.2f}x' if ratio == ratio else '-'):>9}"
-                f"{_ms(_percentile(run.latencies, 0.5)):>9}{_ms(_percentile(run.latencies, 0.99)):>9}"
+                f"{_ms(percentile(run.latencies, 0.5)):>9}{_ms(percentile(run.latencies, 0.99)):>9}"
                 f"{_ms(max(run.latencies, default=float('nan'))):>9}{run.tail:>8.1f}{run.lost:>6}{run.late:>6}"
                 f"{run.duplicated:>5}{cpu:>14}"
             )
@@ -475,7 +489,12 @@ def main() -> None:
     )
     parser.add_argument("--users", type=int, default=400, help="distinct LINE users for the echo reference")
     parser.add_argument("--burst", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=50, help="burst senders, over all generators")
+    parser.add_argument("--generators", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="TIDTAM_WORKERS: the product's worker processes (PostgreSQL)"
+    )
+    parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # a generator process
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 250.0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each open-loop run")
     parser.add_argument("--settle", type=float, default=60.0, help="how long to wait for the last answers")
@@ -487,6 +506,9 @@ def main() -> None:
         "--py-spy", metavar="DIR", help="record the product's worker with py-spy (collapsed stacks)"
     )
     args = parser.parse_args()
+    if args.generate:
+        generate()
+        return
     targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="tidtam-answer-bench-") as tmp:
         workdir = Path(tmp)

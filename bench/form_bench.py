@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,27 +44,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # fakeline, support
 
 from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+from servers import cpu_seconds, free_port, percentile, serving  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET_P99_MS = 300.0
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_percentile, _cpu_seconds, _free_port = percentile, cpu_seconds, free_port
 
 
 @dataclass
@@ -182,7 +167,6 @@ async def reporter(
 
 
 def run_backend(name: str, database_url: str, args: argparse.Namespace, workdir: Path) -> Result:
-    import httpx
     from sqlmodel import Session, func, select
 
     from fakeline import FakeLine
@@ -205,78 +189,47 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, workdir:
             TIDTAM_LOG_LEVEL="warning",
             TIDTAM_SCHEDULER_ENABLED="false",
         )
-        log_path = workdir / f"product-{name}.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"],
-                env=env,
-                cwd=workdir,  # no stray .env
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + 30
-                while True:
-                    if proc.poll() is not None:
-                        raise RuntimeError(f"product exited: {log_path.read_text()[-2000:]}")
-                    try:
-                        if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("product did not become healthy")
-                    time.sleep(0.1)
-                fake.webhook_url = f"http://127.0.0.1:{port}/callback"
-                result = Result(name, 0, 0.0)
-                spy = None
-                if args.py_spy:
-                    out = Path(args.py_spy).resolve() / f"product-{name}.txt"
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    spy = subprocess.Popen(
-                        [
-                            str(Path(sys.executable).parent / "py-spy"),
-                            "record",
-                            "--format",
-                            "raw",
-                            "-o",
-                            str(out),
-                            "--pid",
-                            str(proc.pid),
-                            "--rate",
-                            "200",
-                        ],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
+        command = [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"]
+        # cwd: the work folder, so no stray .env is read
+        with serving(command, env, port, workdir / f"product-{name}.log", workdir) as pid:
+            fake.webhook_url = f"http://127.0.0.1:{port}/callback"
+            result = Result(name, 0, 0.0)
+            spy = None
+            if args.py_spy:
+                out = Path(args.py_spy).resolve() / f"product-{name}.txt"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                spy = subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "py-spy"),
+                        "record",
+                        "--format",
+                        "raw",
+                        "-o",
+                        str(out),
+                        "--pid",
+                        str(pid),
+                        "--rate",
+                        "200",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
 
-                async def load() -> None:
-                    warm = Result(
-                        name, 0, 0.0
-                    )  # one help message each: connections, caches, JIT-free warm-up
-                    await asyncio.gather(*(_one(fake, user, "ช่วยเหลือ", warm) for user, _ in people))
-                    started, cpu0, own0 = time.perf_counter(), _cpu_seconds(proc.pid), time.process_time()
-                    await asyncio.gather(
-                        *(
-                            reporter(fake, user, codes, result, args.timeout, args.think)
-                            for user, codes in people
-                        )
-                    )
-                    result.seconds = time.perf_counter() - started
-                    result.product_cpu = _cpu_seconds(proc.pid) - cpu0
-                    result.bench_cpu = time.process_time() - own0
+            async def load() -> None:
+                warm = Result(name, 0, 0.0)  # one help message each: connections, caches, JIT-free warm-up
+                await asyncio.gather(*(_one(fake, user, "ช่วยเหลือ", warm) for user, _ in people))
+                started, cpu0, own0 = time.perf_counter(), _cpu_seconds(pid), time.process_time()
+                await asyncio.gather(
+                    *(reporter(fake, user, codes, result, args.timeout, args.think) for user, codes in people)
+                )
+                result.seconds = time.perf_counter() - started
+                result.product_cpu = _cpu_seconds(pid) - cpu0
+                result.bench_cpu = time.process_time() - own0
 
-                asyncio.run(load())
-                if spy is not None:
-                    spy.send_signal(signal.SIGINT)
-                    spy.wait(timeout=30)
-            finally:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+            asyncio.run(load())
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=30)
         result.violations = len(fake.violations)
         for violation in fake.violations[:5]:
             result.errors.append(f"LINE would reject: {violation[:200]}")

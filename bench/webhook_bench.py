@@ -41,7 +41,6 @@ import os
 import pickle
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # fakeline
 
 from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+from servers import children, cpu_seconds, free_port, start_server, stop_server  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEXT = "ช่วยเหลือ"
@@ -314,12 +314,6 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         from fakeline import FakeLine, sign
@@ -358,22 +352,7 @@ class Bench:
 
     # -- processes ---------------------------------------------------------------------------------
     def start(self, argv: list[str], env: dict[str, str], port: int, name: str) -> subprocess.Popen[bytes]:
-        import httpx
-
-        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited: {(self.workdir / f'{name}.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    return proc
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        proc.kill()
-        raise RuntimeError(f"{name} did not become healthy")
+        return start_server(argv, env, port, self.workdir / f"{name}.log", ROOT, wait=30)
 
     def env(self, database_url: str = "sqlite:///unused") -> dict[str, str]:
         env = dict(os.environ)
@@ -390,23 +369,8 @@ class Bench:
             env["TIDTAM_EVENT_WORKERS"] = str(self.args.event_workers)
         return env
 
-    @staticmethod
-    def stop(proc: subprocess.Popen[bytes]) -> None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-    @staticmethod
-    def cpu_seconds(pid: int) -> float:
-        """User + system CPU of one process so far (0 if it is gone)."""
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stop = staticmethod(stop_server)
+    cpu_seconds = staticmethod(cpu_seconds)
 
     def fake_cpu_seconds(self) -> float:
         """CPU of the fake LINE platform's server thread (it runs in this process)."""
@@ -439,12 +403,7 @@ class Bench:
             "PostgreSQL": self.postgres_cpu_seconds(),
         }
 
-    @staticmethod
-    def children(pid: int) -> list[int]:
-        try:
-            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except OSError:
-            return []
+    children = staticmethod(children)
 
     @staticmethod
     def peak_rss_mb(pid: int) -> float:

@@ -7,6 +7,7 @@ planner role. Someone may hold several (a director who owns projects also report
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import date
 
@@ -21,9 +22,9 @@ from models.overview import (
     area_counts,
     area_root,
     director_projects,
-    is_director,
     not_submitted,
     offices_under,
+    role_facts,
 )
 from models.plan import ReportingPeriod
 from models.projects import open_period
@@ -36,11 +37,12 @@ def roles_of(session: Session, person: Person | None, on: date) -> tuple[MenuRol
     if person is None or person.id is None:
         return (MenuRole.UNLINKED,)
     roles: list[MenuRole] = []
-    if is_director(session, person, on):
+    acting, approves, owns = role_facts(session, person.id, on, fiscal_year_of(on))
+    if person.has_role(Role.APPROVER) or acting or approves:  # is_director, in the one round trip
         roles.append(MenuRole.DIRECTOR)
     if person.has_role(Role.PLANNER):
         roles.append(MenuRole.PLANNER)
-    if person.has_role(Role.REPORTER) or owns_projects(session, person, on) or not roles:
+    if person.has_role(Role.REPORTER) or owns or not roles:
         roles.insert(0, MenuRole.REPORTER)
     return tuple(roles)
 
@@ -66,13 +68,23 @@ def labels(ctx: EventContext) -> tuple[str, ...]:
     return text.labels(roles(ctx))
 
 
+# Databases known to have rich menus set up. Once `tidtam line setup` has made them they stay (a later
+# change is found by `link_for`), so only "none yet" is asked again on every event.
+_MENUS_SET_UP: weakref.WeakSet[object] = weakref.WeakSet()
+
+
 def keep_rich_menu(ctx: EventContext, *, just_linked: bool = False) -> None:
     """Show the person the rich menu of the roles they hold now (on linking, and after a role change)."""
     from bot import rich_menus
     from models.rich_menus import RichMenu
 
-    if ctx.person is None or ctx.line is None or ctx.session.exec(select(RichMenu.key)).first() is None:
-        return  # no rich menus set up (`tidtam line setup` not run): nothing to link
+    if ctx.person is None or ctx.line is None:
+        return
+    bind = ctx.session.get_bind()
+    if bind not in _MENUS_SET_UP:
+        if ctx.session.exec(select(RichMenu.key)).first() is None:
+            return  # no rich menus set up (`tidtam line setup` not run): nothing to link
+        _MENUS_SET_UP.add(bind)
     rich_menus.link_for(ctx.session, ctx.line, ctx.person, roles(ctx), ctx.now, force=just_linked)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.line_client import LineApiError, LineClient
@@ -245,18 +246,23 @@ def link_for(
     if person.id is None or not person.line_user_id or line is None or not hasattr(line, "link_rich_menu"):
         return False
     spec = spec_for(roles)
-    menu = session.get(RichMenu, spec.key)
-    if menu is None:
+    # The roles' menu and the one last linked to the person, in one round trip (it runs for every event).
+    found = session.execute(
+        sa.select(RichMenu.line_id, RichMenu.name, RichMenuLink.name)  # type: ignore[call-overload]
+        .outerjoin(RichMenuLink, RichMenuLink.person_id == person.id)  # type: ignore[arg-type]
+        .where(RichMenu.key == spec.key)
+    ).first()
+    if found is None:
         return False  # `tidtam line setup` has not run (or not since these menus were declared)
-    current = session.get(RichMenuLink, person.id)
-    if current is not None and current.name == menu.name and not force:
+    line_id, menu_name, current = found
+    if current == menu_name and not force:
         return False
     try:
-        ok = bool(line.link_rich_menu(person.line_user_id, menu.line_id))
+        ok = bool(line.link_rich_menu(person.line_user_id, line_id))
     except LineApiError:
         ok = False
     if ok:
-        _remember(session, person.id, menu.name, now)
+        _remember(session, person.id, menu_name, now)
     else:
         log.info("rich menu %s not linked for person %s", spec.key, person.id)
     return ok

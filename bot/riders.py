@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.context import EventContext
 from messages.riders import rider_message
-from models.outbox import rode_today, take_riders
+from models.outbox import take_riders
 from scheduler.rules import Delivery
 from scheduler.workdays import WorkCalendar
 
@@ -43,9 +43,7 @@ def add_riders(ctx: EventContext) -> list[int]:
         return []
     local = ctx.now.astimezone(ctx.tz)
     day_start = datetime.combine(local.date(), time(0), tzinfo=ctx.tz)
-    if rode_today(ctx.session, user_id, day_start):
-        return []
-    taken = take_riders(ctx.session, user_id, ctx.now)
+    taken = take_riders(ctx.session, user_id, ctx.now, unless_rode_since=day_start)
     if taken:
         ctx.replies.append(rider_message([rider for _id, rider in taken]))
     return [row_id for row_id, _rider in taken]

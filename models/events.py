@@ -1,4 +1,6 @@
-"""The webhook event store: record on acknowledge, process later, exactly once, in order per source."""
+"""The webhook event store: record on acknowledge (`EventStore`), find what is pending
+(`pending_events`), claim one event for handling (`claim_event`), mark it done or failed: exactly
+once, in order per source."""
 
 from __future__ import annotations
 
@@ -6,13 +8,14 @@ import asyncio
 import contextlib
 import json
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from models.db import sqlite_write_lock
 from models.messaging import WebhookEvent
@@ -231,6 +234,59 @@ _MARK_DONE = (
         attempts=_EVENTS.c.attempts + 1,
     )
 )
+
+
+# PostgreSQL: one round trip reads and locks the event's row (skipping it when another worker holds it),
+# takes its source's transaction-level advisory lock, and tells whether an earlier event of the source is
+# still pending. Built once: it runs for every event.
+_FETCH_AND_CLAIM = (
+    sa.select(
+        WebhookEvent,
+        sa.func.pg_try_advisory_xact_lock(sa.bindparam("lock_key", type_=sa.BigInteger)),
+        ~sa.exists().where(
+            _EVENTS.c.source_key == sa.bindparam("source_key"),
+            _EVENTS.c.status == EventStatus.PENDING,
+            _EVENTS.c.id < sa.bindparam("event_id"),
+        ),
+    )
+    .where(col(WebhookEvent.id) == sa.bindparam("event_id"))
+    .with_for_update(skip_locked=True)
+)
+
+
+def pending_events(engine: Engine, *, above: int | None, limit: int) -> list[tuple[int, str]]:
+    """(id, source key) of pending events in arrival order: those with an id above `above` (a quick
+    pass), or every one (None: a full pass), at most `limit`."""
+    statement = select(col(WebhookEvent.id), col(WebhookEvent.source_key)).where(
+        col(WebhookEvent.status) == EventStatus.PENDING
+    )
+    if above is not None:
+        statement = statement.where(col(WebhookEvent.id) > above)
+    statement = statement.order_by(col(WebhookEvent.id)).limit(limit)
+    with Session(engine) as session:
+        return [(int(event_id), str(source_key)) for event_id, source_key in session.exec(statement)]
+
+
+def claim_event(session: Session, event_id: int, source_key: str) -> tuple[WebhookEvent | None, bool]:
+    """The event's row, and whether this process may handle it now, in `session`'s transaction.
+
+    PostgreSQL, several workers (processes or machines): the row is locked (a row another worker holds
+    is skipped, not waited for) and the source is held for the transaction, but only when no earlier
+    event of it is still pending, so one user's events are handled one at a time and in order. One
+    statement does all three. Its snapshot may predate the lock, so an earlier event that another
+    worker finished meanwhile can still look pending: that only makes this event wait for the next
+    pass, never lets it overtake one. SQLite has one writer at a time and runs one worker process.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return session.get(WebhookEvent, event_id), True
+    found = session.execute(
+        _FETCH_AND_CLAIM,
+        {"event_id": event_id, "lock_key": zlib.crc32(source_key.encode()), "source_key": source_key},
+    ).first()
+    if found is None:
+        return None, False
+    row, held, clear = found
+    return row, bool(held and clear)
 
 
 def mark_event_done(session: Session, event_id: int, at: datetime) -> None:

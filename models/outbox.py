@@ -182,19 +182,47 @@ def rode_today(session: Session, user_id: str, since: datetime) -> bool:
     return found is not None
 
 
-def take_riders(session: Session, user_id: str, now: datetime) -> list[tuple[int, str]]:
+# Built once (it runs for nearly every answered event): what waits for a person, and whether something
+# rode on a reply to them since the day began, in one statement.
+_RIDERS_UNLESS_RODE = (
+    sa.select(_OUTBOX.c.id, _OUTBOX.c.rider, _OUTBOX.c.status)
+    .where(
+        _OUTBOX.c.ride_key == sa.bindparam("user_id"),
+        sa.or_(
+            sa.and_(_OUTBOX.c.status.in_(_RIDEABLE), _OUTBOX.c.rider.is_not(None)),
+            sa.and_(
+                _OUTBOX.c.status == OutboxStatus.MERGED.value,
+                _OUTBOX.c.rode_at >= sa.bindparam("since", type_=_OUTBOX.c.rode_at.type),
+            ),
+        ),
+    )
+    .order_by(_OUTBOX.c.id)
+)
+
+
+def take_riders(
+    session: Session, user_id: str, now: datetime, *, unless_rode_since: datetime | None = None
+) -> list[tuple[int, str]]:
     """Take the rows waiting for `user_id` that may ride on a reply (held, or pending and not yet
     claimed by a dispatcher): (id, rider) in the order they were queued. Each is taken with a
-    compare-and-set UPDATE, so a dispatcher that claims one first keeps it."""
-    candidates = session.execute(
-        sa.select(_OUTBOX.c.id, _OUTBOX.c.rider)
-        .where(
-            _OUTBOX.c.ride_key == user_id,
-            _OUTBOX.c.status.in_(_RIDEABLE),
-            _OUTBOX.c.rider.is_not(None),
-        )
-        .order_by(_OUTBOX.c.id)
-    ).all()
+    compare-and-set UPDATE, so a dispatcher that claims one first keeps it. With
+    `unless_rode_since`, nothing is taken when something already rode since then (`rode_today` in
+    the same statement)."""
+    if unless_rode_since is not None:
+        found = session.execute(_RIDERS_UNLESS_RODE, {"user_id": user_id, "since": unless_rode_since}).all()
+        if any(status == OutboxStatus.MERGED.value for _id, _rider, status in found):
+            return []
+        candidates = [(row_id, rider) for row_id, rider, _status in found]
+    else:
+        candidates = session.execute(
+            sa.select(_OUTBOX.c.id, _OUTBOX.c.rider)
+            .where(
+                _OUTBOX.c.ride_key == user_id,
+                _OUTBOX.c.status.in_(_RIDEABLE),
+                _OUTBOX.c.rider.is_not(None),
+            )
+            .order_by(_OUTBOX.c.id)
+        ).all()
     taken = []
     for row_id, rider in candidates:
         result = session.execute(

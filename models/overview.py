@@ -94,6 +94,32 @@ def is_director(session: Session, person: Person, on: date) -> bool:
     return session.exec(select(Project.id).where(Project.approver_id == person.id)).first() is not None
 
 
+_ACTING = ActingApprover.__table__  # type: ignore[attr-defined]
+_PROJECT = Project.__table__  # type: ignore[attr-defined]
+_OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
+# Built once: it runs for most events of a linked person (their menu's roles).
+_ROLE_FACTS = sa.select(
+    sa.exists().where(
+        _ACTING.c.acting_id == sa.bindparam("person_id"),
+        _ACTING.c.starts_on <= sa.bindparam("on", type_=_ACTING.c.starts_on.type),
+        _ACTING.c.ends_on >= sa.bindparam("on", type_=_ACTING.c.ends_on.type),
+    ),
+    sa.exists().where(_PROJECT.c.approver_id == sa.bindparam("person_id")),
+    sa.exists()
+    .select_from(_OWNER.join(_PROJECT, _PROJECT.c.id == _OWNER.c.project_id))
+    .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy")),
+)
+
+
+def role_facts(session: Session, person_id: int, on: date, fiscal_year: int) -> tuple[bool, bool, bool]:
+    """In one round trip: whether the person acts for someone on `on`, is a project's named approver,
+    and owns a project of `fiscal_year` (what `is_director` and owning projects ask one by one)."""
+    acting, approves, owns = session.execute(
+        _ROLE_FACTS, {"person_id": person_id, "on": on, "fy": fiscal_year}
+    ).one()
+    return bool(acting), bool(approves), bool(owns)
+
+
 def _project_statement(fiscal_year: int, period_id: int | None):  # type: ignore[no-untyped-def]
     return (
         select(Project, ProgressReport.status, ReportVersion.progress_pct)

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-import bot.processor as processor_module
-from bot.crew import Crew
+import bot.intake as intake_module
+from bot.intake import Crew, EventIntake, FloodGauge
 from bot.processor import EventProcessor
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 from models.messaging import WebhookEvent
@@ -80,11 +80,13 @@ def test_under_a_flood_the_worker_reads_wake_ups_in_bulk() -> None:
     assert 1 <= len(calls) <= 5  # at most one pass per 0.2 s, not one per commit
 
 
-def _processor(engine: Engine, handler, **options) -> EventProcessor:  # type: ignore[no-untyped-def]
-    """An event processor with no LINE side (the tests look at what the handler saw)."""
-    return EventProcessor(
-        engine, handler, deliverer=None, line=None, now=lambda: NOW, tz=ZoneInfo("Asia/Bangkok"), **options
+def _processor(engine: Engine, handler, **options) -> EventIntake:  # type: ignore[no-untyped-def]
+    """The worker's event intake over a processor with no LINE side (the tests look at what the
+    handler saw)."""
+    processor = EventProcessor(
+        engine, handler, deliverer=None, line=None, now=lambda: NOW, tz=ZoneInfo("Asia/Bangkok")
     )
+    return EventIntake(engine, processor, **options)
 
 
 def _event(event_id: str, user: str, text: str) -> IncomingEvent:
@@ -121,8 +123,8 @@ def _store(engine: Engine, users: int) -> None:
 def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wake_up(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(processor_module, "SWEEP_SECONDS", 3600.0)  # no periodic full pass meanwhile
-    monkeypatch.setattr(processor_module, "BUSY_READ_PAUSE", 3600.0)  # nor a pass to measure arrivals
+    monkeypatch.setattr(intake_module, "SWEEP_SECONDS", 3600.0)  # no periodic full pass meanwhile
+    monkeypatch.setattr(intake_module, "BUSY_READ_PAUSE", 3600.0)  # nor a pass to measure arrivals
     _store(engine, users=10)
     gate = threading.Event()
     handled: list[str] = []
@@ -163,7 +165,7 @@ def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wak
 
 def test_a_deferred_pass_runs_once_a_worker_frees_up(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Events stored while every worker was busy are read when one frees up, not at the next sweep."""
-    monkeypatch.setattr(processor_module, "SWEEP_SECONDS", 3600.0)
+    monkeypatch.setattr(intake_module, "SWEEP_SECONDS", 3600.0)
     _store(engine, users=4)
     gate = threading.Event()
     handled: list[str] = []
@@ -186,7 +188,7 @@ def test_a_deferred_pass_runs_once_a_worker_frees_up(engine: Engine, monkeypatch
     assert len(handled) == 5
 
 
-# --- holding back under a flood (bot/crew.py) ---------------------------------------------------------
+# --- holding back under a flood (bot/intake.py Crew) ---------------------------------------------------------
 
 
 def test_a_held_crew_finishes_what_it_is_on_and_starts_nothing_more_until_released() -> None:
@@ -235,60 +237,116 @@ def test_stopping_a_held_crew_ends_its_threads() -> None:
     assert not any(thread.is_alive() for thread in crew._threads)
 
 
-def _arriving(engine: Engine, per_second: int, seconds: float, stopped: list[float]) -> threading.Thread:
-    """Store events from 20 users at `per_second` for `seconds`, in batches every 10 ms, as the web
-    process would; the time the stream stopped goes into `stopped`."""
+def _stream(
+    gauge: FloodGauge, per_pass: int, *, start: float, seconds: float, pass_every: float = 0.01
+) -> list[tuple[float, bool]]:
+    """Feed `gauge` the passes of a stream of `per_pass` new events every `pass_every` seconds for
+    `seconds`, judging after each pass as the intake does; nothing is handled while held, so the
+    oldest event in hand has waited since the hold began (0 while events are handled at once).
+    Returns (time, held) after each pass."""
+    held, held_since, judged = False, 0.0, []
+    at = start
+    while at < start + seconds - 1e-9:
+        gauge.observe(at, per_pass)
+        now_held = gauge.judge(at, at - held_since if held else 0.0, held)
+        if now_held and not held:
+            held_since = at
+        held = now_held
+        judged.append((at, held))
+        at += pass_every
+    return judged
 
-    def run() -> None:
-        batch = max(1, per_second // 100)
-        n = 0
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            _append(
-                engine, [_event(f"f{n + i:06d}", f"U{(n + i) % 20:032d}", "ช่วยเหลือ") for i in range(batch)]
-            )
-            n += batch
-            time.sleep(0.01)
-        stopped.append(time.monotonic())
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+def test_a_flood_holds_handling_while_it_arrives_and_releases_it_once_it_eases() -> None:
+    """Events arriving at `rate` a second or faster hold handling; once they arrive at less than half
+    that, the hold ends within the measuring window. Times and counts are given, not measured."""
+    gauge = FloodGauge(300, max_wait=20.0)
+    gauge.observe(0.0, 500)  # the first pass finds what an earlier process left: not an arrival
+    assert gauge.judge(0.0, 0.0, held=False) is False
+    flood = _stream(gauge, per_pass=20, start=0.01, seconds=1.5)  # 2,000 events/s for 1.5 s
+    assert not flood[0][1]  # one pass tells no rate yet
+    began = next(at for at, held in flood if held)
+    assert began <= 0.05  # the flood is seen within its first few passes
+    assert all(held for at, held in flood if at >= began)  # and held while it lasts
+    calm = _stream(gauge, per_pass=0, start=1.51, seconds=1.0, pass_every=0.05)
+    over = next(at for at, held in calm if not held)
+    assert over <= 1.51 + FloodGauge(300).window + 0.05  # released once the window holds no flood
+    assert not any(held for at, held in calm if at >= over)
+    # Easing to 200 a second (above half the rate) keeps a hold; 100 a second ends it.
+    easing = FloodGauge(300)
+    _stream(easing, per_pass=20, start=0.0, seconds=0.5)
+    assert all(held for _, held in _stream(easing, per_pass=2, start=0.5, seconds=1.0)[30:])
+    assert not any(held for _, held in _stream(easing, per_pass=1, start=1.5, seconds=1.0)[30:])
+
+
+def test_below_the_flood_rate_or_with_no_rate_set_nothing_is_held() -> None:
+    assert not any(held for _, held in _stream(FloodGauge(300), per_pass=2, start=0.0, seconds=2.0))
+    assert not any(held for _, held in _stream(FloodGauge(0), per_pass=100, start=0.0, seconds=2.0))
 
 
 @pytest.mark.parametrize("max_wait", [20.0, 0.0])
-def test_the_worker_holds_handling_while_a_flood_arrives_but_not_beyond_the_longest_wait(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, max_wait: float
+def test_a_flood_that_does_not_end_holds_handling_no_longer_than_the_longest_wait(max_wait: float) -> None:
+    """Past FLOOD_MAX_WAIT (here 20 s, or 0 s: at once) events are handled whatever arrives, so replies
+    keep up with their reply tokens; a hold begins again only once the oldest event in hand has waited
+    less than half as long."""
+    gauge = FloodGauge(300, max_wait=max_wait)
+    gauge.observe(0.0, 0)
+    judged = _stream(gauge, per_pass=20, start=0.01, seconds=max_wait + 5.0)
+    held_at = [at for at, held in judged if held]
+    if not max_wait:
+        assert held_at == []  # handled while it arrives
+        return
+    assert held_at[0] <= 0.05
+    released = next(at for at, held in judged if at > held_at[0] and not held)
+    assert max_wait - 0.05 <= released - held_at[0] <= max_wait + 0.05
+    # Released with a backlog 15 s old: not held again; once what is in hand is under 10 s old, held.
+    last = judged[-1][0]  # the flood still arriving
+    assert gauge.judge(last + 0.01, 15.0, held=False) is False
+    assert gauge.judge(last + 0.02, 9.0, held=False) is True
+
+
+class _ScriptedGauge(FloodGauge):
+    """A gauge whose judgement the test sets, recording what the intake observed."""
+
+    def __init__(self) -> None:
+        super().__init__(300)
+        self.flood = True
+        self.fresh: list[int] = []
+
+    def observe(self, at: float, fresh: int) -> None:
+        self.fresh.append(fresh)
+
+    def judge(self, at: float, oldest_wait: float, held: bool) -> bool:
+        return self.flood
+
+
+def test_the_intake_holds_its_crew_while_the_gauge_says_flood_then_handles_everything_in_order(
+    engine: Engine,
 ) -> None:
-    """Events arriving at `flood_rate` a second or faster hold handling until they ease; once events
-    have waited FLOOD_MAX_WAIT (here 0 s: at once), they are handled whatever arrives."""
-    monkeypatch.setattr(processor_module, "FLOOD_MAX_WAIT", max_wait)
-    handled_at: list[float] = []
+    handled: list[tuple[str, str]] = []
+    lock = threading.Lock()
 
     def handler(ctx) -> None:  # type: ignore[no-untyped-def]
-        handled_at.append(time.monotonic())
+        with lock:
+            handled.append((ctx.row.source_key, ctx.raw["message"]["text"]))
 
-    processor = _processor(engine, handler, workers=2, flood_rate=300, poll_seconds=0.01)
-    processor.start()
-    stopped: list[float] = []
+    users = [f"U{u:032d}" for u in range(20)]
+    _append(engine, [_event(f"h{n:04d}", users[n % 20], str(n // 20)) for n in range(60)])
+    gauge = _ScriptedGauge()
+    intake = _processor(engine, handler, workers=2, poll_seconds=0.01, gauge=gauge)
+    intake.start()
     try:
-        began = time.monotonic()
-        _arriving(engine, per_second=2000, seconds=1.5, stopped=stopped).join(30)
-        held = processor.flooding
-        with Session(engine) as session:
-            stored = len(session.exec(select(WebhookEvent.id)).all())
-        assert _wait_for(lambda: len(handled_at) == stored, seconds=30)
-        after = processor.flooding
+        assert _wait_for(lambda: sum(gauge.fresh) == 60)  # the intake read every event
+        assert intake.flooding
+        time.sleep(0.3)
+        assert handled == []  # held from before its first pass: nothing handled
+        gauge.flood = False
+        assert _wait_for(lambda: len(handled) == 60)
+        assert not intake.flooding
     finally:
-        processor.stop()
-    during = [at for at in handled_at if began + 0.5 < at < stopped[0]]
-    assert stored >= 300  # the stream did arrive at flood rates
-    if max_wait:
-        assert held and not after  # held while it arrived, released once it stopped
-        assert len(during) <= 5  # at most the events in hand when the hold began
-    else:
-        assert not held
-        assert len(during) >= 50  # handled while it arrived
+        intake.stop()
+    for user in users:
+        assert [text for source, text in handled if source == user] == ["0", "1", "2"]
 
 
 def test_two_worker_replicas_handle_each_event_once_and_each_users_in_order(db_url: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery import Deliverer
 from bot.handlers import handle_event
+from bot.intake import EventIntake
 from bot.line_client import LineClient
 from bot.media_links import MediaLinks
 from bot.processor import EventProcessor, Handler
@@ -70,8 +71,9 @@ def make_processor(
     workers: int,
     poll_seconds: float | None = None,
     flood_rate: int = 0,
-) -> tuple[LineClient, Deliverer, EventProcessor]:
-    """The LINE client, the outbox deliverer and the event processor, wired the same way for the
+    share: tuple[int, int] | None = None,
+) -> tuple[LineClient, Deliverer, EventIntake]:
+    """The LINE client, the outbox deliverer and the event intake (with its processor), wired the same way for the
     web process (inline processing) and the worker process. The worker process holds handling back
     under a flood (`flood_rate`); inline, handling shares the web process's interpreter lock anyway,
     so that mode is for a single process that meets no floods (tests, small installs)."""
@@ -89,18 +91,24 @@ def make_processor(
         line=line,
         now=clock.now,
         tz=settings.tz,
-        workers=workers,
         media_dir=settings.media_dir,
         approval_levels=settings.approval_levels,
         hold_for_replies=settings.hold_for_replies,
-        poll_seconds=poll_seconds,
         link_limits=link_limits(settings),
         public_url=settings.public_url,
-        flood_rate=flood_rate,
         media_links=media_links(settings),
         rules=load_rules(settings.rules_file),
     )
-    return line, deliverer, processor
+    intake = EventIntake(
+        engine,
+        processor,
+        deliverer=deliverer,
+        workers=workers,
+        flood_rate=flood_rate,
+        poll_seconds=poll_seconds,
+        share=share,
+    )
+    return line, deliverer, intake
 
 
 def log_clock(clock: Clock, settings: Settings) -> None:

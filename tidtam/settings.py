@@ -49,6 +49,16 @@ class Settings(BaseSettings):
         validation_alias="TIDTAM_EVENT_WORKERS",
         description="Threads that process webhook events; 0 acknowledges and stores only.",
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        validation_alias="TIDTAM_WORKERS",
+        description=(
+            "`tidtam worker` processes `tidtam serve` starts (PostgreSQL; SQLite runs one): they share the "
+            "users between them, each user's events handled in order by one at a time."
+        ),
+    )
     event_processing: Literal["inline", "worker"] = Field(
         default="worker",
         validation_alias="TIDTAM_EVENT_PROCESSING",

@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.processor import FLOOD_WAKE_PAUSE
+from bot.intake import FLOOD_WAKE_PAUSE
 from models import health
 from models.db import make_engine
 from scheduler.clock import Clock, make_clock
@@ -97,10 +97,16 @@ async def run_worker(
     clock: Clock | None = None,
     wake_fd: int | None = None,
     clock_offset: timedelta | None = None,
+    share: tuple[int, int] | None = None,
 ) -> None:
     """The worker's life: `clock` defaults to the service's (`make_clock`), from `clock_offset` when
-    `tidtam serve` hands down its own TIDTAM_NOW offset, so both processes show one time."""
-    engine = make_engine(settings.database_url)
+    `tidtam serve` hands down its own TIDTAM_NOW offset, so both processes show one time. `share`
+    (i, n): worker i of the n `tidtam serve` started (TIDTAM_WORKERS); it handles its share of the
+    sources, and only worker 0 runs the scheduler (the daily tick and the outbox dispatcher)."""
+    # No pre-ping: a round trip before every checkout, on the hot path of each event. A connection the
+    # server dropped fails its event's first attempt, which is tried again a second later (and the pool
+    # is replaced at the first disconnect SQLAlchemy sees).
+    engine = make_engine(settings.database_url, pool_pre_ping=False)
     own_clock = make_clock(settings, engine, base=clock_offset, follow=True) if clock is None else None
     clock = clock or own_clock
     assert clock is not None
@@ -112,6 +118,7 @@ async def run_worker(
         workers=max(1, settings.event_workers),
         poll_seconds=POLL_SECONDS if wake_fd is None else SWEEP_SECONDS,
         flood_rate=settings.flood_rate,
+        share=share,
     )
     if wake_fd is not None:
         # Under a flood every worker is busy anyway: a wake-up per commit of the web process would only
@@ -126,7 +133,10 @@ async def run_worker(
     holder = f"{socket.gethostname()}:{os.getpid()}"[-64:]
     beating = asyncio.create_task(keep_beating(engine, holder, clock, processor.alive))
     try:
-        async with scheduler_lifespan(engine, settings, clock, deliverer):
+        if share is None or share[0] == 0:
+            async with scheduler_lifespan(engine, settings, clock, deliverer):
+                await stop.wait()
+        else:
             await stop.wait()
     finally:
         beating.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -40,47 +41,76 @@ def _offset_option(offset: timedelta | None) -> list[str]:
     return ["--clock-offset-us", str(offset // timedelta(microseconds=1))]
 
 
+def worker_count(settings: Settings) -> int:
+    """How many worker processes `serve` starts: TIDTAM_WORKERS on PostgreSQL; one on SQLite, which has
+    one writer at a time (several processes would only queue on its lock), said once in the log."""
+    if settings.workers > 1 and settings.database_url.startswith("sqlite"):
+        logging.getLogger(__name__).warning(
+            "TIDTAM_WORKERS=%d: SQLite runs one worker process (several need PostgreSQL)", settings.workers
+        )
+        return 1
+    return settings.workers
+
+
 @contextmanager
 def worker_process(
     settings: Settings, clock_offset: timedelta | None = None
 ) -> Iterator[Callable[[], None] | None]:
-    """Start `tidtam worker` beside the web process when events are handled out of process; yields
-    what wakes it after new events are stored (None when there is no worker)."""
+    """Start the `tidtam worker` processes (TIDTAM_WORKERS, `worker_count`) beside the web process when
+    events are handled out of process; yields what wakes them after new events are stored (None when
+    there is no worker). With several, each handles its share of the users (`--share I/N`) and the
+    first also runs the scheduler."""
     if settings.event_processing != "worker" or settings.event_workers <= 0:
         yield None
         return
     from tidtam.worker import WakeWorker, die_with_parent
 
-    read_end, write_end = os.pipe()
-    wake = WakeWorker(write_end)
-    # The parent-death signal is armed between fork and exec, so the worker can never outlive this
-    # process, even when it is killed (uvicorn re-raises SIGTERM after shutting down) before cleanup.
+    count = worker_count(settings)
+    wakes: list[WakeWorker] = []
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tidtam.cli",
-                "worker",
-                "--with-parent",
-                "--wake-fd",
-                str(read_end),
-                *_offset_option(clock_offset),
-            ],
-            preexec_fn=die_with_parent,
-            pass_fds=(read_end,),
-        )
+        for index in range(count):
+            read_end, write_end = os.pipe()
+            wakes.append(WakeWorker(write_end))
+            share = ["--share", f"{index}/{count}"] if count > 1 else []
+            # The parent-death signal is armed between fork and exec, so a worker can never outlive this
+            # process, even when it is killed (uvicorn re-raises SIGTERM after shutting down) before cleanup.
+            try:
+                children.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "tidtam.cli",
+                            "worker",
+                            "--with-parent",
+                            "--wake-fd",
+                            str(read_end),
+                            *share,
+                            *_offset_option(clock_offset),
+                        ],
+                        preexec_fn=die_with_parent,
+                        pass_fds=(read_end,),
+                    )
+                )
+            finally:
+                os.close(read_end)  # the worker holds its own copy
+
+        def wake_all() -> None:
+            for wake in wakes:
+                wake.wake()
+
+        yield wake_all
     finally:
-        os.close(read_end)  # the worker holds its own copy
-    try:
-        yield wake.wake
-    finally:
-        wake.close()
-        child.terminate()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        for wake in wakes:
+            wake.close()
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def run_service(

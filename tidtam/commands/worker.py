@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
         clock_offset_us: int | None = typer.Option(
             None, "--clock-offset-us", hidden=True, help="The starting process's TIDTAM_NOW offset."
         ),
+        share: str | None = typer.Option(
+            None, "--share", hidden=True, help="I/N: worker I of the N `tidtam serve` started."
+        ),
     ) -> None:
         """Process webhook events and run the scheduler in this process."""
         import asyncio
@@ -58,4 +61,8 @@ def register(app: typer.Typer) -> None:
         else:  # `tidtam serve` has checked already
             refuse_simulated_clock_with_real_line(settings)
         offset = None if clock_offset_us is None else timedelta(microseconds=clock_offset_us)
-        asyncio.run(run_worker(settings, wake_fd=wake_fd, clock_offset=offset))
+        part = None
+        if share:
+            index, count = (int(x) for x in share.split("/", 1))
+            part = (index, count)
+        asyncio.run(run_worker(settings, wake_fd=wake_fd, clock_offset=offset, share=part))

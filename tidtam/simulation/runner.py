@@ -248,7 +248,7 @@ class _Simulation:
         self.dispatcher = Dispatcher(engine, self.deliverer, self.clock, self.tz, self.setup.rules.delivery)
         self.processor = EventProcessor(
             engine, handle_event, deliverer=self.deliverer, line=client, now=self.clock.now, tz=self.tz,
-            workers=1, approval_levels=settings.approval_levels, media_dir=settings.media_dir,
+            approval_levels=settings.approval_levels, media_dir=settings.media_dir,
             hold_for_replies=settings.hold_for_replies,
         )  # fmt: skip
         try:

@@ -1,0 +1,183 @@
+"""CPU per handled event, in one process, without the web server or LINE: what the worker itself costs.
+
+    .venv/bin/python bench/handle_bench.py                    # SQLite and PostgreSQL
+    .venv/bin/python bench/handle_bench.py --events 2000 --profile /tmp/handle.prof --no-postgres
+
+The machine is shared: wall times of a full bench move with everyone's load, CPU seconds much less.
+This script seeds a generated office (every person linked), stores `--events` text events of the
+answer bench's mix (`สถานะ`, `โครงการของฉัน`, `รายงานผล`, `ยกเลิก`, `ช่วยเหลือ`, cycling per person)
+through the webhook's own `EventStore`, then has the worker's `EventProcessor` handle them one after
+another (claim, handler, outbox, delivery), LINE answered by an in-memory transport that costs next to
+nothing. It prints the SQL statements per handled event (the figure the machine's load does not move)
+and this process's CPU per handled event (the worker's thread CPU: our code, SQLAlchemy,
+the database driver, httpx; PostgreSQL's own server CPU is not in it) and, with `--profile FILE`, writes
+a cProfile of the handling for `python -m pstats FILE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from answer_bench import SCRIPT, seed  # noqa: E402
+from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _line_transport():  # type: ignore[no-untyped-def]
+    import httpx
+
+    counter = iter(range(10**12, 10**13))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/reply", "/push")):
+            count = len(json.loads(request.content)["messages"])
+            sent = [
+                {"id": str(next(counter)), "quoteToken": "q" + secrets.token_hex(8)} for _ in range(count)
+            ]
+            return httpx.Response(200, json={"sentMessages": sent})
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(answer)
+
+
+def _event(user: str, text: str, n: int) -> dict[str, object]:
+    return {
+        "type": "message",
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
+        "webhookEventId": f"01H{n:023d}",
+        "deliveryContext": {"isRedelivery": False},
+        "source": {"type": "user", "userId": user},
+        "replyToken": secrets.token_hex(16),
+        "message": {
+            "type": "text",
+            "id": str(10**17 + n),
+            "text": text,
+            "quoteToken": "q" + secrets.token_hex(8),
+        },
+    }
+
+
+def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
+    import sqlalchemy as sa
+
+    from bot.delivery import Deliverer
+    from bot.handlers import handle_event
+    from bot.line_client import LineClient
+    from bot.processor import EventProcessor
+    from models.db import make_engine
+    from models.events import EventStore, incoming_from_raw, pending_events
+    from scheduler.clock import SystemClock
+    from tidtam import migrate
+    from tidtam.settings import Settings
+
+    migrate.upgrade(url)
+    users = seed(url, args.schools)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    engine = make_engine(url, pool_pre_ping=False)  # as the worker's (tidtam/worker.py)
+    clock = SystemClock()
+    line = LineClient(
+        access_token="bench", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
+        transport=_line_transport(),
+    )  # fmt: skip
+    deliverer = Deliverer(engine, line, clock.now, "bench")
+    processor = EventProcessor(
+        engine, handle_event, deliverer=deliverer, line=line, now=clock.now, tz=settings.tz
+    )
+    steps = dict.fromkeys(users, 0)
+    raws = []
+    for n in range(args.events + args.warmup):
+        user = users[n % len(users)]
+        raws.append(_event(user, SCRIPT[steps[user] % len(SCRIPT)], n))
+        steps[user] += 1
+
+    async def store() -> None:
+        events = EventStore(engine)
+        try:
+            for start in range(0, len(raws), 500):
+                await events.append([incoming_from_raw(r) for r in raws[start : start + 500]], clock.now())
+        finally:
+            await events.close()
+
+    asyncio.run(store())
+    pending = pending_events(engine, above=None, limit=len(raws))
+    for event_id, source_key in pending[: args.warmup]:
+        processor.process_event(event_id, source_key)
+    rest = pending[args.warmup :]
+    statements = [0]
+
+    def count(*_: object) -> None:
+        statements[0] += 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    profile = cProfile.Profile() if args.profile else None
+    cpu0, wall0 = time.thread_time(), time.perf_counter()
+    if profile is not None:
+        profile.enable()
+    for event_id, source_key in rest:
+        processor.process_event(event_id, source_key)
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(f"{args.profile}.{name}")
+    cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+    sa.event.remove(engine, "before_cursor_execute", count)
+    line.close()
+    engine.dispose()
+    return {
+        "events": len(rest),
+        "cpu_ms": cpu / len(rest) * 1000,
+        "wall_ms": wall / len(rest) * 1000,
+        "statements": statements[0] / len(rest),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--schools", type=int, default=60)
+    parser.add_argument("--events", type=int, default=1500)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile per backend to FILE.<backend>")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, dict[str, float] | str] = {}
+    with tempfile.TemporaryDirectory(prefix="tidtam-handle-bench-") as tmp:
+        if not args.no_sqlite:
+            results["sqlite"] = measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args)
+        if not args.no_postgres:
+            try:
+                with scratch_postgres(PG_ADMIN_URL, prefix="tidtam_handle_bench", migrate=False) as url:
+                    results["postgresql"] = measure("postgresql", url, args)
+            except PostgresUnavailable as exc:
+                results["postgresql"] = str(exc)
+    print(
+        f"\nCPU per handled event, {args.events} events after {args.warmup} to warm up, {args.schools} schools"
+    )
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for name, result in results.items():
+        if isinstance(result, str):
+            print(f"{name:<11} {result}")
+        else:
+            print(
+                f"{name:<11} {result['cpu_ms']:.2f} ms CPU, {result['wall_ms']:.2f} ms wall, "
+                f"{result['statements']:.1f} SQL statements per event"
+            )
+    print("Target (issue 18): under 1.5 ms CPU per handled event.")
+
+
+if __name__ == "__main__":
+    main()
