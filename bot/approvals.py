@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot import intents
+from bot import conversations, intents
 from bot.context import EventContext
 from bot.intents import Intent
 from bot.media_links import MediaLinks
@@ -363,30 +363,21 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
 def _ask_reason(ctx: EventContext, report: ProgressReport, version: int, channel: DecisionChannel) -> None:
     assert ctx.user_id is not None
     existing = ctx.conversation()
-    data = {
+    data: dict[str, Any] = {
         "form": RETURN_REASON_FORM,
+        "mode": "reason",
         "report": report.id,
         "version": version,
         "channel": channel.value,
         "asked_at": ctx.now.isoformat(),
     }
+    ctx.reply(text.ask_reason(_label(ctx.session, report)))
     if existing is not None and existing.form != RETURN_REASON_FORM:
         # In the middle of their own report: keep it; the reason can come with a quote-reply instead.
-        ctx.reply(text.ask_reason(_label(ctx.session, report)))
         data["resume"] = existing.form
-        existing.data = {**existing.data, "pending_return": data}
-        existing.updated_at = ctx.now
-        existing.revision += 1
-        ctx.session.add(existing)
+        conversations.annotate(ctx, existing, "pending_return", data)
         return
-    if existing is not None:
-        existing.data = data
-        existing.updated_at = ctx.now
-        existing.revision += 1
-        ctx.session.add(existing)
-    else:
-        ctx.start_conversation(RETURN_REASON_FORM, "reason", data)
-    ctx.reply(text.ask_reason(_label(ctx.session, report)))
+    conversations.save(ctx, existing, RETURN_REASON_FORM, data)
 
 
 def pending_return(ctx: EventContext) -> tuple[Conversation, dict[str, object]] | None:
@@ -421,13 +412,9 @@ def _expired(data: dict[str, object], now: datetime) -> bool:
 
 def _forget_return(ctx: EventContext, conversation: Conversation) -> None:
     if conversation.form == RETURN_REASON_FORM:
-        ctx.session.delete(conversation)
-        ctx.session.flush()
-        return
-    conversation.data = {k: v for k, v in conversation.data.items() if k != "pending_return"}
-    conversation.revision += 1
-    conversation.updated_at = ctx.now
-    ctx.session.add(conversation)
+        conversations.save(ctx, conversation, RETURN_REASON_FORM, None)
+    else:
+        conversations.annotate(ctx, conversation, "pending_return", None)
 
 
 def on_reason_text(
