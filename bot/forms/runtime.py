@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 FORMS: dict[str, Form] = {QUARTERLY_REPORT.name: QUARTERLY_REPORT}
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_REPLY_MESSAGES = 5  # message objects in one LINE reply
 _IMAGE_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png")}
 
 # Hook run after a report version is submitted (approval requests); set by the approvals module.
@@ -363,12 +364,25 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
         label = txt.project_label(project.code, project.name) if project else ""
         quarter = FiscalQuarter(period.fiscal_year, period.quarter) if period else None
         messages.append(txt.submitted(label, quarter, version.version, _approver_names(ctx, report, version)))
-        for hook in after_submit:
-            hook(ctx, report, version)
+        hooked = _run_after_submit(ctx, report, version)
+    else:
+        hooked = []
 
     messages = form_text.render(replies) + messages
-    ctx.reply(*messages[:5])
+    # What the hooks say (the year-end card) follows the "submitted" line, within one reply's 5 messages.
+    ctx.reply(*messages[: max(0, MAX_REPLY_MESSAGES - len(hooked))])
+    ctx.replies.extend(hooked[:MAX_REPLY_MESSAGES])
     _save(ctx, conversation, state)
+
+
+def _run_after_submit(ctx: EventContext, report: Any, version: Any) -> list[dict[str, Any]]:
+    """Run the after-submit hooks and take back the replies they added, to send after the runtime's own."""
+    mark = len(ctx.replies)
+    for hook in after_submit:
+        hook(ctx, report, version)
+    hooked = ctx.replies[mark:]
+    del ctx.replies[mark:]
+    return hooked
 
 
 def _approver_names(ctx: EventContext, report: Any, version: Any) -> list[str]:
