@@ -215,8 +215,12 @@ def tell_planning_stuck(
     return queued
 
 
-def _today(ctx: EventContext) -> date:
+def today(ctx: EventContext) -> date:
+    """The office's date of the event."""
     return ctx.now.astimezone(ctx.tz).date()
+
+
+_today = today
 
 
 # --- deciding --------------------------------------------------------------------------------------
@@ -492,7 +496,7 @@ def _report(ctx: EventContext, version: ReportVersion) -> ProgressReport:
     return report
 
 
-def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLine]:
+def pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLine]:
     lines = []
     for p in items:
         reporter = session.get(Person, p.version.submitted_by_id) if p.version.submitted_by_id else None
@@ -505,6 +509,14 @@ def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingL
             )
         )
     return lines
+
+
+def _pending_list(ctx: EventContext, items: list[Pending], *, asked: str = "") -> Any:
+    """The numbered pending list; with several, the quick reply that opens the tap-to-select card."""
+    from bot import approval_selection
+
+    select = approval_selection.entry() if asked != "return" else None
+    return text.pending_list(pending_lines(ctx.session, items), asked=asked, select=select)
 
 
 def _fingerprint(items: list[Pending]) -> str:
@@ -533,15 +545,13 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     chosen = _chosen(items, rest) if is_approve else []
     if len(chosen) > 1:
         # "อนุมัติ P001 P003" or "อนุมัติ 1, 3": several chosen at once.
-        _approve_many(ctx, chosen)
+        approve_many(ctx, chosen)
         return True
     target, remainder = (chosen[0], "") if chosen else _target(items, rest if is_approve else reason)
     if target is None and len(items) == 1:
         target, remainder = items[0], (rest if is_approve else reason)
     if target is None:
-        ctx.reply(
-            text.pending_list(_pending_lines(ctx.session, items), asked="approve" if is_approve else "return")
-        )
+        ctx.reply(_pending_list(ctx, items, asked="approve" if is_approve else "return"))
         return True
     outcome = DecisionOutcome.APPROVED if is_approve else DecisionOutcome.RETURNED
     decide(
@@ -567,7 +577,7 @@ def on_menu(ctx: EventContext, command: Intent, typed: str = "") -> bool:
         return True
     if command is Intent.PENDING:
         items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
-        ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
+        ctx.reply(_pending_list(ctx, items) if items else text.nothing_pending())
         return True
     return False
 
@@ -609,12 +619,12 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
     if not items or _fingerprint(items) != postback.params.get("h"):
         ctx.reply(text.pending_changed())
         if items:
-            ctx.reply(text.pending_list(_pending_lines(ctx.session, items)))
+            ctx.reply(_pending_list(ctx, items))
         return
-    _approve_many(ctx, items)
+    approve_many(ctx, items)
 
 
-def _approve_many(ctx: EventContext, items: list[Pending]) -> None:
+def approve_many(ctx: EventContext, items: list[Pending]) -> None:
     """Approve each of `items` (each checked by the rules), answer once, tell each reporter once."""
     assert ctx.person is not None
     approved = skipped = 0
