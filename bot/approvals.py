@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot import intents
+from bot import conversations, intents
 from bot.context import EventContext
 from bot.intents import Intent
 from bot.media_links import MediaLinks
@@ -215,8 +215,12 @@ def tell_planning_stuck(
     return queued
 
 
-def _today(ctx: EventContext) -> date:
+def today(ctx: EventContext) -> date:
+    """The office's date of the event."""
     return ctx.now.astimezone(ctx.tz).date()
+
+
+_today = today
 
 
 # --- deciding --------------------------------------------------------------------------------------
@@ -363,30 +367,21 @@ def _refusal(ctx: EventContext, result: DecisionResult, report: ProgressReport |
 def _ask_reason(ctx: EventContext, report: ProgressReport, version: int, channel: DecisionChannel) -> None:
     assert ctx.user_id is not None
     existing = ctx.conversation()
-    data = {
+    data: dict[str, Any] = {
         "form": RETURN_REASON_FORM,
+        "mode": "reason",
         "report": report.id,
         "version": version,
         "channel": channel.value,
         "asked_at": ctx.now.isoformat(),
     }
+    ctx.reply(text.ask_reason(_label(ctx.session, report)))
     if existing is not None and existing.form != RETURN_REASON_FORM:
         # In the middle of their own report: keep it; the reason can come with a quote-reply instead.
-        ctx.reply(text.ask_reason(_label(ctx.session, report)))
         data["resume"] = existing.form
-        existing.data = {**existing.data, "pending_return": data}
-        existing.updated_at = ctx.now
-        existing.revision += 1
-        ctx.session.add(existing)
+        conversations.annotate(ctx, existing, "pending_return", data)
         return
-    if existing is not None:
-        existing.data = data
-        existing.updated_at = ctx.now
-        existing.revision += 1
-        ctx.session.add(existing)
-    else:
-        ctx.start_conversation(RETURN_REASON_FORM, "reason", data)
-    ctx.reply(text.ask_reason(_label(ctx.session, report)))
+    conversations.save(ctx, existing, RETURN_REASON_FORM, data)
 
 
 def pending_return(ctx: EventContext) -> tuple[Conversation, dict[str, object]] | None:
@@ -421,13 +416,9 @@ def _expired(data: dict[str, object], now: datetime) -> bool:
 
 def _forget_return(ctx: EventContext, conversation: Conversation) -> None:
     if conversation.form == RETURN_REASON_FORM:
-        ctx.session.delete(conversation)
-        ctx.session.flush()
-        return
-    conversation.data = {k: v for k, v in conversation.data.items() if k != "pending_return"}
-    conversation.revision += 1
-    conversation.updated_at = ctx.now
-    ctx.session.add(conversation)
+        conversations.save(ctx, conversation, RETURN_REASON_FORM, None)
+    else:
+        conversations.annotate(ctx, conversation, "pending_return", None)
 
 
 def on_reason_text(
@@ -505,7 +496,7 @@ def _report(ctx: EventContext, version: ReportVersion) -> ProgressReport:
     return report
 
 
-def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLine]:
+def pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLine]:
     lines = []
     for p in items:
         reporter = session.get(Person, p.version.submitted_by_id) if p.version.submitted_by_id else None
@@ -518,6 +509,14 @@ def _pending_lines(session: Session, items: list[Pending]) -> list[text.PendingL
             )
         )
     return lines
+
+
+def _pending_list(ctx: EventContext, items: list[Pending], *, asked: str = "") -> Any:
+    """The numbered pending list; with several, the quick reply that opens the tap-to-select card."""
+    from bot import approval_selection
+
+    select = approval_selection.entry() if asked != "return" else None
+    return text.pending_list(pending_lines(ctx.session, items), asked=asked, select=select)
 
 
 def _fingerprint(items: list[Pending]) -> str:
@@ -546,15 +545,13 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     chosen = _chosen(items, rest) if is_approve else []
     if len(chosen) > 1:
         # "อนุมัติ P001 P003" or "อนุมัติ 1, 3": several chosen at once.
-        _approve_many(ctx, chosen)
+        approve_many(ctx, chosen)
         return True
     target, remainder = (chosen[0], "") if chosen else _target(items, rest if is_approve else reason)
     if target is None and len(items) == 1:
         target, remainder = items[0], (rest if is_approve else reason)
     if target is None:
-        ctx.reply(
-            text.pending_list(_pending_lines(ctx.session, items), asked="approve" if is_approve else "return")
-        )
+        ctx.reply(_pending_list(ctx, items, asked="approve" if is_approve else "return"))
         return True
     outcome = DecisionOutcome.APPROVED if is_approve else DecisionOutcome.RETURNED
     decide(
@@ -580,7 +577,7 @@ def on_menu(ctx: EventContext, command: Intent, typed: str = "") -> bool:
         return True
     if command is Intent.PENDING:
         items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)
-        ctx.reply(text.pending_list(_pending_lines(ctx.session, items)) if items else text.nothing_pending())
+        ctx.reply(_pending_list(ctx, items) if items else text.nothing_pending())
         return True
     return False
 
@@ -622,12 +619,12 @@ def on_approve_all(ctx: EventContext, postback: Postback) -> None:
     if not items or _fingerprint(items) != postback.params.get("h"):
         ctx.reply(text.pending_changed())
         if items:
-            ctx.reply(text.pending_list(_pending_lines(ctx.session, items)))
+            ctx.reply(_pending_list(ctx, items))
         return
-    _approve_many(ctx, items)
+    approve_many(ctx, items)
 
 
-def _approve_many(ctx: EventContext, items: list[Pending]) -> None:
+def approve_many(ctx: EventContext, items: list[Pending]) -> None:
     """Approve each of `items` (each checked by the rules), answer once, tell each reporter once."""
     assert ctx.person is not None
     approved = skipped = 0

@@ -20,7 +20,7 @@ from linebot.v3.webhooks import (
 )
 from sqlmodel import select
 
-from bot import approvals, dashboard_link, intents, menus, report_view
+from bot import approval_selection, approvals, dashboard_link, intents, menus, report_view
 from bot import evaluation as evaluation_flow
 from bot.context import EventContext
 from bot.forms import runtime as forms
@@ -405,6 +405,11 @@ def on_approval_button(ctx: EventContext, postback: Postback) -> None:
 @postbacks.register("apall")
 def on_approve_all_button(ctx: EventContext, postback: Postback) -> None:
     approvals.on_approve_all(ctx, postback)
+
+
+@postbacks.register("apsel")
+def on_approval_selection_button(ctx: EventContext, postback: Postback) -> None:
+    approval_selection.on_button(ctx, postback)  # issue 16: tap to select several reports
 
 
 @postbacks.register("ev")

@@ -266,7 +266,8 @@ class PendingLine:
     reporter: str
 
 
-def pending_list(items: Sequence[PendingLine], *, asked: str = "") -> TextMessage:
+def pending_list(items: Sequence[PendingLine], *, asked: str = "", select: str | None = None) -> TextMessage:
+    """The pending reports, numbered; `select` is the postback of the tap-to-select card (several)."""
     head = f"มีรายงานรออนุมัติ {len(items)} รายการค่ะ"
     if asked == "return":
         head += ' ต้องการส่งกลับรายการไหนคะ พิมพ์ "ส่งกลับ <รหัสโครงการ> <เหตุผล>" ค่ะ'
@@ -283,8 +284,12 @@ def pending_list(items: Sequence[PendingLine], *, asked: str = "") -> TextMessag
     if len(items) > 1:
         first, second = items[0].project_code, items[1].project_code
         lines.append(f'เลือกอนุมัติหลายรายการพร้อมกัน: พิมพ์ "อนุมัติ {first} {second}" หรือ "อนุมัติ 1 2" ค่ะ')
+        if select:
+            lines.append(f'หรือแตะ "{SELECT_LABEL}" แล้วแตะเลือกรายงานทีละรายการค่ะ')
         lines.append(f'ดูรายงานฉบับเต็มก่อน: พิมพ์ "ดูรายละเอียด {first}" ค่ะ')
     quick = [QuickReplyItem(action=MessageAction(label="อนุมัติทั้งหมด", text="อนุมัติทั้งหมด"))]
+    if select and len(items) > 1:
+        quick.append(select_entry(select))
     quick += [
         QuickReplyItem(
             action=MessageAction(label=truncate(f"อนุมัติ {i.project_code}"), text=f"อนุมัติ {i.project_code}")
@@ -477,3 +482,188 @@ def report_stuck(project: str, quarter: object, reporter: str) -> TextMessage:
             'เมื่อกำหนดแล้ว ผู้อนุมัติจะเห็นรายงานนี้ในเมนู "รออนุมัติ" ค่ะ'
         )
     )
+
+
+# --- tap to select: several chosen reports approved with one tap ---------------------------------------
+
+SELECT_LABEL = "เลือกอนุมัติ"
+
+
+@dataclass(frozen=True)
+class SelectRow:
+    """One pending report in the selection card; `toggle` is the postback that marks or unmarks it
+    (None: nothing more can be marked until these are approved)."""
+
+    number: int
+    line: PendingLine
+    marked: bool
+    toggle: str | None
+
+
+@dataclass(frozen=True)
+class SelectView:
+    rows: Sequence[SelectRow]  # this page's reports
+    total: int  # reports pending
+    marked_codes: Sequence[str]  # every marked report's project code, this page's and others'
+    confirm: str | None  # the postback that approves what is marked (None: nothing is)
+    previous: str | None = None
+    next: str | None = None
+    page: int = 0
+    pages: int = 1
+    limit: int = 20  # at most this many marked at once
+    dropped: int = 0  # marks left out because their report changed or was decided meanwhile
+
+
+def select_entry(data: str) -> QuickReplyItem:
+    """The pending list's quick reply that opens the selection card."""
+    return QuickReplyItem(action=PostbackAction(label=SELECT_LABEL, data=data, display_text=SELECT_LABEL))
+
+
+def _select_row(row: SelectRow) -> dict[str, Any]:
+    item = row.line
+    words = f"{row.number}. {item.project_code} {truncate(item.project_name, 50)}"
+    detail = format_quarter(item.quarter)  # type: ignore[arg-type]
+    if item.reporter:
+        detail += f" · {item.reporter}"
+    texts: dict[str, Any] = {
+        "type": "box",
+        "layout": "vertical",
+        "flex": 5,
+        "contents": [
+            {
+                "type": "text",
+                "text": words,
+                "size": "sm",
+                "wrap": True,
+                "weight": "bold" if row.marked else "regular",
+            },
+            {"type": "text", "text": detail, "size": "xs", "color": "#6B7280", "wrap": True},
+        ],
+    }
+    if row.toggle is None:
+        mark: dict[str, Any] = {
+            "type": "text",
+            "text": "ครบแล้ว",
+            "size": "xs",
+            "color": "#9CA3AF",
+            "flex": 2,
+            "align": "center",
+            "gravity": "center",
+        }
+    else:
+        mark = {
+            "type": "button",
+            "flex": 2,
+            "height": "sm",
+            "gravity": "center",
+            "style": "primary" if row.marked else "secondary",
+            "color": "#15803D" if row.marked else "#E5E7EB",
+            "action": {
+                "type": "postback",
+                "label": "☑ เลือกแล้ว" if row.marked else "☐ เลือก",
+                "data": row.toggle,
+            },
+        }
+    return {"type": "box", "layout": "horizontal", "spacing": "sm", "contents": [texts, mark]}
+
+
+def selection_card(view: SelectView) -> FlexMessage:
+    """The pending reports with a tap to mark each, what is marked, and one button to approve them."""
+    count = len(view.marked_codes)
+    if count:
+        shown = ", ".join(view.marked_codes[:10]) + (f" และอีก {count - 10} รายการ" if count > 10 else "")
+        chosen = f"เลือกแล้ว {count} รายการ: {shown}"
+    else:
+        chosen = "ยังไม่ได้เลือกรายการค่ะ"
+    heading = [
+        {"type": "text", "text": "เลือกรายงานที่จะอนุมัติ", "color": "#FFFFFF", "weight": "bold"},
+        {
+            "type": "text",
+            "text": f"รออนุมัติ {view.total} รายการ"
+            + (f" · หน้า {view.page + 1}/{view.pages}" if view.pages > 1 else ""),
+            "color": "#DBEAFE",
+            "size": "xs",
+        },
+    ]
+    body: list[dict[str, Any]] = []
+    if view.dropped:
+        body.append(
+            {
+                "type": "text",
+                "text": f"มี {view.dropped} รายการที่เลือกไว้เปลี่ยนไปแล้ว (ส่งฉบับใหม่หรือมีผู้พิจารณาแล้ว) จึงเอาออกค่ะ",
+                "size": "xs",
+                "color": "#B45309",
+                "wrap": True,
+            }
+        )
+    body.append(
+        {
+            "type": "text",
+            "text": "แตะ ☐ เลือก ที่รายงาน แล้วแตะปุ่มอนุมัติด้านล่างค่ะ",
+            "size": "xs",
+            "color": "#6B7280",
+            "wrap": True,
+        }
+    )
+    for index, row in enumerate(view.rows):
+        if index:
+            body.append({"type": "separator"})
+        body.append(_select_row(row))
+    body.append({"type": "separator"})
+    body.append({"type": "text", "text": chosen, "size": "sm", "wrap": True, "weight": "bold"})
+    if count >= view.limit:
+        body.append(
+            {
+                "type": "text",
+                "text": f"เลือกได้ครั้งละ {view.limit} รายการค่ะ อนุมัติชุดนี้ก่อน แล้วเลือกต่อได้ค่ะ",
+                "size": "xs",
+                "color": "#B45309",
+                "wrap": True,
+            }
+        )
+    footer: list[dict[str, Any]] = []
+    paging = []
+    if view.previous:
+        paging.append(
+            {
+                "type": "button",
+                "height": "sm",
+                "style": "link",
+                "action": {"type": "postback", "label": "◀ ก่อนหน้า", "data": view.previous},
+            }
+        )
+    if view.next:
+        paging.append(
+            {
+                "type": "button",
+                "height": "sm",
+                "style": "link",
+                "action": {"type": "postback", "label": "ถัดไป ▶", "data": view.next},
+            }
+        )
+    if paging:
+        footer.append({"type": "box", "layout": "horizontal", "contents": paging})
+    if view.confirm:
+        footer.append(
+            {
+                "type": "button",
+                "style": "primary",
+                "color": "#15803D",
+                "action": {
+                    "type": "postback",
+                    "label": f"อนุมัติ {count} รายการ",
+                    "data": view.confirm,
+                    "displayText": f"อนุมัติที่เลือก {count} รายการ",
+                },
+            }
+        )
+    bubble: dict[str, Any] = {
+        "type": "bubble",
+        "size": "giga",
+        "header": {"type": "box", "layout": "vertical", "backgroundColor": "#1E3A8A", "contents": heading},
+        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
+    }
+    if footer:
+        bubble["footer"] = {"type": "box", "layout": "vertical", "spacing": "sm", "contents": footer}
+    alt = f"เลือกรายงานที่จะอนุมัติ (เลือกแล้ว {count} จาก {view.total} รายการ)"
+    return FlexMessage(alt_text=alt, contents=FlexContainer.from_dict(bubble), quick_reply=_menu())

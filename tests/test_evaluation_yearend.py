@@ -21,7 +21,8 @@ from evaluation.yearend import SuccessRate, Verdict, judge, success_rates
 from models import Indicator, Person, ProjectStrategy, ReportingPeriod, Strategy
 from models.evaluation import IndicatorJudgement, ProjectEvaluation
 from models.reporting import submit_report
-from models.types import IndicatorKind, StrategyLevel
+from models.reports import ApprovalDecision, ProgressReport, ReportVersion
+from models.types import DecisionChannel, DecisionOutcome, IndicatorKind, ReportStatus, StrategyLevel
 from models.yearend import record_yearend, strategy_success, yearend_facts
 from scheduler.clock import FixedClock
 
@@ -123,6 +124,47 @@ def test_a_q4_report_offers_the_year_end_step_and_other_quarters_do_not(engine, 
         )[0]  # fmt: skip
         flow.offer_year_end(ctx, other, None)
         assert ctx.replies == []
+
+
+def test_the_year_end_card_follows_the_submitted_line_in_the_same_reply(
+    engine, db_url, seeded, fake_line, tmp_path
+):
+    """A Q4 report sent through the chat form: the reply says it was sent first, then offers the year end."""
+    report_id = _submit_q4(engine, seeded, seeded.projects[0], {"K1": "120", "K2": "40"})
+    with Session(engine) as s:  # returned by the director, so the teacher sends it again from the chat
+        report = s.get(ProgressReport, report_id)
+        [version] = s.exec(select(ReportVersion).where(ReportVersion.report_id == report_id)).all()
+        report.status = ReportStatus.RETURNED
+        s.add(report)
+        s.add(
+            ApprovalDecision(
+                report_id=report_id,
+                version_id=version.id,
+                outcome=DecisionOutcome.RETURNED,
+                decided_by_id=seeded.director.id,
+                channel=DecisionChannel.BUTTON,
+                reason="ขอรูปเพิ่ม",
+                decided_at=Q4_TIME + timedelta(minutes=30),
+            )
+        )
+        s.commit()
+    clock = FixedClock(Q4_TIME + timedelta(hours=1))
+    fake_line.clock = clock.now
+    chat = Teacher(fake_line, TEACHER)
+    with running_service(make_settings(db_url, fake_line, tmp_path), clock=clock) as base_url:
+        fake_line.webhook_url = f"{base_url}/callback"
+        opened = chat._send(fake_line.postback_event(TEACHER, f"v1|report|r={report_id}"))
+        assert "ขอรูปเพิ่ม" in opened and "ความพึงพอใจของผู้ปกครอง" in opened  # K3 had no result
+        assert "ยืนยันส่ง" in chat.say("4")
+        assert "ฉบับที่ 2" in chat.tap("ยืนยันส่ง")
+        kinds = [
+            "submitted" if m.get("type") == "text" and "ฉบับที่ 2" in m["text"]
+            else "year-end" if str(m.get("altText", "")).startswith("ประเมินผลสิ้นปี")
+            else "other"
+            for m in chat.last
+        ]  # fmt: skip
+        assert [k for k in kinds if k != "other"] == ["submitted", "year-end"]
+        assert len(chat.last) <= 5 and len(fake_line.deliveries_to(TEACHER)[-1].messages) == len(chat.last)
 
 
 def test_the_reporter_confirms_corrects_and_the_strategy_rates_follow(

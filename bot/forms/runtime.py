@@ -1,7 +1,7 @@
 """The form engine's edge: conversation state in the database, LINE inputs in, rendered replies out.
 
-The core (`engine.py`) decides; this module loads and saves the per-user state (with a revision
-check), turns LINE text/postbacks/images into engine inputs, downloads and stores evidence photos,
+The core (`engine.py`) decides; this module loads the per-user state and saves it through the one
+conversation store (`bot/conversations.py`, revision-checked), turns LINE text/postbacks/images into engine inputs, downloads and stores evidence photos,
 applies the effects (save the draft, submit a version) and renders the replies.
 """
 
@@ -12,10 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import col
-
-from bot import intents
+from bot import conversations, intents
 from bot.context import EventContext
 from bot.forms import engine
 from bot.forms.engine import (
@@ -60,6 +57,7 @@ log = logging.getLogger(__name__)
 
 FORMS: dict[str, Form] = {QUARTERLY_REPORT.name: QUARTERLY_REPORT}
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_REPLY_MESSAGES = 5  # message objects in one LINE reply
 _IMAGE_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png")}
 
 # Hook run after a report version is submitted (approval requests); set by the approvals module.
@@ -82,6 +80,7 @@ _COMMAND_OF = dict(_FORM_COMMANDS)
 
 
 def conversation_of(ctx: EventContext) -> Conversation | None:
+    """The chat's conversation row, whichever flow owns it (callers check `form`)."""
     return ctx.conversation()
 
 
@@ -249,8 +248,7 @@ def reopen_report(ctx: EventContext, report_id: int) -> None:
         ctx.reply(txt.busy_elsewhere())
         return
     if existing is not None:
-        ctx.session.delete(existing)
-        ctx.session.flush()
+        conversations.save(ctx, existing, existing.form, None)
     start_report(ctx, answers=answers, note=note)
 
 
@@ -366,12 +364,25 @@ def _apply(ctx: EventContext, conversation: Conversation | None, result: StepRes
         label = txt.project_label(project.code, project.name) if project else ""
         quarter = FiscalQuarter(period.fiscal_year, period.quarter) if period else None
         messages.append(txt.submitted(label, quarter, version.version, _approver_names(ctx, report, version)))
-        for hook in after_submit:
-            hook(ctx, report, version)
+        hooked = _run_after_submit(ctx, report, version)
+    else:
+        hooked = []
 
     messages = form_text.render(replies) + messages
-    ctx.reply(*messages[:5])
+    # What the hooks say (the year-end card) follows the "submitted" line, within one reply's 5 messages.
+    ctx.reply(*messages[: max(0, MAX_REPLY_MESSAGES - len(hooked))])
+    ctx.replies.extend(hooked[:MAX_REPLY_MESSAGES])
     _save(ctx, conversation, state)
+
+
+def _run_after_submit(ctx: EventContext, report: Any, version: Any) -> list[dict[str, Any]]:
+    """Run the after-submit hooks and take back the replies they added, to send after the runtime's own."""
+    mark = len(ctx.replies)
+    for hook in after_submit:
+        hook(ctx, report, version)
+    hooked = ctx.replies[mark:]
+    del ctx.replies[mark:]
+    return hooked
 
 
 def _approver_names(ctx: EventContext, report: Any, version: Any) -> list[str]:
@@ -382,31 +393,9 @@ def _approver_names(ctx: EventContext, report: Any, version: Any) -> list[str]:
 
 
 def _save(ctx: EventContext, conversation: Conversation | None, state: dict[str, Any] | None) -> None:
-    if state is None:
-        if conversation is not None:
-            ctx.session.delete(conversation)
-        return
-    if conversation is None:
-        ctx.start_conversation(
-            state["form"], (state.get("cursor") or {}).get("field") or state.get("mode", ""), state
-        )
-        return
-    # Optimistic lock: the row must still be at the revision we read, or another writer won.
-    result = ctx.session.execute(
-        sa.update(Conversation)
-        .where(col(Conversation.id) == conversation.id, col(Conversation.revision) == conversation.revision)
-        .values(
-            data=state,
-            step=(state.get("cursor") or {}).get("field") or state.get("mode", ""),
-            revision=conversation.revision + 1,
-            updated_at=ctx.now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise RuntimeError("conversation changed concurrently")
-    ctx.session.expire(conversation)
+    flow = state["form"] if state is not None else (conversation.form if conversation is not None else "")
+    conversations.save(ctx, conversation, flow, state)
 
 
 def _end(ctx: EventContext, conversation: Conversation) -> None:
-    ctx.session.delete(conversation)
+    conversations.save(ctx, conversation, conversation.form, None)
