@@ -253,14 +253,16 @@ def _budget_notice(day: date, used: int, quota: int) -> Item:
 def run_tick(
     engine: Engine, clock: Clock, setup: TickSetup, *, day: date | None = None, job: str = DAILY_JOB
 ) -> TickResult:
-    """Run the tick for ``day`` (default: today, local) once: plan, then queue in one transaction."""
-    with gc_paused():
-        result = _run_tick(engine, clock, setup, day, job)
-    if result.ran and job == DAILY_JOB:  # issue 19: evaluation campaigns open, remind and close
+    """Run the tick for ``day`` (default: today, local) once: plan, then queue in one transaction.
+
+    Evaluation campaigns open, remind and close first (issue 19): their invitations and reminders are
+    held rows, which the tick folds into each person's one message of the day."""
+    if job == DAILY_JOB:
         from scheduler.campaigns import run_campaigns
 
         run_campaigns(engine, clock.now(), setup)
-    return result
+    with gc_paused():
+        return _run_tick(engine, clock, setup, day, job)
 
 
 def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, job: str) -> TickResult:

@@ -93,3 +93,61 @@ def test_people_reminded_from_the_dashboard_get_no_second_push_that_day(engine: 
             for p in row.person_ids or ():
                 per_person[p] = per_person.get(p, 0) + 1
     assert max(per_person.values()) == 1, "one push per person that day"
+
+
+def test_a_campaign_opening_on_a_reminder_day_goes_in_the_same_push(engine: Engine) -> None:
+    from evaluation.loader import parse_yaml
+    from models.campaigns import start_campaign
+
+    _office(engine)
+    form = parse_yaml("title: แบบสอบถามสั้น\nquestions:\n  - {key: q, kind: rating, text: พอใจไหม}\n", name="s")
+    with Session(engine, expire_on_commit=False) as s:
+        _campaign, people = start_campaign(s, questionnaire=form, target="reporter", office_code=None,
+                                           opens_on=DAY, closes_on=date(2027, 1, 29), remind_on=None,
+                                           today=date(2027, 1, 7), now=_at(date(2027, 1, 7), 9))  # fmt: skip
+        s.commit()
+    invited = {p.id for p in people if p.line_user_id}
+    assert invited
+    result = run_tick(engine, FixedClock(_at(DAY, 8, 30)), _setup())
+    assert result.ran and result.plan is not None
+    reminded = {p for r in result.plan.recipients for p in r.person_ids} & invited
+    assert reminded and invited - reminded, "some teachers have a reminder today, some only the invitation"
+    rows = _rows(engine)
+    invitations = [r for r in rows if r.rule == "campaign_invite"]
+    assert len(invitations) == len(invited)
+    assert {r.status for r in invitations} == {OutboxStatus.MERGED.value}, "every one folded into a push"
+    pushes: dict[int, list[sa.Row]] = {}
+    for row in rows:
+        if row.rule == "daily" and row.status == OutboxStatus.PENDING.value:
+            for p in row.person_ids or ():
+                pushes.setdefault(p, []).append(row)
+    assert invited <= set(pushes) and all(len(pushes[p]) == 1 for p in invited), "one push each"
+    for p in invited:
+        [push] = pushes[p]
+        alt = [m.get("altText", "") for m in push.messages]
+        assert any("แบบประเมิน" in a for a in alt), "the invitation card is in it"
+        assert ("campaign_invite" in push.subject) and (("report_due" in push.subject) == (p in reminded))
+
+
+def test_remind_dry_run_shows_what_campaigns_would_send(engine: Engine, db_url: str, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from evaluation.loader import parse_yaml
+    from models.campaigns import start_campaign
+    from tidtam.cli import app
+
+    _office(engine)
+    form = parse_yaml("title: แบบสอบถามสั้น\nquestions:\n  - {key: q, kind: rating, text: พอใจไหม}\n", name="s")
+    with Session(engine, expire_on_commit=False) as s:
+        start_campaign(s, questionnaire=form, target="reporter", office_code=None, opens_on=DAY,
+                       closes_on=date(2027, 1, 29), remind_on=None, today=date(2027, 1, 7),
+                       now=_at(date(2027, 1, 7), 9))  # fmt: skip
+        s.commit()
+    before = len(_rows(engine))
+    env = {"TIDTAM_DATABASE_URL": db_url, "TIDTAM_MONTHLY_MESSAGE_QUOTA": "0"}
+    out = CliRunner().invoke(app, ["remind", "--dry-run", "--date", "2027-01-08"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "เชิญตอบแบบประเมิน: แบบสอบถามสั้น" in out.output
+    block = out.output.split("== T00001-1 ")[1].split("\n== ")[0]
+    assert "(campaign_invite)" in block and "(report_due)" in block
+    assert len(_rows(engine)) == before, "a dry run queues nothing"
