@@ -42,6 +42,7 @@ from models.plan import Indicator, Project, ReportingPeriod
 from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionChannel, DecisionOutcome
 from scheduler.fiscal import FiscalQuarter
+from scheduler.rules import Delivery
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 RETURN_REASON_FORM = "return_reason"
@@ -124,6 +125,7 @@ def request_decision(
     *,
     links: MediaLinks | None = None,
     hold: bool = False,
+    delivery: Delivery | None = None,
 ) -> int:
     """Queue the approval card to everyone who may decide at `level`; returns how many were queued.
 
@@ -149,7 +151,7 @@ def request_decision(
             ref_type="report_version",
             ref_id=version.id,
             person_ids=[person.id or 0],
-            hold_until=hold_until(now, tz) if hold else None,
+            hold_until=hold_until(now, tz, delivery) if hold else None,
             rider=rider if hold else None,
         )
         queued += row is not None
@@ -171,6 +173,7 @@ def on_submitted(ctx: EventContext, report: ProgressReport, version: ReportVersi
         ctx.tz,
         links=ctx.media_links,
         hold=ctx.hold_for_replies,
+        delivery=_delivery(ctx),
     )
 
 
@@ -221,6 +224,11 @@ def today(ctx: EventContext) -> date:
 
 
 _today = today
+
+
+def _delivery(ctx: EventContext) -> Delivery | None:
+    """The configured tick time (``TIDTAM_TICK_TIME``): held rows are released after it."""
+    return ctx.rules.delivery if ctx.rules is not None else None
 
 
 # --- deciding --------------------------------------------------------------------------------------
@@ -284,6 +292,7 @@ def _after_decision(ctx: EventContext, report: ProgressReport, result: DecisionR
             ctx.tz,
             links=ctx.media_links,
             hold=ctx.hold_for_replies,
+            delivery=_delivery(ctx),
         )
         return
     reporter = (
@@ -326,7 +335,7 @@ def _push_decision_notice(
         ref_type="approval_decision",
         ref_id=decision_id,
         person_ids=[reporter.id or 0],
-        hold_until=hold_until(ctx.now, ctx.tz) if ctx.hold_for_replies else None,
+        hold_until=hold_until(ctx.now, ctx.tz, _delivery(ctx)) if ctx.hold_for_replies else None,
         rider=rider if ctx.hold_for_replies else None,
     )
 
@@ -656,6 +665,7 @@ def approve_many(ctx: EventContext, items: list[Pending]) -> None:
                 ctx.tz,
                 links=ctx.media_links,
                 hold=ctx.hold_for_replies,
+                delivery=_delivery(ctx),
             )
             continue
         reporter = (

@@ -54,6 +54,7 @@ class ItemKind(StrEnum):
     LATE_ESCALATION = "late_escalation"
     REPORT_DUE = "report_due"
     APPROVAL_ESCALATION = "approval_escalation"
+    STUCK_REPORTS = "stuck_reports"
     APPROVAL_PENDING = "approval_pending"
     DRAFT_IDLE = "draft_idle"
     BUDGET_NOTICE = "budget_notice"
@@ -131,6 +132,8 @@ def _headline_of(
             return f"อีก {item.days} วันทำการ ครบกำหนดส่งรายงาน{q} ({on}) ยังไม่ได้ส่ง {n} โครงการค่ะ"
         case ItemKind.APPROVAL_ESCALATION:
             return f"รายงานรออนุมัติเกิน {item.days} วันทำการ {n} รายการค่ะ"
+        case ItemKind.STUCK_REPORTS:
+            return f"รายงานที่ยังไม่มีผู้อนุมัติ {n} รายการ รบกวนกำหนดผู้อนุมัติระดับถัดไปให้ด้วยค่ะ"
         case ItemKind.APPROVAL_PENDING:
             return f"มีรายงานรอท่านอนุมัติมา {item.days} วันทำการ {n} รายการค่ะ"
         case ItemKind.DRAFT_IDLE:

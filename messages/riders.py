@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
+from messages.evaluation import EVALUATION_WORDS
 from messages.forms import truncate
 from messages.reminders import Item, item_text
-from messages.thai_dates import format_quarter
+from messages.thai_dates import format_date, format_quarter
 from messages.thai_numbers import format_number
 from messages.vocabulary import WORDS
 
@@ -24,6 +26,7 @@ __all__ = [
     "RIDER_HEADING",
     "approval_rider",
     "approved_rider",
+    "campaign_rider",
     "daily_rider",
     "is_rider",
     "one_push",
@@ -51,6 +54,12 @@ def returned_rider(project: str, quarter: object, reason: str) -> str:
     )
 
 
+def campaign_rider(title: str, closes_on: date, *, reminder: bool = False) -> str:
+    """An evaluation campaign's invitation (or its reminder) as a rider line."""
+    lead = "ยังไม่ได้ตอบแบบประเมิน" if reminder else "เชิญตอบแบบประเมิน"
+    return f"{lead}: {truncate(title, 80)} ตอบได้ถึง {format_date(closes_on)}"
+
+
 def daily_rider(items: Sequence[Item]) -> str:
     """The day's items in a few lines: each headline and the codes it lists."""
     lines = []
@@ -68,6 +77,8 @@ def _hints(lines: Sequence[str]) -> list[str]:
         hints.append(f'พิมพ์ "{WORDS["PENDING"][0]}" เพื่อดูและอนุมัติ')
     if "ส่งกลับให้แก้ไข" in joined or "ยังไม่ได้ส่ง" in joined:
         hints.append(f'พิมพ์ "{WORDS["REPORT"][0]}" เพื่อรายงานหรือแก้ไข')
+    if "แบบประเมิน:" in joined:
+        hints.append(f'พิมพ์ "{EVALUATION_WORDS[0]}" เพื่อเริ่มตอบ')
     return hints
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "group_label",
     "late_projects_detail",
     "not_delivered",
+    "stuck_detail",
     "unreachable_reason",
 ]
 
@@ -52,6 +53,11 @@ def late_projects_detail(codes: Sequence[str]) -> str:
 
 def approval_line_detail(office: str, approver: str | None) -> str:
     return f"{office} · ผู้อนุมัติ {approver or NO_APPROVER}"
+
+
+def stuck_detail(office: str, fiscal_year: int, quarter: int) -> str:
+    """A stuck report's line in the digest: its office and quarter."""
+    return f"{office} · ไตรมาส {quarter}/{fiscal_year}"
 
 
 def draft_detail(quarter: int, fiscal_year: int) -> str:

@@ -255,6 +255,7 @@ def held_rows(conn: Connection) -> list[Any]:
             _OUTBOX.c.rider,
             _OUTBOX.c.rule,
             _OUTBOX.c.not_before,
+            _OUTBOX.c.created_at,
         )
         .where(_OUTBOX.c.status == OutboxStatus.HELD.value)
         .order_by(_OUTBOX.c.id)
@@ -262,8 +263,12 @@ def held_rows(conn: Connection) -> list[Any]:
     return list(rows)
 
 
-def mark_merged(conn: Connection, row_ids: Sequence[int], now: datetime) -> None:
-    """Held rows folded into another row (the tick's daily message for their person)."""
+def mark_merged(conn: Connection, row_ids: Sequence[int], now: datetime, carrier: int | None = None) -> None:
+    """Held rows folded into another row (the tick's daily message for their person, or ``carrier``:
+    a message they had today already that told them the same)."""
+    values: dict[str, Any] = {"status": OutboxStatus.MERGED.value, "sent_at": now}
+    if carrier is not None:
+        values["merged_into"] = carrier
     for start in range(0, len(row_ids), 500):
         conn.execute(
             sa.update(_OUTBOX)
@@ -271,8 +276,34 @@ def mark_merged(conn: Connection, row_ids: Sequence[int], now: datetime) -> None
                 _OUTBOX.c.id.in_(list(row_ids[start : start + 500])),
                 _OUTBOX.c.status == OutboxStatus.HELD.value,
             )
-            .values(status=OutboxStatus.MERGED.value, sent_at=now)
+            .values(**values)
         )
+
+
+# Pushes queued outside the tick that are a person's message of the day: the dashboard's "remind one
+# office now" (dashboard/activity.py). The tick sends those people nothing more that day.
+DAY_MESSAGE_RULES = ("remind_now",)
+
+
+def messaged_between(conn: Connection, since: datetime, until: datetime) -> dict[int, tuple[int, datetime]]:
+    """People who have a push of ``DAY_MESSAGE_RULES`` going out in [since, until) (queued, on its way
+    or sent): person id → (that row's id, when it was queued)."""
+    rows = conn.execute(
+        sa.select(_OUTBOX.c.id, _OUTBOX.c.person_ids, _OUTBOX.c.created_at).where(
+            _OUTBOX.c.rule.in_(DAY_MESSAGE_RULES),
+            _OUTBOX.c.kind.in_([OutboxKind.PUSH.value, OutboxKind.MULTICAST.value]),
+            _OUTBOX.c.status.in_(
+                [OutboxStatus.PENDING.value, OutboxStatus.SENDING.value, OutboxStatus.SENT.value]
+            ),
+            _OUTBOX.c.not_before >= since,
+            _OUTBOX.c.not_before < until,
+        )
+    ).all()
+    found: dict[int, tuple[int, datetime]] = {}
+    for row_id, person_ids, created_at in rows:
+        for person_id in person_ids or ():
+            found.setdefault(int(person_id), (int(row_id), created_at))
+    return found
 
 
 def keep_waiting(conn: Connection, row_ids: Sequence[int], until: datetime) -> None:

@@ -21,7 +21,7 @@ day. Nothing is dropped: what waits is counted in the tick's summary.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,7 @@ class Held:
     rule: str
     rider: str = ""
     due: datetime | None = None  # when it must go out (its not_before); None: now
+    created: datetime | None = None
 
     @classmethod
     def of(cls, row: Any) -> Held:
@@ -61,6 +62,7 @@ class Held:
             row.rule,
             row.rider or "",
             row.not_before,
+            getattr(row, "created_at", None),
         )
 
 
@@ -83,6 +85,10 @@ class Spending:
     waiting: list[int] = field(default_factory=list)  # held row ids that wait for a reply or tomorrow
     left_out: list[int] = field(default_factory=list)  # people whose reminders went into the digest
     capped: int = 0  # of those, reporters at the quarter's cap
+    # People who had their message of the day already (a "remind now" from the dashboard): held row
+    # ids that message told them of, by the id of that message's row.
+    told: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    already: int = 0  # pushes not sent because the person had today's message already
 
 
 def _priority(push: Push) -> tuple[int, int]:
@@ -128,22 +134,46 @@ def spend(
     capped: Iterable[int] = (),
     area_of: dict[int, int | None] | None = None,
     due_by: datetime | None = None,
+    room: int | None = None,
+    group_weight: int = 1,
+    messaged: Mapping[int, tuple[int, datetime]] | None = None,
 ) -> Spending:
-    """The day's pushes within ``allowance`` (messages beyond priority 0; None: no limit); held rows
-    due after ``due_by`` only join a push that goes anyway."""
+    """The day's pushes within ``allowance`` (messages beyond priority 0; None: no limit) and
+    ``room`` (every message of the day, the urgent ones first: what the month can spend today beyond
+    the forecast of its urgent messages still to come; None: no limit; a push into a LINE group
+    costs ``group_weight``); held rows due after ``due_by`` only join a push that goes anyway.
+    Priority 0 always goes, whatever the limits say. A person in ``messaged`` (person id → the row of
+    a message they have today already, and when it was queued) gets no push: held rows queued before
+    that message were told in it, later ones wait for a reply or the next day."""
     at_cap = set(capped)
     result = Spending()
     left: list[Push] = []
-    spent = 0
+    spent = spent_all = 0
+    messaged = messaged or {}
     for push in sorted(_candidates(plan, held, due_by), key=_priority):
+        people = push.recipient.person_ids
+        if people and all(p in messaged for p in people):
+            carrier, queued_at = messaged[people[0]]
+            for h in push.held:
+                if h.created is not None and h.created <= queued_at:
+                    result.told[carrier].append(h.id)
+                else:
+                    result.waiting.append(h.id)
+            result.already += 1
+            continue
         urgent = _priority(push)[0] == 0
+        weight = 1 if push.recipient.personal else group_weight
         person_capped = any(p in at_cap for p in push.recipient.person_ids)
-        if not urgent and (person_capped or (allowance is not None and spent >= allowance)):
+        over = (allowance is not None and spent >= allowance) or (
+            room is not None and spent_all + weight > room
+        )
+        if not urgent and (person_capped or over):
             left.append(push)
             result.capped += person_capped
             continue
         result.pushes.append(push)
         spent += 0 if urgent else 1
+        spent_all += weight
     _leave_out(plan, result, left, area_of or {})
     # A planning group told nothing today but who was left out waits for its next message (at the
     # latest the weekly digest): a daily push of names alone would spend what it reports saving.

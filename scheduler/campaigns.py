@@ -11,11 +11,10 @@ them wait for their end. The same message to many goes as multicasts of up to 50
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,14 +23,19 @@ from sqlmodel import Session, col, select
 
 from evaluation.loader import from_dict
 from messages import evaluation as txt
+from messages import riders
+from models import OutboxMessage, SchedulerRun
 from models import campaigns as store
 from models.evaluation import Campaign, CampaignRecipient, CampaignStatus
 from models.org import Person
-from models.outbox import queue_push
-from models.types import Reachability
+from models.outbox import insert_rows, json_text, retry_keys
+from models.types import OutboxKind, OutboxStatus, Reachability
 from scheduler.fiscal import fiscal_year_of
 from scheduler.process_steps import ProcessStep, step_windows, windows_open_on
-from scheduler.tick import MULTICAST_LIMIT, TickSetup, messages_used, release_time
+from scheduler.tick import DAILY_JOB, TickSetup, messages_used, release_time
+
+RELEASE_GRACE = timedelta(hours=2)  # as bot.riders: after the tick time, what nothing took goes alone
+_CHUNK = 2000
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,15 @@ def _budget(session: Session, day: date, setup: TickSetup) -> int | None:
     if not quota:
         return None
     used = messages_used(session.connection(), day, setup.tz)
-    return max(0, int(quota * setup.rules.budget.digest_only_at) - used)
+    month = datetime.combine(day.replace(day=1), time(0), tzinfo=setup.tz).astimezone(UTC)
+    waiting = session.execute(  # queued this month and held for the tick: they will count too
+        sa.select(sa.func.count()).where(
+            col(OutboxMessage.rule).in_([INVITE, REMIND]),
+            col(OutboxMessage.status) == OutboxStatus.HELD,
+            col(OutboxMessage.created_at) >= month,
+        )
+    ).scalar_one()
+    return max(0, int(quota * setup.rules.budget.digest_only_at) - used - int(waiting))
 
 
 def _reachable(pairs: Sequence[tuple[CampaignRecipient, Person]]) -> list[tuple[CampaignRecipient, Person]]:
@@ -73,25 +85,41 @@ def _queue(
     message: dict[str, Any],
     purpose: str,
     now: datetime,
-    not_before: datetime,
+    until: datetime,
 ) -> None:
-    for start in range(0, len(pairs), MULTICAST_LIMIT):
-        chunk = pairs[start : start + MULTICAST_LIMIT]
-        person_ids = [p.id or 0 for _r, p in chunk]
-        digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:20]
-        queue_push(
-            session,
-            to=[p.line_user_id or "" for _r, p in chunk],
-            messages=[message],
-            dedupe_key=f"{purpose}:{campaign.id}:{digest}",
-            rule=purpose,
-            subject=f"campaign:{campaign.id}",
-            now=now,
-            not_before=not_before,
-            purpose=purpose,
-            ref_type="campaign",
-            ref_id=campaign.id,
-            person_ids=person_ids,
+    """One held row per person: the day's tick folds it into the person's one message of the day
+    (or sends it alone), a free reply may carry it first as a rider line, and the dispatcher
+    releases it at ``until`` if neither did (scheduler/budget.py, bot/riders.py)."""
+    rider = riders.campaign_rider(campaign.title, campaign.closes_on, reminder=purpose == REMIND)
+    keys = retry_keys()
+    messages = json_text([message])
+    for start in range(0, len(pairs), _CHUNK):
+        chunk = pairs[start : start + _CHUNK]
+        insert_rows(
+            session.connection(),
+            [
+                {
+                    "retry_key": next(keys),
+                    "dedupe_key": f"{purpose}:{campaign.id}:p{p.id}",
+                    "kind": OutboxKind.PUSH.value,
+                    "recipients": json_text([p.line_user_id]),
+                    "person_ids": json_text([p.id]),
+                    "rule": purpose,
+                    "subject": f"campaign:{campaign.id}",
+                    "messages": messages,
+                    "purpose": purpose,
+                    "ref_type": "campaign",
+                    "ref_id": campaign.id,
+                    "status": OutboxStatus.HELD.value,
+                    "attempts": 0,
+                    "not_before": until,
+                    "next_attempt_at": until,
+                    "created_at": now,
+                    "ride_key": p.line_user_id,
+                    "rider": rider,
+                }
+                for _r, p in chunk
+            ],
         )
         stamp = {"invited_at": now} if purpose == INVITE else {"reminded_at": now}
         session.execute(
@@ -102,6 +130,26 @@ def _queue(
         )
 
 
+def hold_until(session: Session, now: datetime, setup: TickSetup) -> datetime:
+    """When a campaign's rows queued now go out if neither a reply nor a tick took them, so that
+    nobody gets two pushes a day: a day whose tick is still to come (today before its time, or the
+    day the quiet hours end on) lets its tick fold them into each person's message; on a day whose
+    tick already ran they wait for the next working day's tick; on a day with no tick, they go now."""
+    delivery, calendar, tz = setup.rules.delivery, setup.calendar, setup.tz
+    released = release_time(now, tz, delivery, calendar).astimezone(tz)
+    day = released.date()
+    tick = datetime.combine(day, delivery.tick, tzinfo=tz)
+    if day == now.astimezone(tz).date():
+        ran = session.execute(
+            sa.select(SchedulerRun.id).where(SchedulerRun.job == DAILY_JOB, SchedulerRun.run_on == day)
+        ).first()
+        if ran is not None:
+            tick = datetime.combine(calendar.next_working_day(day), delivery.tick, tzinfo=tz)
+        elif released >= tick:
+            return released.astimezone(UTC)
+    return (tick + RELEASE_GRACE).astimezone(UTC)
+
+
 def _send(
     session: Session,
     campaign: Campaign,
@@ -110,6 +158,7 @@ def _send(
     now: datetime,
     setup: TickSetup,
     run: CampaignRun,
+    until: datetime,
 ) -> None:
     if purpose == INVITE:
         waiting = col(CampaignRecipient.invited_at).is_(None)
@@ -149,8 +198,7 @@ def _send(
     else:
         message = txt.reminder(campaign.id or 0, campaign.title, campaign.closes_on)
         run.reminded += len(pairs)
-    not_before = release_time(now, setup.tz, setup.rules.delivery, setup.calendar)
-    _queue(session, campaign, pairs, message.to_dict(), purpose, now, not_before)
+    _queue(session, campaign, pairs, message.to_dict(), purpose, now, until)
     session.flush()
 
 
@@ -159,6 +207,7 @@ def run_campaigns(engine: Engine, now: datetime, setup: TickSetup, *, only: int 
     day = now.astimezone(setup.tz).date()
     run = CampaignRun()
     with Session(engine) as session:
+        until = hold_until(session, now, setup)
         statement = select(Campaign).where(col(Campaign.status) != CampaignStatus.CLOSED)
         if only is not None:
             statement = statement.where(Campaign.id == only)
@@ -173,9 +222,9 @@ def run_campaigns(engine: Engine, now: datetime, setup: TickSetup, *, only: int 
                 campaign.status = CampaignStatus.OPEN
                 session.add(campaign)
                 run.opened += 1
-            _send(session, campaign, INVITE, day, now, setup, run)
+            _send(session, campaign, INVITE, day, now, setup, run, until)
             if campaign.remind_on is not None and campaign.remind_on <= day:
-                _send(session, campaign, REMIND, day, now, setup, run)
+                _send(session, campaign, REMIND, day, now, setup, run, until)
         session.commit()
     if run.invited or run.reminded or run.closed:
         log.info(
@@ -186,6 +235,48 @@ def run_campaigns(engine: Engine, now: datetime, setup: TickSetup, *, only: int 
             run.held,
         )
     return run
+
+
+@dataclass(frozen=True)
+class DueMessage:
+    """What a campaign would send someone on a day (for ``tidtam remind --dry-run``)."""
+
+    person_id: int
+    label: str  # "T1 นางสาวใจดี มีสุข"
+    to: str
+    purpose: str  # INVITE or REMIND
+    line: str  # the rider line: the campaign and its last day
+
+
+def due_messages(session: Session, day: date) -> list[DueMessage]:
+    """The invitations and reminders campaigns would queue on ``day`` (the quota aside), writing
+    nothing: to whom, in person order."""
+    found: list[DueMessage] = []
+    campaigns = session.exec(
+        select(Campaign)
+        .where(col(Campaign.status) != CampaignStatus.CLOSED, col(Campaign.opens_on) <= day)
+        .where(col(Campaign.closes_on) >= day)
+        .order_by(col(Campaign.id))
+    ).all()
+    for campaign in campaigns:
+        reminding = campaign.remind_on is not None and campaign.remind_on <= day
+        pairs = session.exec(
+            select(CampaignRecipient, Person)
+            .join(Person, col(Person.id) == col(CampaignRecipient.person_id))
+            .where(CampaignRecipient.campaign_id == campaign.id)
+            .order_by(col(CampaignRecipient.id))
+        ).all()
+        for recipient, person in _reachable(list(pairs)):
+            if recipient.invited_at is None:
+                purpose = INVITE
+            elif reminding and recipient.answered_at is None and recipient.reminded_at is None:
+                purpose = REMIND
+            else:
+                continue
+            line = riders.campaign_rider(campaign.title, campaign.closes_on, reminder=purpose == REMIND)
+            label = f"{person.code} {person.full_name}"
+            found.append(DueMessage(person.id or 0, label, person.line_user_id or "", purpose, line))
+    return sorted(found, key=lambda m: m.person_id)
 
 
 DEFAULT_STEP = "B3.3"  # the manual's participative evaluation of the action plan: Sep–Oct

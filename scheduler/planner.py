@@ -383,6 +383,7 @@ def plan_day(
     _report_rules(conn, day, org, working_units, periods, acc, acting)
     _approval_rules(conn, day, tz, org, working_units, acc, acting, people)
     _draft_rules(conn, day, tz, org, working_units, acc)
+    stuck: dict[int, list[Line]] | None = None
     for area_id in plan.areas_working:
         unit = org.units[org.area_unit[area_id]]
         if not unit.calendar.is_working_day(day):
@@ -391,6 +392,13 @@ def plan_day(
             _step_items(day, unit, steps, acc, area_id)
         if unit.rules.digest.enabled and _first_working_day_of_week(day, unit):
             _digest_items(conn, day, tz, org, unit, periods, acc, area_id, people)
+            if stuck is None:
+                stuck = _stuck(conn, day, org)
+            if stuck.get(area_id):
+                lines = stuck[area_id]
+                acc.ready[("a", area_id)].append(
+                    Item(ItemKind.STUCK_REPORTS, "stuck", None, day, 0, len(lines), tuple(lines[:cap]))
+                )
         for notice in notices:
             acc.ready[("a", area_id)].append(notice)
     by_key = acc.items(org)
@@ -398,6 +406,22 @@ def plan_day(
         _summarise_personal(by_key, people, org, cap)
     _resolve(conn, plan, by_key, people, org)
     return plan
+
+
+def _stuck(conn: Connection, day: date, org: _Org) -> dict[int, list[Line]]:
+    """Reports nobody can approve (``models.approvals.stuck_reports``), by area, for the digest."""
+    from sqlmodel import Session
+
+    from models.approvals import stuck_reports
+
+    by_area: dict[int, list[Line]] = defaultdict(list)
+    with Session(bind=conn) as session:
+        for r in stuck_reports(session, day):
+            area = org.area.get(r.office_id)
+            if area is not None:
+                detail = text.stuck_detail(org.label(r.office_id), r.fiscal_year, r.quarter)
+                by_area[area].append(Line(r.project_code, r.project_name, detail))
+    return by_area
 
 
 def _people(conn: Connection) -> dict[int, PersonRow]:

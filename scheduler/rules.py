@@ -95,6 +95,9 @@ class Budget:
     digest_only_at: float = 0.8
     reserve_share: float = 0.5  # of the quota, kept for approval requests, escalations and the
     # planning group's messages; reminders and notices spend the rest
+    forecast_percent: int = 125  # of the forecast of the month's urgent pushes still to come
+    # (scheduler/forecast.py), which reminders may not spend; 0: no forecast
+    planning_group_members: int = 4  # what one push into the planning group's LINE chat costs
 
 
 @dataclass(frozen=True)

@@ -40,19 +40,20 @@ from scheduler.clock import Clock, ShiftedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.process_steps import load_process_steps
 from scheduler.quota import line_quota_reader
-from scheduler.rules import RulesError, load_rules, parse_clock_time
+from scheduler.rules import Rules, RulesError, load_rules, parse_clock_time
 from scheduler.tick import DAILY_JOB, TickResult, TickSetup, run_tick
 from scheduler.workdays import WorkCalendar
 from tidtam.settings import Settings
 
-__all__ = ["SchedulerService", "scheduler_lifespan", "tick_setup"]
+__all__ = ["SchedulerService", "configured_rules", "scheduler_lifespan", "tick_setup"]
 
 log = logging.getLogger(__name__)
 TICK_WATCH_SECONDS = 10.0  # how often a service on a shifted clock looks whether its tick came due
 
 
-def tick_setup(settings: Settings, *, holder: str = "tick") -> TickSetup:
-    """Rules (file + settings overrides), calendar, process steps and quota from the settings."""
+def configured_rules(settings: Settings) -> Rules:
+    """The rules file with the settings' overrides (``TIDTAM_TICK_TIME``, ``TIDTAM_QUIET_HOURS``): the
+    rules the tick plans with, and those event handling holds rows by (``bot.riders.hold_until``)."""
     rules = load_rules(settings.rules_file)
     delivery = rules.delivery
     if settings.tick_time:
@@ -65,9 +66,13 @@ def tick_setup(settings: Settings, *, holder: str = "tick") -> TickSetup:
         parse_clock_time(start)
         parse_clock_time(end)
         delivery = dataclasses.replace(delivery, quiet_start=start.strip(), quiet_end=end.strip())
-    rules = dataclasses.replace(rules, delivery=delivery)
+    return dataclasses.replace(rules, delivery=delivery)
+
+
+def tick_setup(settings: Settings, *, holder: str = "tick") -> TickSetup:
+    """Rules (file + settings overrides), calendar, process steps and quota from the settings."""
     return TickSetup(
-        rules=rules,
+        rules=configured_rules(settings),
         calendar=WorkCalendar(),
         tz=settings.tz,
         steps=tuple(load_process_steps(overrides=settings.process_steps_file)),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,11 +37,20 @@ from messages.reminders import Item, ItemKind, daily_message_dict, daily_message
 from messages.riders import daily_rider, one_push
 from messages.scheduler_text import budget_figures
 from models import Lease, OutboxMessage, SchedulerRun
-from models.outbox import held_rows, insert_rows, json_text, keep_waiting, mark_merged, retry_keys
+from models.outbox import (
+    held_rows,
+    insert_rows,
+    json_text,
+    keep_waiting,
+    mark_merged,
+    messaged_between,
+    retry_keys,
+)
 from models.types import OutboxKind, OutboxStatus
 from scheduler.budget import Held, Push, spend
 from scheduler.clock import Clock
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of, quarter_of
+from scheduler.forecast import Forecast, urgent_forecast
 from scheduler.planner import Plan, Recipient, plan_day, unreachable_by_area
 from scheduler.process_steps import ProcessStep
 from scheduler.quota import QuotaReader, QuotaReading, spendable
@@ -243,14 +253,16 @@ def _budget_notice(day: date, used: int, quota: int) -> Item:
 def run_tick(
     engine: Engine, clock: Clock, setup: TickSetup, *, day: date | None = None, job: str = DAILY_JOB
 ) -> TickResult:
-    """Run the tick for ``day`` (default: today, local) once: plan, then queue in one transaction."""
-    with gc_paused():
-        result = _run_tick(engine, clock, setup, day, job)
-    if result.ran and job == DAILY_JOB:  # issue 19: evaluation campaigns open, remind and close
+    """Run the tick for ``day`` (default: today, local) once: plan, then queue in one transaction.
+
+    Evaluation campaigns open, remind and close first (issue 19): their invitations and reminders are
+    held rows, which the tick folds into each person's one message of the day."""
+    if job == DAILY_JOB:
         from scheduler.campaigns import run_campaigns
 
         run_campaigns(engine, clock.now(), setup)
-    return result
+    with gc_paused():
+        return _run_tick(engine, clock, setup, day, job)
 
 
 def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, job: str) -> TickResult:
@@ -287,15 +299,24 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
         try:
             with engine.begin() as conn:
                 held = [Held.of(row) for row in held_rows(conn)]
+                room, forecast = _room(conn, day, setup, used, reading, plan)
+                if forecast is not None:
+                    summary["forecast"] = {"approvals": round(forecast.approvals, 1),
+                                           "planning": round(forecast.planning, 1), "room": room}  # fmt: skip
                 spending = spend(
                     plan,
                     held,
                     allowance=_allowance(day, setup, used, reading),
+                    room=room,
+                    group_weight=max(1, setup.rules.budget.planning_group_members),
+                    messaged=messaged_between(conn, _day_start(day, setup.tz), _day_end(day, setup.tz)),
                     capped=_capped(plan, pushed, setup.rules.riding.pushes_per_reporter_per_quarter),
                     area_of={p.id: plan.area_of.get(p.office_id) for p in plan.people.values()},
                     due_by=_day_end(day, setup.tz),
                 )
                 mark_merged(conn, [h.id for push in spending.pushes for h in push.held], now)
+                for carrier, told in spending.told.items():
+                    mark_merged(conn, told, now, carrier)
                 keep_waiting(conn, spending.waiting, _day_end(setup.calendar.next_working_day(day), setup.tz))
                 _hold_back(conn, spending.held_back, day, now, setup)
                 result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
@@ -303,7 +324,10 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                     i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
                 )  # digest-only mode: personal reminders already summarised by the planner
                 summary.update(
-                    digested=result.left_out + summarised, capped=spending.capped, waiting=result.waiting
+                    digested=result.left_out + summarised,
+                    capped=spending.capped,
+                    waiting=result.waiting,
+                    messaged_already=spending.already,
                 )
                 conn.execute(
                     sa.insert(_run).values(
@@ -366,6 +390,10 @@ def _next_digest_day(day: date, setup: TickSetup) -> datetime:
     return datetime.combine(start, tick, tzinfo=setup.tz).astimezone(UTC) + timedelta(hours=2)
 
 
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
 def _day_end(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
 
@@ -383,6 +411,23 @@ def _allowance(day: date, setup: TickSetup, used: int, reading: QuotaReading | N
     if not quota or not setup.rules.budget.enabled:
         return None
     return max(0, round(quota * (1 - setup.rules.budget.reserve_share)) - used)
+
+
+def _room(
+    conn: Connection, day: date, setup: TickSetup, used: int, reading: QuotaReading | None, plan: Plan
+) -> tuple[int | None, Forecast | None]:
+    """What today may spend in all (urgent first): the month's quota left, less ``forecast_percent``
+    % of the forecast of the urgent pushes of the working days still to come this month, so that
+    reminders cannot spend what approval requests and escalations will need (scheduler/forecast.py).
+    (None, None) without a quota or a forecast."""
+    quota, _used = spendable(setup.monthly_quota, used, reading)
+    budget = setup.rules.budget
+    if not quota or not budget.enabled or budget.forecast_percent <= 0:
+        return None, None
+    planners = max((len(v) for v in plan.planners.values()), default=1)
+    weight = max(1, budget.planning_group_members) if plan.planning_chats else max(1, planners)
+    forecast = urgent_forecast(conn, day, setup.rules, setup.calendar, planning_weight=weight)
+    return max(0, quota - used - math.ceil(budget.forecast_percent * forecast.total / 100)), forecast
 
 
 def _pushes_this_quarter(conn: Connection, day: date, setup: TickSetup) -> dict[int, int]:

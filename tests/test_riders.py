@@ -112,3 +112,52 @@ def test_the_larger_of_lines_count_and_ours_is_spent_against() -> None:
     assert spendable(300, 120, None) == (300, 120)
     assert spendable(300, 120, QuotaReading(500, 180)) == (500, 180)  # LINE's limit and count win
     assert spendable(300, 200, QuotaReading(None, 150)) == (300, 200)  # no limit stated: ours
+
+
+def test_held_rows_are_released_after_the_configured_tick_time_not_the_packaged_one(
+    engine: Engine, tmp_path
+) -> None:
+    """TIDTAM_TICK_TIME=13:00: a card held on Monday waits for Tuesday's 13:00 tick (it folds into the
+    director's message there), not for 10:30, when the packaged 08:30 tick would have released it."""
+    from models.outbox import release_held
+    from scheduler.service import configured_rules
+    from tidtam.settings import Settings
+
+    settings = Settings(_env_file=None, TIDTAM_DATABASE_URL="sqlite://", TIDTAM_TICK_TIME="13:00")  # type: ignore[call-arg]
+    rules = configured_rules(settings)
+    assert rules.delivery.tick == time(13, 0)
+    office = make_office(engine, today=MONDAY)
+    link(engine, office.director, DIRECTOR)
+    with Session(engine) as s:
+        for project in office.projects[:2]:
+            report, version = submit(s, office.teacher.id, project.id, office.period_id, _at(MONDAY, 10))
+            request_decision(
+                s, report, version, 1, _at(MONDAY, 10), MONDAY, TZ, hold=True, delivery=rules.delivery
+            )
+        s.commit()
+    tuesday = MONDAY + timedelta(days=1)
+    assert {r.not_before for r in _rows(engine)} == {_at(tuesday, 15)}  # 13:00 and the 2 h grace
+    with engine.begin() as conn:
+        assert release_held(conn, _at(tuesday, 10, 30)) == 0  # still held at the packaged release time
+    setup = TickSetup(rules, WorkCalendar(), TZ, tuple(load_process_steps()))
+    assert run_tick(engine, FixedClock(_at(tuesday, 13)), setup).ran
+    rows = _rows(engine)
+    assert [r.status for r in rows[:2]] == [OutboxStatus.MERGED.value] * 2
+    assert len([r for r in rows[2:] if r.recipients == [DIRECTOR]]) == 1
+
+
+def test_the_service_hands_event_handling_the_configured_tick_time(tmp_path) -> None:
+    from scheduler.clock import FixedClock as Fixed
+    from tidtam.service import make_processor
+    from tidtam.settings import Settings
+
+    settings = Settings(
+        _env_file=None, TIDTAM_DATABASE_URL=f"sqlite:///{tmp_path}/x.db", TIDTAM_TICK_TIME="13:00"
+    )  # type: ignore[call-arg]
+    line, _deliverer, processor = make_processor(
+        settings, sa.create_engine("sqlite://"), Fixed(_at(MONDAY, 9)), workers=0
+    )
+    try:
+        assert processor.rules is not None and processor.rules.delivery.tick == time(13, 0)
+    finally:
+        line.close()

@@ -27,8 +27,7 @@ from models.db import make_engine
 from models.health import last_beat
 from models.linking import LinkLimits
 from scheduler.clock import Clock, ShiftedClock, make_clock
-from scheduler.rules import load_rules
-from scheduler.service import scheduler_lifespan
+from scheduler.service import configured_rules, scheduler_lifespan
 from tidtam.media_pages import add_media_pages
 from tidtam.settings import Settings
 
@@ -97,7 +96,7 @@ def make_processor(
         link_limits=link_limits(settings),
         public_url=settings.public_url,
         media_links=media_links(settings),
-        rules=load_rules(settings.rules_file),
+        rules=configured_rules(settings),  # TIDTAM_TICK_TIME: when held rows are released
     )
     intake = EventIntake(
         engine,

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from bot.line_client import LineClient
+    from scheduler.campaigns import DueMessage
     from scheduler.planner import Plan
     from tidtam.settings import Settings
 
@@ -19,21 +22,34 @@ def _holder(given: str | None) -> str:
     return given or f"{socket.gethostname()}:{os.getpid()}"
 
 
-def print_plan(plan: Plan) -> None:
-    """One block per recipient: who (code and name), then each item of their message."""
+def print_plan(plan: Plan, campaigns: Sequence[DueMessage] = ()) -> None:
+    """One block per recipient: who (code and name), then each item of their message, and what
+    evaluation campaigns add to it (folded into the same push)."""
     from messages.reminders import item_text
     from messages.thai_dates import format_date
 
+    extra: dict[int, list[DueMessage]] = {}
+    for due in campaigns:
+        extra.setdefault(due.person_id, []).append(due)
+    alone = [ms for p, ms in extra.items() if not any(p in r.person_ids for r in plan.recipients)]
     echo = typer.echo
-    echo(f"วันที่ {format_date(plan.day)} ({plan.day.isoformat()}): {len(plan.recipients)} ข้อความ")
-    for recipient in plan.recipients:
+    total = len(plan.recipients) + len(alone)
+    echo(f"วันที่ {format_date(plan.day)} ({plan.day.isoformat()}): {total} ข้อความ")
+    blocks = [
+        (r.label, r.to, r.items, [m for p in r.person_ids for m in extra.get(p, [])]) for r in plan.recipients
+    ]
+    blocks += [(ms[0].label, ms[0].to, (), ms) for ms in alone]
+    for label, to, items, dues in blocks:
         echo("")
-        echo(f"== {recipient.label} [{recipient.to}]")
-        for number, item in enumerate(recipient.items, start=1):
+        echo(f"== {label} [{to}]")
+        number = 0
+        for number, item in enumerate(items, start=1):
             lines = item_text(item, plan.max_lines)
             echo(f"  {number}. ({item.kind.value}) {lines[0]}")
             for line in lines[1:]:
                 echo(f"     {line}")
+        for offset, due in enumerate(dues, start=number + 1):
+            echo(f"  {offset}. ({due.purpose}) {due.line}")
     if plan.unreachable:
         echo("")
         echo(f"ไม่ได้ส่ง (ยังไม่ผูก LINE หรือบล็อก): {len(plan.unreachable)} คน")
@@ -54,9 +70,12 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run today's tick now, or (--dry-run) print what a day's tick would send."""
+        from sqlmodel import Session
+
         from messages.errors import InputError
         from messages.thai_dates import parse_date
         from models.db import make_engine
+        from scheduler.campaigns import due_messages
         from scheduler.clock import local_today, make_clock
         from scheduler.service import tick_setup
         from scheduler.tick import plan_for, run_tick
@@ -77,7 +96,9 @@ def register(app: typer.Typer) -> None:
                 with engine.connect() as conn:
                     plan, digest_only, used, _ = plan_for(conn, day, setup)
                     conn.rollback()
-                print_plan(plan)
+                with Session(engine) as session:
+                    campaigns = due_messages(session, day)
+                print_plan(plan, campaigns)
                 if digest_only:
                     typer.echo(f"\n(งบข้อความ: ใช้ไปแล้ว {used}/{setup.monthly_quota} จึงส่งเป็นสรุปเท่านั้น)")
                 return

@@ -35,6 +35,7 @@ _DAILY_KIND_CATEGORY = {
     "draft_idle": "reminder",
     "late_escalation": "escalation",
     "approval_escalation": "escalation",
+    "stuck_reports": "escalation",
     "digest": "digest",
     "undelivered": "digest",
     "reminder_summary": "digest",

@@ -249,7 +249,7 @@ class _Simulation:
         self.processor = EventProcessor(
             engine, handle_event, deliverer=self.deliverer, line=client, now=self.clock.now, tz=self.tz,
             approval_levels=settings.approval_levels, media_dir=settings.media_dir,
-            hold_for_replies=settings.hold_for_replies,
+            hold_for_replies=settings.hold_for_replies, rules=self.setup.rules,
         )  # fmt: skip
         try:
             self._cases(engine)
@@ -357,6 +357,7 @@ class _Simulation:
                 now.astimezone(self.tz).date(),
                 self.tz,
                 hold=self.settings.hold_for_replies,
+                delivery=self.setup.rules.delivery,
             )
             session.commit()
         member = self.world.members[case.owner_id]
