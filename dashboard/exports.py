@@ -346,7 +346,8 @@ def _be(moment: Any, tz: Any) -> str:
 
 
 def _values(sheet: Sheet, row: dict[str, Any]) -> list[Any]:
-    return [row.get(field) if row.get(field) is not None else "" for field in sheet.fields]
+    """The row's values in the sheet's order (None where it has none: an empty cell)."""
+    return [row.get(field) for field in sheet.fields]
 
 
 @dataclass(frozen=True)

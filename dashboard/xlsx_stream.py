@@ -35,7 +35,7 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # XML 1.0 cannot carry these (openpyxl's ILLEGAL_CHARACTERS_RE, plus the non-characters FFFE/FFFF).
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_NEEDS_ESCAPE = re.compile(r"[&<>\r]")
+_SPECIAL = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # one search for the common case
 _BAD_TITLE = re.compile(r"[\\/*?:\[\]]")
 FLUSH_ROWS = 500
 
@@ -70,9 +70,9 @@ def sheet_title(title: str, taken: set[str]) -> str:
 
 
 def _text(value: str) -> str:
-    if _ILLEGAL.search(value):
-        value = _ILLEGAL.sub("", value)
-    return value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
+    if _SPECIAL.search(value) is None:
+        return value
+    return _ILLEGAL.sub("", value).translate(_ESCAPES)
 
 
 def _number(value: Any) -> str:

@@ -63,7 +63,18 @@ def test_numbers_money_and_what_xml_cannot_hold(tmp_path: Path) -> None:
     path = tmp_path / "n.xlsx"
     _write(
         path,
-        [[Decimal("120000.50"), 2570, Decimal("62.5"), "a<b & c>d ]]>", "bell\x07", "  two\nlines\r ", None, ""]],
+        [
+            [
+                Decimal("120000.50"),
+                2570,
+                Decimal("62.5"),
+                "a<b & c>d ]]>",
+                "bell\x07",
+                "  two\nlines\r ",
+                None,
+                "",
+            ]
+        ],
         money=(0,),
     )
     sheet = load_workbook(path).worksheets[0]
@@ -102,7 +113,9 @@ _XML_TEXT = st.text(
 
 @settings(max_examples=40, deadline=None)
 @given(values=st.lists(_XML_TEXT, min_size=1, max_size=6))
-def test_any_text_survives_the_round_trip(tmp_path_factory: pytest.TempPathFactory, values: list[str]) -> None:
+def test_any_text_survives_the_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, values: list[str]
+) -> None:
     path = tmp_path_factory.mktemp("rt") / "rt.xlsx"
     _write(path, [values])
     sheet = load_workbook(path).worksheets[0]
