@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -25,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from models.ops import AuditLog
 from models.org import ActingApprover, Office, Person
-from models.plan import Project
+from models.plan import Project, ReportingPeriod
 from models.reports import ApprovalDecision, ProgressReport, ReportVersion
 from models.types import DecisionChannel, DecisionOutcome, ReportStatus, Role
 
@@ -356,3 +357,76 @@ def pending_reports(session: Session, on: date, levels: int = 1) -> list[Pending
 
 def pending_for(session: Session, person: Person, on: date, levels: int = 1) -> list[Pending]:
     return [p for p in pending_reports(session, on, levels) if any(a.id == person.id for a in p.approvers)]
+
+
+@dataclass(frozen=True)
+class StuckReport:
+    """A submitted report that nobody can approve: its submitter is its approver and there is no level
+    above (no `escalation_approver`, no parent office approver), or the project has no approver."""
+
+    report_id: int
+    version_id: int
+    project_id: int
+    project_code: str
+    project_name: str
+    office_id: int
+    submitted_by_id: int | None
+    submitted_at: datetime | None
+    fiscal_year: int
+    quarter: int
+
+
+def stuck_reports(
+    session: Session, on: date, *, office_ids: Collection[int] | None = None
+) -> list[StuckReport]:
+    """Every report waiting at level 1 that nobody may decide on ``on`` (the same rule as
+    ``approvers_for``), oldest submission first; ``office_ids`` narrows to projects of those offices
+    (a dashboard's scope). Only reports whose approver is missing or is their submitter can be stuck,
+    so the rule is checked on those few rows, not on every pending report."""
+    decided = (
+        sa.select(ApprovalDecision.version_id)  # type: ignore[call-overload]
+        .where(col(ApprovalDecision.version_id) == col(ReportVersion.id), col(ApprovalDecision.level) == 1)
+        .exists()
+    )
+    statement = (
+        sa.select(ProgressReport, ReportVersion, Project, ReportingPeriod.fiscal_year, ReportingPeriod.quarter)
+        .join(
+            ReportVersion,
+            sa.and_(
+                col(ReportVersion.report_id) == col(ProgressReport.id),
+                col(ReportVersion.version) == col(ProgressReport.current_version),
+            ),
+        )
+        .join(Project, col(Project.id) == col(ProgressReport.project_id))
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(ProgressReport.period_id))
+        .where(
+            col(ProgressReport.status) == ReportStatus.SUBMITTED,
+            sa.or_(
+                col(Project.approver_id).is_(None),
+                col(Project.approver_id) == col(ReportVersion.submitted_by_id),
+            ),
+            ~decided,
+        )
+        .order_by(col(ReportVersion.submitted_at), col(ProgressReport.id))
+    )
+    if office_ids is not None:
+        statement = statement.where(col(Project.office_id).in_(list(office_ids)))
+    result = []
+    for report, version, project, fiscal_year, quarter in session.execute(statement).all():
+        if approvers_for(session, report, version, on):
+            continue
+        result.append(
+            StuckReport(
+                report.id or 0,
+                version.id or 0,
+                project.id or 0,
+                project.code,
+                project.name,
+                project.office_id,
+                version.submitted_by_id,
+                version.submitted_at,
+                fiscal_year,
+                quarter,
+            )
+        )
+    return result

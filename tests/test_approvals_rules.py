@@ -375,3 +375,44 @@ def test_simultaneous_decisions_record_exactly_one(engine, office, db_url) -> No
 )
 def test_a_quote_reply_approves_only_when_it_says_nothing_else(typed: str, approves: bool) -> None:
     assert is_plain_approval(typed) is approves
+
+
+# --- stuck reports (issue 16: nobody can approve them) ----------------------------------------------
+
+
+def test_stuck_reports_are_those_nobody_may_decide_and_only_while_they_wait(engine, office) -> None:
+    from datetime import datetime
+
+    from models.approvals import stuck_reports
+    from models.plan import Project, ProjectOwner
+
+    with Session(engine, expire_on_commit=False) as s:  # the area director's own project: nobody above him
+        now = datetime.now(UTC)
+        area_project = Project(code="AREA-1", fiscal_year=office.seeded.fiscal_year, name="โครงการของเขต",
+                               office_id=office.seeded.office.id, approver_id=office.area_director.id,
+                               budget_satang=1_000_000, created_at=now, updated_at=now)  # fmt: skip
+        s.add(area_project)
+        s.flush()
+        s.add(ProjectOwner(project_id=area_project.id, person_id=office.area_director.id))
+        s.commit()
+    normal, _v = _submit(engine, office)  # the director decides: not stuck
+    own, _v = _submit(engine, office, person=office.director, project=office.own_project)  # one level up
+    stuck, version = _submit(engine, office, person=office.area_director, project=area_project)
+    with Session(engine) as s:
+        found = stuck_reports(s, TODAY)
+        assert [r.report_id for r in found] == [stuck]
+        assert (found[0].project_code, found[0].submitted_by_id) == ("AREA-1", office.area_director.id)
+        assert stuck_reports(s, TODAY, office_ids=[office.seeded.school.id]) == []  # a school's scope
+        assert [r.report_id for r in stuck_reports(s, TODAY, office_ids=[office.seeded.office.id])] == [stuck]
+        assert _approvers(engine, own, TODAY) and _approvers(engine, normal, TODAY)
+        school = s.get(Office, office.seeded.school.id)
+        school.settings = {"escalation_approver": "AD1"}  # still nobody above the area director
+        s.add(school)
+        s.commit()
+    with Session(engine) as s:
+        assert [r.report_id for r in stuck_reports(s, TODAY)] == [stuck]
+        report = s.get(ProgressReport, stuck)
+        report.status = ReportStatus.APPROVED  # decided some other way (e.g. set by the planning group)
+        s.add(report)
+        s.commit()
+        assert stuck_reports(s, TODAY) == []
