@@ -389,7 +389,9 @@ def stuck_reports(
         .exists()
     )
     statement = (
-        sa.select(ProgressReport, ReportVersion, Project, ReportingPeriod.fiscal_year, ReportingPeriod.quarter)
+        sa.select(
+            ProgressReport, ReportVersion, Project, ReportingPeriod.fiscal_year, ReportingPeriod.quarter
+        )
         .join(
             ReportVersion,
             sa.and_(

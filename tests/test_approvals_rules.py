@@ -397,7 +397,7 @@ def test_stuck_reports_are_those_nobody_may_decide_and_only_while_they_wait(engi
         s.commit()
     normal, _v = _submit(engine, office)  # the director decides: not stuck
     own, _v = _submit(engine, office, person=office.director, project=office.own_project)  # one level up
-    stuck, version = _submit(engine, office, person=office.area_director, project=area_project)
+    stuck, _version = _submit(engine, office, person=office.area_director, project=area_project)
     with Session(engine) as s:
         found = stuck_reports(s, TODAY)
         assert [r.report_id for r in found] == [stuck]
