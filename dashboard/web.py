@@ -269,7 +269,47 @@ def status_page(
         overview=overview,
         search=search,
         late=bool(late),
+        stuck=len(_stuck(request, session, viewer)),
     )
+
+
+def _stuck(request: Request, session: Session, viewer: Viewer) -> list[Any]:
+    """Reports in the viewer's scope that nobody can approve (`models.approvals.stuck_reports`)."""
+    from models.approvals import stuck_reports
+
+    ids = viewer.scope.office_ids()
+    offices = None if ids is None else list(session.exec(ids))
+    return stuck_reports(session, today_of(request), office_ids=offices)
+
+
+@router.get("/stuck")
+def stuck_page(request: Request, session: DB, viewer: CurrentViewer) -> HTMLResponse:
+    from sqlmodel import col, select
+
+    from models.org import Office
+
+    found = _stuck(request, session, viewer)
+    people = (
+        {
+            p.id: p.full_name
+            for p in session.exec(
+                select(Person).where(
+                    col(Person.id).in_({r.submitted_by_id for r in found if r.submitted_by_id})
+                )
+            )
+        }
+        if found
+        else {}
+    )
+    offices = (
+        {
+            o.id: o
+            for o in session.exec(select(Office).where(col(Office.id).in_({r.office_id for r in found})))
+        }
+        if found
+        else {}
+    )
+    return render(request, "stuck.html", viewer, reports=found, people=people, offices=offices)
 
 
 @router.get("/projects")
