@@ -8,7 +8,7 @@ once per recipient against the month's quota, a reply costs nothing, a permanent
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from models.types import OutboxStatus, Reachability
 from scheduler.tick import TickSetup, messages_used, plan_for, release_time
 
 UNREACHABLE_SHOWN = 100
+OFFICES_SHOWN = 50  # offices listed by messages received, most first (the rest are counted)
 
 
 def month_start(day: date, tz: Any) -> datetime:
@@ -59,6 +60,18 @@ class Unreachable:
 
 
 @dataclass(frozen=True)
+class ToWhom:
+    """This month's delivered messages to the people of one office, or of one role: how many people,
+    how many paid messages (a push or a multicast, once per person) and how many free replies."""
+
+    key: str  # an office code, or a role
+    label: str
+    people: int
+    paid: int
+    replies: int
+
+
+@dataclass(frozen=True)
 class Activity:
     sent: list[SentCount]
     failures: list[Failure]
@@ -66,6 +79,10 @@ class Activity:
     unreachable: list[Unreachable]
     used: int
     quota: int
+    by_office: list[ToWhom] = field(default_factory=list)
+    by_role: list[ToWhom] = field(default_factory=list)
+    offices_reached: int = 0  # offices in `by_office` before it was cut to OFFICES_SHOWN
+    unnamed: int = 0  # delivered messages to no registered person (a bound LINE group, an unlinked user)
 
     @property
     def left(self) -> int:
@@ -124,7 +141,87 @@ def activity(session: Session, scope: Scope, today: date, tz: Any, quota: int) -
         Unreachable(*map(str, r)) for r in session.execute(unreachable_rows.limit(UNREACHABLE_SHOWN))
     ]
     used = messages_used(session.connection(), today, tz)
-    return Activity(sent, failures, reachability, unreachable, used, quota)
+    by_office, offices_reached, by_role, unnamed = to_whom(session, scope, since)
+    return Activity(
+        sent, failures, reachability, unreachable, used, quota, by_office, by_role, offices_reached, unnamed
+    )
+
+
+def _each_person(session: Session) -> tuple[Any, Any]:
+    """A table-valued expansion of `outbox_message.person_ids` (one row per person of a message) and
+    its person id column, in the database's own JSON function."""
+    if session.get_bind().dialect.name == "postgresql":
+        each = sa.func.json_array_elements_text(col(OutboxMessage.person_ids)).table_valued("value")
+        return each, sa.cast(each.c.value, sa.BigInteger)
+    each = sa.func.json_each(col(OutboxMessage.person_ids)).table_valued("value")
+    return each, each.c.value
+
+
+def to_whom(session: Session, scope: Scope, since: datetime) -> tuple[list[ToWhom], int, list[ToWhom], int]:
+    """This month's delivered messages by the office and by the role of the people they went to (in
+    scope), and how many went to no registered person (a bound LINE group, a user not yet linked). Counts only, never texts: four statements."""
+    each, person_id = _each_person(session)
+    delivered = sa.and_(
+        col(OutboxMessage.created_at) >= since, col(OutboxMessage.status) == OutboxStatus.SENT.value
+    )
+    per_person = (
+        select(
+            person_id.label("person_id"),
+            sa.func.sum(sa.case((col(OutboxMessage.kind) == "reply", 0), else_=1)).label("paid"),
+            sa.func.sum(sa.case((col(OutboxMessage.kind) == "reply", 1), else_=0)).label("replies"),
+        )
+        .select_from(OutboxMessage)
+        .join(each, sa.true())
+        .where(delivered)
+        .group_by(person_id)
+        .subquery("per_person")
+    )
+    people = sa.func.count().label("people")
+    paid = sa.func.sum(per_person.c.paid).label("paid")
+    replies = sa.func.sum(per_person.c.replies).label("replies")
+    offices = scope.restrict(
+        select(Office.code, Office.name, people, paid, replies)
+        .select_from(per_person)
+        .join(Person, col(Person.id) == per_person.c.person_id)
+        .join(Office, col(Office.id) == col(Person.office_id)),
+        col(Person.office_id),
+    ).group_by(col(Office.id), col(Office.code), col(Office.name))
+    office_rows = [
+        ToWhom(str(c), str(n), int(k), int(p or 0), int(r or 0))
+        for c, n, k, p, r in session.execute(
+            offices.order_by(sa.desc(paid), sa.desc(replies), col(Office.code)).limit(OFFICES_SHOWN)
+        )
+    ]
+    offices_reached = int(
+        session.execute(select(sa.func.count()).select_from(offices.subquery("reached"))).scalar_one()
+    )
+    roles: dict[str, list[int]] = {}
+    for combination, k, p, r in session.execute(
+        scope.restrict(
+            select(Person.roles, people, paid, replies)
+            .select_from(per_person)
+            .join(Person, col(Person.id) == per_person.c.person_id),
+            col(Person.office_id),
+        ).group_by(col(Person.roles))
+    ):
+        for role in str(combination or "").split(",") or [""]:
+            counts = roles.setdefault(role, [0, 0, 0])
+            counts[0] += int(k)
+            counts[1] += int(p or 0)
+            counts[2] += int(r or 0)
+    role_rows = sorted(
+        (ToWhom(role, role, *counts) for role, counts in roles.items()), key=lambda t: (-t.paid, t.key)
+    )
+    unnamed = 0
+    if scope.whole_area:  # no office to scope them by: only the area's view counts them
+        unnamed = int(
+            session.execute(
+                select(sa.func.count()).where(
+                    delivered, sa.func.json_array_length(col(OutboxMessage.person_ids)) == 0
+                )
+            ).scalar_one()
+        )
+    return office_rows, offices_reached, role_rows, unnamed
 
 
 @dataclass(frozen=True)

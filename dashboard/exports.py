@@ -1,7 +1,8 @@
 """eMENSCR-ready exports: one row per project with its report for a quarter, and one per indicator.
 
 The rows are read in batches of projects (keyset paging by id, a fixed number of queries per batch),
-and written as they come: an .xlsx through openpyxl's write-only mode, or CSV in UTF-8 with a BOM so
+and written as they come: an .xlsx through a streaming sheet-XML writer (`dashboard/xlsx_stream.py`),
+or CSV in UTF-8 with a BOM so
 that Excel shows Thai. Which fields, under which headers and in which order is a column mapping
 (TOML; the default is `dashboard/data/emenscr_columns.toml`), so an office can match the template its
 ministry coordinator sends. Money is a number of baht with two decimals, dates are in BE, and no text
@@ -24,15 +25,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import messages.dashboard as text
-from dashboard.queries import Period, owners_of, projects_with_state
+from dashboard.queries import Period, projects_with_state
 from dashboard.scope import Scope
 from messages.thai_dates import format_date
 from messages.thai_numbers import format_number
 from models.org import Office, Person
-from models.plan import Indicator, Project, ProjectStrategy, Strategy
+from models.plan import Indicator, Project, ProjectOwner, ProjectStrategy, Strategy
 from models.reports import ApprovalDecision, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionOutcome, StrategyLevel
-from tidtam.workbook.text_cells import FORMULA_TRIGGERS, safe_row
+from tidtam.workbook.text_cells import FORMULA_TRIGGERS
 
 DEFAULT_COLUMNS = Path(__file__).parent / "data" / "emenscr_columns.toml"
 BATCH = 2000
@@ -147,16 +148,33 @@ def _strategy_columns(session: Session) -> dict[int, dict[str, str]]:
 def project_rows(
     session: Session, period: Period, scope: Scope, *, tz: Any
 ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Each project of the period's year in scope: its row, and its indicators' rows."""
+    """Each project of the period's year in scope: its row, and its indicators' rows.
+
+    Rows are plain tuples (Core, no ORM entities), read in keyset batches of project ids; the batch's
+    linkage, indicators, results, approvals and owners are read by the batch's id range (a few
+    queries per batch, no lists of bound ids)."""
     linkage = _strategy_columns(session)
     last_id = 0
     while True:
         statement, _ = projects_with_state(
             period,
-            Project,
+            col(Project.id),
+            col(Project.emenscr_id),
+            col(Project.code),
+            col(Project.name),
+            col(Project.fiscal_year),
+            col(Project.budget_satang),
+            col(Project.approver_id),
             col(Office.name).label("office_name"),
             col(Office.code).label("office_code"),
-            ReportVersion,
+            col(ReportVersion.id).label("version_id"),
+            col(ReportVersion.budget_disbursed_satang),
+            col(ReportVersion.progress_pct),
+            col(ReportVersion.implementation_status),
+            col(ReportVersion.activities),
+            col(ReportVersion.problems),
+            col(ReportVersion.suggestions),
+            col(ReportVersion.submitted_at),
         )
         statement = scope.restrict(statement, col(Project.office_id))
         statement = (
@@ -172,77 +190,94 @@ def project_rows(
             .order_by(col(Project.id))
             .limit(BATCH)
         )
-        batch = list(session.execute(statement))
+        batch = session.execute(statement).all()
         if not batch:
             return
-        last_id = batch[-1][0].id
-        yield from _batch_rows(session, period, batch, linkage, tz)
-        session.expunge_all()  # keep memory flat over 300,000 projects
+        first_id, last_id = batch[0].id, batch[-1].id
+        yield from _batch_rows(session, period, batch, (first_id, last_id), linkage, tz)
+
+
+def _in_range(column: Any, span: tuple[int, int]) -> Any:
+    return col(column).between(span[0], span[1])
 
 
 def _batch_rows(
-    session: Session, period: Period, batch: list[Any], linkage: dict[int, dict[str, str]], tz: Any
+    session: Session,
+    period: Period,
+    batch: list[Any],
+    span: tuple[int, int],
+    linkage: dict[int, dict[str, str]],
+    tz: Any,
 ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    project_ids = [r[0].id for r in batch]
-    version_ids = [r[3].id for r in batch if r[3] is not None]
     links: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for project_id, strategy_id in session.execute(
-        select(ProjectStrategy.project_id, ProjectStrategy.strategy_id).where(
-            col(ProjectStrategy.project_id).in_(project_ids)
-        )
+        select(ProjectStrategy.project_id, ProjectStrategy.strategy_id)
+        .where(_in_range(ProjectStrategy.project_id, span))
+        .order_by(col(ProjectStrategy.project_id), col(ProjectStrategy.strategy_id))
     ):
         for field, label in linkage.get(strategy_id, {}).items():
             if label not in links[project_id][field]:
                 links[project_id][field].append(label)
-    indicators: dict[int, list[Indicator]] = defaultdict(list)
-    for indicator in session.exec(
-        select(Indicator)
-        .where(col(Indicator.project_id).in_(project_ids))
+    indicators: dict[int, list[Any]] = defaultdict(list)
+    for indicator in session.execute(
+        select(
+            Indicator.id,
+            Indicator.project_id,
+            Indicator.code,
+            Indicator.name,
+            Indicator.kind,
+            Indicator.unit,
+            Indicator.target,
+        )
+        .where(_in_range(Indicator.project_id, span))
         .order_by(col(Indicator.position), col(Indicator.code))
     ):
         indicators[indicator.project_id].append(indicator)
+    this_version = sa.and_(
+        col(ProgressReport.period_id) == period.id,
+        _in_range(ProgressReport.project_id, span),
+        col(ReportVersion.version) == col(ProgressReport.current_version),
+    )
     results: dict[tuple[int, int], Decimal | None] = {}
     for version_id, indicator_id, value in session.execute(
-        select(IndicatorResult.version_id, IndicatorResult.indicator_id, IndicatorResult.value).where(
-            col(IndicatorResult.version_id).in_(version_ids)
-        )
+        select(IndicatorResult.version_id, IndicatorResult.indicator_id, IndicatorResult.value)
+        .join(ReportVersion, col(ReportVersion.id) == col(IndicatorResult.version_id))
+        .join(ProgressReport, col(ProgressReport.id) == col(ReportVersion.report_id))
+        .where(this_version)
     ):
         results[(version_id, indicator_id)] = _dec(value)
-    approvals: dict[int, ApprovalDecision] = {}
-    for decision in session.exec(
-        select(ApprovalDecision)
-        .where(
-            col(ApprovalDecision.version_id).in_(version_ids),
-            ApprovalDecision.outcome == DecisionOutcome.APPROVED,
-        )
+    approvals: dict[int, tuple[int | None, Any]] = {}
+    for version_id, decided_by, decided_at in session.execute(
+        select(ApprovalDecision.version_id, ApprovalDecision.decided_by_id, ApprovalDecision.decided_at)
+        .join(ReportVersion, col(ReportVersion.id) == col(ApprovalDecision.version_id))
+        .join(ProgressReport, col(ProgressReport.id) == col(ReportVersion.report_id))
+        .where(this_version, ApprovalDecision.outcome == DecisionOutcome.APPROVED)
         .order_by(col(ApprovalDecision.level))
     ):
-        approvals[decision.version_id] = decision  # the highest level's decision wins
-    people_ids = {d.decided_by_id for d in approvals.values()} | {
-        r[0].approver_id for r in batch if r[0].approver_id
-    }
+        approvals[version_id] = (decided_by, decided_at)  # the highest level's decision wins
+    people_ids = {d[0] for d in approvals.values() if d[0]} | {r.approver_id for r in batch if r.approver_id}
     names = (
         dict(session.execute(select(Person.id, Person.full_name).where(col(Person.id).in_(people_ids))).all())
         if people_ids
         else {}
     )
-    owners = owners_of(session, project_ids)
-    for project, office_name, office_code, version, state in batch:
-        decision = approvals.get(version.id) if version is not None else None
-        approver = names.get(decision.decided_by_id) if decision else names.get(project.approver_id, "")
-        own = indicators.get(project.id, [])
-        budget = baht(project.budget_satang)
-        disbursed = baht(version.budget_disbursed_satang) if version is not None else None
+    owners = _owners_in(session, span)
+    for r in batch:
+        reported = r.version_id is not None
+        decision = approvals.get(r.version_id) if reported else None
+        approver = names.get(decision[0]) if decision else names.get(r.approver_id, "")
+        budget = baht(r.budget_satang)
+        disbursed = baht(r.budget_disbursed_satang) if reported else None
         indicator_rows = []
         summaries = []
-        for indicator in own:
+        for indicator in indicators.get(r.id, ()):
             target = _dec(indicator.target)
-            result = results.get((version.id, indicator.id)) if version is not None else None
+            result = results.get((r.version_id, indicator.id)) if reported else None
             indicator_rows.append(
                 {
-                    "emenscr_id": project.emenscr_id or "",
-                    "code": project.code,
-                    "name": project.name,
+                    "emenscr_id": r.emenscr_id or "",
+                    "code": r.code,
+                    "name": r.name,
                     "indicator_code": indicator.code,
                     "indicator": indicator.name,
                     "indicator_kind": text.INDICATOR_KIND_LABELS.get(
@@ -258,32 +293,45 @@ def _batch_rows(
                 text.indicator_summary(indicator.name, indicator.unit, _shown(target), _shown(result))
             )
         row = {
-            "emenscr_id": project.emenscr_id or "",
-            "code": project.code,
-            "name": project.name,
-            "office": office_name,
-            "office_code": office_code,
-            **{field: "\n".join(labels) for field, labels in links.get(project.id, {}).items()},
-            "fiscal_year": project.fiscal_year,
+            "emenscr_id": r.emenscr_id or "",
+            "code": r.code,
+            "name": r.name,
+            "office": r.office_name,
+            "office_code": r.office_code,
+            **{field: "\n".join(labels) for field, labels in links.get(r.id, {}).items()},
+            "fiscal_year": r.fiscal_year,
             "quarter": period.quarter,
             "budget": budget,
             "disbursed": disbursed,
             "disbursed_pct": _pct(disbursed, budget),
-            "progress_pct": _dec(version.progress_pct) if version is not None else None,
-            "implementation_status": text.implementation_label(str(version.implementation_status))
-            if version is not None
+            "progress_pct": _dec(r.progress_pct) if reported else None,
+            "implementation_status": text.implementation_label(str(r.implementation_status))
+            if reported
             else "",
             "indicators": "\n".join(summaries),
-            "activities": version.activities if version is not None else "",
-            "problems": version.problems if version is not None else "",
-            "suggestions": version.suggestions if version is not None else "",
-            "owners": ", ".join(owners.get(project.id, [])),
-            "report_status": text.STATE_LABELS.get(state, state),
-            "submitted_on": _be(version.submitted_at, tz) if version is not None else "",
+            "activities": r.activities if reported else "",
+            "problems": r.problems if reported else "",
+            "suggestions": r.suggestions if reported else "",
+            "owners": ", ".join(owners.get(r.id, [])),
+            "report_status": text.STATE_LABELS.get(r.state, r.state),
+            "submitted_on": _be(r.submitted_at, tz) if reported else "",
             "approver": approver or "",
-            "approved_on": _be(decision.decided_at, tz) if decision else "",
+            "approved_on": _be(decision[1], tz) if decision else "",
         }
         yield row, indicator_rows
+
+
+def _owners_in(session: Session, span: tuple[int, int]) -> dict[int, list[str]]:
+    """The responsible people's names of the projects with ids in `span`, in their listed order."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for project_id, name in session.execute(
+        select(ProjectOwner.project_id, Person.full_name)
+        .join(Person, col(Person.id) == col(ProjectOwner.person_id))
+        .where(_in_range(ProjectOwner.project_id, span))
+        .order_by(col(ProjectOwner.project_id), col(ProjectOwner.position), col(Person.full_name))
+    ):
+        found[int(project_id)].append(name)
+    return found
 
 
 def _shown(value: Decimal | None) -> str:
@@ -298,7 +346,8 @@ def _be(moment: Any, tz: Any) -> str:
 
 
 def _values(sheet: Sheet, row: dict[str, Any]) -> list[Any]:
-    return [row.get(field) if row.get(field) is not None else "" for field in sheet.fields]
+    """The row's values in the sheet's order (None where it has none: an empty cell)."""
+    return [row.get(field) for field in sheet.fields]
 
 
 @dataclass(frozen=True)
@@ -311,34 +360,19 @@ class ExportSummary:
 def write_xlsx(
     path: Path, mapping: ColumnMapping, rows: Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]
 ) -> ExportSummary:
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import Cell
+    from dashboard.xlsx_stream import StreamingWorkbook
 
-    workbook = Workbook(write_only=True)
-    projects = workbook.create_sheet(mapping.projects.title)
-    indicators = workbook.create_sheet(mapping.indicators.title)
-    projects.append(list(mapping.projects.headers))
-    indicators.append(list(mapping.indicators.headers))
-    money = {i for i, f in enumerate(mapping.projects.fields) if f in MONEY_FIELDS}
-
-    def money_cells(sheet: Any, values: list[Any]) -> list[Any]:
-        out = safe_row(sheet, values)
-        for i in money:
-            if isinstance(out[i], Decimal):
-                cell = Cell(sheet, row=1, column=1, value=out[i])
-                cell.number_format = "#,##0.00"
-                out[i] = cell
-        return out
-
+    money = [i for i, f in enumerate(mapping.projects.fields) if f in MONEY_FIELDS]
     counted = [0, 0]
-    for row, indicator_rows in rows:
-        projects.append(money_cells(projects, _values(mapping.projects, row)))
-        counted[0] += 1
-        for indicator_row in indicator_rows:
-            indicators.append(safe_row(indicators, _values(mapping.indicators, indicator_row)))
-            counted[1] += 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    with StreamingWorkbook(path, [(mapping.projects.title, money), (mapping.indicators.title, ())]) as book:
+        book.append(0, mapping.projects.headers)
+        book.append(1, mapping.indicators.headers)
+        for row, indicator_rows in rows:
+            book.append(0, _values(mapping.projects, row))
+            counted[0] += 1
+            for indicator_row in indicator_rows:
+                book.append(1, _values(mapping.indicators, indicator_row))
+                counted[1] += 1
     return ExportSummary(counted[0], counted[1], (path,))
 
 

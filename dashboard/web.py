@@ -128,6 +128,28 @@ def check_csrf(viewer: Viewer, token: str) -> None:
         raise Refused(403, text.BAD_FORM_TITLE, text.BAD_FORM_BODY)
 
 
+async def form_viewer(request: Request, viewer: CurrentViewer) -> Viewer:
+    """The viewer of a state-changing form: a live session in scope whose form carries its CSRF token
+    (the form is parsed once; the route's own `Form()` fields read the same parsed form)."""
+    form = await request.form()
+    token = form.get("csrf")
+    check_csrf(viewer, token if isinstance(token, str) else "")
+    return viewer
+
+
+FormViewer = Annotated[Viewer, Depends(form_viewer)]
+
+
+def acting_viewer(viewer: FormViewer) -> Viewer:
+    """A `FormViewer` who may also act (planners and admins): every planner action's first check."""
+    if not viewer.can_act:
+        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
+    return viewer
+
+
+Actor = Annotated[Viewer, Depends(acting_viewer)]
+
+
 def today_of(request: Request) -> date:
     return request.app.state.clock.now().astimezone(request.app.state.settings.tz).date()
 
@@ -208,10 +230,7 @@ def login(request: Request, session: DB, t: str = "") -> Response:
 
 
 @router.post("/logout")
-def logout(
-    request: Request, session: DB, viewer: CurrentViewer, csrf: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(viewer, csrf)
+def logout(request: Request, session: DB, viewer: FormViewer) -> Response:
     end_session(session, viewer.session_row, viewer.now)
     session.commit()
     response = render(request, "refused.html", None, title=text.LOGGED_OUT_TITLE, body=text.LOGGED_OUT_BODY)
@@ -250,7 +269,47 @@ def status_page(
         overview=overview,
         search=search,
         late=bool(late),
+        stuck=len(_stuck(request, session, viewer)),
     )
+
+
+def _stuck(request: Request, session: Session, viewer: Viewer) -> list[Any]:
+    """Reports in the viewer's scope that nobody can approve (`models.approvals.stuck_reports`)."""
+    from models.approvals import stuck_reports
+
+    ids = viewer.scope.office_ids()
+    offices = None if ids is None else list(session.exec(ids))
+    return stuck_reports(session, today_of(request), office_ids=offices)
+
+
+@router.get("/stuck")
+def stuck_page(request: Request, session: DB, viewer: CurrentViewer) -> HTMLResponse:
+    from sqlmodel import col, select
+
+    from models.org import Office
+
+    found = _stuck(request, session, viewer)
+    people = (
+        {
+            p.id: p.full_name
+            for p in session.exec(
+                select(Person).where(
+                    col(Person.id).in_({r.submitted_by_id for r in found if r.submitted_by_id})
+                )
+            )
+        }
+        if found
+        else {}
+    )
+    offices = (
+        {
+            o.id: o
+            for o in session.exec(select(Office).where(col(Office.id).in_({r.office_id for r in found})))
+        }
+        if found
+        else {}
+    )
+    return render(request, "stuck.html", viewer, reports=found, people=people, offices=offices)
 
 
 @router.get("/projects")
@@ -326,21 +385,19 @@ def photo(request: Request, session: DB, viewer: CurrentViewer, photo_id: int) -
 def reopen(
     request: Request,
     session: DB,
-    viewer: CurrentViewer,
+    viewer: Actor,
     report_id: int,
-    csrf: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     from bot.reopen import reopen_with_notice
     from models.plan import Project
     from models.reports import ProgressReport
 
-    check_csrf(viewer, csrf)
     report = session.get(ProgressReport, report_id)
     project = session.get(Project, report.project_id) if report else None
     if report is None or project is None:
         raise not_found()
-    if not viewer.can_act or not viewer.scope.allows_office(session, project.office_id):
+    if not viewer.scope.allows_office(session, project.office_id):
         raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
     detail_url = f"/dashboard/projects/{project.id}"
     if not reason.strip():
@@ -498,8 +555,7 @@ def chart(
 def save_targets(
     request: Request,
     session: DB,
-    viewer: CurrentViewer,
-    csrf: Annotated[str, Form()] = "",
+    viewer: Actor,
     fy: Annotated[str, Form()] = "",
     q1: Annotated[str, Form()] = "",
     q2: Annotated[str, Form()] = "",
@@ -511,9 +567,6 @@ def save_targets(
     from dashboard.budget import set_targets
     from messages.thai_numbers import normalize_digits
 
-    check_csrf(viewer, csrf)
-    if not viewer.can_act:
-        raise Refused(403, text.NOT_ALLOWED_TITLE, text.ACTIONS_NOT_ALLOWED)
     year = _int(fy)
     if year is None:
         raise not_found()
@@ -641,13 +694,11 @@ def remind_preview(request: Request, session: DB, viewer: CurrentViewer, office:
 def remind(
     request: Request,
     session: DB,
-    viewer: CurrentViewer,
-    csrf: Annotated[str, Form()] = "",
+    viewer: Actor,
     office: Annotated[str, Form()] = "",
 ) -> Response:
     from dashboard import activity
 
-    check_csrf(viewer, csrf)
     target = _office_for_action(session, viewer, office)
     setup = _setup(request)
     today = today_of(request)
@@ -670,13 +721,11 @@ def remind(
 def link_codes(
     request: Request,
     session: DB,
-    viewer: CurrentViewer,
-    csrf: Annotated[str, Form()] = "",
+    viewer: Actor,
     office: Annotated[str, Form()] = "",
 ) -> Response:
     from tidtam.commands.linking import issue_office_codes
 
-    check_csrf(viewer, csrf)
     target = _office_for_action(session, viewer, office)
     folder = _scratch("tidtam-codes-")
     path = folder / f"link-codes-{target.code}.xlsx"

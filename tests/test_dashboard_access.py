@@ -129,6 +129,7 @@ def test_the_session_ends_after_eight_hours(fake_line, service, office, clock) -
         "/dashboard/messages",
         "/dashboard/actions/remind?office=SCH1",
         "/dashboard/annual-report?fy=2569",
+        "/dashboard/stuck",
     ],
 )
 def test_every_page_needs_a_session(service, office, path: str) -> None:

@@ -139,3 +139,78 @@ def test_the_messages_page_and_the_actions(engine, db_url, fake_line, tmp_path, 
         assert len(queued) == len(expected) and all(q.kind == OutboxKind.PUSH for q in queued)
         actions = {a.action for a in s.exec(select(AuditLog).where(AuditLog.actor == "dashboard"))}
         assert {"dashboard_remind_now", "dashboard_link_codes"} <= actions
+
+
+def test_messages_are_counted_by_the_office_and_role_of_whom_they_reached(engine, office) -> None:
+    seeded = office.seeded
+    with Session(engine) as s:
+        for n, (people, kind, status) in enumerate(
+            [
+                ([seeded.teacher.id], OutboxKind.PUSH, OutboxStatus.SENT),
+                ([seeded.teacher.id], OutboxKind.REPLY, OutboxStatus.SENT),
+                ([seeded.teacher.id, seeded.director.id], OutboxKind.MULTICAST, OutboxStatus.SENT),
+                ([office.other_director.id], OutboxKind.PUSH, OutboxStatus.SENT),
+                ([office.other_director.id], OutboxKind.PUSH, OutboxStatus.FAILED),  # not delivered
+                ([seeded.planner.id], OutboxKind.PUSH, OutboxStatus.PENDING),  # not yet delivered
+                ([], OutboxKind.PUSH, OutboxStatus.SENT),  # a bound LINE group
+            ]
+        ):
+            row = queue_push(
+                s,
+                to=[f"U{n}"] * max(1, len(people)),
+                messages=[{"type": "text", "text": "x"}],
+                dedupe_key=f"whom{n}",
+                rule="daily",
+                subject="",
+                now=NOW - timedelta(hours=1),
+                purpose="reminder",
+                person_ids=people,
+            )
+            row.kind, row.status = kind, status
+            row.not_before = row.next_attempt_at = NOW + timedelta(days=1)
+            s.add(row)
+        s.commit()
+        tz = Settings(_env_file=None).tz  # type: ignore[call-arg]
+        found = activity.activity(s, Scope(None), TODAY, tz, 300)
+        mine = activity.activity(s, Scope(office.other_school.id), TODAY, tz, 300)
+    offices = {o.key: (o.people, o.paid, o.replies) for o in found.by_office}
+    assert offices == {seeded.school.code: (2, 3, 1), office.other_school.code: (1, 1, 0)}
+    assert found.offices_reached == 2
+    roles = {r.key: (r.people, r.paid, r.replies) for r in found.by_role}
+    assert roles["reporter"] == (1, 2, 1)  # the teacher: a push and the multicast paid, one reply free
+    assert roles["approver"] == (2, 2, 0)  # both directors
+    assert "planner" not in roles  # the planner's push is still pending
+    assert found.unnamed == 3  # the bound group's push, and the fixture's sent push and reply (no person)
+    # A director's scope counts only its own school's people, and no group.
+    assert [(o.key, o.paid) for o in mine.by_office] == [(office.other_school.code, 1)]
+    assert mine.unnamed == 0
+
+
+def test_the_messages_page_shows_to_whom(engine, db_url, fake_line, tmp_path, office) -> None:
+    with Session(engine) as s:
+        row = queue_push(
+            s,
+            to=["U1"],
+            messages=[{"type": "text", "text": "x"}],
+            dedupe_key="whom",
+            rule="daily",
+            subject="",
+            now=NOW - timedelta(hours=1),
+            purpose="reminder",
+            person_ids=[office.seeded.teacher.id],
+        )
+        row.status = OutboxStatus.SENT
+        row.not_before = row.next_attempt_at = NOW + timedelta(days=1)
+        s.add(row)
+        s.commit()
+    settings = make_settings(db_url, fake_line, tmp_path)
+    with running_service(settings, clock=FixedClock(NOW)) as url:
+        fake_line.webhook_url = f"{url}/callback"
+        client = httpx.Client(base_url=url, follow_redirects=False, timeout=20)
+        link = login_link(fake_line, PLANNER).replace("http://127.0.0.1:8000", url)
+        assert client.get(link).status_code == 303
+        page = client.get("/dashboard/messages").text
+    by_role = page.split("ส่งถึงใคร: ตามบทบาท", 1)[1].split("</table>", 1)[0]
+    assert "ผู้รายงาน" in by_role
+    by_office = page.split("ส่งถึงใคร: ตามหน่วยงาน", 1)[1].split("</table>", 1)[0]
+    assert "โรงเรียนทดสอบวิทยา" in by_office and office.seeded.school.code in by_office

@@ -187,3 +187,21 @@ def test_lists_cost_the_same_number_of_queries_for_few_and_many(engine, office) 
     with Session(engine) as s:
         period = choose_period(s, TODAY, office.fy, 1)
         assert status_overview(s, Scope(None), period).office_count == 59
+
+
+def test_a_report_nobody_can_approve_is_marked_and_listed_with_what_to_do(engine, planner, office) -> None:
+    assert "ไม่มีผู้อนุมัติ" not in planner.get(f"/dashboard?fy={office.fy}&q=1").text
+    submitted = office.seeded.projects[1]  # its Q1 report waits for the director
+    with Session(engine) as s:
+        project = s.get(Project, submitted.id)
+        assert project is not None
+        project.approver_id = None  # nobody left who may decide it
+        s.add(project)
+        s.commit()
+    status = planner.get(f"/dashboard?fy={office.fy}&q=1").text
+    assert "มีรายงาน 1 รายการที่ไม่มีผู้อนุมัติ" in status and 'href="/dashboard/stuck"' in status
+    page = planner.get("/dashboard/stuck")
+    assert page.status_code == 200
+    assert submitted.code in page.text and f"/dashboard/projects/{submitted.id}#report-" in page.text
+    assert "escalation_approver" in page.text and "รออนุมัติ" in page.text  # what to do about it
+    assert "โรงเรียนทดสอบวิทยา" in page.text and "ไตรมาส 1" in page.text
