@@ -68,7 +68,7 @@ def test_mark_two_of_three_by_tapping_and_approve_them_with_one_tap(engine, offi
     quick = [i["action"] for i in _last(bot, D)["quickReply"]["items"]]
     assert len(quick) <= 13 and [a["label"] for a in quick][:2] == ["อนุมัติทั้งหมด", "เลือกอนุมัติ"]
 
-    bot.tap(D, quick[1]["data"])
+    bot.say(D, quick[1]["text"])
     card = _last(bot, D)
     assert card["type"] == "flex" and card["altText"] == "เลือกรายงานที่จะอนุมัติ (เลือกแล้ว 0 จาก 3 รายการ)"
     assert [a["label"] for a in _toggles(card)] == ["☐ เลือก"] * 3
@@ -115,7 +115,7 @@ def test_a_report_sent_again_while_marked_drops_out_instead_of_being_approved_un
     first, second = _submitted_several(engine, office, 2)
     bot = make_bot()
     bot.cards(D, 2)
-    bot.tap(D, Selection().encode())
+    assert bot.say(D, "เลือกอนุมัติ ค่ะ") == ["เลือกรายงานที่จะอนุมัติ (เลือกแล้ว 0 จาก 2 รายการ)"]  # typed, too
     bot.tap(D, _toggles(_last(bot, D))[0]["data"])
     bot.tap(D, _toggles(_last(bot, D))[1]["data"])
     confirm = _button(_last(bot, D), "อนุมัติ 2 รายการ")
