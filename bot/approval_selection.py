@@ -105,17 +105,22 @@ def _decode_marks(value: str | None) -> tuple[tuple[int, int], ...] | None:
 # --- the flow ----------------------------------------------------------------------------------------
 
 
-def entry() -> str:
-    """The postback that opens the card (the pending list's quick reply)."""
-    return Selection().encode()
+def open_card(ctx: EventContext) -> None:
+    """The card with nothing marked yet ("เลือกอนุมัติ", typed or the pending list's quick reply)."""
+    on_selection(ctx, Selection())
 
 
 def on_button(ctx: EventContext, postback: Postback) -> None:
-    """A tap on the selection card (or on the pending list's "เลือกอนุมัติ")."""
+    """A tap on the selection card."""
     selection = parse(postback)
     if ctx.person is None or selection is None:
         ctx.reply(chat.unknown_button())
         return
+    on_selection(ctx, selection)
+
+
+def on_selection(ctx: EventContext, selection: Selection) -> None:
+    assert ctx.person is not None
     items = pending_for(ctx.session, ctx.person, approvals.today(ctx), ctx.approval_levels)
     if not items:
         ctx.reply(text.nothing_pending())

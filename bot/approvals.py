@@ -522,10 +522,7 @@ def pending_lines(session: Session, items: list[Pending]) -> list[text.PendingLi
 
 def _pending_list(ctx: EventContext, items: list[Pending], *, asked: str = "") -> Any:
     """The numbered pending list; with several, the quick reply that opens the tap-to-select card."""
-    from bot import approval_selection
-
-    select = approval_selection.entry() if asked != "return" else None
-    return text.pending_list(pending_lines(ctx.session, items), asked=asked, select=select)
+    return text.pending_list(pending_lines(ctx.session, items), asked=asked, select=asked != "return")
 
 
 def _fingerprint(items: list[Pending]) -> str:
@@ -539,7 +536,7 @@ def on_text(ctx: EventContext, typed: str) -> bool:
     """Plain-text decisions; False when the text is not about approvals."""
     if ctx.person is None:
         return False
-    menu = intents.match(typed, (Intent.APPROVE_ALL, Intent.PENDING))
+    menu = intents.match(typed, (Intent.APPROVE_ALL, Intent.APPROVE_CHOSEN, Intent.PENDING))
     if menu is not None:
         return on_menu(ctx, menu)
     found = intents.leading(typed, intents.DECISION, quoting=False)
@@ -583,6 +580,11 @@ def on_menu(ctx: EventContext, command: Intent, typed: str = "") -> bool:
             ctx.reply(text.nothing_pending())
         else:
             ctx.reply(text.confirm_approve_all(len(items), f"v1|apall|h={_fingerprint(items)}"))
+        return True
+    if command is Intent.APPROVE_CHOSEN:  # "เลือกอนุมัติ": the tap-to-select card
+        from bot import approval_selection
+
+        approval_selection.open_card(ctx)
         return True
     if command is Intent.PENDING:
         items = pending_for(ctx.session, ctx.person, _today(ctx), ctx.approval_levels)

@@ -19,7 +19,7 @@ LINK_SHEET_HEADERS: tuple[str, ...] = (
 
 
 def person_link_code(full_name: str, person_code: str, office_name: str, expiry: str) -> str:
-    return f"รหัสลงทะเบียนของ {full_name} ({person_code}, {office_name}) ใช้ได้ครั้งเดียว ถึงวันที่ {expiry} ค่ะ"
+    return f"รหัสลงทะเบียนของ {full_name} ({person_code}, {office_name}) ใช้ได้ครั้งเดียว ภายในวันที่ {expiry} ค่ะ"
 
 
 def person_already_linked(full_name: str) -> str:
@@ -28,7 +28,7 @@ def person_already_linked(full_name: str) -> str:
 
 def group_link_code(office_name: str, expiry: str) -> str:
     return (
-        f"รหัสผูกกลุ่ม LINE กับกลุ่มนโยบายและแผนของ {office_name} ใช้ได้ครั้งเดียว ถึงวันที่ {expiry} "
+        f"รหัสผูกกลุ่ม LINE กับกลุ่มนโยบายและแผนของ {office_name} ใช้ได้ครั้งเดียว ภายในวันที่ {expiry} "
         "ให้พิมพ์รหัสนี้ในกลุ่ม LINE ที่เชิญบอทเข้าไปแล้วค่ะ"
     )
 
@@ -51,7 +51,7 @@ def person_or_group_required() -> str:
 
 def link_codes_written(count: int, path: str) -> str:
     if count == 0:
-        return f"ทุกคนในหน่วยงานนี้ลงทะเบียนแล้ว ไม่มีรหัสใหม่ (เขียนไฟล์ {path} ไว้แต่หัวตาราง) ค่ะ"
+        return f"ทุกคนในหน่วยงานนี้ลงทะเบียนแล้ว จึงไม่มีรหัสใหม่ค่ะ (ไฟล์ {path} มีแต่หัวตาราง)"
     return f"สร้างรหัสลงทะเบียน {count:,} รายการ บันทึกไว้ที่ {path} แล้วค่ะ"
 
 
@@ -60,15 +60,15 @@ def link_codes_written(count: int, path: str) -> str:
 
 def holiday_added(day: str, name: str, office: str, working_day: bool) -> str:
     what = "วันทำงาน (แม้เป็นวันหยุดราชการ)" if working_day else f"วันหยุด{(' ' + name) if name else ''}"
-    return f"บันทึก {day} เป็น{what} ของ{office}แล้ว"
+    return f"บันทึกวันที่ {day} เป็น{what} ของ{office}แล้วค่ะ"
 
 
 def holiday_removed(day: str, office: str) -> str:
-    return f"ลบการตั้งค่าวันที่ {day} ของ{office}แล้ว"
+    return f"ลบการตั้งค่าวันที่ {day} ของ{office}แล้วค่ะ"
 
 
 def holiday_not_found(day: str, office: str) -> str:
-    return f"ไม่พบการตั้งค่าวันที่ {day} ของ{office}"
+    return f"ไม่พบการตั้งค่าวันที่ {day} ของ{office}ค่ะ"
 
 
 def every_office() -> str:

@@ -266,8 +266,8 @@ class PendingLine:
     reporter: str
 
 
-def pending_list(items: Sequence[PendingLine], *, asked: str = "", select: str | None = None) -> TextMessage:
-    """The pending reports, numbered; `select` is the postback of the tap-to-select card (several)."""
+def pending_list(items: Sequence[PendingLine], *, asked: str = "", select: bool = False) -> TextMessage:
+    """The pending reports, numbered; `select`: offer the tap-to-select card (when there are several)."""
     head = f"มีรายงานรออนุมัติ {len(items)} รายการค่ะ"
     if asked == "return":
         head += ' ต้องการส่งกลับรายการไหนคะ พิมพ์ "ส่งกลับ <รหัสโครงการ> <เหตุผล>" ค่ะ'
@@ -289,7 +289,7 @@ def pending_list(items: Sequence[PendingLine], *, asked: str = "", select: str |
         lines.append(f'ดูรายงานฉบับเต็มก่อน: พิมพ์ "ดูรายละเอียด {first}" ค่ะ')
     quick = [QuickReplyItem(action=MessageAction(label="อนุมัติทั้งหมด", text="อนุมัติทั้งหมด"))]
     if select and len(items) > 1:
-        quick.append(select_entry(select))
+        quick.append(select_entry())
     quick += [
         QuickReplyItem(
             action=MessageAction(label=truncate(f"อนุมัติ {i.project_code}"), text=f"อนุมัติ {i.project_code}")
@@ -514,9 +514,9 @@ class SelectView:
     dropped: int = 0  # marks left out because their report changed or was decided meanwhile
 
 
-def select_entry(data: str) -> QuickReplyItem:
-    """The pending list's quick reply that opens the selection card."""
-    return QuickReplyItem(action=PostbackAction(label=SELECT_LABEL, data=data, display_text=SELECT_LABEL))
+def select_entry() -> QuickReplyItem:
+    """The pending list's quick reply that opens the selection card (the word, so typing it works too)."""
+    return QuickReplyItem(action=MessageAction(label=SELECT_LABEL, text=SELECT_LABEL))
 
 
 def _select_row(row: SelectRow) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def unsupported_message(kind: str, menu: Sequence[str] = LINKED_MENU) -> TextMes
         "image": "รูปภาพ",
     }
     what = names.get(kind, "ข้อความแบบนี้")
-    return text(f"ขอบคุณค่ะ ตอนนี้ยังรับ{what}ไม่ได้ค่ะ กรุณาพิมพ์คำสั่ง หรือแตะเมนูด้านล่างค่ะ", *menu)
+    return text(f"ขอบคุณค่ะ ตอนนี้ยังรับ{what}ไม่ได้ กรุณาพิมพ์คำสั่งหรือแตะเมนูด้านล่างค่ะ", *menu)
 
 
 def unknown_button(menu: Sequence[str] = LINKED_MENU) -> TextMessage:

@@ -387,7 +387,7 @@ def intro(title: str, text: str, count: int, revising_since: date | None = None)
     if text:
         lines.append(text)
     if revising_since is not None:
-        lines.append(f"คุณส่งคำตอบแล้วเมื่อ {format_date(revising_since)} แก้ไขได้ค่ะ")
+        lines.append(f"ส่งคำตอบไว้แล้วเมื่อ {format_date(revising_since)} ยังแก้ไขได้ค่ะ")
     else:
         lines.append(f"มีทั้งหมด {count} ข้อค่ะ")
     return TextMessage(text="\n".join(lines)[:5000])
@@ -407,11 +407,11 @@ def campaign_not_open(title: str, opens_on: date) -> TextMessage:
 
 
 def not_for_you() -> TextMessage:
-    return TextMessage(text="แบบประเมินนี้ไม่ได้ส่งถึงคุณค่ะ หากคิดว่าควรได้รับ โปรดติดต่อกลุ่มนโยบายและแผนค่ะ")
+    return TextMessage(text="แบบประเมินนี้ไม่ได้ส่งถึงบัญชีนี้ค่ะ หากคิดว่าควรได้รับ กรุณาติดต่อกลุ่มนโยบายและแผนค่ะ")
 
 
 def nothing_open() -> TextMessage:
-    return TextMessage(text="ตอนนี้ไม่มีแบบประเมินที่เปิดให้คุณตอบค่ะ")
+    return TextMessage(text="ตอนนี้ยังไม่มีแบบประเมินที่เปิดให้ตอบค่ะ")
 
 
 @dataclass(frozen=True)
@@ -484,7 +484,7 @@ def invitation(campaign_id: int, title: str, text: str, closes_on: date, count: 
 
 
 def reminder(campaign_id: int, title: str, closes_on: date) -> FlexMessage:
-    lines = [f"ยังไม่ได้รับคำตอบของท่านค่ะ ปิดรับวันที่ {format_date(closes_on)}", "ใช้เวลาเพียงไม่กี่นาทีค่ะ"]
+    lines = [f"ยังไม่ได้รับคำตอบแบบประเมินนี้ค่ะ ปิดรับวันที่ {format_date(closes_on)}", "ใช้เวลาเพียงไม่กี่นาทีค่ะ"]
     bubble = _card("แบบประเมิน", title, lines, "ตอบแบบประเมิน", encode(OpenCampaign(campaign_id)))
     return FlexMessage(alt_text=f"เตือน: แบบประเมิน {title}"[:400], contents=FlexContainer.from_dict(bubble))
 
@@ -521,7 +521,7 @@ def yearend_indicator_detail(
     line = f"ค่าเป้าหมาย {shown(target)} ผลที่รายงาน {shown(result)}"
     if computed is None:
         return f"{line}\nระบบคำนวณให้ไม่ได้ กรุณาเลือกค่ะ"
-    return f'{line}\nระบบคำนวณว่า "{verdict_label(computed)}" ถูกต้องแตะ "ใช้คำตอบเดิม" หรือเลือกแก้ได้ค่ะ'
+    return f'{line}\nระบบคำนวณว่า "{verdict_label(computed)}" ถ้าถูกต้อง แตะ "ใช้คำตอบเดิม" หรือเลือกใหม่ได้ค่ะ'
 
 
 def offer_yearend(project_label: str, report_id: int) -> FlexMessage:
@@ -539,7 +539,7 @@ def yearend_saved(project_label: str, achieved: int, total: int) -> TextMessage:
 
 
 def yearend_not_available() -> TextMessage:
-    return TextMessage(text="ประเมินผลสิ้นปีได้หลังส่งรายงานไตรมาส 4 ของโครงการที่ท่านรับผิดชอบค่ะ")
+    return TextMessage(text="ประเมินผลสิ้นปีได้หลังส่งรายงานไตรมาส 4 ของโครงการที่รับผิดชอบค่ะ")
 
 
 # --- the results workbook and the command line ---------------------------------------------------------

@@ -253,7 +253,7 @@ def already_submitted(quarter: object, status_label: str) -> TextMessage:
 def cannot_submit(code: str) -> TextMessage:
     texts = {
         "already_approved": "รายงานนี้ได้รับอนุมัติแล้ว แก้ไขไม่ได้ค่ะ หากต้องแก้ กรุณาติดต่อกลุ่มนโยบายและแผนค่ะ",
-        "not_owner": "คุณไม่ได้เป็นผู้รับผิดชอบโครงการนี้แล้วค่ะ",
+        "not_owner": "โครงการนี้ไม่ได้อยู่ในความรับผิดชอบของบัญชีนี้แล้วค่ะ",
     }
     return TextMessage(
         text=texts.get(code, "ขออภัยค่ะ ส่งรายงานไม่สำเร็จ ข้อมูลที่กรอกไว้ยังอยู่ กรุณาลองใหม่ค่ะ"),

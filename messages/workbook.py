@@ -173,21 +173,21 @@ def expect_choice(vocabulary: str) -> str:
     return "ใช้ได้เฉพาะ " + ", ".join(f"{key} ({thai})" for key, thai in labels.items())
 
 
-EXPECT_FISCAL_YEAR = "ปีงบประมาณเป็น พ.ศ. 4 หลัก เช่น 2570"
-EXPECT_MONEY = "จำนวนเงินเป็นบาท เช่น 120000 หรือ 120,000.50 บาท"
-EXPECT_NUMBER = "ตัวเลข ทศนิยมไม่เกิน 4 ตำแหน่ง เช่น 80 หรือ 12.5"
-EXPECT_DATE = "วันที่ เช่น 15/1/70, 15/01/2570 หรือ 15 ม.ค. 2570"
+EXPECT_FISCAL_YEAR = "ใส่ปีงบประมาณเป็น พ.ศ. 4 หลัก เช่น 2570"
+EXPECT_MONEY = "ใส่จำนวนเงินเป็นบาท เช่น 120000 หรือ 120,000.50 บาท"
+EXPECT_NUMBER = "ใส่เป็นตัวเลข ทศนิยมไม่เกิน 4 ตำแหน่ง เช่น 80 หรือ 12.5"
+EXPECT_DATE = "ใส่วันที่ เช่น 15/1/70, 15/01/2570 หรือ 15 ม.ค. 2570"
 
 
 # --- problem builders ----------------------------------------------------------------------------
 
 
 def missing_value() -> str:
-    return "ยังไม่ได้กรอกค่ะ ช่องนี้ต้องกรอก"
+    return "ช่องนี้ต้องกรอก แต่ยังว่างอยู่ค่ะ"
 
 
 def too_long(limit: int) -> str:
-    return f"ยาวเกินไปค่ะ ใส่ได้ไม่เกิน {limit} ตัวอักษร"
+    return f"ยาวเกินไปค่ะ ใส่ได้ไม่เกิน {format_number(limit)} ตัวอักษร"
 
 
 def bad_choice(vocabulary: str) -> str:
@@ -199,7 +199,7 @@ def bad_fiscal_year() -> str:
 
 
 def fiscal_year_looks_ce(year: int) -> str:
-    return f"ดูเหมือนเป็นปี ค.ศ. ค่ะ ปีงบประมาณต้องเป็น พ.ศ. คือ {year + 543}"
+    return f"ดูเหมือนเป็นปี ค.ศ. ค่ะ ปีงบประมาณต้องเป็น พ.ศ. ถ้าหมายถึง ค.ศ. {year} ให้ใส่ {year + 543}"
 
 
 def fiscal_year_out_of_range(low: int, high: int) -> str:
@@ -216,11 +216,11 @@ def bad_number(reason: str) -> str:
 
 
 def too_many_decimals(places: int) -> str:
-    return f"ทศนิยมได้ไม่เกิน {places} ตำแหน่งค่ะ"
+    return f"ใส่ทศนิยมได้ไม่เกิน {places} ตำแหน่งค่ะ"
 
 
 def negative_number() -> str:
-    return "ต้องไม่ติดลบค่ะ"
+    return "ค่านี้ต้องไม่ติดลบค่ะ"
 
 
 def bad_date(reason: str) -> str:
@@ -280,7 +280,7 @@ def approver_lacks_role(code: str) -> str:
 
 
 def dates_outside_fiscal_year(fiscal_year: int) -> str:
-    return f"ช่วงวันที่ของโครงการอยู่นอกปีงบประมาณ {fiscal_year} ทั้งหมด โปรดตรวจสอบอีกครั้งค่ะ"
+    return f"ช่วงวันที่ของโครงการอยู่นอกปีงบประมาณ {fiscal_year} ทั้งหมด กรุณาตรวจสอบอีกครั้งค่ะ"
 
 
 def missing_column() -> str:
@@ -387,7 +387,7 @@ def reading_stopped(reason: str) -> str:
 def looks_like_formula() -> str:
     return (
         "ค่านี้ขึ้นต้นด้วยเครื่องหมายที่โปรแกรมตารางคำนวณอาจถือเป็นสูตรค่ะ ระบบจะเก็บเป็นข้อความตามที่พิมพ์ "
-        "และเขียนเป็นข้อความในไฟล์ Excel ที่ระบบสร้าง โปรดตรวจว่าตั้งใจพิมพ์เช่นนี้"
+        "และเขียนเป็นข้อความในไฟล์ Excel ที่ระบบสร้าง กรุณาตรวจว่าตั้งใจพิมพ์เช่นนี้"
     )
 
 
@@ -444,8 +444,8 @@ def codes_line(codes: Sequence[str]) -> str:
 
 def sheet_counts_line(sheet: str, created: int, updated: int, unchanged: int) -> str:
     return (
-        f"ชีต {sheet_label(sheet)}: เพิ่มใหม่ {format_number(created)} "
-        f"ปรับปรุง {format_number(updated)} ไม่เปลี่ยนแปลง {format_number(unchanged)}"
+        f"ชีต {sheet_label(sheet)}: เพิ่มใหม่ {format_number(created)} รายการ "
+        f"ปรับปรุง {format_number(updated)} รายการ ไม่เปลี่ยนแปลง {format_number(unchanged)} รายการ"
     )
 
 
@@ -458,11 +458,11 @@ def updated_codes_line(codes: Sequence[str]) -> str:
 
 
 def fiscal_years_created_line(years: Iterable[int]) -> str:
-    return "สร้างปีงบประมาณ " + ", ".join(str(y) for y in years) + " พร้อมรอบรายงาน 4 ไตรมาส"
+    return "สร้างปีงบประมาณ " + ", ".join(str(y) for y in years) + " พร้อมรอบรายงานทั้ง 4 ไตรมาสแล้วค่ะ"
 
 
 def dry_run_heading() -> str:
-    return "ทดลองนำเข้า (ยังไม่บันทึกข้อมูล) ผลที่จะเกิดขึ้น:"
+    return "ทดลองนำเข้า (ยังไม่บันทึกข้อมูล) ถ้านำเข้าจริงจะได้ผลดังนี้ค่ะ"
 
 
 def import_heading() -> str:
@@ -474,7 +474,7 @@ def nothing_changed() -> str:
 
 
 def errors_heading(count: int) -> str:
-    return f"พบข้อผิดพลาด {format_number(count)} จุด ยังไม่ได้บันทึกข้อมูลใดๆ กรุณาแก้ไขแล้วนำเข้าอีกครั้งค่ะ"
+    return f"พบข้อผิดพลาด {format_number(count)} จุด ยังไม่ได้บันทึกข้อมูลใด ๆ กรุณาแก้ไขแล้วนำเข้าอีกครั้งค่ะ"
 
 
 def warnings_heading(count: int) -> str:
@@ -487,7 +487,8 @@ def template_written(path: str) -> str:
 
 def demo_written(path: str, schools: int, projects: int) -> str:
     return (
-        f"สร้างข้อมูลตัวอย่าง {format_number(schools)} โรงเรียน {format_number(projects)} โครงการ ไว้ที่ {path} แล้วค่ะ"
+        f"สร้างข้อมูลตัวอย่าง (โรงเรียน {format_number(schools)} แห่ง โครงการ {format_number(projects)} โครงการ) "
+        f"ไว้ที่ {path} แล้วค่ะ"
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import test_approvals_e2e as harness
 from approval_office import add_projects, report_status
+from browser import artefact_dir
 
 from bot.approval_selection import MAX_MARKED, PAGE_SIZE, Selection, parse
 from bot.postback import MAX_DATA_LENGTH, MAX_ID, decode
@@ -55,6 +56,22 @@ def _button(card: dict[str, Any], prefix: str) -> str:
     return str(found[0])
 
 
+def _write_transcript(bot: Any, engine: Any) -> None:
+    """What the director read, to var/test-artefacts/transcripts/ (engine named: one file per backend)."""
+    lines = []
+    for delivery in bot.fake.deliveries_to(D):
+        for message in delivery.messages:
+            lines.append(f"--- {delivery.kind} ({message.get('type')})")
+            lines += (
+                _texts(message.get("contents", {})) if message.get("type") == "flex" else [message["text"]]
+            )
+            labels = [a["label"] for a in _actions(message)]
+            if labels:
+                lines.append("[" + "] [".join(labels) + "]")
+    name = f"approval-selection-{engine.dialect.name}.txt"
+    (artefact_dir("transcripts") / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _submitted_several(engine: Any, office: Any, count: int) -> list[int]:
     projects = [*office.projects, *add_projects(engine, office, max(0, count - len(office.projects)))]
     return [harness._submitted(engine, office, project)[0] for project in projects[:count]]
@@ -68,7 +85,7 @@ def test_mark_two_of_three_by_tapping_and_approve_them_with_one_tap(engine, offi
     quick = [i["action"] for i in _last(bot, D)["quickReply"]["items"]]
     assert len(quick) <= 13 and [a["label"] for a in quick][:2] == ["อนุมัติทั้งหมด", "เลือกอนุมัติ"]
 
-    bot.tap(D, quick[1]["data"])
+    bot.say(D, quick[1]["text"])
     card = _last(bot, D)
     assert card["type"] == "flex" and card["altText"] == "เลือกรายงานที่จะอนุมัติ (เลือกแล้ว 0 จาก 3 รายการ)"
     assert [a["label"] for a in _toggles(card)] == ["☐ เลือก"] * 3
@@ -95,6 +112,7 @@ def test_mark_two_of_three_by_tapping_and_approve_them_with_one_tap(engine, offi
     assert [a["label"] for a in _toggles(_last(bot, D))] == ["☐ เลือก", "☑ เลือกแล้ว", "☐ เลือก"]
     assert (report_status(engine, first), report_status(engine, second)) == ("submitted", "submitted")
 
+    _write_transcript(bot, engine)
     assert bot.tap(D, confirm)[0].startswith("อนุมัติแล้ว 2 รายการ")
     assert [report_status(engine, r) for r in (first, second, third)] == ["approved", "submitted", "approved"]
     # The confirm button again: both marks are decided now; nothing is approved twice, the card says so.
@@ -115,7 +133,7 @@ def test_a_report_sent_again_while_marked_drops_out_instead_of_being_approved_un
     first, second = _submitted_several(engine, office, 2)
     bot = make_bot()
     bot.cards(D, 2)
-    bot.tap(D, Selection().encode())
+    assert bot.say(D, "เลือกอนุมัติ ค่ะ") == ["เลือกรายงานที่จะอนุมัติ (เลือกแล้ว 0 จาก 2 รายการ)"]  # typed, too
     bot.tap(D, _toggles(_last(bot, D))[0]["data"])
     bot.tap(D, _toggles(_last(bot, D))[1]["data"])
     confirm = _button(_last(bot, D), "อนุมัติ 2 รายการ")
