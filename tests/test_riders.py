@@ -154,10 +154,11 @@ def test_the_service_hands_event_handling_the_configured_tick_time(tmp_path) -> 
     settings = Settings(
         _env_file=None, TIDTAM_DATABASE_URL=f"sqlite:///{tmp_path}/x.db", TIDTAM_TICK_TIME="13:00"
     )  # type: ignore[call-arg]
-    line, _deliverer, processor = make_processor(
+    line, _deliverer, intake = make_processor(
         settings, sa.create_engine("sqlite://"), Fixed(_at(MONDAY, 9)), workers=0
     )
     try:
-        assert processor.rules is not None and processor.rules.delivery.tick == time(13, 0)
+        rules = intake.processor.rules
+        assert rules is not None and rules.delivery.tick == time(13, 0)
     finally:
         line.close()
