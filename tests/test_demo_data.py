@@ -95,7 +95,7 @@ def test_cli_demo_data_out_and_import(db_url: str, tmp_path: Path) -> None:
     out = tmp_path / "demo.xlsx"
     written = runner.invoke(app, ["demo-data", "--schools", "2", "--out", str(out), "--seed", "9"], env=env)
     assert written.exit_code == 0, written.output
-    assert out.exists() and "2 โรงเรียน" in written.output
+    assert out.exists() and "โรงเรียน 2 แห่ง" in written.output
 
     imported = runner.invoke(app, ["demo-data", "--schools", "2", "--import", "--seed", "9"], env=env)
     assert imported.exit_code == 0, imported.output

@@ -202,7 +202,7 @@ def test_a_campaign_to_sixty_teachers_from_start_to_results(
 
         # Teacher 2 revises: the review comes first, then the edited question.
         third = chats[2]
-        assert "ส่งคำตอบแล้วเมื่อ" in third.say("แบบประเมิน")
+        assert "ส่งคำตอบไว้แล้วเมื่อ" in third.say("แบบประเมิน")
         assert "แก้ไขข้อไหน" in third.say("แก้ไข")
         assert "ความชัดเจนของแผน" in third.say("1")
         assert "ทบทวนคำตอบ" in third.say("5")
