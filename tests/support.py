@@ -81,7 +81,7 @@ def start_serve(
             cwd=cwd,
             **popen,
         )
-        deadline = time.monotonic() + 30  # bounded: a loaded machine imports slowly
+        deadline = time.monotonic() + 90  # bounded: a loaded machine imports slowly (10 s seen at load 7)
         while time.monotonic() < deadline and proc.poll() is None:
             if listens_on(proc.pid, port):
                 return proc, port
