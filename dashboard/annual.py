@@ -2,7 +2,8 @@
 against the year's targets, the problems and suggestions gathered from the year's reports grouped by
 strategy, and charts, as one HTML file and its PDF (WeasyPrint, with Debian's Laksaman font: the TH
 Sarabun look). `public` leaves out every person's name and LINE detail: only offices, projects and
-figures remain.
+figures remain, and the free texts (problems, suggestions) are scrubbed of people's names, LINE ids,
+phone numbers and e-mail addresses (`dashboard/redact.py`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import messages.dashboard as text
 from dashboard import budget, charts
 from dashboard.filters import add_filters
 from dashboard.queries import Period, owners_of, periods_of
+from dashboard.redact import Scrubber
 from dashboard.scope import Scope
-from models.org import Office
+from models.org import Office, Person
 from models.plan import Indicator, Project, Strategy
 from models.reports import IndicatorResult, ProgressReport, ReportVersion
 from models.types import OfficeKind, ProjectStatus, StrategyLevel
@@ -110,6 +112,7 @@ def _notes(session: Session, fiscal_year: int, public: bool) -> list[Notes]:
         )
         .order_by(col(Project.code))
     )
+    scrub = _public_scrubber(session).scrub if public else None
     grouped: dict[Any, Notes] = {}
     seen: dict[Any, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for strategy_id, code, problems, suggestions in rows:
@@ -119,6 +122,8 @@ def _notes(session: Session, fiscal_year: int, public: bool) -> list[Notes]:
             (suggestions, seen[strategy_id][1], notes.suggestions, "suggestion_count"),
         ):
             value = (value or "").strip()
+            if scrub is not None:
+                value = scrub(value)
             if not value or value in kept:
                 continue
             kept.add(value)
@@ -126,6 +131,13 @@ def _notes(session: Session, fiscal_year: int, public: bool) -> list[Notes]:
             if len(shown) < NOTES_PER_STRATEGY:
                 shown.append(f"{value} ({code})")
     return sorted(grouped.values(), key=lambda n: (n.label == text.UNLINKED_STRATEGY, n.label))
+
+
+def _public_scrubber(session: Session) -> Scrubber:
+    """What the public edition takes out of free text: every person's name (anyone ever in the
+    office's data), LINE ids, phone numbers and e-mail addresses (`dashboard/redact.py`)."""
+    names = session.exec(select(Person.full_name)).all()
+    return Scrubber(names, text.REDACTED_NAME, text.REDACTED_CONTACT)
 
 
 def _own_projects(session: Session, period: Period, public: bool) -> list[OwnProject]:

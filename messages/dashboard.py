@@ -219,3 +219,8 @@ STUCK_NONE = "ไม่มีรายงานที่ค้างเพรา
 
 def stuck_marker(count: int) -> str:
     return f"มีรายงาน {count} รายการที่ไม่มีผู้อนุมัติ ดูวิธีแก้ค่ะ"
+
+
+# --- the annual report's public edition -------------------------------------------------------------
+REDACTED_NAME = "[ชื่อบุคคล]"
+REDACTED_CONTACT = "[ข้อมูลติดต่อ]"
