@@ -1,6 +1,7 @@
 """The annual report (the manual's step A.6): results by strategy, indicator achievement, budget
 against the year's targets, the problems and suggestions gathered from the year's reports grouped by
-strategy, and charts, as one HTML file and its PDF (WeasyPrint, with Debian's Laksaman font: the TH
+strategy, the year's evaluation results (campaigns' response rates and rating means, year-end
+project evaluations, strategy success rates), and charts, as one HTML file and its PDF (WeasyPrint, with Debian's Laksaman font: the TH
 Sarabun look). `public` leaves out every person's name and LINE detail: only offices, projects and
 figures remain, and the free texts (problems, suggestions) are scrubbed of people's names, LINE ids,
 phone numbers and e-mail addresses (`dashboard/redact.py`).
@@ -19,7 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session, col, select
 
 import messages.dashboard as text
-from dashboard import budget, charts
+from dashboard import budget, charts, evaluation
+from dashboard.evaluation import Evaluation
 from dashboard.filters import add_filters
 from dashboard.queries import Period, owners_of, periods_of
 from dashboard.redact import Scrubber
@@ -68,6 +70,7 @@ class AnnualReport:
     own_projects: list[OwnProject]
     charts: dict[str, str]  # name → data: URI of the SVG
     made_on: date
+    evaluation: Evaluation | None = None  # campaigns, year-end evaluations, strategy success rates
 
 
 def _data_uri(svg: bytes) -> str:
@@ -224,6 +227,7 @@ def build(session: Session, fiscal_year: int, today: date, *, public: bool) -> A
             ),
         },
         made_on=today,
+        evaluation=evaluation.of_year(session, fiscal_year),
     )
 
 

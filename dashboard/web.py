@@ -634,6 +634,53 @@ def annual_report_download(
     return _download(folder, path, media, name)
 
 
+@router.get("/evaluation")
+def evaluation_page(
+    request: Request, session: DB, viewer: CurrentViewer, fy: str | None = None
+) -> HTMLResponse:
+    """Campaigns, year-end evaluations and strategy success rates of a fiscal year (the whole area's:
+    for the planning group, as the annual report)."""
+    from dashboard import evaluation
+    from scheduler.fiscal import fiscal_year_of
+
+    if not viewer.scope.whole_area:
+        raise not_allowed()
+    year = _int(fy) or fiscal_year_of(today_of(request))
+    years = sorted({*fiscal_years(session), year}, reverse=True)
+    return render(
+        request,
+        "evaluation.html",
+        viewer,
+        fiscal_year=year,
+        years=years,
+        campaigns=evaluation.campaign_rows(session, year),
+        yearend=evaluation.yearend(session, year),
+        strategies=evaluation.strategy_rates(session, year),
+    )
+
+
+@router.get("/evaluation/{campaign_id}")
+def campaign_page(request: Request, session: DB, viewer: CurrentViewer, campaign_id: int) -> HTMLResponse:
+    from dashboard import evaluation
+    from models.campaigns import campaign_results
+
+    if not viewer.scope.whole_area:
+        raise not_allowed()
+    row = next((r for r in evaluation.campaign_rows(session) if r.campaign.id == campaign_id), None)
+    results = campaign_results(session, campaign_id) if row else None
+    if row is None or results is None:
+        raise not_found()
+    return render(
+        request,
+        "campaign.html",
+        viewer,
+        row=row,
+        campaign=row.campaign,
+        results=results,
+        texts_shown=evaluation.TEXTS_SHOWN,
+    )
+
+
 def _setup(request: Request) -> Any:
     from scheduler.service import tick_setup
 

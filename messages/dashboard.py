@@ -224,3 +224,13 @@ def stuck_marker(count: int) -> str:
 # --- the annual report's public edition -------------------------------------------------------------
 REDACTED_NAME = "[ชื่อบุคคล]"
 REDACTED_CONTACT = "[ข้อมูลติดต่อ]"
+
+
+# --- evaluation results (issue 19) ----------------------------------------------------------------
+CAMPAIGN_STATUS_LABELS = {"scheduled": "รอเปิด", "open": "เปิดรับคำตอบ", "closed": "ปิดแล้ว"}
+CAMPAIGN_BY_CLI = (
+    "การเริ่มหรือปิดแบบประเมินทำด้วยคำสั่ง tidtam campaign start (ดูรายการด้วย tidtam campaign list) "
+    "เพื่อให้ตรวจสอบแบบประเมินและผู้รับก่อนส่งทาง LINE ค่ะ"
+)
+NO_CAMPAIGNS = "ยังไม่มีแบบประเมินสำหรับปีงบประมาณนี้ค่ะ"
+NO_STRATEGY_RATES = "ยังไม่มีโครงการที่เชื่อมโยงกับยุทธศาสตร์ในปีงบประมาณนี้ค่ะ"
