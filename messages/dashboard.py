@@ -172,6 +172,9 @@ PURPOSE_LABELS = {
     "reopen_notice": "แจ้งเปิดรายงานให้แก้ไข",
     "decision_notice": "แจ้งผลการพิจารณา",
     "approval_stuck": "แจ้งรายงานที่ไม่มีผู้อนุมัติ",
+    "campaign_invite": "เชิญตอบแบบประเมิน",
+    "campaign_reminder": "เตือนตอบแบบประเมิน",
+    "reply": "ตอบกลับในแชต",
     "apology": "แจ้งขออภัย (ระบบขัดข้อง)",
     "": "ตอบกลับในแชต",
 }
@@ -184,6 +187,11 @@ OUTBOX_STATUS_LABELS = {
     "deferred": "รอโควตาเดือนหน้า",
 }
 REACHABILITY_LABELS = {"unlinked": "ยังไม่ลงทะเบียน LINE", "following": "ติดต่อได้", "blocked": "บล็อกบัญชีแล้ว"}
+
+
+def purpose_label(purpose: str) -> str:
+    """What a message was for; a reply's later parts (`reply-1`, …) are replies too."""
+    return PURPOSE_LABELS.get(purpose.split("-", 1)[0] if purpose.startswith("reply-") else purpose, purpose)
 
 
 def reminded(count: int) -> str:

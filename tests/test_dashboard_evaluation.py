@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from browser import artefact_dir, chromium  # noqa: F401  (the fixture)
 from dashboard_office import DIRECTOR, NOW, PLANNER, TODAY, build_office, login_link
 from sqlmodel import Session, select
 from support import make_settings, running_service
@@ -142,3 +143,44 @@ def test_the_annual_report_shows_the_years_evaluation(engine, office) -> None:
     assert "แบบประเมินความพึงพอใจต่อแผนปฏิบัติการ" in part and f"ตอบ 2 จาก {office.recipients} คน" in part
     assert "ความชัดเจนของแผน" in part and "4.5" in part
     assert "ดีมากค่ะ" not in part  # the report gives figures, not people's comments
+
+
+def test_the_new_pages_in_a_browser_at_desktop_and_phone_width(
+    chromium,  # noqa: F811
+    fake_line,
+    service,
+    office,
+    engine,
+) -> None:
+    """Screenshots of the evaluation pages, the stuck reports and the Messages page (to look at): Thai
+    renders, tables fit a phone."""
+    from models import Project
+
+    with Session(engine) as s:  # one report nobody can approve, for the stuck list
+        project = s.get(Project, office.seeded.projects[1].id)
+        assert project is not None
+        project.approver_id = None
+        s.add(project)
+        s.commit()
+    shots = artefact_dir(f"dashboard-workspace-{engine.dialect.name}")
+    for width, suffix in ((1280, ""), (390, "-phone")):
+        context = chromium.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto(login_link(fake_line, PLANNER).replace("http://127.0.0.1:8000", service))
+        assert page.url.endswith("/dashboard")
+        page.click("text=มีรายงาน 1 รายการที่ไม่มีผู้อนุมัติ")
+        page.wait_for_url("**/dashboard/stuck")
+        assert office.seeded.projects[1].code in page.locator("table").inner_text()
+        page.screenshot(path=str(shots / f"stuck{suffix}.png"), full_page=True)
+        page.click("nav >> text=ผลการประเมิน")
+        page.wait_for_url("**/dashboard/evaluation")
+        assert "เปิดรับคำตอบ" in page.locator("table").first.inner_text()
+        page.screenshot(path=str(shots / f"evaluation{suffix}.png"), full_page=True)
+        page.click("text=แบบประเมินความพึงพอใจต่อแผนปฏิบัติการ")
+        page.wait_for_url(f"**/dashboard/evaluation/{office.campaign_id}")
+        assert "ค่าเฉลี่ย 4.5" in page.content()
+        page.screenshot(path=str(shots / f"campaign{suffix}.png"), full_page=True)
+        page.goto(f"{service}/dashboard/messages")
+        assert "ส่งถึงใคร: ตามบทบาท" in page.content()
+        page.screenshot(path=str(shots / f"messages{suffix}.png"), full_page=True)
+        context.close()
