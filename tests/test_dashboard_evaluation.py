@@ -143,6 +143,8 @@ def test_the_annual_report_shows_the_years_evaluation(engine, office) -> None:
     assert "แบบประเมินความพึงพอใจต่อแผนปฏิบัติการ" in part and f"ตอบ 2 จาก {office.recipients} คน" in part
     assert "ความชัดเจนของแผน" in part and "4.5" in part
     assert "ดีมากค่ะ" not in part  # the report gives figures, not people's comments
+    written = annual.write(report, artefact_dir(f"annual-evaluation-{engine.dialect.name}"))
+    assert written.pdf.stat().st_size > 10_000  # drawn (pdftoppm a page of it to look at)
 
 
 def test_the_new_pages_in_a_browser_at_desktop_and_phone_width(
