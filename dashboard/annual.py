@@ -1,8 +1,10 @@
 """The annual report (the manual's step A.6): results by strategy, indicator achievement, budget
 against the year's targets, the problems and suggestions gathered from the year's reports grouped by
-strategy, and charts, as one HTML file and its PDF (WeasyPrint, with Debian's Laksaman font: the TH
+strategy, the year's evaluation results (campaigns' response rates and rating means, year-end
+project evaluations, strategy success rates), and charts, as one HTML file and its PDF (WeasyPrint, with Debian's Laksaman font: the TH
 Sarabun look). `public` leaves out every person's name and LINE detail: only offices, projects and
-figures remain.
+figures remain, and the free texts (problems, suggestions) are scrubbed of people's names, LINE ids,
+phone numbers and e-mail addresses (`dashboard/redact.py`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session, col, select
 
 import messages.dashboard as text
-from dashboard import budget, charts
+from dashboard import budget, charts, evaluation
+from dashboard.evaluation import Evaluation
 from dashboard.filters import add_filters
 from dashboard.queries import Period, owners_of, periods_of
+from dashboard.redact import Scrubber
 from dashboard.scope import Scope
-from models.org import Office
+from models.org import Office, Person
 from models.plan import Indicator, Project, Strategy
 from models.reports import IndicatorResult, ProgressReport, ReportVersion
 from models.types import OfficeKind, ProjectStatus, StrategyLevel
@@ -66,6 +70,7 @@ class AnnualReport:
     own_projects: list[OwnProject]
     charts: dict[str, str]  # name → data: URI of the SVG
     made_on: date
+    evaluation: Evaluation | None = None  # campaigns, year-end evaluations, strategy success rates
 
 
 def _data_uri(svg: bytes) -> str:
@@ -110,6 +115,7 @@ def _notes(session: Session, fiscal_year: int, public: bool) -> list[Notes]:
         )
         .order_by(col(Project.code))
     )
+    scrub = _public_scrubber(session).scrub if public else None
     grouped: dict[Any, Notes] = {}
     seen: dict[Any, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for strategy_id, code, problems, suggestions in rows:
@@ -119,6 +125,8 @@ def _notes(session: Session, fiscal_year: int, public: bool) -> list[Notes]:
             (suggestions, seen[strategy_id][1], notes.suggestions, "suggestion_count"),
         ):
             value = (value or "").strip()
+            if scrub is not None:
+                value = scrub(value)
             if not value or value in kept:
                 continue
             kept.add(value)
@@ -126,6 +134,13 @@ def _notes(session: Session, fiscal_year: int, public: bool) -> list[Notes]:
             if len(shown) < NOTES_PER_STRATEGY:
                 shown.append(f"{value} ({code})")
     return sorted(grouped.values(), key=lambda n: (n.label == text.UNLINKED_STRATEGY, n.label))
+
+
+def _public_scrubber(session: Session) -> Scrubber:
+    """What the public edition takes out of free text: every person's name (anyone ever in the
+    office's data), LINE ids, phone numbers and e-mail addresses (`dashboard/redact.py`)."""
+    names = session.exec(select(Person.full_name)).all()
+    return Scrubber(names, text.REDACTED_NAME, text.REDACTED_CONTACT)
 
 
 def _own_projects(session: Session, period: Period, public: bool) -> list[OwnProject]:
@@ -212,6 +227,7 @@ def build(session: Session, fiscal_year: int, today: date, *, public: bool) -> A
             ),
         },
         made_on=today,
+        evaluation=evaluation.of_year(session, fiscal_year),
     )
 
 

@@ -172,6 +172,9 @@ PURPOSE_LABELS = {
     "reopen_notice": "แจ้งเปิดรายงานให้แก้ไข",
     "decision_notice": "แจ้งผลการพิจารณา",
     "approval_stuck": "แจ้งรายงานที่ไม่มีผู้อนุมัติ",
+    "campaign_invite": "เชิญตอบแบบประเมิน",
+    "campaign_reminder": "เตือนตอบแบบประเมิน",
+    "reply": "ตอบกลับในแชต",
     "apology": "แจ้งขออภัย (ระบบขัดข้อง)",
     "": "ตอบกลับในแชต",
 }
@@ -184,6 +187,11 @@ OUTBOX_STATUS_LABELS = {
     "deferred": "รอโควตาเดือนหน้า",
 }
 REACHABILITY_LABELS = {"unlinked": "ยังไม่ลงทะเบียน LINE", "following": "ติดต่อได้", "blocked": "บล็อกบัญชีแล้ว"}
+
+
+def purpose_label(purpose: str) -> str:
+    """What a message was for; a reply's later parts (`reply-1`, …) are replies too."""
+    return PURPOSE_LABELS.get(purpose.split("-", 1)[0] if purpose.startswith("reply-") else purpose, purpose)
 
 
 def reminded(count: int) -> str:
@@ -212,10 +220,25 @@ STUCK_WHAT_TO_DO = (
     "รายงานเหล่านี้ส่งแล้ว แต่ผู้รายงานเป็นผู้อนุมัติโครงการเอง และไม่มีผู้บังคับบัญชาระดับถัดไปในระบบ "
     "จึงไม่มีใครอนุมัติได้ค่ะ วิธีแก้: กำหนดผู้อนุมัติระดับถัดไปในข้อมูลหน่วยงาน "
     "(escalation_approver ของหน่วยงาน หรือ approver ของหน่วยงานระดับบน) หรือแก้ผู้อนุมัติของโครงการในแบบนำเข้า "
-    "แล้วนำเข้าอีกครั้ง เมื่อกำหนดแล้ว ผู้อนุมัติจะเห็นรายงานในเมนู \"รออนุมัติ\" ทาง LINE ค่ะ"
+    'แล้วนำเข้าอีกครั้ง เมื่อกำหนดแล้ว ผู้อนุมัติจะเห็นรายงานในเมนู "รออนุมัติ" ทาง LINE ค่ะ'
 )
 STUCK_NONE = "ไม่มีรายงานที่ค้างเพราะไม่มีผู้อนุมัติค่ะ"
 
 
 def stuck_marker(count: int) -> str:
     return f"มีรายงาน {count} รายการที่ไม่มีผู้อนุมัติ ดูวิธีแก้ค่ะ"
+
+
+# --- the annual report's public edition -------------------------------------------------------------
+REDACTED_NAME = "[ชื่อบุคคล]"
+REDACTED_CONTACT = "[ข้อมูลติดต่อ]"
+
+
+# --- evaluation results (issue 19) ----------------------------------------------------------------
+CAMPAIGN_STATUS_LABELS = {"scheduled": "รอเปิด", "open": "เปิดรับคำตอบ", "closed": "ปิดแล้ว"}
+CAMPAIGN_BY_CLI = (
+    "การเริ่มหรือปิดแบบประเมินทำด้วยคำสั่ง tidtam campaign start (ดูรายการด้วย tidtam campaign list) "
+    "เพื่อให้ตรวจสอบแบบประเมินและผู้รับก่อนส่งทาง LINE ค่ะ"
+)
+NO_CAMPAIGNS = "ยังไม่มีแบบประเมินสำหรับปีงบประมาณนี้ค่ะ"
+NO_STRATEGY_RATES = "ยังไม่มีโครงการที่เชื่อมโยงกับยุทธศาสตร์ในปีงบประมาณนี้ค่ะ"

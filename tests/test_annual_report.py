@@ -94,6 +94,43 @@ def test_the_public_edition_names_nobody(office, db_url, monkeypatch, tmp_path, 
     assert "U" + "a" * 32 not in html
 
 
+TYPED = (
+    "ครูใจดี มีสุขลาคลอด ผอ.ผู้บริหาร ใจกว้างรับทราบ ติดต่อ 081-234-5678 หรือ jaidee@school.ac.th "
+    "ไลน์ jaidee99 (U" + "b" * 32 + ")"
+)
+
+
+def _typed_into_the_problems(engine) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from models.reports import ReportVersion
+
+    with Session(engine) as s:  # what a reporter typed: names, a phone, an e-mail, a LINE id
+        s.execute(
+            sa.update(ReportVersion).where(ReportVersion.problems == "งบประมาณมาช้า").values(problems=TYPED)
+        )
+        s.commit()
+
+
+def test_the_public_edition_scrubs_names_and_contacts_from_free_text(
+    engine, office, db_url, monkeypatch, tmp_path, office_clock
+) -> None:
+    _typed_into_the_problems(engine)
+    internal = tmp_path / "internal"
+    assert _run(db_url, monkeypatch, "--fy", str(office.fy), "--out", str(internal)).exit_code == 0
+    kept = (internal / f"annual-report-{office.fy}.html").read_text(encoding="utf-8")
+    assert "ใจดี มีสุขลาคลอด" in kept and "081-234-5678" in kept  # the internal edition prints it as typed
+    out = tmp_path / "public"
+    result = _run(db_url, monkeypatch, "--fy", str(office.fy), "--out", str(out), "--public")
+    assert result.exit_code == 0, result.output
+    html = (out / f"annual-report-{office.fy}.html").read_text(encoding="utf-8")
+    for typed in ("ใจดี", "มีสุข", "ผู้บริหาร ใจกว้าง", "081-234-5678", "jaidee@school.ac.th", "jaidee99", "b" * 32):
+        assert typed not in html, typed
+    assert "ครู[ชื่อบุคคล]ลาคลอด ผอ.[ชื่อบุคคล]รับทราบ ติดต่อ [ข้อมูลติดต่อ] หรือ [ข้อมูลติดต่อ]" in html
+    text = _pdf_text(out / f"annual-report-{office.fy}.pdf")
+    assert _searchable("ลาคลอด") in text and _searchable("ใจดี") not in text
+
+
 def test_an_unknown_year_is_told_in_thai(office, db_url, monkeypatch, tmp_path, office_clock) -> None:
     result = _run(db_url, monkeypatch, "--fy", "2599", "--out", str(tmp_path / "x"))
     assert result.exit_code == 1 and "ไม่พบปีงบประมาณ 2599" in result.output

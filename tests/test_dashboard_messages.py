@@ -210,6 +210,7 @@ def test_the_messages_page_shows_to_whom(engine, db_url, fake_line, tmp_path, of
         link = login_link(fake_line, PLANNER).replace("http://127.0.0.1:8000", url)
         assert client.get(link).status_code == 303
         page = client.get("/dashboard/messages").text
+    assert "<td>reply</td>" not in page and "ตอบกลับในแชต" in page  # the bot's replies are named
     by_role = page.split("ส่งถึงใคร: ตามบทบาท", 1)[1].split("</table>", 1)[0]
     assert "ผู้รายงาน" in by_role
     by_office = page.split("ส่งถึงใคร: ตามหน่วยงาน", 1)[1].split("</table>", 1)[0]
