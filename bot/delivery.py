@@ -94,9 +94,7 @@ class Deliverer:
                 )
                 status = OutboxStatus.PENDING
             else:
-                record_failure(
-                    conn, row, status=OutboxStatus.FAILED, error=result.error or "", retry_at=None
-                )
+                record_failure(conn, row, status=OutboxStatus.FAILED, error=result.error or "", retry_at=None)
                 status = OutboxStatus.FAILED
         if status is not OutboxStatus.SENT:
             log.warning("outbox row %s: %s (%s)", row.id, status.value, result.error)

@@ -449,7 +449,12 @@ def record_sent(
 
 
 def record_failure(
-    session: Session | Connection, row: OutboxMessage, *, status: OutboxStatus, error: str, retry_at: datetime | None
+    session: Session | Connection,
+    row: OutboxMessage,
+    *,
+    status: OutboxStatus,
+    error: str,
+    retry_at: datetime | None,
 ) -> None:
     values: dict[str, Any] = {
         "row_id": row.id,
