@@ -24,8 +24,10 @@ Per target it prints: a burst of `--burst` events sent by `--concurrency` sender
 (answered events/s from the first send to the last answer; p50/p99); open-loop runs at each of
 `--rates` events/s for `--seconds` s (p50/p99/max, how long after the load the last answer came: a
 run that keeps up answers within a second; one that falls behind keeps answering long after); and
-for the product the worker's CPU per handled event. Lost (never answered) and duplicated (a token
-answered twice) events are counted for every run.
+for the product the worker's CPU per handled event (answered by reply or, late, by push). Lost
+(not answered within `--settle` s) and duplicated (a token answered twice) events are counted for
+every run, and the machine's load average at the end (the machine is shared: CPU per event is the
+figure its load moves least).
 
 Targets (issue 18): burst answered/s >= 1.0x the echo reference's on SQLite and PostgreSQL; at 100
 events/s p99 < 250 ms; at 250 events/s p99 < 1 s and nothing falling behind; worker CPU per handled
@@ -466,7 +468,8 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
                 if run.label == "burst" and echo_rate == echo_rate
                 else float("nan")
             )
-            cpu = f"{run.worker_cpu / run.answered * 1000:.2f}" if run.worker_cpu and run.answered else "-"
+            handled = run.answered + run.late  # every event answered, by reply or (late) by push
+            cpu = f"{run.worker_cpu / handled * 1000:.2f}" if run.worker_cpu and handled else "-"
             print(
                 f"{target.name:<18}{run.label:>8}{run.per_second:>12,.0f}"
                 f"{(f'{ratio:.2f}x' if ratio == ratio else '-'):>9}"

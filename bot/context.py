@@ -76,6 +76,11 @@ class EventContext:
         self._conversation = found
         return found
 
+    def remember_conversation(self, found: Conversation | None) -> None:
+        """The user's conversation row as read together with their person (`handle_event`)."""
+        if self.user_id is not None:
+            self._conversation = found
+
     def report_due_on(self, period_end: date, office_id: int, stored: date) -> date:
         """A quarter's deadline for a project of `office_id`: the one reminders use (stored one without rules)."""
         if self.rules is None:

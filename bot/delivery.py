@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.line_client import LineClient, SendResult, SendStatus
 from models.db import session_scope
@@ -69,11 +68,13 @@ class Deliverer:
 
     def _record(self, row: OutboxMessage, result: SendResult) -> OutboxStatus:
         now = self.now()
-        with Session(self.engine) as session:
+        # A plain connection, not an ORM session: the outcome is two prebuilt statements and a commit,
+        # written after every reply.
+        with self.engine.begin() as conn:
             if result.delivered:
                 recipient = row.recipients[0] if len(row.recipients) == 1 else "multicast"
                 record_sent(
-                    session,
+                    conn,
                     row,
                     now=now,
                     request_id=result.request_id,
@@ -83,21 +84,18 @@ class Deliverer:
                 status = OutboxStatus.SENT
             elif result.status is SendStatus.QUOTA_EXHAUSTED:
                 record_failure(
-                    session, row, status=OutboxStatus.DEFERRED, error=result.error or "", retry_at=None
+                    conn, row, status=OutboxStatus.DEFERRED, error=result.error or "", retry_at=None
                 )
                 status = OutboxStatus.DEFERRED
             elif result.status is SendStatus.TRANSIENT and row.attempts < MAX_ATTEMPTS:
                 delay = timedelta(seconds=min(3600, 15 * 2 ** (row.attempts - 1)))
                 record_failure(
-                    session, row, status=OutboxStatus.PENDING, error=result.error or "", retry_at=now + delay
+                    conn, row, status=OutboxStatus.PENDING, error=result.error or "", retry_at=now + delay
                 )
                 status = OutboxStatus.PENDING
             else:
-                record_failure(
-                    session, row, status=OutboxStatus.FAILED, error=result.error or "", retry_at=None
-                )
+                record_failure(conn, row, status=OutboxStatus.FAILED, error=result.error or "", retry_at=None)
                 status = OutboxStatus.FAILED
-            session.commit()
         if status is not OutboxStatus.SENT:
             log.warning("outbox row %s: %s (%s)", row.id, status.value, result.error)
         return status

@@ -30,7 +30,7 @@ from messages import chat
 from messages import menus as menu_text
 from messages.menus import MenuRole
 from messages.thai_dates import format_fiscal_year
-from models.linking import LinkResult, linked_person, redeem_link_code
+from models.linking import LinkResult, linked_person_and_conversation, redeem_link_code
 from models.messaging import ChatBinding
 from models.projects import open_period, projects_of_person
 from models.types import ChatType, Reachability
@@ -47,7 +47,9 @@ def handle_event(ctx: EventContext) -> None:
     """Route one event to its handler."""
     event = ctx.event
     if ctx.user_id and ctx.is_private:
-        ctx.person = linked_person(ctx.session, ctx.user_id)
+        ctx.person, conversation = linked_person_and_conversation(ctx.session, ctx.user_id)
+        if ctx.person is not None:
+            ctx.remember_conversation(conversation)  # read in the same round trip
         if isinstance(event, (MessageEvent, PostbackEvent, FollowEvent)):
             menus.keep_rich_menu(ctx)
     if isinstance(event, FollowEvent):

@@ -28,7 +28,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from models.messaging import ChatBinding, LinkCode, LinkRateWindow, LinkThrottle, LinkThrottleTrip
+from models.messaging import (
+    ChatBinding,
+    Conversation,
+    LinkCode,
+    LinkRateWindow,
+    LinkThrottle,
+    LinkThrottleTrip,
+)
 from models.ops import AuditLog
 from models.org import Office, Person
 from models.types import ChatType, LinkPurpose, Reachability
@@ -155,6 +162,23 @@ _PERSON_BY_LINE_USER = select(Person).where(Person.line_user_id == sa.bindparam(
 
 def linked_person(session: Session, line_user_id: str) -> Person | None:
     return session.exec(_PERSON_BY_LINE_USER, params={"line_user_id": line_user_id}).first()
+
+
+# Built once: the sender and their conversation row (a form in progress, a return waiting for its
+# reason) in one round trip, since nearly every event of a linked person reads both.
+_PERSON_AND_CONVERSATION = (
+    select(Person, Conversation)
+    .outerjoin(Conversation, col(Conversation.chat_key) == col(Person.line_user_id))
+    .where(Person.line_user_id == sa.bindparam("line_user_id"))
+)
+
+
+def linked_person_and_conversation(
+    session: Session, line_user_id: str
+) -> tuple[Person | None, Conversation | None]:
+    """The person linked to `line_user_id` and their chat's conversation row (None, None: not linked)."""
+    found = session.exec(_PERSON_AND_CONVERSATION, params={"line_user_id": line_user_id}).first()
+    return (found[0], found[1]) if found is not None else (None, None)
 
 
 def redeem_link_code(

@@ -438,7 +438,7 @@ def claim_due_messages(
 
 
 def record_sent(
-    session: Session,
+    session: Session | Connection,
     row: OutboxMessage,
     *,
     now: datetime,
@@ -480,7 +480,12 @@ def record_sent(
 
 
 def record_failure(
-    session: Session, row: OutboxMessage, *, status: OutboxStatus, error: str, retry_at: datetime | None
+    session: Session | Connection,
+    row: OutboxMessage,
+    *,
+    status: OutboxStatus,
+    error: str,
+    retry_at: datetime | None,
 ) -> None:
     values: dict[str, Any] = {
         "row_id": row.id,
