@@ -86,19 +86,25 @@ async def test_sqlite_waits_for_another_writer_without_blocking_the_loop(tmp_pat
     other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
     store = EventStore(engine)
     ticks = 0
+    served = asyncio.Event()
 
     async def ticker() -> None:
         nonlocal ticks
         while True:
             ticks += 1
+            if ticks >= 50:
+                served.set()
             await asyncio.sleep(0.001)
 
     clock = asyncio.create_task(ticker())
     try:
         writing = asyncio.create_task(store.append([event("e1")], NOW))
-        await asyncio.sleep(0.15)
-        assert not writing.done()  # still waiting for the lock …
-        assert ticks > 20  # … while the loop went on serving others
+        await asyncio.sleep(0)  # the write starts waiting for the lock
+        # The loop goes on serving others (50 turns of another task) while the write waits: counted in
+        # turns, not in a rate per wall-clock second, which a loaded machine cannot promise. A write that
+        # held the loop would let the ticker run only after it had given up, and so be done by then.
+        await asyncio.wait_for(served.wait(), timeout=30)
+        assert not writing.done()  # still waiting for the lock
         other.execute("COMMIT")
         assert await asyncio.wait_for(writing, timeout=5) == 1
     finally:
