@@ -330,9 +330,12 @@ class Pending:
     approvers: tuple[Person, ...]
 
 
-def pending_reports(session: Session, on: date, levels: int = 1) -> list[Pending]:
-    """Every submitted report waiting for a decision, with who may decide it."""
-    rows = session.exec(
+def pending_reports(
+    session: Session, on: date, levels: int = 1, *, where: sa.ColumnElement[bool] | None = None
+) -> list[Pending]:
+    """Every submitted report waiting for a decision, with who may decide it (`where`: only among the
+    reports whose project matches it)."""
+    statement = (
         select(ProgressReport, ReportVersion, Project)
         .join(
             ReportVersion,
@@ -345,8 +348,10 @@ def pending_reports(session: Session, on: date, levels: int = 1) -> list[Pending
         .where(col(ProgressReport.status) == ReportStatus.SUBMITTED)
         .order_by(col(ReportVersion.submitted_at), col(ProgressReport.id))
     )
+    if where is not None:
+        statement = statement.where(where)
     result = []
-    for report, version, project in rows:
+    for report, version, project in session.exec(statement):
         level = pending_level(session, report, version, levels)
         if level is None:
             continue
@@ -356,7 +361,76 @@ def pending_reports(session: Session, on: date, levels: int = 1) -> list[Pending
 
 
 def pending_for(session: Session, person: Person, on: date, levels: int = 1) -> list[Pending]:
-    return [p for p in pending_reports(session, on, levels) if any(a.id == person.id for a in p.approvers)]
+    """The reports waiting for `person`'s decision. The exact rule (`approvers_for`, `planners_for`)
+    is checked only on the reports `person` could decide at all (`_decidable_by`), not on every
+    submitted report of the database: a director's `รออนุมัติ` reads their own schools' reports."""
+    where = _decidable_by(session, person, on, levels)
+    if where is None:
+        return []
+    return [
+        p
+        for p in pending_reports(session, on, levels, where=where)
+        if any(a.id == person.id for a in p.approvers)
+    ]
+
+
+def _decidable_by(session: Session, person: Person, on: date, levels: int) -> sa.ColumnElement[bool] | None:
+    """A condition on Project that every project whose reports `person` may decide matches (more may
+    match; the exact rule is checked after it), or None when there is none. Level 1 follows
+    `approvers_for`: the project's approver, or one level up (`_next_level`), each with whoever acts
+    for them; so `person` and the principals they act for on `on` are the candidates. Level 2 follows
+    `planners_for`: a planner decides on the projects of their area office's tree."""
+    principals = [
+        a.principal_id
+        for a in session.exec(
+            select(ActingApprover).where(
+                col(ActingApprover.acting_id) == person.id,
+                col(ActingApprover.starts_on) <= on,
+                col(ActingApprover.ends_on) >= on,
+            )
+        )
+    ]
+    people = [
+        person,
+        *(session.exec(select(Person).where(col(Person.id).in_(principals))) if principals else []),
+    ]
+    codes = {p.code for p in people if p.code}
+    offices: set[int] = set()  # projects of these offices: `person` may be one level up
+    parents: set[int] = set()  # projects of these offices' children: likewise
+    for office in session.exec(
+        select(Office).where(sa.cast(col(Office.settings), sa.Text).like("%approver%"))
+    ):  # the few offices with a named approver (`settings["escalation_approver"]` or `["approver"]`)
+        settings = office.settings or {}
+        if str(settings.get("escalation_approver") or "") in codes:
+            offices.add(office.id or 0)
+        if str(settings.get("approver") or "") in codes:
+            parents.add(office.id or 0)
+    parents.update(p.office_id for p in people if p.has_role(Role.APPROVER) and p.active and p.office_id)
+    if parents:
+        offices.update(session.exec(select(Office.id).where(col(Office.parent_id).in_(sorted(parents)))))
+    if levels >= 2 and person.has_role(Role.PLANNER) and person.office_id:
+        offices.update(_area_tree(session, person.office_id))
+    conditions = [col(Project.approver_id).in_(sorted({p.id for p in people if p.id is not None}))]
+    if offices:
+        conditions.append(col(Project.office_id).in_(sorted(offices)))
+    return sa.or_(*conditions)
+
+
+def _area_tree(session: Session, office_id: int) -> set[int]:
+    """Every office under the root of `office_id`'s tree, the root included (`planners_for`'s area)."""
+    parent_of = dict(session.exec(select(Office.id, Office.parent_id)).all())
+    root = office_id
+    while parent_of.get(root) is not None:
+        root = parent_of[root] or root
+    tree, frontier = {root}, {root}
+    children: dict[int, list[int]] = {}
+    for child, parent in parent_of.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    while frontier:
+        frontier = {c for f in frontier for c in children.get(f, [])} - tree
+        tree |= frontier
+    return tree
 
 
 @dataclass(frozen=True)

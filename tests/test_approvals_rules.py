@@ -289,6 +289,61 @@ def test_pending_lists_follow_decisions_and_acting_dates(engine, office) -> None
         assert {p.report.id for p in pending_reports(s, TODAY)} == {second, own}
 
 
+def _everyone_pending(session: Session, on, levels: int) -> dict[int, set[int]]:
+    """Person id -> the reports waiting for them, by the rule itself: every submitted report of the
+    database, each with `approvers_for` / `planners_for` (what `pending_for` read before it narrowed)."""
+    waiting: dict[int, set[int]] = {}
+    for pending in pending_reports(session, on, levels):
+        for person in pending.approvers:
+            waiting.setdefault(person.id, set()).add(pending.report.id)
+    return waiting
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+def test_pending_for_reads_only_what_the_person_may_decide_and_misses_nothing(engine, office, levels) -> None:
+    """`pending_for` looks only at the reports a person could decide (their projects, the principals
+    they act for, the offices where they are one level up, a planner's area); whatever the set-up, it
+    lists exactly the reports the rule gives that person."""
+    set_acting(engine, office, TODAY, TODAY)
+    first, v = _submit(engine, office)  # the director's (and today his deputy's)
+    _submit(engine, office, project=office.projects[1])
+    _submit(engine, office, person=office.director, project=office.own_project)  # one level up
+    if levels == 2:  # the director approved: it now waits for the planning group
+        assert _decide(engine, first, v, office.director, levels=2).ok
+    set_ups = [
+        ({}, {}),
+        ({"escalation_approver": "PL1"}, {}),  # the school names who is one level up
+        ({}, {"approver": "DD1"}),  # the area office names its approver
+        ({"escalation_approver": "AD1"}, {"approver": "PL1"}),
+    ]
+    checked = 0
+    for school_settings, area_settings in set_ups:
+        with Session(engine) as s:
+            school = s.get(Office, office.seeded.school.id)
+            area = s.get(Office, office.seeded.office.id)
+            school.settings, area.settings = school_settings, area_settings
+            s.add_all([school, area])
+            s.commit()
+        for on in (TODAY, TODAY + timedelta(days=1)):  # with and without the deputy acting
+            with Session(engine) as s:
+                expected = _everyone_pending(s, on, levels)
+                for person in s.exec(sa.select(Person)).scalars():
+                    found = {p.report.id for p in pending_for(s, person, on, levels)}
+                    assert found == expected.get(person.id, set()), (
+                        school_settings,
+                        area_settings,
+                        on,
+                        person.code,
+                    )
+                    checked += bool(found)
+    assert checked >= 8  # the set-ups gave several people something to decide
+    if levels == 2:
+        with Session(engine) as s:
+            assert first in {
+                p.report.id for p in pending_for(s, s.get(Person, office.planner.id), TODAY, levels)
+            }
+
+
 # --- the database guarantees ---------------------------------------------------------------------------
 
 
