@@ -150,7 +150,8 @@ def spend(
     left: list[Push] = []
     spent = spent_all = 0
     messaged = messaged or {}
-    for push in sorted(_candidates(plan, held, due_by), key=_priority):
+    ranked = sorted(((_priority(push), push) for push in _candidates(plan, held, due_by)), key=_first)
+    for priority, push in ranked:
         people = push.recipient.person_ids
         if people and all(p in messaged for p in people):
             carrier, queued_at = messaged[people[0]]
@@ -161,7 +162,7 @@ def spend(
                     result.waiting.append(h.id)
             result.already += 1
             continue
-        urgent = _priority(push)[0] == 0
+        urgent = priority[0] == 0
         weight = 1 if push.recipient.personal else group_weight
         person_capped = any(p in at_cap for p in push.recipient.person_ids)
         over = (allowance is not None and spent >= allowance) or (
@@ -177,9 +178,14 @@ def spend(
     _leave_out(plan, result, left, area_of or {})
     # A planning group told nothing today but who was left out waits for its next message (at the
     # latest the weekly digest): a daily push of names alone would spend what it reports saving.
-    result.held_back = [push.recipient for push in result.pushes if _only_lists(push)]
-    result.pushes = [push for push in result.pushes if not _only_lists(push)]
+    lists = [_only_lists(push) for push in result.pushes]
+    result.held_back = [push.recipient for push, only in zip(result.pushes, lists, strict=True) if only]
+    result.pushes = [push for push, only in zip(result.pushes, lists, strict=True) if not only]
     return result
+
+
+def _first(pair: tuple[tuple[int, int], Push]) -> tuple[int, int]:
+    return pair[0]
 
 
 def _leave_out(plan: Plan, result: Spending, left: list[Push], area_of: dict[int, int | None]) -> None:

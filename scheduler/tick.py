@@ -493,7 +493,9 @@ def _outbox_rows(
     keys = retry_keys()
     max_lines = rules.delivery.max_lines
     ride = rules.riding.reminders_wait_hours > 0
-    groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
+    # Identical messages (people who own the same projects) go as one multicast: grouped by the
+    # message's JSON text, whose hash is cheap, rather than by the items, whose hash is deep.
+    groups: dict[str, list[Recipient]] = defaultdict(list)
     for push in pushes:
         r = push.recipient
         if push.held:
@@ -508,7 +510,7 @@ def _outbox_rows(
                 1,
             )  # fmt: skip
         elif r.personal:
-            groups[r.items].append(r)
+            groups[daily_message_json(r.items, day, max_lines=max_lines)].append(r)
         else:
             yield (
                 _row(
@@ -516,16 +518,17 @@ def _outbox_rows(
                 ),
                 1,
             )
-    for items, members in groups.items():
+    for message, members in groups.items():
+        items = members[0].items
         if len(members) == 1:
             r = members[0]
             rider = daily_rider(items) if ride else None
             yield (
-                _row(keys, f"daily:{day}:{r.key}", r, items, day, now, not_before, max_lines, rider=rider),
+                _row(keys, f"daily:{day}:{r.key}", r, items, day, now, not_before, max_lines, message,
+                     rider=rider),
                 1,
-            )
+            )  # fmt: skip
             continue
-        message: str | None = None
         for start in range(0, len(members), MULTICAST_LIMIT):
             chunk = members[start : start + MULTICAST_LIMIT]
             person_ids = [p for m in chunk for p in m.person_ids]
@@ -533,7 +536,6 @@ def _outbox_rows(
             group = Recipient(f"m{digest}", "", "", items, tuple(person_ids))
             row = _row(keys, f"daily:{day}:m{digest}", group, items, day, now, not_before, max_lines, message,
                        to=[m.to for m in chunk])  # fmt: skip
-            message = row["messages"][1:-1]
             yield row, len(chunk)
 
 
