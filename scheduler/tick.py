@@ -493,9 +493,8 @@ def _outbox_rows(
     keys = retry_keys()
     max_lines = rules.delivery.max_lines
     ride = rules.riding.reminders_wait_hours > 0
-    # Identical messages (people who own the same projects) go as one multicast: grouped by the
-    # message's JSON text, whose hash is cheap, rather than by the items, whose hash is deep.
-    groups: dict[str, list[Recipient]] = defaultdict(list)
+    # Identical messages (people who own the same projects) go as one multicast.
+    groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
     for push in pushes:
         r = push.recipient
         if push.held:
@@ -510,7 +509,7 @@ def _outbox_rows(
                 1,
             )  # fmt: skip
         elif r.personal:
-            groups[daily_message_json(r.items, day, max_lines=max_lines)].append(r)
+            groups[r.items].append(r)
         else:
             yield (
                 _row(
@@ -518,8 +517,8 @@ def _outbox_rows(
                 ),
                 1,
             )
-    for message, members in groups.items():
-        items = members[0].items
+    for items, members in groups.items():
+        message = daily_message_json(items, day, max_lines=max_lines)
         if len(members) == 1:
             r = members[0]
             rider = daily_rider(items) if ride else None
