@@ -88,6 +88,7 @@ class Spending:
     # People who had their message of the day already (a "remind now" from the dashboard): held row
     # ids that message told them of, by the id of that message's row.
     told: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    riders: list[Recipient] = field(default_factory=list)  # left out: their reminders may ride a reply
     already: int = 0  # pushes not sent because the person had today's message already
 
 
@@ -194,6 +195,8 @@ def _leave_out(plan: Plan, result: Spending, left: list[Push], area_of: dict[int
     for push in left:
         result.waiting.extend(h.id for h in push.held)
         reminders = [i for i in push.recipient.items if i.kind in _REMINDERS or i.kind is ItemKind.DRAFT_IDLE]
+        if reminders and push.recipient.personal and push.recipient.to:
+            result.riders.append(replace(push.recipient, items=tuple(reminders)))
         for person_id in push.recipient.person_ids:
             person = plan.people.get(person_id)
             area = push.recipient.area_id if push.recipient.area_id is not None else area_of.get(person_id)

@@ -38,6 +38,9 @@ from messages.riders import daily_rider, one_push
 from messages.scheduler_text import budget_figures
 from models import Lease, OutboxMessage, SchedulerRun
 from models.outbox import (
+    NEVER,
+    RIDE_ONLY_RULE,
+    expire_rides,
     held_rows,
     insert_rows,
     json_text,
@@ -298,6 +301,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             summary["line_quota"] = {"limit": reading.limit, "used": reading.used}
         try:
             with engine.begin() as conn:
+                expire_rides(conn)
                 held = [Held.of(row) for row in held_rows(conn)]
                 room, forecast = _room(conn, day, setup, used, reading, plan)
                 if forecast is not None:
@@ -319,6 +323,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                     mark_merged(conn, told, now, carrier)
                 keep_waiting(conn, spending.waiting, _day_end(setup.calendar.next_working_day(day), setup.tz))
                 _hold_back(conn, spending.held_back, day, now, setup)
+                _ride_only(conn, spending.riders, day, now, setup)
                 result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
                 summarised = sum(
                     i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
@@ -378,6 +383,26 @@ def _hold_back(
         row.update(status=OutboxStatus.HELD.value, ride_key=r.to, rule="left_out")
         rows.append(row)
     insert_rows(conn, rows)
+
+
+def _ride_only(
+    conn: Connection, recipients: Sequence[Recipient], day: date, now: datetime, setup: TickSetup
+) -> None:
+    """The reminders the budget left out, held to ride on the person's free reply today (a rider
+    line; never pushed: the next tick removes what no reply took)."""
+    if not recipients:
+        return
+    keys = retry_keys()
+    rows = []
+    max_lines = setup.rules.delivery.max_lines
+    for r in recipients:
+        row = _row(
+            keys, f"ride:{day}:{r.key}", r, r.items, day, now, NEVER, max_lines, rider=daily_rider(r.items)
+        )
+        row.update(status=OutboxStatus.HELD.value, rule=RIDE_ONLY_RULE)
+        rows.append(row)
+    for batch in range(0, len(rows), _CHUNK):
+        insert_rows(conn, rows[batch : batch + _CHUNK])
 
 
 def _next_digest_day(day: date, setup: TickSetup) -> datetime:
