@@ -22,7 +22,7 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
 from linebot.v3.messaging import FlexMessage
 
@@ -72,9 +72,10 @@ class ItemKind(StrEnum):
 _RANK = {kind: position for position, kind in enumerate(ItemKind)}
 
 
-@dataclass(frozen=True)
-class Line:
-    """One listed thing: a project (code, name), an office (code, name, detail), a step, a count."""
+class Line(NamedTuple):
+    """One listed thing: a project (code, name), an office (code, name, detail), a step, a count.
+    A named tuple, not a dataclass: a big tick hashes millions of them (identical messages are
+    grouped into multicasts), and a tuple's hash is computed in C."""
 
     code: str
     text: str

@@ -18,7 +18,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -257,7 +257,7 @@ def held_rows(conn: Connection) -> list[Any]:
             _OUTBOX.c.not_before,
             _OUTBOX.c.created_at,
         )
-        .where(_OUTBOX.c.status == OutboxStatus.HELD.value)
+        .where(_OUTBOX.c.status == OutboxStatus.HELD.value, _OUTBOX.c.rule != RIDE_ONLY_RULE)
         .order_by(_OUTBOX.c.id)
     ).all()
     return list(rows)
@@ -278,6 +278,23 @@ def mark_merged(conn: Connection, row_ids: Sequence[int], now: datetime, carrier
             )
             .values(**values)
         )
+
+
+# A day's reminders the budget could not push: held only to ride on the person's free reply that
+# day, never released as a push (their time is NEVER), and expired by the next tick, which plans
+# afresh (`expire_rides`).
+RIDE_ONLY_RULE = "reminder_ride"
+NEVER = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def expire_rides(conn: Connection) -> int:
+    """Remove the ride-only rows no reply took (the day they were for is over)."""
+    result = conn.execute(
+        sa.delete(_OUTBOX).where(
+            _OUTBOX.c.rule == RIDE_ONLY_RULE, _OUTBOX.c.status == OutboxStatus.HELD.value
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 # Pushes queued outside the tick that are a person's message of the day: the dashboard's "remind one

@@ -88,6 +88,7 @@ class Spending:
     # People who had their message of the day already (a "remind now" from the dashboard): held row
     # ids that message told them of, by the id of that message's row.
     told: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    riders: list[Recipient] = field(default_factory=list)  # left out: their reminders may ride a reply
     already: int = 0  # pushes not sent because the person had today's message already
 
 
@@ -150,7 +151,8 @@ def spend(
     left: list[Push] = []
     spent = spent_all = 0
     messaged = messaged or {}
-    for push in sorted(_candidates(plan, held, due_by), key=_priority):
+    ranked = sorted(((_priority(push), push) for push in _candidates(plan, held, due_by)), key=_first)
+    for priority, push in ranked:
         people = push.recipient.person_ids
         if people and all(p in messaged for p in people):
             carrier, queued_at = messaged[people[0]]
@@ -161,7 +163,7 @@ def spend(
                     result.waiting.append(h.id)
             result.already += 1
             continue
-        urgent = _priority(push)[0] == 0
+        urgent = priority[0] == 0
         weight = 1 if push.recipient.personal else group_weight
         person_capped = any(p in at_cap for p in push.recipient.person_ids)
         over = (allowance is not None and spent >= allowance) or (
@@ -177,9 +179,14 @@ def spend(
     _leave_out(plan, result, left, area_of or {})
     # A planning group told nothing today but who was left out waits for its next message (at the
     # latest the weekly digest): a daily push of names alone would spend what it reports saving.
-    result.held_back = [push.recipient for push in result.pushes if _only_lists(push)]
-    result.pushes = [push for push in result.pushes if not _only_lists(push)]
+    lists = [_only_lists(push) for push in result.pushes]
+    result.held_back = [push.recipient for push, only in zip(result.pushes, lists, strict=True) if only]
+    result.pushes = [push for push, only in zip(result.pushes, lists, strict=True) if not only]
     return result
+
+
+def _first(pair: tuple[tuple[int, int], Push]) -> tuple[int, int]:
+    return pair[0]
 
 
 def _leave_out(plan: Plan, result: Spending, left: list[Push], area_of: dict[int, int | None]) -> None:
@@ -188,6 +195,8 @@ def _leave_out(plan: Plan, result: Spending, left: list[Push], area_of: dict[int
     for push in left:
         result.waiting.extend(h.id for h in push.held)
         reminders = [i for i in push.recipient.items if i.kind in _REMINDERS or i.kind is ItemKind.DRAFT_IDLE]
+        if reminders and push.recipient.personal and push.recipient.to:
+            result.riders.append(replace(push.recipient, items=tuple(reminders)))
         for person_id in push.recipient.person_ids:
             person = plan.people.get(person_id)
             area = push.recipient.area_id if push.recipient.area_id is not None else area_of.get(person_id)

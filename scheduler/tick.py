@@ -38,6 +38,9 @@ from messages.riders import daily_rider, one_push
 from messages.scheduler_text import budget_figures
 from models import Lease, OutboxMessage, SchedulerRun
 from models.outbox import (
+    NEVER,
+    RIDE_ONLY_RULE,
+    expire_rides,
     held_rows,
     insert_rows,
     json_text,
@@ -298,6 +301,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             summary["line_quota"] = {"limit": reading.limit, "used": reading.used}
         try:
             with engine.begin() as conn:
+                expire_rides(conn)
                 held = [Held.of(row) for row in held_rows(conn)]
                 room, forecast = _room(conn, day, setup, used, reading, plan)
                 if forecast is not None:
@@ -319,6 +323,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                     mark_merged(conn, told, now, carrier)
                 keep_waiting(conn, spending.waiting, _day_end(setup.calendar.next_working_day(day), setup.tz))
                 _hold_back(conn, spending.held_back, day, now, setup)
+                _ride_only(conn, spending.riders, day, now, setup)
                 result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
                 summarised = sum(
                     i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
@@ -378,6 +383,26 @@ def _hold_back(
         row.update(status=OutboxStatus.HELD.value, ride_key=r.to, rule="left_out")
         rows.append(row)
     insert_rows(conn, rows)
+
+
+def _ride_only(
+    conn: Connection, recipients: Sequence[Recipient], day: date, now: datetime, setup: TickSetup
+) -> None:
+    """The reminders the budget left out, held to ride on the person's free reply today (a rider
+    line; never pushed: the next tick removes what no reply took)."""
+    if not recipients:
+        return
+    keys = retry_keys()
+    rows = []
+    max_lines = setup.rules.delivery.max_lines
+    for r in recipients:
+        row = _row(
+            keys, f"ride:{day}:{r.key}", r, r.items, day, now, NEVER, max_lines, rider=daily_rider(r.items)
+        )
+        row.update(status=OutboxStatus.HELD.value, rule=RIDE_ONLY_RULE)
+        rows.append(row)
+    for batch in range(0, len(rows), _CHUNK):
+        insert_rows(conn, rows[batch : batch + _CHUNK])
 
 
 def _next_digest_day(day: date, setup: TickSetup) -> datetime:
@@ -493,6 +518,7 @@ def _outbox_rows(
     keys = retry_keys()
     max_lines = rules.delivery.max_lines
     ride = rules.riding.reminders_wait_hours > 0
+    # Identical messages (people who own the same projects) go as one multicast.
     groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
     for push in pushes:
         r = push.recipient
@@ -517,15 +543,16 @@ def _outbox_rows(
                 1,
             )
     for items, members in groups.items():
+        message = daily_message_json(items, day, max_lines=max_lines)
         if len(members) == 1:
             r = members[0]
             rider = daily_rider(items) if ride else None
             yield (
-                _row(keys, f"daily:{day}:{r.key}", r, items, day, now, not_before, max_lines, rider=rider),
+                _row(keys, f"daily:{day}:{r.key}", r, items, day, now, not_before, max_lines, message,
+                     rider=rider),
                 1,
-            )
+            )  # fmt: skip
             continue
-        message: str | None = None
         for start in range(0, len(members), MULTICAST_LIMIT):
             chunk = members[start : start + MULTICAST_LIMIT]
             person_ids = [p for m in chunk for p in m.person_ids]
@@ -533,7 +560,6 @@ def _outbox_rows(
             group = Recipient(f"m{digest}", "", "", items, tuple(person_ids))
             row = _row(keys, f"daily:{day}:m{digest}", group, items, day, now, not_before, max_lines, message,
                        to=[m.to for m in chunk])  # fmt: skip
-            message = row["messages"][1:-1]
             yield row, len(chunk)
 
 

@@ -151,3 +151,30 @@ def test_remind_dry_run_shows_what_campaigns_would_send(engine: Engine, db_url: 
     block = out.output.split("== T00001-1 ")[1].split("\n== ")[0]
     assert "(campaign_invite)" in block and "(report_due)" in block
     assert len(_rows(engine)) == before, "a dry run queues nothing"
+
+
+def test_reminders_the_budget_leaves_out_ride_on_a_free_reply_that_day_and_are_never_pushed(
+    engine: Engine,
+) -> None:
+    from models.outbox import NEVER, RIDE_ONLY_RULE, release_held, take_riders
+    from scheduler.tick import TickSetup as Setup
+
+    g = generate_office(engine, schools=3, projects_per_school=3, teachers_per_school=2)
+    setup = Setup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=4)
+    result = run_tick(engine, FixedClock(_at(DAY, 8, 30)), setup)
+    assert result.ran and result.left_out > 0
+    rides = _rows(engine, RIDE_ONLY_RULE)
+    assert rides and {r.status for r in rides} == {OutboxStatus.HELD.value}
+    assert {r.not_before for r in rides} == {NEVER} and all(r.rider for r in rides)
+    teachers = {t for ts in g.teachers_of.values() for t in ts}
+    assert {p for r in rides for p in r.person_ids} <= teachers | set(g.director_of.values())
+    with engine.begin() as conn:
+        assert release_held(conn, _at(DAY, 23)) == 0, "never released as a push"
+    first = rides[0]
+    with Session(engine) as s:  # the person writes to the bot: the reminder rides on the reply
+        taken = take_riders(s, first.recipients[0], _at(DAY, 10))
+        s.commit()
+    assert [row_id for row_id, _r in taken] == [first.id] and "ยังไม่ได้ส่ง" in taken[0][1]
+    run_tick(engine, FixedClock(_at(date(2027, 1, 11), 8, 30)), setup)
+    left = {r.id: r.status for r in _rows(engine, RIDE_ONLY_RULE) if r.created_at < _at(date(2027, 1, 9), 0)}
+    assert left == {first.id: OutboxStatus.MERGED.value}, "the next tick removed what no reply took"
