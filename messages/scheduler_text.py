@@ -43,7 +43,7 @@ def group_label(office_name: str) -> str:
 
 def _codes(codes: Sequence[str], shown: int = 5) -> str:
     listed = ", ".join(sorted(codes)[:shown])
-    return listed + (f" และอีก {len(codes) - shown}" if len(codes) > shown else "")
+    return listed + (f" และอีก {len(codes) - shown} โครงการ" if len(codes) > shown else "")
 
 
 def late_projects_detail(codes: Sequence[str]) -> str:

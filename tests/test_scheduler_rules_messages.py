@@ -181,3 +181,10 @@ def test_a_period_code_is_never_shown() -> None:
     lines = item_text(item)
     assert lines[1] == "• P001 โครงการอ่าน — ไตรมาส 1/2570"
     assert "2570Q1" not in json.dumps(daily_message_dict([item], DAY), ensure_ascii=False)
+
+
+def test_a_long_list_of_late_projects_counts_the_rest_with_its_classifier() -> None:
+    from messages.scheduler_text import late_projects_detail
+
+    line = late_projects_detail([f"P{n:03d}" for n in range(8)])
+    assert line == "8 โครงการ: P000, P001, P002, P003, P004 และอีก 3 โครงการ"
