@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from bot.forms.kinds import match_choice, parse_answer
+from bot.forms.kinds import match_choice, parse_answer, parse_multi
 from bot.forms.spec import Choice, Confirm, Field, Form, FormData, Item, Kind
 from bot.postback import parse_int
 from messages.errors import InputError
@@ -273,6 +273,8 @@ class _Run:
             self.answers[f.name] = value
         if previous != value:
             self.clear_dependents(f.name)
+        if f.name in (self.state.get("reask") or ()):
+            self.state["reask"] = [n for n in self.state["reask"] if n != f.name]
 
     def clear_dependents(self, name: str) -> None:
         # Declarations only depend on earlier fields, so this recursion ends.
@@ -295,8 +297,9 @@ class _Run:
         return result
 
     def next_unanswered(self) -> tuple[Field, Item | None] | None:
+        reask = set(self.state.get("reask") or ())
         for f, item in self.positions():
-            if self.is_answered(f, item):
+            if self.is_answered(f, item) and (f.is_repeat or f.name not in reask):
                 continue
             if f.kind is Kind.CHOICE and f.auto_single:
                 choices = self.choices_of(f)
@@ -311,6 +314,8 @@ class _Run:
         for f in self.form.fields:
             if f.name not in applicable and f.name in self.answers:
                 del self.answers[f.name]
+        if self.state.get("reask"):
+            self.state["reask"] = [n for n in self.state["reask"] if n in applicable]
 
     def bump(self) -> int:
         self.state["seq"] = int(self.state.get("seq", 0)) + 1
@@ -382,6 +387,8 @@ class _Run:
             pages = max(1, -(-len(choices) // per_page)) if choices else 1
             page = min(max(page, 0), pages - 1)
             options = tuple(choices[page * per_page : (page + 1) * per_page])
+        elif f.kind is Kind.MULTI:
+            options = tuple(self.choices_of(f))
         default = None
         default_label = None
         current = self.get_answer(f, item) if self.is_answered(f, item) else None
@@ -444,6 +451,8 @@ class _Run:
             choice_label = None
             if f.kind is Kind.CHOICE and answered:
                 choice_label = next((c.label for c in self.choices_of(f) if c.value == value), None)
+            elif f.kind is Kind.MULTI and answered and isinstance(value, list):
+                choice_label = ", ".join(c.label for c in self.choices_of(f) if c.value in value)
             rows.append(
                 SummaryRow(
                     field=f.name,
@@ -613,7 +622,10 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
     if f.kind is Kind.CHOICE:
         return _typed_choice(run, f, item, inp.text)
     try:
-        value = parse_answer(f, inp.text, today=today, unit=item.unit if item else "")
+        if f.kind is Kind.MULTI:
+            value: Any = parse_multi(run.choices_of(f), inp.text)
+        else:
+            value = parse_answer(f, inp.text, today=today, unit=(item.unit if item else "") or f.unit)
     except InputError as error:
         run.replies.append(Problem(error.message, error.example))
         run.ask_again()
@@ -802,6 +814,8 @@ def _entered(run: _Run) -> bool:
 
 
 def _back(run: _Run) -> StepResult:
+    if run.form.back_reasks:
+        return _back_in_order(run)
     history: list[dict[str, Any]] = run.state.get("history") or []
     while history:
         previous = history.pop()
@@ -823,6 +837,26 @@ def _back(run: _Run) -> StepResult:
         return _done(run)
     run.replies.append(Notice(NoticeCode.NOTHING_BEFORE))
     run.ask_again()
+    return _done(run)
+
+
+def _back_in_order(run: _Run) -> StepResult:
+    """The previous applicable question in the form's order (the last one from the summary), to be
+    asked again, as is every question gone back over (see `Form.back_reasks`); repeats are not used."""
+    names = [f.name for f, _ in run.positions()]
+    here = run.cursor["field"] if run.cursor and run.state.get("mode") != "summary" else None
+    position = names.index(here) if here in names else len(names)
+    if position == 0:
+        run.replies.append(Notice(NoticeCode.NOTHING_BEFORE))
+        run.ask_again()
+        return _done(run)
+    target = run.form.field(names[position - 1])
+    reask = list(run.state.get("reask") or [])
+    if target.name not in reask:
+        reask.append(target.name)
+    run.state["reask"] = reask
+    run.state["cursor"] = None
+    run.ask(target, None)
     return _done(run)
 
 
