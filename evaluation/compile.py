@@ -43,6 +43,7 @@ def to_form(questionnaire: Questionnaire) -> Form:
         fields=tuple(_field(questionnaire, q) for q in questionnaire.questions),
         help_text=questionnaire.intro,
         back_reasks=True,
+        cancel_pauses=True,
     )
 
 

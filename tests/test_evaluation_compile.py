@@ -64,7 +64,7 @@ TYPED = {
     "comment": ["ดีมาก", "  ควร   ชี้แจง  ", "ข้อความยาวเกินยี่สิบตัวอักษรแน่นอน", ""],
     "why_line": ["สะดวก", "เร็วดี ค่ะ", ""],
 }
-ACTIONS = ("type", "type", "type", "skip", "back")
+ACTIONS = ("type", "type", "type", "skip", "back", "toggle", "done", "cancel")
 
 
 def questionnaire() -> Questionnaire:
@@ -121,6 +121,37 @@ class Pair:
     def back(self) -> None:
         self.feed(qe.Tap(qe.Op.BACK, None), fe.CommandInput(fe.Command.BACK))
 
+    def seqs(self) -> tuple[int, int]:
+        assert self.q_step.state is not None and self.f_result.state is not None
+        return int(self.q_step.state["seq"]), int(self.f_result.state["seq"])
+
+    def toggle(self, number: int) -> None:
+        q_seq, f_seq = self.seqs()
+        self.feed(qe.Tap(qe.Op.TOGGLE, q_seq, str(number)), fe.ButtonInput(fe.Op.TOGGLE, f_seq, str(number)))
+        assert self.q_step.state is not None and self.f_result.state is not None
+        assert self.q_step.state["picked"] == self.f_result.state["picked"]
+
+    def done(self) -> None:
+        self.feed(qe.Tap(qe.Op.DONE, None), fe.CommandInput(fe.Command.DONE))
+
+    def edit(self, number: int) -> None:
+        """From the review: the question by its number among those that apply."""
+        assert self.q_step.state is not None
+        key = self.q.applicable(self.q_step.state["answers"])[number - 1].key
+        q_seq, f_seq = self.seqs()
+        self.feed(qe.Tap(qe.Op.EDIT_KEY, q_seq, str(number)), fe.ButtonInput(fe.Op.EDIT, f_seq, key))
+
+    def cancel(self) -> Pair:
+        """Both pause with the same draft; then both start again from it."""
+        assert self.q_step.state is not None and self.f_result.state is not None
+        q_paused = qe.step(self.q, self.q_step.state, qe.Tap(qe.Op.CANCEL, None))
+        f_paused = fe.step(self.form, self.f_result.state, fe.CommandInput(fe.Command.CANCEL), None, TODAY)
+        assert q_paused.state is None and f_paused.state is None
+        (q_draft,) = [e.answers for e in q_paused.effects if isinstance(e, qe.SaveDraft)]
+        (f_draft,) = [e.answers for e in f_paused.effects if isinstance(e, fe.SaveDraft)]
+        assert stored(self.q, f_draft) == q_draft
+        return Pair(self.q, answers=q_draft)
+
     def submit(self) -> tuple[dict[str, Any], dict[str, Any]]:
         assert self.q_step.state is not None and self.f_result.state is not None
         q_done = qe.step(self.q, self.q_step.state, qe.Tap(qe.Op.SUBMIT, None))
@@ -135,19 +166,30 @@ class Pair:
 @given(st.data())
 def test_the_compiled_form_asks_and_stores_what_the_questionnaire_engine_does(data: st.DataObject) -> None:
     pair = Pair(questionnaire())
-    for _ in range(40):  # bounded: a run that has not reached the review by then just stops
+    for _ in range(40):  # bounded: a run that has not submitted by then just stops
         if pair.position == "review":
-            break
+            if data.draw(st.booleans()):
+                q_answers, f_answers = pair.submit()
+                assert f_answers == q_answers
+                return
+            assert pair.q_step.state is not None
+            count = len(pair.q.applicable(pair.q_step.state["answers"]))
+            pair.edit(data.draw(st.integers(1, count)))
+            continue
         action = data.draw(st.sampled_from(ACTIONS))
+        multi = pair.position == "topics"
         if action == "skip":
             pair.skip()
         elif action == "back":
             pair.back()
+        elif action == "cancel":
+            pair = pair.cancel()
+        elif action == "toggle" and multi:
+            pair.toggle(data.draw(st.integers(1, 3)))
+        elif action == "done" and multi:
+            pair.done()
         else:
             pair.type(data.draw(st.sampled_from(TYPED[pair.position])))
-    if pair.position == "review":
-        q_answers, f_answers = pair.submit()
-        assert f_answers == q_answers
 
 
 def test_a_full_run_stores_each_kind_as_the_questionnaire_does() -> None:

@@ -51,6 +51,7 @@ class Op(StrEnum):
     CANCEL = "cancel"
     DONE = "done"  # finished sending photos
     REMOVE = "rm"  # remove a photo already sent: value = its number (1-based)
+    TOGGLE = "tg"  # a multi field's choice ticked or unticked: value = its number (1-based)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Question:
     photos: int = 0
     max_photos: int = 0
     searching: bool = False
+    picked: tuple[str, ...] = ()  # a multi field's values ticked so far
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class NoticeCode(StrEnum):
     HELP = "help"
     NO_CHOICES = "no_choices"
     COMMAND_WORD = "command_word"
+    MULTI_EMPTY = "multi_empty"  # "done" with nothing ticked on a multi field that must be answered
 
 
 @dataclass(frozen=True)
@@ -332,7 +335,7 @@ class _Run:
         if f.kind is Kind.CHOICE and not self.choices_of(f):
             self.nothing_to_choose(f)
             return
-        self.ask(f, item)
+        self.ask(f, item, restore_picked=True)
 
     def nothing_to_choose(self, f: Field) -> None:
         """A choice left without options (e.g. a project with no quarter open): say so and ask again the
@@ -353,7 +356,15 @@ class _Run:
             return
         self.state["ended"] = True
 
-    def ask(self, f: Field, item: Item | None, *, page: int = 0, search: list[str] | None = None) -> None:
+    def ask(
+        self,
+        f: Field,
+        item: Item | None,
+        *,
+        page: int = 0,
+        search: list[str] | None = None,
+        restore_picked: bool = False,
+    ) -> None:
         cursor = self.cursor
         here = {"field": f.name, "item": item.key if item else None}
         if (
@@ -367,6 +378,11 @@ class _Run:
                 history.append(previous)
         self.state["cursor"] = {**here, "page": page, "search": search}
         self.state["mode"] = "ask"
+        if f.kind is Kind.MULTI:
+            # Ticked again only when the form comes to it by itself; "back" and "edit" start unticked,
+            # the answer shown with the keep button.
+            current = self.answers.get(f.name) if restore_picked else None
+            self.state["picked"] = list(current) if isinstance(current, list) else []
         if f.kind is Kind.PHOTO and self.state.get("early_photos"):
             kept = [p for p in (self.answers.get(f.name) or []) if isinstance(p, str)]
             kept += [p for p in self.state.pop("early_photos") if p not in kept]
@@ -425,6 +441,7 @@ class _Run:
             photos=photos,
             max_photos=f.max_photos if f.kind is Kind.PHOTO else 0,
             searching=bool(search),
+            picked=tuple(self.state.get("picked") or ()) if f.kind is Kind.MULTI else (),
         )
 
     def ask_again(self) -> None:
@@ -602,6 +619,8 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
             return _done(run)
         if inp.op is Op.REMOVE and f.kind is Kind.PHOTO:
             return _remove_photo(run, f, inp.value)
+        if inp.op is Op.TOGGLE and f.kind is Kind.MULTI:
+            return _toggle(run, f, inp.value)
         if inp.op is Op.KEEP:
             default = run.question(f, item).default
             run.state["seq"] = int(run.state["seq"]) - 1  # building the question must not move seq
@@ -681,6 +700,35 @@ def _remove_photo(run: _Run, f: Field, value: str) -> StepResult:
     return _done(run)
 
 
+def _toggle(run: _Run, f: Field, value: str) -> StepResult:
+    choices = list(run.choices_of(f))
+    number = parse_int(value, max_value=max(1, len(choices)))
+    if number is None or not 1 <= number <= len(choices):
+        run.replies.append(Notice(NoticeCode.STALE_BUTTON))
+        run.ask_again()
+        return _done(run)
+    choice = choices[number - 1].value
+    picked = list(run.state.get("picked") or [])
+    run.state["picked"] = [v for v in picked if v != choice] if choice in picked else [*picked, choice]
+    run.replies.append(run.question(f, run.item_at_cursor()))
+    return _done(run)
+
+
+def _multi_done(run: _Run, f: Field) -> StepResult:
+    picked = set(run.state.get("picked") or ())
+    values = [c.value for c in run.choices_of(f) if c.value in picked]
+    if values:
+        run.accept(f, run.item_at_cursor(), values)
+    elif f.optional:
+        run.set_answer(f, run.item_at_cursor(), SKIPPED)
+        run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
+        run.go_on()
+    else:
+        run.replies.append(Notice(NoticeCode.MULTI_EMPTY))
+        run.ask_again()
+    return _done(run)
+
+
 def _typed_choice(run: _Run, f: Field, item: Item | None, typed: str) -> StepResult:
     choices = list(run.choices_of(f))
     cursor = run.cursor or {}
@@ -742,6 +790,8 @@ def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepRes
             run.state.pop("pending", None)
             run.ask_again()
         return _done(run)
+    if command is Command.CANCEL and run.form.cancel_pauses:
+        return StepResult(None, run.replies, [SaveDraft(copy.deepcopy(run.answers)), Cancelled()])
     if command is Command.CANCEL and not _entered(run):
         # Nothing typed yet: nothing to lose, so no "are you sure?".
         return StepResult(None, run.replies, [Cancelled(kept_draft=False)])
@@ -771,6 +821,8 @@ def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepRes
     if mode == "summary" or f is None:
         run.show_summary()
         return _done(run)
+    if command is Command.DONE and f.kind is Kind.MULTI:
+        return _multi_done(run, f)
     if command in (Command.SKIP, Command.DONE):
         if f.kind is Kind.PHOTO:
             if f.name not in run.answers:
@@ -874,6 +926,8 @@ def _edit(run: _Run, name: str, item_key: str) -> StepResult:
             run.show_summary()
             return _done(run)
     # Editing photos keeps those sent: the question offers to add more or remove one.
+    if run.form.back_reasks and not f.is_repeat:
+        run.state["reask"] = [*(n for n in run.state.get("reask") or [] if n != f.name), f.name]
     run.state["cursor"] = None
     run.ask(f, item)
     # After this answer the engine continues with whatever is unanswered, then shows the summary.

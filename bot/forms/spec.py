@@ -100,9 +100,12 @@ class Form:
     title: str
     fields: tuple[Field, ...]
     help_text: str = ""
-    # "Back" goes to the previous question in the form's order, and every question gone back over is
-    # asked again (its answer shown to keep) before the summary: the questionnaires' way.
+    # "Back" goes to the previous question in the form's order, and every question gone back over (or
+    # chosen from the summary to edit) is asked again, its answer shown to keep, before the summary
+    # comes back: the questionnaires' way.
     back_reasks: bool = False
+    # "Cancel" pauses at once, keeping the answers as a draft (no "are you sure?"): nothing is lost.
+    cancel_pauses: bool = False
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
