@@ -8,12 +8,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+import questionnaire_oracle as qe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.forms import engine as fe
 from bot.forms.spec import Form, FormDeclarationError, Kind
-from evaluation import engine as qe
 from evaluation.compile import engine_answers, stored, to_form
 from evaluation.loader import parse_yaml
 from evaluation.questionnaire import Questionnaire
@@ -59,7 +59,7 @@ questions:
 TYPED = {
     "clarity": ["1", "2", "4", "5", "๓", "มาก", "น้อยที่สุด", "6", "0", "ดี", ""],
     "channel": ["1", "4", "LINE", "line", "เว็บ", "การประชุม", "5", "ไปรษณีย์"],
-    "topics": ["1", "1,3", "3, 1", "2 และ 3", "งบประมาณ", "ตัวชี้วัด, ปฏิทินงาน", "4", "1,9", "อื่น ๆ"],
+    "topics": ["1", "1,3", "1 3", "๒ ๓", "3, 1", "2 และ 3", "งบประมาณ", "ตัวชี้วัด, ปฏิทินงาน", "4", "1,9", "อื่น ๆ"],
     "hours": ["0", "10", "11", "12.5", "๒๐", "100", "101", "-1", "120 ชั่วโมง", "20 ชั่วโมง", "สิบ", ""],
     "comment": ["ดีมาก", "  ควร   ชี้แจง  ", "ข้อความยาวเกินยี่สิบตัวอักษรแน่นอน", ""],
     "why_line": ["สะดวก", "เร็วดี ค่ะ", ""],

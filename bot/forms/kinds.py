@@ -70,7 +70,7 @@ def parse_answer(field: Field, raw: str, *, today: date, unit: str = "") -> Any:
 def parse_multi(choices: Sequence[Choice], raw: str) -> list[str]:
     """A typed multi answer ("1, 3", "1 และ 3", "LINE เว็บไซต์"): the values of the choices it names,
     in the choices' order; each part a number in the list, a label, or a part naming only one choice."""
-    typed = normalize(normalize_digits(raw))
+    typed = " ".join(normalize_digits(raw).split()).casefold()  # spaces kept: they part the choices
     if not typed:
         raise InputError(text.empty_answer(), text.example_for(Kind.MULTI))
     parts = [p for p in typed.replace("และ", ",").replace(" ", ",").split(",") if p]
