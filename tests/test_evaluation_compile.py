@@ -260,3 +260,23 @@ def test_a_multi_field_needs_its_choices() -> None:
 
     with pytest.raises(FormDeclarationError, match="no choices"):
         Form("broken", "x", (Field("m", Kind.MULTI, "m", prompt=lambda a, d, i: "?"),))
+
+
+def test_a_conversation_saved_before_the_port_goes_on_where_it_was() -> None:
+    from evaluation import engine
+
+    q = questionnaire()
+    old = qe.start(q, answers={"clarity": 4}, base={"flow": "campaign", "ref": 7})
+    assert old.state is not None and "form" not in old.state
+    shown = engine.resume(q, old.state)
+    assert shown.state is not None and shown.state["form"]["answers"] == {"clarity": "4"}
+    (ask,) = shown.replies
+    assert isinstance(ask, engine.Ask) and ask.question.key == "channel"
+    going = engine.step(q, old.state, engine.Text("LINE"))
+    assert going.state is not None
+    assert (going.state["flow"], going.state["ref"]) == ("campaign", 7)
+    assert going.state["answers"] == {"clarity": 4, "channel": "LINE"} and going.state["cursor"] == "topics"
+    reviewing = qe.start(q, answers={"clarity": 5, "channel": "LINE", "hours": "2"}, submitted=True)
+    assert reviewing.state is not None
+    again = engine.resume(q, reviewing.state)
+    assert isinstance(again.replies[0], engine.Review)
