@@ -142,6 +142,9 @@ def _upgraded(form: Questionnaire, state: Mapping[str, Any]) -> dict[str, Any]:
     in_review = state.get("mode") != Mode.ASK.value
     started = start(form, answers=answered, submitted=in_review, base=base)
     assert started.state is not None
+    # Numbered on from the old state, so that no button shown before can pass for a current one.
+    seq = int(state.get("seq") or 0) + 1
+    started.state["form"]["seq"] = started.state["seq"] = seq
     return started.state
 
 

@@ -272,6 +272,11 @@ def test_a_conversation_saved_before_the_port_goes_on_where_it_was() -> None:
     assert shown.state is not None and shown.state["form"]["answers"] == {"clarity": "4"}
     (ask,) = shown.replies
     assert isinstance(ask, engine.Ask) and ask.question.key == "channel"
+    assert ask.seq > old.state["seq"]  # a button of the old state is stale
+    stale = engine.step(q, old.state, engine.Tap(engine.Op.ANSWER, old.state["seq"], "2"))
+    assert isinstance(stale.replies[0], engine.Ask) and stale.replies[0].correction == engine.Correction(
+        engine.Code.STALE
+    )
     going = engine.step(q, old.state, engine.Text("LINE"))
     assert going.state is not None
     assert (going.state["flow"], going.state["ref"]) == ("campaign", 7)
