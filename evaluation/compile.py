@@ -106,6 +106,7 @@ def _field(questionnaire: Questionnaire, q: Question) -> Field:
         default=default if q.suggested is not None else None,
         check=_check(q),
         unit=q.unit,
+        max_length=q.max_length if q.kind is QuestionKind.TEXT else 0,
         depends_on=(),
     )
 

@@ -286,6 +286,8 @@ def _problem(problem: forms.Problem, question: Question | None) -> Correction:
         return Correction(Code.MULTI)
     if kind is QuestionKind.TEXT and problem.message == form_text.empty_answer():
         return Correction(Code.EMPTY)
+    if kind is QuestionKind.TEXT and question and problem.message == form_text.too_long(question.max_length):
+        return Correction(Code.TOO_LONG, str(question.max_length))
     if question is not None:  # the compiled checks' lines, back to their codes
         limits = [
             (Code.TOO_SMALL, number_text(question.minimum) if question.minimum is not None else None),

@@ -285,3 +285,17 @@ def test_a_conversation_saved_before_the_port_goes_on_where_it_was() -> None:
     assert reviewing.state is not None
     again = engine.resume(q, reviewing.state)
     assert isinstance(again.replies[0], engine.Review)
+
+
+def test_a_text_limit_above_the_engines_own_is_the_questionnaires() -> None:
+    from evaluation import engine
+
+    q = parse_yaml(
+        "title: t\nquestions:\n  - {key: long, kind: text, text: เล่าให้ฟัง, max_length: 4000}\n", name="t"
+    )
+    started = engine.start(q)
+    assert started.state is not None
+    taken = engine.step(q, started.state, engine.Text("ก" * 3500))
+    assert taken.state is not None and taken.state["mode"] == engine.Mode.REVIEW.value
+    refused = engine.step(q, started.state, engine.Text("ก" * 4001))
+    assert refused.replies[0].correction == engine.Correction(engine.Code.TOO_LONG, "4000")

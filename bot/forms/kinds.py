@@ -56,13 +56,10 @@ def parse_answer(field: Field, raw: str, *, today: date, unit: str = "") -> Any:
         return satang
     if field.kind is Kind.DATE:
         return parse_date(typed, today=today).isoformat()
-    if field.kind is Kind.TEXT:
-        if len(typed) > MAX_SHORT_TEXT:
-            raise InputError(text.too_long(MAX_SHORT_TEXT), "")
-        return typed
-    if field.kind is Kind.LONG_TEXT:
-        if len(typed) > MAX_LONG_TEXT:
-            raise InputError(text.too_long(MAX_LONG_TEXT), "")
+    if field.kind in (Kind.TEXT, Kind.LONG_TEXT):
+        limit = field.max_length or (MAX_SHORT_TEXT if field.kind is Kind.TEXT else MAX_LONG_TEXT)
+        if len(typed) > limit:
+            raise InputError(text.too_long(limit), "")
         return typed
     raise InputError(text.photo_expected(), "")
 

@@ -81,6 +81,7 @@ class Field:
     display: Callable[[Any, Answers, FormData, Item | None], str] | None = None  # summary text
     empty_note: str = ""  # said when a choice has nothing to choose (else a generic sentence)
     unit: str = ""  # a unit word people may type after a number (an item's own unit wins)
+    max_length: int = 0  # a text's limit in characters; 0: the kind's own (kinds.MAX_SHORT_TEXT…)
 
     @property
     def is_repeat(self) -> bool:
