@@ -1,5 +1,6 @@
 """The questionnaire flow's LINE edge: campaigns' questionnaires and the year-end evaluation, both run
-by the pure engine (`evaluation/engine.py`) with their state in the conversation store.
+by the one form engine (`bot/forms/engine.py`, through the questionnaire's face in `evaluation/engine.py`)
+with their state in the conversation store.
 
 The handlers call three entry points: `on_text` (typed text; True when this flow took it),
 `on_button` (an `ev` postback) and `offer_year_end` (after a report is submitted). The state says

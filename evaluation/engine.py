@@ -1,29 +1,36 @@
-"""The questionnaire conversation as a pure function: (questionnaire, saved state, input) → (new
-state, replies, effects). No database, no LINE, no clock: `bot/evaluation.py` wraps it.
+"""The questionnaire conversation, run by the one form engine (`bot/forms/engine.py`), pure.
 
-The state is plain JSON (it lives in the conversation store): the answers so far, which questions are
-done (answered or skipped), the question being asked, and a sequence number that every question and
-review carries on its buttons, so a tap on an old message is recognised and the current question is
-asked again. A condition only looks back, so "the next question" is always the first applicable one
-that is not done; editing an answer from the review simply un-does that question, and any question a
-new answer switches on is asked before the review comes back.
+A questionnaire is compiled to a form declaration (`evaluation/compile.py`) and every step goes
+through `bot.forms.engine.step`. What this module adds is the questionnaire's face: its inputs (`Tap`
+with the short operations of `evaluation/codes.py`, `Text`), its replies (`Ask`, `Review`, `PickEdit`,
+`Paused`, with a `Correction` code that `messages/evaluation.py` words), the answers as a
+questionnaire stores them (ratings as numbers, skipped questions left out), and the one mode the
+form engine has no use for: choosing from the review, by number, which question to edit.
+
+The state is plain JSON (it lives in the conversation store): the form engine's own state under
+`form`, and beside it what the LINE edge reads: `mode`, `cursor` (the question's key), `answers` (as
+stored) and `seq`, the number every question and review carries on its buttons.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
+from bot.forms import engine as forms
 from evaluation.codes import Code, Mode, Op
-from evaluation.questionnaire import RATING_VALUES, Question, QuestionKind, Questionnaire
-from messages.errors import InputError
-from messages.evaluation import rating_from_word
-from messages.thai_numbers import normalize_digits, parse_number
+from evaluation.compile import engine_answers, number_text, stored, to_form
+from evaluation.questionnaire import Question, QuestionKind, Questionnaire
+from messages import evaluation as txt
+from messages import forms as form_text
+from messages.thai_numbers import normalize_digits
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the form engine's state under "form"
 __all__ = ["Code", "Mode", "Op"]  # re-exported: callers speak of engine.Op
+
+_DAY = date(2000, 1, 1)  # questionnaires have no date questions: the engine's "today" is never read
 
 
 @dataclass(frozen=True)
@@ -110,39 +117,45 @@ def start(
     """Begin, or resume with earlier answers: a draft goes on at its first unanswered question; a
     submitted answer (`submitted`: an optional question left empty was skipped, not forgotten) opens
     on the review, for the person to pick what to change."""
-    kept = form.pruned(answers or {})
-    done = [q.key for q in form.applicable(kept)] if submitted else list(kept)
-    state: dict[str, Any] = {
-        **(base or {}),
-        "v": STATE_VERSION,
-        "mode": Mode.ASK.value,
-        "cursor": None,
-        "answers": kept,
-        "done": done,
-        "picked": [],
-        "seq": 0,
-    }
-    return _advance(form, state)
+    held = engine_answers(form, answers or {}, submitted=submitted)
+    result = forms.start(to_form(form), None, _DAY, forms.Start(answers=held))
+    state: dict[str, Any] = {**(base or {}), "v": STATE_VERSION}
+    return _after(form, state, result)
 
 
 def resume(form: Questionnaire, state: Mapping[str, Any], correction: Correction | None = None) -> Step:
     """Show again whatever is waiting (after the person did something else in the chat)."""
-    current = dict(state)
+    current = _upgraded(form, state)
     return Step(current, [_render(form, current, correction)])
 
 
 # --- one input --------------------------------------------------------------------------------------
 
 
+def _upgraded(form: Questionnaire, state: Mapping[str, Any]) -> dict[str, Any]:
+    """A state saved before the port (version 1, no form engine state): the same answers, started
+    again in the form engine (at the first question not answered, or the review)."""
+    if "form" in state:
+        return dict(state)
+    base = {k: v for k, v in state.items() if k in ("flow", "ref")}
+    answered = dict(state.get("answers") or {})
+    in_review = state.get("mode") != Mode.ASK.value
+    started = start(form, answers=answered, submitted=in_review, base=base)
+    assert started.state is not None
+    # Numbered on from the old state, so that no button shown before can pass for a current one.
+    seq = int(state.get("seq") or 0) + 1
+    started.state["form"]["seq"] = started.state["seq"] = seq
+    return started.state
+
+
 def step(form: Questionnaire, state: Mapping[str, Any], given: Input) -> Step:
-    current = _copy(state)
+    current = _upgraded(form, state)
     if isinstance(given, Tap) and given.seq is not None and given.seq != current["seq"]:
-        return Step(current, [_render(form, current, Correction(Code.STALE))])
-    if isinstance(given, Tap) and given.op is Op.CANCEL:
-        answers = form.pruned(current["answers"])
-        return Step(None, [Paused()], [SaveDraft(answers)])
+        return _again(form, current, Correction(Code.STALE))
     if isinstance(given, Tap) and given.op is Op.HELP:
-        return Step(current, [_render(form, current, Correction(Code.HELP))])
+        return _again(form, current, Correction(Code.HELP))
+    if isinstance(given, Tap) and given.op is Op.CANCEL:
+        return _forward(form, current, forms.CommandInput(forms.Command.CANCEL))
     mode = Mode(current["mode"])
     if mode is Mode.REVIEW:
         return _in_review(form, current, given)
@@ -151,25 +164,16 @@ def step(form: Questionnaire, state: Mapping[str, Any], given: Input) -> Step:
     return _in_question(form, current, given)
 
 
-def _copy(state: Mapping[str, Any]) -> dict[str, Any]:
-    copied = dict(state)
-    copied["answers"] = dict(state.get("answers") or {})
-    copied["done"] = list(state.get("done") or [])
-    copied["picked"] = list(state.get("picked") or [])
-    return copied
-
-
 def _in_review(form: Questionnaire, state: dict[str, Any], given: Input) -> Step:
     if isinstance(given, Tap) and given.op is Op.SUBMIT:
-        return Step(None, [], [Submit(form.pruned(state["answers"]))])
+        return _forward(form, state, forms.CommandInput(forms.Command.SUBMIT))
     if isinstance(given, Tap) and given.op is Op.EDIT:
-        state["mode"] = Mode.PICK_EDIT.value
-        return _show(form, state)
+        return _show_mode(form, state, Mode.PICK_EDIT)
     if isinstance(given, Tap) and given.op is Op.BACK:
-        return _back(form, state)
+        return _forward(form, state, forms.CommandInput(forms.Command.BACK))
     if isinstance(given, Tap) and given.op is Op.EDIT_KEY:
         return _edit(form, state, given.value)
-    return Step(state, [_render(form, state, Correction(Code.REVIEW_HINT))])
+    return _again(form, state, Correction(Code.REVIEW_HINT))
 
 
 def _in_pick(form: Questionnaire, state: dict[str, Any], given: Input) -> Step:
@@ -177,10 +181,9 @@ def _in_pick(form: Questionnaire, state: dict[str, Any], given: Input) -> Step:
     if isinstance(given, Text):
         value = normalize_digits(given.text).strip()
     if isinstance(given, Tap) and given.op in (Op.BACK, Op.SUBMIT):
-        state["mode"] = Mode.REVIEW.value
-        return _show(form, state)
+        return _show_mode(form, state, Mode.REVIEW)
     if value is None:
-        return Step(state, [_render(form, state, Correction(Code.PICK_HINT))])
+        return _again(form, state, Correction(Code.PICK_HINT))
     return _edit(form, state, value)
 
 
@@ -189,105 +192,132 @@ def _edit(form: Questionnaire, state: dict[str, Any], number: str) -> Step:
     index = int(number) - 1 if number.isascii() and number.isdigit() else -1
     if not 0 <= index < len(applicable):
         state["mode"] = Mode.PICK_EDIT.value
-        return Step(state, [_render(form, state, Correction(Code.PICK_HINT))])
-    key = applicable[index].key
-    state["done"] = [k for k in state["done"] if k != key]
-    state["mode"] = Mode.ASK.value
-    state["cursor"] = key
-    state["picked"] = []
-    return _show(form, state)
+        return _again(form, state, Correction(Code.PICK_HINT))
+    name = applicable[index].key
+    return _forward(form, state, forms.ButtonInput(forms.Op.EDIT, _seq(state), name))
 
 
 def _in_question(form: Questionnaire, state: dict[str, Any], given: Input) -> Step:
     question = form.question(state["cursor"])
-    if isinstance(given, Tap):
-        if given.op is Op.BACK:
-            return _back(form, state)
-        if given.op is Op.SKIP:
-            if question.required:
-                return _again(form, state, Correction(Code.REQUIRED))
-            state["answers"].pop(question.key, None)
-            return _accept(form, state, question, None)
-        if given.op is Op.KEEP:
-            current = _current(question, state)
-            if current is None:
-                return _again(form, state, Correction(Code.NOTHING_TO_KEEP))
-            return _accept(form, state, question, current)
-        if given.op is Op.TOGGLE and question.kind is QuestionKind.MULTI:
-            return _toggle(form, state, question, given.value)
-        if given.op is Op.DONE and question.kind is QuestionKind.MULTI:
-            if not state["picked"] and question.required:
-                return _again(form, state, Correction(Code.MULTI_EMPTY))
-            picked = [c for c in question.choices if c in state["picked"]]
-            return _accept(form, state, question, picked or None)
-        if given.op is Op.ANSWER:
-            text = given.value
-        else:
-            return _again(form, state)
-    else:
-        text = given.text
-    try:
-        value = parse_answer(question, text)
-    except AnswerError as error:
-        return _again(form, state, error.correction)
-    return _accept(form, state, question, value)
+    if isinstance(given, Text):
+        return _forward(form, state, forms.TextInput(given.text), question)
+    if given.op is Op.BACK:
+        return _forward(form, state, forms.CommandInput(forms.Command.BACK))
+    if given.op is Op.SKIP:
+        return _forward(form, state, forms.CommandInput(forms.Command.SKIP))
+    if given.op is Op.KEEP:
+        if _current(question, state) is None:
+            return _again(form, state, Correction(Code.NOTHING_TO_KEEP))
+        return _forward(form, state, forms.ButtonInput(forms.Op.KEEP, _seq(state)))
+    if given.op is Op.TOGGLE and question.kind is QuestionKind.MULTI:
+        return _forward(form, state, forms.ButtonInput(forms.Op.TOGGLE, _seq(state), given.value))
+    if given.op is Op.DONE and question.kind is QuestionKind.MULTI:
+        return _forward(form, state, forms.CommandInput(forms.Command.DONE))
+    if given.op is Op.ANSWER:
+        return _forward(form, state, forms.TextInput(given.value), question)
+    return _again(form, state)
 
 
-def _toggle(form: Questionnaire, state: dict[str, Any], question: Question, number: str) -> Step:
-    index = int(number) - 1 if number.isascii() and number.isdigit() else -1
-    if not 0 <= index < len(question.choices):
-        return _again(form, state, Correction(Code.MULTI))
-    choice = question.choices[index]
-    picked = state["picked"]
-    state["picked"] = [c for c in picked if c != choice] if choice in picked else [*picked, choice]
-    state["seq"] += 1
-    return Step(state, [_render(form, state)])
+# --- through the form engine ------------------------------------------------------------------------
 
 
-def _accept(form: Questionnaire, state: dict[str, Any], question: Question, value: Any) -> Step:
-    if value is None:
-        state["answers"].pop(question.key, None)
-    else:
-        state["answers"][question.key] = value
-    if question.key not in state["done"]:
-        state["done"].append(question.key)
-    state["picked"] = []
-    state["answers"] = form.pruned(state["answers"])
-    applicable = {q.key for q in form.applicable(state["answers"])}
-    state["done"] = [k for k in state["done"] if k in applicable]
-    step = _advance(form, state)
-    step.effects.append(SaveDraft(dict(state["answers"])))
-    return step
+def _seq(state: Mapping[str, Any]) -> int:
+    return int(state["form"]["seq"])
 
 
-def _back(form: Questionnaire, state: dict[str, Any]) -> Step:
-    applicable = form.applicable(state["answers"])
-    keys = [q.key for q in applicable]
-    if Mode(state["mode"]) is Mode.ASK and state["cursor"] in keys:
-        position = keys.index(state["cursor"])
-    else:
-        position = len(keys)
-    if position == 0:
-        return _again(form, state, Correction(Code.FIRST_QUESTION))
-    previous = keys[position - 1]
-    state["done"] = [k for k in state["done"] if k != previous]
-    state["mode"], state["cursor"], state["picked"] = Mode.ASK.value, previous, []
-    return _show(form, state)
+def _forward(
+    form: Questionnaire, state: dict[str, Any], given: forms.Input, question: Question | None = None
+) -> Step:
+    result = forms.step(to_form(form), state["form"], given, None, _DAY)
+    return _after(form, state, result, question)
 
 
-def _advance(form: Questionnaire, state: dict[str, Any]) -> Step:
-    for question in form.applicable(state["answers"]):
-        if question.key not in state["done"]:
-            state["mode"], state["cursor"] = Mode.ASK.value, question.key
-            if question.kind is QuestionKind.MULTI and isinstance(state["answers"].get(question.key), list):
-                state["picked"] = list(state["answers"][question.key])
-            return _show(form, state)
-    state["mode"], state["cursor"] = Mode.REVIEW.value, None
-    return _show(form, state)
+def _after(
+    form: Questionnaire,
+    state: dict[str, Any],
+    result: forms.StepResult,
+    question: Question | None = None,
+) -> Step:
+    """The form engine's result as the questionnaire's step: its state mirrored, its effects stored
+    the questionnaire's way, its notices and problems as one correction on the reply."""
+    effects: list[Submit | SaveDraft] = []
+    for effect in result.effects:
+        if isinstance(effect, forms.Submit):
+            effects.append(Submit(stored(form, effect.answers)))
+        elif isinstance(effect, forms.SaveDraft):
+            effects.append(SaveDraft(stored(form, effect.answers)))
+    if result.state is None:
+        paused = any(isinstance(e, forms.Cancelled) for e in result.effects)
+        return Step(None, [Paused()] if paused else [], effects[-1:])
+    engine_state = result.state
+    cursor = engine_state.get("cursor") or {}
+    if cursor.get("search"):  # a part naming several choices narrows nothing here: a number means the list's
+        engine_state["cursor"] = {**cursor, "search": None}
+    mode = Mode.REVIEW if engine_state.get("mode") == "summary" else Mode.ASK
+    state.update(
+        {
+            "form": engine_state,
+            "mode": mode.value,
+            "cursor": cursor.get("field") if mode is Mode.ASK else None,
+            "answers": stored(form, engine_state.get("answers") or {}),
+            "seq": int(engine_state["seq"]),
+        }
+    )
+    correction = _correction(result.replies, question)
+    return Step(state, [_render(form, state, correction)], effects[-1:])
 
 
-def _show(form: Questionnaire, state: dict[str, Any]) -> Step:
-    state["seq"] += 1
+def _correction(replies: list[forms.Reply], question: Question | None) -> Correction | None:
+    for reply in replies:
+        if isinstance(reply, forms.Problem):
+            return _problem(reply, question)
+        if isinstance(reply, forms.Notice):
+            code = _NOTICES.get(reply.code)
+            if code is None and reply.code in (forms.NoticeCode.NO_MATCH, forms.NoticeCode.SEVERAL_MATCHES):
+                code = Code.RATING if question and question.kind is QuestionKind.RATING else Code.CHOICE
+            if code is not None:
+                return Correction(code)
+    return None
+
+
+def _problem(problem: forms.Problem, question: Question | None) -> Correction:
+    kind = question.kind if question is not None else None
+    if kind is QuestionKind.MULTI:
+        return Correction(Code.MULTI)
+    if kind is QuestionKind.TEXT and problem.message == form_text.empty_answer():
+        return Correction(Code.EMPTY)
+    if kind is QuestionKind.TEXT and question and problem.message == form_text.too_long(question.max_length):
+        return Correction(Code.TOO_LONG, str(question.max_length))
+    if question is not None:  # the compiled checks' lines, back to their codes
+        limits = [
+            (Code.TOO_SMALL, number_text(question.minimum) if question.minimum is not None else None),
+            (Code.TOO_BIG, number_text(question.maximum) if question.maximum is not None else None),
+            (Code.TOO_LONG, str(question.max_length) if kind is QuestionKind.TEXT else None),
+        ]
+        for code, detail in limits:
+            if detail is not None and problem.message == txt.correction_line(code, detail):
+                return Correction(code, detail)
+    # A number the parser refused, or a limit: the line as the form engine worded it.
+    line = f"{problem.message}\n{problem.example}" if problem.example else problem.message
+    return Correction(Code.NUMBER, line)
+
+
+_NOTICES = {
+    forms.NoticeCode.STALE_BUTTON: Code.STALE,
+    forms.NoticeCode.NOT_OPTIONAL: Code.REQUIRED,
+    forms.NoticeCode.NOTHING_BEFORE: Code.FIRST_QUESTION,
+    forms.NoticeCode.MULTI_EMPTY: Code.MULTI_EMPTY,
+}
+
+
+# --- rendering from the state -----------------------------------------------------------------------
+
+
+def _show_mode(form: Questionnaire, state: dict[str, Any], mode: Mode) -> Step:
+    """The review or the pick list shown afresh: a new number, so their older buttons are stale."""
+    engine_state = dict(state["form"])
+    engine_state["seq"] = int(engine_state["seq"]) + 1
+    state.update({"form": engine_state, "mode": mode.value, "seq": engine_state["seq"]})
     return Step(state, [_render(form, state)])
 
 
@@ -311,88 +341,14 @@ def _render(form: Questionnaire, state: Mapping[str, Any], correction: Correctio
     question = form.question(state["cursor"])
     keys = [q.key for q in applicable]
     number = keys.index(question.key) + 1 if question.key in keys else len(keys)
+    picked = (state.get("form") or {}).get("picked") or ()
     return Ask(
         question=question,
         number=number,
         total=len(applicable),
         seq=state["seq"],
         current=_current(question, state),
-        picked=tuple(state.get("picked") or ()),
+        picked=tuple(picked) if question.kind is QuestionKind.MULTI else (),
         can_go_back=number > 1,
         correction=correction,
     )
-
-
-# --- reading a typed answer ---------------------------------------------------------------------------
-
-
-class AnswerError(ValueError):
-    def __init__(self, correction: Correction) -> None:
-        super().__init__(correction.code.value)
-        self.correction = correction
-
-
-def _plain(text: str) -> str:
-    return " ".join(normalize_digits(text).split()).strip().casefold()
-
-
-def _choice_index(question: Question, typed: str) -> int | None:
-    """A choice by its number, its exact text, or a part of it that names only one choice."""
-    if typed.isascii() and typed.isdigit():
-        index = int(typed) - 1
-        return index if 0 <= index < len(question.choices) else None
-    folded = [c.casefold() for c in question.choices]
-    if typed in folded:
-        return folded.index(typed)
-    partial = [i for i, c in enumerate(folded) if typed and typed in c]
-    return partial[0] if len(partial) == 1 else None
-
-
-def parse_answer(question: Question, text: str) -> Any:
-    """The typed (or tapped) answer as stored: an int rating, a choice's text, a list of choices, a
-    number as a string (exact), or text. `AnswerError` with a correction when it cannot be taken."""
-    typed = _plain(text)
-    kind = question.kind
-    if kind is QuestionKind.RATING:
-        rating = rating_from_word(typed)
-        if rating is None and typed.isascii() and typed.isdigit() and int(typed) in RATING_VALUES:
-            rating = int(typed)
-        if rating is None:
-            raise AnswerError(Correction(Code.RATING))
-        return rating
-    if kind is QuestionKind.CHOICE:
-        index = _choice_index(question, typed)
-        if index is None:
-            raise AnswerError(Correction(Code.CHOICE))
-        return question.choices[index]
-    if kind is QuestionKind.MULTI:
-        parts = [p for p in typed.replace("และ", ",").replace(" ", ",").split(",") if p]
-        indexes = [_choice_index(question, p) for p in parts]
-        if len(parts) > 1 and any(i is None for i in indexes):
-            whole = _choice_index(question, typed)  # a choice whose text has spaces
-            indexes = [whole] if whole is not None else indexes
-        if not indexes or any(i is None for i in indexes):
-            raise AnswerError(Correction(Code.MULTI))
-        chosen = {question.choices[i] for i in indexes if i is not None}
-        return [c for c in question.choices if c in chosen]
-    if kind is QuestionKind.NUMBER:
-        try:
-            number = parse_number(text, (question.unit,) if question.unit else ())
-        except InputError as error:
-            raise AnswerError(Correction(Code.NUMBER, error.reply_text)) from None
-        if question.minimum is not None and number < question.minimum:
-            raise AnswerError(Correction(Code.TOO_SMALL, _number_text(question.minimum)))
-        if question.maximum is not None and number > question.maximum:
-            raise AnswerError(Correction(Code.TOO_BIG, _number_text(question.maximum)))
-        return _number_text(number)
-    answer = " ".join(text.split()) if "\n" not in text else text.strip()
-    if not answer:
-        raise AnswerError(Correction(Code.EMPTY))
-    if len(answer) > question.max_length:
-        raise AnswerError(Correction(Code.TOO_LONG, str(question.max_length)))
-    return answer
-
-
-def _number_text(number: Decimal) -> str:
-    normalized = number.normalize()
-    return format(normalized, "f") if normalized == normalized.to_integral() else str(normalized)

@@ -253,6 +253,11 @@ def correction_text(correction: Correction) -> str:
     return _CORRECTIONS[correction.code].format(detail=correction.detail)
 
 
+def correction_line(code: Code, detail: str = "") -> str:
+    """A correction's line by its code (the compiled form's checks say what the engine said)."""
+    return _CORRECTIONS[code].format(detail=detail)
+
+
 def _button(label: str, data: str, display: str | None = None) -> QuickReplyItem:
     return QuickReplyItem(
         action=PostbackAction(label=truncate(label), data=data, display_text=truncate(display or label, 300))

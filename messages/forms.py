@@ -44,6 +44,7 @@ EXAMPLES = {
     "text": "พิมพ์ข้อความสั้น ๆ ได้เลยค่ะ",
     "long_text": "พิมพ์ข้อความได้เลยค่ะ",
     "choice": "แตะปุ่มด้านล่าง หรือพิมพ์หมายเลขในรายการค่ะ",
+    "multi": "เลือกได้หลายข้อ พิมพ์หมายเลข เช่น 1,3 ค่ะ",
     "photo": 'ส่งรูปภาพ หรือพิมพ์ "เสร็จ" ค่ะ',
 }
 
@@ -66,6 +67,10 @@ def number_too_big() -> str:
 
 def too_many_decimals(places: int) -> str:
     return f"ใส่ทศนิยมได้ไม่เกิน {places} ตำแหน่งค่ะ"
+
+
+def multi_not_understood() -> str:
+    return "ยังไม่ทราบว่าเลือกข้อใดค่ะ"
 
 
 def photo_expected() -> str:
@@ -114,6 +119,8 @@ def _notice_text(notice: Notice) -> str:
         ) + "ระหว่างกรอก พิมพ์ได้ทุกเมื่อ: ย้อนกลับ • ข้าม (ข้อที่ไม่บังคับ) • แก้ไข • ยกเลิก (เก็บร่างไว้)"
     if code == "command_word":
         return "คำนี้เป็นคำสั่งของระบบ จึงไม่ได้บันทึกเป็นคำตอบค่ะ กรุณาพิมพ์คำตอบของข้อนี้ หรือแตะปุ่มด้านล่างค่ะ"
+    if code == "multi_empty":
+        return 'ยังไม่ได้เลือกเลยค่ะ เลือกอย่างน้อย 1 ข้อ แล้วแตะ "เสร็จ"'
     if code == "no_choices":
         return str(p.get("text") or "ไม่มีรายการให้เลือกค่ะ")
     return ""
@@ -153,6 +160,8 @@ def format_value(kind: object, value: Any, *, choice_label: str | None = None, u
         return "-"
     if k == "choice":
         return choice_label or str(value)
+    if k == "multi":
+        return choice_label or (", ".join(str(v) for v in value) if isinstance(value, list) else str(value))
     if k == "percent":
         return format_percent_words(Decimal(str(value)), places=2)  # Thai order: ร้อยละ 45
     if k == "money":

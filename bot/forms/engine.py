@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from bot.forms.kinds import match_choice, parse_answer
+from bot.forms.kinds import match_choice, parse_answer, parse_multi
 from bot.forms.spec import Choice, Confirm, Field, Form, FormData, Item, Kind
 from bot.postback import parse_int
 from messages.errors import InputError
@@ -51,6 +51,7 @@ class Op(StrEnum):
     CANCEL = "cancel"
     DONE = "done"  # finished sending photos
     REMOVE = "rm"  # remove a photo already sent: value = its number (1-based)
+    TOGGLE = "tg"  # a multi field's choice ticked or unticked: value = its number (1-based)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Question:
     photos: int = 0
     max_photos: int = 0
     searching: bool = False
+    picked: tuple[str, ...] = ()  # a multi field's values ticked so far
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class NoticeCode(StrEnum):
     HELP = "help"
     NO_CHOICES = "no_choices"
     COMMAND_WORD = "command_word"
+    MULTI_EMPTY = "multi_empty"  # "done" with nothing ticked on a multi field that must be answered
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,8 @@ class _Run:
             self.answers[f.name] = value
         if previous != value:
             self.clear_dependents(f.name)
+        if f.name in (self.state.get("reask") or ()):
+            self.state["reask"] = [n for n in self.state["reask"] if n != f.name]
 
     def clear_dependents(self, name: str) -> None:
         # Declarations only depend on earlier fields, so this recursion ends.
@@ -295,8 +300,9 @@ class _Run:
         return result
 
     def next_unanswered(self) -> tuple[Field, Item | None] | None:
+        reask = set(self.state.get("reask") or ())
         for f, item in self.positions():
-            if self.is_answered(f, item):
+            if self.is_answered(f, item) and (f.is_repeat or f.name not in reask):
                 continue
             if f.kind is Kind.CHOICE and f.auto_single:
                 choices = self.choices_of(f)
@@ -311,6 +317,8 @@ class _Run:
         for f in self.form.fields:
             if f.name not in applicable and f.name in self.answers:
                 del self.answers[f.name]
+        if self.state.get("reask"):
+            self.state["reask"] = [n for n in self.state["reask"] if n in applicable]
 
     def bump(self) -> int:
         self.state["seq"] = int(self.state.get("seq", 0)) + 1
@@ -327,7 +335,7 @@ class _Run:
         if f.kind is Kind.CHOICE and not self.choices_of(f):
             self.nothing_to_choose(f)
             return
-        self.ask(f, item)
+        self.ask(f, item, restore_picked=True)
 
     def nothing_to_choose(self, f: Field) -> None:
         """A choice left without options (e.g. a project with no quarter open): say so and ask again the
@@ -348,7 +356,15 @@ class _Run:
             return
         self.state["ended"] = True
 
-    def ask(self, f: Field, item: Item | None, *, page: int = 0, search: list[str] | None = None) -> None:
+    def ask(
+        self,
+        f: Field,
+        item: Item | None,
+        *,
+        page: int = 0,
+        search: list[str] | None = None,
+        restore_picked: bool = False,
+    ) -> None:
         cursor = self.cursor
         here = {"field": f.name, "item": item.key if item else None}
         if (
@@ -362,6 +378,11 @@ class _Run:
                 history.append(previous)
         self.state["cursor"] = {**here, "page": page, "search": search}
         self.state["mode"] = "ask"
+        if f.kind is Kind.MULTI:
+            # Ticked again only when the form comes to it by itself; "back" and "edit" start unticked,
+            # the answer shown with the keep button.
+            current = self.answers.get(f.name) if restore_picked else None
+            self.state["picked"] = list(current) if isinstance(current, list) else []
         if f.kind is Kind.PHOTO and self.state.get("early_photos"):
             kept = [p for p in (self.answers.get(f.name) or []) if isinstance(p, str)]
             kept += [p for p in self.state.pop("early_photos") if p not in kept]
@@ -382,6 +403,8 @@ class _Run:
             pages = max(1, -(-len(choices) // per_page)) if choices else 1
             page = min(max(page, 0), pages - 1)
             options = tuple(choices[page * per_page : (page + 1) * per_page])
+        elif f.kind is Kind.MULTI:
+            options = tuple(self.choices_of(f))
         default = None
         default_label = None
         current = self.get_answer(f, item) if self.is_answered(f, item) else None
@@ -418,6 +441,7 @@ class _Run:
             photos=photos,
             max_photos=f.max_photos if f.kind is Kind.PHOTO else 0,
             searching=bool(search),
+            picked=tuple(self.state.get("picked") or ()) if f.kind is Kind.MULTI else (),
         )
 
     def ask_again(self) -> None:
@@ -444,6 +468,8 @@ class _Run:
             choice_label = None
             if f.kind is Kind.CHOICE and answered:
                 choice_label = next((c.label for c in self.choices_of(f) if c.value == value), None)
+            elif f.kind is Kind.MULTI and answered and isinstance(value, list):
+                choice_label = ", ".join(c.label for c in self.choices_of(f) if c.value in value)
             rows.append(
                 SummaryRow(
                     field=f.name,
@@ -593,6 +619,8 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
             return _done(run)
         if inp.op is Op.REMOVE and f.kind is Kind.PHOTO:
             return _remove_photo(run, f, inp.value)
+        if inp.op is Op.TOGGLE and f.kind is Kind.MULTI:
+            return _toggle(run, f, inp.value)
         if inp.op is Op.KEEP:
             default = run.question(f, item).default
             run.state["seq"] = int(run.state["seq"]) - 1  # building the question must not move seq
@@ -613,7 +641,10 @@ def step(form: Form, state: dict[str, Any], inp: Input, data: FormData, today: d
     if f.kind is Kind.CHOICE:
         return _typed_choice(run, f, item, inp.text)
     try:
-        value = parse_answer(f, inp.text, today=today, unit=item.unit if item else "")
+        if f.kind is Kind.MULTI:
+            value: Any = parse_multi(run.choices_of(f), inp.text)
+        else:
+            value = parse_answer(f, inp.text, today=today, unit=(item.unit if item else "") or f.unit)
     except InputError as error:
         run.replies.append(Problem(error.message, error.example))
         run.ask_again()
@@ -666,6 +697,35 @@ def _remove_photo(run: _Run, f: Field, value: str) -> StepResult:
         run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
         run.replies.append(Notice(NoticeCode.PHOTO_REMOVED, {"number": number, "count": len(photos)}))
     run.ask_again()
+    return _done(run)
+
+
+def _toggle(run: _Run, f: Field, value: str) -> StepResult:
+    choices = list(run.choices_of(f))
+    number = parse_int(value, max_value=max(1, len(choices)))
+    if number is None or not 1 <= number <= len(choices):
+        run.replies.append(Notice(NoticeCode.STALE_BUTTON))
+        run.ask_again()
+        return _done(run)
+    choice = choices[number - 1].value
+    picked = list(run.state.get("picked") or [])
+    run.state["picked"] = [v for v in picked if v != choice] if choice in picked else [*picked, choice]
+    run.replies.append(run.question(f, run.item_at_cursor()))
+    return _done(run)
+
+
+def _multi_done(run: _Run, f: Field) -> StepResult:
+    picked = set(run.state.get("picked") or ())
+    values = [c.value for c in run.choices_of(f) if c.value in picked]
+    if values:
+        run.accept(f, run.item_at_cursor(), values)
+    elif f.optional:
+        run.set_answer(f, run.item_at_cursor(), SKIPPED)
+        run.effects.append(SaveDraft(copy.deepcopy(run.answers)))
+        run.go_on()
+    else:
+        run.replies.append(Notice(NoticeCode.MULTI_EMPTY))
+        run.ask_again()
     return _done(run)
 
 
@@ -730,6 +790,8 @@ def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepRes
             run.state.pop("pending", None)
             run.ask_again()
         return _done(run)
+    if command is Command.CANCEL and run.form.cancel_pauses:
+        return StepResult(None, run.replies, [SaveDraft(copy.deepcopy(run.answers)), Cancelled()])
     if command is Command.CANCEL and not _entered(run):
         # Nothing typed yet: nothing to lose, so no "are you sure?".
         return StepResult(None, run.replies, [Cancelled(kept_draft=False)])
@@ -759,6 +821,8 @@ def _command(run: _Run, command: Command, button: ButtonInput | None) -> StepRes
     if mode == "summary" or f is None:
         run.show_summary()
         return _done(run)
+    if command is Command.DONE and f.kind is Kind.MULTI:
+        return _multi_done(run, f)
     if command in (Command.SKIP, Command.DONE):
         if f.kind is Kind.PHOTO:
             if f.name not in run.answers:
@@ -802,6 +866,8 @@ def _entered(run: _Run) -> bool:
 
 
 def _back(run: _Run) -> StepResult:
+    if run.form.back_reasks:
+        return _back_in_order(run)
     history: list[dict[str, Any]] = run.state.get("history") or []
     while history:
         previous = history.pop()
@@ -826,6 +892,26 @@ def _back(run: _Run) -> StepResult:
     return _done(run)
 
 
+def _back_in_order(run: _Run) -> StepResult:
+    """The previous applicable question in the form's order (the last one from the summary), to be
+    asked again, as is every question gone back over (see `Form.back_reasks`); repeats are not used."""
+    names = [f.name for f, _ in run.positions()]
+    here = run.cursor["field"] if run.cursor and run.state.get("mode") != "summary" else None
+    position = names.index(here) if here in names else len(names)
+    if position == 0:
+        run.replies.append(Notice(NoticeCode.NOTHING_BEFORE))
+        run.ask_again()
+        return _done(run)
+    target = run.form.field(names[position - 1])
+    reask = list(run.state.get("reask") or [])
+    if target.name not in reask:
+        reask.append(target.name)
+    run.state["reask"] = reask
+    run.state["cursor"] = None
+    run.ask(target, None)
+    return _done(run)
+
+
 def _edit(run: _Run, name: str, item_key: str) -> StepResult:
     if not run.form.has(name):
         run.replies.append(Notice(NoticeCode.STALE_BUTTON))
@@ -840,6 +926,8 @@ def _edit(run: _Run, name: str, item_key: str) -> StepResult:
             run.show_summary()
             return _done(run)
     # Editing photos keeps those sent: the question offers to add more or remove one.
+    if run.form.back_reasks and not f.is_repeat:
+        run.state["reask"] = [*(n for n in run.state.get("reask") or [] if n != f.name), f.name]
     run.state["cursor"] = None
     run.ask(f, item)
     # After this answer the engine continues with whatever is unanswered, then shows the summary.

@@ -56,15 +56,34 @@ def parse_answer(field: Field, raw: str, *, today: date, unit: str = "") -> Any:
         return satang
     if field.kind is Kind.DATE:
         return parse_date(typed, today=today).isoformat()
-    if field.kind is Kind.TEXT:
-        if len(typed) > MAX_SHORT_TEXT:
-            raise InputError(text.too_long(MAX_SHORT_TEXT), "")
-        return typed
-    if field.kind is Kind.LONG_TEXT:
-        if len(typed) > MAX_LONG_TEXT:
-            raise InputError(text.too_long(MAX_LONG_TEXT), "")
+    if field.kind in (Kind.TEXT, Kind.LONG_TEXT):
+        limit = field.max_length or (MAX_SHORT_TEXT if field.kind is Kind.TEXT else MAX_LONG_TEXT)
+        if len(typed) > limit:
+            raise InputError(text.too_long(limit), "")
         return typed
     raise InputError(text.photo_expected(), "")
+
+
+def parse_multi(choices: Sequence[Choice], raw: str) -> list[str]:
+    """A typed multi answer ("1, 3", "1 และ 3", "LINE เว็บไซต์"): the values of the choices it names,
+    in the choices' order; each part a number in the list, a label, or a part naming only one choice."""
+    typed = " ".join(normalize_digits(raw).split()).casefold()  # spaces kept: they part the choices
+    if not typed:
+        raise InputError(text.empty_answer(), text.example_for(Kind.MULTI))
+    parts = [p for p in typed.replace("และ", ",").replace(" ", ",").split(",") if p]
+    picked = [_one(choices, p) for p in parts]
+    if len(parts) > 1 and any(c is None for c in picked):
+        whole = _one(choices, typed)  # a choice whose label has spaces
+        picked = [whole] if whole is not None else picked
+    if not picked or any(c is None for c in picked):
+        raise InputError(text.multi_not_understood(), text.example_for(Kind.MULTI))
+    chosen = {c.value for c in picked if c is not None}
+    return [c.value for c in choices if c.value in chosen]
+
+
+def _one(choices: Sequence[Choice], typed: str) -> Choice | None:
+    matches = match_choice(choices, typed)
+    return matches[0] if len(matches) == 1 else None
 
 
 def match_choice(choices: Sequence[Choice], raw: str) -> list[Choice]:

@@ -15,6 +15,7 @@ from typing import Any
 
 class Kind(StrEnum):
     CHOICE = "choice"
+    MULTI = "multi"  # any of the choices: stored as a list of their values, in the choices' order
     NUMBER = "number"
     PERCENT = "percent"
     MONEY = "money"
@@ -79,6 +80,8 @@ class Field:
     depends_on: tuple[str, ...] = ()  # answers that, when edited, invalidate this one
     display: Callable[[Any, Answers, FormData, Item | None], str] | None = None  # summary text
     empty_note: str = ""  # said when a choice has nothing to choose (else a generic sentence)
+    unit: str = ""  # a unit word people may type after a number (an item's own unit wins)
+    max_length: int = 0  # a text's limit in characters; 0: the kind's own (kinds.MAX_SHORT_TEXT…)
 
     @property
     def is_repeat(self) -> bool:
@@ -98,6 +101,12 @@ class Form:
     title: str
     fields: tuple[Field, ...]
     help_text: str = ""
+    # "Back" goes to the previous question in the form's order, and every question gone back over (or
+    # chosen from the summary to edit) is asked again, its answer shown to keep, before the summary
+    # comes back: the questionnaires' way.
+    back_reasks: bool = False
+    # "Cancel" pauses at once, keeping the answers as a draft (no "are you sure?"): nothing is lost.
+    cancel_pauses: bool = False
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -110,11 +119,11 @@ class Form:
             if f.name in seen:
                 problems.append(f"duplicate field {f.name!r}")
             seen.add(f.name)
-            if f.kind is Kind.CHOICE and f.choices is None:
+            if f.kind in (Kind.CHOICE, Kind.MULTI) and f.choices is None:
                 problems.append(f"choice field {f.name!r} has no choices")
             if f.kind is not Kind.CHOICE and (f.auto_single or f.searchable):
                 problems.append(f"{f.name!r}: auto_single/searchable only apply to choices")
-            if f.is_repeat and f.kind in (Kind.CHOICE, Kind.PHOTO):
+            if f.is_repeat and f.kind in (Kind.CHOICE, Kind.MULTI, Kind.PHOTO):
                 problems.append(f"{f.name!r}: only scalar kinds can repeat")
             for dependency in f.depends_on:
                 if dependency not in seen or dependency == f.name:
