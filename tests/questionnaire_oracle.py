@@ -15,11 +15,26 @@ new answer switches on is asked before the review comes back.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from evaluation.codes import Code, Mode, Op
+
+# The replies, inputs and effects are the product's own types: the oracle differs only in how it steps.
+from evaluation.engine import (
+    Ask,
+    Correction,
+    Input,
+    Paused,
+    PickEdit,
+    Reply,
+    Review,
+    SaveDraft,
+    Step,
+    Submit,
+    Tap,
+    Text,
+)
 from evaluation.questionnaire import RATING_VALUES, Question, QuestionKind, Questionnaire
 from messages.errors import InputError
 from messages.evaluation import rating_from_word
@@ -27,80 +42,6 @@ from messages.thai_numbers import normalize_digits, parse_number
 
 STATE_VERSION = 1
 __all__ = ["Code", "Mode", "Op"]  # re-exported: callers speak of engine.Op
-
-
-@dataclass(frozen=True)
-class Correction:
-    code: Code
-    detail: str = ""  # e.g. the parser's Thai line, a limit
-
-
-@dataclass(frozen=True)
-class Ask:
-    question: Question
-    number: int  # 1-based among the questions that apply
-    total: int
-    seq: int
-    current: Any = None  # the answer already given (or proposed), shown with a keep button
-    picked: tuple[str, ...] = ()  # a multi question's choices ticked so far
-    can_go_back: bool = False
-    correction: Correction | None = None
-
-
-@dataclass(frozen=True)
-class Review:
-    questionnaire: Questionnaire
-    answers: Mapping[str, Any]
-    seq: int
-    correction: Correction | None = None
-
-
-@dataclass(frozen=True)
-class PickEdit:
-    questions: tuple[Question, ...]  # the applicable ones, numbered from 1
-    seq: int
-    correction: Correction | None = None
-
-
-@dataclass(frozen=True)
-class Paused:
-    """Cancelled: nothing is lost; the answers wait for the person to come back."""
-
-
-@dataclass(frozen=True)
-class Submit:
-    answers: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SaveDraft:
-    answers: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class Tap:
-    op: Op
-    seq: int | None  # None: a typed command word, meant for whatever is being asked now
-    value: str = ""
-
-
-Input = Text | Tap
-Reply = Ask | Review | PickEdit | Paused
-
-
-@dataclass
-class Step:
-    state: dict[str, Any] | None  # None: the conversation is over
-    replies: list[Reply] = field(default_factory=list)
-    effects: list[Submit | SaveDraft] = field(default_factory=list)
-
-
-# --- starting ---------------------------------------------------------------------------------------
 
 
 def start(
