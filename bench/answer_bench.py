@@ -41,13 +41,10 @@ import asyncio
 import json
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
-from servers import children, cpu_seconds, free_port, percentile, serving  # noqa: E402
+from servers import children, cpu_seconds, free_port, percentile, profiling, serving  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SCRIPT = ("สถานะ", "โครงการของฉัน", "รายงานผล", "ยกเลิก", "ช่วยเหลือ")
@@ -182,38 +179,6 @@ def seed(database_url: str, schools: int) -> list[str]:
 
 
 # --- the servers -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def profiling(pid: int | None, folder: str | None, name: str) -> Iterator[None]:
-    """py-spy records the product's worker (collapsed stacks, `--py-spy DIR`), while the block runs."""
-    if pid is None or folder is None:
-        yield
-        return
-    out = Path(folder).resolve() / f"worker-{name.replace(' ', '-')}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    spy = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "py-spy"),
-            "record",
-            "--format",
-            "raw",
-            "-o",
-            str(out),
-            "--pid",
-            str(pid),
-            "--rate",
-            "250",
-            "--nonblocking",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield
-    finally:
-        spy.send_signal(signal.SIGINT)
-        spy.wait(timeout=60)
 
 
 # --- the load --------------------------------------------------------------------------------------
@@ -426,7 +391,7 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
         with serving(command, env, port, workdir / f"{name}.log", workdir) as pid:
             time.sleep(1.0)  # the product's worker starts beside it
             workers = children(pid) if database_url is not None else []
-            with profiling(next(iter(workers), None), args.py_spy, name):
+            with profiling(next(iter(workers), None), args.py_spy, f"worker-{name}"):
                 target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, workers)
         if emulator.violations:
             target.error = (

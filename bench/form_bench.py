@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # fakeline, support
 
 from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
-from servers import cpu_seconds, free_port, percentile, serving  # noqa: E402
+from servers import cpu_seconds, free_port, percentile, profiling, serving  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET_P99_MS = 300.0
@@ -194,26 +192,6 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, workdir:
         with serving(command, env, port, workdir / f"product-{name}.log", workdir) as pid:
             fake.webhook_url = f"http://127.0.0.1:{port}/callback"
             result = Result(name, 0, 0.0)
-            spy = None
-            if args.py_spy:
-                out = Path(args.py_spy).resolve() / f"product-{name}.txt"
-                out.parent.mkdir(parents=True, exist_ok=True)
-                spy = subprocess.Popen(
-                    [
-                        str(Path(sys.executable).parent / "py-spy"),
-                        "record",
-                        "--format",
-                        "raw",
-                        "-o",
-                        str(out),
-                        "--pid",
-                        str(pid),
-                        "--rate",
-                        "200",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
 
             async def load() -> None:
                 warm = Result(name, 0, 0.0)  # one help message each: connections, caches, JIT-free warm-up
@@ -226,10 +204,8 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, workdir:
                 result.product_cpu = _cpu_seconds(pid) - cpu0
                 result.bench_cpu = time.process_time() - own0
 
-            asyncio.run(load())
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(timeout=30)
+            with profiling(pid if args.py_spy else None, args.py_spy, f"product-{name}", rate=200):
+                asyncio.run(load())
         result.violations = len(fake.violations)
         for violation in fake.violations[:5]:
             result.errors.append(f"LINE would reject: {violation[:200]}")

@@ -1,6 +1,6 @@
 """What the bench scripts share about the processes they start: a server waited for until its
 `/healthz` answers and stopped afterwards, a process's CPU seconds, its children, a free port,
-percentiles."""
+percentiles, a py-spy recording."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,3 +89,36 @@ def serving(command: list[str], env: dict[str, str], port: int, log_path: Path, 
         yield proc.pid
     finally:
         stop_server(proc)
+
+
+@contextmanager
+def profiling(pid: int | None, folder: str | None, name: str, rate: int = 250) -> Iterator[None]:
+    """py-spy records process `pid` into `folder/<name>.txt` (raw collapsed stacks, a bench's
+    `--py-spy DIR`) while the block runs; nothing without a pid or a folder."""
+    if pid is None or folder is None:
+        yield
+        return
+    out = Path(folder).resolve() / f"{name.replace(' ', '-')}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--format",
+            "raw",
+            "-o",
+            str(out),
+            "--pid",
+            str(pid),
+            "--rate",
+            str(rate),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
