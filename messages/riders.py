@@ -34,7 +34,7 @@ __all__ = [
     "rider_message",
 ]
 
-RIDER_HEADING = "แจ้งเพิ่มเติมสำหรับท่านค่ะ"
+RIDER_HEADING = "มีเรื่องแจ้งเพิ่มเติมค่ะ"  # no pronoun: riders reach teachers and directors alike
 RIDER_LINES = 8  # lines shown before "and N more"
 _RIDER_CHARS = 1200  # a short message, well under LINE's 5,000
 
