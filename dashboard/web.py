@@ -651,33 +651,295 @@ def annual_report_download(
     return _download(folder, path, media, name)
 
 
+def _evaluation_context(request: Request, session: Session, year: int) -> dict[str, Any]:
+    from dashboard import evaluation
+
+    return {
+        "fiscal_year": year,
+        "years": sorted({*fiscal_years(session), year}, reverse=True),
+        "campaigns": evaluation.campaign_rows(session, year),
+        "yearend": evaluation.yearend(session, year),
+        "strategies": evaluation.strategy_rates(session, year),
+    }
+
+
+def _start_defaults(request: Request) -> dict[str, str]:
+    """The start form's dates: the manual's window, as `tidtam campaign start` defaults them."""
+    from scheduler.campaigns import WindowRefused, campaign_window
+
+    try:
+        opens_on, closes_on, _remind = campaign_window(
+            today_of(request), _setup(request).steps, opens_on=None, closes_on=None
+        )
+    except WindowRefused:
+        return {"opens": "", "closes": ""}
+    return {"opens": opens_on.isoformat(), "closes": closes_on.isoformat()}
+
+
 @router.get("/evaluation")
 def evaluation_page(
     request: Request, session: DB, viewer: CurrentViewer, fy: str | None = None
 ) -> HTMLResponse:
     """Campaigns, year-end evaluations and strategy success rates of a fiscal year (the whole area's:
-    for the planning group, as the annual report)."""
-    from dashboard import evaluation
+    for the planning group, as the annual report); planners and admins also get the start form."""
     from scheduler.fiscal import fiscal_year_of
 
     if not viewer.scope.whole_area:
         raise not_allowed()
     year = _int(fy) or fiscal_year_of(today_of(request))
-    years = sorted({*fiscal_years(session), year}, reverse=True)
     return render(
         request,
         "evaluation.html",
         viewer,
-        fiscal_year=year,
-        years=years,
-        campaigns=evaluation.campaign_rows(session, year),
-        yearend=evaluation.yearend(session, year),
-        strategies=evaluation.strategy_rates(session, year),
+        start=_start_defaults(request) | {"target": "", "office": ""},
+        problems=[],
+        **_evaluation_context(request, session, year),
     )
 
 
+MAX_FORM_BYTES = 5 * 1024 * 1024  # a questionnaire is a few kilobytes; a workbook well under this
+
+
+def _start_refused(
+    request: Request, session: Session, viewer: Viewer, entered: dict[str, str], problems: list[str]
+) -> HTMLResponse:
+    """The evaluation page again, with what was entered and every problem, line by line (nothing started)."""
+    from scheduler.fiscal import fiscal_year_of
+
+    year = fiscal_year_of(today_of(request))
+    return render(
+        request,
+        "evaluation.html",
+        viewer,
+        400,
+        start=entered,
+        problems=problems,
+        **_evaluation_context(request, session, year),
+    )
+
+
+def _web_date(text_value: str) -> date | None:
+    """A date from the form: ISO (the browser's date input) or as people type it (`1/9/70`)."""
+    from messages.errors import InputError
+    from messages.thai_dates import parse_date
+
+    value = text_value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        return parse_date(value)
+    except (InputError, ValueError):
+        raise _BadDate(value) from None
+
+
+class _BadDate(ValueError):
+    pass
+
+
+@dataclass
+class _StartPlan:
+    questionnaire: Any
+    opens_on: date
+    closes_on: date
+    remind_on: date | None
+    people: list[Any]
+
+
+def _plan_start(
+    request: Request, session: Session, questionnaire: Any, entered: dict[str, str]
+) -> _StartPlan | list[str]:
+    """The campaign the form describes, or its problems in Thai: the CLI's checks (window, target)."""
+    from messages import evaluation as etxt
+    from models.campaigns import TargetError, resolve_target
+    from scheduler.campaigns import WindowRefused, campaign_window
+
+    today = today_of(request)
+    try:
+        opens_on, closes_on, remind_on = campaign_window(
+            today,
+            _setup(request).steps,
+            opens_on=_web_date(entered["opens"]),
+            closes_on=_web_date(entered["closes"]),
+        )
+    except _BadDate as error:
+        return [etxt.bad_date(str(error))]
+    except WindowRefused as error:
+        return [error.message]
+    if not entered["target"].strip():
+        return [text.CAMPAIGN_TARGET_NEEDED]
+    try:
+        people = resolve_target(
+            session, entered["target"], office_code=entered["office"].strip() or None, on=opens_on
+        )
+    except TargetError as error:
+        return [etxt.target_error(error.code, error.value)]
+    if not people:
+        return [etxt.no_recipients()]
+    return _StartPlan(questionnaire, opens_on, closes_on, remind_on, people)
+
+
+@router.post("/evaluation/start")
+async def campaign_preview(
+    request: Request,
+    session: DB,
+    viewer: Actor,
+    target: Annotated[str, Form()] = "",
+    office: Annotated[str, Form()] = "",
+    opens: Annotated[str, Form()] = "",
+    closes: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """The start form's first step: the uploaded questionnaire checked by the loader, the target
+    resolved, and what it would cost; nothing is started until the preview is confirmed."""
+    from starlette.datastructures import UploadFile
+
+    if not viewer.scope.whole_area:
+        raise not_allowed()
+    entered = {"target": target, "office": office, "opens": opens, "closes": closes}
+    upload = (await request.form()).get("form")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _start_refused(request, session, viewer, entered, [text.CAMPAIGN_FILE_NEEDED])
+    content = await upload.read(MAX_FORM_BYTES + 1)
+    if len(content) > MAX_FORM_BYTES:
+        return _start_refused(request, session, viewer, entered, [text.CAMPAIGN_FILE_TOO_BIG])
+    from starlette.concurrency import run_in_threadpool
+
+    name = Path(upload.filename).name
+    return await run_in_threadpool(_preview, request, session, viewer, entered, name, content)
+
+
+def _preview(
+    request: Request, session: Session, viewer: Viewer, entered: dict[str, str], name: str, content: bytes
+) -> HTMLResponse:
+    import json
+    import tempfile
+
+    from evaluation.loader import QuestionnaireError, load_file
+    from messages import evaluation as etxt
+    from scheduler.campaigns import preview_start
+
+    with tempfile.TemporaryDirectory(prefix="tidtam-form-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        try:
+            questionnaire = load_file(path)
+        except QuestionnaireError as error:
+            problems = etxt.refused(name, error.problems).splitlines()
+            return _start_refused(request, session, viewer, entered, problems)
+    plan = _plan_start(request, session, questionnaire, entered)
+    if isinstance(plan, list):
+        return _start_refused(request, session, viewer, entered, plan)
+    today = today_of(request)
+    preview = preview_start(session, plan.people, plan.opens_on, today, _setup(request))
+    return render(
+        request,
+        "campaign_start.html",
+        viewer,
+        questionnaire=questionnaire,
+        form_json=json.dumps(questionnaire.to_dict(), ensure_ascii=False),
+        plan=plan,
+        preview=preview,
+        entered=entered | {"opens": plan.opens_on.isoformat(), "closes": plan.closes_on.isoformat()},
+        opens_today=plan.opens_on <= today,
+    )
+
+
+@router.post("/evaluation/start/confirm")
+def campaign_start(
+    request: Request,
+    session: DB,
+    viewer: Actor,
+    questionnaire_json: Annotated[str, Form()] = "",
+    target: Annotated[str, Form()] = "",
+    office: Annotated[str, Form()] = "",
+    opens: Annotated[str, Form()] = "",
+    closes: Annotated[str, Form()] = "",
+) -> Response:
+    """Start the previewed campaign, as `tidtam campaign start` does: the campaign and its recipients,
+    then (when it opens today) its invitations queued through the scheduler's own run."""
+    import json
+
+    from evaluation.loader import QuestionnaireError, from_dict
+    from messages import evaluation as etxt
+    from models.campaigns import start_campaign
+    from scheduler.campaigns import run_campaigns
+
+    if not viewer.scope.whole_area:
+        raise not_allowed()
+    entered = {"target": target, "office": office, "opens": opens, "closes": closes}
+    try:
+        questionnaire = from_dict(json.loads(questionnaire_json))
+    except (QuestionnaireError, ValueError, TypeError) as error:
+        problems = error.problems if isinstance(error, QuestionnaireError) else []
+        return _start_refused(request, session, viewer, entered, etxt.refused("-", problems).splitlines())
+    plan = _plan_start(request, session, questionnaire, entered)
+    if isinstance(plan, list):
+        return _start_refused(request, session, viewer, entered, plan)
+    today = today_of(request)
+    created, people = start_campaign(
+        session,
+        questionnaire=questionnaire,
+        target=target,
+        office_code=office.strip() or None,
+        opens_on=plan.opens_on,
+        closes_on=plan.closes_on,
+        remind_on=plan.remind_on,
+        today=today,
+        now=viewer.now,
+        created_by="dashboard",
+    )
+    audit_action(
+        session,
+        now=viewer.now,
+        person_id=viewer.person.id or 0,
+        action="dashboard_campaign_start",
+        entity_type="campaign",
+        entity_id=str(created.id),
+        target=target.strip(),
+        recipients=len(people),
+    )
+    session.commit()
+    campaign_id = created.id or 0
+    invited = 0
+    if plan.opens_on <= today:
+        invited = run_campaigns(
+            request.app.state.engine, viewer.now, _setup(request), only=campaign_id
+        ).invited
+    return RedirectResponse(f"/dashboard/evaluation/{campaign_id}?saved=started&n={invited}", status_code=303)
+
+
+@router.post("/evaluation/{campaign_id}/close")
+def campaign_close(request: Request, session: DB, viewer: Actor, campaign_id: int) -> Response:
+    """Close a campaign before its last day (no more answers), as the daily tick closes it after."""
+    from models import campaigns as store
+    from models.evaluation import Campaign, CampaignStatus
+
+    if not viewer.scope.whole_area:
+        raise not_allowed()
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise not_found()
+    if campaign.status != CampaignStatus.CLOSED:
+        store.close(session, campaign, viewer.now)
+        audit_action(
+            session,
+            now=viewer.now,
+            person_id=viewer.person.id or 0,
+            action="dashboard_campaign_close",
+            entity_type="campaign",
+            entity_id=str(campaign_id),
+        )
+        session.commit()
+    return RedirectResponse(f"/dashboard/evaluation/{campaign_id}?saved=closed", status_code=303)
+
+
 @router.get("/evaluation/{campaign_id}")
-def campaign_page(request: Request, session: DB, viewer: CurrentViewer, campaign_id: int) -> HTMLResponse:
+def campaign_page(
+    request: Request, session: DB, viewer: CurrentViewer, campaign_id: int, saved: str = "", n: int = 0
+) -> HTMLResponse:
     from dashboard import evaluation
     from models.campaigns import campaign_results
 
@@ -695,6 +957,8 @@ def campaign_page(request: Request, session: DB, viewer: CurrentViewer, campaign
         campaign=row.campaign,
         results=results,
         texts_shown=evaluation.TEXTS_SHOWN,
+        saved=saved,
+        n=n,
     )
 
 

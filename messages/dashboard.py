@@ -236,9 +236,32 @@ REDACTED_CONTACT = "[ข้อมูลติดต่อ]"
 
 # --- evaluation results (issue 19) ----------------------------------------------------------------
 CAMPAIGN_STATUS_LABELS = {"scheduled": "รอเปิด", "open": "เปิดรับคำตอบ", "closed": "ปิดแล้ว"}
-CAMPAIGN_BY_CLI = (
-    "การเริ่มหรือปิดแบบประเมินทำด้วยคำสั่ง tidtam campaign start (ดูรายการด้วย tidtam campaign list) "
-    "เพื่อให้ตรวจสอบแบบประเมินและผู้รับก่อนส่งทาง LINE ค่ะ"
+CAMPAIGN_START_HINT = (
+    "เลือกไฟล์แบบประเมิน (.yaml หรือ .xlsx จากคำสั่ง tidtam evaluation template) และกลุ่มเป้าหมาย "
+    "ระบบจะแสดงจำนวนผู้รับและโควตาที่ใช้ให้ตรวจสอบก่อนยืนยันส่งทาง LINE ค่ะ"
 )
+CAMPAIGN_TARGET_HELP = (
+    "บทบาท (reporter, approver, planner, admin, observer) รหัสหน่วยงาน หรือ strategy:รหัสยุทธศาสตร์"
+)
+CAMPAIGN_FILE_NEEDED = "กรุณาเลือกไฟล์แบบประเมิน (.yaml หรือ .xlsx) ค่ะ"
+CAMPAIGN_FILE_TOO_BIG = "ไฟล์แบบประเมินใหญ่เกิน 5 MB กรุณาตรวจสอบไฟล์อีกครั้งค่ะ"
+CAMPAIGN_TARGET_NEEDED = "กรุณาระบุกลุ่มเป้าหมาย เช่น reporter รหัสหน่วยงาน หรือ strategy:รหัสยุทธศาสตร์ ค่ะ"
+CAMPAIGN_NOT_STARTED = "ยังไม่ได้เริ่มแบบประเมิน กรุณาแก้ไขแล้วเลือกไฟล์อีกครั้งค่ะ"
+CAMPAIGN_CLOSE_CONFIRM = "ปิดรับคำตอบเดี๋ยวนี้ (ผู้ที่ยังไม่ตอบจะตอบไม่ได้อีก)"
+
+
+def campaign_saved(saved: str, n: int) -> str:
+    """The note on a campaign's page after an action."""
+    if saved == "started":
+        return (
+            f"เริ่มแบบประเมินแล้วค่ะ ส่งคำเชิญ {n:,} คน (รวมในข้อความประจำวันของแต่ละคน)"
+            if n
+            else ("เริ่มแบบประเมินแล้วค่ะ คำเชิญจะส่งในวันเปิดรับ")
+        )
+    if saved == "closed":
+        return "ปิดรับคำตอบแล้วค่ะ"
+    return ""
+
+
 NO_CAMPAIGNS = "ยังไม่มีแบบประเมินสำหรับปีงบประมาณนี้ค่ะ"
 NO_STRATEGY_RATES = "ยังไม่มีโครงการที่เชื่อมโยงกับยุทธศาสตร์ในปีงบประมาณนี้ค่ะ"

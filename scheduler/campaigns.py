@@ -315,3 +315,60 @@ def evaluated_fiscal_year(opens_on: date) -> int:
     (the manual's Sep–Oct window) looks back at the year that just ended."""
     year = fiscal_year_of(opens_on)
     return year - 1 if opens_on.month == 10 else year
+
+
+class WindowRefused(ValueError):
+    """A campaign window that cannot be used; `message` says why in Thai (messages/evaluation.py)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def campaign_window(
+    today: date,
+    steps: Sequence[ProcessStep],
+    *,
+    opens_on: date | None,
+    closes_on: date | None,
+    remind_on: date | None = None,
+    no_reminder: bool = False,
+    step: str = DEFAULT_STEP,
+) -> tuple[date, date, date | None]:
+    """The (opens, closes, remind) of a campaign being started, the manual's window filling in what
+    was not given (`tidtam campaign start` and the dashboard both ask this)."""
+    if opens_on is None or closes_on is None:
+        window = default_window(today, steps, step)
+        if window is None:
+            raise WindowRefused(txt.no_default_window(step))
+        opens_on, closes_on = opens_on or window[0], closes_on or window[1]
+    if closes_on < opens_on:
+        raise WindowRefused(txt.closes_before_opens())
+    if closes_on < today:
+        raise WindowRefused(txt.closes_in_past())
+    remind = None if no_reminder else (remind_on or default_reminder(opens_on, closes_on))
+    return opens_on, closes_on, remind
+
+
+@dataclass(frozen=True)
+class StartPreview:
+    """What starting a campaign to `recipients` people means before it is started."""
+
+    recipients: int
+    linked: int  # with a LINE account that has not blocked the bot: the ones who get an invitation
+    cost: int  # pushes the invitations take from this month's quota (0 when it opens later)
+    held: int  # invitations that wait for quota (the next run sends them)
+    budget: int | None  # what campaigns may still queue this month; None: no limit
+
+
+def preview_start(
+    session: Session, people: Sequence[Person], opens_on: date, today: date, setup: TickSetup
+) -> StartPreview:
+    """The recipients, the linked among them and the month's quota the invitations cost, as
+    `run_campaigns` would count them if the campaign started now."""
+    linked = sum(1 for p in people if p.line_user_id and p.reachability != Reachability.BLOCKED)
+    budget = _budget(session, today, setup)
+    if opens_on > today:
+        return StartPreview(len(people), linked, 0, 0, budget)
+    cost = linked if budget is None else min(linked, budget)
+    return StartPreview(len(people), linked, cost, linked - cost, budget)

@@ -119,7 +119,8 @@ def test_the_evaluation_page_and_a_campaigns_results(engine, fake_line, service,
     assert rates and any(r.achieved == 1 for r in rates.values())
     for code in rates:
         assert code in html
-    assert "tidtam campaign start" in html  # starting and closing stay with the CLI, and the page says so
+    assert 'action="/dashboard/evaluation/start"' in html  # issue 19: started from the dashboard now
+    assert "tidtam campaign start" not in html
 
     results = planner.get(f"/dashboard/evaluation/{office.campaign_id}").text
     assert "ความชัดเจนของแผน" in results and "ค่าเฉลี่ย 4.5" in results and "มัธยฐาน 4.5" in results
@@ -186,3 +187,110 @@ def test_the_new_pages_in_a_browser_at_desktop_and_phone_width(
         assert "ส่งถึงใคร: ตามบทบาท" in page.content()
         page.screenshot(path=str(shots / f"messages{suffix}.png"), full_page=True)
         context.close()
+
+
+def _csrf(page: str) -> str:
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def _preview(client: httpx.Client, csrf: str, form: str, target: str = "SCH1", name: str = "f.yaml"):  # type: ignore[no-untyped-def]
+    data = {"csrf": csrf, "target": target, "office": "", "opens": TODAY.isoformat(), "closes": ""}
+    return client.post(
+        "/dashboard/evaluation/start", data=data, files={"form": (name, form.encode(), "application/yaml")}
+    )
+
+
+def test_a_campaign_started_from_the_dashboard_after_its_preview(engine, fake_line, service, office) -> None:
+    from models.campaigns import resolve_target
+    from models.evaluation import Campaign
+    from models.ops import AuditLog
+
+    planner = _login(fake_line, service, PLANNER)
+    csrf = _csrf(planner.get("/dashboard/evaluation").text)
+    form = FORM.replace("แบบประเมินความพึงพอใจต่อแผนปฏิบัติการ", "แบบประเมินจากแดชบอร์ด")
+    preview = _preview(planner, csrf, form)
+    assert preview.status_code == 200, preview.text
+    with Session(engine) as s:
+        expected = resolve_target(s, "SCH1", office_code=None, on=TODAY)  # what the CLI's start resolves
+        linked = [p for p in expected if p.line_user_id]
+        assert s.exec(select(Campaign).where(Campaign.title == "แบบประเมินจากแดชบอร์ด")).first() is None
+    assert f'<span class="n">{len(expected)}</span> ผู้รับ' in preview.text
+    assert f'<span class="n">{len(linked)}</span> เชื่อม LINE แล้ว' in preview.text
+    assert f'<span class="n">{len(linked)}</span> ข้อความจากโควตาเดือนนี้' in preview.text
+    fields = {
+        name: preview.text.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+        for name in ("questionnaire_json", "target", "office", "opens", "closes")
+    }
+    import html as html_lib
+
+    data = {k: html_lib.unescape(v) for k, v in fields.items()} | {"csrf": csrf}
+    done = planner.post("/dashboard/evaluation/start/confirm", data=data)
+    assert done.status_code == 303
+    with Session(engine) as s:
+        campaign = s.exec(select(Campaign).where(Campaign.title == "แบบประเมินจากแดชบอร์ด")).one()
+        recipients = s.exec(select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign.id))
+        assert sorted(r.person_id for r in recipients) == sorted(p.id for p in expected)
+        assert campaign.created_by == "dashboard" and campaign.status == "open"
+        audit = s.exec(select(AuditLog).where(AuditLog.action == "dashboard_campaign_start")).one()
+        assert audit.entity_id == str(campaign.id) and audit.details["recipients"] == len(expected)
+        campaign_id = campaign.id
+    page = planner.get(done.headers["location"])
+    assert "เริ่มแบบประเมินแล้วค่ะ" in page.text
+    # Stop it from its page: closed, audited.
+    closed = planner.post(f"/dashboard/evaluation/{campaign_id}/close", data={"csrf": csrf})
+    assert closed.status_code == 303
+    with Session(engine) as s:
+        assert s.get(Campaign, campaign_id).status == "closed"  # type: ignore[union-attr]
+        assert s.exec(select(AuditLog).where(AuditLog.action == "dashboard_campaign_close")).one()
+
+
+def test_a_malformed_questionnaire_is_refused_line_by_line(engine, fake_line, service, office) -> None:
+    from models.evaluation import Campaign
+
+    planner = _login(fake_line, service, PLANNER)
+    csrf = _csrf(planner.get("/dashboard/evaluation").text)
+    with Session(engine) as s:
+        before = len(s.exec(select(Campaign)).all())
+    bad = FORM.replace("kind: choice", "kind: guess")
+    refused = _preview(planner, csrf, bad)
+    assert refused.status_code == 400
+    assert "บรรทัด" in refused.text and "ยังไม่ได้เริ่มแบบประเมิน" in refused.text
+    assert 'name="target" value="SCH1"' in refused.text  # nothing entered is lost
+    unknown = _preview(planner, csrf, FORM, target="NOPE")
+    assert unknown.status_code == 400 and "NOPE" in unknown.text
+    with Session(engine) as s:
+        assert len(s.exec(select(Campaign)).all()) == before
+
+
+def test_starting_needs_the_csrf_token_and_a_planner(engine, fake_line, service, office) -> None:
+    from models.evaluation import Campaign
+
+    planner = _login(fake_line, service, PLANNER)
+    assert _preview(planner, "wrong", FORM).status_code == 403
+    assert (
+        planner.post(f"/dashboard/evaluation/{office.campaign_id}/close", data={"csrf": "x"}).status_code
+        == 403
+    )
+    director = _login(fake_line, service, DIRECTOR)
+    csrf = _csrf(director.get("/dashboard").text)
+    assert _preview(director, csrf, FORM).status_code == 403
+    confirm = {"csrf": csrf, "questionnaire_json": "{}", "target": "SCH1", "opens": "", "closes": ""}
+    assert director.post("/dashboard/evaluation/start/confirm", data=confirm).status_code == 403
+    assert (
+        director.post(f"/dashboard/evaluation/{office.campaign_id}/close", data={"csrf": csrf}).status_code
+        == 403
+    )
+    with Session(engine) as s:
+        assert s.get(Campaign, office.campaign_id).status == "open"  # type: ignore[union-attr]
+
+
+def test_the_start_form_in_a_browser(chromium, fake_line, service, office, engine) -> None:  # noqa: F811
+    shots = artefact_dir(f"dashboard-campaign-start-{engine.dialect.name}")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(login_link(fake_line, PLANNER).replace("http://127.0.0.1:8000", service))
+    page.goto(f"{service}/dashboard/evaluation")
+    assert page.locator("form.start").is_visible()
+    page.locator("form.start").screenshot(path=str(shots / "start-form.png"))
+    page.screenshot(path=str(shots / "evaluation-with-form.png"), full_page=True)
+    context.close()

@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
         from messages import evaluation as txt
         from models.campaigns import TargetError, start_campaign
         from models.db import make_engine
-        from scheduler.campaigns import default_reminder, default_window, run_campaigns
+        from scheduler.campaigns import WindowRefused, campaign_window, run_campaigns
         from scheduler.clock import local_today, make_clock
         from scheduler.service import tick_setup
         from scheduler.tick import release_time
@@ -103,20 +103,19 @@ def register(app: typer.Typer) -> None:
         clock = make_clock(settings, engine)
         setup = tick_setup(settings, holder="campaign")
         today = local_today(clock, settings.tz)
-        opens_on, closes_on = _date(opens), _date(closes)
-        if opens_on is None or closes_on is None:
-            window = default_window(today, setup.steps, step)
-            if window is None:
-                typer.echo(txt.no_default_window(step), err=True)
-                raise typer.Exit(2)
-            opens_on, closes_on = opens_on or window[0], closes_on or window[1]
-        if closes_on < opens_on:
-            typer.echo(txt.closes_before_opens(), err=True)
-            raise typer.Exit(2)
-        if closes_on < today:
-            typer.echo(txt.closes_in_past(), err=True)
-            raise typer.Exit(2)
-        remind_on = None if no_reminder else (_date(remind) or default_reminder(opens_on, closes_on))
+        try:
+            opens_on, closes_on, remind_on = campaign_window(
+                today,
+                setup.steps,
+                opens_on=_date(opens),
+                closes_on=_date(closes),
+                remind_on=_date(remind),
+                no_reminder=no_reminder,
+                step=step,
+            )
+        except WindowRefused as error:
+            typer.echo(error.message, err=True)
+            raise typer.Exit(2) from None
         now = clock.now()
         with Session(engine) as session:
             try:
