@@ -241,7 +241,8 @@ CAMPAIGN_START_HINT = (
     "ระบบจะแสดงจำนวนผู้รับและโควตาที่ใช้ให้ตรวจสอบก่อนยืนยันส่งทาง LINE ค่ะ"
 )
 CAMPAIGN_TARGET_HELP = (
-    "บทบาท (reporter, approver, planner, admin, observer) รหัสหน่วยงาน หรือ strategy:รหัสยุทธศาสตร์"
+    "พิมพ์บทบาท: reporter (ผู้รายงาน), approver (ผู้อำนวยการ), planner (กลุ่มนโยบายและแผน), "
+    "admin (ผู้ดูแลระบบ), observer (ผู้ติดตาม) หรือรหัสหน่วยงาน หรือ strategy:รหัสยุทธศาสตร์ ค่ะ"
 )
 CAMPAIGN_FILE_NEEDED = "กรุณาเลือกไฟล์แบบประเมิน (.yaml หรือ .xlsx) ค่ะ"
 CAMPAIGN_FILE_TOO_BIG = "ไฟล์แบบประเมินใหญ่เกิน 5 MB กรุณาตรวจสอบไฟล์อีกครั้งค่ะ"
