@@ -175,6 +175,15 @@ def _period(request: Request, session: Session, fy: int | None, quarter: int | N
     return period
 
 
+def _period_choices(request: Request, session: Session, period: Period) -> dict[str, Any]:
+    """What a page's period picker shows: the chosen period, its year's periods, every fiscal year."""
+    return {
+        "period": period,
+        "periods": periods_of(session, period.fiscal_year, today_of(request)),
+        "years": fiscal_years(session),
+    }
+
+
 def _int(value: str | None) -> int | None:
     value = (value or "").strip()
     return int(value) if value.isdigit() else None
@@ -263,9 +272,7 @@ def status_page(
         request,
         "status.html",
         viewer,
-        period=period,
-        periods=periods_of(session, period.fiscal_year, today_of(request)),
-        years=fiscal_years(session),
+        **_period_choices(request, session, period),
         overview=overview,
         search=search,
         late=bool(late),
@@ -361,9 +368,7 @@ def projects_page(
         request,
         "projects.html",
         viewer,
-        period=period,
-        periods=periods_of(session, period.fiscal_year, today_of(request)),
-        years=fiscal_years(session),
+        **_period_choices(request, session, period),
         listing=listing,
         filters=filters,
         strategies=strategy_choices(session),
@@ -451,9 +456,7 @@ def exports_page(
         request,
         "exports.html",
         viewer,
-        period=period,
-        periods=periods_of(session, period.fiscal_year, today_of(request)),
-        years=fiscal_years(session),
+        **_period_choices(request, session, period),
     )
 
 
