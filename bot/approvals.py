@@ -581,7 +581,7 @@ def on_menu(ctx: EventContext, command: Intent, typed: str = "") -> bool:
         else:
             ctx.reply(text.confirm_approve_all(len(items), f"v1|apall|h={_fingerprint(items)}"))
         return True
-    if command is Intent.APPROVE_CHOSEN:  # "เลือกอนุมัติ": the tap-to-select card
+    if command is Intent.APPROVE_CHOSEN:  # the choose-to-approve word: the tap-to-select card
         from bot import approval_selection
 
         approval_selection.open_card(ctx)

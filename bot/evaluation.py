@@ -260,7 +260,7 @@ def _typed(ctx: EventContext, conversation: Conversation, text: str) -> engine.I
         if op is Op.SKIP and kind is QuestionKind.TEXT and required:
             continue  # a skip word ("none") is an answer to a required open question
         if op is Op.DONE and kind is not QuestionKind.MULTI:
-            continue  # "เสร็จ" finishes a multi selection; elsewhere it is an answer like any other
+            continue  # the done word finishes a multi selection; elsewhere it is an answer like any other
         return Tap(op, None)
     return Text(text)
 

@@ -39,7 +39,7 @@ def parse_answer(field: Field, raw: str, *, today: date, unit: str = "") -> Any:
     if not typed:
         raise InputError(text.empty_answer(), text.example_for(field.kind))
     if field.kind is Kind.NUMBER and is_percent_unit(unit):
-        value = parse_percent(typed)  # "62.5%", "ร้อยละ 62.5", "62.5 เปอร์เซ็นต์"
+        value = parse_percent(typed)  # with a percent sign, or the Thai word for percent
         _within(value, limit=MAX_NUMBER, decimals=NUMBER_DECIMALS, kind=field.kind)
         return str(value)
     if field.kind is Kind.NUMBER:
