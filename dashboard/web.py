@@ -35,7 +35,7 @@ from dashboard.queries import (
     strategy_choices,
 )
 from dashboard.scope import Scope, may_act, scope_of
-from messages.thai_dates import format_datetime
+from messages.thai_dates import format_date, format_datetime
 from models.dashboard import (
     SESSION_TTL,
     DashboardSession,
@@ -667,7 +667,9 @@ def _evaluation_context(request: Request, session: Session, year: int) -> dict[s
 
 
 def _start_defaults(request: Request) -> dict[str, str]:
-    """The start form's dates: the manual's window, as `tidtam campaign start` defaults them."""
+    """The start form's dates: the manual's window, as `tidtam campaign start` defaults them, written
+    the way people read and type them (Buddhist Era: a browser's date picker would show the year in
+    the browser's own calendar, Gregorian in most)."""
     from scheduler.campaigns import WindowRefused, campaign_window
 
     try:
@@ -676,7 +678,7 @@ def _start_defaults(request: Request) -> dict[str, str]:
         )
     except WindowRefused:
         return {"opens": "", "closes": ""}
-    return {"opens": opens_on.isoformat(), "closes": closes_on.isoformat()}
+    return {"opens": format_date(opens_on), "closes": format_date(closes_on)}
 
 
 @router.get("/evaluation")
@@ -722,7 +724,8 @@ def _start_refused(
 
 
 def _web_date(text_value: str) -> date | None:
-    """A date from the form: ISO (the browser's date input) or as people type it (`1/9/70`)."""
+    """A date from the form as people type it (`1/9/70`, `1 ก.ย. 2570`), or ISO (the confirm step's
+    hidden fields)."""
     from messages.errors import InputError
     from messages.thai_dates import parse_date
 

@@ -594,7 +594,7 @@ def target_error(code: str, value: str) -> str:
 
 
 def bad_date(text: str) -> str:
-    return f"อ่านวันที่ {text} ไม่ออก (ตัวอย่าง: 2027-09-01 หรือ 1/9/70)"
+    return f"อ่านวันที่ {text} ไม่ออก (ตัวอย่าง: 1/9/70 หรือ 1 ก.ย. 2570)"
 
 
 def closes_before_opens() -> str:

@@ -294,3 +294,36 @@ def test_the_start_form_in_a_browser(chromium, fake_line, service, office, engin
     page.locator("form.start").screenshot(path=str(shots / "start-form.png"))
     page.screenshot(path=str(shots / "evaluation-with-form.png"), full_page=True)
     context.close()
+
+
+def test_the_start_form_shows_and_reads_buddhist_era_dates(engine, fake_line, service, office) -> None:
+    """The dates are text in the Buddhist Era (a browser's date picker would show the browser's own
+    calendar, Gregorian in most), default to the manual's window, and are read as people type them."""
+    import re
+
+    from messages.thai_dates import format_date
+
+    planner = _login(fake_line, service, PLANNER)
+    page = planner.get("/dashboard/evaluation").text
+    assert 'type="date"' not in page
+    opens = re.search(r'name="opens" value="([^"]*)"', page)
+    assert opens is not None and (not opens[1] or re.fullmatch(r"\d{1,2} \S+ 25\d\d", opens[1])), opens
+    csrf = _csrf(page)
+    later = TODAY + timedelta(days=3)
+    typed = f"{later.day}/{later.month}/{(later.year + 543) % 100}"  # e.g. 4/12/69
+    data = {
+        "csrf": csrf,
+        "target": "SCH1",
+        "office": "",
+        "opens": typed,
+        "closes": format_date(later + timedelta(days=7)),
+    }
+    files = {"form": ("f.yaml", FORM.encode(), "application/yaml")}
+    preview = planner.post("/dashboard/evaluation/start", data=data, files=files)
+    assert preview.status_code == 200, preview.text
+    assert f"เปิดรับ {format_date(later)} ถึง {format_date(later + timedelta(days=7))}" in preview.text
+    data["opens"] = "2027-13-45x"
+    refused = planner.post("/dashboard/evaluation/start", data=data, files=files)
+    assert refused.status_code == 400
+    assert "อ่านวันที่ 2027-13-45x ไม่ออก" in refused.text and "1 ก.ย. 2570" in refused.text
+    assert 'name="opens" value="2027-13-45x"' in refused.text  # what was typed is kept
