@@ -215,7 +215,7 @@ def _planning_targets(
             chats[area] = chat_id
     planners: dict[int, list[int]] = defaultdict(list)
     heads: dict[int, list[int]] = defaultdict(list)
-    for person in sorted(people.values(), key=lambda p: p.id):
+    for person in people.values():
         roles = person.roles.split(",")
         head = _HEAD in roles
         if head or _PLANNER in roles:
@@ -224,6 +224,9 @@ def _planning_targets(
                 planners[area].append(person.id)
                 if head and person.reachable:
                     heads[area].append(person.id)
+    for lists in (planners, heads):
+        for ids in lists.values():
+            ids.sort()
     return chats, planners, heads
 
 
