@@ -21,14 +21,25 @@ sys.path[:0] = [str(ROOT)]
 def main() -> None:
     from tidtam.simulation.runner import SimulationConfig, run_simulation
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--schools", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quotas", default="300,0", help="comma-separated; 0: no quota")
+    parser.add_argument(
+        "--planning-chat",
+        action="store_true",
+        help="bind a LINE group to the planning group (each push counts its 4 members) instead of "
+        "pushing its head of monitoring",
+    )
     args = parser.parse_args()
     for quota in (int(q) for q in args.quotas.split(",")):
         started = time.perf_counter()
-        figures = run_simulation(SimulationConfig(schools=args.schools, quota=quota or None, seed=args.seed))
+        config = SimulationConfig(
+            schools=args.schools, quota=quota or None, seed=args.seed, planning_chat=args.planning_chat
+        )
+        figures = run_simulation(config)
         print(figures.table())
         print(f"(simulated in {time.perf_counter() - started:.0f} s)\n", flush=True)
 

@@ -61,6 +61,7 @@ LEVEL_LABELS = {
 }
 ROLE_LABELS = {
     "planner": "กลุ่มนโยบายและแผน",
+    "monitoring_head": "หัวหน้ากลุ่มงานติดตามฯ",
     "admin": "ผู้ดูแลระบบ",
     "observer": "ผู้ติดตาม",
     "approver": "ผู้อำนวยการ",
@@ -242,6 +243,7 @@ CAMPAIGN_START_HINT = (
 )
 CAMPAIGN_TARGET_HELP = (
     "พิมพ์บทบาท: reporter (ผู้รายงาน), approver (ผู้อำนวยการ), planner (กลุ่มนโยบายและแผน), "
+    "monitoring_head (หัวหน้ากลุ่มงานติดตามฯ), "
     "admin (ผู้ดูแลระบบ), observer (ผู้ติดตาม) หรือรหัสหน่วยงาน หรือ strategy:รหัสยุทธศาสตร์ ค่ะ"
 )
 CAMPAIGN_FILE_NEEDED = "กรุณาเลือกไฟล์แบบประเมิน (.yaml หรือ .xlsx) ค่ะ"

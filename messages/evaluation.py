@@ -584,7 +584,7 @@ def kind_label(kind: str) -> str:
 
 _TARGET_ERRORS = {
     "unknown_strategy": "ไม่พบยุทธศาสตร์รหัส {value}",
-    "unknown_target": "ไม่รู้จักกลุ่มเป้าหมาย {value} (ใช้บทบาท reporter/approver/planner/admin/observer รหัสหน่วยงาน หรือ strategy:รหัส)",
+    "unknown_target": "ไม่รู้จักกลุ่มเป้าหมาย {value} (ใช้บทบาท reporter/approver/planner/monitoring_head/admin/observer รหัสหน่วยงาน หรือ strategy:รหัส)",
     "unknown_office": "ไม่พบหน่วยงานรหัส {value}",
 }
 

@@ -36,6 +36,11 @@ SUMMARY_LABELS: Mapping[ItemKind, str] = {
 NO_APPROVER = "ยังไม่ได้กำหนดผู้อนุมัติ"
 
 
+def planning_on_reply(people: int) -> str:
+    """`tidtam remind --dry-run`: the planners told the planning group's items on their next reply."""
+    return f"ฝ่ายแผนที่ได้รับข้อความเดียวกันพร้อมคำตอบครั้งถัดไปของบอท (ไม่ใช้โควตา): {people} คน"
+
+
 def group_label(office_name: str) -> str:
     """How a planning group's LINE group is named in logs and lists."""
     return f"กลุ่ม LINE ของ{office_name}"

@@ -66,6 +66,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "reporter": "ผู้รายงาน",
         "approver": "ผู้อนุมัติ",
         "planner": "ฝ่ายแผน",
+        "monitoring_head": "หัวหน้ากลุ่มงานติดตามฯ",
         "admin": "ผู้ดูแลระบบ",
         "observer": "ผู้ติดตาม",
     },
@@ -92,6 +93,7 @@ COLUMN_HELP: dict[tuple[str, str], str] = {
     ("people", "position"): "ตำแหน่ง เช่น ครู ผู้อำนวยการโรงเรียน",
     ("people", "office_code"): "รหัสหน่วยงานที่สังกัด (ต้องมีในชีตหน่วยงานหรือในระบบแล้ว)",
     ("people", "roles"): "คั่นด้วยจุลภาค: reporter (ผู้รายงาน), approver (ผู้อนุมัติ), planner (ฝ่ายแผน), "
+    "monitoring_head (หัวหน้ากลุ่มงานติดตามฯ ได้รับข้อความของฝ่ายแผนทาง LINE และเป็นฝ่ายแผนด้วย), "
     "admin (ผู้ดูแลระบบ), observer (ผู้ติดตาม)",
     ("strategies", "code"): "รหัสที่ไม่ซ้ำกัน ไม่เกิน 32 ตัวอักษร เช่น NS3",
     ("strategies", "level"): "national (ยุทธศาสตร์ชาติ), master_plan (แผนแม่บท), obec (สพฐ.) หรือ area (เขตพื้นที่)",

@@ -1,7 +1,7 @@
 """Campaigns in the database: who a target means, starting a campaign, finding a person's open ones,
 recording answers (one per person, revisable until the close), drafts, closing.
 
-A target is a role (`reporter`, `approver`, `planner`, `admin`, `observer`), an office code (its
+A target is a role (`reporter`, `approver`, `planner`, `monitoring_head`, `admin`, `observer`), an office code (its
 people and those of every office under it), or `strategy:CODE` (the owners of the projects of that
 strategy, or of any strategy under it, in the fiscal year the campaign opens in); `--office CODE`
 narrows any target to that office's tree.

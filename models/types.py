@@ -54,6 +54,7 @@ class Role(StrEnum):
     REPORTER = "reporter"
     APPROVER = "approver"
     PLANNER = "planner"
+    MONITORING_HEAD = "monitoring_head"  # head of monitoring (หัวหน้ากลุ่มงานติดตามฯ), a planner too
     ADMIN = "admin"
     OBSERVER = "observer"
 

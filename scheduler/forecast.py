@@ -14,7 +14,8 @@ from the database on the tick's day, for the working days after it up to the mon
   spread gives (the 60-school simulation forecast 419 on 4 Jan 2027; 226 went in January).
 * **the planning group**: one message on each day that can carry an escalation (after a quarter's
   due date, while its reports are chased) and on each weekly digest day, counted for every member of
-  its LINE group (``[budget] planning_group_members``; LINE counts each) or for each planner.
+  its LINE group (``[budget] planning_group_members``; LINE counts each) or for each planner pushed
+  (its heads of monitoring, or every planner of an area without one: ``scheduler.tick._planning_weight``).
 
 The forecast is an expectation, not a bound; the tick keeps ``[budget] forecast_percent`` of it.
 Nothing here writes, and the clock is the ``day`` given.
@@ -84,7 +85,7 @@ def urgent_forecast(
 ) -> Forecast:
     """The expected urgent pushes of the working days after ``day`` (and ``day`` itself with
     ``include_today``) up to its month's end; ``planning_weight``: what one planning-group message
-    costs (its LINE group's members, or its planners)."""
+    costs (its LINE group's members, or the planners pushed: its heads of monitoring, or all)."""
     start = day - timedelta(days=1) if include_today else day
     ahead = _working_days(calendar, start, _month_end(day))
     if not ahead:

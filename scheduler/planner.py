@@ -9,7 +9,10 @@ so a 300,000-project office plans in seconds.
 
 Rules are resolved per office (file defaults ← area office override ← the office's own override) and
 grouped into "units" (area, rules, calendar); in an office without overrides there is one unit.
-Planning-group items go to the area's bound LINE group when there is one, else to each planner.
+Planning-group items go to the area's bound LINE group when there is one; else, by the rules'
+``[planning] push_to`` ("head", the default), to the area's head(s) of monitoring, while every other
+planner gets the same items on their next free reply (``Plan.rides``); an area without a (reachable)
+head, or ``push_to = "all"``: to each planner.
 
 What each kind of rule selects lives in its own file, ``scheduler/kinds/<kind>.py``, registered in
 ``scheduler/kinds/__init__.py``; this module runs them and folds their items into messages.
@@ -65,7 +68,9 @@ class Plan:
     areas_working: list[int] = field(default_factory=list)
     max_lines: int = 10
     planning_chats: dict[int, str] = field(default_factory=dict)  # area id → its planning LINE group
-    planners: dict[int, list[int]] = field(default_factory=dict)  # area id → planner person ids
+    planners: dict[int, list[int]] = field(default_factory=dict)  # area id → planners pushed its items
+    on_reply: dict[int, list[int]] = field(default_factory=dict)  # area id → planners told on reply
+    rides: list[Recipient] = field(default_factory=list)  # their items, to ride on a free reply today
     area_names: dict[int, str] = field(default_factory=dict)
     area_of: dict[int, int] = field(default_factory=dict)  # office id → its area office id
 
@@ -196,8 +201,9 @@ def _summarise_personal(
 
 def _planning_targets(
     conn: Connection, people: Mapping[int, PersonRow], org: _Org
-) -> tuple[dict[int, str], dict[int, list[int]]]:
-    """Per area: its bound planning LINE group (preferred), and its planners."""
+) -> tuple[dict[int, str], dict[int, list[int]], dict[int, list[int]]]:
+    """Per area: its bound planning LINE group (preferred), its planners (heads of monitoring
+    included), and its heads of monitoring who are on LINE."""
     chats: dict[int, str] = {}
     for chat_id, office_id in conn.execute(
         sa.select(_binding.c.chat_id, _binding.c.office_id)
@@ -208,23 +214,46 @@ def _planning_targets(
         if area is not None and area not in chats:
             chats[area] = chat_id
     planners: dict[int, list[int]] = defaultdict(list)
+    heads: dict[int, list[int]] = defaultdict(list)
     for person in people.values():
-        if "planner" in person.roles.split(","):
+        roles = person.roles.split(",")
+        head = _HEAD in roles
+        if head or _PLANNER in roles:
             area = org.area.get(person.office_id)
             if area is not None:
                 planners[area].append(person.id)
-    return chats, planners
+                if head and person.reachable:
+                    heads[area].append(person.id)
+    for lists in (planners, heads):
+        for ids in lists.values():
+            ids.sort()
+    return chats, planners, heads
+
+
+_PLANNER, _HEAD = "planner", "monitoring_head"
+
+
+def _push_to(org: _Org, area: int) -> str:
+    unit = org.area_unit.get(area)
+    return org.units[unit].rules.planning.push_to if unit is not None else "head"
 
 
 def _resolve(
     conn: Connection, plan: Plan, by_key: Mapping[Key, list[Item]], people: Mapping[int, PersonRow], org: _Org
 ) -> None:
-    """Turn (person | area) → items into recipients: areas to their group chat or each planner."""
-    chats, planners = _planning_targets(conn, people, org)
-    plan.planning_chats, plan.planners = chats, dict(planners)
+    """Turn (person | area) → items into recipients: areas to their group chat, else to their head(s)
+    of monitoring (the other planners get the items on a reply: ``plan.rides``) or each planner."""
+    chats, planners, heads = _planning_targets(conn, people, org)
+    plan.planning_chats = chats
+    for area, everyone in planners.items():
+        pushed = heads.get(area) if area not in chats and _push_to(org, area) == "head" else None
+        plan.planners[area] = list(pushed or everyone)
+        if pushed:
+            plan.on_reply[area] = [p for p in everyone if p not in pushed]
     plan.area_names = {area: org.label(area) for area in set(org.area.values())}
     plan.area_of = dict(org.area)
     personal: dict[int, list[Item]] = defaultdict(list)
+    riding: dict[int, list[Item]] = defaultdict(list)
     for (kind, ident), items in by_key.items():
         if kind == "p":
             personal[ident].extend(items)
@@ -236,8 +265,10 @@ def _resolve(
                 )
             )
         else:
-            for person_id in planners.get(ident, []):
+            for person_id in plan.planners.get(ident, []):
                 personal[person_id].extend(items)
+            for person_id in plan.on_reply.get(ident, []):
+                riding[person_id].extend(items)
     for person_id in sorted(personal):
         items = tuple(sorted(personal[person_id], key=_order))
         person = people.get(person_id)
@@ -248,16 +279,23 @@ def _resolve(
             plan.unreachable[person_id] = items
             plan.unreachable_area[person_id] = area
             continue
-        plan.recipients.append(
-            Recipient(
-                f"p{person_id}",
-                person.line_user_id or "",
-                f"{person.code} {person.full_name}",
-                items,
-                (person_id,),
-                area,
-            )
-        )
+        plan.recipients.append(_personal(person, items, area))
+    for person_id in sorted(riding):
+        person = people.get(person_id)
+        if person is not None and person.reachable:
+            items = tuple(sorted(riding[person_id], key=_order))
+            plan.rides.append(_personal(person, items, org.area.get(person.office_id)))
+
+
+def _personal(person: PersonRow, items: tuple[Item, ...], area: int | None) -> Recipient:
+    return Recipient(
+        f"p{person.id}",
+        person.line_user_id or "",
+        f"{person.code} {person.full_name}",
+        items,
+        (person.id,),
+        area,
+    )
 
 
 def _order(item: Item) -> tuple[int, str]:

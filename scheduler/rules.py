@@ -24,6 +24,7 @@ __all__ = [
     "Digest",
     "Drafts",
     "Overdue",
+    "Planning",
     "ProcessSteps",
     "Reminders",
     "ReportDue",
@@ -100,6 +101,17 @@ class Budget:
     planning_group_members: int = 4  # what one push into the planning group's LINE chat costs
 
 
+PUSH_TO = ("head", "all")
+
+
+@dataclass(frozen=True)
+class Planning:
+    """Who in the planning group is pushed its messages when no LINE group chat is bound to it."""
+
+    push_to: str = "head"  # "head": the head(s) of monitoring, the other planners on their next reply;
+    # "all": every planner (an area without a head: every planner either way)
+
+
 @dataclass(frozen=True)
 class Riding:
     """Spending fewer pushes without telling people less (``scheduler/budget.py``, ``bot/riders.py``)."""
@@ -140,6 +152,7 @@ class Rules:
     digest: Digest = field(default_factory=Digest)
     budget: Budget = field(default_factory=Budget)
     riding: Riding = field(default_factory=Riding)
+    planning: Planning = field(default_factory=Planning)
     delivery: Delivery = field(default_factory=Delivery)
 
     def patched(self, overrides: Mapping[str, Any] | None, source: str = "overrides") -> Rules:
@@ -186,6 +199,10 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
     if kind is str:
         if not isinstance(value, str):
             raise RulesError(f"{where} must be a string, not {value!r}")
+        if where.endswith("[planning].push_to"):
+            if value not in PUSH_TO:
+                raise RulesError(f"{where} must be one of {', '.join(map(repr, PUSH_TO))}, not {value!r}")
+            return value
         try:
             parse_clock_time(value)  # every string rule is a time of day
         except RulesError as exc:

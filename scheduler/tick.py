@@ -24,7 +24,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,7 +50,7 @@ from models.outbox import (
     retry_keys,
 )
 from models.types import OutboxKind, OutboxStatus
-from scheduler.budget import Held, Push, spend
+from scheduler.budget import Held, Push, Spending, spend
 from scheduler.clock import Clock
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of, quarter_of
 from scheduler.forecast import Forecast, urgent_forecast
@@ -323,11 +323,13 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                     mark_merged(conn, told, now, carrier)
                 keep_waiting(conn, spending.waiting, _day_end(setup.calendar.next_working_day(day), setup.tz))
                 _hold_back(conn, spending.held_back, day, now, setup)
-                _ride_only(conn, spending.riders, day, now, setup)
+                _ride_only(conn, _planning_rides(plan, spending), day, now, setup)
                 result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
                 summarised = sum(
                     i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
                 )  # digest-only mode: personal reminders already summarised by the planner
+                if plan.on_reply:
+                    summary["planning"] = _planning_summary(plan)
                 summary.update(
                     digested=result.left_out + summarised,
                     capped=spending.capped,
@@ -388,14 +390,21 @@ def _hold_back(
 def _ride_only(
     conn: Connection, recipients: Sequence[Recipient], day: date, now: datetime, setup: TickSetup
 ) -> None:
-    """The reminders the budget left out, held to ride on the person's free reply today (a rider
-    line; never pushed: the next tick removes what no reply took)."""
+    """What rides on the person's free reply today and is never pushed (a rider line; the next tick
+    removes what no reply took): the reminders the budget left out, and the planning group's items
+    for the planners who are not pushed them (``_planning_rides``). One row per person."""
     if not recipients:
         return
+    merged: dict[str, Recipient] = {}
+    for r in recipients:
+        first = merged.get(r.key)
+        merged[r.key] = (
+            r if first is None else replace(first, items=tuple(dict.fromkeys((*first.items, *r.items))))
+        )
     keys = retry_keys()
     rows = []
     max_lines = setup.rules.delivery.max_lines
-    for r in recipients:
+    for r in merged.values():
         row = _row(
             keys, f"ride:{day}:{r.key}", r, r.items, day, now, NEVER, max_lines, rider=daily_rider(r.items)
         )
@@ -403,6 +412,46 @@ def _ride_only(
         rows.append(row)
     for batch in range(0, len(rows), _CHUNK):
         insert_rows(conn, rows[batch : batch + _CHUNK])
+
+
+def _planning_rides(plan: Plan, spending: Spending) -> list[Recipient]:
+    """The day's riders: those the budget left out, and, in an area whose planning-group messages go
+    to its head(s) of monitoring, every other planner with the same items: the plan's, and the lists
+    of who was left out that the budget added to the heads' messages (pushed or held back)."""
+    riders = list(spending.riders)
+    if not plan.on_reply:
+        return riders
+    planned = {r.key: set(r.items) for r in plan.recipients}
+    added: dict[int, list[Item]] = defaultdict(list)
+    for r in [*(push.recipient for push in spending.pushes), *spending.held_back]:
+        area = r.area_id
+        if area not in plan.on_reply or len(r.person_ids) != 1 or r.person_ids[0] not in plan.planners[area]:
+            continue
+        for item in r.items:
+            if item not in planned.get(r.key, ()) and item not in added[area]:
+                added[area].append(item)
+    rides = {r.key: r for r in plan.rides}
+    for area, items in added.items():
+        for person_id in plan.on_reply[area]:
+            person = plan.people.get(person_id)
+            if person is None or not person.reachable:
+                continue
+            key = f"p{person_id}"
+            r = rides.get(key) or Recipient(
+                key, person.line_user_id or "", f"{person.code} {person.full_name}", (), (person_id,), area
+            )
+            rides[key] = replace(r, items=(*r.items, *items))
+    return riders + list(rides.values())
+
+
+def _planning_summary(plan: Plan) -> dict[str, dict[str, list[int]]]:
+    """For the tick's summary, by area id: the planners pushed the planning group's items, and those
+    told them on their next reply instead."""
+    told = {p for r in plan.rides for p in r.person_ids}
+    return {
+        "pushed": {str(a): list(ids) for a, ids in plan.planners.items() if a in plan.on_reply},
+        "on_reply": {str(a): [p for p in ids if p in told] for a, ids in plan.on_reply.items()},
+    }
 
 
 def _next_digest_day(day: date, setup: TickSetup) -> datetime:
@@ -449,10 +498,16 @@ def _room(
     budget = setup.rules.budget
     if not quota or not budget.enabled or budget.forecast_percent <= 0:
         return None, None
-    planners = max((len(v) for v in plan.planners.values()), default=1)
-    weight = max(1, budget.planning_group_members) if plan.planning_chats else max(1, planners)
+    weight = max(1, _planning_weight(plan, budget.planning_group_members))
     forecast = urgent_forecast(conn, day, setup.rules, setup.calendar, planning_weight=weight)
     return max(0, quota - used - math.ceil(budget.forecast_percent * forecast.total / 100)), forecast
+
+
+def _planning_weight(plan: Plan, members: int) -> int:
+    """What a day's planning-group messages cost: for each area, its LINE group chat's members when
+    one is bound, else the planners pushed them (its heads of monitoring, or every planner)."""
+    areas = set(plan.planning_chats) | set(plan.planners)
+    return sum(max(1, members) if a in plan.planning_chats else len(plan.planners.get(a, ())) for a in areas)
 
 
 def _pushes_this_quarter(conn: Connection, day: date, setup: TickSetup) -> dict[int, int]:

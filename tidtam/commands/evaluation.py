@@ -63,7 +63,9 @@ def register(app: typer.Typer) -> None:
             ..., help="The questionnaire: .yaml/.yml or a workbook from `evaluation template`."
         ),
         to: str = typer.Option(
-            ..., "--to", help="reporter|approver|planner|admin|observer, an office code, or strategy:CODE."
+            ...,
+            "--to",
+            help="reporter|approver|planner|monitoring_head|admin|observer, an office code, or strategy:CODE.",
         ),
         office: str | None = typer.Option(
             None, "--office", help="Only people of this office and the offices under it."

@@ -50,6 +50,13 @@ def print_plan(plan: Plan, campaigns: Sequence[DueMessage] = ()) -> None:
                 echo(f"     {line}")
         for offset, due in enumerate(dues, start=number + 1):
             echo(f"  {offset}. ({due.purpose}) {due.line}")
+    if plan.rides:
+        from messages.scheduler_text import planning_on_reply
+
+        echo("")
+        echo(planning_on_reply(len(plan.rides)))
+        for r in plan.rides:
+            echo(f"  - {r.label}: {', '.join(item.kind.value for item in r.items)}")
     if plan.unreachable:
         echo("")
         echo(f"ไม่ได้ส่ง (ยังไม่ผูก LINE หรือบล็อก): {len(plan.unreachable)} คน")

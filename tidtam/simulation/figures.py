@@ -61,7 +61,7 @@ def category_of(rule: str, purpose: str, subject: str) -> str:
 
 
 def _role(roles: frozenset[str]) -> str:
-    for role in ("planner", "approver", "reporter"):
+    for role in ("monitoring_head", "planner", "approver", "reporter"):
         if role in roles:
             return role
     return "other"

@@ -81,6 +81,7 @@ class SimulationConfig:
     line_base_url: str | None = None  # None: the built-in emulator
     rules_file: Path | None = None
     database_url: str | None = None  # the scratch database (default: a temporary SQLite file)
+    planning_chat: bool = False  # bind a LINE group to the planning group (else its head is pushed)
 
 
 @dataclass
@@ -171,7 +172,7 @@ class _Simulation:
                     raise SimulationError(
                         "the database holds no office with projects: give --schools N, or import one first"
                     )
-        link_everyone(engine, self.rng, self.start, self.emulator)
+        link_everyone(engine, self.rng, self.start, self.emulator, planning_chat=self.config.planning_chat)
         return engine, settings
 
     def _cases(self, engine: Engine) -> None:

@@ -1,5 +1,6 @@
 """The simulated office: a scratch database holding a generated office (or a copy of a real one's
-structure), its people linked to LINE accounts on the emulator, the planning group's LINE group bound.
+structure), its people linked to LINE accounts on the emulator; the planning group's messages go to its
+head of monitoring (the generated office has one), or, with ``planning_chat``, to a bound LINE group.
 
 Nothing here touches the configured database except to read an office from it (``copy_office``).
 """
@@ -131,9 +132,12 @@ def copy_office(source: Engine, target: Engine) -> None:
                     )
 
 
-def link_everyone(engine: Engine, rng: random.Random, on: date, line: object | None) -> None:
-    """Give every person (but a few, who never link) a LINE account, and bind a LINE group to the
-    planning group of each area office. ``line``: the emulator, told about the accounts and groups."""
+def link_everyone(
+    engine: Engine, rng: random.Random, on: date, line: object | None, *, planning_chat: bool = False
+) -> None:
+    """Give every person (but a few, who never link) a LINE account, and (``planning_chat``) bind a
+    LINE group to the planning group of each area office. ``line``: the emulator, told about the
+    accounts and groups."""
     from tidtam.emulator import new_group_id, new_user_id
 
     people: sa.Table = Person.__table__  # type: ignore[attr-defined]
@@ -162,6 +166,8 @@ def link_everyone(engine: Engine, rng: random.Random, on: date, line: object | N
             ),
             updates,
         )
+        if not planning_chat:
+            return
         planning = (
             conn.execute(
                 sa.select(offices.c.id, offices.c.parent_id).where(offices.c.code.like("%-PLAN"))

@@ -82,15 +82,19 @@ _CHOICES: dict[str, dict[str, str]] = {
     vocabulary: {
         **{key: key for key in labels},
         **{thai.replace(" ", ""): key for key, thai in labels.items()},
+        **{thai.replace(" ", "").rstrip("ฯ"): key for key, thai in labels.items() if thai.endswith("ฯ")},
     }
     for vocabulary, labels in text.VALUE_LABELS.items()
 }
 
 
 def as_roles(value: object) -> str:
-    """Roles as stored: sorted, unique, comma-separated (``approver,reporter``)."""
+    """Roles as stored: sorted, unique, comma-separated (``approver,reporter``). The head of
+    monitoring is a planner too (``หัวหน้ากลุ่มงานติดตามฯ`` → ``monitoring_head,planner``)."""
     raw = as_text(value, 255)
     roles = {as_choice(part, "role") for part in _ROLE_SPLIT.split(raw) if part}
+    if "monitoring_head" in roles:
+        roles.add("planner")
     return ",".join(sorted(roles))
 
 

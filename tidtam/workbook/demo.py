@@ -60,6 +60,9 @@ class _Unit:
         return f"{title}{first} {rng.choice(vocab.SURNAMES)}"
 
 
+_PLANNING_ROLES = {0: "admin,planner,reporter", 1: "monitoring_head,planner,reporter"}
+
+
 def generate(schools: int, seed: int = 1, fiscal_year: int = 2570) -> Iterator[tuple[str, Row]]:
     """Every row of the demo workbook as (sheet, row), parents before children."""
     for code, level, title, parent in vocab.STRATEGIES:
@@ -95,7 +98,8 @@ def _area_office(seed: int, fy: int) -> Iterator[tuple[str, Row]]:
             person = group.person_code()
             staff.append(person)
             if suffix == "PLAN":
-                roles = "admin,planner,reporter" if index == 0 else "planner,reporter"
+                # the second is the head of monitoring, pushed the planning group's messages
+                roles = _PLANNING_ROLES.get(index, "planner,reporter")
                 position = vocab.POSITION_PLANNER
             else:
                 roles, position = "reporter", group.rng.choice(vocab.POSITION_OFFICE_STAFF)
