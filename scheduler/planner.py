@@ -245,11 +245,11 @@ def _resolve(
     of monitoring (the other planners get the items on a reply: ``plan.rides``) or each planner."""
     chats, planners, heads = _planning_targets(conn, people, org)
     plan.planning_chats = chats
-    for area, everyone in planners.items():
-        pushed = heads.get(area) if area not in chats and _push_to(org, area) == "head" else None
-        plan.planners[area] = list(pushed or everyone)
+    for area_id, everyone in planners.items():
+        pushed = heads.get(area_id) if area_id not in chats and _push_to(org, area_id) == "head" else None
+        plan.planners[area_id] = list(pushed or everyone)
         if pushed:
-            plan.on_reply[area] = [p for p in everyone if p not in pushed]
+            plan.on_reply[area_id] = [p for p in everyone if p not in pushed]
     plan.area_names = {area: org.label(area) for area in set(org.area.values())}
     plan.area_of = dict(org.area)
     personal: dict[int, list[Item]] = defaultdict(list)
@@ -270,21 +270,21 @@ def _resolve(
             for person_id in plan.on_reply.get(ident, []):
                 riding[person_id].extend(items)
     for person_id in sorted(personal):
-        items = tuple(sorted(personal[person_id], key=_order))
+        mine = tuple(sorted(personal[person_id], key=_order))
         person = people.get(person_id)
         if person is None:
             continue
         area = org.area.get(person.office_id)
         if not person.reachable:
-            plan.unreachable[person_id] = items
+            plan.unreachable[person_id] = mine
             plan.unreachable_area[person_id] = area
             continue
-        plan.recipients.append(_personal(person, items, area))
+        plan.recipients.append(_personal(person, mine, area))
     for person_id in sorted(riding):
         person = people.get(person_id)
         if person is not None and person.reachable:
-            items = tuple(sorted(riding[person_id], key=_order))
-            plan.rides.append(_personal(person, items, org.area.get(person.office_id)))
+            told = tuple(sorted(riding[person_id], key=_order))
+            plan.rides.append(_personal(person, told, org.area.get(person.office_id)))
 
 
 def _personal(person: PersonRow, items: tuple[Item, ...], area: int | None) -> Recipient:

@@ -111,8 +111,10 @@ def test_with_the_free_plan_approval_requests_and_escalations_go_within_a_workin
 ) -> None:
     assert free_plan["approval_requests"]["sent"] > 100
     assert free_plan["approval_requests"]["latest_working_days"] <= 1
+    assert free_plan["approval_requests"]["late"] == {}  # the days any went later, if some did
     assert free_plan["escalations"]["sent"] > 0
     assert free_plan["escalations"]["latest_working_days"] <= 1
+    assert free_plan["escalations"]["late"] == {}
 
 
 def test_with_the_free_plan_what_is_left_out_is_in_the_digest(free_plan: dict[str, Any]) -> None:

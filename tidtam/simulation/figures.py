@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -125,6 +126,7 @@ class Figures:
         approval_delays: list[int],
         never_told: int,
         cases: list[Any],
+        late_approvals: Sequence[tuple[date, int]] = (),
         calendar: WorkCalendar,
         start: date,
         emulator: Any,
@@ -147,6 +149,7 @@ class Figures:
         reporters = {m.id for m in world.members.values() if m.reporter and m.line_user_id}
         per_reporter: dict[tuple[int, tuple[int, int]], int] = defaultdict(int)
         escalation_delays: list[int] = []
+        late_escalations: list[tuple[date, int]] = []
         for s in sent:
             month = per_month.get(s.month)
             if month is None:
@@ -162,7 +165,10 @@ class Figures:
                 if person_id in reporters:
                     per_reporter[(person_id, s.quarter)] += 1
             if s.category == "escalation":
-                escalation_delays.append(calendar.working_days_between(s.created.date(), s.at.date()))
+                delay = calendar.working_days_between(s.created.date(), s.at.date())
+                escalation_delays.append(delay)
+                if delay > 1:
+                    late_escalations.append((s.at.date(), delay))
         for m, used in line_usage.items():
             if m in per_month:
                 per_month[m]["paid"] = used
@@ -203,10 +209,12 @@ class Figures:
                 "sent": len(approval_delays) - never_told,
                 "latest_working_days": max(approval_delays, default=0),
                 "never_told": never_told,
+                "late": _late(late_approvals),
             },
             "escalations": {
                 "sent": len(escalation_delays),
                 "latest_working_days": max(escalation_delays, default=0),
+                "late": _late(late_escalations),
             },
             "left_out": left_out,
             "naive_paid": naive,
@@ -258,7 +266,20 @@ class Figures:
             f"escalations: {d['escalations']['sent']}, latest {d['escalations']['latest_working_days']} working days",
             "left out: " + ", ".join(f"{k} {v}" for k, v in d["left_out"].items()),
         ]
+        for kind in ("approval_requests", "escalations"):
+            late = d[kind].get("late") or {}
+            if late:
+                days = ", ".join(f"{day} ({', '.join(map(str, n))})" for day, n in late.items())
+                lines.append(f"{kind} over one working day late, by the day they went (working days): {days}")
         return "\n".join(lines)
+
+
+def _late(delays: Sequence[tuple[date, int]]) -> dict[str, list[int]]:
+    """Messages that went more than one working day late: the day they went → their delays."""
+    by_day: dict[str, list[int]] = defaultdict(list)
+    for day, delay in sorted(delays):
+        by_day[day.isoformat()].append(delay)
+    return dict(by_day)
 
 
 PLANNING_WEIGHT = 4  # a planning-group push reaches the group's members (world.PLANNING_GROUP_MEMBERS)

@@ -119,6 +119,7 @@ class _Simulation:
         self.ticks: list[TickResult] = []
         self.line_usage: dict[str, int] = defaultdict(int)  # month → LINE's count (emulator or API)
         self.approval_delays: list[int] = []  # working days from submission to the director being told
+        self.late_approvals: list[tuple[date, int]] = []  # (day told, working days) when over one
         self.waiting: dict[tuple[int, int], tuple[Case, date]] = {}  # (case id, version) → (case, submitted)
 
     # --- set-up -----------------------------------------------------------------------------------
@@ -461,7 +462,10 @@ class _Simulation:
     def _director_told(self, case: Case, day: date) -> None:
         case.director_told_on = day
         submitted = case.submitted[-1]
-        self.approval_delays.append(self.cal.working_days_between(submitted, day))
+        delay = self.cal.working_days_between(submitted, day)
+        self.approval_delays.append(delay)
+        if delay > 1:
+            self.late_approvals.append((day, delay))
         self.waiting.pop((id(case), case.versions), None)
         case.decide_on = self.cal.add_working_days(day, case.behaviour.decide_after)
         self.agenda.add(case.decide_on, "decide", case)
@@ -486,6 +490,7 @@ class _Simulation:
             line_usage=dict(self.line_usage),
             approval_delays=self.approval_delays + never_told,
             never_told=len(never_told),
+            late_approvals=self.late_approvals,
             cases=self.cases,
             calendar=self.cal,
             start=self.start,
