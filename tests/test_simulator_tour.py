@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 START = "2026-11-16T10:00:00+07:00"  # Monday; quarter 1 of FY 2570 is due on 11 Jan 2570 BE
 PAST_DUE = "2027-01-12T09:00"  # the day after the due date, as the clock panel's input takes it
 READY_LINE = "Open the LINE simulator: "
-WAIT_MS = 60_000  # generous: a loaded 2-core machine answers slowly
+WAIT_MS = 120_000  # generous: a loaded 2-core machine answers slowly (a 37-working-day clock jump took over 60 s at load 14)
 
 
 def png(width: int = 48, height: int = 32) -> bytes:
