@@ -323,13 +323,14 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                     mark_merged(conn, told, now, carrier)
                 keep_waiting(conn, spending.waiting, _day_end(setup.calendar.next_working_day(day), setup.tz))
                 _hold_back(conn, spending.held_back, day, now, setup)
-                _ride_only(conn, _planning_rides(plan, spending), day, now, setup)
+                rides, folded = _planning_rides(plan, spending)
+                _ride_only(conn, rides, day, now, setup)
                 result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
                 summarised = sum(
                     i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
                 )  # digest-only mode: personal reminders already summarised by the planner
                 if plan.on_reply:
-                    summary["planning"] = _planning_summary(plan)
+                    summary["planning"] = _planning_summary(plan, rides, folded)
                 summary.update(
                     digested=result.left_out + summarised,
                     capped=spending.capped,
@@ -414,13 +415,16 @@ def _ride_only(
         insert_rows(conn, rows[batch : batch + _CHUNK])
 
 
-def _planning_rides(plan: Plan, spending: Spending) -> list[Recipient]:
+def _planning_rides(plan: Plan, spending: Spending) -> tuple[list[Recipient], set[int]]:
     """The day's riders: those the budget left out, and, in an area whose planning-group messages go
     to its head(s) of monitoring, every other planner with the same items: the plan's, and the lists
-    of who was left out that the budget added to the heads' messages (pushed or held back)."""
+    of who was left out that the budget added to the heads' messages (pushed or held back). A planner
+    pushed today anyway (his own reminders) gets them in that push instead: it costs nothing more.
+    Returns the riders and the planners whose push carries the items."""
     riders = list(spending.riders)
+    folded: set[int] = set()
     if not plan.on_reply:
-        return riders
+        return riders, folded
     planned = {r.key: set(r.items) for r in plan.recipients}
     added: dict[int, list[Item]] = defaultdict(list)
     for r in [*(push.recipient for push in spending.pushes), *spending.held_back]:
@@ -430,27 +434,46 @@ def _planning_rides(plan: Plan, spending: Spending) -> list[Recipient]:
         for item in r.items:
             if item not in planned.get(r.key, ()) and item not in added[area]:
                 added[area].append(item)
-    rides = {r.key: r for r in plan.rides}
+    rides = {r.person_ids[0]: r for r in plan.rides}
     for area, items in added.items():
         for person_id in plan.on_reply[area]:
             person = plan.people.get(person_id)
             if person is None or not person.reachable:
                 continue
-            key = f"p{person_id}"
-            r = rides.get(key) or Recipient(
-                key, person.line_user_id or "", f"{person.code} {person.full_name}", (), (person_id,), area
+            r = rides.get(person_id) or Recipient(
+                f"p{person_id}",
+                person.line_user_id or "",
+                f"{person.code} {person.full_name}",
+                (),
+                (person_id,),
+                area,
             )
-            rides[key] = replace(r, items=(*r.items, *items))
-    return riders + list(rides.values())
+            rides[person_id] = replace(r, items=(*r.items, *items))
+    for index, push in enumerate(spending.pushes):
+        ride = rides.get(push.recipient.person_ids[0]) if len(push.recipient.person_ids) == 1 else None
+        if ride is not None and push.recipient.items:
+            both = tuple(sorted(dict.fromkeys((*push.recipient.items, *ride.items)), key=_rank))
+            spending.pushes[index] = replace(push, recipient=replace(push.recipient, items=both))
+            folded.add(ride.person_ids[0])
+            del rides[ride.person_ids[0]]
+    return riders + list(rides.values()), folded
 
 
-def _planning_summary(plan: Plan) -> dict[str, dict[str, list[int]]]:
-    """For the tick's summary, by area id: the planners pushed the planning group's items, and those
-    told them on their next reply instead."""
-    told = {p for r in plan.rides for p in r.person_ids}
+def _rank(item: Item) -> tuple[int, str]:
+    return (item.kind.rank, item.subject)
+
+
+def _planning_summary(
+    plan: Plan, rides: Sequence[Recipient], folded: set[int]
+) -> dict[str, dict[str, list[int]]]:
+    """For the tick's summary, by area id: the planners pushed the planning group's items (the heads,
+    and other planners in a push they had anyway), and those told them on their next reply."""
+    riding = {p for r in rides for p in r.person_ids}
     return {
-        "pushed": {str(a): list(ids) for a, ids in plan.planners.items() if a in plan.on_reply},
-        "on_reply": {str(a): [p for p in ids if p in told] for a, ids in plan.on_reply.items()},
+        "pushed": {
+            str(a): [*plan.planners[a], *(p for p in ids if p in folded)] for a, ids in plan.on_reply.items()
+        },
+        "on_reply": {str(a): [p for p in ids if p in riding] for a, ids in plan.on_reply.items()},
     }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from messages.reminders import ItemKind
-from models import ChatBinding, OutboxMessage, Person, SchedulerRun
+from models import ChatBinding, OutboxMessage, Person, ProjectOwner, SchedulerRun
 from models.outbox import RIDE_ONLY_RULE, take_riders
 from scheduler.clock import FixedClock
 from scheduler.forecast import urgent_forecast
@@ -114,6 +114,41 @@ def test_the_head_is_pushed_and_the_other_planner_gets_it_on_a_free_reply(engine
             )
         ).scalars()
         assert list(statuses) == ["merged"]
+
+
+def test_a_planner_pushed_anyway_gets_the_planning_groups_items_in_that_push(engine: Engine) -> None:
+    """11 Jan 2570, Q1's due date and a Monday: the weekly digest for the planning group, and "due
+    today" for the other planner, who owns an unreported project: his own push carries the digest
+    too (it costs nothing more), and nothing waits for his reply."""
+    g = _office(engine)
+    head, other = g.planner_ids
+    owners = ProjectOwner.__table__  # type: ignore[attr-defined]
+    reports = sa.table("progress_report", sa.column("project_id"))
+    with engine.begin() as conn:
+        unreported = conn.execute(
+            sa.select(sa.func.min(owners.c.project_id)).where(
+                owners.c.project_id.not_in(sa.select(reports.c.project_id))
+            )
+        ).scalar_one()
+        conn.execute(owners.insert().values(project_id=unreported, person_id=other))
+    result = run_tick(engine, FixedClock(datetime(2027, 1, 11, 8, 30, tzinfo=TZ)), _setup())
+    assert result.plan is not None
+    assert ItemKind.DIGEST in _kinds(result.plan, head)
+    assert ItemKind.REPORT_DUE in _kinds(result.plan, other)
+    with engine.connect() as conn:
+        subjects = conn.execute(
+            sa.select(_outbox.c.subject).where(
+                _outbox.c.rule == "daily", _outbox.c.recipients.cast(sa.String).contains(line_user_id(other))
+            )
+        ).scalars()
+        (subject,) = list(subjects)
+        summary = conn.execute(sa.select(SchedulerRun.__table__.c.summary)).scalar_one()  # type: ignore[attr-defined]
+    assert "digest" in subject.split(",") and "report_due" in subject.split(",")
+    assert line_user_id(other) not in _rides(engine)
+    assert summary["planning"] == {
+        "pushed": {str(g.area_id): [head, other]},
+        "on_reply": {str(g.area_id): []},
+    }
 
 
 def test_without_a_head_every_planner_is_pushed(engine: Engine) -> None:
