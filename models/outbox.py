@@ -388,6 +388,7 @@ def insert_rows(
 
 
 _SQLITE_CHUNK = 5000
+_SQLITE_WRITE_CACHE_KIB = 64 * 1024
 
 
 def _executemany_rows(
@@ -426,15 +427,25 @@ def _executemany_rows(
     )
     count = 0
     batch: list[tuple[Any, ...]] = []
-    for row in rows:
-        batch.append(convert(row) if converters else (*row, *fixed))
-        if len(batch) >= _SQLITE_CHUNK:
+    cache_size = None
+    try:
+        for row in rows:
+            batch.append(convert(row) if converters else (*row, *fixed))
+            if len(batch) >= _SQLITE_CHUNK:
+                if cache_size is None:
+                    # A big write: a bigger page cache for it, so that the indexes' pages it keeps
+                    # coming back to are not written out (spilled) and read back again and again.
+                    cache_size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                    conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_WRITE_CACHE_KIB}")
+                conn.exec_driver_sql(sql, batch)
+                count += len(batch)
+                batch = []
+        if batch:
             conn.exec_driver_sql(sql, batch)
             count += len(batch)
-            batch = []
-    if batch:
-        conn.exec_driver_sql(sql, batch)
-        count += len(batch)
+    finally:
+        if cache_size is not None:  # the connection goes back to the pool with its usual cache
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
     return count
 
 

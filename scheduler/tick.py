@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -554,8 +555,11 @@ def _outbox_rows(
 ) -> Iterator[tuple[tuple[Any, ...], int]]:
     """Outbox rows for the day's pushes (their `DAILY_COLUMNS`, in order; `_constants` has the rest),
     with their recipient counts: a push per recipient (its held rows folded in), a multicast per
-    group of identical messages. Each row is what ``_row`` gives for it, built without the dict."""
-    keys = retry_keys()
+    group of identical messages. Each row is what ``_row`` gives for it, built without the dict.
+
+    The rows' retry keys are random UUIDs as ever, handed out in ascending order: the unique index on
+    them then takes the day's keys in one pass from left to right instead of at random places."""
+    keys = iter(sorted(islice(retry_keys(), len(pushes))))  # at most one row per push
     max_lines = rules.delivery.max_lines
     ride = rules.riding.reminders_wait_hours > 0
     prefix = f"daily:{day}:"

@@ -103,6 +103,7 @@ def _assert_same_rows(pushes: Sequence[Push], rules: Rules) -> list[dict[str, An
     keys = [row["retry_key"] for row, _n in new]
     assert len(set(keys)) == len(keys)
     assert all(uuid.UUID(key).version == 4 and str(uuid.UUID(key)) == key for key in keys)
+    assert keys == sorted(keys)  # handed out in order: the unique index takes them in one pass
     for (old_row, old_n), (new_row, new_n) in zip(old, new, strict=True):
         assert set(new_row) == set(old_row)
         assert {k: v for k, v in new_row.items() if k != "retry_key"} == {
