@@ -615,7 +615,12 @@ def _outbox_rows(
 
 def _subject(items: Sequence[Item], held_rules: Sequence[str] = ()) -> str:
     """A row's subject: the kinds of its items (and the rules of the held rows folded in), in order."""
-    return ",".join(dict.fromkeys([*(i.kind.value for i in items), *held_rules]))[:128]
+    # A kind is a str (StrEnum): compared as one, without the enum's Python-level hash or `.value`.
+    kinds: list[str] = []
+    for name in (*(i.kind for i in items), *held_rules):
+        if name not in kinds:
+            kinds.append(name)
+    return ",".join(kinds)[:128]
 
 
 def _json_ids(values: Sequence[str]) -> str:
