@@ -157,6 +157,7 @@ def _headline_of(
 _PERIOD_CODE = re.compile(r"^(\d{4})Q([1-4])$")
 
 
+@lru_cache(maxsize=1024)
 def _detail(detail: str) -> str:
     """A line's detail as people read it: a period code (`2570Q1`) becomes `ไตรมาส 1/2570`."""
     found = _PERIOD_CODE.match(detail)
@@ -164,9 +165,9 @@ def _detail(detail: str) -> str:
 
 
 def _line_text(line: Line) -> str:
-    parts = [p for p in (line.code, line.text) if p]
-    text = " ".join(parts)
-    return f"{text} — {_detail(line.detail)}" if line.detail else text
+    code, text, detail = line
+    head = f"{code} {text}" if code and text else code or text
+    return f"{head} — {_detail(detail)}" if detail else head
 
 
 def _figures_text(item: Item) -> str:
@@ -215,7 +216,8 @@ def _item_contents(item: Item, max_lines: int) -> list[dict[str, Any]]:
 
 def _alt_text(items: Sequence[Item]) -> str:
     text = "ติดตาม: " + " / ".join(_headline(item) for item in items)
-    if _utf16_len(text) <= ALT_TEXT_LIMIT:
+    # A character is one or two UTF-16 units: a text of at most half the limit fits uncounted.
+    if 2 * len(text) <= ALT_TEXT_LIMIT or _utf16_len(text) <= ALT_TEXT_LIMIT:
         return text
     cut = text[: ALT_TEXT_LIMIT - 1]
     while _utf16_len(cut) > ALT_TEXT_LIMIT - 1:
@@ -323,7 +325,7 @@ def daily_message_json(
     ordered = sorted(items, key=lambda item: (item.kind.rank, item.subject))
     if sum(min(len(item.lines), max_lines) for item in ordered) > 40:
         return _compact(daily_message_dict(ordered, day, max_lines=max_lines, personal=personal))
-    parts = [_TEXT_OPEN[1:], encode_basestring(f"{_TITLE} {format_date(day)}"[:2000]), _TITLE_STYLE]
+    parts = [_title_json(day)]
     for item in ordered:
         lines = item_text(item, max_lines)
         parts.append(_SEPARATOR)
@@ -340,6 +342,11 @@ def daily_message_json(
         f'{{"type":"flex","altText":{encode_basestring(_alt_text(ordered))},"contents":{{"type":"bubble",'
         f'"size":"giga","body":{{"type":"box","layout":"vertical","spacing":"sm","contents":[{body}]}}{footer}}}}}'
     )
+
+
+@lru_cache(maxsize=16)
+def _title_json(day: date) -> str:
+    return _TEXT_OPEN[1:] + encode_basestring(f"{_TITLE} {format_date(day)}"[:2000]) + _TITLE_STYLE
 
 
 def _compact(value: object) -> str:

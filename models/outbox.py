@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -357,45 +357,150 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def insert_rows(
+    conn: Connection,
+    rows: Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]],
+    *,
+    columns: Sequence[str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+) -> int:
     """Insert outbox rows (JSON columns already serialised, `json_text`) below SQLAlchemy's per-row
-    machinery: SQLite through the driver's executemany (its loop is in C), PostgreSQL through COPY
-    (executemany there sends one statement per row, about ten times slower). A duplicate dedupe key
-    still fails the whole transaction, as it must."""
-    columns = list(rows[0])
+    machinery, and return how many: SQLite through the driver's executemany (its loop is in C) in
+    chunks, PostgreSQL through one COPY that streams the rows as they come, so the server stores
+    them while the rows after them are still being built (executemany there sends one statement per
+    row, about ten times slower). A duplicate dedupe key still fails the whole transaction, as it must.
+
+    ``rows`` are dicts (every row with the same keys), or, with ``columns``, sequences of those
+    columns' values in that order, any iterable (a generator is consumed as it is written).
+    ``constants``: columns whose value is the same on every row, given (and converted) once."""
+    constants = dict(constants or {})
+    if columns is None:
+        dicts = list(rows)  # type: ignore[arg-type]
+        if not dicts:
+            return 0
+        names = [name for name in dicts[0] if name not in constants]
+        values: Iterable[Sequence[Any]] = ([row[name] for name in names] for row in dicts)  # type: ignore[call-overload]
+    else:
+        names, values = list(columns), rows  # type: ignore[assignment]
+    if conn.dialect.name == "postgresql":
+        return _copy_rows(conn, names, values, constants)
+    return _executemany_rows(conn, names, values, constants)
+
+
+_SQLITE_CHUNK = 5000
+_SQLITE_WRITE_CACHE_KIB = 64 * 1024
+
+
+def _executemany_rows(
+    conn: Connection, names: list[str], rows: Iterable[Sequence[Any]], constants: dict[str, Any]
+) -> int:
     dialect = conn.dialect
-    # Columns whose type converts values on the way in (the UTC datetimes): the same few values on
-    # every row of a tick, so each is converted once.
+    processors = {name: _OUTBOX.c[name].type._cached_bind_processor(dialect) for name in (*names, *constants)}
+    fixed = tuple(
+        value if value is None or processors[name] is None or isinstance(value, str | int) else
+        processors[name](value)  # type: ignore[misc]
+        for name, value in constants.items()
+    )  # fmt: skip
+    # Columns whose type converts values on the way in (the UTC datetimes): usually the same few
+    # values on every row, so each is converted once.
     converters = [
         (position, process)
-        for position, name in enumerate(columns)
-        if name not in _JSON_COLUMNS
-        and (process := _OUTBOX.c[name].type._cached_bind_processor(dialect)) is not None
+        for position, name in enumerate(names)
+        if name not in _JSON_COLUMNS and (process := processors[name]) is not None
     ]
     converted: dict[Any, Any] = {}
 
-    def values(row: dict[str, Any]) -> list[Any]:
-        out = [row[c] for c in columns]
+    def convert(row: Sequence[Any]) -> tuple[Any, ...]:
+        out = list(row)
         for position, process in converters:
             raw = out[position]
             if raw is not None and not isinstance(raw, str | int):
                 if raw not in converted:
                     converted[raw] = process(raw)
                 out[position] = converted[raw]
-        return out
+        return (*out, *fixed)
 
-    names = ", ".join(f'"{name}"' for name in columns)
-    if dialect.name != "postgresql":
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(
-            f'INSERT INTO "{_OUTBOX.name}" ({names}) VALUES ({marks})',
-            [tuple(values(row)) for row in rows],
-        )
-        return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{_OUTBOX.name}" ({names}) FROM STDIN') as copy:
+    all_names = [*names, *constants]
+    sql = (
+        f'INSERT INTO "{_OUTBOX.name}" ({", ".join(_quoted(all_names))}) '
+        f"VALUES ({', '.join('?' for _ in all_names)})"
+    )
+    count = 0
+    batch: list[tuple[Any, ...]] = []
+    cache_size = None
+    try:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            batch.append(convert(row) if converters else (*row, *fixed))
+            if len(batch) >= _SQLITE_CHUNK:
+                if cache_size is None:
+                    # A big write: a bigger page cache for it, so that the indexes' pages it keeps
+                    # coming back to are not written out (spilled) and read back again and again.
+                    cache_size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                    conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_WRITE_CACHE_KIB}")
+                conn.exec_driver_sql(sql, batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            conn.exec_driver_sql(sql, batch)
+            count += len(batch)
+    finally:
+        if cache_size is not None:  # the connection goes back to the pool with its usual cache
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
+    return count
+
+
+_COPY_CHUNK = 1000
+_COPY_ESCAPES = (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))  # after the backslash itself
+
+
+def _copy_field(value: Any) -> str:
+    """One value in COPY's text format (``\\N`` for NULL; backslash, tab and line breaks escaped)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        # str.replace and `in` are fast searches; str.translate would look at every character.
+        if "\\" in value:
+            value = value.replace("\\", "\\\\")
+        for char, escaped in _COPY_ESCAPES:
+            if char in value:
+                value = value.replace(char, escaped)
+        return value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC values only")
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"no COPY text for {type(value).__name__}")
+
+
+def _copy_rows(
+    conn: Connection, names: list[str], rows: Iterable[Sequence[Any]], constants: dict[str, Any]
+) -> int:
+    tail = "".join("\t" + _copy_field(value) for value in constants.values()) + "\n"
+    field = _copy_field
+    count = 0
+    lines: list[str] = []
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(
+        f'COPY "{_OUTBOX.name}" ({", ".join(_quoted([*names, *constants]))}) FROM STDIN'
+    ) as copy:
+        for row in rows:
+            lines.append("\t".join([field(value) for value in row]) + tail)
+            if len(lines) >= _COPY_CHUNK:
+                copy.write("".join(lines))
+                count += len(lines)
+                lines = []
+        if lines:
+            copy.write("".join(lines))
+            count += len(lines)
+    return count
+
+
+def _quoted(names: Sequence[str]) -> list[str]:
+    return [f'"{name}"' for name in names]
 
 
 def claim_due_messages(

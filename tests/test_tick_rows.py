@@ -1,0 +1,201 @@
+"""The tick's fast row builder (scheduler/tick.py ``_outbox_rows``: the columns that vary as tuples,
+the rest given once) gives exactly the rows the dict builder ``_row`` gave before it: the same value
+in every column but the retry key, which is a fresh version 4 UUID on every row; and ``insert_rows``
+stores tuple rows with constants as it stores dict rows, on both backends."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from scheduler_office import generate_office, local_dt
+from sqlalchemy.engine import Engine
+
+from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
+from messages.riders import daily_rider, one_push
+from models import OutboxMessage
+from models.outbox import insert_rows, json_text, retry_keys
+from scheduler import tick
+from scheduler.budget import Held, Push, spend
+from scheduler.planner import Recipient
+from scheduler.process_steps import load_process_steps
+from scheduler.rules import Rules, load_rules
+from scheduler.tick import DAILY_COLUMNS, MULTICAST_LIMIT, TickSetup, plan_for
+from scheduler.workdays import WorkCalendar
+
+TZ = ZoneInfo("Asia/Bangkok")
+DAY = date(2027, 1, 8)
+NOW = datetime(2027, 1, 8, 1, 30, tzinfo=UTC)
+NOT_BEFORE = datetime(2027, 1, 8, 2, 0, tzinfo=UTC)
+_outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def _reference_rows(
+    pushes: Sequence[Push], day: date, now: datetime, not_before: datetime, rules: Rules
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """The tick's rows as they were built before the fast path: one ``_row`` dict each."""
+    keys = retry_keys()
+    max_lines = rules.delivery.max_lines
+    ride = rules.riding.reminders_wait_hours > 0
+    groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
+    for push in pushes:
+        r = push.recipient
+        if push.held:
+            first = [daily_message_dict(r.items, day, max_lines=max_lines)] if r.items else []
+            messages = one_push(first, [m for h in push.held for m in h.messages])
+            rider = "\n".join(
+                filter(None, [daily_rider(r.items) if r.items else "", *(h.rider for h in push.held)])
+            )
+            yield (
+                tick._row(keys, f"daily:{day}:{r.key}", r, r.items, day, now, not_before, max_lines,
+                          json_text(messages)[1:-1], push.rules, rider if ride else None),
+                1,
+            )  # fmt: skip
+        elif r.personal:
+            groups[r.items].append(r)
+        else:
+            yield (
+                tick._row(keys, f"daily:{day}:{r.key}", r, r.items, day, now, not_before, max_lines,
+                          personal=False),
+                1,
+            )  # fmt: skip
+    for items, members in groups.items():
+        message = daily_message_json(items, day, max_lines=max_lines)
+        if len(members) == 1:
+            r = members[0]
+            rider = daily_rider(items) if ride else None
+            yield (
+                tick._row(keys, f"daily:{day}:{r.key}", r, items, day, now, not_before, max_lines, message,
+                          rider=rider),
+                1,
+            )  # fmt: skip
+            continue
+        for start in range(0, len(members), MULTICAST_LIMIT):
+            chunk = members[start : start + MULTICAST_LIMIT]
+            person_ids = [p for m in chunk for p in m.person_ids]
+            digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:24]
+            group = Recipient(f"m{digest}", "", "", items, tuple(person_ids))
+            row = tick._row(keys, f"daily:{day}:m{digest}", group, items, day, now, not_before, max_lines,
+                            message, to=[m.to for m in chunk])  # fmt: skip
+            yield row, len(chunk)
+
+
+def _fast_rows(pushes: Sequence[Push], rules: Rules) -> list[tuple[dict[str, Any], int]]:
+    constants = tick._constants(NOW, NOT_BEFORE)
+    return [
+        ({**dict(zip(DAILY_COLUMNS, values, strict=True)), **constants}, n)
+        for values, n in tick._outbox_rows(pushes, DAY, NOW, NOT_BEFORE, rules)
+    ]
+
+
+def _assert_same_rows(pushes: Sequence[Push], rules: Rules) -> list[dict[str, Any]]:
+    old = list(_reference_rows(pushes, DAY, NOW, NOT_BEFORE, rules))
+    new = _fast_rows(pushes, rules)
+    assert len(new) == len(old) > 0
+    keys = [row["retry_key"] for row, _n in new]
+    assert len(set(keys)) == len(keys)
+    assert all(uuid.UUID(key).version == 4 and str(uuid.UUID(key)) == key for key in keys)
+    assert keys == sorted(keys)  # handed out in order: the unique index takes them in one pass
+    for (old_row, old_n), (new_row, new_n) in zip(old, new, strict=True):
+        assert set(new_row) == set(old_row)
+        assert {k: v for k, v in new_row.items() if k != "retry_key"} == {
+            k: v for k, v in old_row.items() if k != "retry_key"
+        }
+        assert new_n == old_n
+    return [row for row, _n in new]
+
+
+def _item(kind: ItemKind, subject: str, *codes: str, days: int = 1) -> Item:
+    lines = tuple(Line(code, f"โครงการ {code}", "2570Q1") for code in codes)
+    return Item(kind, subject, (2570, 1), date(2027, 1, 11), days, len(lines), lines)
+
+
+def _pushes() -> list[Push]:
+    """Every kind of row: a person's own push, one with held rows folded in (and one with held rows
+    only), a group chat's, people with identical messages (a multicast, and 501 of them: a multicast
+    of 500 and a push of one), and LINE ids JSON has to escape."""
+    due = _item(ItemKind.REPORT_DUE, "q1", "P1", "P2")
+    shared = _item(ItemKind.REPORT_DUE, "q1", "P9")
+    many = _item(ItemKind.DRAFT_IDLE, "d", "P7", days=3)
+    held = Held(41, "U-held", (7,), ({"type": "text", "text": "อนุมัติรายงาน\nแล้วค่ะ"},), "approval_request",
+                "รายงานรออนุมัติ 1 รายการ")  # fmt: skip
+    notice = Held(42, "U-held", (7,), ({"type": "text", "text": 'ส่ง "คืน" \\ แก้ไข'},), "decision", "")
+    escalation = Item(ItemKind.LATE_ESCALATION, "late", (2570, 1), date(2027, 1, 11), 5, 2,
+                      (Line("S1", "โรงเรียน 1", "3 โครงการ"),))  # fmt: skip
+    pushes = [
+        Push(Recipient("p1", "U0001", "T1", (due,), (1,))),
+        Push(Recipient("p7", "U-held", "T7", (due, many), (7,)), (held, notice)),
+        Push(Recipient("hU-only", "U-only", "U-only", (), (8,)), (notice,)),
+        Push(Recipient("gC1", "C0001", "กลุ่ม", (escalation,), (), 3)),
+        Push(Recipient("p2", "U0002", "T2", (shared,), (2,))),
+        Push(Recipient("p3", "U0003", "T3", (shared,), (3,))),
+        Push(Recipient("p4", 'U"quoted\\', "T4", (_item(ItemKind.REPORT_OVERDUE, "q1", "P4"),), (4,))),
+    ]
+    pushes += [Push(Recipient(f"p{1000 + n}", f"U{1000 + n}", "T", (many,), (1000 + n,))) for n in range(501)]
+    return pushes
+
+
+@pytest.mark.parametrize("wait_hours", [0, 2])
+def test_every_kind_of_row_is_what_the_dict_builder_gave(wait_hours: int) -> None:
+    rules = load_rules()
+    rules = replace(rules, riding=replace(rules.riding, reminders_wait_hours=wait_hours))
+    rows = _assert_same_rows(_pushes(), rules)
+    kinds = [row["kind"] for row in rows]
+    assert kinds.count("multicast") == 2  # the two who share a message, and 500 of the 501
+    assert sum(row["rider"] is not None for row in rows) == (0 if wait_hours == 0 else 3)  # p1, p7, p4
+
+
+def test_a_small_office_s_day_is_what_the_dict_builder_gave(engine: Engine) -> None:
+    def q1(index: int):  # type: ignore[no-untyped-def]
+        if index % 3 == 0:
+            return ("draft", None, local_dt(date(2027, 1, 5)))
+        if index % 3 == 1:
+            return ("submitted", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 4)))
+        return None
+
+    generate_office(engine, schools=4, projects_per_school=3, teachers_per_school=2, reports={1: q1})
+    setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()))
+    with engine.connect() as conn:
+        plan, *_ = plan_for(conn, DAY, setup)
+    spending = spend(plan, [], allowance=None)
+    rows = _assert_same_rows(spending.pushes, setup.rules)
+    assert len({row["dedupe_key"] for row in rows}) == len(rows) >= 4
+
+
+def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> None:
+    rules = load_rules()
+    rules = replace(rules, riding=replace(rules.riding, reminders_wait_hours=2))
+    pushes = _pushes()[:7]
+    dicts = [row for row, _n in _reference_rows(pushes, DAY, NOW, NOT_BEFORE, rules)]
+    fast = [values for values, _n in tick._outbox_rows(pushes, DAY, NOW, NOT_BEFORE, rules)]
+    with engine.begin() as conn:
+        assert insert_rows(conn, dicts) == len(dicts)
+    with engine.connect() as conn:
+        stored_old = [dict(row._mapping) for row in conn.execute(sa.select(_outbox).order_by(_outbox.c.id))]
+    with engine.begin() as conn:
+        conn.execute(sa.delete(_outbox))
+        count = insert_rows(
+            conn, iter(fast), columns=DAILY_COLUMNS, constants=tick._constants(NOW, NOT_BEFORE)
+        )
+        assert count == len(fast)
+    with engine.connect() as conn:
+        stored_new = [dict(row._mapping) for row in conn.execute(sa.select(_outbox).order_by(_outbox.c.id))]
+    assert len(stored_new) == len(stored_old) == 6  # p2 and p3 share a multicast
+    for old, new in zip(stored_old, stored_new, strict=True):
+        skip = {"id", "retry_key"}
+        assert {k: v for k, v in new.items() if k not in skip} == {
+            k: v for k, v in old.items() if k not in skip
+        }
+    folded = next(row for row in stored_new if row["dedupe_key"] == f"daily:{DAY}:p7")
+    assert "\n" in folded["rider"]  # a line break survives COPY's text format
+    assert folded["messages"][-1]["text"] == 'ส่ง "คืน" \\ แก้ไข'  # so do quotes and a backslash
+    assert folded["not_before"] == NOT_BEFORE and folded["created_at"] == NOW
+    assert folded["status"] == "pending" and folded["rule"] == "daily" and folded["reply_token"] is None
