@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from linebot.v3.webhook import UnknownEvent
 from linebot.v3.webhooks import Event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bot import line_ids
 from bot.context import EventContext, LineEffects
@@ -31,11 +31,10 @@ from bot.intake import Outcome
 from bot.media_links import MediaLinks
 from bot.riders import add_riders
 from messages import chat
-from models.events import claim_event, mark_event_done, mark_event_failed
+from models.events import Unclaimed, claim_events, mark_event_failed, mark_events_done, retry_event_later
 from models.linking import DEFAULT_LIMITS, LinkLimits
 from models.messaging import OutboxMessage, WebhookEvent
-from models.outbox import mark_carried, queue_reply
-from models.types import EventStatus
+from models.outbox import insert_replies, mark_carried, reply_values
 from scheduler.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -134,7 +133,7 @@ def _apology_target(raw: object) -> tuple[str, str] | None:
 
 
 class EventProcessor:
-    """Handles one stored event at a time (`process_event`); `bot/intake.py` decides which and when."""
+    """Handles batches of stored events (`process_batch`); `bot/intake.py` decides which and when."""
 
     def __init__(
         self,
@@ -166,98 +165,130 @@ class EventProcessor:
         self.hold_for_replies = hold_for_replies
         self.link_limits = link_limits
         self.public_url = public_url
+        self._holder = deliverer.holder if deliverer is not None else None
 
-    # --- one event ---------------------------------------------------------------------------------
+    # --- a batch of events -------------------------------------------------------------------------
 
     def process_event(self, event_id: int, source_key: str) -> Outcome:
-        """Handle one stored event (of `source_key`) exactly once, then deliver what it queued.
+        """Handle one stored event (of `source_key`): a batch of one."""
+        return self.process_batch([(event_id, source_key)])[0]
 
-        A failure rolls the event's work back and is tried again after a pause; after MAX_ATTEMPTS, or
-        at once for an event that can never be handled (`read_event`), the event is marked failed, its
-        sender gets one apology, and their later events go on."""
+    def process_batch(self, batch: Sequence[tuple[int, str]]) -> list[Outcome]:
+        """Handle stored events, (id, source key) with at most one event per source, exactly once, in
+        one transaction, then deliver what they queued; the outcome of each, in the batch's order.
+
+        The claim (one statement), marking the events done (one), their replies (one INSERT) and the
+        commit are shared by the batch. An event whose handler fails is recorded on its own: tried
+        again after a pause, or after MAX_ATTEMPTS (at once for an event that can never be handled,
+        `read_event`) marked failed with one apology to its sender, whose later events go on. Its
+        neighbours' work, rolled back with it, is done again without it in a new transaction (what
+        their handlers asked of LINE, a loading animation or a download, may be asked twice;
+        nothing is stored or sent twice). Should the shared part itself fail, each event is handled
+        again on its own.
+
+        No savepoints: with pysqlite one needs a transaction its driver opened, which on SQLite means
+        holding the database's one write lock from the claim on, handlers and all, which would keep
+        the webhook from storing events for a whole batch even when its handlers only read."""
         now = self.now()
+        outcomes: dict[int, Outcome] = {}
+        rows: list[OutboxMessage] = []
+        failure: _HandlerFailed | Exception | None = None
         with Session(self.engine, expire_on_commit=False) as session:
-            row, claimed = claim_event(session, event_id, source_key)
-            if row is None or row.status != EventStatus.PENDING:
-                return Outcome.SKIPPED
-            if row.retry_at is not None and row.retry_at > now:
-                session.rollback()
-                return Outcome.WAITING
+            claimed, unclaimed = claim_events(session, batch, now)
+            outcomes.update((event_id, _UNCLAIMED[why]) for event_id, why in unclaimed.items())
             if not claimed:
                 session.rollback()
-                return Outcome.BUSY
-            raw: dict[str, Any] | None = None
+                return [outcomes[event_id] for event_id, _source in batch]
             try:
-                raw, event = read_event(row.payload)
-                ctx = EventContext(
-                    session=session,
-                    row=row,
-                    raw=raw,
-                    event=event,
-                    now=now,
-                    tz=self.tz,
-                    line=self.line,
-                    media_dir=self.media_dir,
-                    approval_levels=self.approval_levels,
-                    hold_for_replies=self.hold_for_replies,
-                    link_limits=self.link_limits,
-                    media_links=self.media_links,
-                    rules=self.rules,
-                    public_url=self.public_url,
-                )
-                self.handler(ctx)
-
-                replies = self._queue_replies(ctx)
-                # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
-                # replies also written directly, the commit has nothing left to flush usually.
-                mark_event_done(session, event_id, now)
+                answers = [self._handle(session, row, now) for row in claimed]
+                mark_events_done(session, [row.id or 0 for row in claimed], now)
+                rows = insert_replies(session, [values for answer in answers for values in answer.rows])
+                _mark_riders_carried(session, answers, rows)
                 session.commit()
             except Exception as exc:
                 session.rollback()
-                if not self._record_failure(event_id, row, raw, exc):
-                    return Outcome.WAITING  # tried again later; the source's later events wait
-                replies = None
-        if self.deliverer is not None:
-            if replies:
-                self.deliverer.deliver_claimed(replies)  # born claimed: no second round-trip
-            elif replies is None:
-                self.deliverer.deliver_due(event_id=event_id)
-        return Outcome.HANDLED
+                failure = exc
+        if failure is None:
+            outcomes.update((row.id or 0, Outcome.HANDLED) for row in claimed)
+        elif isinstance(failure, _HandlerFailed) or len(claimed) == 1:
+            failed = failure.row if isinstance(failure, _HandlerFailed) else claimed[0]
+            raw = failure.raw if isinstance(failure, _HandlerFailed) else None
+            cause = failure.cause if isinstance(failure, _HandlerFailed) else failure
+            apology = self._record_failure_alone(failed, raw, cause)
+            outcomes[failed.id or 0] = Outcome.HANDLED if apology is not None else Outcome.WAITING
+            rows = apology or []
+            rest = [(row.id or 0, row.source_key) for row in claimed if row is not failed]
+            if rest:
+                outcomes.update(
+                    zip([event_id for event_id, _ in rest], self.process_batch(rest), strict=True)
+                )
+        else:
+            log.warning(
+                "a batch of %d events failed together (%s); handling each on its own",
+                len(claimed),
+                type(failure).__name__,
+            )
+            for row in claimed:
+                outcomes[row.id or 0] = self.process_batch([(row.id or 0, row.source_key)])[0]
+        if self.deliverer is not None and rows:
+            self.deliverer.deliver_claimed(rows)  # born claimed: no second round trip
+        return [outcomes[event_id] for event_id, _source in batch]
 
-    def _queue_replies(self, ctx: EventContext) -> list[OutboxMessage]:
+    def _handle(self, session: Session, row: WebhookEvent, now: datetime) -> _Answer:
+        """One event of a batch: its handler's work and its replies' rows (`_HandlerFailed` when it
+        fails)."""
+        raw: dict[str, Any] | None = None
+        try:
+            raw, event = read_event(row.payload)
+            ctx = EventContext(
+                session=session,
+                row=row,
+                raw=raw,
+                event=event,
+                now=now,
+                tz=self.tz,
+                line=self.line,
+                media_dir=self.media_dir,
+                approval_levels=self.approval_levels,
+                hold_for_replies=self.hold_for_replies,
+                link_limits=self.link_limits,
+                media_links=self.media_links,
+                rules=self.rules,
+                public_url=self.public_url,
+            )
+            self.handler(ctx)
+            return self._replies(ctx)
+        except Exception as exc:
+            raise _HandlerFailed(row, raw, exc) from exc
+
+    def _replies(self, ctx: EventContext) -> _Answer:
         to = ctx.reply_to
         if not ctx.replies or to is None:
-            return []
+            return _Answer()
         riding = add_riders(ctx)  # what waits for this person rides on the free reply
-        holder = self.deliverer.holder if self.deliverer is not None else None
-        chunks = [
-            ctx.replies[i : i + MAX_MESSAGES_PER_REQUEST]
-            for i in range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST)
-        ]
-        rows = []
-        for index, chunk in enumerate(chunks):
-            row = queue_reply(
-                ctx.session,
+        person_ids = [ctx.person.id] if ctx.person and ctx.person.id else []
+        rows = [
+            reply_values(
                 event_id=ctx.row.id or 0,
                 webhook_event_id=ctx.row.webhook_event_id,
                 reply_token=ctx.reply_token if index == 0 else None,  # a token answers one request
                 event_time=ctx.event_time,
                 to=to,
-                messages=chunk,
+                messages=ctx.replies[start : start + MAX_MESSAGES_PER_REQUEST],
                 now=ctx.now,
                 purpose="reply" if index == 0 else f"reply-{index}",
-                person_ids=[ctx.person.id] if ctx.person and ctx.person.id else [],
-                claim_for=holder,
+                person_ids=person_ids,
+                claim_for=self._holder,
             )
-            rows.append(row)
-        mark_carried(ctx.session, riding, rows[0].id or 0)
-        return rows
+            for index, start in enumerate(range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST))
+        ]
+        return _Answer(rows=rows, riding=riding)
 
-    def _record_failure(
-        self, event_id: int, row: WebhookEvent, raw: dict[str, Any] | None, exc: Exception
-    ) -> bool:
-        """Count a failed attempt: wait and try again (False), or give up (True: failed, with one
-        apology).
+    def _record_failure_alone(
+        self, row: WebhookEvent, raw: dict[str, Any] | None, exc: Exception
+    ) -> list[OutboxMessage] | None:
+        """Count a failed attempt, in a transaction of its own: wait and try again (None), or give up
+        (failed, with one apology: the rows to deliver).
 
         One short log line, naming our own row only: an exception's text may quote the event's data
         (an SDK validation error quotes the input, a database error its parameters), so it is kept
@@ -266,37 +297,31 @@ class EventProcessor:
         attempt = row.attempts + 1
         final = isinstance(exc, MalformedEvent) or attempt >= MAX_ATTEMPTS
         reason = exc.reason if isinstance(exc, MalformedEvent) else type(exc).__name__
-        with Session(self.engine) as session:
+        error = f"{type(exc).__name__}: {exc}"
+        trace: Exception | bool = exc if not isinstance(exc, MalformedEvent) else False
+        with Session(self.engine, expire_on_commit=False) as session:
             if not final:
                 pause = RETRY_BACKOFF_SECONDS[attempt - 1]
-                session.execute(
-                    sa.update(WebhookEvent)
-                    .where(col(WebhookEvent.id) == event_id)
-                    .values(
-                        attempts=attempt,
-                        retry_at=now + timedelta(seconds=pause),
-                        error=f"{type(exc).__name__}: {exc}"[:2000],
-                    )
-                )
+                retry_event_later(session, row.id or 0, attempt, now + timedelta(seconds=pause), error)
                 session.commit()
                 log.warning(
                     "event %s (%s) failed on attempt %d of %d (%s); trying again in %.0f s",
-                    event_id,
+                    row.id,
                     row.event_type,
                     attempt,
                     MAX_ATTEMPTS,
                     reason,
                     pause,
-                    exc_info=not isinstance(exc, MalformedEvent),
+                    exc_info=trace,
                 )
-                return False
-            mark_event_failed(session, event_id, now, f"{type(exc).__name__}: {exc}")
+                return None
+            mark_event_failed(session, row.id or 0, attempt, now, error)
             target = _apology_target(exc.raw if isinstance(exc, MalformedEvent) else raw)
+            apology = []
             if target is not None:
                 reply_token, user_id = target
-                queue_reply(
-                    session,
-                    event_id=event_id,
+                values = reply_values(
+                    event_id=row.id or 0,
                     webhook_event_id=row.webhook_event_id,
                     reply_token=reply_token,
                     event_time=now,
@@ -304,15 +329,49 @@ class EventProcessor:
                     messages=[chat.something_went_wrong().to_dict()],
                     now=now,
                     purpose="apology",
+                    claim_for=self._holder,
                 )
+                apology = insert_replies(session, [values])
             session.commit()
         log.warning(
             "event %s (%s) given up after %d attempt(s) (%s)%s",
-            event_id,
+            row.id,
             row.event_type,
             attempt,
             reason,
             "; its sender was told" if target is not None else "",
-            exc_info=not isinstance(exc, MalformedEvent),
+            exc_info=trace,
         )
-        return True
+        return apology
+
+
+class _HandlerFailed(Exception):
+    """An event of a batch failed (`cause`); `raw` is its JSON when it was readable."""
+
+    def __init__(self, row: WebhookEvent, raw: dict[str, Any] | None, cause: Exception) -> None:
+        super().__init__(type(cause).__name__)
+        self.row, self.raw, self.cause = row, raw, cause
+
+
+@dataclass
+class _Answer:
+    """An event's outbox rows to write, and the rider rows its reply carries."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    riding: list[int] = field(default_factory=list)
+
+
+_UNCLAIMED = {
+    Unclaimed.GONE: Outcome.SKIPPED,
+    Unclaimed.WAITING: Outcome.WAITING,
+    Unclaimed.BUSY: Outcome.BUSY,
+}
+
+
+def _mark_riders_carried(session: Session, answers: list[_Answer], rows: list[OutboxMessage]) -> None:
+    """Record which reply carried the rows that rode on it (each answer's first row)."""
+    position = 0
+    for answer in answers:
+        if answer.riding and answer.rows:
+            mark_carried(session, answer.riding, rows[position].id or 0)
+        position += len(answer.rows)

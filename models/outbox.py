@@ -18,6 +18,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 # built once. An UPDATE's SET clause comes from the keys of the parameters it is given.
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT_OUTBOX_ROW = sa.insert(_OUTBOX)
+_INSERT_OUTBOX_ROWS = sa.insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
 _UPDATE_OUTBOX_ROW = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("row_id"))
 _INSERT_SENT_MESSAGES = sa.insert(SentMessage.__table__)  # type: ignore[attr-defined]
 
@@ -59,8 +61,7 @@ def recipients_counted(kind: str, recipients: Sequence[str]) -> int:
     return 0 if kind == OutboxKind.REPLY else len(recipients)
 
 
-def queue_reply(
-    session: Session,
+def reply_values(
     *,
     event_id: int,
     webhook_event_id: str,
@@ -75,19 +76,13 @@ def queue_reply(
     person_ids: Sequence[int] = (),
     claim_for: str | None = None,
     lease: timedelta = timedelta(minutes=2),
-) -> OutboxMessage:
-    """Queue the answer to an event: a reply while the token is fresh, else a push to `to`.
+) -> dict[str, Any]:
+    """The outbox row answering an event: a reply while the token is fresh, else a push to `to`
+    (written by `queue_reply`, or by `insert_replies` for a batch of events).
 
     With `claim_for`, the row is born claimed by that dispatcher (it will send it right after the
-    commit); if the dispatcher dies first, the claim lapses and any dispatcher picks the row up.
-
-    The row is written at once with a plain INSERT, not through the unit of work: this runs for nearly
-    every event, and together with the processor's UPDATE of the event it leaves the commit nothing
-    to flush. Whatever the session holds is flushed first, so ids keep the order rows were queued in.
-    The returned object carries the row's values and id but is not tracked by the session: change the
-    row through this module's functions, not through its attributes.
-    """
-    values: dict[str, Any] = {
+    commit); if the dispatcher dies first, the claim lapses and any dispatcher picks the row up."""
+    return {
         "retry_key": new_retry_key(),
         "dedupe_key": f"event:{webhook_event_id}:{purpose}:{ref_type or ''}:{ref_id or ''}",
         "kind": OutboxKind.REPLY if reply_token else OutboxKind.PUSH,
@@ -110,9 +105,28 @@ def queue_reply(
         "next_attempt_at": now,
         "created_at": now,
     }
+
+
+def queue_reply(session: Session, **answer: Any) -> OutboxMessage:
+    """Queue the answer to an event (`reply_values` tells its arguments) with a plain INSERT, not
+    through the unit of work. Whatever the session holds is flushed first, so ids keep the order rows
+    were queued in. The returned object carries the row's values and id but is not tracked by the
+    session: change the row through this module's functions, not through its attributes.
+    """
+    values = reply_values(**answer)
     session.flush()
     result = session.execute(_INSERT_OUTBOX_ROW, values)
     return OutboxMessage(id=result.inserted_primary_key[0], **values)  # type: ignore[attr-defined]
+
+
+def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[OutboxMessage]:
+    """Write a batch's answers (`reply_values`) in one statement: ids in the order given."""
+    if not rows:
+        return []
+    session.flush()
+    result = session.execute(_INSERT_OUTBOX_ROWS, list(rows))
+    ids = [row_id for (row_id,) in result]
+    return [OutboxMessage(id=row_id, **values) for row_id, values in zip(ids, rows, strict=True)]
 
 
 def queue_push(
@@ -464,36 +478,55 @@ def record_sent(
     recipient: str,
 ) -> None:
     """Mark `row` sent and keep LINE's id (and quote token) of each message it carried."""
-    session.execute(
+    record_sent_many(session, [SentOutcome(row, request_id, sent_ids, recipient)], now=now)
+
+
+@dataclass(frozen=True)
+class SentOutcome:
+    """What LINE answered for a row it accepted: its request id and each message's id and quote token."""
+
+    row: OutboxMessage
+    request_id: str | None
+    sent_ids: Sequence[tuple[str, str | None]]
+    recipient: str
+
+
+def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome], *, now: datetime) -> None:
+    """`record_sent` for a batch of rows: one UPDATE (executemany) and one INSERT of their messages."""
+    if not outcomes:
+        return
+    conn.execute(
         _UPDATE_OUTBOX_ROW,
-        {
-            "row_id": row.id,
-            "status": OutboxStatus.SENT,
-            "sent_at": now,
-            "line_request_id": request_id,
-            "claimed_until": None,
-            "last_error": None,
-            "kind": row.kind,
-            "reply_token": row.reply_token,
-        },
+        [
+            {
+                "row_id": o.row.id,
+                "status": OutboxStatus.SENT,
+                "sent_at": now,
+                "line_request_id": o.request_id,
+                "claimed_until": None,
+                "last_error": None,
+                "kind": o.row.kind,
+                "reply_token": o.row.reply_token,
+            }
+            for o in outcomes
+        ],
     )
-    if sent_ids:
-        session.execute(
-            _INSERT_SENT_MESSAGES,
-            [
-                {
-                    "line_message_id": message_id,
-                    "quote_token": quote_token,
-                    "recipient": recipient,
-                    "purpose": row.purpose,
-                    "ref_type": row.ref_type,
-                    "ref_id": row.ref_id,
-                    "outbox_id": row.id,
-                    "sent_at": now,
-                }
-                for message_id, quote_token in sent_ids
-            ],
-        )
+    messages = [
+        {
+            "line_message_id": message_id,
+            "quote_token": quote_token,
+            "recipient": o.recipient,
+            "purpose": o.row.purpose,
+            "ref_type": o.row.ref_type,
+            "ref_id": o.row.ref_id,
+            "outbox_id": o.row.id,
+            "sent_at": now,
+        }
+        for o in outcomes
+        for message_id, quote_token in o.sent_ids
+    ]
+    if messages:
+        conn.execute(_INSERT_SENT_MESSAGES, messages)
 
 
 def record_failure(
