@@ -124,8 +124,16 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Out
     if not rows:
         return []
     session.flush()
-    result = session.execute(_INSERT_OUTBOX_ROWS, list(rows))
-    ids = [row_id for (row_id,) in result]
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite does not promise RETURNING's order, so SQLAlchemy would send an executemany with
+        # RETURNING one row at a time: one multi-row INSERT instead, its ids told apart by retry key.
+        found = session.execute(
+            sa.insert(_OUTBOX).values(list(rows)).returning(_OUTBOX.c.id, _OUTBOX.c.retry_key)
+        )
+        by_key = {retry_key: row_id for row_id, retry_key in found}
+        ids = [by_key[values["retry_key"]] for values in rows]
+    else:
+        ids = [row_id for (row_id,) in session.execute(_INSERT_OUTBOX_ROWS, list(rows))]
     return [OutboxMessage(id=row_id, **values) for row_id, values in zip(ids, rows, strict=True)]
 
 
