@@ -20,12 +20,13 @@ from sqlalchemy.engine import Engine
 from bot.line_client import LineClient, SendResult, SendStatus
 from models.db import session_scope
 from models.messaging import OutboxMessage
-from models.outbox import SentOutcome, claim_due_messages, record_failure, record_sent_many
+from models.outbox import QueuedRow, SentOutcome, claim_due_messages, record_failure, record_sent_many
 from models.types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+Row = OutboxMessage | QueuedRow  # claimed from the outbox, or written claimed by the processor
 CLAIM_LEASE = timedelta(minutes=2)
 
 
@@ -67,11 +68,11 @@ class Deliverer:
             )
         return self.deliver_claimed(rows)
 
-    def deliver_claimed(self, rows: list[OutboxMessage]) -> DeliveryReport:
+    def deliver_claimed(self, rows: list[Row]) -> DeliveryReport:
         """Send rows this dispatcher has claimed and record each outcome."""
         if not rows:
             return DeliveryReport()
-        groups: dict[tuple[str, ...], list[OutboxMessage]] = {}
+        groups: dict[tuple[str, ...], list[Row]] = {}
         for row in rows:
             groups.setdefault(tuple(row.recipients), []).append(row)
         if self.senders == 1 or len(groups) == 1:
@@ -99,12 +100,12 @@ class Deliverer:
                 self._pool = ThreadPoolExecutor(self.senders, thread_name_prefix="tidtam-send")
             return self._pool
 
-    def _record(self, results: list[tuple[OutboxMessage, SendResult]]) -> list[OutboxStatus]:
+    def _record(self, results: list[tuple[Row, SendResult]]) -> list[OutboxStatus]:
         """Write the outcomes of sent rows, in one transaction: a plain connection, not an ORM
         session, and one statement for all the rows LINE accepted."""
         now = self.now()
         statuses: list[OutboxStatus] = []
-        delivered: list[tuple[OutboxMessage, SendResult]] = []
+        delivered: list[tuple[Row, SendResult]] = []
         with self.engine.begin() as conn:
             for row, result in results:
                 if result.delivered:
@@ -136,7 +137,7 @@ class Deliverer:
             )
         return statuses
 
-    def _send(self, row: OutboxMessage) -> SendResult:
+    def _send(self, row: Row) -> SendResult:
         if row.kind == OutboxKind.REPLY and row.reply_token:
             deadline = row.reply_deadline
             if deadline is not None and self.now() < deadline and row.attempts <= 1:
@@ -155,7 +156,7 @@ class Deliverer:
         return self.client.push(row.recipients[0], row.messages, retry_key=row.retry_key)
 
     @staticmethod
-    def _convert_to_push(row: OutboxMessage) -> None:
+    def _convert_to_push(row: Row) -> None:
         # Recorded with the outcome: the row is a push from now on, retried with its own retry key.
         row.kind = OutboxKind.PUSH
         row.reply_token = None

@@ -31,10 +31,16 @@ from bot.intake import Outcome
 from bot.media_links import MediaLinks
 from bot.riders import add_riders
 from messages import chat
-from models.events import Unclaimed, claim_events, mark_event_failed, mark_events_done, retry_event_later
+from models.events import (
+    ClaimedEvent,
+    Unclaimed,
+    claim_events,
+    mark_event_failed,
+    mark_events_done,
+    retry_event_later,
+)
 from models.linking import DEFAULT_LIMITS, LinkLimits
-from models.messaging import OutboxMessage, WebhookEvent
-from models.outbox import insert_replies, mark_carried, reply_values
+from models.outbox import QueuedRow, insert_replies, mark_carried, reply_values
 from scheduler.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -191,7 +197,7 @@ class EventProcessor:
         the webhook from storing events for a whole batch even when its handlers only read."""
         now = self.now()
         outcomes: dict[int, Outcome] = {}
-        rows: list[OutboxMessage] = []
+        rows: list[QueuedRow] = []
         failure: _HandlerFailed | Exception | None = None
         with Session(self.engine, expire_on_commit=False) as session:
             claimed, unclaimed = claim_events(session, batch, now)
@@ -234,7 +240,7 @@ class EventProcessor:
             self.deliverer.deliver_claimed(rows)  # born claimed: no second round trip
         return [outcomes[event_id] for event_id, _source in batch]
 
-    def _handle(self, session: Session, row: WebhookEvent, now: datetime) -> _Answer:
+    def _handle(self, session: Session, row: ClaimedEvent, now: datetime) -> _Answer:
         """One event of a batch: its handler's work and its replies' rows (`_HandlerFailed` when it
         fails)."""
         raw: dict[str, Any] | None = None
@@ -285,8 +291,8 @@ class EventProcessor:
         return _Answer(rows=rows, riding=riding)
 
     def _record_failure_alone(
-        self, row: WebhookEvent, raw: dict[str, Any] | None, exc: Exception
-    ) -> list[OutboxMessage] | None:
+        self, row: ClaimedEvent, raw: dict[str, Any] | None, exc: Exception
+    ) -> list[QueuedRow] | None:
         """Count a failed attempt, in a transaction of its own: wait and try again (None), or give up
         (failed, with one apology: the rows to deliver).
 
@@ -348,7 +354,7 @@ class EventProcessor:
 class _HandlerFailed(Exception):
     """An event of a batch failed (`cause`); `raw` is its JSON when it was readable."""
 
-    def __init__(self, row: WebhookEvent, raw: dict[str, Any] | None, cause: Exception) -> None:
+    def __init__(self, row: ClaimedEvent, raw: dict[str, Any] | None, cause: Exception) -> None:
         super().__init__(type(cause).__name__)
         self.row, self.raw, self.cause = row, raw, cause
 
@@ -368,7 +374,7 @@ _UNCLAIMED = {
 }
 
 
-def _mark_riders_carried(session: Session, answers: list[_Answer], rows: list[OutboxMessage]) -> None:
+def _mark_riders_carried(session: Session, answers: list[_Answer], rows: list[QueuedRow]) -> None:
     """Record which reply carried the rows that rode on it (each answer's first row)."""
     position = 0
     for answer in answers:

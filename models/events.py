@@ -290,6 +290,22 @@ _PG_CLAIM = sa.text(
 ).columns(*_CLAIMED_COLUMNS, sa.column("held", sa.Boolean), sa.column("clear", sa.Boolean))
 
 
+@dataclass(slots=True)
+class ClaimedEvent:
+    """A pending event claimed for handling (`claim_events`): the `WebhookEvent` row's columns a
+    handler reads (`EventContext.row`), in a plain object, which costs a fraction of an ORM one."""
+
+    id: int
+    webhook_event_id: str
+    source_key: str
+    event_type: str
+    is_redelivery: bool
+    payload: str
+    attempts: int
+    received_at: datetime
+    status: EventStatus = EventStatus.PENDING
+
+
 class Unclaimed(enum.Enum):
     """Why an event of a batch was not claimed."""
 
@@ -313,7 +329,7 @@ def pending_events(engine: Engine, *, above: int | None, limit: int) -> list[tup
 
 def claim_events(
     session: Session, batch: Sequence[tuple[int, str]], now: datetime
-) -> tuple[list[WebhookEvent], dict[int, Unclaimed]]:
+) -> tuple[list[ClaimedEvent], dict[int, Unclaimed]]:
     """Claim a batch of pending events, (id, source key) with at most one event per source, for
     handling in `session`'s transaction, in one statement: the rows claimed, in the batch's order,
     and why each of the others was not.
@@ -334,7 +350,7 @@ def claim_events(
     else:
         found = session.execute(_SQLITE_CLAIM, {"ids": ids}).all()
     unclaimed = dict.fromkeys(ids, Unclaimed.GONE)  # a row another worker holds is skipped
-    by_id: dict[int, WebhookEvent] = {}
+    by_id: dict[int, ClaimedEvent] = {}
     for row in found:
         if row.status != EventStatus.PENDING.value:
             continue
@@ -344,14 +360,13 @@ def claim_events(
             unclaimed[row.id] = Unclaimed.BUSY
         else:
             del unclaimed[row.id]
-            by_id[row.id] = WebhookEvent(
+            by_id[row.id] = ClaimedEvent(
                 id=row.id,
                 webhook_event_id=row.webhook_event_id,
                 source_key=row.source_key,
                 event_type=row.event_type,
                 is_redelivery=row.is_redelivery,
                 payload=row.payload,
-                status=EventStatus.PENDING,
                 attempts=row.attempts,
                 received_at=row.received_at,
             )

@@ -39,6 +39,9 @@ REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT_OUTBOX_ROW = sa.insert(_OUTBOX)
 _INSERT_OUTBOX_ROWS = sa.insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+_IDS_BY_RETRY_KEY = sa.select(_OUTBOX.c.retry_key, _OUTBOX.c.id).where(
+    _OUTBOX.c.retry_key.in_(sa.bindparam("keys", expanding=True))
+)
 _UPDATE_OUTBOX_ROW = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("row_id"))
 _INSERT_SENT_MESSAGES = sa.insert(SentMessage.__table__)  # type: ignore[attr-defined]
 
@@ -119,22 +122,58 @@ def queue_reply(session: Session, **answer: Any) -> OutboxMessage:
     return OutboxMessage(id=result.inserted_primary_key[0], **values)  # type: ignore[attr-defined]
 
 
-def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[OutboxMessage]:
-    """Write a batch's answers (`reply_values`) in one statement: ids in the order given."""
+@dataclass(slots=True)
+class QueuedRow:
+    """An outbox row just written, as the deliverer reads it: what `insert_replies` returns (building
+    the ORM object cost more than writing the row)."""
+
+    id: int
+    kind: str
+    recipients: list[str]
+    messages: list[dict[str, Any]]
+    reply_token: str | None
+    reply_deadline: datetime | None
+    attempts: int
+    retry_key: str
+    purpose: str
+    ref_type: str | None
+    ref_id: int | None
+
+
+def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[QueuedRow]:
+    """Write a batch's answers (`reply_values`), ids in the order given: one statement on
+    PostgreSQL, two on SQLite."""
     if not rows:
         return []
     session.flush()
     if session.get_bind().dialect.name == "sqlite":
         # SQLite does not promise RETURNING's order, so SQLAlchemy would send an executemany with
-        # RETURNING one row at a time: one multi-row INSERT instead, its ids told apart by retry key.
-        found = session.execute(
-            sa.insert(_OUTBOX).values(list(rows)).returning(_OUTBOX.c.id, _OUTBOX.c.retry_key)
-        )
-        by_key = {retry_key: row_id for row_id, retry_key in found}
+        # RETURNING one row at a time: a plain executemany on the connection (the driver's loop in C),
+        # then the ids by their unique retry keys. (A multi-row INSERT … RETURNING is compiled afresh
+        # for every batch: it cost more than the rows.)
+        conn = session.connection()
+        conn.execute(_INSERT_OUTBOX_ROW, list(rows))
+        found = conn.execute(_IDS_BY_RETRY_KEY, {"keys": [values["retry_key"] for values in rows]})
+        by_key = {retry_key: row_id for retry_key, row_id in found}
         ids = [by_key[values["retry_key"]] for values in rows]
     else:
         ids = [row_id for (row_id,) in session.execute(_INSERT_OUTBOX_ROWS, list(rows))]
-    return [OutboxMessage(id=row_id, **values) for row_id, values in zip(ids, rows, strict=True)]
+    return [
+        QueuedRow(
+            id=row_id,
+            kind=values["kind"],
+            recipients=values["recipients"],
+            messages=values["messages"],
+            reply_token=values["reply_token"],
+            reply_deadline=values["reply_deadline"],
+            attempts=values["attempts"],
+            retry_key=values["retry_key"],
+            purpose=values["purpose"],
+            ref_type=values["ref_type"],
+            ref_id=values["ref_id"],
+        )
+        for row_id, values in zip(ids, rows, strict=True)
+    ]
 
 
 def queue_push(
@@ -493,7 +532,7 @@ def record_sent(
 class SentOutcome:
     """What LINE answered for a row it accepted: its request id and each message's id and quote token."""
 
-    row: OutboxMessage
+    row: OutboxMessage | QueuedRow
     request_id: str | None
     sent_ids: Sequence[tuple[str, str | None]]
     recipient: str
@@ -539,7 +578,7 @@ def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome]
 
 def record_failure(
     session: Session | Connection,
-    row: OutboxMessage,
+    row: OutboxMessage | QueuedRow,
     *,
     status: OutboxStatus,
     error: str,

@@ -83,8 +83,11 @@ def test_a_failing_event_is_retried_alone_and_its_neighbours_are_handled_in_the_
     def handler(ctx) -> None:  # type: ignore[no-untyped-def]
         seen.append(ctx.raw["message"]["text"])
         if ctx.raw["message"]["text"] == "boom":
-            ctx.session.add(ctx.row.__class__(webhook_event_id="x", source_key="x", event_type="x",
-                                              payload="{}", received_at=NOW))  # fmt: skip
+            ctx.session.add(
+                WebhookEvent(
+                    webhook_event_id="x", source_key="x", event_type="x", payload="{}", received_at=NOW
+                )
+            )
             raise RuntimeError("handler failed")
         _echo(ctx)
 
