@@ -29,7 +29,7 @@ from bot.context import EventContext, LineEffects
 from bot.delivery import Deliverer
 from bot.intake import Outcome
 from bot.media_links import MediaLinks
-from bot.riders import add_riders
+from bot.riders import add_riders_many
 from messages import chat
 from models.events import (
     ClaimedEvent,
@@ -206,7 +206,12 @@ class EventProcessor:
                 session.rollback()
                 return [outcomes[event_id] for event_id, _source in batch]
             try:
-                answers = [self._handle(session, row, now) for row in claimed]
+                contexts = [self._handle(session, row, now) for row in claimed]
+                # What waits for these people rides on their free replies: one statement for all.
+                riding = add_riders_many([ctx for ctx in contexts if self._answers(ctx)])
+                answers = [self._replies(ctx) for ctx in contexts]
+                for answer, taken in zip([a for a in answers if a.rows], riding, strict=True):
+                    answer.riding = taken
                 mark_events_done(session, [row.id or 0 for row in claimed], now)
                 rows = insert_replies(session, [values for answer in answers for values in answer.rows])
                 _mark_riders_carried(session, answers, rows)
@@ -240,9 +245,9 @@ class EventProcessor:
             self.deliverer.deliver_claimed(rows)  # born claimed: no second round trip
         return [outcomes[event_id] for event_id, _source in batch]
 
-    def _handle(self, session: Session, row: ClaimedEvent, now: datetime) -> _Answer:
-        """One event of a batch: its handler's work and its replies' rows (`_HandlerFailed` when it
-        fails)."""
+    def _handle(self, session: Session, row: ClaimedEvent, now: datetime) -> EventContext:
+        """One event of a batch: its handler's work, and the context with its replies
+        (`_HandlerFailed` when it fails)."""
         raw: dict[str, Any] | None = None
         try:
             raw, event = read_event(row.payload)
@@ -263,15 +268,19 @@ class EventProcessor:
                 public_url=self.public_url,
             )
             self.handler(ctx)
-            return self._replies(ctx)
         except Exception as exc:
             raise _HandlerFailed(row, raw, exc) from exc
+        return ctx
+
+    @staticmethod
+    def _answers(ctx: EventContext) -> bool:
+        """Whether the event has an answer to queue."""
+        return bool(ctx.replies) and ctx.reply_to is not None
 
     def _replies(self, ctx: EventContext) -> _Answer:
         to = ctx.reply_to
         if not ctx.replies or to is None:
             return _Answer()
-        riding = add_riders(ctx)  # what waits for this person rides on the free reply
         person_ids = [ctx.person.id] if ctx.person and ctx.person.id else []
         rows = [
             reply_values(
@@ -288,7 +297,7 @@ class EventProcessor:
             )
             for index, start in enumerate(range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST))
         ]
-        return _Answer(rows=rows, riding=riding)
+        return _Answer(rows=rows)
 
     def _record_failure_alone(
         self, row: ClaimedEvent, raw: dict[str, Any] | None, exc: Exception

@@ -243,12 +243,12 @@ def rode_today(session: Session, user_id: str, since: datetime) -> bool:
     return found is not None
 
 
-# Built once (it runs for nearly every answered event): what waits for a person, and whether something
-# rode on a reply to them since the day began, in one statement.
+# Built once (it runs for nearly every batch of answered events): what waits for some people, and
+# whether something rode on a reply to them since the day began, in one statement.
 _RIDERS_UNLESS_RODE = (
-    sa.select(_OUTBOX.c.id, _OUTBOX.c.rider, _OUTBOX.c.status)
+    sa.select(_OUTBOX.c.ride_key, _OUTBOX.c.id, _OUTBOX.c.rider, _OUTBOX.c.status)
     .where(
-        _OUTBOX.c.ride_key == sa.bindparam("user_id"),
+        _OUTBOX.c.ride_key.in_(sa.bindparam("user_ids", expanding=True)),
         sa.or_(
             sa.and_(_OUTBOX.c.status.in_(_RIDEABLE), _OUTBOX.c.rider.is_not(None)),
             sa.and_(
@@ -270,20 +270,41 @@ def take_riders(
     `unless_rode_since`, nothing is taken when something already rode since then (`rode_today` in
     the same statement)."""
     if unless_rode_since is not None:
-        found = session.execute(_RIDERS_UNLESS_RODE, {"user_id": user_id, "since": unless_rode_since}).all()
-        if any(status == OutboxStatus.MERGED.value for _id, _rider, status in found):
-            return []
-        candidates = [(row_id, rider) for row_id, rider, _status in found]
-    else:
-        candidates = session.execute(
-            sa.select(_OUTBOX.c.id, _OUTBOX.c.rider)
-            .where(
-                _OUTBOX.c.ride_key == user_id,
-                _OUTBOX.c.status.in_(_RIDEABLE),
-                _OUTBOX.c.rider.is_not(None),
-            )
-            .order_by(_OUTBOX.c.id)
-        ).all()
+        return take_riders_many(session, [user_id], now, unless_rode_since=unless_rode_since).get(user_id, [])
+    candidates = session.execute(
+        sa.select(_OUTBOX.c.id, _OUTBOX.c.rider)
+        .where(
+            _OUTBOX.c.ride_key == user_id,
+            _OUTBOX.c.status.in_(_RIDEABLE),
+            _OUTBOX.c.rider.is_not(None),
+        )
+        .order_by(_OUTBOX.c.id)
+    ).all()
+    return _take(session, candidates, now)
+
+
+def take_riders_many(
+    session: Session, user_ids: Sequence[str], now: datetime, *, unless_rode_since: datetime
+) -> dict[str, list[tuple[int, str]]]:
+    """`take_riders` for several people at once (a batch of events): one statement finds what waits
+    for all of them; user id → (id, rider) taken, for those who had something and for whom nothing
+    rode since `unless_rode_since`."""
+    found = session.execute(_RIDERS_UNLESS_RODE, {"user_ids": list(user_ids), "since": unless_rode_since})
+    waiting: dict[str, list[tuple[int, str]]] = {}
+    rode: set[str] = set()
+    for user_id, row_id, rider, status in found:
+        if status == OutboxStatus.MERGED.value:
+            rode.add(user_id)
+        else:
+            waiting.setdefault(user_id, []).append((row_id, rider))
+    taken = {}
+    for user_id, candidates in waiting.items():
+        if user_id not in rode:
+            taken[user_id] = _take(session, candidates, now)
+    return taken
+
+
+def _take(session: Session, candidates: Sequence[tuple[int, str]], now: datetime) -> list[tuple[int, str]]:
     taken = []
     for row_id, rider in candidates:
         result = session.execute(
