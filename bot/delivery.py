@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -87,6 +87,13 @@ class Deliverer:
             failed=sum(s in (OutboxStatus.FAILED, OutboxStatus.DEFERRED) for s in statuses),
             retrying=statuses.count(OutboxStatus.PENDING),
         )
+
+    def soon(self, call: Callable[[], object]) -> Future[object] | None:
+        """Run `call` on the sending threads (a handler's loading animation, which must not hold up
+        the batch's transaction); None with one sender: the caller runs it itself."""
+        if self.senders == 1:
+            return None
+        return self._executor().submit(call)
 
     def close(self) -> None:
         with self._pool_lock:

@@ -10,9 +10,11 @@ point leaves the event pending (processed again on restart) or done with its rep
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,6 +52,7 @@ MAX_MESSAGES_PER_REQUEST = 5
 # it meanwhile, to keep their order: at most a few seconds).
 RETRY_BACKOFF_SECONDS = (1.0, 4.0)
 MAX_ATTEMPTS = len(RETRY_BACKOFF_SECONDS) + 1
+LOADING_WAIT_SECONDS = 5.0  # at most this long do a batch's answers wait for its loading animations
 Handler = Callable[[EventContext], None]
 
 
@@ -199,6 +202,7 @@ class EventProcessor:
         outcomes: dict[int, Outcome] = {}
         rows: list[QueuedRow] = []
         failure: _HandlerFailed | Exception | None = None
+        effects = _BatchEffects(self.line, self.deliverer) if self.line is not None else None
         with Session(self.engine, expire_on_commit=False) as session:
             claimed, unclaimed = claim_events(session, batch, now)
             outcomes.update((event_id, _UNCLAIMED[why]) for event_id, why in unclaimed.items())
@@ -206,7 +210,7 @@ class EventProcessor:
                 session.rollback()
                 return [outcomes[event_id] for event_id, _source in batch]
             try:
-                contexts = [self._handle(session, row, now) for row in claimed]
+                contexts = [self._handle(session, row, now, effects) for row in claimed]
                 # What waits for these people rides on their free replies: one statement for all.
                 riding = add_riders_many([ctx for ctx in contexts if self._answers(ctx)])
                 answers = [self._replies(ctx) for ctx in contexts]
@@ -242,10 +246,14 @@ class EventProcessor:
             for row in claimed:
                 outcomes[row.id or 0] = self.process_batch([(row.id or 0, row.source_key)])[0]
         if self.deliverer is not None and rows:
+            if effects is not None:
+                effects.wait()  # a loading animation started after its answer would outlast it
             self.deliverer.deliver_claimed(rows)  # born claimed: no second round trip
         return [outcomes[event_id] for event_id, _source in batch]
 
-    def _handle(self, session: Session, row: ClaimedEvent, now: datetime) -> EventContext:
+    def _handle(
+        self, session: Session, row: ClaimedEvent, now: datetime, effects: LineEffects | None
+    ) -> EventContext:
         """One event of a batch: its handler's work, and the context with its replies
         (`_HandlerFailed` when it fails)."""
         raw: dict[str, Any] | None = None
@@ -258,7 +266,7 @@ class EventProcessor:
                 event=event,
                 now=now,
                 tz=self.tz,
-                line=self.line,
+                line=effects,
                 media_dir=self.media_dir,
                 approval_levels=self.approval_levels,
                 hold_for_replies=self.hold_for_replies,
@@ -358,6 +366,36 @@ class EventProcessor:
             exc_info=trace,
         )
         return apology
+
+
+class _BatchEffects:
+    """The LINE calls a batch's handlers make (`LineEffects`): a loading animation starts on the
+    deliverer's sending threads instead of holding up the batch's transaction for a round trip per
+    event (`wait` before the batch's answers go out, so none starts after its answer); every other
+    attribute is the client's own (the handlers use those calls' results)."""
+
+    def __init__(self, line: LineEffects, deliverer: Deliverer | None) -> None:
+        self._line = line
+        self._deliverer = deliverer
+        self._started: list[Future[object]] = []
+
+    def show_loading(self, chat_id: str, seconds: int = 10) -> bool:
+        line = self._line
+        started = (
+            self._deliverer.soon(lambda: line.show_loading(chat_id, seconds)) if self._deliverer else None
+        )
+        if started is None:
+            return line.show_loading(chat_id, seconds)
+        self._started.append(started)
+        return True  # best effort, as LINE's own answer is
+
+    def __getattr__(self, name: str) -> Any:  # get_content, link_rich_menu: the client's own
+        return getattr(self._line, name)
+
+    def wait(self) -> None:
+        for started in self._started:
+            with contextlib.suppress(Exception):  # best effort: it never holds up the answers
+                started.result(timeout=LOADING_WAIT_SECONDS)
 
 
 class _HandlerFailed(Exception):

@@ -5,6 +5,7 @@ loses and repeats nothing. On both backends."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -208,3 +209,52 @@ def test_when_the_shared_part_of_a_batch_fails_each_event_is_handled_on_its_own(
     assert calls == [2, 1, 1]
     assert {(e.status, e.attempts) for e in _events(engine).values()} == {(EventStatus.DONE, 1)}
     assert [r.messages[0]["text"] for r in _replies(engine)] == ["a", "b"]
+
+
+def test_a_batchs_loading_animations_start_off_the_transaction_and_before_their_answers(
+    engine: Engine, fake_line
+) -> None:  # type: ignore[no-untyped-def]
+    """Handlers ask for the loading animation (bot/processor.py `_BatchEffects`): it is sent on the
+    deliverer's threads, never after the answer it stands for."""
+    from bot.delivery import Deliverer
+    from bot.line_client import LineClient
+
+    users = [fake_line.add_user() for _ in range(5)]
+    raws = [(user, f"hello {n}") for n, user in enumerate(users)]
+    batch = _store(engine, raws)
+    tokens = {user: fake_line.issue_reply_token(user) for user in users}
+
+    def handler(ctx) -> None:  # type: ignore[no-untyped-def]
+        ctx.show_loading(5)
+        ctx.replies.append({"type": "text", "text": ctx.raw["message"]["text"]})
+
+    client = LineClient(access_token=fake_line.access_token, api_base_url=fake_line.base_url,
+                        data_api_base_url=fake_line.base_url, timeout=5)  # fmt: skip
+    deliverer = Deliverer(engine, client, lambda: NOW, "worker-1", senders=4)
+    processor = EventProcessor(engine, handler, deliverer=deliverer, line=client, now=lambda: NOW, tz=TZ)
+    with Session(engine) as session:  # the stored events carry the emulator's reply tokens
+        for row in session.exec(select(WebhookEvent)):
+            raw = json.loads(row.payload)
+            raw["replyToken"] = tokens[row.source_key]
+            row.payload = json.dumps(raw)
+            session.add(row)
+        session.commit()
+    try:
+        assert processor.process_batch(batch) == [Outcome.HANDLED] * len(users)
+    finally:
+        deliverer.close()
+        client.close()
+    order = [
+        (request.operation_id, (request.body or {}).get("chatId") or _replied_to(fake_line, request))
+        for request in fake_line.requests
+        if request.operation_id in ("showLoadingAnimation", "replyMessage")
+    ]
+    for user in users:
+        assert [op for op, to in order if to == user] == ["showLoadingAnimation", "replyMessage"]
+        assert fake_line.texts_to(user) == [f"hello {users.index(user)}"]
+
+
+def _replied_to(fake_line, request) -> str | None:  # type: ignore[no-untyped-def]
+    """The user a recorded reply request answered."""
+    found = [d.to for d in fake_line.deliveries if d.request_id == request.request_id]
+    return found[0] if found else None
