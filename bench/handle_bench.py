@@ -6,11 +6,13 @@
 The machine is shared: wall times of a full bench move with everyone's load, CPU seconds much less.
 This script seeds a generated office (every person linked), stores `--events` text events of the
 answer bench's mix (`สถานะ`, `โครงการของฉัน`, `รายงานผล`, `ยกเลิก`, `ช่วยเหลือ`, cycling per person)
-through the webhook's own `EventStore`, then has the worker's `EventProcessor` handle them one after
-another (claim, handler, outbox, delivery), LINE answered by an in-memory transport that costs next to
-nothing. It prints the SQL statements per handled event (the figure the machine's load does not move)
-and this process's CPU per handled event (the worker's thread CPU: our code, SQLAlchemy,
-the database driver, httpx; PostgreSQL's own server CPU is not in it) and, with `--profile FILE`, writes
+through the webhook's own `EventStore`, then has the worker's `EventProcessor` handle them in the
+batches the intake would make (`--batch` sources, one event of each, per transaction: claim, handlers,
+outbox, commit, delivery), LINE answered by an in-memory transport that costs next to nothing. It
+prints the SQL statements per handled event (the figure the machine's load does not move) and this
+process's CPU per handled event (our code, SQLAlchemy, the database driver, httpx, the deliverer's
+sending threads; PostgreSQL's own server CPU is not in it), once with the real handlers and once with
+a handler that only replies ("fixed": what handling costs whatever the handler does) and, with `--profile FILE`, writes
 a cProfile of the handling for `python -m pstats FILE`.
 """
 
@@ -72,7 +74,23 @@ def _event(user: str, text: str, n: int) -> dict[str, object]:
     }
 
 
-def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
+def _rounds(pending: list[tuple[int, str]], size: int) -> list[list[tuple[int, str]]]:
+    """The batches the intake would hand the processor (bot/intake.py): up to `size` sources, one
+    event of each per batch, each source's events in order."""
+    queues: dict[str, list[int]] = {}
+    for event_id, source_key in pending:
+        queues.setdefault(source_key, []).append(event_id)
+    batches: list[list[tuple[int, str]]] = []
+    keys = list(queues)
+    for start in range(0, len(keys), size):
+        group = {key: queues[key] for key in keys[start : start + size]}
+        while group:
+            batches.append([(ids.pop(0), key) for key, ids in group.items()])
+            group = {key: ids for key, ids in group.items() if ids}
+    return batches
+
+
+def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False) -> dict[str, float]:
     import sqlalchemy as sa
 
     from bot.delivery import Deliverer
@@ -85,6 +103,10 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
     from tidtam import migrate
     from tidtam.settings import Settings
 
+    def echo(ctx) -> None:  # type: ignore[no-untyped-def]
+        """No handler work: one text answer, to measure the fixed part of handling an event."""
+        ctx.replies.append({"type": "text", "text": "ok"})
+
     migrate.upgrade(url)
     users = seed(url, args.schools)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -94,9 +116,9 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
         access_token="bench", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
         transport=_line_transport(),
     )  # fmt: skip
-    deliverer = Deliverer(engine, line, clock.now, "bench")
+    deliverer = Deliverer(engine, line, clock.now, "bench", senders=args.senders)
     processor = EventProcessor(
-        engine, handle_event, deliverer=deliverer, line=line, now=clock.now, tz=settings.tz
+        engine, echo if noop else handle_event, deliverer=deliverer, line=line, now=clock.now, tz=settings.tz
     )
     steps = dict.fromkeys(users, 0)
     raws = []
@@ -115,9 +137,10 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
 
     asyncio.run(store())
     pending = pending_events(engine, above=None, limit=len(raws))
-    for event_id, source_key in pending[: args.warmup]:
-        processor.process_event(event_id, source_key)
+    for batch in _rounds(pending[: args.warmup], args.batch):
+        processor.process_batch(batch)
     rest = pending[args.warmup :]
+    batches = _rounds(rest, args.batch)
     statements = [0]
 
     def count(*_: object) -> None:
@@ -125,16 +148,17 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
 
     sa.event.listen(engine, "before_cursor_execute", count)
     profile = cProfile.Profile() if args.profile else None
-    cpu0, wall0 = time.thread_time(), time.perf_counter()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     if profile is not None:
         profile.enable()
-    for event_id, source_key in rest:
-        processor.process_event(event_id, source_key)
+    for batch in batches:
+        processor.process_batch(batch)
     if profile is not None:
         profile.disable()
-        profile.dump_stats(f"{args.profile}.{name}")
-    cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+        profile.dump_stats(f"{args.profile}.{name}{'.fixed' if noop else ''}")
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     sa.event.remove(engine, "before_cursor_execute", count)
+    deliverer.close()
     line.close()
     engine.dispose()
     return {
@@ -153,29 +177,39 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile per backend to FILE.<backend>")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--batch", type=int, default=32, help="sources per batch (1: one event a transaction)"
+    )
+    parser.add_argument("--senders", type=int, default=8, help="the deliverer's concurrent sends")
     args = parser.parse_args()
     results: dict[str, dict[str, float] | str] = {}
     with tempfile.TemporaryDirectory(prefix="tidtam-handle-bench-") as tmp:
-        if not args.no_sqlite:
-            results["sqlite"] = measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args)
-        if not args.no_postgres:
-            try:
-                with scratch_postgres(PG_ADMIN_URL, prefix="tidtam_handle_bench", migrate=False) as url:
-                    results["postgresql"] = measure("postgresql", url, args)
-            except PostgresUnavailable as exc:
-                results["postgresql"] = str(exc)
+        for noop in (False, True):
+            label = " (fixed)" if noop else ""
+            if not args.no_sqlite:
+                path = Path(tmp) / f"bench{'-fixed' if noop else ''}.sqlite3"
+                results["sqlite" + label] = measure("sqlite", f"sqlite:///{path}", args, noop=noop)
+            if not args.no_postgres:
+                try:
+                    with scratch_postgres(PG_ADMIN_URL, prefix="tidtam_handle_bench", migrate=False) as url:
+                        results["postgresql" + label] = measure("postgresql", url, args, noop=noop)
+                except PostgresUnavailable as exc:
+                    results["postgresql" + label] = str(exc)
     print(
-        f"\nCPU per handled event, {args.events} events after {args.warmup} to warm up, {args.schools} schools"
+        f"\nCPU per handled event, {args.events} events after {args.warmup} to warm up, {args.schools} schools,"
+        f" batches of up to {args.batch} sources, {args.senders} concurrent sends"
     )
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for name, result in results.items():
         if isinstance(result, str):
-            print(f"{name:<11} {result}")
+            print(f"{name:<18} {result}")
         else:
             print(
-                f"{name:<11} {result['cpu_ms']:.2f} ms CPU, {result['wall_ms']:.2f} ms wall, "
+                f"{name:<18} {result['cpu_ms']:.2f} ms CPU, {result['wall_ms']:.2f} ms wall, "
                 f"{result['statements']:.1f} SQL statements per event"
             )
+    print("(fixed): the same events answered by a handler that does nothing but reply: the fixed cost of")
+    print("handling an event (claim, outbox, commit, delivery); the rest is the handlers' share.")
     print("Target (issue 18): under 1.5 ms CPU per handled event.")
 
 

@@ -9,7 +9,9 @@ becomes a push with the same retry key.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,12 +20,13 @@ from sqlalchemy.engine import Engine
 from bot.line_client import LineClient, SendResult, SendStatus
 from models.db import session_scope
 from models.messaging import OutboxMessage
-from models.outbox import claim_due_messages, record_failure, record_sent
+from models.outbox import QueuedRow, SentOutcome, claim_due_messages, record_failure, record_sent_many
 from models.types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+Row = OutboxMessage | QueuedRow  # claimed from the outbox, or written claimed by the processor
 CLAIM_LEASE = timedelta(minutes=2)
 
 
@@ -35,13 +38,28 @@ class DeliveryReport:
 
 
 class Deliverer:
-    """Sends claimed outbox rows; shared by the webhook processor and the scheduler's dispatcher."""
+    """Sends claimed outbox rows; shared by the webhook processor and the scheduler's dispatcher.
 
-    def __init__(self, engine: Engine, client: LineClient, now: Callable[[], datetime], holder: str) -> None:
+    With `senders` above one, a batch's rows go out concurrently over the LINE client's keep-alive
+    connections, each recipient's rows one after another in the order given (a reply's follow-up
+    pushes after it); the batch's outcomes are then written in one transaction."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: LineClient,
+        now: Callable[[], datetime],
+        holder: str,
+        *,
+        senders: int = 1,
+    ) -> None:
         self.engine = engine
         self.client = client
         self.now = now
         self.holder = holder
+        self.senders = max(1, senders)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def deliver_due(self, *, limit: int = 100, event_id: int | None = None) -> DeliveryReport:
         with session_scope(self.engine) as session:
@@ -50,57 +68,83 @@ class Deliverer:
             )
         return self.deliver_claimed(rows)
 
-    def deliver_claimed(self, rows: list[OutboxMessage]) -> DeliveryReport:
+    def deliver_claimed(self, rows: list[Row]) -> DeliveryReport:
         """Send rows this dispatcher has claimed and record each outcome."""
-        sent = failed = retrying = 0
+        if not rows:
+            return DeliveryReport()
+        groups: dict[tuple[str, ...], list[Row]] = {}
         for row in rows:
-            outcome = self._deliver(row)
-            if outcome is OutboxStatus.SENT:
-                sent += 1
-            elif outcome is OutboxStatus.PENDING:
-                retrying += 1
-            else:
-                failed += 1
-        return DeliveryReport(sent, failed, retrying)
+            groups.setdefault(tuple(row.recipients), []).append(row)
+        if self.senders == 1 or len(groups) == 1:
+            results = [(row, self._send(row)) for row in rows]
+        else:
+            pool = self._executor()
+            done = pool.map(lambda group: [(row, self._send(row)) for row in group], groups.values())
+            results = [pair for group in done for pair in group]
+        statuses = self._record(results)
+        return DeliveryReport(
+            sent=statuses.count(OutboxStatus.SENT),
+            failed=sum(s in (OutboxStatus.FAILED, OutboxStatus.DEFERRED) for s in statuses),
+            retrying=statuses.count(OutboxStatus.PENDING),
+        )
 
-    def _deliver(self, row: OutboxMessage) -> OutboxStatus:
-        return self._record(row, self._send(row))
+    def soon(self, call: Callable[[], object]) -> Future[object] | None:
+        """Run `call` on the sending threads (a handler's loading animation, which must not hold up
+        the batch's transaction); None with one sender: the caller runs it itself."""
+        if self.senders == 1:
+            return None
+        return self._executor().submit(call)
 
-    def _record(self, row: OutboxMessage, result: SendResult) -> OutboxStatus:
+    def close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.senders, thread_name_prefix="tidtam-send")
+            return self._pool
+
+    def _record(self, results: list[tuple[Row, SendResult]]) -> list[OutboxStatus]:
+        """Write the outcomes of sent rows, in one transaction: a plain connection, not an ORM
+        session, and one statement for all the rows LINE accepted."""
         now = self.now()
-        # A plain connection, not an ORM session: the outcome is two prebuilt statements and a commit,
-        # written after every reply.
+        statuses: list[OutboxStatus] = []
+        delivered: list[tuple[Row, SendResult]] = []
         with self.engine.begin() as conn:
-            if result.delivered:
-                recipient = row.recipients[0] if len(row.recipients) == 1 else "multicast"
-                record_sent(
-                    conn,
-                    row,
-                    now=now,
-                    request_id=result.request_id,
-                    sent_ids=[(m.id, m.quote_token) for m in result.sent_messages],
-                    recipient=recipient,
-                )
-                status = OutboxStatus.SENT
-            elif result.status is SendStatus.QUOTA_EXHAUSTED:
-                record_failure(
-                    conn, row, status=OutboxStatus.DEFERRED, error=result.error or "", retry_at=None
-                )
-                status = OutboxStatus.DEFERRED
-            elif result.status is SendStatus.TRANSIENT and row.attempts < MAX_ATTEMPTS:
-                delay = timedelta(seconds=min(3600, 15 * 2 ** (row.attempts - 1)))
-                record_failure(
-                    conn, row, status=OutboxStatus.PENDING, error=result.error or "", retry_at=now + delay
-                )
-                status = OutboxStatus.PENDING
-            else:
-                record_failure(conn, row, status=OutboxStatus.FAILED, error=result.error or "", retry_at=None)
-                status = OutboxStatus.FAILED
-        if status is not OutboxStatus.SENT:
-            log.warning("outbox row %s: %s (%s)", row.id, status.value, result.error)
-        return status
+            for row, result in results:
+                if result.delivered:
+                    delivered.append((row, result))
+                    statuses.append(OutboxStatus.SENT)
+                    continue
+                if result.status is SendStatus.QUOTA_EXHAUSTED:
+                    status, retry_at = OutboxStatus.DEFERRED, None
+                elif result.status is SendStatus.TRANSIENT and row.attempts < MAX_ATTEMPTS:
+                    delay = timedelta(seconds=min(3600, 15 * 2 ** (row.attempts - 1)))
+                    status, retry_at = OutboxStatus.PENDING, now + delay
+                else:
+                    status, retry_at = OutboxStatus.FAILED, None
+                record_failure(conn, row, status=status, error=result.error or "", retry_at=retry_at)
+                statuses.append(status)
+                log.warning("outbox row %s: %s (%s)", row.id, status.value, result.error)
+            record_sent_many(
+                conn,
+                [
+                    SentOutcome(
+                        row=row,
+                        request_id=result.request_id,
+                        sent_ids=[(m.id, m.quote_token) for m in result.sent_messages],
+                        recipient=row.recipients[0] if len(row.recipients) == 1 else "multicast",
+                    )
+                    for row, result in delivered
+                ],
+                now=now,
+            )
+        return statuses
 
-    def _send(self, row: OutboxMessage) -> SendResult:
+    def _send(self, row: Row) -> SendResult:
         if row.kind == OutboxKind.REPLY and row.reply_token:
             deadline = row.reply_deadline
             if deadline is not None and self.now() < deadline and row.attempts <= 1:
@@ -119,7 +163,7 @@ class Deliverer:
         return self.client.push(row.recipients[0], row.messages, retry_key=row.retry_key)
 
     @staticmethod
-    def _convert_to_push(row: OutboxMessage) -> None:
+    def _convert_to_push(row: Row) -> None:
         # Recorded with the outcome: the row is a push from now on, retried with its own retry key.
         row.kind = OutboxKind.PUSH
         row.reply_token = None

@@ -1,12 +1,13 @@
 """Taking stored webhook events in: draining the store, judging floods, keeping each source's order.
 
 One thread drains the store (`models.events.pending_events`): it takes pending events in arrival
-order, groups them by source (a user, group or room) and hands each source's batch to the crew
-(`Crew`, below), never two batches of the same source at once, so one person's events are handled one
-at a time and in order. Each event is then handled by `bot/processor.py` in its own transaction.
-The path of an event, file by file: `bot/webhook.py` (verify, store: `models/events.py`) → this
-module → `bot/processor.py` (one event's transaction; `bot/handlers.py` decides the answer) →
-`bot/delivery.py` (the reply to LINE, through `bot/line_client.py`).
+order, groups them by source (a user, group or room) and hands batches of sources to the crew
+(`Crew`, below), never one source to two workers at once. A worker handles its batch in rounds, each
+round the next event of every source of the batch in one transaction (`bot/processor.py`), so one
+person's events are handled one at a time and in order while many people's share the transaction's
+fixed cost. The path of an event, file by file: `bot/webhook.py` (verify, store: `models/events.py`)
+→ this module → `bot/processor.py` (a batch's transaction; `bot/handlers.py` decides each answer) →
+`bot/delivery.py` (the replies to LINE, through `bot/line_client.py`).
 
 Under a flood (events arriving at `flood_rate` a second or faster) the crew is held so acknowledging
 comes first (see `Crew`); `FloodGauge` judges that from what each pass of the store read and when, and from how
@@ -24,7 +25,7 @@ import time
 import zlib
 from bisect import insort
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -42,6 +43,7 @@ FLOOD_WAKE_PAUSE = 0.05  # under a flood, look for new events this often, wake-u
 BUSY_READ_PAUSE = 0.02  # with every worker busy, look for new events at most this often
 FLOOD_WINDOW = 0.25  # seconds of arrivals the arrival rate is measured over
 FLOOD_MIN_SPAN = 0.02  # a shorter stretch tells no rate yet
+MAX_BATCH = 32  # events handled in one transaction (one of each of up to 32 sources)
 ORPHAN_PASSES = 10  # with a share of the sources, every 10th full pass (10 s) takes every source
 
 
@@ -60,7 +62,7 @@ class Outcome(enum.Enum):
 
 
 class Handles(Protocol):
-    def process_event(self, event_id: int, source_key: str) -> Outcome: ...
+    def process_batch(self, batch: Sequence[tuple[int, str]]) -> list[Outcome]: ...
 
 
 class Sweeps(Protocol):
@@ -146,11 +148,11 @@ class EventIntake:
         self._in_flight: set[str] = set()  # sources a worker is on
         self._queued: dict[str, list[int]] = {}  # pending ids read, by source, not yet handed out
         self._known: set[int] = set()  # ids queued or handed out, not yet handled
-        self._unstarted = 0  # sources handed to the pool that no worker has started on yet
+        self._active = 0  # batches handed to the crew and not finished yet
         self._deferred = False  # a quick pass was skipped because the workers had enough in hand
         self._read_at: list[tuple[float, int]] = []  # (when read, id): a heap, for the oldest wait
         self._last_pass = 0.0  # when the store was last read
-        self._crew: Crew[tuple[str, list[int]]] | None = None
+        self._crew: Crew[dict[str, list[int]]] | None = None
         self._thread: threading.Thread | None = None
         self._seen = 0  # the highest pending id read so far (quick passes read above it)
         # (i, n): this is worker i of the n that `tidtam serve` started; it takes the sources whose
@@ -162,7 +164,7 @@ class EventIntake:
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._crew = Crew(self.workers, self._process_source)
+        self._crew = Crew(self.workers, self._process_sources)
         self._crew.start()
         self._thread = threading.Thread(target=self._run, name="tidtam-events", daemon=True)
         self._thread.start()
@@ -222,9 +224,9 @@ class EventIntake:
         this process gave up on (another replica held the source) or whose commit landed late.
         """
         with self._lock:
-            busy = self._unstarted >= self.workers and self._monotonic() - self._last_pass < BUSY_READ_PAUSE
+            busy = self._active >= self.workers and self._monotonic() - self._last_pass < BUSY_READ_PAUSE
             if not full and (len(self._known) >= MAX_QUEUED or busy):
-                # Enough in hand: every worker has a source waiting for it. Reading more at every
+                # Enough in hand: every worker is on a batch of sources. Reading more at every
                 # wake-up would only lengthen the queue (and cost a query per commit of the web
                 # process under a flood); the pass runs when a worker frees up, or at the next
                 # wake-up after a pause (which also tells how fast events arrive).
@@ -257,10 +259,13 @@ class EventIntake:
                 if source_key not in self._in_flight:
                     self._in_flight.add(source_key)
                     ready.append((source_key, self._queued.pop(source_key)))
-            self._unstarted += len(ready)
+            # Spread the sources over the workers, in batches of up to MAX_BATCH sources.
+            size = min(MAX_BATCH, max(1, -(-len(ready) // self.workers)))
+            batches = [dict(ready[start : start + size]) for start in range(0, len(ready), size)]
+            self._active += len(batches)
         assert self._crew is not None
-        for item in ready:
-            self._crew.submit(item)
+        for batch in batches:
+            self._crew.submit(batch)
 
     def _judge_flood(self) -> None:
         """Hold or release the crew as the gauge judges (see `FloodGauge`)."""
@@ -283,43 +288,48 @@ class EventIntake:
             )
             self._crew.hold(flood)
 
-    def _process_source(self, item: tuple[str, list[int]]) -> None:
-        """Handle a source's events in order, then any of its events queued meanwhile."""
-        source_key, ids = item
-        handled_any = released = False
+    def _process_sources(self, sources: dict[str, list[int]]) -> None:
+        """Handle the events of a batch of sources, in rounds: each round hands the processor the
+        next event of every source in the batch (one transaction), so each source's events are
+        handled in order; a source's events queued meanwhile join it. A source leaves the batch
+        once it has nothing left, or when its next event must wait (another replica holds the
+        source, or a failed attempt waits for its retry: the periodic sweep finds those again)."""
+        handled_any = False
         assert self._crew is not None
-        with self._lock:
-            self._unstarted -= 1
         try:
-            while not self._stopping.is_set():
-                if not ids:
-                    with self._lock:
-                        ids = self._queued.pop(source_key, [])
-                        if not ids:
-                            self._in_flight.discard(source_key)
-                            released = True
-                            break
-                if not self._crew.wait_while_held():
-                    break  # stopping
-                outcome = self.processor.process_event(ids[0], source_key)
-                if outcome in (Outcome.BUSY, Outcome.WAITING):
-                    break  # another replica is on this source, or the first event waits for its retry:
-                    # the periodic sweep finds these again
-                handled_any = True
+            while sources and not self._stopping.is_set():
                 with self._lock:
-                    self._known.discard(ids.pop(0))
+                    for source_key in [key for key, ids in sources.items() if not ids]:
+                        sources[source_key] = self._queued.pop(source_key, [])
+                        if not sources[source_key]:
+                            del sources[source_key]
+                            self._in_flight.discard(source_key)
+                if not sources or not self._crew.wait_while_held():
+                    break  # done, or stopping
+                batch = [(ids[0], source_key) for source_key, ids in sources.items()]
+                outcomes = self.processor.process_batch(batch)
+                with self._lock:
+                    for (event_id, source_key), outcome in zip(batch, outcomes, strict=True):
+                        if outcome in (Outcome.BUSY, Outcome.WAITING):
+                            for left in sources.pop(source_key) + self._queued.pop(source_key, []):
+                                self._known.discard(left)
+                            self._in_flight.discard(source_key)
+                            continue
+                        handled_any = True
+                        sources[source_key].pop(0)
+                        self._known.discard(event_id)
         except Exception:
             log.exception("processing a batch failed")
         finally:
-            if not released:
-                with self._lock:
-                    # Stopping, busy or an error: what is left stays pending in the store and is
-                    # found again by the next full pass.
+            with self._lock:
+                # Stopping or an error: what is left stays pending in the store and is found again
+                # by the next full pass.
+                for source_key, ids in sources.items():
                     for event_id in ids + self._queued.pop(source_key, []):
                         self._known.discard(event_id)
                     self._in_flight.discard(source_key)
-            with self._lock:
-                resume = handled_any and self._deferred and self._unstarted < self.workers
+                self._active -= 1
+                resume = handled_any and self._deferred and self._active < self.workers
                 if resume:
                     self._deferred = False
             if resume:

@@ -10,32 +10,39 @@ point leaves the event pending (processed again on restart) or done with its rep
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from linebot.v3.webhook import UnknownEvent
 from linebot.v3.webhooks import Event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bot import line_ids
 from bot.context import EventContext, LineEffects
 from bot.delivery import Deliverer
 from bot.intake import Outcome
 from bot.media_links import MediaLinks
-from bot.riders import add_riders
+from bot.riders import add_riders_many
 from messages import chat
-from models.events import claim_event, mark_event_done, mark_event_failed
+from models.events import (
+    ClaimedEvent,
+    Unclaimed,
+    claim_events,
+    mark_event_failed,
+    mark_events_done,
+    retry_event_later,
+)
 from models.linking import DEFAULT_LIMITS, LinkLimits
-from models.messaging import OutboxMessage, WebhookEvent
-from models.outbox import mark_carried, queue_reply
-from models.types import EventStatus
+from models.outbox import QueuedRow, insert_replies, mark_carried, reply_values
 from scheduler.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -45,6 +52,7 @@ MAX_MESSAGES_PER_REQUEST = 5
 # it meanwhile, to keep their order: at most a few seconds).
 RETRY_BACKOFF_SECONDS = (1.0, 4.0)
 MAX_ATTEMPTS = len(RETRY_BACKOFF_SECONDS) + 1
+LOADING_WAIT_SECONDS = 5.0  # at most this long do a batch's answers wait for its loading animations
 Handler = Callable[[EventContext], None]
 
 
@@ -134,7 +142,7 @@ def _apology_target(raw: object) -> tuple[str, str] | None:
 
 
 class EventProcessor:
-    """Handles one stored event at a time (`process_event`); `bot/intake.py` decides which and when."""
+    """Handles batches of stored events (`process_batch`); `bot/intake.py` decides which and when."""
 
     def __init__(
         self,
@@ -166,98 +174,144 @@ class EventProcessor:
         self.hold_for_replies = hold_for_replies
         self.link_limits = link_limits
         self.public_url = public_url
+        self._holder = deliverer.holder if deliverer is not None else None
 
-    # --- one event ---------------------------------------------------------------------------------
+    # --- a batch of events -------------------------------------------------------------------------
 
     def process_event(self, event_id: int, source_key: str) -> Outcome:
-        """Handle one stored event (of `source_key`) exactly once, then deliver what it queued.
+        """Handle one stored event (of `source_key`): a batch of one."""
+        return self.process_batch([(event_id, source_key)])[0]
 
-        A failure rolls the event's work back and is tried again after a pause; after MAX_ATTEMPTS, or
-        at once for an event that can never be handled (`read_event`), the event is marked failed, its
-        sender gets one apology, and their later events go on."""
+    def process_batch(self, batch: Sequence[tuple[int, str]]) -> list[Outcome]:
+        """Handle stored events, (id, source key) with at most one event per source, exactly once, in
+        one transaction, then deliver what they queued; the outcome of each, in the batch's order.
+
+        The claim (one statement), marking the events done (one), their replies (one INSERT) and the
+        commit are shared by the batch. An event whose handler fails is recorded on its own: tried
+        again after a pause, or after MAX_ATTEMPTS (at once for an event that can never be handled,
+        `read_event`) marked failed with one apology to its sender, whose later events go on. Its
+        neighbours' work, rolled back with it, is done again without it in a new transaction (what
+        their handlers asked of LINE, a loading animation or a download, may be asked twice;
+        nothing is stored or sent twice). Should the shared part itself fail, each event is handled
+        again on its own.
+
+        No savepoints: with pysqlite one needs a transaction its driver opened, which on SQLite means
+        holding the database's one write lock from the claim on, handlers and all, which would keep
+        the webhook from storing events for a whole batch even when its handlers only read."""
         now = self.now()
+        outcomes: dict[int, Outcome] = {}
+        rows: list[QueuedRow] = []
+        failure: _HandlerFailed | Exception | None = None
+        effects = _BatchEffects(self.line, self.deliverer) if self.line is not None else None
         with Session(self.engine, expire_on_commit=False) as session:
-            row, claimed = claim_event(session, event_id, source_key)
-            if row is None or row.status != EventStatus.PENDING:
-                return Outcome.SKIPPED
-            if row.retry_at is not None and row.retry_at > now:
-                session.rollback()
-                return Outcome.WAITING
+            claimed, unclaimed = claim_events(session, batch, now)
+            outcomes.update((event_id, _UNCLAIMED[why]) for event_id, why in unclaimed.items())
             if not claimed:
                 session.rollback()
-                return Outcome.BUSY
-            raw: dict[str, Any] | None = None
+                return [outcomes[event_id] for event_id, _source in batch]
             try:
-                raw, event = read_event(row.payload)
-                ctx = EventContext(
-                    session=session,
-                    row=row,
-                    raw=raw,
-                    event=event,
-                    now=now,
-                    tz=self.tz,
-                    line=self.line,
-                    media_dir=self.media_dir,
-                    approval_levels=self.approval_levels,
-                    hold_for_replies=self.hold_for_replies,
-                    link_limits=self.link_limits,
-                    media_links=self.media_links,
-                    rules=self.rules,
-                    public_url=self.public_url,
-                )
-                self.handler(ctx)
-
-                replies = self._queue_replies(ctx)
-                # A plain UPDATE rather than changing `row` (nothing reads it afterwards): with the
-                # replies also written directly, the commit has nothing left to flush usually.
-                mark_event_done(session, event_id, now)
+                contexts = [self._handle(session, row, now, effects) for row in claimed]
+                # What waits for these people rides on their free replies: one statement for all.
+                riding = add_riders_many([ctx for ctx in contexts if self._answers(ctx)])
+                answers = [self._replies(ctx) for ctx in contexts]
+                for answer, taken in zip([a for a in answers if a.rows], riding, strict=True):
+                    answer.riding = taken
+                mark_events_done(session, [row.id or 0 for row in claimed], now)
+                rows = insert_replies(session, [values for answer in answers for values in answer.rows])
+                _mark_riders_carried(session, answers, rows)
                 session.commit()
             except Exception as exc:
                 session.rollback()
-                if not self._record_failure(event_id, row, raw, exc):
-                    return Outcome.WAITING  # tried again later; the source's later events wait
-                replies = None
-        if self.deliverer is not None:
-            if replies:
-                self.deliverer.deliver_claimed(replies)  # born claimed: no second round-trip
-            elif replies is None:
-                self.deliverer.deliver_due(event_id=event_id)
-        return Outcome.HANDLED
+                failure = exc
+        if failure is None:
+            outcomes.update((row.id or 0, Outcome.HANDLED) for row in claimed)
+        elif isinstance(failure, _HandlerFailed) or len(claimed) == 1:
+            failed = failure.row if isinstance(failure, _HandlerFailed) else claimed[0]
+            raw = failure.raw if isinstance(failure, _HandlerFailed) else None
+            cause = failure.cause if isinstance(failure, _HandlerFailed) else failure
+            apology = self._record_failure_alone(failed, raw, cause)
+            outcomes[failed.id or 0] = Outcome.HANDLED if apology is not None else Outcome.WAITING
+            rows = apology or []
+            rest = [(row.id or 0, row.source_key) for row in claimed if row is not failed]
+            if rest:
+                outcomes.update(
+                    zip([event_id for event_id, _ in rest], self.process_batch(rest), strict=True)
+                )
+        else:
+            log.warning(
+                "a batch of %d events failed together (%s); handling each on its own",
+                len(claimed),
+                type(failure).__name__,
+            )
+            for row in claimed:
+                outcomes[row.id or 0] = self.process_batch([(row.id or 0, row.source_key)])[0]
+        if self.deliverer is not None and rows:
+            if effects is not None:
+                effects.wait()  # a loading animation started after its answer would outlast it
+            self.deliverer.deliver_claimed(rows)  # born claimed: no second round trip
+        return [outcomes[event_id] for event_id, _source in batch]
 
-    def _queue_replies(self, ctx: EventContext) -> list[OutboxMessage]:
+    def _handle(
+        self, session: Session, row: ClaimedEvent, now: datetime, effects: LineEffects | None
+    ) -> EventContext:
+        """One event of a batch: its handler's work, and the context with its replies
+        (`_HandlerFailed` when it fails)."""
+        raw: dict[str, Any] | None = None
+        try:
+            raw, event = read_event(row.payload)
+            ctx = EventContext(
+                session=session,
+                row=row,
+                raw=raw,
+                event=event,
+                now=now,
+                tz=self.tz,
+                line=effects,
+                media_dir=self.media_dir,
+                approval_levels=self.approval_levels,
+                hold_for_replies=self.hold_for_replies,
+                link_limits=self.link_limits,
+                media_links=self.media_links,
+                rules=self.rules,
+                public_url=self.public_url,
+            )
+            self.handler(ctx)
+        except Exception as exc:
+            raise _HandlerFailed(row, raw, exc) from exc
+        return ctx
+
+    @staticmethod
+    def _answers(ctx: EventContext) -> bool:
+        """Whether the event has an answer to queue."""
+        return bool(ctx.replies) and ctx.reply_to is not None
+
+    def _replies(self, ctx: EventContext) -> _Answer:
         to = ctx.reply_to
         if not ctx.replies or to is None:
-            return []
-        riding = add_riders(ctx)  # what waits for this person rides on the free reply
-        holder = self.deliverer.holder if self.deliverer is not None else None
-        chunks = [
-            ctx.replies[i : i + MAX_MESSAGES_PER_REQUEST]
-            for i in range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST)
-        ]
-        rows = []
-        for index, chunk in enumerate(chunks):
-            row = queue_reply(
-                ctx.session,
+            return _Answer()
+        person_ids = [ctx.person.id] if ctx.person and ctx.person.id else []
+        rows = [
+            reply_values(
                 event_id=ctx.row.id or 0,
                 webhook_event_id=ctx.row.webhook_event_id,
                 reply_token=ctx.reply_token if index == 0 else None,  # a token answers one request
                 event_time=ctx.event_time,
                 to=to,
-                messages=chunk,
+                messages=ctx.replies[start : start + MAX_MESSAGES_PER_REQUEST],
                 now=ctx.now,
                 purpose="reply" if index == 0 else f"reply-{index}",
-                person_ids=[ctx.person.id] if ctx.person and ctx.person.id else [],
-                claim_for=holder,
+                person_ids=person_ids,
+                claim_for=self._holder,
             )
-            rows.append(row)
-        mark_carried(ctx.session, riding, rows[0].id or 0)
-        return rows
+            for index, start in enumerate(range(0, len(ctx.replies), MAX_MESSAGES_PER_REQUEST))
+        ]
+        return _Answer(rows=rows)
 
-    def _record_failure(
-        self, event_id: int, row: WebhookEvent, raw: dict[str, Any] | None, exc: Exception
-    ) -> bool:
-        """Count a failed attempt: wait and try again (False), or give up (True: failed, with one
-        apology).
+    def _record_failure_alone(
+        self, row: ClaimedEvent, raw: dict[str, Any] | None, exc: Exception
+    ) -> list[QueuedRow] | None:
+        """Count a failed attempt, in a transaction of its own: wait and try again (None), or give up
+        (failed, with one apology: the rows to deliver).
 
         One short log line, naming our own row only: an exception's text may quote the event's data
         (an SDK validation error quotes the input, a database error its parameters), so it is kept
@@ -266,37 +320,31 @@ class EventProcessor:
         attempt = row.attempts + 1
         final = isinstance(exc, MalformedEvent) or attempt >= MAX_ATTEMPTS
         reason = exc.reason if isinstance(exc, MalformedEvent) else type(exc).__name__
-        with Session(self.engine) as session:
+        error = f"{type(exc).__name__}: {exc}"
+        trace: Exception | bool = exc if not isinstance(exc, MalformedEvent) else False
+        with Session(self.engine, expire_on_commit=False) as session:
             if not final:
                 pause = RETRY_BACKOFF_SECONDS[attempt - 1]
-                session.execute(
-                    sa.update(WebhookEvent)
-                    .where(col(WebhookEvent.id) == event_id)
-                    .values(
-                        attempts=attempt,
-                        retry_at=now + timedelta(seconds=pause),
-                        error=f"{type(exc).__name__}: {exc}"[:2000],
-                    )
-                )
+                retry_event_later(session, row.id or 0, attempt, now + timedelta(seconds=pause), error)
                 session.commit()
                 log.warning(
                     "event %s (%s) failed on attempt %d of %d (%s); trying again in %.0f s",
-                    event_id,
+                    row.id,
                     row.event_type,
                     attempt,
                     MAX_ATTEMPTS,
                     reason,
                     pause,
-                    exc_info=not isinstance(exc, MalformedEvent),
+                    exc_info=trace,
                 )
-                return False
-            mark_event_failed(session, event_id, now, f"{type(exc).__name__}: {exc}")
+                return None
+            mark_event_failed(session, row.id or 0, attempt, now, error)
             target = _apology_target(exc.raw if isinstance(exc, MalformedEvent) else raw)
+            apology = []
             if target is not None:
                 reply_token, user_id = target
-                queue_reply(
-                    session,
-                    event_id=event_id,
+                values = reply_values(
+                    event_id=row.id or 0,
                     webhook_event_id=row.webhook_event_id,
                     reply_token=reply_token,
                     event_time=now,
@@ -304,15 +352,79 @@ class EventProcessor:
                     messages=[chat.something_went_wrong().to_dict()],
                     now=now,
                     purpose="apology",
+                    claim_for=self._holder,
                 )
+                apology = insert_replies(session, [values])
             session.commit()
         log.warning(
             "event %s (%s) given up after %d attempt(s) (%s)%s",
-            event_id,
+            row.id,
             row.event_type,
             attempt,
             reason,
             "; its sender was told" if target is not None else "",
-            exc_info=not isinstance(exc, MalformedEvent),
+            exc_info=trace,
         )
-        return True
+        return apology
+
+
+class _BatchEffects:
+    """The LINE calls a batch's handlers make (`LineEffects`): a loading animation starts on the
+    deliverer's sending threads instead of holding up the batch's transaction for a round trip per
+    event (`wait` before the batch's answers go out, so none starts after its answer); every other
+    attribute is the client's own (the handlers use those calls' results)."""
+
+    def __init__(self, line: LineEffects, deliverer: Deliverer | None) -> None:
+        self._line = line
+        self._deliverer = deliverer
+        self._started: list[Future[object]] = []
+
+    def show_loading(self, chat_id: str, seconds: int = 10) -> bool:
+        line = self._line
+        started = (
+            self._deliverer.soon(lambda: line.show_loading(chat_id, seconds)) if self._deliverer else None
+        )
+        if started is None:
+            return line.show_loading(chat_id, seconds)
+        self._started.append(started)
+        return True  # best effort, as LINE's own answer is
+
+    def __getattr__(self, name: str) -> Any:  # get_content, link_rich_menu: the client's own
+        return getattr(self._line, name)
+
+    def wait(self) -> None:
+        for started in self._started:
+            with contextlib.suppress(Exception):  # best effort: it never holds up the answers
+                started.result(timeout=LOADING_WAIT_SECONDS)
+
+
+class _HandlerFailed(Exception):
+    """An event of a batch failed (`cause`); `raw` is its JSON when it was readable."""
+
+    def __init__(self, row: ClaimedEvent, raw: dict[str, Any] | None, cause: Exception) -> None:
+        super().__init__(type(cause).__name__)
+        self.row, self.raw, self.cause = row, raw, cause
+
+
+@dataclass
+class _Answer:
+    """An event's outbox rows to write, and the rider rows its reply carries."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    riding: list[int] = field(default_factory=list)
+
+
+_UNCLAIMED = {
+    Unclaimed.GONE: Outcome.SKIPPED,
+    Unclaimed.WAITING: Outcome.WAITING,
+    Unclaimed.BUSY: Outcome.BUSY,
+}
+
+
+def _mark_riders_carried(session: Session, answers: list[_Answer], rows: list[QueuedRow]) -> None:
+    """Record which reply carried the rows that rode on it (each answer's first row)."""
+    position = 0
+    for answer in answers:
+        if answer.riding and answer.rows:
+            mark_carried(session, answer.riding, rows[position].id or 0)
+        position += len(answer.rows)

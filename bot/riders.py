@@ -10,16 +10,17 @@ message of the day, or, if no tick takes it, is released by the dispatcher at it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.context import EventContext
 from messages.riders import rider_message
-from models.outbox import take_riders
+from models.outbox import take_riders_many
 from scheduler.rules import Delivery
 from scheduler.workdays import WorkCalendar
 
-__all__ = ["MAX_MESSAGES", "RELEASE_GRACE", "add_riders", "hold_until"]
+__all__ = ["MAX_MESSAGES", "RELEASE_GRACE", "add_riders", "add_riders_many", "hold_until"]
 
 MAX_MESSAGES = 5  # message objects in one reply request
 RELEASE_GRACE = timedelta(hours=2)  # after the tick time, a held row nothing took is sent as it is
@@ -36,14 +37,31 @@ def hold_until(now: datetime, tz: ZoneInfo, delivery: Delivery | None = None) ->
 
 def add_riders(ctx: EventContext) -> list[int]:
     """Append the person's waiting items to the reply being built; the ids of the rows taken."""
-    user_id = ctx.user_id
-    if ctx.person is None or not ctx.is_private or user_id is None or not ctx.reply_token:
-        return []
-    if not ctx.replies or len(ctx.replies) >= MAX_MESSAGES:
-        return []
-    local = ctx.now.astimezone(ctx.tz)
-    day_start = datetime.combine(local.date(), time(0), tzinfo=ctx.tz)
-    taken = take_riders(ctx.session, user_id, ctx.now, unless_rode_since=day_start)
-    if taken:
-        ctx.replies.append(rider_message([rider for _id, rider in taken]))
-    return [row_id for row_id, _rider in taken]
+    return add_riders_many([ctx])[0]
+
+
+def add_riders_many(contexts: Sequence[EventContext]) -> list[list[int]]:
+    """`add_riders` for a batch's events (one session, one `now`), in one statement for all their
+    people: for each event, the ids of the rows that ride on its reply."""
+    taken: list[list[int]] = [[] for _ in contexts]
+    eligible = [index for index, ctx in enumerate(contexts) if _may_carry(ctx)]
+    if not eligible:
+        return taken
+    first = contexts[eligible[0]]
+    local = first.now.astimezone(first.tz)
+    day_start = datetime.combine(local.date(), time(0), tzinfo=first.tz)
+    users = [contexts[index].user_id or "" for index in eligible]
+    found = take_riders_many(first.session, users, first.now, unless_rode_since=day_start)
+    for index, user_id in zip(eligible, users, strict=True):
+        riding = found.pop(user_id, [])  # a person's rows ride once, on their first reply here
+        if riding:
+            contexts[index].replies.append(rider_message([rider for _id, rider in riding]))
+            taken[index] = [row_id for row_id, _rider in riding]
+    return taken
+
+
+def _may_carry(ctx: EventContext) -> bool:
+    """Whether the reply being built may carry what waits for its person."""
+    if ctx.person is None or not ctx.is_private or ctx.user_id is None or not ctx.reply_token:
+        return False
+    return bool(ctx.replies) and len(ctx.replies) < MAX_MESSAGES

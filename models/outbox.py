@@ -18,6 +18,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,10 @@ REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 # built once. An UPDATE's SET clause comes from the keys of the parameters it is given.
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT_OUTBOX_ROW = sa.insert(_OUTBOX)
+_INSERT_OUTBOX_ROWS = sa.insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+_IDS_BY_RETRY_KEY = sa.select(_OUTBOX.c.retry_key, _OUTBOX.c.id).where(
+    _OUTBOX.c.retry_key.in_(sa.bindparam("keys", expanding=True))
+)
 _UPDATE_OUTBOX_ROW = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("row_id"))
 _INSERT_SENT_MESSAGES = sa.insert(SentMessage.__table__)  # type: ignore[attr-defined]
 
@@ -59,8 +64,7 @@ def recipients_counted(kind: str, recipients: Sequence[str]) -> int:
     return 0 if kind == OutboxKind.REPLY else len(recipients)
 
 
-def queue_reply(
-    session: Session,
+def reply_values(
     *,
     event_id: int,
     webhook_event_id: str,
@@ -75,19 +79,13 @@ def queue_reply(
     person_ids: Sequence[int] = (),
     claim_for: str | None = None,
     lease: timedelta = timedelta(minutes=2),
-) -> OutboxMessage:
-    """Queue the answer to an event: a reply while the token is fresh, else a push to `to`.
+) -> dict[str, Any]:
+    """The outbox row answering an event: a reply while the token is fresh, else a push to `to`
+    (written by `queue_reply`, or by `insert_replies` for a batch of events).
 
     With `claim_for`, the row is born claimed by that dispatcher (it will send it right after the
-    commit); if the dispatcher dies first, the claim lapses and any dispatcher picks the row up.
-
-    The row is written at once with a plain INSERT, not through the unit of work: this runs for nearly
-    every event, and together with the processor's UPDATE of the event it leaves the commit nothing
-    to flush. Whatever the session holds is flushed first, so ids keep the order rows were queued in.
-    The returned object carries the row's values and id but is not tracked by the session: change the
-    row through this module's functions, not through its attributes.
-    """
-    values: dict[str, Any] = {
+    commit); if the dispatcher dies first, the claim lapses and any dispatcher picks the row up."""
+    return {
         "retry_key": new_retry_key(),
         "dedupe_key": f"event:{webhook_event_id}:{purpose}:{ref_type or ''}:{ref_id or ''}",
         "kind": OutboxKind.REPLY if reply_token else OutboxKind.PUSH,
@@ -110,9 +108,72 @@ def queue_reply(
         "next_attempt_at": now,
         "created_at": now,
     }
+
+
+def queue_reply(session: Session, **answer: Any) -> OutboxMessage:
+    """Queue the answer to an event (`reply_values` tells its arguments) with a plain INSERT, not
+    through the unit of work. Whatever the session holds is flushed first, so ids keep the order rows
+    were queued in. The returned object carries the row's values and id but is not tracked by the
+    session: change the row through this module's functions, not through its attributes.
+    """
+    values = reply_values(**answer)
     session.flush()
     result = session.execute(_INSERT_OUTBOX_ROW, values)
     return OutboxMessage(id=result.inserted_primary_key[0], **values)  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class QueuedRow:
+    """An outbox row just written, as the deliverer reads it: what `insert_replies` returns (building
+    the ORM object cost more than writing the row)."""
+
+    id: int
+    kind: str
+    recipients: list[str]
+    messages: list[dict[str, Any]]
+    reply_token: str | None
+    reply_deadline: datetime | None
+    attempts: int
+    retry_key: str
+    purpose: str
+    ref_type: str | None
+    ref_id: int | None
+
+
+def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[QueuedRow]:
+    """Write a batch's answers (`reply_values`), ids in the order given: one statement on
+    PostgreSQL, two on SQLite."""
+    if not rows:
+        return []
+    session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite does not promise RETURNING's order, so SQLAlchemy would send an executemany with
+        # RETURNING one row at a time: a plain executemany on the connection (the driver's loop in C),
+        # then the ids by their unique retry keys. (A multi-row INSERT … RETURNING is compiled afresh
+        # for every batch: it cost more than the rows.)
+        conn = session.connection()
+        conn.execute(_INSERT_OUTBOX_ROW, list(rows))
+        found = conn.execute(_IDS_BY_RETRY_KEY, {"keys": [values["retry_key"] for values in rows]})
+        by_key = {retry_key: row_id for retry_key, row_id in found}
+        ids = [by_key[values["retry_key"]] for values in rows]
+    else:
+        ids = [row_id for (row_id,) in session.execute(_INSERT_OUTBOX_ROWS, list(rows))]
+    return [
+        QueuedRow(
+            id=row_id,
+            kind=values["kind"],
+            recipients=values["recipients"],
+            messages=values["messages"],
+            reply_token=values["reply_token"],
+            reply_deadline=values["reply_deadline"],
+            attempts=values["attempts"],
+            retry_key=values["retry_key"],
+            purpose=values["purpose"],
+            ref_type=values["ref_type"],
+            ref_id=values["ref_id"],
+        )
+        for row_id, values in zip(ids, rows, strict=True)
+    ]
 
 
 def queue_push(
@@ -182,12 +243,12 @@ def rode_today(session: Session, user_id: str, since: datetime) -> bool:
     return found is not None
 
 
-# Built once (it runs for nearly every answered event): what waits for a person, and whether something
-# rode on a reply to them since the day began, in one statement.
+# Built once (it runs for nearly every batch of answered events): what waits for some people, and
+# whether something rode on a reply to them since the day began, in one statement.
 _RIDERS_UNLESS_RODE = (
-    sa.select(_OUTBOX.c.id, _OUTBOX.c.rider, _OUTBOX.c.status)
+    sa.select(_OUTBOX.c.ride_key, _OUTBOX.c.id, _OUTBOX.c.rider, _OUTBOX.c.status)
     .where(
-        _OUTBOX.c.ride_key == sa.bindparam("user_id"),
+        _OUTBOX.c.ride_key.in_(sa.bindparam("user_ids", expanding=True)),
         sa.or_(
             sa.and_(_OUTBOX.c.status.in_(_RIDEABLE), _OUTBOX.c.rider.is_not(None)),
             sa.and_(
@@ -209,20 +270,41 @@ def take_riders(
     `unless_rode_since`, nothing is taken when something already rode since then (`rode_today` in
     the same statement)."""
     if unless_rode_since is not None:
-        found = session.execute(_RIDERS_UNLESS_RODE, {"user_id": user_id, "since": unless_rode_since}).all()
-        if any(status == OutboxStatus.MERGED.value for _id, _rider, status in found):
-            return []
-        candidates = [(row_id, rider) for row_id, rider, _status in found]
-    else:
-        candidates = session.execute(
-            sa.select(_OUTBOX.c.id, _OUTBOX.c.rider)
-            .where(
-                _OUTBOX.c.ride_key == user_id,
-                _OUTBOX.c.status.in_(_RIDEABLE),
-                _OUTBOX.c.rider.is_not(None),
-            )
-            .order_by(_OUTBOX.c.id)
-        ).all()
+        return take_riders_many(session, [user_id], now, unless_rode_since=unless_rode_since).get(user_id, [])
+    candidates = session.execute(
+        sa.select(_OUTBOX.c.id, _OUTBOX.c.rider)
+        .where(
+            _OUTBOX.c.ride_key == user_id,
+            _OUTBOX.c.status.in_(_RIDEABLE),
+            _OUTBOX.c.rider.is_not(None),
+        )
+        .order_by(_OUTBOX.c.id)
+    ).all()
+    return _take(session, candidates, now)
+
+
+def take_riders_many(
+    session: Session, user_ids: Sequence[str], now: datetime, *, unless_rode_since: datetime
+) -> dict[str, list[tuple[int, str]]]:
+    """`take_riders` for several people at once (a batch of events): one statement finds what waits
+    for all of them; user id → (id, rider) taken, for those who had something and for whom nothing
+    rode since `unless_rode_since`."""
+    found = session.execute(_RIDERS_UNLESS_RODE, {"user_ids": list(user_ids), "since": unless_rode_since})
+    waiting: dict[str, list[tuple[int, str]]] = {}
+    rode: set[str] = set()
+    for user_id, row_id, rider, status in found:
+        if status == OutboxStatus.MERGED.value:
+            rode.add(user_id)
+        else:
+            waiting.setdefault(user_id, []).append((row_id, rider))
+    taken = {}
+    for user_id, candidates in waiting.items():
+        if user_id not in rode:
+            taken[user_id] = _take(session, candidates, now)
+    return taken
+
+
+def _take(session: Session, candidates: Sequence[tuple[int, str]], now: datetime) -> list[tuple[int, str]]:
     taken = []
     for row_id, rider in candidates:
         result = session.execute(
@@ -569,41 +651,60 @@ def record_sent(
     recipient: str,
 ) -> None:
     """Mark `row` sent and keep LINE's id (and quote token) of each message it carried."""
-    session.execute(
+    record_sent_many(session, [SentOutcome(row, request_id, sent_ids, recipient)], now=now)
+
+
+@dataclass(frozen=True)
+class SentOutcome:
+    """What LINE answered for a row it accepted: its request id and each message's id and quote token."""
+
+    row: OutboxMessage | QueuedRow
+    request_id: str | None
+    sent_ids: Sequence[tuple[str, str | None]]
+    recipient: str
+
+
+def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome], *, now: datetime) -> None:
+    """`record_sent` for a batch of rows: one UPDATE (executemany) and one INSERT of their messages."""
+    if not outcomes:
+        return
+    conn.execute(
         _UPDATE_OUTBOX_ROW,
-        {
-            "row_id": row.id,
-            "status": OutboxStatus.SENT,
-            "sent_at": now,
-            "line_request_id": request_id,
-            "claimed_until": None,
-            "last_error": None,
-            "kind": row.kind,
-            "reply_token": row.reply_token,
-        },
+        [
+            {
+                "row_id": o.row.id,
+                "status": OutboxStatus.SENT,
+                "sent_at": now,
+                "line_request_id": o.request_id,
+                "claimed_until": None,
+                "last_error": None,
+                "kind": o.row.kind,
+                "reply_token": o.row.reply_token,
+            }
+            for o in outcomes
+        ],
     )
-    if sent_ids:
-        session.execute(
-            _INSERT_SENT_MESSAGES,
-            [
-                {
-                    "line_message_id": message_id,
-                    "quote_token": quote_token,
-                    "recipient": recipient,
-                    "purpose": row.purpose,
-                    "ref_type": row.ref_type,
-                    "ref_id": row.ref_id,
-                    "outbox_id": row.id,
-                    "sent_at": now,
-                }
-                for message_id, quote_token in sent_ids
-            ],
-        )
+    messages = [
+        {
+            "line_message_id": message_id,
+            "quote_token": quote_token,
+            "recipient": o.recipient,
+            "purpose": o.row.purpose,
+            "ref_type": o.row.ref_type,
+            "ref_id": o.row.ref_id,
+            "outbox_id": o.row.id,
+            "sent_at": now,
+        }
+        for o in outcomes
+        for message_id, quote_token in o.sent_ids
+    ]
+    if messages:
+        conn.execute(_INSERT_SENT_MESSAGES, messages)
 
 
 def record_failure(
     session: Session | Connection,
-    row: OutboxMessage,
+    row: OutboxMessage | QueuedRow,
     *,
     status: OutboxStatus,
     error: str,

@@ -258,3 +258,36 @@ def test_two_deliverers_never_send_a_row_twice(engine, fake_line, line, clock) -
     with Session(engine) as s:
         statuses = {r.status for r in s.exec(select(OutboxMessage))}
     assert statuses == {OutboxStatus.SENT}
+
+
+def test_concurrent_senders_keep_each_recipients_order_and_record_every_outcome(
+    engine, fake_line, line, clock
+) -> None:
+    """A batch's rows go out on several threads (bot/delivery.py `senders`): one recipient's rows one
+    after another in the order given (a reply, then its follow-up pushes), every outcome recorded."""
+    users = [fake_line.add_user() for _ in range(4)]
+    rows = []
+    for n, user in enumerate(users):
+        token = fake_line.issue_reply_token(user)
+        rows.append(_reply_row(engine, clock, to=user, token=token, event_id=n + 1, claim_for="worker-1"))
+        for k in range(3):
+            text = {"type": "text", "text": f"{k}"}
+            rows.append(_push_row(engine, clock, to=[user], dedupe=f"d{n}-{k}", messages=[text]))
+    with session_scope(engine) as s:
+        claimed = [s.get(OutboxMessage, row.id) for row in rows]
+        for row in claimed:
+            row.status, row.claimed_by, row.attempts = OutboxStatus.SENDING, "worker-1", 1
+        s.flush()
+        s.expunge_all()
+    deliverer = Deliverer(engine, line, clock.now, "worker-1", senders=4)
+    try:
+        report = deliverer.deliver_claimed(claimed)
+    finally:
+        deliverer.close()
+    assert (report.sent, report.failed, report.retrying) == (len(rows), 0, 0)
+    for user in users:
+        got = [(d.kind, [m["text"] for m in d.messages]) for d in fake_line.deliveries_to(user)]
+        assert got == [("reply", [TEXT["text"]]), ("push", ["0"]), ("push", ["1"]), ("push", ["2"])]
+    assert {_row(engine, row.id).status for row in rows} == {OutboxStatus.SENT}
+    with Session(engine) as s:
+        assert len(s.exec(select(SentMessage)).all()) == len(rows)

@@ -34,6 +34,7 @@ from tidtam.settings import Settings
 log = logging.getLogger(__name__)
 # `/readyz` wants a worker's heartbeat (every 5 s, tidtam/worker.py) at most this old.
 READY_BEAT_SECONDS = 20.0
+SENDERS = 8  # concurrent requests to LINE from one process's deliverer
 
 
 def settle_heap() -> None:
@@ -82,7 +83,8 @@ def make_processor(
         data_api_base_url=settings.line_data_api_base_url,
         timeout=settings.line_timeout_seconds,
     )
-    deliverer = Deliverer(engine, line, clock.now, f"{socket.gethostname()}:{os.getpid()}")
+    # A batch's replies go out concurrently over the client's keep-alive connections.
+    deliverer = Deliverer(engine, line, clock.now, f"{socket.gethostname()}:{os.getpid()}", senders=SENDERS)
     processor = EventProcessor(
         engine,
         handler,
