@@ -21,7 +21,9 @@ sys.path[:0] = [str(ROOT)]
 def main() -> None:
     from tidtam.simulation.runner import SimulationConfig, run_simulation
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--schools", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quotas", default="300,0", help="comma-separated; 0: no quota")

@@ -13,7 +13,7 @@ from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
 from sqlmodel import Session, select
 
 from bot.media_links import MediaLinks
-from models.linking import DEFAULT_LIMITS, LinkLimits
+from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
 from scheduler.rules import Rules
@@ -52,7 +52,7 @@ class EventContext:
     now: datetime
     tz: ZoneInfo
     line: LineEffects | None
-    person: Person | None = None
+    person: Person | LinkedPerson | None = None  # LinkedPerson: as handle_event reads the sender
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
     hold_for_replies: bool = False  # approval requests and notices wait for a reply or the next tick
