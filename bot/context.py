@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
+from pydantic.v1 import BaseModel
 from sqlmodel import Session, select
 
 from bot.media_links import MediaLinks
+from messages.wire import as_dict
 from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
@@ -150,7 +152,12 @@ class EventContext:
 
     def reply(self, *messages: ToDict | dict[str, Any]) -> None:
         for message in messages:
-            self.replies.append(message if isinstance(message, dict) else message.to_dict())
+            if isinstance(message, dict):
+                self.replies.append(message)
+            elif isinstance(message, BaseModel):  # an SDK message: its `to_dict()`, made faster
+                self.replies.append(as_dict(message))
+            else:
+                self.replies.append(message.to_dict())
 
     def show_loading(self, seconds: int = 10) -> None:
         if self.line is not None and self.is_private and self.user_id:

@@ -318,9 +318,13 @@ def _today(ctx: EventContext):  # type: ignore[no-untyped-def]
     return ctx.now.astimezone(ctx.tz).date()
 
 
+# The menu answers below start no loading animation (`ctx.show_loading`): each is a query or two,
+# answered within milliseconds, and the animation is a call to LINE inside the event's transaction
+# that takes longer than the answer itself. Slow steps (a photo's download, a submission) keep it.
+
+
 def reply_my_projects(ctx: EventContext) -> None:
     assert ctx.person is not None and ctx.person.id is not None
-    ctx.show_loading(5)
     today = _today(ctx)
     fiscal_year = fiscal_year_of(today)
     period = open_period(ctx.session, today)
@@ -330,7 +334,6 @@ def reply_my_projects(ctx: EventContext) -> None:
 
 def reply_status(ctx: EventContext) -> None:
     assert ctx.person is not None and ctx.person.id is not None
-    ctx.show_loading(5)
     today = _today(ctx)
     period = open_period(ctx.session, today)
     if period is not None:

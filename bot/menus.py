@@ -28,8 +28,7 @@ from models.overview import (
     offices_under,
     role_facts,
 )
-from models.plan import ReportingPeriod
-from models.projects import open_period
+from models.projects import OpenPeriod, open_period
 from models.reporting import person_projects
 from models.types import OfficeKind, Role
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of, quarter_containing
@@ -131,18 +130,13 @@ def _period(
     session: Session, today: date, due: Due | None = None, office_id: int = 0
 ) -> tuple[FiscalQuarter, date | None, int | None, int]:
     """The quarter people report on today, its deadline (the one reminders use), its id and fiscal year."""
-    period: ReportingPeriod | None = open_period(session, today)
+    period: OpenPeriod | None = open_period(session, today)
     if period is None:
         quarter = quarter_containing(today)
         return quarter, None, None, quarter.fiscal_year
     quarter = FiscalQuarter(period.fiscal_year, period.quarter)
     due_on = due(period.ends_on, office_id, period.due_on) if due is not None else period.due_on
     return quarter, due_on, period.id, period.fiscal_year
-
-
-Due = Callable[
-    [date, int, date], date
-]  # (quarter end, office, stored) → deadline: EventContext.report_due_on
 
 
 # --- the director ------------------------------------------------------------------------------------
@@ -155,7 +149,6 @@ def reply_school_status(ctx: EventContext) -> None:
     if office is not None and office.kind == OfficeKind.AREA_OFFICE:
         reply_area_overview(ctx)
         return
-    ctx.show_loading(5)
     today = _today(ctx)
     quarter, due_on, period_id, fiscal_year = _period(
         ctx.session, today, ctx.report_due_on, ctx.person.office_id
@@ -195,7 +188,6 @@ def not_submitted_message(
 
 def reply_area_overview(ctx: EventContext) -> None:
     assert ctx.person is not None
-    ctx.show_loading(5)
     ctx.reply(
         overview_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
     )
@@ -203,7 +195,6 @@ def reply_area_overview(ctx: EventContext) -> None:
 
 def reply_not_submitted(ctx: EventContext) -> None:
     assert ctx.person is not None
-    ctx.show_loading(5)
     ctx.reply(
         not_submitted_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
     )

@@ -23,9 +23,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from models.messaging import (
@@ -206,16 +209,22 @@ _PROJECT = Project.__table__  # type: ignore[attr-defined]
 _OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
 _MENU = RichMenu.__table__  # type: ignore[attr-defined]
 _MENU_LINK = RichMenuLink.__table__  # type: ignore[attr-defined]
-_SENDER_COLUMNS = ("id", "code", "full_name", "position", "office_id", "roles", "line_user_id")
+_CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
+_CONVERSATION_COLUMNS = tuple(c.name for c in _CONVERSATION.c)
 _ON = sa.bindparam("on", type_=sa.Date())
 # Built once (SQLAlchemy caches its compiled form): every event from a one-on-one chat starts here.
-# The sender, their chat's conversation row (an ORM object: the flows save it revision-checked), the
-# facts of their roles and their rich menu, in one round trip. `populate_existing`: a conversation
-# already in the session (one session may serve several events) is read afresh, not trusted.
+# The sender, their chat's conversation row, the facts of their roles and their rich menu, in one
+# round trip, as plain rows (Core: no ORM loading on the hot path).
 _SENDER = (
     sa.select(
-        Conversation,
-        *(_P.c[name] for name in _SENDER_COLUMNS),
+        *(_CONVERSATION.c[name] for name in _CONVERSATION_COLUMNS),
+        _P.c.id.label("person_id_"),
+        _P.c.code,
+        _P.c.full_name,
+        _P.c.position,
+        _P.c.office_id,
+        _P.c.roles,
+        _P.c.line_user_id,
         _P.c.reachability,
         _P.c.active,
         sa.exists()
@@ -230,10 +239,9 @@ _SENDER = (
         sa.exists().select_from(_MENU).label("menus_set_up"),
     )
     .select_from(_P)
-    .outerjoin(Conversation, col(Conversation.chat_key) == _P.c.line_user_id)
+    .outerjoin(_CONVERSATION, _CONVERSATION.c.chat_key == _P.c.line_user_id)
     .outerjoin(_MENU_LINK, _MENU_LINK.c.person_id == _P.c.id)
     .where(_P.c.line_user_id == sa.bindparam("line_user_id"))
-    .execution_options(populate_existing=True)
 )
 
 
@@ -245,8 +253,10 @@ def sender_of(
     found = session.execute(_SENDER, {"line_user_id": line_user_id, "on": on, "fy": fiscal_year}).first()
     if found is None:
         return None, None
-    conversation, pid, code, name, position, office_id, roles, user, reach, active, *facts = found
-    acting, approves, owns, menu_linked, menus_set_up = facts
+    width = len(_CONVERSATION_COLUMNS)
+    values = found[:width]
+    pid, code, name, position, office_id, roles, user, reach, active = found[width : width + 9]
+    acting, approves, owns, menu_linked, menus_set_up = found[width + 9 :]
     person = LinkedPerson(
         id=pid,
         code=code,
@@ -264,7 +274,27 @@ def sender_of(
         menu_linked=menu_linked,
         menus_set_up=bool(menus_set_up),
     )
+    conversation = None
+    if values[0] is not None:
+        conversation = _persistent_conversation(
+            session, dict(zip(_CONVERSATION_COLUMNS, values, strict=True))
+        )
     return person, conversation
+
+
+def _persistent_conversation(session: Session, values: dict[str, Any]) -> Conversation:
+    """The conversation row just read, as the session's ORM object (the flows save it through
+    bot/conversations.py, revision-checked), without a second query. One already in the session (a
+    session may serve several events) takes the values just read, as a fresh load would."""
+    existing = session.identity_map.get(session.identity_key(Conversation, values["id"]))
+    if isinstance(existing, Conversation):
+        for key, value in values.items():
+            set_committed_value(existing, key, value)
+        return existing
+    row = Conversation(**values)
+    make_transient_to_detached(row)  # as if loaded: its values are the stored ones
+    session.add(row)
+    return row
 
 
 def set_reachability(session: Session, person_id: int, reachability: Reachability, now: datetime) -> None:

@@ -84,6 +84,46 @@ def person_projects(session: Session, person_id: int, fiscal_year: int) -> list[
     return [ProjectRef(int(i), c, n) for i, c, n in rows]  # type: ignore[arg-type]
 
 
+_PROJECT = Project.__table__  # type: ignore[attr-defined]
+_OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
+_REPORT = ProgressReport.__table__  # type: ignore[attr-defined]
+_PERIOD = ReportingPeriod.__table__  # type: ignore[attr-defined]
+# Built once: what the report form starts from (`person_projects` and `projects_with_drafts` in one
+# round trip), a row per project and unapproved report of the fiscal year.
+_PROJECTS_AND_DRAFTS = (
+    sa.select(_PROJECT.c.id, _PROJECT.c.code, _PROJECT.c.name, _REPORT.c.draft)
+    .select_from(_PROJECT)
+    .join(_OWNER, _OWNER.c.project_id == _PROJECT.c.id)
+    .outerjoin(
+        _REPORT,
+        sa.and_(
+            _REPORT.c.project_id == _PROJECT.c.id,
+            _REPORT.c.status != ReportStatus.APPROVED.value,
+            _REPORT.c.period_id.in_(
+                sa.select(_PERIOD.c.id).where(_PERIOD.c.fiscal_year == sa.bindparam("fy")).scalar_subquery()
+            ),
+        ),
+    )
+    .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy"))
+    .order_by(_PROJECT.c.code)
+)
+
+
+def person_projects_and_drafts(
+    session: Session, person_id: int, fiscal_year: int
+) -> tuple[list[ProjectRef], set[int]]:
+    """`person_projects` and, of those, `projects_with_drafts`, in one round trip."""
+    projects: dict[int, ProjectRef] = {}
+    drafts: set[int] = set()
+    for project_id, code, name, draft in session.execute(
+        _PROJECTS_AND_DRAFTS, {"person_id": person_id, "fy": fiscal_year}
+    ):
+        projects.setdefault(project_id, ProjectRef(int(project_id), code, name))
+        if draft:  # JSON null, SQL NULL (no such report) and an empty draft alike: nothing waiting
+            drafts.add(project_id)
+    return list(projects.values()), drafts
+
+
 def projects_with_drafts(session: Session, project_ids: list[int], fiscal_year: int) -> set[int]:
     """Which of `project_ids` have a report of `fiscal_year` with a draft waiting to be finished."""
     if not project_ids:

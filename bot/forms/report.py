@@ -18,10 +18,9 @@ from models.reporting import (
     PeriodChoice,
     ProjectFacts,
     ProjectRef,
-    person_projects,
+    person_projects_and_drafts,
     previous_quarter_answers,
     project_facts,
-    projects_with_drafts,
     reportable_periods,
 )
 from models.types import ImplementationStatus
@@ -66,9 +65,14 @@ class DbReportFacts:
             self._cache[key] = make()
         return self._cache[key]
 
-    def projects(self) -> Sequence[ProjectRef]:
+    def _projects_and_drafts(self) -> tuple[list[ProjectRef], set[int]]:
         fiscal_year = fiscal_year_of(self.today)
-        return self._memo(("projects",), lambda: person_projects(self.session, self.person_id, fiscal_year))  # type: ignore[no-any-return]
+        return self._memo(  # type: ignore[no-any-return]
+            ("projects",), lambda: person_projects_and_drafts(self.session, self.person_id, fiscal_year)
+        )
+
+    def projects(self) -> Sequence[ProjectRef]:
+        return self._projects_and_drafts()[0]
 
     def project(self, project_id: int) -> ProjectFacts | None:
         return self._memo(("project", project_id), lambda: project_facts(self.session, project_id))  # type: ignore[no-any-return]
@@ -93,9 +97,7 @@ class DbReportFacts:
 
     def drafts(self) -> set[int]:
         """The person's projects with a draft waiting: offered first when the report form starts."""
-        ids = [p.id for p in self.projects()]
-        fiscal_year = fiscal_year_of(self.today)
-        return self._memo(("drafts",), lambda: projects_with_drafts(self.session, ids, fiscal_year))  # type: ignore[no-any-return]
+        return self._projects_and_drafts()[1]
 
     def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None:
         return self._memo(  # type: ignore[no-any-return]

@@ -13,14 +13,20 @@ def register(app: typer.Typer) -> None:
     def simulate(
         fy: int = typer.Option(2570, "--fy", help="Fiscal year (BE) to replay, 1 Oct – 30 Sep."),
         schools: int | None = typer.Option(
-            None, "--schools", help="Simulate a generated office of N schools (default: the database's office)."
+            None,
+            "--schools",
+            help="Simulate a generated office of N schools (default: the database's office).",
         ),
         quota: int = typer.Option(300, "--quota", help="The LINE plan's monthly push quota; 0: no quota."),
         seed: int = typer.Option(1, "--seed", help="Seed of the simulated people's behaviour."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
-        rules: Path | None = typer.Option(None, "--rules", help="A rules file to simulate instead of TIDTAM_RULES_FILE."),
+        rules: Path | None = typer.Option(
+            None, "--rules", help="A rules file to simulate instead of TIDTAM_RULES_FILE."
+        ),
         scratch_url: str | None = typer.Option(
-            None, "--scratch-database", help="Database URL to simulate in (emptied first; default: a temporary SQLite file)."
+            None,
+            "--scratch-database",
+            help="Database URL to simulate in (emptied first; default: a temporary SQLite file).",
         ),
     ) -> None:
         """Replay a fiscal year: the real tick, outbox and dispatcher, simulated people, the LINE emulator."""
