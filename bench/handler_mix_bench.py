@@ -99,13 +99,12 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
         events.append((text, json.dumps(_event(user, text, n), ensure_ascii=False)))
 
     statements = [0]
-    shown: set[str] = set()
-    show: list[str] = []
+    shown: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    issued_now: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements[0] += 1
-        if show:
-            print("    " + " ".join(statement.split())[:240])
+        issued_now.append(" ".join(statement.split())[:240])
 
     sa.event.listen(engine, "before_cursor_execute", count)
     cpu: dict[str, float] = defaultdict(float)
@@ -124,10 +123,7 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
             ctx = EventContext(
                 session=session, row=row, raw=raw, event=event, now=now, tz=settings.tz, line=line
             )
-            if n >= args.warmup and text in args.show_sql and text not in shown:
-                shown.add(text)
-                show.append(text)
-                print(f"{name}: the statements of one {text}")
+            issued_now.clear()
             before, cpu0 = statements[0], time.thread_time()
             if profile is not None and n >= args.warmup:
                 profile.enable()
@@ -137,7 +133,9 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
                 profile.disable()
             spent, issued = time.thread_time() - cpu0, statements[0] - before
             session.commit()
-        show.clear()
+        if n >= args.warmup and text in args.show_sql and tuple(issued_now) not in shown[text]:
+            shown[text].add(tuple(issued_now))  # each different list of statements once
+            print(f"{name}: the statements of a {text}", *(f"    {s}" for s in issued_now), sep="\n")
         if args.dump:
             dumped.append(ctx.replies)
         if n >= args.warmup:
@@ -172,7 +170,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", metavar="FILE", help="write a cProfile of the handlers to FILE.<backend>"
     )
-    parser.add_argument("--show-sql", metavar="WORD", nargs="*", default=(), help="print one WORD's SQL")
+    parser.add_argument("--show-sql", metavar="WORD", nargs="*", default=(), help="print WORD's SQL (each list once)")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()

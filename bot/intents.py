@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 
 from messages import vocabulary
 from models.linking import normalize_code
@@ -129,8 +129,20 @@ def normalize(text: str) -> str:
     `" ยกเลิก นะคะ "` → `ยกเลิก`; `"OK ค่ะ!"` → `ok`; `"๕๐"` → `50`. Only for matching: what is stored as an
     answer is always what the person typed.
     """
+    if len(text) <= _SHORT:
+        return _normalize_short(text)  # a command word, an answer: the same few texts again and again
+    return _normalize(text)
+
+
+_SHORT = 64
+
+
+def _normalize(text: str) -> str:
     compact = "".join(ch for ch in _clean(text) if not ch.isspace())
     return _strip_endings(compact, _particles())
+
+
+_normalize_short = lru_cache(maxsize=4096)(_normalize)
 
 
 @cache

@@ -32,7 +32,12 @@ def as_dict(model: BaseModel) -> dict[str, Any]:
     return out
 
 
+_PLAIN = frozenset({str, int, bool, float})
+
+
 def _value(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values: a label, a text, a size
+        return value
     if isinstance(value, BaseModel):
         return as_dict(value)
     if isinstance(value, list):

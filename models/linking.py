@@ -276,15 +276,13 @@ def sender_of(
     )
     conversation = None
     if values[0] is not None:
-        conversation = _persistent_conversation(
-            session, dict(zip(_CONVERSATION_COLUMNS, values, strict=True))
-        )
+        conversation = persistent_conversation(session, dict(zip(_CONVERSATION_COLUMNS, values, strict=True)))
     return person, conversation
 
 
-def _persistent_conversation(session: Session, values: dict[str, Any]) -> Conversation:
-    """The conversation row just read, as the session's ORM object (the flows save it through
-    bot/conversations.py, revision-checked), without a second query. One already in the session (a
+def persistent_conversation(session: Session, values: dict[str, Any]) -> Conversation:
+    """The conversation row just read (or written), as the session's ORM object (the flows save it
+    through bot/conversations.py, revision-checked), without a second query. One already in the session (a
     session may serve several events) takes the values just read, as a fresh load would."""
     existing = session.identity_map.get(session.identity_key(Conversation, values["id"]))
     if isinstance(existing, Conversation):
