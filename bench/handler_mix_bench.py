@@ -170,7 +170,9 @@ def main() -> None:
     parser.add_argument(
         "--profile", metavar="FILE", help="write a cProfile of the handlers to FILE.<backend>"
     )
-    parser.add_argument("--show-sql", metavar="WORD", nargs="*", default=(), help="print WORD's SQL (each list once)")
+    parser.add_argument(
+        "--show-sql", metavar="WORD", nargs="*", default=(), help="print WORD's SQL (each list once)"
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
