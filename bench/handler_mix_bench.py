@@ -7,7 +7,8 @@
 only `bot.handlers.handle_event`, as the processor does (one session and transaction per event,
 committed after the handler), on a generated office with everyone linked, the answer bench's words
 cycling per person (`สถานะ`, `โครงการของฉัน`, `รายงานผล`, `ยกเลิก`, `ช่วยเหลือ`). It prints, per word,
-the handler's thread CPU and SQL statements per event. `--rich-menus` records a rich menu per role set
+the handler's thread CPU and SQL statements per event. `--script form` walks the report form instead
+(FORM_SCRIPT). `--rich-menus` records a rich menu per role set
 as `tidtam line setup` would (production runs so; without it every event asks whether menus exist).
 `--profile FILE` writes a cProfile of the handling alone and prints the Python calls per event (a
 figure the machine's load does not move; the CPU under the profiler is inflated). `--dump FILE` writes every reply's JSON in event order, to compare two versions' answers byte for byte.
@@ -35,6 +36,10 @@ from answer_bench import SCRIPT, seed  # noqa: E402
 from handle_bench import _event  # noqa: E402
 from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
 
+# `--script form`: steps of the report form (a project, its status, progress, budget, indicators), then
+# cancel (the draft is kept: the next round resumes it). What each person is asked depends on their
+# projects, so some answers are corrections: every one is a form step.
+FORM_SCRIPT = ("รายงานผล", "1", "2", "50", "5000", "10", "10", "10", "ยกเลิก")
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -90,11 +95,12 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.rich_menus:
         _set_up_rich_menus(engine, clock.now())
     line = _Line()
+    script = FORM_SCRIPT if args.script == "form" else SCRIPT
     steps = dict.fromkeys(users, 0)
     events = []
     for n in range(args.events + args.warmup):
         user = users[n % len(users)]
-        text = SCRIPT[steps[user] % len(SCRIPT)]
+        text = script[steps[user] % len(script)]
         steps[user] += 1
         events.append((text, json.dumps(_event(user, text, n), ensure_ascii=False)))
 
@@ -152,7 +158,9 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
         Path(f"{args.dump}.{name}").write_text(json.dumps(dumped, ensure_ascii=False, indent=1))
     total = sum(seen.values())
     return {
-        "words": {w: (seen[w], cpu[w] / seen[w] * 1000, sql[w] / seen[w]) for w in SCRIPT if seen[w]},
+        "words": {
+            w: (seen[w], cpu[w] / seen[w] * 1000, sql[w] / seen[w]) for w in dict.fromkeys(script) if seen[w]
+        },
         "all": (total, sum(cpu.values()) / total * 1000, sum(sql.values()) / total),
         "loading": line.loading,
         "links": line.links,
@@ -165,6 +173,9 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=60)
     parser.add_argument("--events", type=int, default=1500)
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument(
+        "--script", choices=("mix", "form"), default="mix", help="the answer bench's words, or form steps"
+    )
     parser.add_argument("--rich-menus", action="store_true", help="record rich menus as line setup does")
     parser.add_argument("--dump", metavar="FILE", help="write every reply's JSON to FILE.<backend>")
     parser.add_argument(
