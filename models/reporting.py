@@ -361,13 +361,13 @@ def save_draft(session: Session, person_id: int, answers: dict[str, Any], now: d
     )
     if updated.rowcount == 1:  # type: ignore[attr-defined]
         return
-    report = get_or_create_report(session, project_id, period_id, now)
-    if report.status == ReportStatus.APPROVED:
-        return
-    report.draft = answers
-    report.draft_by_id = person_id
-    report.draft_updated_at = now
-    session.add(report)
+    if find_report(session, project_id, period_id) is not None:
+        return  # approved: its answers are the approved version's
+    draft = {"draft": answers, "draft_by_id": person_id, "draft_updated_at": now}
+    session.add(
+        ProgressReport(project_id=project_id, period_id=period_id, created_at=now, updated_at=now, **draft)
+    )
+    session.flush()  # as get_or_create_report: the row exists for what this event does next
 
 
 def _text(value: Any) -> str:

@@ -45,7 +45,10 @@ class ReportFacts(Protocol):
         return None if due is None else (lambda period: due(period, facts.office_id))
 
     def period(self, period_id: int) -> ReportingPeriod | None:
-        return self.session.get(ReportingPeriod, period_id)
+        key = ("period", period_id)
+        if key not in self.fixed:
+            self.fixed[key] = self.session.get(ReportingPeriod, period_id)
+        return self.fixed[key]  # type: ignore[no-any-return]
 
     def drafts(self) -> set[int]: ...
 
@@ -59,6 +62,9 @@ class DbReportFacts:
     today: date
     due: Callable[[ReportingPeriod, int], date] | None = None  # (period, office) → the one deadline
     _cache: dict[Any, Any] = field(default_factory=dict)
+    # What no step of the form changes (a project and its indicators, a period), kept for the whole
+    # event when the caller passes one dict to every step's facts.
+    fixed: dict[Any, Any] = field(default_factory=dict)
 
     def _memo(self, key: Any, make: Any) -> Any:
         if key not in self._cache:
@@ -75,7 +81,10 @@ class DbReportFacts:
         return self._projects_and_drafts()[0]
 
     def project(self, project_id: int) -> ProjectFacts | None:
-        return self._memo(("project", project_id), lambda: project_facts(self.session, project_id))  # type: ignore[no-any-return]
+        key = ("project", project_id)
+        if key not in self.fixed:
+            self.fixed[key] = project_facts(self.session, project_id)
+        return self.fixed[key]  # type: ignore[no-any-return]
 
     def periods(self, project_id: int) -> Sequence[PeriodChoice]:
         facts = self.project(project_id)
@@ -93,7 +102,10 @@ class DbReportFacts:
         return None if due is None else (lambda period: due(period, facts.office_id))
 
     def period(self, period_id: int) -> ReportingPeriod | None:
-        return self.session.get(ReportingPeriod, period_id)
+        key = ("period", period_id)
+        if key not in self.fixed:
+            self.fixed[key] = self.session.get(ReportingPeriod, period_id)
+        return self.fixed[key]  # type: ignore[no-any-return]
 
     def drafts(self) -> set[int]:
         """The person's projects with a draft waiting: offered first when the report form starts."""
