@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from linebot.v3.webhooks import Event, GroupSource, RoomSource, UserSource
+from pydantic.v1 import BaseModel
 from sqlmodel import Session, select
 
 from bot.media_links import MediaLinks
-from models.linking import DEFAULT_LIMITS, LinkLimits
+from messages.wire import as_dict
+from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits, persistent_conversation
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
 from scheduler.rules import Rules
@@ -34,6 +36,8 @@ class LineEffects(Protocol):
 
 
 _UNREAD = object()
+_CONVERSATIONS = Conversation.__table__  # type: ignore[attr-defined]
+_INSERT_CONVERSATION = sa.insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
 _LINE_EPOCH_MS = 1_293_840_000_000  # 2011-01-01 UTC: no LINE event is older
 _CLOCK_SKEW = timedelta(minutes=1)  # LINE's clock may run a little ahead of ours
 
@@ -52,7 +56,7 @@ class EventContext:
     now: datetime
     tz: ZoneInfo
     line: LineEffects | None
-    person: Person | None = None
+    person: Person | LinkedPerson | None = None  # LinkedPerson: as handle_event reads the sender
     media_dir: Path = Path("var") / "media"
     approval_levels: int = 1  # 2 adds planning-group verification after the director
     hold_for_replies: bool = False  # approval requests and notices wait for a reply or the next tick
@@ -92,19 +96,27 @@ class EventContext:
     def start_conversation(self, form: str, step: str, data: dict[str, Any]) -> Conversation:
         """Add the user's conversation row (the caller has made sure there is none) and remember it."""
         assert self.user_id is not None
-        conversation = Conversation(
-            chat_key=self.user_id,
-            person_id=self.person.id if self.person else None,
-            form=form,
-            step=step,
-            data=data,
-            revision=1,
-            started_at=self.now,
-            updated_at=self.now,
-        )
-        self.session.add(conversation)
+        values = {
+            "chat_key": self.user_id,
+            "person_id": self.person.id if self.person else None,
+            "form": form,
+            "step": step,
+            "data": data,
+            "revision": 1,
+            "started_at": self.now,
+            "updated_at": self.now,
+        }
+        # Written at once with a plain INSERT (no unit of work to flush), then the session's object.
+        row_id = self.session.execute(_INSERT_CONVERSATION, values).scalar_one()
+        conversation = persistent_conversation(self.session, {"id": row_id, **values})
         self._conversation = conversation
         return conversation
+
+    def forget_conversation(self, conversation: Conversation) -> None:
+        """The user's conversation row was deleted (by a statement): it is gone for this event."""
+        if conversation in self.session:
+            self.session.expunge(conversation)
+        self._conversation = None
 
     @property
     def user_id(self) -> str | None:
@@ -150,7 +162,12 @@ class EventContext:
 
     def reply(self, *messages: ToDict | dict[str, Any]) -> None:
         for message in messages:
-            self.replies.append(message if isinstance(message, dict) else message.to_dict())
+            if isinstance(message, dict):
+                self.replies.append(message)
+            elif isinstance(message, BaseModel):  # an SDK message: its `to_dict()`, made faster
+                self.replies.append(as_dict(message))
+            else:
+                self.replies.append(message.to_dict())
 
     def show_loading(self, seconds: int = 10) -> None:
         if self.line is not None and self.is_private and self.user_id:

@@ -20,7 +20,11 @@ from sqlmodel import col
 from bot.context import EventContext
 from models.messaging import Conversation
 
-FOREIGN_KEYS = ("pending_return",)  # written by bot/approvals.py into whichever row the chat has
+FOREIGN_KEYS = ("pending_return",)
+_TABLE = Conversation.__table__  # type: ignore[attr-defined]
+_DELETE = sa.delete(_TABLE).where(
+    _TABLE.c.id == sa.bindparam("row_id")
+)  # written by bot/approvals.py into whichever row the chat has
 
 
 class ConcurrentChange(RuntimeError):
@@ -47,8 +51,10 @@ def save(
     """Store `state` as the chat's conversation of `flow` (None: the conversation is over)."""
     if state is None:
         if conversation is not None:
-            ctx.session.delete(conversation)
-            ctx.session.flush()
+            if conversation.id is None:
+                ctx.session.flush()  # a row added to the session and not written yet
+            ctx.session.execute(_DELETE, {"row_id": conversation.id})
+            ctx.forget_conversation(conversation)
         return
     own = {k: v for k, v in state.items() if k not in FOREIGN_KEYS}
     if conversation is None:

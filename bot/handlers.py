@@ -30,7 +30,7 @@ from messages import chat
 from messages import menus as menu_text
 from messages.menus import MenuRole
 from messages.thai_dates import format_fiscal_year
-from models.linking import LinkResult, linked_person_and_conversation, redeem_link_code
+from models.linking import LinkResult, redeem_link_code, sender_of, set_reachability
 from models.messaging import ChatBinding
 from models.projects import open_period, projects_of_person
 from models.types import ChatType, Reachability
@@ -47,7 +47,8 @@ def handle_event(ctx: EventContext) -> None:
     """Route one event to its handler."""
     event = ctx.event
     if ctx.user_id and ctx.is_private:
-        ctx.person, conversation = linked_person_and_conversation(ctx.session, ctx.user_id)
+        today = _today(ctx)
+        ctx.person, conversation = sender_of(ctx.session, ctx.user_id, today, fiscal_year_of(today))
         if ctx.person is not None:
             ctx.remember_conversation(conversation)  # read in the same round trip
         if isinstance(event, (MessageEvent, PostbackEvent, FollowEvent)):
@@ -73,17 +74,13 @@ def on_follow(ctx: EventContext) -> None:
     if person is None:
         ctx.reply(chat.greeting_unlinked())
         return
-    person.reachability = Reachability.FOLLOWING
-    person.updated_at = ctx.now
-    ctx.session.add(person)
+    set_reachability(ctx.session, person.id or 0, Reachability.FOLLOWING, ctx.now)
     ctx.reply(chat.greeting_linked(menus.address(ctx), menus.labels(ctx)))
 
 
 def on_unfollow(ctx: EventContext) -> None:
     if ctx.person is not None:
-        ctx.person.reachability = Reachability.BLOCKED
-        ctx.person.updated_at = ctx.now
-        ctx.session.add(ctx.person)
+        set_reachability(ctx.session, ctx.person.id or 0, Reachability.BLOCKED, ctx.now)
 
 
 def on_leave(ctx: EventContext) -> None:
@@ -321,9 +318,13 @@ def _today(ctx: EventContext):  # type: ignore[no-untyped-def]
     return ctx.now.astimezone(ctx.tz).date()
 
 
+# The menu answers below start no loading animation (`ctx.show_loading`): each is a query or two,
+# answered within milliseconds, and the animation is a call to LINE inside the event's transaction
+# that takes longer than the answer itself. Slow steps (a photo's download, a submission) keep it.
+
+
 def reply_my_projects(ctx: EventContext) -> None:
     assert ctx.person is not None and ctx.person.id is not None
-    ctx.show_loading(5)
     today = _today(ctx)
     fiscal_year = fiscal_year_of(today)
     period = open_period(ctx.session, today)
@@ -333,7 +334,6 @@ def reply_my_projects(ctx: EventContext) -> None:
 
 def reply_status(ctx: EventContext) -> None:
     assert ctx.person is not None and ctx.person.id is not None
-    ctx.show_loading(5)
     today = _today(ctx)
     period = open_period(ctx.session, today)
     if period is not None:

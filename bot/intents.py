@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 
 from messages import vocabulary
 from models.linking import normalize_code
@@ -129,8 +129,20 @@ def normalize(text: str) -> str:
     `" ยกเลิก นะคะ "` → `ยกเลิก`; `"OK ค่ะ!"` → `ok`; `"๕๐"` → `50`. Only for matching: what is stored as an
     answer is always what the person typed.
     """
+    if len(text) <= _SHORT:
+        return _normalize_short(text)  # a command word, an answer: the same few texts again and again
+    return _normalize(text)
+
+
+_SHORT = 64
+
+
+def _normalize(text: str) -> str:
     compact = "".join(ch for ch in _clean(text) if not ch.isspace())
     return _strip_endings(compact, _particles())
+
+
+_normalize_short = lru_cache(maxsize=4096)(_normalize)
 
 
 @cache
@@ -195,18 +207,7 @@ def leading(text: str, among: Collection[Intent], *, quoting: bool = True) -> tu
     does not quote a card) the decision words too common to decide alone (`ok`, `แก้ไข`) are left out.
     """
     cleaned = _clean(text)
-    weak = set() if quoting else {_clean(w) for w in vocabulary.QUOTE_ONLY_DECISION_WORDS}
-    candidates = sorted(
-        (
-            (intent, "".join(_clean(w).split()))
-            for intent in among
-            for w in words(intent)
-            if not (intent in DECISION and _clean(w) in weak)
-        ),
-        key=lambda pair: len(pair[1]),
-        reverse=True,
-    )
-    for intent, word in candidates:
+    for intent, word in _leading_candidates(tuple(among), quoting):
         end = _prefix_end(cleaned, word)
         if end is None:
             continue
@@ -215,6 +216,25 @@ def leading(text: str, among: Collection[Intent], *, quoting: bool = True) -> tu
             continue  # "okay" is not "ok" + "ay"; "approvement" is not "approve" + …
         return intent, _original_tail(text, len(cleaned) - len(rest))
     return None
+
+
+@cache
+def _leading_candidates(among: tuple[Intent, ...], quoting: bool) -> tuple[tuple[Intent, str], ...]:
+    """The words `leading` tries, cleaned and without spaces, longest first (built once per intent set:
+    the vocabulary is fixed, and `leading` runs for most texts)."""
+    weak = set() if quoting else {_clean(w) for w in vocabulary.QUOTE_ONLY_DECISION_WORDS}
+    return tuple(
+        sorted(
+            (
+                (intent, "".join(_clean(w).split()))
+                for intent in among
+                for w in words(intent)
+                if not (intent in DECISION and _clean(w) in weak)
+            ),
+            key=lambda pair: len(pair[1]),
+            reverse=True,
+        )
+    )
 
 
 def _prefix_end(cleaned: str, word: str) -> int | None:

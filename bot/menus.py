@@ -10,12 +10,14 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from datetime import date
+from functools import cache
 
 from sqlmodel import Session, col, select
 
 from bot.context import EventContext
 from messages import menus as text
 from messages.menus import MenuRole
+from models.linking import LinkedPerson
 from models.messaging import ChatBinding
 from models.org import Office, Person
 from models.overview import (
@@ -26,19 +28,23 @@ from models.overview import (
     offices_under,
     role_facts,
 )
-from models.plan import ReportingPeriod
-from models.projects import open_period
+from models.projects import OpenPeriod, open_period
 from models.reporting import person_projects
 from models.types import OfficeKind, Role
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of, quarter_containing
 
 
-def roles_of(session: Session, person: Person | None, on: date) -> tuple[MenuRole, ...]:
+def roles_of(session: Session, person: Person | LinkedPerson | None, on: date) -> tuple[MenuRole, ...]:
     if person is None or person.id is None:
         return (MenuRole.UNLINKED,)
+    if isinstance(person, LinkedPerson) and person.on == on:  # read with the person: no round trip
+        return _roles(person, person.acting, person.approves, person.owns)
+    return _roles(person, *role_facts(session, person.id, on, fiscal_year_of(on)))
+
+
+def _roles(person: Person | LinkedPerson, acting: bool, approves: bool, owns: bool) -> tuple[MenuRole, ...]:
     roles: list[MenuRole] = []
-    acting, approves, owns = role_facts(session, person.id, on, fiscal_year_of(on))
-    if person.has_role(Role.APPROVER) or acting or approves:  # is_director, in the one round trip
+    if person.has_role(Role.APPROVER) or acting or approves:  # is_director
         roles.append(MenuRole.DIRECTOR)
     if person.has_role(Role.PLANNER):
         roles.append(MenuRole.PLANNER)
@@ -80,12 +86,28 @@ def keep_rich_menu(ctx: EventContext, *, just_linked: bool = False) -> None:
 
     if ctx.person is None or ctx.line is None:
         return
+    person = ctx.person
+    # What the lookup read with the person tells whether anything is to be done (mostly not).
+    if (
+        isinstance(person, LinkedPerson)
+        and not just_linked
+        and (not person.menus_set_up or person.menu_linked == _menu_name(roles(ctx)))
+    ):
+        return
     bind = ctx.session.get_bind()
     if bind not in _MENUS_SET_UP:
         if ctx.session.exec(select(RichMenu.key)).first() is None:
             return  # no rich menus set up (`tidtam line setup` not run): nothing to link
         _MENUS_SET_UP.add(bind)
     rich_menus.link_for(ctx.session, ctx.line, ctx.person, roles(ctx), ctx.now, force=just_linked)
+
+
+@cache
+def _menu_name(roles: tuple[MenuRole, ...]) -> str:
+    """The name of the rich menu of `roles` as declared now (it changes when the menu does)."""
+    from messages.rich_menus import spec_for
+
+    return spec_for(roles).name
 
 
 def address(ctx: EventContext) -> str:
@@ -108,18 +130,13 @@ def _period(
     session: Session, today: date, due: Due | None = None, office_id: int = 0
 ) -> tuple[FiscalQuarter, date | None, int | None, int]:
     """The quarter people report on today, its deadline (the one reminders use), its id and fiscal year."""
-    period: ReportingPeriod | None = open_period(session, today)
+    period: OpenPeriod | None = open_period(session, today)
     if period is None:
         quarter = quarter_containing(today)
         return quarter, None, None, quarter.fiscal_year
     quarter = FiscalQuarter(period.fiscal_year, period.quarter)
     due_on = due(period.ends_on, office_id, period.due_on) if due is not None else period.due_on
     return quarter, due_on, period.id, period.fiscal_year
-
-
-Due = Callable[
-    [date, int, date], date
-]  # (quarter end, office, stored) → deadline: EventContext.report_due_on
 
 
 # --- the director ------------------------------------------------------------------------------------
@@ -132,7 +149,6 @@ def reply_school_status(ctx: EventContext) -> None:
     if office is not None and office.kind == OfficeKind.AREA_OFFICE:
         reply_area_overview(ctx)
         return
-    ctx.show_loading(5)
     today = _today(ctx)
     quarter, due_on, period_id, fiscal_year = _period(
         ctx.session, today, ctx.report_due_on, ctx.person.office_id
@@ -172,7 +188,6 @@ def not_submitted_message(
 
 def reply_area_overview(ctx: EventContext) -> None:
     assert ctx.person is not None
-    ctx.show_loading(5)
     ctx.reply(
         overview_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
     )
@@ -180,7 +195,6 @@ def reply_area_overview(ctx: EventContext) -> None:
 
 def reply_not_submitted(ctx: EventContext) -> None:
     assert ctx.person is not None
-    ctx.show_loading(5)
     ctx.reply(
         not_submitted_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
     )

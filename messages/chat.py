@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 
@@ -20,7 +21,10 @@ BOT_NAME = "ติดตาม"
 LINKED_MENU = ("รายงานผล", "สถานะ", "โครงการของฉัน", "ช่วยเหลือ")
 
 
+@cache
 def _quick(*labels: str) -> QuickReply:
+    """Buttons that type their label. Built once per set of labels (the SDK's models are slow to
+    build) and shared by every message that shows them: nothing may change one."""
     return QuickReply(
         items=[QuickReplyItem(action=MessageAction(label=label, text=label)) for label in labels]
     )

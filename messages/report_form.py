@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 
@@ -176,7 +177,9 @@ def budget_lower(value: int, previous: int) -> str:
 MENU = ("สถานะ", "โครงการของฉัน", "รายงานผล")
 
 
+@cache
 def _quick(*labels: str) -> QuickReply:
+    """Built once per set of labels and shared (as messages/chat.py's): nothing may change one."""
     return QuickReply(items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in labels])
 
 

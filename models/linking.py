@@ -21,11 +21,14 @@ import logging
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from models.messaging import (
@@ -37,8 +40,10 @@ from models.messaging import (
     LinkThrottleTrip,
 )
 from models.ops import AuditLog
-from models.org import Office, Person
-from models.types import ChatType, LinkPurpose, Reachability
+from models.org import ActingApprover, Office, Person
+from models.plan import Project, ProjectOwner
+from models.rich_menus import RichMenu, RichMenuLink
+from models.types import ChatType, LinkPurpose, Reachability, Role
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -164,21 +169,140 @@ def linked_person(session: Session, line_user_id: str) -> Person | None:
     return session.exec(_PERSON_BY_LINE_USER, params={"line_user_id": line_user_id}).first()
 
 
-# Built once: the sender and their conversation row (a form in progress, a return waiting for its
-# reason) in one round trip, since nearly every event of a linked person reads both.
-_PERSON_AND_CONVERSATION = (
-    select(Person, Conversation)
-    .outerjoin(Conversation, col(Conversation.chat_key) == col(Person.line_user_id))
-    .where(Person.line_user_id == sa.bindparam("line_user_id"))
+@dataclass(frozen=True, slots=True)
+class LinkedPerson:
+    """The sender of an event as the handlers read them: plain values from one lookup (`sender_of`),
+    no ORM object (nothing to flush, nothing stale when a session outlives the event). A handler that
+    changes the person does it with a statement (`set_reachability`).
+
+    Besides the person's own columns it carries what nearly every answer needs, read in the same round
+    trip for the day `on`: the facts that make their menu's roles (bot/menus.py) and the rich menu last
+    linked to them."""
+
+    id: int
+    code: str
+    full_name: str
+    position: str
+    office_id: int
+    roles: str
+    line_user_id: str | None
+    reachability: str
+    active: bool
+    on: date  # the day the facts below are for
+    acting: bool  # acts for an approver on `on`
+    approves: bool  # the named approver of a project
+    owns: bool  # owns a project of the fiscal year of `on`
+    menu_linked: str | None  # the name of the rich menu last linked to them
+    menus_set_up: bool  # whether `tidtam line setup` has recorded any rich menu
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.role_set
+
+
+_P = Person.__table__  # type: ignore[attr-defined]
+_ACTING = ActingApprover.__table__  # type: ignore[attr-defined]
+_PROJECT = Project.__table__  # type: ignore[attr-defined]
+_OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
+_MENU = RichMenu.__table__  # type: ignore[attr-defined]
+_MENU_LINK = RichMenuLink.__table__  # type: ignore[attr-defined]
+_CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
+_CONVERSATION_COLUMNS = tuple(c.name for c in _CONVERSATION.c)
+_ON = sa.bindparam("on", type_=sa.Date())
+# Built once (SQLAlchemy caches its compiled form): every event from a one-on-one chat starts here.
+# The sender, their chat's conversation row, the facts of their roles and their rich menu, in one
+# round trip, as plain rows (Core: no ORM loading on the hot path).
+_SENDER = (
+    sa.select(
+        *(_CONVERSATION.c[name] for name in _CONVERSATION_COLUMNS),
+        _P.c.id.label("person_id_"),
+        _P.c.code,
+        _P.c.full_name,
+        _P.c.position,
+        _P.c.office_id,
+        _P.c.roles,
+        _P.c.line_user_id,
+        _P.c.reachability,
+        _P.c.active,
+        sa.exists()
+        .where(_ACTING.c.acting_id == _P.c.id, _ACTING.c.starts_on <= _ON, _ACTING.c.ends_on >= _ON)
+        .label("acting"),
+        sa.exists().where(_PROJECT.c.approver_id == _P.c.id).label("approves"),
+        sa.exists()
+        .select_from(_OWNER.join(_PROJECT, _PROJECT.c.id == _OWNER.c.project_id))
+        .where(_OWNER.c.person_id == _P.c.id, _PROJECT.c.fiscal_year == sa.bindparam("fy"))
+        .label("owns"),
+        _MENU_LINK.c.name.label("menu_linked"),
+        sa.exists().select_from(_MENU).label("menus_set_up"),
+    )
+    .select_from(_P)
+    .outerjoin(_CONVERSATION, _CONVERSATION.c.chat_key == _P.c.line_user_id)
+    .outerjoin(_MENU_LINK, _MENU_LINK.c.person_id == _P.c.id)
+    .where(_P.c.line_user_id == sa.bindparam("line_user_id"))
 )
 
 
-def linked_person_and_conversation(
-    session: Session, line_user_id: str
-) -> tuple[Person | None, Conversation | None]:
-    """The person linked to `line_user_id` and their chat's conversation row (None, None: not linked)."""
-    found = session.exec(_PERSON_AND_CONVERSATION, params={"line_user_id": line_user_id}).first()
-    return (found[0], found[1]) if found is not None else (None, None)
+def sender_of(
+    session: Session, line_user_id: str, on: date, fiscal_year: int
+) -> tuple[LinkedPerson | None, Conversation | None]:
+    """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`) and their
+    chat's conversation row; (None, None) when the account is not linked."""
+    found = session.execute(_SENDER, {"line_user_id": line_user_id, "on": on, "fy": fiscal_year}).first()
+    if found is None:
+        return None, None
+    width = len(_CONVERSATION_COLUMNS)
+    values = found[:width]
+    pid, code, name, position, office_id, roles, user, reach, active = found[width : width + 9]
+    acting, approves, owns, menu_linked, menus_set_up = found[width + 9 :]
+    person = LinkedPerson(
+        id=pid,
+        code=code,
+        full_name=name,
+        position=position,
+        office_id=office_id,
+        roles=roles,
+        line_user_id=user,
+        reachability=str(reach),
+        active=bool(active),
+        on=on,
+        acting=bool(acting),
+        approves=bool(approves),
+        owns=bool(owns),
+        menu_linked=menu_linked,
+        menus_set_up=bool(menus_set_up),
+    )
+    conversation = None
+    if values[0] is not None:
+        conversation = persistent_conversation(session, dict(zip(_CONVERSATION_COLUMNS, values, strict=True)))
+    return person, conversation
+
+
+def persistent_conversation(session: Session, values: dict[str, Any]) -> Conversation:
+    """The conversation row just read (or written), as the session's ORM object (the flows save it
+    through bot/conversations.py, revision-checked), without a second query. One already in the session (a
+    session may serve several events) takes the values just read, as a fresh load would."""
+    existing = session.identity_map.get(session.identity_key(Conversation, values["id"]))
+    if isinstance(existing, Conversation):
+        for key, value in values.items():
+            set_committed_value(existing, key, value)
+        return existing
+    row = Conversation(**values)
+    make_transient_to_detached(row)  # as if loaded: its values are the stored ones
+    session.add(row)
+    return row
+
+
+def set_reachability(session: Session, person_id: int, reachability: Reachability, now: datetime) -> None:
+    """Whether the person can be messaged (they followed, or blocked the bot)."""
+    session.execute(
+        sa.update(Person)
+        .where(col(Person.id) == person_id)
+        .values(reachability=reachability, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def redeem_link_code(

@@ -7,32 +7,44 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from models.plan import Project, ProjectOwner, ReportingPeriod
 from models.reports import ProgressReport, ReportVersion
 
 
-def open_period(session: Session, today: date) -> ReportingPeriod | None:
+@dataclass(frozen=True, slots=True)
+class OpenPeriod:
+    """A reporting period as the chat answers read it (plain values: no ORM object)."""
+
+    id: int
+    fiscal_year: int
+    quarter: int
+    starts_on: date
+    ends_on: date
+    due_on: date
+
+
+_PERIOD = ReportingPeriod.__table__  # type: ignore[attr-defined]
+_TODAY = sa.bindparam("today", type_=sa.Date())
+# Built once: the earliest started period not yet past its due date, else the one containing today.
+_OPEN_PERIOD = (
+    sa.select(_PERIOD.c.id, _PERIOD.c.fiscal_year, _PERIOD.c.quarter)
+    .add_columns(_PERIOD.c.starts_on, _PERIOD.c.ends_on, _PERIOD.c.due_on)
+    .where(_PERIOD.c.starts_on <= _TODAY, sa.or_(_PERIOD.c.due_on >= _TODAY, _PERIOD.c.ends_on >= _TODAY))
+    .order_by(sa.case((_PERIOD.c.due_on >= _TODAY, 0), else_=1), _PERIOD.c.starts_on)
+    .limit(1)
+)
+
+
+def open_period(session: Session, today: date) -> OpenPeriod | None:
     """The period people should be reporting on today.
 
     The earliest period that has started and is not yet past its due date (so early January still
     means the quarter just ended, due on the 10th); failing that, the period containing today.
     """
-    candidates = list(
-        session.exec(
-            select(ReportingPeriod)
-            .where(col(ReportingPeriod.starts_on) <= today, col(ReportingPeriod.due_on) >= today)
-            .order_by(col(ReportingPeriod.starts_on))
-        )
-    )
-    if candidates:
-        return candidates[0]
-    return session.exec(
-        select(ReportingPeriod).where(
-            col(ReportingPeriod.starts_on) <= today, col(ReportingPeriod.ends_on) >= today
-        )
-    ).first()
+    found = session.execute(_OPEN_PERIOD, {"today": today}).first()
+    return OpenPeriod(*found) if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -45,39 +57,44 @@ class ProjectState:
     progress_pct: Decimal | None
 
 
+_PROJECT = Project.__table__  # type: ignore[attr-defined]
+_OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
+_REPORT = ProgressReport.__table__  # type: ignore[attr-defined]
+_VERSION = ReportVersion.__table__  # type: ignore[attr-defined]
+# Built once: a person's projects of a fiscal year, with their report's state for a period.
+_PROJECTS_OF_PERSON = (
+    sa.select(_PROJECT.c.id, _PROJECT.c.code, _PROJECT.c.name, _PROJECT.c.budget_satang)
+    .add_columns(_REPORT.c.status, _VERSION.c.progress_pct)
+    .select_from(_PROJECT)
+    .join(_OWNER, _OWNER.c.project_id == _PROJECT.c.id)
+    .outerjoin(
+        _REPORT,
+        sa.and_(_REPORT.c.project_id == _PROJECT.c.id, _REPORT.c.period_id == sa.bindparam("period_id")),
+    )
+    .outerjoin(
+        _VERSION,
+        sa.and_(_VERSION.c.report_id == _REPORT.c.id, _VERSION.c.version == _REPORT.c.current_version),
+    )
+    .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy"))
+    .order_by(_PROJECT.c.code)
+)
+
+
 def projects_of_person(
     session: Session, person_id: int, fiscal_year: int, period_id: int | None = None
 ) -> list[ProjectState]:
     """Projects `person_id` is responsible for in `fiscal_year`, with their report state for a period."""
-    statement = (
-        select(Project, ProgressReport, ReportVersion)
-        .join(ProjectOwner, col(ProjectOwner.project_id) == col(Project.id))
-        .outerjoin(
-            ProgressReport,
-            sa.and_(
-                col(ProgressReport.project_id) == col(Project.id), col(ProgressReport.period_id) == period_id
-            ),
-        )
-        .outerjoin(
-            ReportVersion,
-            sa.and_(
-                col(ReportVersion.report_id) == col(ProgressReport.id),
-                col(ReportVersion.version) == col(ProgressReport.current_version),
-            ),
-        )
-        .where(col(ProjectOwner.person_id) == person_id, col(Project.fiscal_year) == fiscal_year)
-        .order_by(col(Project.code))
+    rows = session.execute(
+        _PROJECTS_OF_PERSON, {"person_id": person_id, "fy": fiscal_year, "period_id": period_id}
     )
-    result = []
-    for project, report, version in session.exec(statement):
-        result.append(
-            ProjectState(
-                project_id=project.id or 0,
-                code=project.code,
-                name=project.name,
-                budget_satang=project.budget_satang,
-                report_status=str(report.status) if report else None,
-                progress_pct=version.progress_pct if version else None,
-            )
+    return [
+        ProjectState(
+            project_id=project_id or 0,
+            code=code,
+            name=name,
+            budget_satang=budget,
+            report_status=str(status) if status is not None else None,
+            progress_pct=pct,
         )
-    return result
+        for project_id, code, name, budget, status, pct in rows
+    ]

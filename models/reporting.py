@@ -84,6 +84,46 @@ def person_projects(session: Session, person_id: int, fiscal_year: int) -> list[
     return [ProjectRef(int(i), c, n) for i, c, n in rows]  # type: ignore[arg-type]
 
 
+_PROJECT = Project.__table__  # type: ignore[attr-defined]
+_OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
+_REPORT = ProgressReport.__table__  # type: ignore[attr-defined]
+_PERIOD = ReportingPeriod.__table__  # type: ignore[attr-defined]
+# Built once: what the report form starts from (`person_projects` and `projects_with_drafts` in one
+# round trip), a row per project and unapproved report of the fiscal year.
+_PROJECTS_AND_DRAFTS = (
+    sa.select(_PROJECT.c.id, _PROJECT.c.code, _PROJECT.c.name, _REPORT.c.draft)
+    .select_from(_PROJECT)
+    .join(_OWNER, _OWNER.c.project_id == _PROJECT.c.id)
+    .outerjoin(
+        _REPORT,
+        sa.and_(
+            _REPORT.c.project_id == _PROJECT.c.id,
+            _REPORT.c.status != ReportStatus.APPROVED.value,
+            _REPORT.c.period_id.in_(
+                sa.select(_PERIOD.c.id).where(_PERIOD.c.fiscal_year == sa.bindparam("fy")).scalar_subquery()
+            ),
+        ),
+    )
+    .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy"))
+    .order_by(_PROJECT.c.code)
+)
+
+
+def person_projects_and_drafts(
+    session: Session, person_id: int, fiscal_year: int
+) -> tuple[list[ProjectRef], set[int]]:
+    """`person_projects` and, of those, `projects_with_drafts`, in one round trip."""
+    projects: dict[int, ProjectRef] = {}
+    drafts: set[int] = set()
+    for project_id, code, name, draft in session.execute(
+        _PROJECTS_AND_DRAFTS, {"person_id": person_id, "fy": fiscal_year}
+    ):
+        projects.setdefault(project_id, ProjectRef(int(project_id), code, name))
+        if draft:  # JSON null, SQL NULL (no such report) and an empty draft alike: nothing waiting
+            drafts.add(project_id)
+    return list(projects.values()), drafts
+
+
 def projects_with_drafts(session: Session, project_ids: list[int], fiscal_year: int) -> set[int]:
     """Which of `project_ids` have a report of `fiscal_year` with a draft waiting to be finished."""
     if not project_ids:
@@ -108,28 +148,40 @@ def is_owner(session: Session, person_id: int, project_id: int) -> bool:
     return session.exec(statement).first() is not None
 
 
-def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
-    project = session.get(Project, project_id)
-    if project is None:
-        return None
-    indicators = session.exec(
-        select(Indicator)
-        .where(Indicator.project_id == project_id)
-        .order_by(col(Indicator.position), col(Indicator.code))
+_INDICATOR = Indicator.__table__  # type: ignore[attr-defined]
+# Built once: a project and its indicators in one round trip (a report form reads them at each step).
+_PROJECT_FACTS = (
+    sa.select(_PROJECT.c.code, _PROJECT.c.name, _PROJECT.c.fiscal_year, _PROJECT.c.budget_satang)
+    .add_columns(_PROJECT.c.approver_id, _PROJECT.c.office_id)
+    .add_columns(
+        _INDICATOR.c.id, _INDICATOR.c.code, _INDICATOR.c.name, _INDICATOR.c.unit, _INDICATOR.c.target
     )
+    .select_from(_PROJECT)
+    .outerjoin(_INDICATOR, _INDICATOR.c.project_id == _PROJECT.c.id)
+    .where(_PROJECT.c.id == sa.bindparam("project_id"))
+    .order_by(_INDICATOR.c.position, _INDICATOR.c.code)
+)
+
+
+def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
+    rows = session.execute(_PROJECT_FACTS, {"project_id": project_id}).all()
+    if not rows:
+        return None
+    code, name, fiscal_year, budget, approver_id, office_id = rows[0][:6]
     return ProjectFacts(
         id=project_id,
-        code=project.code,
-        name=project.name,
-        fiscal_year=project.fiscal_year,
-        budget_satang=project.budget_satang,
-        approver_id=project.approver_id,
-        office_id=project.office_id,
+        code=code,
+        name=name,
+        fiscal_year=fiscal_year,
+        budget_satang=budget,
+        approver_id=approver_id,
+        office_id=office_id,
         indicators=tuple(
             IndicatorFact(
-                i.id or 0, i.code, i.name, i.unit, Decimal(str(i.target)) if i.target is not None else None
+                i_id or 0, i_code, i_name, i_unit, Decimal(str(target)) if target is not None else None
             )
-            for i in indicators
+            for *_, i_id, i_code, i_name, i_unit, target in rows
+            if i_id is not None
         ),
     )
 
@@ -213,23 +265,24 @@ def version_answers(session: Session, report: ProgressReport, version: ReportVer
     return answers
 
 
+_PREVIOUS_REPORT = (
+    select(ProgressReport)
+    .join(ReportingPeriod, col(ReportingPeriod.id) == col(ProgressReport.period_id))
+    .where(
+        col(ProgressReport.project_id) == sa.bindparam("project_id"),
+        col(ReportingPeriod.starts_on)
+        < sa.select(_PERIOD.c.starts_on).where(_PERIOD.c.id == sa.bindparam("period_id")).scalar_subquery(),
+        col(ProgressReport.current_version) > 0,
+    )
+    .order_by(col(ReportingPeriod.starts_on).desc())
+    .limit(1)
+)
+
+
 def previous_quarter_answers(session: Session, project_id: int, period_id: int) -> dict[str, Any] | None:
     """The latest submitted answers of this project's most recent earlier period (for defaults)."""
-    period = session.get(ReportingPeriod, period_id)
-    if period is None:
-        return None
-    statement = (
-        select(ProgressReport)
-        .join(ReportingPeriod, col(ReportingPeriod.id) == col(ProgressReport.period_id))
-        .where(
-            col(ProgressReport.project_id) == project_id,
-            col(ReportingPeriod.starts_on) < period.starts_on,
-            col(ProgressReport.current_version) > 0,
-        )
-        .order_by(col(ReportingPeriod.starts_on).desc())
-        .limit(1)
-    )
-    report = session.exec(statement).first()
+    # One round trip, the period's start read in it (an unknown period has none: nothing earlier).
+    report = session.exec(_PREVIOUS_REPORT, params={"project_id": project_id, "period_id": period_id}).first()
     if report is None:
         return None
     version = latest_version(session, report)
@@ -290,21 +343,31 @@ def get_or_create_report(session: Session, project_id: int, period_id: int, now:
     return report
 
 
-def save_draft(
-    session: Session, person_id: int, answers: dict[str, Any], now: datetime
-) -> ProgressReport | None:
-    """Keep a report's unsubmitted answers; a no-op until the project and period are chosen."""
+def save_draft(session: Session, person_id: int, answers: dict[str, Any], now: datetime) -> None:
+    """Keep a report's unsubmitted answers; a no-op until the project and period are chosen, and for
+    an approved report."""
     if "project" not in answers or "period" not in answers:
-        return None
+        return
     project_id, period_id = _ids(answers)
-    report = get_or_create_report(session, project_id, period_id, now)
-    if report.status == ReportStatus.APPROVED:
-        return report
-    report.draft = answers
-    report.draft_by_id = person_id
-    report.draft_updated_at = now
-    session.add(report)
-    return report
+    # The report exists after the first step that knew both: one UPDATE, no read first.
+    updated = session.execute(
+        sa.update(ProgressReport)
+        .where(
+            col(ProgressReport.project_id) == project_id,
+            col(ProgressReport.period_id) == period_id,
+            col(ProgressReport.status) != ReportStatus.APPROVED,
+        )
+        .values(draft=answers, draft_by_id=person_id, draft_updated_at=now)
+    )
+    if updated.rowcount == 1:  # type: ignore[attr-defined]
+        return
+    if find_report(session, project_id, period_id) is not None:
+        return  # approved: its answers are the approved version's
+    draft = {"draft": answers, "draft_by_id": person_id, "draft_updated_at": now}
+    session.add(
+        ProgressReport(project_id=project_id, period_id=period_id, created_at=now, updated_at=now, **draft)
+    )
+    session.flush()  # as get_or_create_report: the row exists for what this event does next
 
 
 def _text(value: Any) -> str:

@@ -18,10 +18,9 @@ from models.reporting import (
     PeriodChoice,
     ProjectFacts,
     ProjectRef,
-    person_projects,
+    person_projects_and_drafts,
     previous_quarter_answers,
     project_facts,
-    projects_with_drafts,
     reportable_periods,
 )
 from models.types import ImplementationStatus
@@ -46,7 +45,10 @@ class ReportFacts(Protocol):
         return None if due is None else (lambda period: due(period, facts.office_id))
 
     def period(self, period_id: int) -> ReportingPeriod | None:
-        return self.session.get(ReportingPeriod, period_id)
+        key = ("period", period_id)
+        if key not in self.fixed:
+            self.fixed[key] = self.session.get(ReportingPeriod, period_id)
+        return self.fixed[key]  # type: ignore[no-any-return]
 
     def drafts(self) -> set[int]: ...
 
@@ -60,18 +62,29 @@ class DbReportFacts:
     today: date
     due: Callable[[ReportingPeriod, int], date] | None = None  # (period, office) → the one deadline
     _cache: dict[Any, Any] = field(default_factory=dict)
+    # What no step of the form changes (a project and its indicators, a period), kept for the whole
+    # event when the caller passes one dict to every step's facts.
+    fixed: dict[Any, Any] = field(default_factory=dict)
 
     def _memo(self, key: Any, make: Any) -> Any:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
 
-    def projects(self) -> Sequence[ProjectRef]:
+    def _projects_and_drafts(self) -> tuple[list[ProjectRef], set[int]]:
         fiscal_year = fiscal_year_of(self.today)
-        return self._memo(("projects",), lambda: person_projects(self.session, self.person_id, fiscal_year))  # type: ignore[no-any-return]
+        return self._memo(  # type: ignore[no-any-return]
+            ("projects",), lambda: person_projects_and_drafts(self.session, self.person_id, fiscal_year)
+        )
+
+    def projects(self) -> Sequence[ProjectRef]:
+        return self._projects_and_drafts()[0]
 
     def project(self, project_id: int) -> ProjectFacts | None:
-        return self._memo(("project", project_id), lambda: project_facts(self.session, project_id))  # type: ignore[no-any-return]
+        key = ("project", project_id)
+        if key not in self.fixed:
+            self.fixed[key] = project_facts(self.session, project_id)
+        return self.fixed[key]  # type: ignore[no-any-return]
 
     def periods(self, project_id: int) -> Sequence[PeriodChoice]:
         facts = self.project(project_id)
@@ -89,13 +102,14 @@ class DbReportFacts:
         return None if due is None else (lambda period: due(period, facts.office_id))
 
     def period(self, period_id: int) -> ReportingPeriod | None:
-        return self.session.get(ReportingPeriod, period_id)
+        key = ("period", period_id)
+        if key not in self.fixed:
+            self.fixed[key] = self.session.get(ReportingPeriod, period_id)
+        return self.fixed[key]  # type: ignore[no-any-return]
 
     def drafts(self) -> set[int]:
         """The person's projects with a draft waiting: offered first when the report form starts."""
-        ids = [p.id for p in self.projects()]
-        fiscal_year = fiscal_year_of(self.today)
-        return self._memo(("drafts",), lambda: projects_with_drafts(self.session, ids, fiscal_year))  # type: ignore[no-any-return]
+        return self._projects_and_drafts()[1]
 
     def previous(self, project_id: int, period_id: int) -> dict[str, Any] | None:
         return self._memo(  # type: ignore[no-any-return]

@@ -92,11 +92,13 @@ def in_form(ctx: EventContext) -> bool:
 
 def _facts(ctx: EventContext) -> DbReportFacts:
     assert ctx.person is not None and ctx.person.id is not None
+    fixed = ctx.__dict__.setdefault("_report_facts_fixed", {})  # a project's facts: read once an event
     return DbReportFacts(
         ctx.session,
         ctx.person.id,
         ctx.now.astimezone(ctx.tz).date(),
         due=lambda period, office_id: ctx.report_due_on(period.ends_on, office_id, period.due_on),
+        fixed=fixed,
     )
 
 
