@@ -36,13 +36,14 @@ from models.approvals import (
 )
 from models.messaging import ChatBinding, Conversation, SentMessage
 from models.org import Person
-from models.outbox import queue_push
+from models.outbox import NEVER, RIDE_ONLY_RULE, queue_push
 from models.overview import area_root, offices_under
 from models.plan import Indicator, Project, ReportingPeriod
 from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
-from models.types import DecisionChannel, DecisionOutcome
+from models.types import DecisionChannel, DecisionOutcome, Role
+from scheduler.deadlines import office_rules
 from scheduler.fiscal import FiscalQuarter
-from scheduler.rules import Delivery
+from scheduler.rules import Delivery, Rules
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 RETURN_REASON_FORM = "return_reason"
@@ -161,7 +162,7 @@ def request_decision(
 def on_submitted(ctx: EventContext, report: ProgressReport, version: ReportVersion) -> None:
     """After a report version is submitted: ask for a decision; when nobody can decide, say so at once."""
     if not approvers_for(ctx.session, report, version, _today(ctx)):
-        tell_planning_stuck(ctx.session, report, version, ctx.now)
+        tell_planning_stuck(ctx.session, report, version, ctx.now, ctx.rules)
         return
     request_decision(
         ctx.session,
@@ -178,29 +179,50 @@ def on_submitted(ctx: EventContext, report: ProgressReport, version: ReportVersi
 
 
 def tell_planning_stuck(
-    session: Session, report: ProgressReport, version: ReportVersion, now: datetime
+    session: Session,
+    report: ProgressReport,
+    version: ReportVersion,
+    now: datetime,
+    rules: Rules | None = None,
 ) -> int:
     """A report nobody can approve (its owner is its approver, with no level above): tell the area's
-    planning group now (each planner, and their bound LINE group), so it does not wait unseen."""
+    planning group now, so it does not wait unseen, the way the daily tick reaches it: the area's
+    bound LINE group(s) when there are any; else, by the area's ``[planning] push_to`` ("head"), a
+    push to its head(s) of monitoring and the same line riding on the other planners' next free reply
+    today (the weekly digest lists the report again); no reachable head, or ``push_to = "all"``: a
+    push to each planner. Returns how many rows were queued."""
     project = session.get(Project, report.project_id)
     reporter = session.get(Person, version.submitted_by_id) if version.submitted_by_id else None
     if project is None:
         return 0
-    notice = text.report_stuck(
-        f"{project.code} {project.name}", _quarter(session, report), reporter.full_name if reporter else "-"
-    ).to_dict()
-    targets = [(p.line_user_id, [p.id or 0]) for p in planners_for(session, report) if p.line_user_id]
+    name, quarter = f"{project.code} {project.name}", _quarter(session, report)
+    notice = text.report_stuck(name, quarter, reporter.full_name if reporter else "-").to_dict()
     root = area_root(session, project.office_id)
+    chats: list[str] = []
     if root is not None and root.id is not None:
         offices = list(offices_under(session, root.id))
-        bindings = session.exec(
-            select(ChatBinding).where(
-                col(ChatBinding.office_id).in_(offices), col(ChatBinding.active).is_(True)
+        chats = list(
+            session.exec(
+                select(ChatBinding.chat_id)
+                .where(col(ChatBinding.office_id).in_(offices), col(ChatBinding.active).is_(True))
+                .order_by(col(ChatBinding.id))
             )
         )
-        targets += [(b.chat_id, []) for b in bindings]
+    pushed: list[tuple[str, list[int]]] = [(chat_id, []) for chat_id in chats]
+    riding: list[Person] = []
+    if not chats:
+        planners = [p for p in planners_for(session, report) if p.line_user_id]
+        heads = [p for p in planners if p.has_role(Role.MONITORING_HEAD)]
+        push_to = (
+            office_rules(session, rules or Rules(), root.id).planning.push_to if root and root.id else "head"
+        )
+        if heads and push_to == "head":
+            pushed = [(p.line_user_id or "", [p.id or 0]) for p in heads]
+            riding = [p for p in planners if p not in heads]
+        else:
+            pushed = [(p.line_user_id or "", [p.id or 0]) for p in planners]
     queued = 0
-    for to, person_ids in targets:
+    for to, person_ids in pushed:
         row = queue_push(
             session,
             to=[to],
@@ -213,6 +235,24 @@ def tell_planning_stuck(
             ref_type="report_version",
             ref_id=version.id,
             person_ids=person_ids,
+        )
+        queued += row is not None
+    rider = riders.stuck_rider(name, quarter)
+    for person in riding:  # never pushed: rides on a free reply until the next tick removes it
+        row = queue_push(
+            session,
+            to=[person.line_user_id or ""],
+            messages=[notice],
+            dedupe_key=f"stuck:{version.id}:{person.line_user_id}",
+            rule=RIDE_ONLY_RULE,
+            subject=f"report_version:{version.id}",
+            now=now,
+            purpose="approval_stuck",
+            ref_type="report_version",
+            ref_id=version.id,
+            person_ids=[person.id or 0],
+            hold_until=NEVER,
+            rider=rider,
         )
         queued += row is not None
     return queued

@@ -54,6 +54,11 @@ def returned_rider(project: str, quarter: object, reason: str) -> str:
     )
 
 
+def stuck_rider(project: str, quarter: object) -> str:
+    """To a planner: a submitted report that nobody in the system can approve."""
+    return f"ไม่มีผู้อนุมัติ: {truncate(project, 80)} {format_quarter(quarter)} กรุณากำหนดผู้อนุมัติในข้อมูลหน่วยงาน"  # type: ignore[arg-type]
+
+
 def campaign_rider(title: str, closes_on: date, *, reminder: bool = False) -> str:
     """An evaluation campaign's invitation (or its reminder) as a rider line."""
     lead = "ยังไม่ได้ตอบแบบประเมิน" if reminder else "เชิญตอบแบบประเมิน"

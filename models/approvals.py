@@ -112,7 +112,8 @@ def approvers_for(session: Session, report: ProgressReport, version: ReportVersi
 
 
 def planners_for(session: Session, report: ProgressReport) -> list[Person]:
-    """The planning group that verifies at level 2: planners of the project's area office tree."""
+    """The planning group that verifies at level 2: planners of the project's area office tree (its
+    heads of monitoring included: a head is a planner too)."""
     project = session.get(Project, report.project_id)
     office = session.get(Office, project.office_id) if project else None
     root = office
@@ -124,7 +125,7 @@ def planners_for(session: Session, report: ProgressReport) -> list[Person]:
     people = session.exec(
         select(Person).where(col(Person.office_id).in_(offices), col(Person.active).is_(True))
     )
-    return [p for p in people if p.has_role(Role.PLANNER)]
+    return [p for p in people if p.has_role(Role.PLANNER) or p.has_role(Role.MONITORING_HEAD)]
 
 
 def current_version(session: Session, report: ProgressReport) -> ReportVersion | None:

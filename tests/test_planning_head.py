@@ -322,3 +322,71 @@ def test_the_generated_office_has_one_head_of_monitoring() -> None:
     planning = [row for sheet, row in generate(3, seed=4) if sheet == "people" and "planner" in str(row[4])]
     heads = [row for row in planning if "monitoring_head" in str(row[4]).split(",")]
     assert len(planning) >= 2 and len(heads) == 1
+
+
+# --- a report nobody can approve: told at once, the way the tick reaches the planning group -----------
+
+
+def _stuck_rows(
+    engine: Engine, g: Generated, rules: Rules | None = None
+) -> dict[str, tuple[str, str, str | None]]:
+    """Tell the planning group about one submitted report; recipient → (status, rule, rider)."""
+    from bot.approvals import tell_planning_stuck
+    from models.reports import ProgressReport, ReportVersion
+
+    with Session(engine) as s:
+        version = s.exec(sa.select(ReportVersion).order_by(ReportVersion.id)).scalars().first()  # type: ignore[call-overload]
+        assert version is not None
+        report = s.get(ProgressReport, version.report_id)
+        assert report is not None
+        queued = tell_planning_stuck(s, report, version, ESCALATION_DAY.astimezone(UTC), rules)
+        s.commit()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(_outbox.c.recipients, _outbox.c.status, _outbox.c.rule, _outbox.c.rider).where(
+                _outbox.c.purpose == "approval_stuck"
+            )
+        ).all()
+    assert queued == len(rows)
+    return {row.recipients[0]: (row.status, row.rule, row.rider) for row in rows}
+
+
+def test_a_stuck_report_is_pushed_to_the_head_and_rides_to_the_other_planner(engine: Engine) -> None:
+    g = _office(engine)
+    head, other = (line_user_id(p) for p in g.planner_ids)
+    rows = _stuck_rows(engine, g)
+    assert set(rows) == {head, other}
+    assert rows[head][:2] == ("pending", "approval_stuck") and rows[head][2] is None
+    status, rule, rider = rows[other]
+    assert (status, rule) == ("held", RIDE_ONLY_RULE), "never pushed: it rides on his reply"
+    assert rider is not None and rider.startswith("ไม่มีผู้อนุมัติ: ")
+    with Session(engine) as session:
+        taken = take_riders(session, other, ESCALATION_DAY.astimezone(UTC))
+        session.commit()
+    assert [r for _id, r in taken] == [rider]
+
+
+def test_a_stuck_report_goes_to_every_planner_without_a_head_or_with_push_to_all(engine: Engine) -> None:
+    g = _office(engine, head=False)
+    planners = {line_user_id(p) for p in g.planner_ids}
+    rows = _stuck_rows(engine, g)
+    assert set(rows) == planners and {status for status, _r, _x in rows.values()} == {"pending"}
+
+
+def test_push_to_all_pushes_every_planner_a_stuck_report(engine: Engine) -> None:
+    g = _office(engine)
+    rows = _stuck_rows(engine, g, load_rules().patched({"planning": {"push_to": "all"}}))
+    assert set(rows) == {line_user_id(p) for p in g.planner_ids}
+    assert {status for status, _r, _x in rows.values()} == {"pending"}
+
+
+def test_a_stuck_report_goes_to_the_bound_chat_alone(engine: Engine) -> None:
+    g = _office(engine)
+    group_id = "C" + "d" * 32
+    with Session(engine) as s:
+        s.add(
+            ChatBinding(chat_id=group_id, chat_type="group", office_id=g.planning_id, bound_at=ESCALATION_DAY)
+        )
+        s.commit()
+    rows = _stuck_rows(engine, g)
+    assert set(rows) == {group_id} and rows[group_id][0] == "pending"
