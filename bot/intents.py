@@ -249,7 +249,7 @@ def _prefix_end(cleaned: str, word: str) -> int | None:
     return i
 
 
-_GLUED = frozenset({"ครับผม", "ครับ", "ค่ะ", "ขอรับ", "เจ้าค่ะ"})
+_GLUED = vocabulary.GLUED_PARTICLES
 
 
 def _drop_leading_particles(rest: str) -> str:

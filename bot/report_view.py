@@ -16,6 +16,7 @@ from bot import approvals
 from bot.context import EventContext
 from messages import approvals as card_text
 from messages import report_view as text
+from messages.vocabulary import QUARTER_WORDS
 from models.approvals import decidable_level, pending_for
 from models.org import Person
 from models.overview import area_root, is_director, principals_of
@@ -25,7 +26,7 @@ from models.reports import ProgressReport
 from models.types import Role
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of
 
-_QUARTER = re.compile(r"(?:ไตรมาส|ไตร|q)\s*([1-4])\b|^\s*([1-4])\s*$", re.IGNORECASE)
+_QUARTER = re.compile(rf"(?:{'|'.join(QUARTER_WORDS)})\s*([1-4])\b|^\s*([1-4])\s*$", re.IGNORECASE)
 
 
 def _today(ctx: EventContext) -> date:

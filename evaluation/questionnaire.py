@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from evaluation.conditions import Node, holds
+from messages import diagrams
 
 RATING_VALUES = (5, 4, 3, 2, 1)  # the order the buttons show them; labels in messages/evaluation.py
 MAX_CHOICES = 10  # every choice a quick-reply button, with room for skip, back and cancel
@@ -111,22 +112,19 @@ class Questionnaire:
         entries: list[tuple[str, str]] = [("start", "")]
         for q in self.questions:
             node = f"q_{q.key}"
-            notes = [q.kind.value] + ([] if q.required else ["ข้ามได้"])
+            notes = [q.kind.value] + ([] if q.required else [diagrams.SKIPPABLE])
             lines.append(f'    {node}[/"{_label(q.text)} ({", ".join(notes)})"/]')
             for source, label in entries:
-                lines.append(_edge(source, node, label or (f"ถ้า {q.when}" if q.when else ""), bool(q.when)))
+                lines.append(
+                    _edge(source, node, label or (diagrams.only_if(q.when) if q.when else ""), bool(q.when))
+                )
             if q.when:
-                entries = [(node, ""), *((source, f"ถ้าไม่ใช่ {q.when}") for source, _ in entries)]
+                entries = [(node, ""), *((source, diagrams.unless(q.when)) for source, _ in entries)]
             else:
                 entries = [(node, "")]
-        lines.append('    review{{"ทบทวนคำตอบ"}}')
+        lines.append(diagrams.QUESTIONNAIRE_END[0])
         lines += [_edge(source, "review", label, bool(label)) for source, label in entries]
-        lines += [
-            '    review -- "ส่งคำตอบ" --> done(["ส่งแล้ว (แก้ไขได้จนปิดรับ)"])',
-            '    review -- "แก้ไข" --> edit["ถามข้อที่เลือกอีกครั้ง"] --> review',
-            '    anywhere(("ทุกคำถาม")) -- "ยกเลิก (เก็บคำตอบไว้)" --> paused(["พักไว้"])',
-            '    anywhere -- "ย้อนกลับ" --> back["คำถามก่อนหน้า"]',
-        ]
+        lines += diagrams.QUESTIONNAIRE_END[1:]
         return "\n".join(lines)
 
 

@@ -58,3 +58,9 @@ QUOTE_ONLY_DECISION_WORDS = ("ตกลง", "ok", "okay", "โอเค", "ผ�
 # What separates the reports named in one approval ("อนุมัติ P001, P003 และ P004").
 LIST_SEPARATORS = (",", "และ")
 APPROVAL_SOFTENERS = ("เลย", "ได้", "แล้ว", "ด้วย", "ให้")
+
+# Particles that may be glued straight to the word before them (`อนุมัติครับ`) and still be dropped.
+GLUED_PARTICLES = frozenset({"ครับผม", "ครับ", "ค่ะ", "ขอรับ", "เจ้าค่ะ"})
+
+# Words people type before a quarter's number ("ไตรมาส 2", "ไตร 2", "q2").
+QUARTER_WORDS = ("ไตรมาส", "ไตร", "q")

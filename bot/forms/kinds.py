@@ -14,6 +14,7 @@ from messages import forms as text
 from messages.errors import InputError
 from messages.thai_dates import parse_date
 from messages.thai_numbers import is_percent_unit, normalize_digits, parse_money, parse_number, parse_percent
+from messages.vocabulary import LIST_SEPARATORS
 
 MAX_SHORT_TEXT = 300
 MAX_LONG_TEXT = 3000
@@ -70,7 +71,9 @@ def parse_multi(choices: Sequence[Choice], raw: str) -> list[str]:
     typed = " ".join(normalize_digits(raw).split()).casefold()  # spaces kept: they part the choices
     if not typed:
         raise InputError(text.empty_answer(), text.example_for(Kind.MULTI))
-    parts = [p for p in typed.replace("และ", ",").replace(" ", ",").split(",") if p]
+    for separator in LIST_SEPARATORS:
+        typed = typed.replace(separator, ",")
+    parts = [p for p in typed.replace(" ", ",").split(",") if p]
     picked = [_one(choices, p) for p in parts]
     if len(parts) > 1 and any(c is None for c in picked):
         whole = _one(choices, typed)  # a choice whose label has spaces

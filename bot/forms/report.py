@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.forms.spec import Answers, Choice, Confirm, Field, Form, Item, Kind
 from messages import report_form as txt
 from messages.errors import InputError
+from messages.vocabulary import QUARTER_WORDS
 from models.plan import ReportingPeriod
 from models.reporting import (
     PeriodChoice,
@@ -171,7 +172,9 @@ def period_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
         quarter = FiscalQuarter(p.fiscal_year, p.quarter)
         label = txt.period_label(quarter, p.due_on, p.returned, p.late)
         choices.append(
-            Choice(str(p.period_id), label, (f"{p.quarter}", f"q{p.quarter}", f"ไตรมาส {p.quarter}"))
+            Choice(
+                str(p.period_id), label, (f"{p.quarter}", f"q{p.quarter}", f"{QUARTER_WORDS[0]} {p.quarter}")
+            )
         )
     return choices
 

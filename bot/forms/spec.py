@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from messages import diagrams
+
 
 class Kind(StrEnum):
     CHOICE = "choice"
@@ -155,28 +157,23 @@ class Form:
             node = f"f_{f.name}"
             notes = [f.kind.value]
             if f.is_repeat:
-                notes.append("ซ้ำตามรายการ")
+                notes.append(diagrams.REPEATS)
             if f.optional:
-                notes.append("ข้ามได้")
+                notes.append(diagrams.SKIPPABLE)
             if f.auto_single:
-                notes.append("ตัวเลือกเดียวเลือกให้เอง")
+                notes.append(diagrams.AUTO_SINGLE)
             lines.append(f'    {node}[/"{_label(f.label)} ({", ".join(notes)})"/]')
             for source, label in entries:
-                lines.append(_edge(source, node, label or ("เงื่อนไข" if f.when is not None else "")))
+                lines.append(_edge(source, node, label or (diagrams.CONDITION if f.when is not None else "")))
             if f.is_repeat:
-                lines.append(_edge(node, node, "รายการถัดไป"))
+                lines.append(_edge(node, node, diagrams.NEXT_ITEM))
             if f.when is not None:
-                entries = [(node, "")] + [(source, "ไม่เข้าเงื่อนไข") for source, _ in entries]
+                entries = [(node, "")] + [(source, diagrams.CONDITION_NOT_MET) for source, _ in entries]
             else:
                 entries = [(node, "")]
-        lines.append('    summary{{"สรุปคำตอบ"}}')
+        lines.append(diagrams.FORM_END[0])
         lines += [_edge(source, "summary", label) for source, label in entries]
-        lines += [
-            '    summary -- "ยืนยันส่ง" --> done(["ส่งแล้ว"])',
-            '    summary -- "แก้ไข" --> edit["ถามข้อที่เลือกอีกครั้ง"] --> summary',
-            '    anywhere(("ทุกคำถาม")) -- "ยกเลิก (เก็บร่างไว้)" --> cancelled(["ยกเลิก"])',
-            '    anywhere -- "ย้อนกลับ" --> back["คำถามก่อนหน้า"]',
-        ]
+        lines += diagrams.FORM_END[1:]
         return "\n".join(lines)
 
 
@@ -187,7 +184,7 @@ def _label(text: str) -> str:
 def _edge(source: str, target: str, label: str) -> str:
     if not label:
         return f"    {source} --> {target}"
-    dotted = label in ("เงื่อนไข", "ไม่เข้าเงื่อนไข")
+    dotted = label in (diagrams.CONDITION, diagrams.CONDITION_NOT_MET)
     return f'    {source} {"-.->" if dotted else "-->"}|"{_label(label)}"| {target}'
 
 
