@@ -26,6 +26,7 @@ from evaluation.questionnaire import (
     Questionnaire,
 )
 from messages import evaluation as txt
+from messages import vocabulary
 
 TOP_FIELDS = ("title", "intro", "anonymous", "questions")
 QUESTION_FIELDS = ("key", "kind", "text", "required", "choices", "when", "min", "max", "unit", "max_length")
@@ -157,8 +158,8 @@ def from_dict(data: dict[str, Any]) -> Questionnaire:
 
 # --- checking a Raw tree ----------------------------------------------------------------------------
 
-_TRUE = {"true", "yes", "y", "1", "ใช่", "ต้องตอบ", "จำเป็น", "ไม่ระบุตัวตน"}
-_FALSE = {"false", "no", "n", "0", "ไม่", "ไม่ใช่", "ไม่ต้องตอบ", "ไม่จำเป็น", "ระบุตัวตน", ""}
+_TRUE = vocabulary.SHEET_TRUE
+_FALSE = vocabulary.SHEET_FALSE
 
 
 class _Checker:

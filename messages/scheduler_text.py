@@ -8,8 +8,10 @@ Pure functions; the same voice as the rest of the bot.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 from messages.reminders import ItemKind
+from messages.thai_dates import format_date
 
 __all__ = [
     "SUMMARY_LABELS",
@@ -18,9 +20,13 @@ __all__ = [
     "digest_figures",
     "digest_office_detail",
     "draft_detail",
+    "dry_run_digest_only",
+    "dry_run_heading",
+    "dry_run_unreachable",
     "group_label",
     "late_projects_detail",
     "not_delivered",
+    "planning_on_reply",
     "stuck_detail",
     "unreachable_reason",
 ]
@@ -96,3 +102,18 @@ def unreachable_reason(blocked: bool) -> str:
 
 def budget_figures(used: int, quota: int) -> tuple[tuple[str, int], ...]:
     return (("ใช้ไปแล้ว", used), ("โควตาต่อเดือน", quota), ("ร้อยละ", round(100 * used / quota)))
+
+
+# --- `tidtam remind --dry-run`: what a day's tick would send, for the planning group ---------------------
+
+
+def dry_run_heading(day: date, messages: int) -> str:
+    return f"วันที่ {format_date(day)} ({day.isoformat()}): {messages} ข้อความ"
+
+
+def dry_run_unreachable(people: int) -> str:
+    return f"ไม่ได้ส่ง (ยังไม่ผูก LINE หรือบล็อก): {people} คน"
+
+
+def dry_run_digest_only(used: int, quota: int) -> str:
+    return f"(งบข้อความ: ใช้ไปแล้ว {used}/{quota} จึงส่งเป็นสรุปเท่านั้น)"

@@ -64,3 +64,7 @@ GLUED_PARTICLES = frozenset({"ครับผม", "ครับ", "ค่ะ", 
 
 # Words people type before a quarter's number ("ไตรมาส 2", "ไตร 2", "q2").
 QUARTER_WORDS = ("ไตรมาส", "ไตร", "q")
+
+# Yes and no in a questionnaire's sheet or YAML (its `required` and `anonymous` columns).
+SHEET_TRUE = frozenset({"true", "yes", "y", "1", "ใช่", "ต้องตอบ", "จำเป็น", "ไม่ระบุตัวตน"})
+SHEET_FALSE = frozenset({"false", "no", "n", "0", "ไม่", "ไม่ใช่", "ไม่ต้องตอบ", "ไม่จำเป็น", "ระบุตัวตน", ""})

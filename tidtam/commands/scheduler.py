@@ -25,8 +25,8 @@ def _holder(given: str | None) -> str:
 def print_plan(plan: Plan, campaigns: Sequence[DueMessage] = ()) -> None:
     """One block per recipient: who (code and name), then each item of their message, and what
     evaluation campaigns add to it (folded into the same push)."""
+    from messages import scheduler_text as text
     from messages.reminders import item_text
-    from messages.thai_dates import format_date
 
     extra: dict[int, list[DueMessage]] = {}
     for due in campaigns:
@@ -34,7 +34,7 @@ def print_plan(plan: Plan, campaigns: Sequence[DueMessage] = ()) -> None:
     alone = [ms for p, ms in extra.items() if not any(p in r.person_ids for r in plan.recipients)]
     echo = typer.echo
     total = len(plan.recipients) + len(alone)
-    echo(f"วันที่ {format_date(plan.day)} ({plan.day.isoformat()}): {total} ข้อความ")
+    echo(text.dry_run_heading(plan.day, total))
     blocks = [
         (r.label, r.to, r.items, [m for p in r.person_ids for m in extra.get(p, [])]) for r in plan.recipients
     ]
@@ -51,15 +51,13 @@ def print_plan(plan: Plan, campaigns: Sequence[DueMessage] = ()) -> None:
         for offset, due in enumerate(dues, start=number + 1):
             echo(f"  {offset}. ({due.purpose}) {due.line}")
     if plan.rides:
-        from messages.scheduler_text import planning_on_reply
-
         echo("")
-        echo(planning_on_reply(len(plan.rides)))
+        echo(text.planning_on_reply(len(plan.rides)))
         for r in plan.rides:
             echo(f"  - {r.label}: {', '.join(item.kind.value for item in r.items)}")
     if plan.unreachable:
         echo("")
-        echo(f"ไม่ได้ส่ง (ยังไม่ผูก LINE หรือบล็อก): {len(plan.unreachable)} คน")
+        echo(text.dry_run_unreachable(len(plan.unreachable)))
         for person_id in sorted(plan.unreachable):
             person = plan.people[person_id]
             kinds = ", ".join(item.kind.value for item in plan.unreachable[person_id])
@@ -79,6 +77,7 @@ def register(app: typer.Typer) -> None:
         """Run today's tick now, or (--dry-run) print what a day's tick would send."""
         from sqlmodel import Session
 
+        from messages import scheduler_text as text
         from messages.errors import InputError
         from messages.thai_dates import parse_date
         from models.db import make_engine
@@ -107,7 +106,7 @@ def register(app: typer.Typer) -> None:
                     campaigns = due_messages(session, day)
                 print_plan(plan, campaigns)
                 if digest_only:
-                    typer.echo(f"\n(งบข้อความ: ใช้ไปแล้ว {used}/{setup.monthly_quota} จึงส่งเป็นสรุปเท่านั้น)")
+                    typer.echo("\n" + text.dry_run_digest_only(used, setup.monthly_quota))
                 return
             if day != today:
                 typer.echo("only today's tick can be run for real; use --dry-run for another day", err=True)
