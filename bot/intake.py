@@ -35,7 +35,7 @@ from models.events import pending_events
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 1.0
-COALESCE_SECONDS = 0.003
+COALESCE_SECONDS = 0.010  # after a wake-up, wait for more: at 100/s, two events share a transaction
 READ_LIMIT = 2000  # pending ids read per pass
 MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
 FLOOD_MAX_WAIT = 20.0  # seconds an event may wait in hand before a flood stops holding handling back
