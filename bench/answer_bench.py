@@ -382,6 +382,8 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             TIDTAM_SCHEDULER_ENABLED="false",
             TIDTAM_WORKERS=str(args.workers),
         )
+        if args.worker_priority:
+            env["TIDTAM_WORKER_PRIORITY"] = args.worker_priority
         if args.event_threads:
             env["TIDTAM_EVENT_WORKERS"] = str(args.event_threads)
         if database_url is None:
@@ -499,6 +501,10 @@ def main() -> None:
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     parser.add_argument(
         "--workers", type=int, default=1, help="TIDTAM_WORKERS: the product's worker processes (PostgreSQL)"
+    )
+    parser.add_argument(
+        "--worker-priority",
+        help="TIDTAM_WORKER_PRIORITY (default 10: on a shared machine others' work starves the worker)",
     )
     parser.add_argument(
         "--event-threads", type=int, help="TIDTAM_EVENT_WORKERS: each worker's handling threads"

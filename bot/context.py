@@ -60,6 +60,15 @@ def _shared_calendar(calendar: WorkCalendar) -> WorkCalendar:
     return shared
 
 
+def warm_calendars(today: date) -> None:
+    """Build the plain calendar's years around `today` before the first event needs them (the
+    `holidays` package computes a year in a second or more on a busy machine: the first `สถานะ`
+    after a start would wait for it)."""
+    calendar = _shared_calendar(WorkCalendar())
+    for year in (today.year - 1, today.year, today.year + 1):
+        calendar.is_working_day(date(year, 1, 1))
+
+
 def _deleted(session: Session, row: Conversation) -> bool:
     state = sa.inspect(row)
     return bool(state.deleted or state.was_deleted or row in session.deleted)
