@@ -17,7 +17,7 @@ from bot.media_links import MediaLinks
 from messages.wire import as_dict
 from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits, persistent_conversation
 from models.messaging import Conversation, WebhookEvent
-from models.org import Person
+from models.org import Office, Person
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
 
@@ -125,12 +125,19 @@ class EventContext:
         key = (period_end, office_id, id(self.rules))
         due = memo.get(key)
         if due is None:
-            from scheduler.deadlines import due_date, office_calendar, office_rules
+            from scheduler.deadlines import _area_of, due_date, office_calendar, office_rules
 
+            # Held while the scheduler's functions walk them again (the session's identity map
+            # keeps only what something references): the walk then needs no second SELECT.
+            office = self.session.get(Office, office_id)
+            area = _area_of(self.session, office_id)  # the calendar is the area's (office_calendar)
             rules = office_rules(self.session, self.rules, office_id)
-            due = memo[key] = due_date(
-                period_end, rules, _shared_calendar(office_calendar(self.session, office_id))
-            )
+            calendar = memo.get(("calendar", area.id if area is not None else None))
+            if calendar is None:
+                calendar = _shared_calendar(office_calendar(self.session, office_id))
+                memo[("calendar", area.id if area is not None else None)] = calendar
+            due = memo[key] = due_date(period_end, rules, calendar)
+            del office
         return due  # type: ignore[no-any-return]
 
     def start_conversation(self, form: str, step: str, data: dict[str, Any]) -> Conversation:
