@@ -20,10 +20,10 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -121,7 +121,7 @@ class LineClient:
         if self._wire is not None:
             self._wire.close()
 
-    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Answer:
         """POST `body` as JSON to the Messaging API: the same bytes either way (httpx's encoding)."""
         if self._wire is None:
             return self._api.post(path, json=body, headers=headers)
@@ -278,7 +278,7 @@ class LineClient:
         raise LineApiError(status, error)
 
 
-def _classify(response: httpx.Response, attempt: int, has_retry_key: bool) -> SendResult:
+def _classify(response: Answer, attempt: int, has_retry_key: bool) -> SendResult:
     request_id = response.headers.get("x-line-request-id")
     status = response.status_code
     if response.is_success:
@@ -303,7 +303,7 @@ def _classify(response: httpx.Response, attempt: int, has_retry_key: bool) -> Se
     return SendResult(SendStatus.PERMANENT, (), request_id, status, message, attempt)
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: Answer) -> str:
     try:
         payload = response.json()
     except ValueError:
@@ -317,7 +317,7 @@ def _error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -340,9 +340,43 @@ def _proxied() -> bool:
     )
 
 
+class Answer(Protocol):
+    """What the client reads of an HTTP answer: an `httpx.Response`, or a `_WireAnswer`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def is_success(self) -> bool: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _WireAnswer:
+    """An answer read off a `_Wire` connection (header names in lower case, as the client asks)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
 class _Wire:
     """POSTs to one base URL over HTTP/1.1 keep-alive connections, one per thread (the deliverer's
-    sending threads each keep theirs), answered as `httpx.Response`s and failing with httpx's
+    sending threads each keep theirs), answered as `_WireAnswer`s and failing with httpx's
     exceptions, so `LineClient` classifies and retries them as it does httpx's own."""
 
     _RETRIED_ON_A_FRESH_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -364,7 +398,7 @@ class _Wire:
         self._lock = threading.Lock()
         self._open: set[http.client.HTTPConnection] = set()
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> _WireAnswer:
         for attempt in (1, 2):
             connection, reused = self._connection()
             try:
@@ -389,7 +423,7 @@ class _Wire:
                 raise httpx.NetworkError(type(exc).__name__) from exc
             if raw.will_close:
                 self._drop(connection)
-            return httpx.Response(raw.status, headers=raw.getheaders(), content=content)
+            return _WireAnswer(raw.status, {k.lower(): v for k, v in raw.getheaders()}, content)
         raise AssertionError("unreachable")
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
