@@ -125,6 +125,7 @@ class Run:
     last_answer: float = 0.0
     load_end: float = 0.0
     worker_cpu: float | None = None  # seconds, the product's worker during the run
+    web_cpu: float | None = None  # seconds, the product's web process during the run
 
     @property
     def per_second(self) -> float:
@@ -328,7 +329,13 @@ def collect(emulator: Any, sent: dict[str, float], run: Run, *, settle: float, u
 
 
 def measure(
-    name: str, emulator: Any, users: list[str], url: str, args: argparse.Namespace, workers: list[int]
+    name: str,
+    emulator: Any,
+    users: list[str],
+    url: str,
+    args: argparse.Namespace,
+    workers: list[int],
+    web: int | None = None,
 ) -> Target:
     target = Target(name)
     load = Load(emulator, users, url)
@@ -338,10 +345,13 @@ def measure(
         sent: dict[str, float] = {}
         run = Run(label)
         cpu0 = sum(map(cpu_seconds, workers)) if workers else None
+        web0 = cpu_seconds(web) if web is not None else None
         load.send(args.burst if rate is None else int(rate * args.seconds), run, sent, args, rate)
         collect(emulator, sent, run, settle=args.settle, users=set(users))
         if workers and cpu0 is not None:
             run.worker_cpu = sum(map(cpu_seconds, workers)) - cpu0
+        if web is not None and web0 is not None:
+            run.web_cpu = cpu_seconds(web) - web0
         target.runs.append(run)
         time.sleep(1.0)  # let the previous run's stragglers finish
     return target
@@ -372,6 +382,10 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             TIDTAM_SCHEDULER_ENABLED="false",
             TIDTAM_WORKERS=str(args.workers),
         )
+        if args.worker_priority:
+            env["TIDTAM_WORKER_PRIORITY"] = args.worker_priority
+        if args.event_threads:
+            env["TIDTAM_EVENT_WORKERS"] = str(args.event_threads)
         if database_url is None:
             app = workdir / "echo_app.py"
             app.write_text(ECHO_APP, encoding="utf-8")
@@ -390,14 +404,39 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             command = [sys.executable, "-m", "tidtam.cli", "serve", "--port", str(port), "--no-migrate"]
         with serving(command, env, port, workdir / f"{name}.log", workdir) as pid:
             time.sleep(1.0)  # the product's worker starts beside it
+            if database_url is not None:
+                # Until its first heartbeat the worker is still importing and starting: that CPU is
+                # not the burst's (on a loaded machine it is seconds, and it was counted in it).
+                wait_until_ready(port)
             workers = children(pid) if database_url is not None else []
-            with profiling(next(iter(workers), None), args.py_spy, f"worker-{name}"):
-                target = measure(name, emulator, users, f"http://127.0.0.1:{port}/callback", args, workers)
+            web = pid if database_url is not None else None
+            spy_web = web if args.py_spy else None
+            with (
+                profiling(next(iter(workers), None), args.py_spy, f"worker-{name}", gil=args.gil),
+                profiling(spy_web, args.py_spy, f"web-{name}", gil=args.gil),
+            ):
+                url = f"http://127.0.0.1:{port}/callback"
+                target = measure(name, emulator, users, url, args, workers, web)
         if emulator.violations:
             target.error = (
                 f"LINE would refuse {len(emulator.violations)} requests: {emulator.violations[0][:160]}"
             )
     return target
+
+
+def wait_until_ready(port: int, seconds: float = 120.0) -> None:
+    """Wait for `/readyz` to answer 200: the worker has started and recorded its heartbeat."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the product's worker did not become ready")
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -419,7 +458,7 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
     )
     header = (
         f"{'target':<18}{'run':>8}{'answered/s':>12}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'tail s':>8}{'lost':>6}{'late':>6}{'dup':>5}{'worker ms/ev':>14}"
+        f"{'tail s':>8}{'lost':>6}{'late':>6}{'dup':>5}{'worker ms/ev':>14}{'web ms/ev':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -435,12 +474,13 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
             )
             handled = run.answered + run.late  # every event answered, by reply or (late) by push
             cpu = f"{run.worker_cpu / handled * 1000:.2f}" if run.worker_cpu and handled else "-"
+            web_cpu = f"{run.web_cpu / run.sent * 1000:.2f}" if run.web_cpu and run.sent else "-"
             print(
                 f"{target.name:<18}{run.label:>8}{run.per_second:>12,.0f}"
                 f"{(f'{ratio:.2f}x' if ratio == ratio else '-'):>9}"
                 f"{_ms(percentile(run.latencies, 0.5)):>9}{_ms(percentile(run.latencies, 0.99)):>9}"
                 f"{_ms(max(run.latencies, default=float('nan'))):>9}{run.tail:>8.1f}{run.lost:>6}{run.late:>6}"
-                f"{run.duplicated:>5}{cpu:>14}"
+                f"{run.duplicated:>5}{cpu:>14}{web_cpu:>11}"
             )
         if target.error:
             print(f"{'':<18} {target.error}")
@@ -462,6 +502,13 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="TIDTAM_WORKERS: the product's worker processes (PostgreSQL)"
     )
+    parser.add_argument(
+        "--worker-priority",
+        help="TIDTAM_WORKER_PRIORITY (default 10: on a shared machine others' work starves the worker)",
+    )
+    parser.add_argument(
+        "--event-threads", type=int, help="TIDTAM_EVENT_WORKERS: each worker's handling threads"
+    )
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # a generator process
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 250.0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each open-loop run")
@@ -471,7 +518,12 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-echo", action="store_true")
     parser.add_argument(
-        "--py-spy", metavar="DIR", help="record the product's worker with py-spy (collapsed stacks)"
+        "--py-spy",
+        metavar="DIR",
+        help="record the product's worker and web process with py-spy (collapsed stacks)",
+    )
+    parser.add_argument(
+        "--gil", action="store_true", help="py-spy samples only the thread holding the GIL (CPU)"
     )
     args = parser.parse_args()
     if args.generate:

@@ -100,6 +100,7 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
     from models.db import make_engine
     from models.events import EventStore, incoming_from_raw, pending_events
     from scheduler.clock import SystemClock
+    from scheduler.service import configured_rules
     from tidtam import migrate
     from tidtam.settings import Settings
 
@@ -118,7 +119,13 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
     )  # fmt: skip
     deliverer = Deliverer(engine, line, clock.now, "bench", senders=args.senders)
     processor = EventProcessor(
-        engine, echo if noop else handle_event, deliverer=deliverer, line=line, now=clock.now, tz=settings.tz
+        engine,
+        echo if noop else handle_event,
+        deliverer=deliverer,
+        line=line,
+        now=clock.now,
+        tz=settings.tz,
+        rules=configured_rules(settings),  # as the service's (tidtam/service.py): real deadlines
     )
     steps = dict.fromkeys(users, 0)
     raws = []

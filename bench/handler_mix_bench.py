@@ -84,6 +84,7 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     from models.db import make_engine
     from models.messaging import WebhookEvent
     from scheduler.clock import SystemClock
+    from scheduler.service import configured_rules
     from tidtam import migrate
     from tidtam.settings import Settings
 
@@ -92,6 +93,7 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     engine = make_engine(url, pool_pre_ping=False)
     clock = SystemClock()
+    rules = configured_rules(settings)
     if args.rich_menus:
         _set_up_rich_menus(engine, clock.now())
     line = _Line()
@@ -127,8 +129,9 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
                 event_type="message", payload=payload, received_at=now,
             )  # fmt: skip
             ctx = EventContext(
-                session=session, row=row, raw=raw, event=event, now=now, tz=settings.tz, line=line
-            )
+                session=session, row=row, raw=raw, event=event, now=now, tz=settings.tz, line=line,
+                rules=rules,  # as the service's (tidtam/service.py): deadlines as reminders compute them
+            )  # fmt: skip
             issued_now.clear()
             before, cpu0 = statements[0], time.thread_time()
             if profile is not None and n >= args.warmup:

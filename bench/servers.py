@@ -92,9 +92,12 @@ def serving(command: list[str], env: dict[str, str], port: int, log_path: Path, 
 
 
 @contextmanager
-def profiling(pid: int | None, folder: str | None, name: str, rate: int = 250) -> Iterator[None]:
+def profiling(
+    pid: int | None, folder: str | None, name: str, rate: int = 250, *, gil: bool = False
+) -> Iterator[None]:
     """py-spy records process `pid` into `folder/<name>.txt` (raw collapsed stacks, a bench's
-    `--py-spy DIR`) while the block runs; nothing without a pid or a folder."""
+    `--py-spy DIR`) while the block runs; nothing without a pid or a folder. With `gil`, only the
+    thread holding the interpreter lock is sampled: where the CPU goes, not where threads wait."""
     if pid is None or folder is None:
         yield
         return
@@ -113,6 +116,7 @@ def profiling(pid: int | None, folder: str | None, name: str, rate: int = 250) -
             "--rate",
             str(rate),
             "--nonblocking",
+            *(["--gil"] if gil else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -35,7 +35,7 @@ from models.events import pending_events
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 1.0
-COALESCE_SECONDS = 0.003
+COALESCE_SECONDS = 0.010  # after a wake-up, wait for more: at 100/s, two events share a transaction
 READ_LIMIT = 2000  # pending ids read per pass
 MAX_QUEUED = 20_000  # ids held in memory before quick passes pause
 FLOOD_MAX_WAIT = 20.0  # seconds an event may wait in hand before a flood stops holding handling back
@@ -255,12 +255,18 @@ class EventIntake:
                 insort(self._queued.setdefault(source_key, []), event_id)
             if self.flood_rate:
                 self.gauge.observe(now, fresh)
+            # Hand sources only to workers that are free: the rest wait here, where a busy worker
+            # takes them into its batch between rounds (`_top_up`), so under load each transaction
+            # handles many people's events instead of every thread taking one event at a time.
+            free = self.workers - self._active
             for source_key in list(self._queued):
+                if len(ready) >= free * MAX_BATCH:
+                    break
                 if source_key not in self._in_flight:
                     self._in_flight.add(source_key)
                     ready.append((source_key, self._queued.pop(source_key)))
-            # Spread the sources over the workers, in batches of up to MAX_BATCH sources.
-            size = min(MAX_BATCH, max(1, -(-len(ready) // self.workers)))
+            # Spread the sources over the free workers, in batches of up to MAX_BATCH sources.
+            size = min(MAX_BATCH, max(1, -(-len(ready) // max(1, free))))
             batches = [dict(ready[start : start + size]) for start in range(0, len(ready), size)]
             self._active += len(batches)
         assert self._crew is not None
@@ -288,10 +294,26 @@ class EventIntake:
             )
             self._crew.hold(flood)
 
+    def _top_up(self, sources: dict[str, list[int]]) -> None:
+        """Fill a batch up to MAX_BATCH sources with queued sources no worker is on (under the lock)."""
+        room = MAX_BATCH - len(sources)
+        if room <= 0 or not self._queued:
+            return
+        taken: list[str] = []
+        for source_key in self._queued:
+            if source_key not in self._in_flight:
+                taken.append(source_key)
+                if len(taken) >= room:
+                    break
+        for source_key in taken:
+            self._in_flight.add(source_key)
+            sources[source_key] = self._queued.pop(source_key)
+
     def _process_sources(self, sources: dict[str, list[int]]) -> None:
         """Handle the events of a batch of sources, in rounds: each round hands the processor the
         next event of every source in the batch (one transaction), so each source's events are
-        handled in order; a source's events queued meanwhile join it. A source leaves the batch
+        handled in order; a source's events queued meanwhile join it, and so do queued sources no
+        worker is on, up to MAX_BATCH (`_top_up`). A source leaves the batch
         once it has nothing left, or when its next event must wait (another replica holds the
         source, or a failed attempt waits for its retry: the periodic sweep finds those again)."""
         handled_any = False
@@ -304,6 +326,7 @@ class EventIntake:
                         if not sources[source_key]:
                             del sources[source_key]
                             self._in_flight.discard(source_key)
+                    self._top_up(sources)
                 if not sources or not self._crew.wait_while_held():
                     break  # done, or stopping
                 batch = [(ids[0], source_key) for source_key, ids in sources.items()]

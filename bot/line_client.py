@@ -12,13 +12,19 @@ accepted it, so it counts as sent; any other 4xx is permanent and reported with 
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
+import os
 import random
+import ssl
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -104,10 +110,22 @@ class LineClient:
             base_url=data_api_base_url, headers=headers, timeout=timeout, limits=limits, transport=transport
         )
         self.retry = retry or RetryPolicy()
+        # The sends and the loading animation, a request or two per answered event, go over plain
+        # keep-alive HTTP/1.1 connections (`_Wire`): httpx's request machinery cost three times the
+        # CPU of the request itself. A test's or a simulation's transport, or a proxy, keeps httpx.
+        self._wire = _Wire(api_base_url, headers, timeout) if transport is None and not _proxied() else None
 
     def close(self) -> None:
         self._api.close()
         self._data.close()
+        if self._wire is not None:
+            self._wire.close()
+
+    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Answer:
+        """POST `body` as JSON to the Messaging API: the same bytes either way (httpx's encoding)."""
+        if self._wire is None:
+            return self._api.post(path, json=body, headers=headers)
+        return self._wire.post(path, _json_bytes(body), headers)
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -130,7 +148,7 @@ class LineClient:
         last: SendResult | None = None
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                response = self._api.post(path, json=body, headers=headers)
+                response = self._post(path, body, headers)
             except httpx.TimeoutException:
                 last = SendResult(SendStatus.TRANSIENT, error="timeout", attempts=attempt)
                 retry_after = None
@@ -160,8 +178,8 @@ class LineClient:
         """Start the loading animation in a one-on-one chat; best effort, never raises."""
         seconds = max(5, min(60, 5 * round(seconds / 5)))
         try:
-            response = self._api.post(
-                "/v2/bot/chat/loading/start", json={"chatId": chat_id, "loadingSeconds": seconds}
+            response = self._post(
+                "/v2/bot/chat/loading/start", {"chatId": chat_id, "loadingSeconds": seconds}, {}
             )
         except httpx.HTTPError:
             return False
@@ -260,7 +278,7 @@ class LineClient:
         raise LineApiError(status, error)
 
 
-def _classify(response: httpx.Response, attempt: int, has_retry_key: bool) -> SendResult:
+def _classify(response: Answer, attempt: int, has_retry_key: bool) -> SendResult:
     request_id = response.headers.get("x-line-request-id")
     status = response.status_code
     if response.is_success:
@@ -285,7 +303,7 @@ def _classify(response: httpx.Response, attempt: int, has_retry_key: bool) -> Se
     return SendResult(SendStatus.PERMANENT, (), request_id, status, message, attempt)
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: Answer) -> str:
     try:
         payload = response.json()
     except ValueError:
@@ -299,7 +317,7 @@ def _error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -307,3 +325,131 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def _json_bytes(body: Any) -> bytes:
+    """A JSON body exactly as httpx encodes `json=` (compact, UTF-8, no NaN)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _proxied() -> bool:
+    """Whether the environment names an HTTP proxy (which httpx honours and `_Wire` does not)."""
+    return any(
+        os.environ.get(name)
+        for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+    )
+
+
+class Answer(Protocol):
+    """What the client reads of an HTTP answer: an `httpx.Response`, or a `_WireAnswer`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def is_success(self) -> bool: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _WireAnswer:
+    """An answer read off a `_Wire` connection (header names in lower case, as the client asks)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class _Wire:
+    """POSTs to one base URL over HTTP/1.1 keep-alive connections, one per thread (the deliverer's
+    sending threads each keep theirs), answered as `_WireAnswer`s and failing with httpx's
+    exceptions, so `LineClient` classifies and retries them as it does httpx's own."""
+
+    _RETRIED_ON_A_FRESH_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout: float) -> None:
+        url = urlsplit(base_url)
+        self._https = url.scheme == "https"
+        self._host = url.hostname or "localhost"
+        self._port = url.port or (443 if self._https else 80)
+        self._prefix = url.path.rstrip("/")
+        self._headers = {**headers, "Content-Type": "application/json"}
+        self._timeout = timeout
+        self._ssl: ssl.SSLContext | None = None
+        if self._https:
+            import certifi  # httpx's own CA bundle
+
+            self._ssl = ssl.create_default_context(cafile=certifi.where())
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[http.client.HTTPConnection] = set()
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> _WireAnswer:
+        for attempt in (1, 2):
+            connection, reused = self._connection()
+            try:
+                connection.request(
+                    "POST", self._prefix + path, body=body, headers={**self._headers, **headers}
+                )
+                raw = connection.getresponse()
+                content = raw.read()
+            except self._RETRIED_ON_A_FRESH_CONNECTION as exc:
+                self._drop(connection)
+                if reused and attempt == 1:
+                    continue  # the server closed the idle connection before reading this request
+                raise httpx.RemoteProtocolError(type(exc).__name__) from exc
+            except TimeoutError as exc:
+                self._drop(connection)
+                raise httpx.ReadTimeout("timed out") from exc
+            except ConnectionRefusedError as exc:
+                self._drop(connection)
+                raise httpx.ConnectError(type(exc).__name__) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop(connection)
+                raise httpx.NetworkError(type(exc).__name__) from exc
+            if raw.will_close:
+                self._drop(connection)
+            return _WireAnswer(raw.status, {k.lower(): v for k, v in raw.getheaders()}, content)
+        raise AssertionError("unreachable")
+
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection, True
+        if self._https:
+            connection = http.client.HTTPSConnection(
+                self._host, self._port, timeout=self._timeout, context=self._ssl
+            )
+        else:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        self._local.connection = connection
+        with self._lock:
+            self._open.add(connection)
+        return connection, False
+
+    def _drop(self, connection: http.client.HTTPConnection) -> None:
+        connection.close()
+        if getattr(self._local, "connection", None) is connection:
+            self._local.connection = None
+        with self._lock:
+            self._open.discard(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._open = list(self._open), set()
+        for connection in connections:
+            connection.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from models.db import sqlite_write_lock
 from models.messaging import WebhookEvent
@@ -290,6 +290,15 @@ _PG_CLAIM = sa.text(
 ).columns(*_CLAIMED_COLUMNS, sa.column("held", sa.Boolean), sa.column("clear", sa.Boolean))
 
 
+_PENDING_ALL = (
+    sa.select(_EVENTS.c.id, _EVENTS.c.source_key)
+    .where(_EVENTS.c.status == EventStatus.PENDING.value)
+    .order_by(_EVENTS.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_PENDING_ABOVE = _PENDING_ALL.where(_EVENTS.c.id > sa.bindparam("above"))
+
+
 @dataclass(slots=True)
 class ClaimedEvent:
     """A pending event claimed for handling (`claim_events`): the `WebhookEvent` row's columns a
@@ -317,14 +326,10 @@ class Unclaimed(enum.Enum):
 def pending_events(engine: Engine, *, above: int | None, limit: int) -> list[tuple[int, str]]:
     """(id, source key) of pending events in arrival order: those with an id above `above` (a quick
     pass), or every one (None: a full pass), at most `limit`."""
-    statement = select(col(WebhookEvent.id), col(WebhookEvent.source_key)).where(
-        col(WebhookEvent.status) == EventStatus.PENDING
-    )
-    if above is not None:
-        statement = statement.where(col(WebhookEvent.id) > above)
-    statement = statement.order_by(col(WebhookEvent.id)).limit(limit)
-    with Session(engine) as session:
-        return [(int(event_id), str(source_key)) for event_id, source_key in session.exec(statement)]
+    statement = _PENDING_ALL if above is None else _PENDING_ABOVE
+    with engine.connect() as conn:  # the intake's pass runs at every wake-up: no ORM session
+        rows = conn.execute(statement, {"above": above or 0, "limit": limit}).all()
+    return [(int(event_id), str(source_key)) for event_id, source_key in rows]
 
 
 def claim_events(

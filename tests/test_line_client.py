@@ -267,3 +267,64 @@ def test_profile_of_something_that_is_not_a_user_id_is_never_requested(fake_line
     with pytest.raises(LineApiError):
         client.get_profile(user_id)
     assert fake_line.requests == []
+
+
+def test_the_plain_connection_sends_the_same_bytes_and_headers_as_httpx() -> None:
+    """The sends go over `_Wire` (plain keep-alive HTTP/1.1) unless a transport is given: the body
+    is byte for byte what httpx sends, and so are the headers LINE reads."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    seen: list[tuple[str, bytes, dict[str, str]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.path, body, {k.lower(): v for k, v in self.headers.items()}))
+            answer = b'{"sentMessages":[{"id":"461230966842064897","quoteToken":"q"}]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    messages = [TEXT, {"type": "text", "text": 'อนุมัติ "P001" ✓\n\\ 😀'}, STICKER]
+    try:
+        for transport in (None, httpx.HTTPTransport()):
+            client = LineClient(
+                access_token="tok", api_base_url=base, data_api_base_url=base, transport=transport
+            )
+            assert (client._wire is None) == (transport is not None)
+            try:
+                assert client.push("U" + "0" * 32, messages, retry_key="k-1").status is SendStatus.SENT
+                reply = client.reply("t" * 32, messages)
+                assert reply.status is SendStatus.SENT and reply.sent_messages[0].quote_token == "q"
+                assert client.show_loading("U" + "0" * 32, 5)
+            finally:
+                client.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(seen) == 6
+    for (path, body, headers), (path2, body2, headers2) in zip(seen[:3], seen[3:], strict=True):
+        assert path == path2 and body == body2
+        for name in (
+            "authorization",
+            "content-type",
+            "content-length",
+            "user-agent",
+            "x-line-retry-key",
+            "host",
+        ):
+            assert headers.get(name) == headers2.get(name), name
+    assert b"\\u" not in seen[0][1] and "อนุมัติ".encode() in seen[0][1]  # UTF-8, not escaped

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from bot.context import warm_calendars
 from bot.intake import FLOOD_WAKE_PAUSE
 from models import health
 from models.db import make_engine
@@ -128,6 +129,7 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    warm_calendars(clock.now().date())  # the deadlines the first answers tell
     settle_heap()
     processor.start()
     holder = f"{socket.gethostname()}:{os.getpid()}"[-64:]
