@@ -51,7 +51,7 @@ _MAX_CALENDARS = 256
 def _shared_calendar(calendar: WorkCalendar) -> WorkCalendar:
     """The process's calendar made of the same holidays as `calendar` (a fresh one builds each year
     from the `holidays` package again); what it is made of is read from it, not assumed."""
-    key = (calendar._categories, tuple(sorted(calendar._added.items())), calendar._removed)
+    key = calendar.identity
     shared = _CALENDARS.get(key)
     if shared is None:
         if len(_CALENDARS) >= _MAX_CALENDARS:
@@ -125,12 +125,12 @@ class EventContext:
         key = (period_end, office_id, id(self.rules))
         due = memo.get(key)
         if due is None:
-            from scheduler.deadlines import _area_of, due_date, office_calendar, office_rules
+            from scheduler.deadlines import area_of, due_date, office_calendar, office_rules
 
             # Held while the scheduler's functions walk them again (the session's identity map
             # keeps only what something references): the walk then needs no second SELECT.
             office = self.session.get(Office, office_id)
-            area = _area_of(self.session, office_id)  # the calendar is the area's (office_calendar)
+            area = area_of(self.session, office_id)  # the calendar is the area's (office_calendar)
             rules = office_rules(self.session, self.rules, office_id)
             calendar = memo.get(("calendar", area.id if area is not None else None))
             if calendar is None:

@@ -26,7 +26,9 @@ def due_date(period_end: date, rules: Rules, cal: WorkCalendar) -> date:
     return due
 
 
-def _area_of(session: Session, office_id: int) -> Office | None:
+def area_of(session: Session, office_id: int) -> Office | None:
+    """The area office an office belongs to: itself for an area office, else its nearest ancestor
+    marked one (the top of its tree when none is); None for an unknown office."""
     office = session.get(Office, office_id)
     seen = 0
     while office is not None and office.parent_id is not None and office.kind != "area_office" and seen < 50:
@@ -36,7 +38,7 @@ def _area_of(session: Session, office_id: int) -> Office | None:
 
 def office_rules(session: Session, base: Rules, office_id: int) -> Rules:
     """`base` with the area office's overrides, then the office's own (as the planner applies them)."""
-    area = _area_of(session, office_id)
+    area = area_of(session, office_id)
     rules = base
     if area is not None:
         rules = rules.patched((area.settings or {}).get("rules"), f"office {area.code} rules")
@@ -48,7 +50,7 @@ def office_rules(session: Session, base: Rules, office_id: int) -> Rules:
 
 def office_calendar(session: Session, office_id: int) -> WorkCalendar:
     """Thai public holidays with the days off (and working days) every office and this area declared."""
-    area = _area_of(session, office_id)
+    area = area_of(session, office_id)
     wanted = [None] if area is None else [None, area.id]
     rows = session.exec(
         select(OfficeHoliday).where(

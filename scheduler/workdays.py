@@ -69,6 +69,12 @@ class WorkCalendar:
         self._removed: frozenset[date] = frozenset(removed)
         self._years: dict[int, _Year] = {}
 
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What the calendar is made of: two calendars with the same identity give the same days
+        (a process can share one, whose years are built once: ``bot.context``)."""
+        return (self._categories, tuple(sorted(self._added.items())), self._removed)
+
     def _year(self, year: int) -> _Year:
         cached = self._years.get(year)
         if cached is None:
