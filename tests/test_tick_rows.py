@@ -6,6 +6,7 @@ stores tuple rows with constants as it stores dict rows, on both backends."""
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -21,8 +22,8 @@ from sqlalchemy.engine import Engine
 
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
-from models import OutboxMessage
-from models.outbox import insert_rows, json_text, retry_keys
+from models import OutboxMessage, outbox
+from models.outbox import insert_built_rows, insert_rows, json_text, retry_keys
 from scheduler import tick
 from scheduler.budget import Held, Push, spend
 from scheduler.planner import Recipient
@@ -199,3 +200,53 @@ def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> No
     assert folded["messages"][-1]["text"] == 'ส่ง "คืน" \\ แก้ไข'  # so do quotes and a backslash
     assert folded["not_before"] == NOT_BEFORE and folded["created_at"] == NOW
     assert folded["status"] == "pending" and folded["rule"] == "daily" and folded["reply_token"] is None
+
+
+def _stored(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(sa.select(_outbox).order_by(_outbox.c.id))]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="rows are built in forked workers only where fork exists")
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_rows_built_in_forked_workers_are_stored_as_rows_built_here(
+    engine: Engine, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`insert_built_rows` with workers stores exactly the rows the tick's generator gives, in its
+    order (same retry keys given, so every column is compared), on both backends; and a worker that
+    dies halfway leaves its rows to this process, which stores the same rows."""
+    monkeypatch.setattr(outbox._SqliteWriter, "chunk", 50)  # several chunks per worker
+    monkeypatch.setattr(outbox._CopyWriter, "chunk", 50)
+    rules = load_rules()
+    rules = replace(rules, riding=replace(rules.riding, reminders_wait_hours=2))
+    own = [_item(ItemKind.REPORT_DUE, "q1", f"P{n}") for n in range(600)]
+    pushes = _pushes() + [
+        Push(Recipient(f"p{5000 + n}", f"U{5000 + n}", "T", (item,), (5000 + n,)))
+        for n, item in enumerate(own)
+    ]
+    jobs = tick._row_jobs(pushes)
+    keys = sorted(str(uuid.uuid4()) for _ in jobs)
+    build = tick._RowBuilder(DAY, rules)
+    constants = tick._constants(NOW, NOT_BEFORE)
+    with engine.begin() as conn:
+        insert_rows(conn, map(build, jobs, keys), columns=DAILY_COLUMNS, constants=constants)
+    here = _stored(engine)
+    parent = os.getpid()
+
+    def dies_in_worker(job: Any, key: str) -> tuple[Any, ...]:
+        if os.getpid() != parent and key == keys[-3]:
+            os._exit(3)  # the last worker dies after sending some of its rows
+        return build(job, key)
+
+    for builder in (build, dies_in_worker):
+        with engine.begin() as conn:
+            conn.execute(sa.delete(_outbox))
+            count = insert_built_rows(
+                conn, jobs, keys, builder, columns=DAILY_COLUMNS, constants=constants, workers=workers
+            )
+        assert count == len(jobs) == len(here) > 500
+        there = _stored(engine)
+        assert [{k: v for k, v in row.items() if k != "id"} for row in there] == [
+            {k: v for k, v in row.items() if k != "id"} for row in here
+        ]
+        assert [row["retry_key"] for row in there] == keys
