@@ -549,8 +549,48 @@ def build_workers(rows: int) -> int:
     return 1 if rows >= _FORK_FROM_ROWS and hasattr(os, "fork") else 0
 
 
-_FORK_FROM_ROWS = 5000
+BIG_WRITE = 5000  # rows: from here on a write is big (`build_workers`, `checkpoint_later`)
+_FORK_FROM_ROWS = BIG_WRITE
 _FRAME = struct.Struct("<Q")
+
+
+@contextmanager
+def checkpoint_later(conn: Connection) -> Iterator[Callable[[], None]]:
+    """Around a transaction on ``conn``: the function it gives, called in the transaction of a big
+    write, moves SQLite's WAL checkpoint off the commit. Such a commit leaves the write-ahead log
+    past its limit, and SQLite then copies every page the day's rows filled into the database file
+    (and syncs it) on the committing thread before the commit returns; here that copy runs on a
+    thread of its own once the transaction is committed (a passive checkpoint: readers and writers
+    go on meanwhile, and the rows are committed either way). The connection gets its own
+    checkpoint limit back before it returns to the pool. Nothing changes on PostgreSQL."""
+    raw: Any = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    previous: list[int] = []
+
+    def defer() -> None:
+        if raw is not None and not previous:
+            previous.append(int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]))
+            raw.execute("PRAGMA wal_autocheckpoint=0")
+
+    committed = False
+    try:
+        yield defer
+        committed = True
+    finally:
+        if previous:
+            raw.execute(f"PRAGMA wal_autocheckpoint={previous[0]}")
+            if committed:
+                engine = conn.engine
+                threading.Thread(
+                    target=_checkpoint, args=(engine,), name="wal-checkpoint", daemon=True
+                ).start()
+
+
+def _checkpoint(engine: sa.Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    except Exception:  # the next commit past the limit checkpoints anyway
+        log.exception("WAL checkpoint after the tick's write failed")
 
 
 def _fork_builder(

@@ -39,9 +39,11 @@ from messages.riders import daily_rider, one_push
 from messages.scheduler_text import budget_figures
 from models import Lease, OutboxMessage, SchedulerRun
 from models.outbox import (
+    BIG_WRITE,
     NEVER,
     RIDE_ONLY_RULE,
     build_workers,
+    checkpoint_later,
     expire_rides,
     held_rows,
     insert_built_rows,
@@ -303,7 +305,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
         if reading is not None:
             summary["line_quota"] = {"limit": reading.limit, "used": reading.used}
         try:
-            with engine.begin() as conn:
+            with engine.connect() as conn, checkpoint_later(conn) as defer_checkpoint, conn.begin():
                 expire_rides(conn)
                 held = [Held.of(row) for row in held_rows(conn)]
                 room, forecast = _room(conn, day, setup, used, reading, plan)
@@ -353,6 +355,8 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                 push_at = _push_at(not_before, setup)
                 with gc_paused():
                     jobs = _row_jobs(spending.pushes)
+                    if len(jobs) >= BIG_WRITE:
+                        defer_checkpoint()
                     result.recipients = sum(map(_recipients_of, jobs))
                     result.rows = insert_built_rows(
                         conn,
