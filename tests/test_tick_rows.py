@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Engine
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from models import OutboxMessage, outbox
-from models.outbox import insert_built_rows, insert_rows, json_text, retry_keys
+from models.outbox import checkpoint_later, insert_built_rows, insert_rows, json_text, retry_keys
 from scheduler import tick
 from scheduler.budget import Held, Push, spend
 from scheduler.planner import Recipient
@@ -250,3 +251,45 @@ def test_rows_built_in_forked_workers_are_stored_as_rows_built_here(
             {k: v for k, v in row.items() if k != "id"} for row in here
         ]
         assert [row["retry_key"] for row in there] == keys
+
+
+def test_a_big_write_checkpoints_after_its_commit_on_a_thread(engine: Engine) -> None:
+    """`checkpoint_later`: in a transaction that defers it, SQLite's automatic checkpoint is off;
+    once committed the connection has its own limit back and a thread checkpoints the log; a
+    transaction that fails gets its limit back and starts no checkpoint. PostgreSQL: nothing."""
+    rules = load_rules()
+    pushes = _pushes()
+    rows = [values for values, _n in tick._outbox_rows(pushes, DAY, NOW, NOT_BEFORE, rules)]
+    constants = tick._constants(NOW, NOT_BEFORE)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def limit(conn: sa.Connection) -> int:
+        return int(conn.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0])  # type: ignore[union-attr]
+
+    def checkpointers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "wal-checkpoint"]
+
+    with engine.connect() as conn:
+        before = limit(conn) if sqlite else 0
+        with pytest.raises(Exception, match="dedupe_key"), checkpoint_later(conn) as defer, conn.begin():
+            defer()
+            if sqlite:
+                assert limit(conn) == 0
+            insert_rows(conn, rows + rows[:1], columns=DAILY_COLUMNS, constants=constants)  # a duplicate
+        assert not checkpointers()
+        if sqlite:
+            assert limit(conn) == before
+        with checkpoint_later(conn) as defer, conn.begin():
+            defer()
+            insert_rows(conn, rows, columns=DAILY_COLUMNS, constants=constants)
+        if sqlite:
+            assert limit(conn) == before > 0
+            for thread in checkpointers():
+                thread.join(30)
+            busy, frames, done = conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchone()
+            assert busy == 0 and frames == done  # the thread left nothing to copy
+        else:
+            assert not checkpointers()
+    assert len(_stored(engine)) == len(rows)
