@@ -278,6 +278,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
     day = day or now.astimezone(setup.tz).date()
     if not acquire_lease(engine, "tick", setup.holder, now, TICK_LEASE):
         return TickResult(day, ran=False, reason="another replica holds the tick lease")
+    released = False
     try:
         with engine.connect() as conn:
             exists = conn.execute(sa.select(_run.c.id).where(_run.c.job == job, _run.c.run_on == day)).first()
@@ -367,6 +368,12 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                         constants=_constants(now, push_at),
                         workers=build_workers(len(jobs)),
                     )
+                # The lease goes with the day's commit: a commit of its own after a big write would
+                # run the WAL checkpoint that `checkpoint_later` leaves to its thread.
+                conn.execute(
+                    sa.delete(_lease).where(_lease.c.name == "tick", _lease.c.holder == setup.holder)
+                )
+            released = True
         except IntegrityError:
             log.info("tick for %s already queued by another replica", day)
             return TickResult(day, ran=False, reason="already ran")
@@ -382,7 +389,8 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
         )
         return result
     finally:
-        release_lease(engine, "tick", setup.holder)
+        if not released:
+            release_lease(engine, "tick", setup.holder)
 
 
 def _hold_back(
