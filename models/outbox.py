@@ -68,6 +68,22 @@ def retry_keys() -> Iterator[str]:
             yield str(uuid.UUID(bytes=block[start : start + 16], version=4))
 
 
+_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))  # a UUID's 7th byte: version 4
+_VARIANT_RFC = bytes((b & 0x3F) | 0x80 for b in range(256))  # its 9th: the RFC 4122 variant
+
+
+def sorted_retry_keys(count: int) -> list[str]:
+    """``count`` fresh random (version 4) UUIDs in ascending order, as `retry_keys` would give them
+    and then sorted, formatted from the random bytes directly (`uuid.UUID` costs microseconds a key,
+    and a big tick needs one per row): the version nibble set to 4 and the variant bits to 10."""
+    block = bytearray(os.urandom(16 * count))
+    block[6::16] = block[6::16].translate(_VERSION_4)
+    block[8::16] = block[8::16].translate(_VARIANT_RFC)
+    text = block.hex()
+    hexed = sorted([text[start : start + 32] for start in range(0, len(text), 32)])
+    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in hexed]
+
+
 def recipients_counted(kind: str, recipients: Sequence[str]) -> int:
     """Messages LINE counts against the quota for a row (one per recipient; a reply is free). A group's
     members are counted by LINE, not here: a group push counts one in our own tally."""

@@ -26,7 +26,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +52,7 @@ from models.outbox import (
     mark_merged,
     messaged_between,
     retry_keys,
+    sorted_retry_keys,
 )
 from models.types import OutboxKind, OutboxStatus
 from scheduler.budget import Held, Push, Spending, spend
@@ -655,7 +655,7 @@ def _outbox_rows(
 
 
 def _sorted_keys(count: int) -> list[str]:
-    return sorted(islice(retry_keys(), count))
+    return sorted_retry_keys(count)
 
 
 # What one row of the day is built from (`_row_jobs`), in the order the rows are written: a push

@@ -24,7 +24,14 @@ from sqlalchemy.engine import Engine
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from models import OutboxMessage, outbox
-from models.outbox import checkpoint_later, insert_built_rows, insert_rows, json_text, retry_keys
+from models.outbox import (
+    checkpoint_later,
+    insert_built_rows,
+    insert_rows,
+    json_text,
+    retry_keys,
+    sorted_retry_keys,
+)
 from scheduler import tick
 from scheduler.budget import Held, Push, spend
 from scheduler.planner import Recipient
@@ -293,3 +300,15 @@ def test_a_big_write_checkpoints_after_its_commit_on_a_thread(engine: Engine) ->
         else:
             assert not checkpointers()
     assert len(_stored(engine)) == len(rows)
+
+
+def test_sorted_retry_keys_are_random_version_4_uuids_in_order() -> None:
+    keys = sorted_retry_keys(5000)
+    assert len(keys) == len(set(keys)) == 5000 and keys == sorted(keys)
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert str(parsed) == key and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every bit but the version's and the variant's is random: each hex digit of the first group
+    # takes many values, and two calls share no key.
+    assert all(len({key[n] for key in keys}) == 16 for n in range(8))
+    assert not set(keys) & set(sorted_retry_keys(5000))
