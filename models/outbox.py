@@ -519,7 +519,8 @@ def insert_built_rows(
     they come, in its own transaction, while the rows after them are still being built. Building a
     day's cards is pure Python, so it runs on another core; nothing else crosses the processes. A
     worker that fails leaves its share to this process (the rows are the same either way); without
-    workers (or `os.fork`) everything is built here."""
+    workers (or `os.fork`) everything is built here. A worker silent for a minute is killed (a fork
+    copies only this thread: a lock another thread held then stays held in the worker forever)."""
     if len(keys) != len(jobs):
         raise ValueError("one retry key per row")
     if not workers or not hasattr(os, "fork") or len(jobs) < 2 * workers:
@@ -531,7 +532,14 @@ def insert_built_rows(
         try:
             for (pid, frames), (lo, hi) in zip(started, itertools.pairwise(shares), strict=True):
                 done = lo
-                while (frame := frames.get()) is not None:
+                while True:
+                    try:
+                        frame = frames.get(timeout=_WORKER_SILENCE)
+                    except queue.Empty:  # stuck (say, on a lock another thread held at the fork)
+                        os.kill(pid, signal.SIGKILL)  # its pipe closes, and its reader ends
+                        continue
+                    if frame is None:
+                        break
                     count, payload = pickle.loads(frame)
                     writer.write(count, payload)
                     done += count
@@ -568,6 +576,7 @@ def build_workers(rows: int) -> int:
 BIG_WRITE = 5000  # rows: from here on a write is big (`build_workers`, `checkpoint_later`)
 _FORK_FROM_ROWS = BIG_WRITE
 _FRAME = struct.Struct("<Q")
+_WORKER_SILENCE = 60.0  # seconds without a chunk from a worker (one takes well under one) before it is killed
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -222,7 +223,7 @@ def test_rows_built_in_forked_workers_are_stored_as_rows_built_here(
 ) -> None:
     """`insert_built_rows` with workers stores exactly the rows the tick's generator gives, in its
     order (same retry keys given, so every column is compared), on both backends; and a worker that
-    dies halfway leaves its rows to this process, which stores the same rows."""
+    dies halfway, or hangs and is killed, leaves its rows to this process, which stores the same rows."""
     monkeypatch.setattr(outbox._SqliteWriter, "chunk", 50)  # several chunks per worker
     monkeypatch.setattr(outbox._CopyWriter, "chunk", 50)
     rules = load_rules()
@@ -246,7 +247,13 @@ def test_rows_built_in_forked_workers_are_stored_as_rows_built_here(
             os._exit(3)  # the last worker dies after sending some of its rows
         return build(job, key)
 
-    for builder in (build, dies_in_worker):
+    def hangs_in_worker(job: Any, key: str) -> tuple[Any, ...]:
+        if os.getpid() != parent and key == keys[-3]:
+            time.sleep(3600)  # stuck: killed after the silence allowed
+        return build(job, key)
+
+    monkeypatch.setattr(outbox, "_WORKER_SILENCE", 1.0)
+    for builder in (build, dies_in_worker, hangs_in_worker):
         with engine.begin() as conn:
             conn.execute(sa.delete(_outbox))
             count = insert_built_rows(
