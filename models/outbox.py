@@ -576,6 +576,7 @@ def build_workers(rows: int) -> int:
 BIG_WRITE = 5000  # rows: from here on a write is big (`build_workers`, `checkpoint_later`)
 _FORK_FROM_ROWS = BIG_WRITE
 _FRAME = struct.Struct("<Q")
+_FRAMES_AHEAD = 4  # chunks read ahead of the writer at most: past them the worker waits (memory)
 _WORKER_SILENCE = 60.0  # seconds without a chunk from a worker (one takes well under one) before it is killed
 
 
@@ -625,10 +626,11 @@ def _fork_builder(
     build: Callable[[Any, str], Sequence[Any]],
     lo: int,
     hi: int,
-) -> tuple[int, queue.SimpleQueue[bytes | None]]:
+) -> tuple[int, queue.Queue[bytes | None]]:
     """Fork a process that builds rows ``lo:hi`` and sends them, formatted, chunk by chunk through a
-    pipe; a thread here reads the pipe as it fills (so the worker never waits for this process) into
-    the returned queue, which ends with None."""
+    pipe; a thread here reads the pipe into the returned queue (which ends with None), up to
+    `_FRAMES_AHEAD` chunks ahead of the writer, so the worker builds ahead while the database stores,
+    but the rows waiting here stay a few chunks."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: build, send, and leave without running anything of the parent's
@@ -644,7 +646,7 @@ def _fork_builder(
         finally:
             os._exit(status)
     os.close(write_end)
-    frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    frames: queue.Queue[bytes | None] = queue.Queue(maxsize=_FRAMES_AHEAD)
     threading.Thread(target=_read_frames, args=(read_end, frames), daemon=True).start()
     return pid, frames
 
@@ -655,7 +657,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_frames(fd: int, frames: queue.SimpleQueue[bytes | None]) -> None:
+def _read_frames(fd: int, frames: queue.Queue[bytes | None]) -> None:
     """Whole frames from the pipe into ``frames``, then None (a cut-off last frame is dropped)."""
     try:
         with os.fdopen(fd, "rb", buffering=1 << 20) as pipe:
