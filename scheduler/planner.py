@@ -288,21 +288,14 @@ def _resolve(
 
 
 def _personal(person: PersonRow, items: tuple[Item, ...], area: int | None) -> Recipient:
-    """A person's recipient: ``Recipient(...)`` made without the frozen dataclass's ``__init__`` (one
-    ``object.__setattr__`` call per field; a big day has one per person), the same object."""
-    recipient = _new_object(Recipient)
-    recipient.__dict__.update(
-        key=f"p{person.id}",
-        to=person.line_user_id or "",
-        label=f"{person.code} {person.full_name}",
-        items=items,
-        person_ids=(person.id,),
-        area_id=area,
+    return Recipient(
+        f"p{person.id}",
+        person.line_user_id or "",
+        f"{person.code} {person.full_name}",
+        items,
+        (person.id,),
+        area,
     )
-    return recipient
-
-
-_new_object = object.__new__
 
 
 def _order(item: Item) -> tuple[int, str]:
