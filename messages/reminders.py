@@ -39,7 +39,6 @@ __all__ = [
     "daily_message",
     "daily_message_dict",
     "item_text",
-    "make_item",
 ]
 
 ALT_TEXT_LIMIT = 1500
@@ -104,36 +103,6 @@ class Item:
         # items have equal kinds, so their kinds' values hash alike.
         return hash((self.kind._value_, self.subject, self.quarter, self.on, self.days, self.total, self.lines,
                      self.figures))  # fmt: skip
-
-
-_new_object = object.__new__
-
-
-def make_item(
-    kind: ItemKind,
-    subject: str,
-    quarter: tuple[int, int] | None,
-    on: date | None,
-    days: int,
-    total: int,
-    lines: tuple[Line, ...],
-    figures: tuple[tuple[str, int], ...] = (),
-) -> Item:
-    """``Item(...)`` with every field given, without the frozen dataclass's ``__init__`` (one
-    ``object.__setattr__`` call per field): the planner makes one item per person and kind, a
-    couple of hundred thousand on a big day. The item is the same (equal, same hash, still frozen)."""
-    item = _new_object(Item)
-    item.__dict__.update(
-        kind=kind,
-        subject=subject,
-        quarter=quarter,
-        on=on,
-        days=days,
-        total=total,
-        lines=lines,
-        figures=figures,
-    )
-    return item
 
 
 # --- wording --------------------------------------------------------------------------------------

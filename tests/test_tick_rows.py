@@ -5,7 +5,6 @@ stores tuple rows with constants as it stores dict rows, on both backends."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import threading
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 from scheduler_office import generate_office, local_dt
 from sqlalchemy.engine import Engine
 
-from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json, make_item
+from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from models import OutboxMessage, outbox
 from models.outbox import (
@@ -320,14 +319,3 @@ def test_sorted_retry_keys_are_random_version_4_uuids_in_order() -> None:
     # takes many values, and two calls share no key.
     assert all(len({key[n] for key in keys}) == 16 for n in range(8))
     assert not set(keys) & set(sorted_retry_keys(5000))
-
-
-def test_make_item_is_the_item_the_constructor_makes() -> None:
-    lines = (Line("P1", "โครงการ 1", "2570Q1"),)
-    made = make_item(ItemKind.REPORT_DUE, "2570Q1", (2570, 1), date(2027, 1, 11), 1, 3, lines)
-    built = Item(ItemKind.REPORT_DUE, "2570Q1", (2570, 1), date(2027, 1, 11), 1, 3, lines)
-    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
-    assert dataclasses.asdict(made) == dataclasses.asdict(built)
-    assert made != replace(built, days=2) and made.figures == ()
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        made.days = 2  # type: ignore[misc]

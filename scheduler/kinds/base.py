@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from messages import scheduler_text as text
-from messages.reminders import Item, ItemKind, Line, make_item
+from messages.reminders import Item, ItemKind, Line
 from models import (
     ActingApprover,
     ChatBinding,
@@ -247,7 +247,7 @@ class _Acc:
         for who, items in self.ready.items():
             result[who].extend(items)
         for (who, kind, subject), b in self.buckets.items():
-            result[who].append(make_item(kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines)))
+            result[who].append(Item(kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines)))
         for (who, kind, subject), ob in self.office_buckets.items():
             offices = sorted(ob.by_office.items(), key=lambda kv: (-len(kv[1]), org.code.get(kv[0], "")))
             lines = tuple(
