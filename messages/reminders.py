@@ -97,6 +97,13 @@ class Item:
     lines: tuple[Line, ...] = ()
     figures: tuple[tuple[str, int], ...] = ()
 
+    def __hash__(self) -> int:
+        # The generated hash would hash the kind with the enum's hash, a Python call per item; a big
+        # tick hashes hundreds of thousands of items (identical messages are grouped by them). Equal
+        # items have equal kinds, so their kinds' values hash alike.
+        return hash((self.kind._value_, self.subject, self.quarter, self.on, self.days, self.total, self.lines,
+                     self.figures))  # fmt: skip
+
 
 # --- wording --------------------------------------------------------------------------------------
 

@@ -14,10 +14,18 @@ sending itself is in `bot/delivery.py`, the only place that calls LINE.
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 import os
+import pickle
+import queue
+import signal
+import struct
+import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +36,8 @@ from sqlmodel import Session, col, select
 
 from models.messaging import OutboxMessage, SentMessage
 from models.types import OutboxKind, OutboxStatus
+
+log = logging.getLogger(__name__)
 
 # A reply token lives about a minute; we stop trusting it a little earlier.
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
@@ -56,6 +66,22 @@ def retry_keys() -> Iterator[str]:
         block = os.urandom(16 * 1024)
         for start in range(0, len(block), 16):
             yield str(uuid.UUID(bytes=block[start : start + 16], version=4))
+
+
+_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))  # a UUID's 7th byte: version 4
+_VARIANT_RFC = bytes((b & 0x3F) | 0x80 for b in range(256))  # its 9th: the RFC 4122 variant
+
+
+def sorted_retry_keys(count: int) -> list[str]:
+    """``count`` fresh random (version 4) UUIDs in ascending order, as `retry_keys` would give them
+    and then sorted, formatted from the random bytes directly (`uuid.UUID` costs microseconds a key,
+    and a big tick needs one per row): the version nibble set to 4 and the variant bits to 10."""
+    block = bytearray(os.urandom(16 * count))
+    block[6::16] = block[6::16].translate(_VERSION_4)
+    block[8::16] = block[8::16].translate(_VARIANT_RFC)
+    text = block.hex()
+    hexed = sorted([text[start : start + 32] for start in range(0, len(text), 32)])
+    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in hexed]
 
 
 def recipients_counted(kind: str, recipients: Sequence[str]) -> int:
@@ -464,71 +490,280 @@ def insert_rows(
         values: Iterable[Sequence[Any]] = ([row[name] for name in names] for row in dicts)  # type: ignore[call-overload]
     else:
         names, values = list(columns), rows  # type: ignore[assignment]
+    with _writer(conn, names, constants) as writer:
+        chunk: list[Sequence[Any]] = []
+        for row in values:
+            chunk.append(row)
+            if len(chunk) >= writer.chunk:
+                writer.write(len(chunk), writer.format(chunk))
+                chunk = []
+        if chunk:
+            writer.write(len(chunk), writer.format(chunk))
+        return writer.count
+
+
+def insert_built_rows(
+    conn: Connection,
+    jobs: Sequence[Any],
+    keys: Sequence[str],
+    build: Callable[[Any, str], Sequence[Any]],
+    *,
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None = None,
+    workers: int = 0,
+) -> int:
+    """`insert_rows` of the rows ``build(job, key)`` for each of ``jobs`` with its retry key (in
+    order; ``columns`` names a row's values), built in ``workers`` processes forked for it when
+    there are any (``build_workers``): each builds a contiguous share of the rows and formats them
+    for the database (COPY text, or the driver's tuples), and this process writes them in order as
+    they come, in its own transaction, while the rows after them are still being built. Building a
+    day's cards is pure Python, so it runs on another core; nothing else crosses the processes. A
+    worker that fails leaves its share to this process (the rows are the same either way); without
+    workers (or `os.fork`) everything is built here. A worker silent for a minute is killed (a fork
+    copies only this thread: a lock another thread held then stays held in the worker forever)."""
+    if len(keys) != len(jobs):
+        raise ValueError("one retry key per row")
+    if not workers or not hasattr(os, "fork") or len(jobs) < 2 * workers:
+        return insert_rows(conn, map(build, jobs, keys), columns=columns, constants=constants)
+    with _writer(conn, list(columns), dict(constants or {})) as writer:
+        shares = [len(jobs) * n // workers for n in range(workers + 1)]
+        started = [_fork_builder(writer, jobs, keys, build, lo, hi) for lo, hi in itertools.pairwise(shares)]
+        waiting = {pid for pid, _frames in started}
+        try:
+            for (pid, frames), (lo, hi) in zip(started, itertools.pairwise(shares), strict=True):
+                done = lo
+                while True:
+                    try:
+                        frame = frames.get(timeout=_WORKER_SILENCE)
+                    except queue.Empty:  # stuck (say, on a lock another thread held at the fork)
+                        os.kill(pid, signal.SIGKILL)  # its pipe closes, and its reader ends
+                        continue
+                    if frame is None:
+                        break
+                    count, payload = pickle.loads(frame)
+                    writer.write(count, payload)
+                    done += count
+                _, status = os.waitpid(pid, 0)
+                waiting.discard(pid)
+                if done < hi:  # the worker died or failed: its rows are built here
+                    log.warning(
+                        "tick row builder exited with status %d after %d of %d rows",
+                        status,
+                        done - lo,
+                        hi - lo,
+                    )
+                    for start in range(done, hi, writer.chunk):
+                        end = min(hi, start + writer.chunk)
+                        rows = list(map(build, jobs[start:end], keys[start:end]))
+                        writer.write(end - start, writer.format(rows))
+        finally:
+            for pid in waiting:  # this process failed first: its workers are not needed any more
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        return writer.count
+
+
+def build_workers(rows: int) -> int:
+    """Processes to fork for building ``rows`` rows (`insert_built_rows`): one for a big write (it
+    builds while this process stores), none for a small one, where forking costs more than it saves;
+    ``TIDTAM_TICK_BUILD_WORKERS`` overrides it (0: build here)."""
+    configured = os.environ.get("TIDTAM_TICK_BUILD_WORKERS")
+    if configured is not None:
+        return max(0, int(configured))
+    return 1 if rows >= _FORK_FROM_ROWS and hasattr(os, "fork") else 0
+
+
+BIG_WRITE = 5000  # rows: from here on a write is big (`build_workers`, `checkpoint_later`)
+_FORK_FROM_ROWS = BIG_WRITE
+_FRAME = struct.Struct("<Q")
+_FRAMES_AHEAD = 4  # chunks read ahead of the writer at most: past them the worker waits (memory)
+_WORKER_SILENCE = 60.0  # seconds without a chunk from a worker (one takes well under one) before it is killed
+
+
+@contextmanager
+def checkpoint_later(conn: Connection) -> Iterator[Callable[[], None]]:
+    """Around a transaction on ``conn``: the function it gives, called in the transaction of a big
+    write, moves SQLite's WAL checkpoint off the commit. Such a commit leaves the write-ahead log
+    past its limit, and SQLite then copies every page the day's rows filled into the database file
+    (and syncs it) on the committing thread before the commit returns; here that copy runs on a
+    thread of its own once the transaction is committed (a passive checkpoint: readers and writers
+    go on meanwhile, and the rows are committed either way). The connection gets its own
+    checkpoint limit back before it returns to the pool. Nothing changes on PostgreSQL."""
+    raw: Any = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    previous: list[int] = []
+
+    def defer() -> None:
+        if raw is not None and not previous:
+            previous.append(int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]))
+            raw.execute("PRAGMA wal_autocheckpoint=0")
+
+    committed = False
+    try:
+        yield defer
+        committed = True
+    finally:
+        if previous:
+            raw.execute(f"PRAGMA wal_autocheckpoint={previous[0]}")
+            if committed:
+                engine = conn.engine
+                threading.Thread(
+                    target=_checkpoint, args=(engine,), name="wal-checkpoint", daemon=True
+                ).start()
+
+
+def _checkpoint(engine: sa.Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    except Exception:  # the next commit past the limit checkpoints anyway
+        log.exception("WAL checkpoint after the tick's write failed")
+
+
+def _fork_builder(
+    writer: _Writer,
+    jobs: Sequence[Any],
+    keys: Sequence[str],
+    build: Callable[[Any, str], Sequence[Any]],
+    lo: int,
+    hi: int,
+) -> tuple[int, queue.Queue[bytes | None]]:
+    """Fork a process that builds rows ``lo:hi`` and sends them, formatted, chunk by chunk through a
+    pipe; a thread here reads the pipe into the returned queue (which ends with None), up to
+    `_FRAMES_AHEAD` chunks ahead of the writer, so the worker builds ahead while the database stores,
+    but the rows waiting here stay a few chunks."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: build, send, and leave without running anything of the parent's
+        status = 1
+        try:
+            os.close(read_end)
+            for start in range(lo, hi, writer.chunk):
+                end = min(hi, start + writer.chunk)
+                payload = writer.format(list(map(build, jobs[start:end], keys[start:end])))
+                frame = pickle.dumps((end - start, payload), protocol=pickle.HIGHEST_PROTOCOL)
+                _write_all(write_end, _FRAME.pack(len(frame)) + frame)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    frames: queue.Queue[bytes | None] = queue.Queue(maxsize=_FRAMES_AHEAD)
+    threading.Thread(target=_read_frames, args=(read_end, frames), daemon=True).start()
+    return pid, frames
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_frames(fd: int, frames: queue.Queue[bytes | None]) -> None:
+    """Whole frames from the pipe into ``frames``, then None (a cut-off last frame is dropped)."""
+    try:
+        with os.fdopen(fd, "rb", buffering=1 << 20) as pipe:
+            while len(head := pipe.read(_FRAME.size)) == _FRAME.size:
+                (size,) = _FRAME.unpack(head)
+                frame = pipe.read(size)
+                if len(frame) != size:
+                    break
+                frames.put(frame)
+    finally:
+        frames.put(None)
+
+
+class _Writer:
+    """Rows into the outbox in chunks: ``format`` turns a chunk of rows into what ``write`` stores
+    (it runs in a row-building worker too), ``write`` stores it in this process's transaction."""
+
+    chunk: int
+    count: int = 0
+
+    def format(self, rows: Sequence[Sequence[Any]]) -> Any:
+        raise NotImplementedError
+
+    def write(self, count: int, payload: Any) -> None:
+        raise NotImplementedError
+
+
+@contextmanager
+def _writer(conn: Connection, names: list[str], constants: dict[str, Any]) -> Iterator[_Writer]:
     if conn.dialect.name == "postgresql":
-        return _copy_rows(conn, names, values, constants)
-    return _executemany_rows(conn, names, values, constants)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(
+            f'COPY "{_OUTBOX.name}" ({", ".join(_quoted([*names, *constants]))}) FROM STDIN'
+        ) as copy:
+            yield _CopyWriter(copy, constants)
+        return
+    sqlite = _SqliteWriter(conn, names, constants)
+    try:
+        yield sqlite
+    finally:
+        sqlite.close()
 
 
 _SQLITE_CHUNK = 5000
 _SQLITE_WRITE_CACHE_KIB = 64 * 1024
 
 
-def _executemany_rows(
-    conn: Connection, names: list[str], rows: Iterable[Sequence[Any]], constants: dict[str, Any]
-) -> int:
-    dialect = conn.dialect
-    processors = {name: _OUTBOX.c[name].type._cached_bind_processor(dialect) for name in (*names, *constants)}
-    fixed = tuple(
-        value if value is None or processors[name] is None or isinstance(value, str | int) else
-        processors[name](value)  # type: ignore[misc]
-        for name, value in constants.items()
-    )  # fmt: skip
-    # Columns whose type converts values on the way in (the UTC datetimes): usually the same few
-    # values on every row, so each is converted once.
-    converters = [
-        (position, process)
-        for position, name in enumerate(names)
-        if name not in _JSON_COLUMNS and (process := processors[name]) is not None
-    ]
-    converted: dict[Any, Any] = {}
+class _SqliteWriter(_Writer):
+    """The driver's executemany, in chunks; each chunk's rows as the driver's tuples."""
 
-    def convert(row: Sequence[Any]) -> tuple[Any, ...]:
+    chunk = _SQLITE_CHUNK
+
+    def __init__(self, conn: Connection, names: list[str], constants: dict[str, Any]) -> None:
+        self.conn = conn
+        dialect = conn.dialect
+        processors = {
+            name: _OUTBOX.c[name].type._cached_bind_processor(dialect) for name in (*names, *constants)
+        }
+        self.fixed = tuple(
+            value if value is None or processors[name] is None or isinstance(value, str | int) else
+            processors[name](value)  # type: ignore[misc]
+            for name, value in constants.items()
+        )  # fmt: skip
+        # Columns whose type converts values on the way in (the UTC datetimes): usually the same few
+        # values on every row, so each is converted once.
+        self.converters = [
+            (position, process)
+            for position, name in enumerate(names)
+            if name not in _JSON_COLUMNS and (process := processors[name]) is not None
+        ]
+        self.converted: dict[Any, Any] = {}
+        all_names = [*names, *constants]
+        self.sql = (
+            f'INSERT INTO "{_OUTBOX.name}" ({", ".join(_quoted(all_names))}) '
+            f"VALUES ({', '.join('?' for _ in all_names)})"
+        )
+        self.cache_size: Any = None
+
+    def _convert(self, row: Sequence[Any]) -> tuple[Any, ...]:
         out = list(row)
-        for position, process in converters:
+        for position, process in self.converters:
             raw = out[position]
             if raw is not None and not isinstance(raw, str | int):
-                if raw not in converted:
-                    converted[raw] = process(raw)
-                out[position] = converted[raw]
-        return (*out, *fixed)
+                if raw not in self.converted:
+                    self.converted[raw] = process(raw)
+                out[position] = self.converted[raw]
+        return (*out, *self.fixed)
 
-    all_names = [*names, *constants]
-    sql = (
-        f'INSERT INTO "{_OUTBOX.name}" ({", ".join(_quoted(all_names))}) '
-        f"VALUES ({', '.join('?' for _ in all_names)})"
-    )
-    count = 0
-    batch: list[tuple[Any, ...]] = []
-    cache_size = None
-    try:
-        for row in rows:
-            batch.append(convert(row) if converters else (*row, *fixed))
-            if len(batch) >= _SQLITE_CHUNK:
-                if cache_size is None:
-                    # A big write: a bigger page cache for it, so that the indexes' pages it keeps
-                    # coming back to are not written out (spilled) and read back again and again.
-                    cache_size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-                    conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_WRITE_CACHE_KIB}")
-                conn.exec_driver_sql(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
-            conn.exec_driver_sql(sql, batch)
-            count += len(batch)
-    finally:
-        if cache_size is not None:  # the connection goes back to the pool with its usual cache
-            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
-    return count
+    def format(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        if self.converters:
+            return [self._convert(row) for row in rows]
+        fixed = self.fixed
+        return [(*row, *fixed) for row in rows]
+
+    def write(self, count: int, payload: list[tuple[Any, ...]]) -> None:
+        if self.cache_size is None and count >= _SQLITE_CHUNK:
+            # A big write: a bigger page cache for it, so that the indexes' pages it keeps coming
+            # back to are not written out (spilled) and read back again and again.
+            self.cache_size = self.conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            self.conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_WRITE_CACHE_KIB}")
+        self.conn.exec_driver_sql(self.sql, payload)
+        self.count += count
+
+    def close(self) -> None:
+        if self.cache_size is not None:  # the connection goes back to the pool with its usual cache
+            self.conn.exec_driver_sql(f"PRAGMA cache_size={int(self.cache_size)}")
 
 
 _COPY_CHUNK = 1000
@@ -558,27 +793,22 @@ def _copy_field(value: Any) -> str:
     raise TypeError(f"no COPY text for {type(value).__name__}")
 
 
-def _copy_rows(
-    conn: Connection, names: list[str], rows: Iterable[Sequence[Any]], constants: dict[str, Any]
-) -> int:
-    tail = "".join("\t" + _copy_field(value) for value in constants.values()) + "\n"
-    field = _copy_field
-    count = 0
-    lines: list[str] = []
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(
-        f'COPY "{_OUTBOX.name}" ({", ".join(_quoted([*names, *constants]))}) FROM STDIN'
-    ) as copy:
-        for row in rows:
-            lines.append("\t".join([field(value) for value in row]) + tail)
-            if len(lines) >= _COPY_CHUNK:
-                copy.write("".join(lines))
-                count += len(lines)
-                lines = []
-        if lines:
-            copy.write("".join(lines))
-            count += len(lines)
-    return count
+class _CopyWriter(_Writer):
+    """One COPY in text format, written a chunk of lines at a time."""
+
+    chunk = _COPY_CHUNK
+
+    def __init__(self, copy: Any, constants: dict[str, Any]) -> None:
+        self.copy = copy
+        self.tail = "".join("\t" + _copy_field(value) for value in constants.values()) + "\n"
+
+    def format(self, rows: Sequence[Sequence[Any]]) -> str:
+        field, tail = _copy_field, self.tail
+        return "".join(["\t".join([field(value) for value in row]) + tail for row in rows])
+
+    def write(self, count: int, payload: str) -> None:
+        self.copy.write(payload)
+        self.count += count
 
 
 def _quoted(names: Sequence[str]) -> list[str]:

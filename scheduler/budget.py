@@ -92,15 +92,32 @@ class Spending:
     already: int = 0  # pushes not sent because the person had today's message already
 
 
+# The kinds as plain strings (an item's ``kind._value_``): a set of them is searched with str's hash
+# in C, a set of the enum's members with the enum's hash in Python, and this runs for every push.
+_PERSONAL_VALUES = frozenset(k.value for k in PERSONAL_KINDS)
+_REMINDER_DAYS = {k.value: k in _OVERDUE for k in _REMINDERS}  # a reminder's kind → overdue
+
+
 def _priority(push: Push) -> tuple[int, int]:
     r = push.recipient
-    if not r.personal or any(i.kind not in PERSONAL_KINDS for i in r.items):
-        return (0, 0)  # the planning group's own messages (to its LINE group, or to each planner)
-    if any(h.rule == APPROVAL_REQUEST for h in push.held):
-        return (0, 1)
-    days = [-1 if i.kind in _OVERDUE else i.days for i in r.items if i.kind in _REMINDERS]
-    if days:
-        return (1, min(days))
+    if not r.person_ids:
+        return (0, 0)  # a LINE group's message
+    for item in r.items:
+        if item.kind._value_ not in _PERSONAL_VALUES:
+            return (0, 0)  # the planning group's own messages (to each planner)
+    if push.held:
+        for h in push.held:
+            if h.rule == APPROVAL_REQUEST:
+                return (0, 1)
+    nearest: int | None = None
+    for item in r.items:
+        overdue = _REMINDER_DAYS.get(item.kind._value_)
+        if overdue is not None:
+            days = -1 if overdue else item.days
+            if nearest is None or days < nearest:
+                nearest = days
+    if nearest is not None:
+        return (1, nearest)
     return (2, 0)
 
 
@@ -124,7 +141,12 @@ def _candidates(plan: Plan, held: Sequence[Held], due_by: datetime | None) -> li
 def _only_lists(push: Push) -> bool:
     """A message that only lists who was left out: it can wait for the planning group's next message."""
     items = push.recipient.items
-    return not push.held and bool(items) and all(i.kind is ItemKind.REMINDER_SUMMARY for i in items)
+    return (
+        not push.held
+        and bool(items)
+        and items[0].kind is ItemKind.REMINDER_SUMMARY
+        and all(i.kind is ItemKind.REMINDER_SUMMARY for i in items)
+    )
 
 
 def spend(
@@ -154,7 +176,7 @@ def spend(
     ranked = sorted(((_priority(push), push) for push in _candidates(plan, held, due_by)), key=_first)
     for priority, push in ranked:
         people = push.recipient.person_ids
-        if people and all(p in messaged for p in people):
+        if messaged and people and all(p in messaged for p in people):
             carrier, queued_at = messaged[people[0]]
             for h in push.held:
                 if h.created is not None and h.created <= queued_at:
@@ -165,7 +187,7 @@ def spend(
             continue
         urgent = priority[0] == 0
         weight = 1 if push.recipient.personal else group_weight
-        person_capped = any(p in at_cap for p in push.recipient.person_ids)
+        person_capped = bool(at_cap) and any(p in at_cap for p in people)
         over = (allowance is not None and spent >= allowance) or (
             room is not None and spent_all + weight > room
         )

@@ -26,7 +26,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,16 +38,21 @@ from messages.riders import daily_rider, one_push
 from messages.scheduler_text import budget_figures
 from models import Lease, OutboxMessage, SchedulerRun
 from models.outbox import (
+    BIG_WRITE,
     NEVER,
     RIDE_ONLY_RULE,
+    build_workers,
+    checkpoint_later,
     expire_rides,
     held_rows,
+    insert_built_rows,
     insert_rows,
     json_text,
     keep_waiting,
     mark_merged,
     messaged_between,
     retry_keys,
+    sorted_retry_keys,
 )
 from models.types import OutboxKind, OutboxStatus
 from scheduler.budget import Held, Push, Spending, spend
@@ -274,6 +278,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
     day = day or now.astimezone(setup.tz).date()
     if not acquire_lease(engine, "tick", setup.holder, now, TICK_LEASE):
         return TickResult(day, ran=False, reason="another replica holds the tick lease")
+    released = False
     try:
         with engine.connect() as conn:
             exists = conn.execute(sa.select(_run.c.id).where(_run.c.job == job, _run.c.run_on == day)).first()
@@ -301,7 +306,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
         if reading is not None:
             summary["line_quota"] = {"limit": reading.limit, "used": reading.used}
         try:
-            with engine.begin() as conn:
+            with engine.connect() as conn, checkpoint_later(conn) as defer_checkpoint, conn.begin():
                 expire_rides(conn)
                 held = [Held.of(row) for row in held_rows(conn)]
                 room, forecast = _room(conn, day, setup, used, reading, plan)
@@ -350,13 +355,25 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                 )
                 push_at = _push_at(not_before, setup)
                 with gc_paused():
-                    rows = _outbox_rows(spending.pushes, day, now, push_at, setup.rules)
-                    result.rows = insert_rows(
+                    jobs = _row_jobs(spending.pushes)
+                    if len(jobs) >= BIG_WRITE:
+                        defer_checkpoint()
+                    result.recipients = sum(map(_recipients_of, jobs))
+                    result.rows = insert_built_rows(
                         conn,
-                        _counted(rows, result),
+                        jobs,
+                        _sorted_keys(len(jobs)),
+                        _RowBuilder(day, setup.rules),
                         columns=DAILY_COLUMNS,
                         constants=_constants(now, push_at),
+                        workers=build_workers(len(jobs)),
                     )
+                # The lease goes with the day's commit: a commit of its own after a big write would
+                # run the WAL checkpoint that `checkpoint_later` leaves to its thread.
+                conn.execute(
+                    sa.delete(_lease).where(_lease.c.name == "tick", _lease.c.holder == setup.holder)
+                )
+            released = True
         except IntegrityError:
             log.info("tick for %s already queued by another replica", day)
             return TickResult(day, ran=False, reason="already ran")
@@ -372,7 +389,8 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
         )
         return result
     finally:
-        release_lease(engine, "tick", setup.holder)
+        if not released:
+            release_lease(engine, "tick", setup.holder)
 
 
 def _hold_back(
@@ -618,13 +636,6 @@ def _constants(now: datetime, not_before: datetime) -> dict[str, Any]:
     }
 
 
-def _counted(rows: Iterator[tuple[tuple[Any, ...], int]], result: TickResult) -> Iterator[tuple[Any, ...]]:
-    """The rows, counting the messages they carry (one per recipient) into ``result``."""
-    for row, recipients in rows:
-        result.recipients += recipients
-        yield row
-
-
 _PUSH, _MULTICAST = OutboxKind.PUSH.value, OutboxKind.MULTICAST.value
 
 
@@ -637,58 +648,90 @@ def _outbox_rows(
 
     The rows' retry keys are random UUIDs as ever, handed out in ascending order: the unique index on
     them then takes the day's keys in one pass from left to right instead of at random places."""
-    keys = iter(sorted(islice(retry_keys(), len(pushes))))  # at most one row per push
-    max_lines = rules.delivery.max_lines
-    ride = rules.riding.reminders_wait_hours > 0
-    prefix = f"daily:{day}:"
-    # Identical messages (people who own the same projects) go as one multicast.
+    jobs = _row_jobs(pushes)
+    build = _RowBuilder(day, rules)
+    for job, key in zip(jobs, _sorted_keys(len(jobs)), strict=True):
+        yield build(job, key), _recipients_of(job)
+
+
+def _sorted_keys(count: int) -> list[str]:
+    return sorted_retry_keys(count)
+
+
+# What one row of the day is built from (`_row_jobs`), in the order the rows are written: a push
+# with held rows folded in, a group chat's push, a person's own push, a multicast of identical ones.
+_HELD, _CHAT, _ONE, _MANY = range(4)
+
+
+def _row_jobs(pushes: Sequence[Push]) -> list[tuple[Any, ...]]:
+    """One job per row of the day, in order: pushes with held rows and group chats' pushes as they
+    come, then each set of identical personal messages (people who own the same projects) as one
+    push, or multicasts of up to `MULTICAST_LIMIT` recipients."""
+    jobs: list[tuple[Any, ...]] = []
     groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
     for push in pushes:
         r = push.recipient
         if push.held:
+            jobs.append((_HELD, push))
+        elif r.personal:
+            groups[r.items].append(r)
+        else:
+            jobs.append((_CHAT, r))
+    for items, members in groups.items():
+        if len(members) == 1:
+            jobs.append((_ONE, items, members[0]))
+            continue
+        for start in range(0, len(members), MULTICAST_LIMIT):
+            jobs.append((_MANY, items, members[start : start + MULTICAST_LIMIT]))
+    return jobs
+
+
+def _recipients_of(job: tuple[Any, ...]) -> int:
+    """Messages a job's row carries (one per recipient)."""
+    return len(job[2]) if job[0] == _MANY else 1
+
+
+class _RowBuilder:
+    """A row's `DAILY_COLUMNS` from its job and retry key (plain data in, plain tuple out: it runs in a
+    forked worker too, `models.outbox.insert_built_rows`)."""
+
+    def __init__(self, day: date, rules: Rules) -> None:
+        self.day = day
+        self.max_lines = rules.delivery.max_lines
+        self.ride = rules.riding.reminders_wait_hours > 0
+        self.prefix = f"daily:{day}:"
+
+    def __call__(self, job: tuple[Any, ...], key: str) -> tuple[Any, ...]:
+        day, max_lines, prefix = self.day, self.max_lines, self.prefix
+        what = job[0]
+        if what == _ONE:
+            items, r = job[1], job[2]
+            rider = (daily_rider(items) or None) if self.ride else None
+            return (key, prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids), _subject(items),
+                    f"[{daily_message_json(items, day, max_lines=max_lines)}]", r.to if rider else None, rider)  # fmt: skip
+        if what == _HELD:
+            push = job[1]
+            r = push.recipient
             first = [daily_message_dict(r.items, day, max_lines=max_lines)] if r.items else []
             messages = one_push(first, [m for h in push.held for m in h.messages])
             rider = "\n".join(
                 filter(None, [daily_rider(r.items) if r.items else "", *(h.rider for h in push.held)])
             )
-            rider = (rider or None) if ride and r.personal else None
-            yield (
-                (next(keys), prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids),
-                 _subject(r.items, push.rules), json_text(messages), r.to if rider else None, rider),
-                1,
-            )  # fmt: skip
-        elif r.personal:
-            groups[r.items].append(r)
-        else:
+            rider = (rider or None) if self.ride and r.personal else None
+            return (key, prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids),
+                    _subject(r.items, push.rules), json_text(messages), r.to if rider else None, rider)  # fmt: skip
+        if what == _CHAT:
+            r = job[1]
             message = daily_message_json(r.items, day, max_lines=max_lines, personal=False)
-            yield (
-                (next(keys), prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids),
-                 _subject(r.items), f"[{message}]", None, None),
-                1,
-            )  # fmt: skip
-    for items, members in groups.items():
-        message = f"[{daily_message_json(items, day, max_lines=max_lines)}]"
-        subject = _subject(items)
-        if len(members) == 1:
-            r = members[0]
-            rider = (daily_rider(items) or None) if ride else None
-            yield (
-                (next(keys), prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids), subject,
-                 message, r.to if rider else None, rider),
-                1,
-            )  # fmt: skip
-            continue
-        for start in range(0, len(members), MULTICAST_LIMIT):
-            chunk = members[start : start + MULTICAST_LIMIT]
-            person_ids = [p for m in chunk for p in m.person_ids]
-            digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:24]
-            to = [m.to for m in chunk]
-            kind = _PUSH if len(to) == 1 else _MULTICAST
-            yield (
-                (next(keys), f"{prefix}m{digest}", kind, _json_ids(to), _json_ints(person_ids), subject, message,
-                 None, None),
-                len(chunk),
-            )  # fmt: skip
+            return (key, prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids), _subject(r.items),
+                    f"[{message}]", None, None)  # fmt: skip
+        items, chunk = job[1], job[2]
+        person_ids = [p for m in chunk for p in m.person_ids]
+        digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:24]
+        to = [m.to for m in chunk]
+        return (key, f"{prefix}m{digest}", _PUSH if len(to) == 1 else _MULTICAST, _json_ids(to),
+                _json_ints(person_ids), _subject(items), f"[{daily_message_json(items, day, max_lines=max_lines)}]",
+                None, None)  # fmt: skip
 
 
 def _subject(items: Sequence[Item], held_rules: Sequence[str] = ()) -> str:

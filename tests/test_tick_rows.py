@@ -6,6 +6,9 @@ stores tuple rows with constants as it stores dict rows, on both backends."""
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -21,8 +24,15 @@ from sqlalchemy.engine import Engine
 
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
-from models import OutboxMessage
-from models.outbox import insert_rows, json_text, retry_keys
+from models import OutboxMessage, outbox
+from models.outbox import (
+    checkpoint_later,
+    insert_built_rows,
+    insert_rows,
+    json_text,
+    retry_keys,
+    sorted_retry_keys,
+)
 from scheduler import tick
 from scheduler.budget import Held, Push, spend
 from scheduler.planner import Recipient
@@ -199,3 +209,113 @@ def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> No
     assert folded["messages"][-1]["text"] == 'ส่ง "คืน" \\ แก้ไข'  # so do quotes and a backslash
     assert folded["not_before"] == NOT_BEFORE and folded["created_at"] == NOW
     assert folded["status"] == "pending" and folded["rule"] == "daily" and folded["reply_token"] is None
+
+
+def _stored(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(sa.select(_outbox).order_by(_outbox.c.id))]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="rows are built in forked workers only where fork exists")
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_rows_built_in_forked_workers_are_stored_as_rows_built_here(
+    engine: Engine, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`insert_built_rows` with workers stores exactly the rows the tick's generator gives, in its
+    order (same retry keys given, so every column is compared), on both backends; and a worker that
+    dies halfway, or hangs and is killed, leaves its rows to this process, which stores the same rows."""
+    monkeypatch.setattr(outbox._SqliteWriter, "chunk", 50)  # several chunks per worker
+    monkeypatch.setattr(outbox._CopyWriter, "chunk", 50)
+    rules = load_rules()
+    rules = replace(rules, riding=replace(rules.riding, reminders_wait_hours=2))
+    own = [_item(ItemKind.REPORT_DUE, "q1", f"P{n}") for n in range(600)]
+    pushes = _pushes() + [
+        Push(Recipient(f"p{5000 + n}", f"U{5000 + n}", "T", (item,), (5000 + n,)))
+        for n, item in enumerate(own)
+    ]
+    jobs = tick._row_jobs(pushes)
+    keys = sorted(str(uuid.uuid4()) for _ in jobs)
+    build = tick._RowBuilder(DAY, rules)
+    constants = tick._constants(NOW, NOT_BEFORE)
+    with engine.begin() as conn:
+        insert_rows(conn, map(build, jobs, keys), columns=DAILY_COLUMNS, constants=constants)
+    here = _stored(engine)
+    parent = os.getpid()
+
+    def dies_in_worker(job: Any, key: str) -> tuple[Any, ...]:
+        if os.getpid() != parent and key == keys[-3]:
+            os._exit(3)  # the last worker dies after sending some of its rows
+        return build(job, key)
+
+    def hangs_in_worker(job: Any, key: str) -> tuple[Any, ...]:
+        if os.getpid() != parent and key == keys[-3]:
+            time.sleep(3600)  # stuck: killed after the silence allowed
+        return build(job, key)
+
+    monkeypatch.setattr(outbox, "_WORKER_SILENCE", 1.0)
+    for builder in (build, dies_in_worker, hangs_in_worker):
+        with engine.begin() as conn:
+            conn.execute(sa.delete(_outbox))
+            count = insert_built_rows(
+                conn, jobs, keys, builder, columns=DAILY_COLUMNS, constants=constants, workers=workers
+            )
+        assert count == len(jobs) == len(here) > 500
+        there = _stored(engine)
+        assert [{k: v for k, v in row.items() if k != "id"} for row in there] == [
+            {k: v for k, v in row.items() if k != "id"} for row in here
+        ]
+        assert [row["retry_key"] for row in there] == keys
+
+
+def test_a_big_write_checkpoints_after_its_commit_on_a_thread(engine: Engine) -> None:
+    """`checkpoint_later`: in a transaction that defers it, SQLite's automatic checkpoint is off;
+    once committed the connection has its own limit back and a thread checkpoints the log; a
+    transaction that fails gets its limit back and starts no checkpoint. PostgreSQL: nothing."""
+    rules = load_rules()
+    pushes = _pushes()
+    rows = [values for values, _n in tick._outbox_rows(pushes, DAY, NOW, NOT_BEFORE, rules)]
+    constants = tick._constants(NOW, NOT_BEFORE)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def limit(conn: sa.Connection) -> int:
+        return int(conn.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0])  # type: ignore[union-attr]
+
+    def checkpointers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "wal-checkpoint"]
+
+    with engine.connect() as conn:
+        before = limit(conn) if sqlite else 0
+        with pytest.raises(Exception, match="dedupe_key"), checkpoint_later(conn) as defer, conn.begin():
+            defer()
+            if sqlite:
+                assert limit(conn) == 0
+            insert_rows(conn, rows + rows[:1], columns=DAILY_COLUMNS, constants=constants)  # a duplicate
+        assert not checkpointers()
+        if sqlite:
+            assert limit(conn) == before
+        with checkpoint_later(conn) as defer, conn.begin():
+            defer()
+            insert_rows(conn, rows, columns=DAILY_COLUMNS, constants=constants)
+        if sqlite:
+            assert limit(conn) == before > 0
+            for thread in checkpointers():
+                thread.join(30)
+            busy, frames, done = conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchone()
+            assert busy == 0 and frames == done  # the thread left nothing to copy
+        else:
+            assert not checkpointers()
+    assert len(_stored(engine)) == len(rows)
+
+
+def test_sorted_retry_keys_are_random_version_4_uuids_in_order() -> None:
+    keys = sorted_retry_keys(5000)
+    assert len(keys) == len(set(keys)) == 5000 and keys == sorted(keys)
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert str(parsed) == key and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every bit but the version's and the variant's is random: each hex digit of the first group
+    # takes many values, and two calls share no key.
+    assert all(len({key[n] for key in keys}) == 16 for n in range(8))
+    assert not set(keys) & set(sorted_retry_keys(5000))

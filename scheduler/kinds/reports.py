@@ -17,6 +17,7 @@ from scheduler.kinds.base import (
     Day,
     RuleKind,
     _Acc,
+    _Bucket,
     _due_date,
     _Org,
     _owner,
@@ -86,29 +87,33 @@ def _report_rules(
             )
         )
         subject, fq = period.subject, period.fq
+        # What fires for each unit on this period, and per unit whether reporters hear of overdue
+        # reports, looked up once per unit, not per row; buckets are found and filled inline (this
+        # loop runs once per project owner of the office).
+        events_of = {u: events for (u, pid), events in fired.items() if pid == period_id}
+        notify = {u: org.units[u].rules.overdue.notify_reporter for u in events_of}
+        unit_of, buckets, cap = org.unit_of, acc.buckets, acc.cap
         for person_id, project_id, code, name, office_id, approver_id in conn.execute(statement).all():
-            u = org.unit_of.get(office_id)
-            events = fired.get((u, period_id)) if u is not None else None
+            events = events_of.get(unit_of.get(office_id))  # type: ignore[arg-type]
             if not events:
                 continue
+            u = unit_of[office_id]
+            line = Line(code, name)
             for kind, days, due in events:
-                if kind is ItemKind.REPORT_DUE:
-                    if person_id is not None:
-                        acc.bucket(("p", person_id), kind, subject, fq, due, days).add(
-                            project_id, Line(code, name), acc.cap
-                        )
-                elif kind is ItemKind.REPORT_OVERDUE:
-                    if person_id is not None and org.units[u].rules.overdue.notify_reporter:  # type: ignore[index]
-                        acc.bucket(("p", person_id), kind, subject, fq, due, days).add(
-                            project_id, Line(code, name), acc.cap
-                        )
-                    if approver_id is not None:
+                if kind is ItemKind.REPORT_DUE or kind is ItemKind.REPORT_OVERDUE:
+                    if person_id is not None and (kind is ItemKind.REPORT_DUE or notify[u]):
+                        key = (("p", person_id), kind, subject)
+                        bucket = buckets.get(key)
+                        if bucket is None:
+                            bucket = buckets[key] = _Bucket(fq, due, days)
+                        bucket.add(project_id, line, cap)
+                    if kind is ItemKind.REPORT_OVERDUE and approver_id is not None:
                         approver = acting.get(approver_id, approver_id)
                         acc.bucket(("p", approver), ItemKind.APPROVER_OVERDUE, subject, fq, due, days).add(
-                            project_id, Line(code, name), acc.cap
+                            project_id, line, cap
                         )
                 else:
-                    who = ("a", org.units[u].area_id)  # type: ignore[index]
+                    who = ("a", org.units[u].area_id)
                     acc.office_bucket(who, kind, subject, fq, due, days).add(project_id, office_id, code)
 
 
