@@ -52,6 +52,15 @@ def _office(engine: Engine, *, head: bool = True) -> Generated:
     return g
 
 
+def _bind_chat(engine: Engine, g: Generated, chat_id: str) -> None:
+    """The planning group binds its LINE group chat."""
+    with Session(engine) as s:
+        s.add(
+            ChatBinding(chat_id=chat_id, chat_type="group", office_id=g.planning_id, bound_at=ESCALATION_DAY)
+        )
+        s.commit()
+
+
 def _setup(quota: int = 0, rules: Rules | None = None) -> TickSetup:
     rules = rules or load_rules()
     return TickSetup(rules, WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=quota)
@@ -178,11 +187,7 @@ def test_an_unlinked_head_does_not_swallow_the_planning_groups_messages(engine: 
 def test_a_bound_chat_still_gets_the_planning_groups_messages(engine: Engine) -> None:
     g = _office(engine)
     group_id = "C" + "b" * 32
-    with Session(engine) as s:
-        s.add(
-            ChatBinding(chat_id=group_id, chat_type="group", office_id=g.planning_id, bound_at=ESCALATION_DAY)
-        )
-        s.commit()
+    _bind_chat(engine, g, group_id)
     result = run_tick(engine, FixedClock(ESCALATION_DAY), _setup())
     assert result.plan is not None
     group = [r for r in result.plan.recipients if r.to == group_id]
@@ -383,10 +388,6 @@ def test_push_to_all_pushes_every_planner_a_stuck_report(engine: Engine) -> None
 def test_a_stuck_report_goes_to_the_bound_chat_alone(engine: Engine) -> None:
     g = _office(engine)
     group_id = "C" + "d" * 32
-    with Session(engine) as s:
-        s.add(
-            ChatBinding(chat_id=group_id, chat_type="group", office_id=g.planning_id, bound_at=ESCALATION_DAY)
-        )
-        s.commit()
+    _bind_chat(engine, g, group_id)
     rows = _stuck_rows(engine, g)
     assert set(rows) == {group_id} and rows[group_id][0] == "pending"
