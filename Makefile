@@ -21,11 +21,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/tidtam demo
 
-## test: ruff, then the whole pytest suite (SQLite, and PostgreSQL when reachable), on two workers
+## test: ruff, then the whole pytest suite (SQLite, and PostgreSQL when reachable), on three workers
 ## (most of its time is waiting: services starting, replies arriving), each test file on one of them
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
