@@ -4,17 +4,25 @@ A report is due `report_due.days_after_quarter_end` days after the quarter ends,
 working day of the office's calendar when that is a day off (`roll_to_working_day`). The planner
 (reminders) and the chat (`สถานะ`, the report form, the director's and planner's views) both ask here,
 so the date a teacher is told is the date they are reminded of.
+
+`deadline_inputs` reads what a deadline is made of (the office's and its area's rule overrides, the
+days off they declared) in one statement and keeps, per process, the rules and the calendar made of
+them, keyed by what was read: an office or holiday changed by any process is read by the next
+call and makes other ones, and nothing read before can be served for it.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models.ops import OfficeHoliday
 from models.org import Office
-from models.types import HolidayKind
+from models.types import HolidayKind, OfficeKind
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
 
@@ -66,6 +74,99 @@ def office_calendar(session: Session, office_id: int) -> WorkCalendar:
     )
 
 
+_OFFICE = Office.__table__  # type: ignore[attr-defined]
+_PARENT = _OFFICE.alias("parent_office")
+_HOLIDAY = OfficeHoliday.__table__  # type: ignore[attr-defined]
+_AREA = OfficeKind.AREA_OFFICE.value
+_IS_OWN_AREA = sa.or_(_OFFICE.c.kind == _AREA, _OFFICE.c.parent_id.is_(None))  # area_of's first step
+# The office, its parent (the area of nearly every office: a school's or a group's), and the days off
+# declared for every office or for the area (as office_calendar reads them): one row per holiday.
+# The settings are read as their stored text: the cache's key, parsed only when it is new.
+_INPUTS = (
+    sa.select(
+        _OFFICE.c.code,
+        _OFFICE.c.kind,
+        _OFFICE.c.parent_id,
+        sa.cast(_OFFICE.c.settings, sa.Text),
+        _PARENT.c.id,
+        _PARENT.c.code,
+        _PARENT.c.kind,
+        _PARENT.c.parent_id,
+        sa.cast(_PARENT.c.settings, sa.Text),
+        _HOLIDAY.c.day,
+        _HOLIDAY.c.kind,
+        _HOLIDAY.c.name,
+    )
+    .select_from(_OFFICE)
+    .outerjoin(_PARENT, _PARENT.c.id == _OFFICE.c.parent_id)
+    .outerjoin(
+        _HOLIDAY,
+        sa.or_(
+            _HOLIDAY.c.office_id.is_(None),
+            _HOLIDAY.c.office_id == sa.case((_IS_OWN_AREA, _OFFICE.c.id), else_=_PARENT.c.id),
+        ),
+    )
+    .where(_OFFICE.c.id == sa.bindparam("office_id"))
+    .order_by(_HOLIDAY.c.id)
+)
+_MAX_CACHED = 512
+# (id(base), the area's settings, the office's) -> (base, the rules they make)
+_RULES: dict[tuple[Any, ...], tuple[Rules, Rules]] = {}
+_CALENDARS: dict[tuple[Any, ...], WorkCalendar] = {}  # the declared days -> their calendar
+
+
+def _settings_rules(text: str | None) -> Any:
+    settings = json.loads(text) if text else None
+    return (settings or {}).get("rules")
+
+
+def deadline_inputs(session: Session, base: Rules, office_id: int) -> tuple[Rules, WorkCalendar]:
+    """`office_rules` and `office_calendar` of `office_id`, in one round trip, the answer kept for
+    the process by what was read (see the module's docstring)."""
+    if session.autoflush:
+        session.flush()  # as the ORM queries of office_rules/office_calendar would
+    rows = session.execute(_INPUTS, {"office_id": office_id}).all()
+    if not rows:  # an unknown office
+        return office_rules(session, base, office_id), office_calendar(session, office_id)
+    code, kind, parent_id, settings, p_id, p_code, p_kind, p_parent_id, p_settings = rows[0][:9]
+    if kind == _AREA or parent_id is None:
+        area: tuple[str, str | None] | None = (code, settings)
+        own: tuple[str, str | None] | None = None
+    elif p_id is None:  # a parent that is not there: no area (area_of)
+        area, own = None, None
+    elif p_kind == _AREA or p_parent_id is None:
+        area, own = (p_code, p_settings), (code, settings)
+    else:  # an office deeper in its area's tree: walked as the scheduler does
+        return office_rules(session, base, office_id), office_calendar(session, office_id)
+    key = (id(base), area and area[1], own and own[1])
+    kept = _RULES.get(key)
+    if kept is not None and kept[0] is base:  # the entry holds `base`: its id is not another's
+        rules = kept[1]
+    else:
+        rules = base
+        if area is not None:
+            rules = rules.patched(_settings_rules(area[1]), f"office {area[0]} rules")
+        if own is not None:
+            rules = rules.patched(_settings_rules(own[1]), f"office {own[0]} rules")
+        if len(_RULES) >= _MAX_CACHED:
+            _RULES.clear()
+        _RULES[key] = (base, rules)
+    days = tuple(row[9:] for row in rows if row[9] is not None)
+    calendar = _CALENDARS.get(days)
+    if calendar is None:
+        if not days:
+            calendar = WorkCalendar()
+        else:
+            calendar = WorkCalendar(
+                added={day: name for day, kind_, name in days if kind_ == HolidayKind.HOLIDAY.value},
+                removed=[day for day, kind_, _ in days if kind_ == HolidayKind.WORKING_DAY.value],
+            )
+        if len(_CALENDARS) >= _MAX_CACHED:
+            _CALENDARS.clear()
+        _CALENDARS[days] = calendar
+    return rules, calendar
+
+
 def report_due_on(session: Session, period_end: date, office_id: int, base: Rules) -> date:
     """The deadline of a quarter ending on `period_end` for a project of `office_id`."""
-    return due_date(period_end, office_rules(session, base, office_id), office_calendar(session, office_id))
+    return due_date(period_end, *deadline_inputs(session, base, office_id))
