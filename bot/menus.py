@@ -145,18 +145,20 @@ def _period(
 def reply_school_status(ctx: EventContext) -> None:
     """`สถานะโรงเรียน`: the director's office, project by project; an area director's is the whole area."""
     assert ctx.person is not None
-    office = ctx.session.get(Office, ctx.person.office_id)
-    if office is not None and office.kind == OfficeKind.AREA_OFFICE:
+    person = ctx.person
+    if isinstance(person, LinkedPerson) and person.office_kind is not None:
+        kind, name = person.office_kind, person.office_name  # read with the person: no round trip
+    else:
+        office = ctx.session.get(Office, person.office_id)
+        kind, name = (office.kind, office.name) if office is not None else (None, None)
+    if kind == OfficeKind.AREA_OFFICE:
         reply_area_overview(ctx)
         return
     today = _today(ctx)
-    quarter, due_on, period_id, fiscal_year = _period(
-        ctx.session, today, ctx.report_due_on, ctx.person.office_id
-    )
-    rows = director_projects(ctx.session, ctx.person, fiscal_year, period_id, today)
-    office = ctx.session.get(Office, ctx.person.office_id)
+    quarter, due_on, period_id, fiscal_year = _period(ctx.session, today, ctx.report_due_on, person.office_id)
+    rows = director_projects(ctx.session, person, fiscal_year, period_id, today)
     states = [text.ProjectState(r.code, r.name, r.status, r.owners, r.progress_pct) for r in rows]
-    ctx.reply(text.school_status(office.name if office else "", quarter, due_on, states, labels(ctx)))
+    ctx.reply(text.school_status(name or "", quarter, due_on, states, labels(ctx)))
 
 
 # --- the planning group ------------------------------------------------------------------------------

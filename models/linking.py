@@ -194,6 +194,8 @@ class LinkedPerson:
     owns: bool  # owns a project of the fiscal year of `on`
     menu_linked: str | None  # the name of the rich menu last linked to them
     menus_set_up: bool  # whether `tidtam line setup` has recorded any rich menu
+    office_name: str | None = None  # their office's name and kind (None: not read with them)
+    office_kind: str | None = None
 
     @property
     def role_set(self) -> frozenset[Role]:
@@ -209,8 +211,11 @@ _PROJECT = Project.__table__  # type: ignore[attr-defined]
 _OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
 _MENU = RichMenu.__table__  # type: ignore[attr-defined]
 _MENU_LINK = RichMenuLink.__table__  # type: ignore[attr-defined]
+_OFFICE = Office.__table__  # type: ignore[attr-defined]
 _CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
 _CONVERSATION_COLUMNS = tuple(c.name for c in _CONVERSATION.c)
+_CONVERSATION_MANAGER = sa.orm.attributes.manager_of_class(Conversation)
+_CONFIGURED: list[bool] = []
 _ON = sa.bindparam("on", type_=sa.Date())
 # Built once (SQLAlchemy caches its compiled form): every event from a one-on-one chat starts here.
 # The sender, their chat's conversation row, the facts of their roles and their rich menu, in one
@@ -237,8 +242,11 @@ _SENDER = (
         .label("owns"),
         _MENU_LINK.c.name.label("menu_linked"),
         sa.exists().select_from(_MENU).label("menus_set_up"),
+        _OFFICE.c.name.label("office_name"),
+        _OFFICE.c.kind.label("office_kind"),
     )
     .select_from(_P)
+    .join(_OFFICE, _OFFICE.c.id == _P.c.office_id)
     .outerjoin(_CONVERSATION, _CONVERSATION.c.chat_key == _P.c.line_user_id)
     .outerjoin(_MENU_LINK, _MENU_LINK.c.person_id == _P.c.id)
     .where(_P.c.line_user_id == sa.bindparam("line_user_id"))
@@ -256,7 +264,7 @@ def sender_of(
     width = len(_CONVERSATION_COLUMNS)
     values = found[:width]
     pid, code, name, position, office_id, roles, user, reach, active = found[width : width + 9]
-    acting, approves, owns, menu_linked, menus_set_up = found[width + 9 :]
+    acting, approves, owns, menu_linked, menus_set_up, office_name, office_kind = found[width + 9 :]
     person = LinkedPerson(
         id=pid,
         code=code,
@@ -273,6 +281,8 @@ def sender_of(
         owns=bool(owns),
         menu_linked=menu_linked,
         menus_set_up=bool(menus_set_up),
+        office_name=office_name,
+        office_kind=str(office_kind),
     )
     conversation = None
     if values[0] is not None:
@@ -284,12 +294,18 @@ def persistent_conversation(session: Session, values: dict[str, Any]) -> Convers
     """The conversation row just read (or written), as the session's ORM object (the flows save it
     through bot/conversations.py, revision-checked), without a second query. One already in the session (a
     session may serve several events) takes the values just read, as a fresh load would."""
-    existing = session.identity_map.get(session.identity_key(Conversation, values["id"]))
+    existing = session.identity_map.get((Conversation, (values["id"],), None))  # session.identity_key's
     if isinstance(existing, Conversation):
         for key, value in values.items():
             set_committed_value(existing, key, value)
         return existing
-    row = Conversation(**values)
+    # Made as the ORM's loading makes an object (the class's __new__, the values into its __dict__),
+    # not through the model's validating __init__: they are the stored values.
+    if not _CONFIGURED:
+        sa.orm.configure_mappers()  # the instrumentation make_transient_to_detached reads
+        _CONFIGURED.append(True)
+    row = _CONVERSATION_MANAGER.new_instance()
+    row.__dict__.update(values)
     make_transient_to_detached(row)  # as if loaded: its values are the stored ones
     session.add(row)
     return row
