@@ -18,6 +18,7 @@ from messages.wire import as_dict
 from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits, persistent_conversation
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
+from models.projects import OpenPeriod, open_period
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
 
@@ -115,6 +116,15 @@ class EventContext:
 
             due = memo[key] = due_date(period_end, *deadline_inputs(self.session, self.rules, office_id))
         return due  # type: ignore[no-any-return]
+
+    def open_period(self) -> OpenPeriod | None:
+        """The period people report on today (`models.projects.open_period`), as read with the
+        sender when it was (`sender_of`): no second round trip."""
+        today = self.now.astimezone(self.tz).date()
+        person = self.person
+        if isinstance(person, LinkedPerson) and person.period_read and person.on == today:
+            return person.period
+        return open_period(self.session, today)
 
     def start_conversation(self, form: str, step: str, data: dict[str, Any]) -> Conversation:
         """Add the user's conversation row (the caller has made sure there is none) and remember it."""

@@ -42,6 +42,7 @@ from models.messaging import (
 from models.ops import AuditLog
 from models.org import ActingApprover, Office, Person
 from models.plan import Project, ProjectOwner
+from models.projects import _OPEN_PERIOD, OpenPeriod
 from models.rich_menus import RichMenu, RichMenuLink
 from models.types import ChatType, LinkPurpose, Reachability, Role
 
@@ -196,6 +197,8 @@ class LinkedPerson:
     menus_set_up: bool  # whether `tidtam line setup` has recorded any rich menu
     office_name: str | None = None  # their office's name and kind (None: not read with them)
     office_kind: str | None = None
+    period_read: bool = False  # whether `period` was read with them (the open period on `on`)
+    period: OpenPeriod | None = None
 
     @property
     def role_set(self) -> frozenset[Role]:
@@ -217,6 +220,7 @@ _CONVERSATION_COLUMNS = tuple(c.name for c in _CONVERSATION.c)
 _CONVERSATION_MANAGER = sa.orm.attributes.manager_of_class(Conversation)
 _CONFIGURED: list[bool] = []
 _ON = sa.bindparam("on", type_=sa.Date())
+_OPEN = _OPEN_PERIOD.subquery("open_period")  # bound by "today": the same day as "on"
 # Built once (SQLAlchemy caches its compiled form): every event from a one-on-one chat starts here.
 # The sender, their chat's conversation row, the facts of their roles and their rich menu, in one
 # round trip, as plain rows (Core: no ORM loading on the hot path).
@@ -244,9 +248,11 @@ _SENDER = (
         sa.exists().select_from(_MENU).label("menus_set_up"),
         _OFFICE.c.name.label("office_name"),
         _OFFICE.c.kind.label("office_kind"),
+        *_OPEN.c,
     )
     .select_from(_P)
     .join(_OFFICE, _OFFICE.c.id == _P.c.office_id)
+    .outerjoin(_OPEN, sa.true())  # at most one row: the open period on the day (models/projects.py)
     .outerjoin(_CONVERSATION, _CONVERSATION.c.chat_key == _P.c.line_user_id)
     .outerjoin(_MENU_LINK, _MENU_LINK.c.person_id == _P.c.id)
     .where(_P.c.line_user_id == sa.bindparam("line_user_id"))
@@ -258,13 +264,18 @@ def sender_of(
 ) -> tuple[LinkedPerson | None, Conversation | None]:
     """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`) and their
     chat's conversation row; (None, None) when the account is not linked."""
-    found = session.execute(_SENDER, {"line_user_id": line_user_id, "on": on, "fy": fiscal_year}).first()
+    found = session.execute(
+        _SENDER, {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
+    ).first()
     if found is None:
         return None, None
     width = len(_CONVERSATION_COLUMNS)
     values = found[:width]
     pid, code, name, position, office_id, roles, user, reach, active = found[width : width + 9]
-    acting, approves, owns, menu_linked, menus_set_up, office_name, office_kind = found[width + 9 :]
+    acting, approves, owns, menu_linked, menus_set_up, office_name, office_kind = found[
+        width + 9 : width + 16
+    ]
+    period = found[width + 16 :]
     person = LinkedPerson(
         id=pid,
         code=code,
@@ -283,6 +294,8 @@ def sender_of(
         menus_set_up=bool(menus_set_up),
         office_name=office_name,
         office_kind=str(office_kind),
+        period_read=True,
+        period=OpenPeriod(*period) if period[0] is not None else None,
     )
     conversation = None
     if values[0] is not None:
