@@ -114,7 +114,12 @@ class EventContext:
         if due is None:
             from scheduler.deadlines import deadline_inputs, due_date
 
-            due = memo[key] = due_date(period_end, *deadline_inputs(self.session, self.rules, office_id))
+            person = self.person
+            read = None
+            if isinstance(person, LinkedPerson) and person.office_id == office_id:
+                read = person.deadline  # read with the sender, in this transaction: no round trip
+            inputs = deadline_inputs(self.session, self.rules, office_id, read)
+            due = memo[key] = due_date(period_end, *inputs)
         return due  # type: ignore[no-any-return]
 
     def open_period(self) -> OpenPeriod | None:

@@ -40,7 +40,7 @@ from models.messaging import (
     LinkThrottleTrip,
 )
 from models.ops import AuditLog
-from models.org import ActingApprover, Office, Person
+from models.org import OFFICE, PARENT_OFFICE, ActingApprover, Office, Person, deadline_columns
 from models.plan import Project, ProjectOwner
 from models.projects import _OPEN_PERIOD, OpenPeriod
 from models.rich_menus import RichMenu, RichMenuLink
@@ -199,6 +199,9 @@ class LinkedPerson:
     office_kind: str | None = None
     period_read: bool = False  # whether `period` was read with them (the open period on `on`)
     period: OpenPeriod | None = None
+    # What their office's report deadline is made of (models.org.deadline_columns), for
+    # scheduler.deadlines.deadline_inputs; None: not read with them.
+    deadline: tuple[Any, ...] | None = None
 
     @property
     def role_set(self) -> frozenset[Role]:
@@ -214,7 +217,7 @@ _PROJECT = Project.__table__  # type: ignore[attr-defined]
 _OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
 _MENU = RichMenu.__table__  # type: ignore[attr-defined]
 _MENU_LINK = RichMenuLink.__table__  # type: ignore[attr-defined]
-_OFFICE = Office.__table__  # type: ignore[attr-defined]
+_OFFICE = OFFICE
 _CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
 _CONVERSATION_COLUMNS = tuple(c.name for c in _CONVERSATION.c)
 _CONVERSATION_MANAGER = sa.orm.attributes.manager_of_class(Conversation)
@@ -249,9 +252,11 @@ _SENDER = (
         _OFFICE.c.name.label("office_name"),
         _OFFICE.c.kind.label("office_kind"),
         *_OPEN.c,
+        *deadline_columns(),
     )
     .select_from(_P)
     .join(_OFFICE, _OFFICE.c.id == _P.c.office_id)
+    .outerjoin(PARENT_OFFICE, PARENT_OFFICE.c.id == _OFFICE.c.parent_id)
     .outerjoin(_OPEN, sa.true())  # at most one row: the open period on the day (models/projects.py)
     .outerjoin(_CONVERSATION, _CONVERSATION.c.chat_key == _P.c.line_user_id)
     .outerjoin(_MENU_LINK, _MENU_LINK.c.person_id == _P.c.id)
@@ -275,7 +280,7 @@ def sender_of(
     acting, approves, owns, menu_linked, menus_set_up, office_name, office_kind = found[
         width + 9 : width + 16
     ]
-    period = found[width + 16 :]
+    period, deadline = found[width + 16 : width + 22], tuple(found[width + 22 :])
     person = LinkedPerson(
         id=pid,
         code=code,
@@ -296,6 +301,7 @@ def sender_of(
         office_kind=str(office_kind),
         period_read=True,
         period=OpenPeriod(*period) if period[0] is not None else None,
+        deadline=deadline,
     )
     conversation = None
     if values[0] is not None:

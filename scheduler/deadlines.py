@@ -14,6 +14,7 @@ call and makes other ones, and nothing read before can be served for it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models.ops import OfficeHoliday
-from models.org import Office
+from models.org import OFFICE, PARENT_OFFICE, Office, deadline_columns
 from models.types import HolidayKind, OfficeKind
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
@@ -74,45 +75,20 @@ def office_calendar(session: Session, office_id: int) -> WorkCalendar:
     )
 
 
-_OFFICE = Office.__table__  # type: ignore[attr-defined]
-_PARENT = _OFFICE.alias("parent_office")
-_HOLIDAY = OfficeHoliday.__table__  # type: ignore[attr-defined]
-_AREA = OfficeKind.AREA_OFFICE.value
-_IS_OWN_AREA = sa.or_(_OFFICE.c.kind == _AREA, _OFFICE.c.parent_id.is_(None))  # area_of's first step
 # The office, its parent (the area of nearly every office: a school's or a group's), and the days off
-# declared for every office or for the area (as office_calendar reads them): one row per holiday.
-# The settings are read as their stored text: the cache's key, parsed only when it is new.
+# declared for every office or for the area, in one row (models/org.py). The settings and the days
+# are read as their stored text: the caches' keys, parsed only when new.
 _INPUTS = (
-    sa.select(
-        _OFFICE.c.code,
-        _OFFICE.c.kind,
-        _OFFICE.c.parent_id,
-        sa.cast(_OFFICE.c.settings, sa.Text),
-        _PARENT.c.id,
-        _PARENT.c.code,
-        _PARENT.c.kind,
-        _PARENT.c.parent_id,
-        sa.cast(_PARENT.c.settings, sa.Text),
-        _HOLIDAY.c.day,
-        _HOLIDAY.c.kind,
-        _HOLIDAY.c.name,
-    )
-    .select_from(_OFFICE)
-    .outerjoin(_PARENT, _PARENT.c.id == _OFFICE.c.parent_id)
-    .outerjoin(
-        _HOLIDAY,
-        sa.or_(
-            _HOLIDAY.c.office_id.is_(None),
-            _HOLIDAY.c.office_id == sa.case((_IS_OWN_AREA, _OFFICE.c.id), else_=_PARENT.c.id),
-        ),
-    )
-    .where(_OFFICE.c.id == sa.bindparam("office_id"))
-    .order_by(_HOLIDAY.c.id)
+    sa.select(*deadline_columns())
+    .select_from(OFFICE)
+    .outerjoin(PARENT_OFFICE, PARENT_OFFICE.c.id == OFFICE.c.parent_id)
+    .where(OFFICE.c.id == sa.bindparam("office_id"))
 )
+_AREA = OfficeKind.AREA_OFFICE.value
 _MAX_CACHED = 512
 # (id(base), the area's settings, the office's) -> (base, the rules they make)
 _RULES: dict[tuple[Any, ...], tuple[Rules, Rules]] = {}
-_CALENDARS: dict[tuple[Any, ...], WorkCalendar] = {}  # the declared days -> their calendar
+_CALENDARS: dict[str, WorkCalendar] = {}  # the declared days, as read -> their calendar
 
 
 def _settings_rules(text: str | None) -> Any:
@@ -120,15 +96,34 @@ def _settings_rules(text: str | None) -> Any:
     return (settings or {}).get("rules")
 
 
-def deadline_inputs(session: Session, base: Rules, office_id: int) -> tuple[Rules, WorkCalendar]:
+def _calendar(days_text: str | None) -> WorkCalendar:
+    key = days_text or "[]"
+    calendar = _CALENDARS.get(key)
+    if calendar is None:
+        days = sorted(json.loads(key))  # [id, day, kind, name], in the order they were declared
+        calendar = WorkCalendar(
+            added={date.fromisoformat(d): n for _, d, k, n in days if k == HolidayKind.HOLIDAY.value},
+            removed=[date.fromisoformat(d) for _, d, k, _ in days if k == HolidayKind.WORKING_DAY.value],
+        )
+        if len(_CALENDARS) >= _MAX_CACHED:
+            _CALENDARS.clear()
+        _CALENDARS[key] = calendar
+    return calendar
+
+
+def deadline_inputs(
+    session: Session, base: Rules, office_id: int, read: Sequence[Any] | None = None
+) -> tuple[Rules, WorkCalendar]:
     """`office_rules` and `office_calendar` of `office_id`, in one round trip, the answer kept for
-    the process by what was read (see the module's docstring)."""
-    if session.autoflush:
-        session.flush()  # as the ORM queries of office_rules/office_calendar would
-    rows = session.execute(_INPUTS, {"office_id": office_id}).all()
-    if not rows:  # an unknown office
+    the process by what was read (see the module's docstring). `read`: the `deadline_columns` of the
+    office as a statement of this transaction already read them (`models.linking.sender_of`)."""
+    if read is None:
+        if session.autoflush:
+            session.flush()  # as the ORM queries of office_rules/office_calendar would
+        read = session.execute(_INPUTS, {"office_id": office_id}).first()
+    if read is None:  # an unknown office
         return office_rules(session, base, office_id), office_calendar(session, office_id)
-    code, kind, parent_id, settings, p_id, p_code, p_kind, p_parent_id, p_settings = rows[0][:9]
+    code, kind, parent_id, settings, p_id, p_code, p_kind, p_parent_id, p_settings, days = read
     if kind == _AREA or parent_id is None:
         area: tuple[str, str | None] | None = (code, settings)
         own: tuple[str, str | None] | None = None
@@ -151,20 +146,7 @@ def deadline_inputs(session: Session, base: Rules, office_id: int) -> tuple[Rule
         if len(_RULES) >= _MAX_CACHED:
             _RULES.clear()
         _RULES[key] = (base, rules)
-    days = tuple(row[9:] for row in rows if row[9] is not None)
-    calendar = _CALENDARS.get(days)
-    if calendar is None:
-        if not days:
-            calendar = WorkCalendar()
-        else:
-            calendar = WorkCalendar(
-                added={day: name for day, kind_, name in days if kind_ == HolidayKind.HOLIDAY.value},
-                removed=[day for day, kind_, _ in days if kind_ == HolidayKind.WORKING_DAY.value],
-            )
-        if len(_CALENDARS) >= _MAX_CACHED:
-            _CALENDARS.clear()
-        _CALENDARS[days] = calendar
-    return rules, calendar
+    return rules, _calendar(days)
 
 
 def report_due_on(session: Session, period_end: date, office_id: int, base: Rules) -> date:

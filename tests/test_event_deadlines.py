@@ -12,9 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.context import EventContext
-from models import Office, OfficeHoliday
+from models import Office, OfficeHoliday, Person
+from models.linking import sender_of
 from models.types import HolidayKind, OfficeKind
 from scheduler.deadlines import deadline_inputs, due_date, office_calendar, office_rules, report_due_on
+from scheduler.fiscal import fiscal_year_of
 from scheduler.rules import Rules
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
@@ -109,9 +111,14 @@ def _walked(session: Session, office: int, rules: Rules, days: list[date]) -> li
     ]
 
 
-def _read(session: Session, office: int, rules: Rules, days: list[date]) -> list[object]:
-    """The same, as `deadline_inputs` reads it in one statement and keeps it for the process."""
-    kept_rules, calendar = deadline_inputs(session, rules, office)
+def _user(office_id: int) -> str:
+    return f"U{office_id:032d}"
+
+
+def _read(session: Session, office: int, rules: Rules, days: list[date], read: object = None) -> list[object]:
+    """The same, as `deadline_inputs` reads it in one statement (or as the sender's lookup read it:
+    `read`) and keeps it for the process."""
+    kept_rules, calendar = deadline_inputs(session, rules, office, read)  # type: ignore[arg-type]
     return [
         kept_rules.report_due,
         [calendar.is_working_day(d) for d in days],
@@ -138,12 +145,30 @@ def test_the_kept_deadline_inputs_are_the_walks_whatever_changes(engine: Engine)
         deep, group_id = unit.id, group.id
     offices = [plain, own, area, group_id, deep]
     days = [date(2027, 1, 1) + timedelta(days=n) for n in range(40)]
+    with Session(engine) as session:  # someone linked at each office: the sender's lookup reads it too
+        for office_id in offices:
+            session.add(
+                Person(
+                    code=f"P{office_id}", full_name="ครู", office_id=office_id, line_user_id=_user(office_id),
+                    created_at=NOW, updated_at=NOW,
+                )
+            )  # fmt: skip
+        session.commit()
 
     def check() -> list[list[object]]:
         with Session(engine) as session:
             walked = [_walked(session, o, rules, days) for o in offices]
             assert [_read(session, o, rules, days) for o in offices] == walked
             assert [_read(session, o, rules, days) for o in offices] == walked  # from the process's cache
+            on = NOW.date()
+            senders = [sender_of(session, _user(o), on, fiscal_year_of(on))[0] for o in offices]
+            read = [getattr(sender, "deadline", None) for sender in senders]
+            assert all(r is not None for r in read)
+            assert [_read(session, o, rules, days, r) for o, r in zip(offices, read, strict=True)] == walked
+            for n, (office_id, sender) in enumerate(zip(offices, senders, strict=True)):
+                ctx = _ctx(session, rules)  # a handler's deadline for its sender's office
+                ctx.person = sender
+                assert ctx.report_due_on(QUARTER_END, office_id, date(2000, 1, 1)) == walked[n][3]
             return walked
 
     first = check()
