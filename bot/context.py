@@ -17,7 +17,8 @@ from bot.media_links import MediaLinks
 from messages.wire import as_dict
 from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits, persistent_conversation
 from models.messaging import Conversation, WebhookEvent
-from models.org import Office, Person
+from models.org import Person
+from models.projects import OpenPeriod, open_period
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
 
@@ -44,27 +45,13 @@ _CLOCK_SKEW = timedelta(minutes=1)  # LINE's clock may run a little ahead of our
 
 
 _DUE_ON_MEMO = "tidtam.report_due_on"  # session.info key: (quarter end, office, rules) -> deadline
-_CALENDARS: dict[tuple[Any, ...], WorkCalendar] = {}  # by what a calendar is made of
-_MAX_CALENDARS = 256
-
-
-def _shared_calendar(calendar: WorkCalendar) -> WorkCalendar:
-    """The process's calendar made of the same holidays as `calendar` (a fresh one builds each year
-    from the `holidays` package again); what it is made of is read from it, not assumed."""
-    key = calendar.identity
-    shared = _CALENDARS.get(key)
-    if shared is None:
-        if len(_CALENDARS) >= _MAX_CALENDARS:
-            _CALENDARS.clear()
-        shared = _CALENDARS[key] = calendar
-    return shared
 
 
 def warm_calendars(today: date) -> None:
     """Build the plain calendar's years around `today` before the first event needs them (the
     `holidays` package computes a year in a second or more on a busy machine: the first `สถานะ`
-    after a start would wait for it)."""
-    calendar = _shared_calendar(WorkCalendar())
+    after a start would wait for it). The years are kept for the process (scheduler/workdays.py)."""
+    calendar = WorkCalendar()
     for year in (today.year - 1, today.year, today.year + 1):
         calendar.is_working_day(date(year, 1, 1))
 
@@ -117,28 +104,32 @@ class EventContext:
 
         Computed as `scheduler.deadlines.report_due_on` does, once per office and quarter in a
         transaction (a batch's events share one, `bot/processor.py`; no handler writes an office's
-        rules or holidays), and with one working-day calendar per set of declared holidays in the
-        process: building a calendar's year from the `holidays` package was most of a `สถานะ`."""
+        rules or holidays); what it is made of is read in one statement and the rules and calendar
+        made of that are the process's (`scheduler.deadlines.deadline_inputs`)."""
         if self.rules is None:
             return stored
         memo = self.session.info.setdefault(_DUE_ON_MEMO, {})
         key = (period_end, office_id, id(self.rules))
         due = memo.get(key)
         if due is None:
-            from scheduler.deadlines import area_of, due_date, office_calendar, office_rules
+            from scheduler.deadlines import deadline_inputs, due_date
 
-            # Held while the scheduler's functions walk them again (the session's identity map
-            # keeps only what something references): the walk then needs no second SELECT.
-            office = self.session.get(Office, office_id)
-            area = area_of(self.session, office_id)  # the calendar is the area's (office_calendar)
-            rules = office_rules(self.session, self.rules, office_id)
-            calendar = memo.get(("calendar", area.id if area is not None else None))
-            if calendar is None:
-                calendar = _shared_calendar(office_calendar(self.session, office_id))
-                memo[("calendar", area.id if area is not None else None)] = calendar
-            due = memo[key] = due_date(period_end, rules, calendar)
-            del office
+            person = self.person
+            read = None
+            if isinstance(person, LinkedPerson) and person.office_id == office_id:
+                read = person.deadline  # read with the sender, in this transaction: no round trip
+            inputs = deadline_inputs(self.session, self.rules, office_id, read)
+            due = memo[key] = due_date(period_end, *inputs)
         return due  # type: ignore[no-any-return]
+
+    def open_period(self) -> OpenPeriod | None:
+        """The period people report on today (`models.projects.open_period`), as read with the
+        sender when it was (`sender_of`): no second round trip."""
+        today = self.now.astimezone(self.tz).date()
+        person = self.person
+        if isinstance(person, LinkedPerson) and person.period_read and person.on == today:
+            return person.period
+        return open_period(self.session, today)
 
     def start_conversation(self, form: str, step: str, data: dict[str, Any]) -> Conversation:
         """Add the user's conversation row (the caller has made sure there is none) and remember it."""

@@ -32,7 +32,7 @@ from messages.menus import MenuRole
 from messages.thai_dates import format_fiscal_year
 from models.linking import LinkResult, redeem_link_code, sender_of, set_reachability
 from models.messaging import ChatBinding
-from models.projects import open_period, projects_of_person
+from models.projects import projects_of_person
 from models.types import ChatType, Reachability
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of
 
@@ -327,7 +327,7 @@ def reply_my_projects(ctx: EventContext) -> None:
     assert ctx.person is not None and ctx.person.id is not None
     today = _today(ctx)
     fiscal_year = fiscal_year_of(today)
-    period = open_period(ctx.session, today)
+    period = ctx.open_period()
     states = projects_of_person(ctx.session, ctx.person.id, fiscal_year, period.id if period else None)
     ctx.reply(chat.my_projects(fiscal_year, [_line(s) for s in states]))
 
@@ -335,7 +335,7 @@ def reply_my_projects(ctx: EventContext) -> None:
 def reply_status(ctx: EventContext) -> None:
     assert ctx.person is not None and ctx.person.id is not None
     today = _today(ctx)
-    period = open_period(ctx.session, today)
+    period = ctx.open_period()
     if period is not None:
         quarter = FiscalQuarter(period.fiscal_year, period.quarter)
         fiscal_year, period_id = period.fiscal_year, period.id

@@ -126,11 +126,15 @@ Due = Callable[
 ]  # (quarter end, office, stored) → deadline: EventContext.report_due_on
 
 
+_UNREAD = object()
+
+
 def _period(
-    session: Session, today: date, due: Due | None = None, office_id: int = 0
+    session: Session, today: date, due: Due | None = None, office_id: int = 0, read: object = _UNREAD
 ) -> tuple[FiscalQuarter, date | None, int | None, int]:
-    """The quarter people report on today, its deadline (the one reminders use), its id and fiscal year."""
-    period: OpenPeriod | None = open_period(session, today)
+    """The quarter people report on today, its deadline (the one reminders use), its id and fiscal year.
+    `read`: the open period already read (`EventContext.open_period`)."""
+    period: OpenPeriod | None = open_period(session, today) if read is _UNREAD else read  # type: ignore[assignment]
     if period is None:
         quarter = quarter_containing(today)
         return quarter, None, None, quarter.fiscal_year
@@ -145,28 +149,37 @@ def _period(
 def reply_school_status(ctx: EventContext) -> None:
     """`สถานะโรงเรียน`: the director's office, project by project; an area director's is the whole area."""
     assert ctx.person is not None
-    office = ctx.session.get(Office, ctx.person.office_id)
-    if office is not None and office.kind == OfficeKind.AREA_OFFICE:
+    person = ctx.person
+    if isinstance(person, LinkedPerson) and person.office_kind is not None:
+        kind, name = person.office_kind, person.office_name  # read with the person: no round trip
+    else:
+        office = ctx.session.get(Office, person.office_id)
+        kind, name = (office.kind, office.name) if office is not None else (None, None)
+    if kind == OfficeKind.AREA_OFFICE:
         reply_area_overview(ctx)
         return
     today = _today(ctx)
     quarter, due_on, period_id, fiscal_year = _period(
-        ctx.session, today, ctx.report_due_on, ctx.person.office_id
+        ctx.session, today, ctx.report_due_on, person.office_id, ctx.open_period()
     )
-    rows = director_projects(ctx.session, ctx.person, fiscal_year, period_id, today)
-    office = ctx.session.get(Office, ctx.person.office_id)
+    rows = director_projects(ctx.session, person, fiscal_year, period_id, today)
     states = [text.ProjectState(r.code, r.name, r.status, r.owners, r.progress_pct) for r in rows]
-    ctx.reply(text.school_status(office.name if office else "", quarter, due_on, states, labels(ctx)))
+    ctx.reply(text.school_status(name or "", quarter, due_on, states, labels(ctx)))
 
 
 # --- the planning group ------------------------------------------------------------------------------
 
 
 def overview_message(
-    session: Session, office_id: int, today: date, menu: tuple[str, ...], due: Due | None = None
+    session: Session,
+    office_id: int,
+    today: date,
+    menu: tuple[str, ...],
+    due: Due | None = None,
+    read: object = _UNREAD,
 ):  # type: ignore[no-untyped-def]
     root = area_root(session, office_id)
-    quarter, due_on, period_id, fiscal_year = _period(session, today, due, office_id)
+    quarter, due_on, period_id, fiscal_year = _period(session, today, due, office_id, read)
     if root is None or root.id is None:
         return text.area_overview("", quarter, due_on, [], menu)
     counts = area_counts(session, root.id, fiscal_year, period_id)
@@ -175,10 +188,15 @@ def overview_message(
 
 
 def not_submitted_message(
-    session: Session, office_id: int, today: date, menu: tuple[str, ...], due: Due | None = None
+    session: Session,
+    office_id: int,
+    today: date,
+    menu: tuple[str, ...],
+    due: Due | None = None,
+    read: object = _UNREAD,
 ):  # type: ignore[no-untyped-def]
     root = area_root(session, office_id)
-    quarter, due_on, period_id, fiscal_year = _period(session, today, due, office_id)
+    quarter, due_on, period_id, fiscal_year = _period(session, today, due, office_id, read)
     if root is None or root.id is None:
         return text.not_submitted(quarter, due_on, [], 0, menu)
     rows, total = not_submitted(session, root.id, fiscal_year, period_id, limit=text.MAX_LINES)
@@ -189,14 +207,18 @@ def not_submitted_message(
 def reply_area_overview(ctx: EventContext) -> None:
     assert ctx.person is not None
     ctx.reply(
-        overview_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
+        overview_message(
+            ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on, ctx.open_period()
+        )
     )
 
 
 def reply_not_submitted(ctx: EventContext) -> None:
     assert ctx.person is not None
     ctx.reply(
-        not_submitted_message(ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on)
+        not_submitted_message(
+            ctx.session, ctx.person.office_id, _today(ctx), labels(ctx), ctx.report_due_on, ctx.open_period()
+        )
     )
 
 

@@ -180,7 +180,9 @@ MENU = ("สถานะ", "โครงการของฉัน", "ราย
 @cache
 def _quick(*labels: str) -> QuickReply:
     """Built once per set of labels and shared (as messages/chat.py's): nothing may change one."""
-    return QuickReply(items=[QuickReplyItem(action=MessageAction(label=x, text=x)) for x in labels])
+    return QuickReply.construct(
+        items=[QuickReplyItem.construct(action=MessageAction.construct(label=x, text=x)) for x in labels]
+    )
 
 
 def submitted(project: str, quarter: object, version: int, approvers: Sequence[str]) -> TextMessage:
@@ -196,7 +198,7 @@ def submitted(project: str, quarter: object, version: int, approvers: Sequence[s
             "ตอนนี้ยังไม่มีผู้อนุมัติรายงานนี้ในระบบค่ะ (ไม่มีผู้บังคับบัญชาระดับถัดไป) "
             "ระบบแจ้งกลุ่มนโยบายและแผนแล้ว เพื่อกำหนดผู้อนุมัติ รายงานยังเก็บไว้ครบค่ะ"
         )
-    return TextMessage(
+    return TextMessage.construct(
         text=f"ส่งรายงาน{format_quarter(quarter)}{again} เรียบร้อยแล้วค่ะ\n{project}\n{who}",  # type: ignore[arg-type]
         quick_reply=_quick(*MENU),
     )
@@ -204,20 +206,22 @@ def submitted(project: str, quarter: object, version: int, approvers: Sequence[s
 
 def cancelled(*, kept_draft: bool = True) -> TextMessage:
     if not kept_draft:
-        return TextMessage(text='ยกเลิกแล้วค่ะ พิมพ์ "รายงานผล" เมื่อพร้อมรายงานได้เลยค่ะ', quick_reply=_quick(*MENU))
-    return TextMessage(
+        return TextMessage.construct(
+            text='ยกเลิกแล้วค่ะ พิมพ์ "รายงานผล" เมื่อพร้อมรายงานได้เลยค่ะ', quick_reply=_quick(*MENU)
+        )
+    return TextMessage.construct(
         text='ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ "รายงานผล" เพื่อทำต่อได้ค่ะ', quick_reply=_quick(*MENU)
     )
 
 
 def no_projects(fiscal_year_label: str) -> TextMessage:
-    return TextMessage(
+    return TextMessage.construct(
         text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label} ค่ะ", quick_reply=_quick("สถานะ", "ช่วยเหลือ")
     )
 
 
 def nothing_to_report() -> TextMessage:
-    return TextMessage(
+    return TextMessage.construct(
         text="โครงการนี้ไม่มีไตรมาสที่เปิดให้รายงานค่ะ (ส่งครบแล้ว หรือยังไม่ถึงกำหนด)", quick_reply=_quick(*MENU)
     )
 
@@ -231,7 +235,7 @@ def continuing_submitted(version: int) -> str:
 
 
 def busy_elsewhere() -> TextMessage:
-    return TextMessage(
+    return TextMessage.construct(
         text='ตอนนี้ยังทำรายการอื่นค้างอยู่ค่ะ ตอบรายการนั้นให้เสร็จ หรือพิมพ์ "ยกเลิก" ก่อน แล้วค่อยพิมพ์ "รายงานผล" อีกครั้งนะคะ',
         quick_reply=_quick("ยกเลิก"),
     )
@@ -247,7 +251,7 @@ def returned_note(reason: str, decided_by: str, decided_on: object) -> str:
 
 
 def already_submitted(quarter: object, status_label: str) -> TextMessage:
-    return TextMessage(
+    return TextMessage.construct(
         text=f"รายงาน{format_quarter(quarter)}ของโครงการนี้{status_label}แล้วค่ะ",  # type: ignore[arg-type]
         quick_reply=_quick(*MENU),
     )
@@ -258,7 +262,7 @@ def cannot_submit(code: str) -> TextMessage:
         "already_approved": "รายงานนี้ได้รับอนุมัติแล้ว แก้ไขไม่ได้ค่ะ หากต้องแก้ กรุณาติดต่อกลุ่มนโยบายและแผนค่ะ",
         "not_owner": "โครงการนี้ไม่ได้อยู่ในความรับผิดชอบของบัญชีนี้แล้วค่ะ",
     }
-    return TextMessage(
+    return TextMessage.construct(
         text=texts.get(code, "ขออภัยค่ะ ส่งรายงานไม่สำเร็จ ข้อมูลที่กรอกไว้ยังอยู่ กรุณาลองใหม่ค่ะ"),
         quick_reply=_quick(*MENU),
     )
@@ -271,4 +275,4 @@ def photo_rejected(reason: str) -> TextMessage:
         "download": "ดาวน์โหลดรูปจาก LINE ไม่สำเร็จ",
         "bad_id": "อ่านรูปนี้ไม่ได้",
     }
-    return TextMessage(text=f"{reasons.get(reason, 'รับรูปนี้ไม่ได้')}ค่ะ กรุณาส่งใหม่อีกครั้ง")
+    return TextMessage.construct(text=f"{reasons.get(reason, 'รับรูปนี้ไม่ได้')}ค่ะ กรุณาส่งใหม่อีกครั้ง")

@@ -40,8 +40,9 @@ from models.messaging import (
     LinkThrottleTrip,
 )
 from models.ops import AuditLog
-from models.org import ActingApprover, Office, Person
+from models.org import OFFICE, PARENT_OFFICE, ActingApprover, Office, Person, deadline_columns
 from models.plan import Project, ProjectOwner
+from models.projects import _OPEN_PERIOD, OpenPeriod
 from models.rich_menus import RichMenu, RichMenuLink
 from models.types import ChatType, LinkPurpose, Reachability, Role
 
@@ -194,6 +195,13 @@ class LinkedPerson:
     owns: bool  # owns a project of the fiscal year of `on`
     menu_linked: str | None  # the name of the rich menu last linked to them
     menus_set_up: bool  # whether `tidtam line setup` has recorded any rich menu
+    office_name: str | None = None  # their office's name and kind (None: not read with them)
+    office_kind: str | None = None
+    period_read: bool = False  # whether `period` was read with them (the open period on `on`)
+    period: OpenPeriod | None = None
+    # What their office's report deadline is made of (models.org.deadline_columns), for
+    # scheduler.deadlines.deadline_inputs; None: not read with them.
+    deadline: tuple[Any, ...] | None = None
 
     @property
     def role_set(self) -> frozenset[Role]:
@@ -209,9 +217,13 @@ _PROJECT = Project.__table__  # type: ignore[attr-defined]
 _OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
 _MENU = RichMenu.__table__  # type: ignore[attr-defined]
 _MENU_LINK = RichMenuLink.__table__  # type: ignore[attr-defined]
+_OFFICE = OFFICE
 _CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
 _CONVERSATION_COLUMNS = tuple(c.name for c in _CONVERSATION.c)
+_CONVERSATION_MANAGER = sa.orm.attributes.manager_of_class(Conversation)
+_CONFIGURED: list[bool] = []
 _ON = sa.bindparam("on", type_=sa.Date())
+_OPEN = _OPEN_PERIOD.subquery("open_period")  # bound by "today": the same day as "on"
 # Built once (SQLAlchemy caches its compiled form): every event from a one-on-one chat starts here.
 # The sender, their chat's conversation row, the facts of their roles and their rich menu, in one
 # round trip, as plain rows (Core: no ORM loading on the hot path).
@@ -237,8 +249,15 @@ _SENDER = (
         .label("owns"),
         _MENU_LINK.c.name.label("menu_linked"),
         sa.exists().select_from(_MENU).label("menus_set_up"),
+        _OFFICE.c.name.label("office_name"),
+        _OFFICE.c.kind.label("office_kind"),
+        *_OPEN.c,
+        *deadline_columns(),
     )
     .select_from(_P)
+    .join(_OFFICE, _OFFICE.c.id == _P.c.office_id)
+    .outerjoin(PARENT_OFFICE, PARENT_OFFICE.c.id == _OFFICE.c.parent_id)
+    .outerjoin(_OPEN, sa.true())  # at most one row: the open period on the day (models/projects.py)
     .outerjoin(_CONVERSATION, _CONVERSATION.c.chat_key == _P.c.line_user_id)
     .outerjoin(_MENU_LINK, _MENU_LINK.c.person_id == _P.c.id)
     .where(_P.c.line_user_id == sa.bindparam("line_user_id"))
@@ -250,13 +269,18 @@ def sender_of(
 ) -> tuple[LinkedPerson | None, Conversation | None]:
     """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`) and their
     chat's conversation row; (None, None) when the account is not linked."""
-    found = session.execute(_SENDER, {"line_user_id": line_user_id, "on": on, "fy": fiscal_year}).first()
+    found = session.execute(
+        _SENDER, {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
+    ).first()
     if found is None:
         return None, None
     width = len(_CONVERSATION_COLUMNS)
     values = found[:width]
     pid, code, name, position, office_id, roles, user, reach, active = found[width : width + 9]
-    acting, approves, owns, menu_linked, menus_set_up = found[width + 9 :]
+    acting, approves, owns, menu_linked, menus_set_up, office_name, office_kind = found[
+        width + 9 : width + 16
+    ]
+    period, deadline = found[width + 16 : width + 22], tuple(found[width + 22 :])
     person = LinkedPerson(
         id=pid,
         code=code,
@@ -273,6 +297,11 @@ def sender_of(
         owns=bool(owns),
         menu_linked=menu_linked,
         menus_set_up=bool(menus_set_up),
+        office_name=office_name,
+        office_kind=str(office_kind),
+        period_read=True,
+        period=OpenPeriod(*period) if period[0] is not None else None,
+        deadline=deadline,
     )
     conversation = None
     if values[0] is not None:
@@ -284,12 +313,18 @@ def persistent_conversation(session: Session, values: dict[str, Any]) -> Convers
     """The conversation row just read (or written), as the session's ORM object (the flows save it
     through bot/conversations.py, revision-checked), without a second query. One already in the session (a
     session may serve several events) takes the values just read, as a fresh load would."""
-    existing = session.identity_map.get(session.identity_key(Conversation, values["id"]))
+    existing = session.identity_map.get((Conversation, (values["id"],), None))  # session.identity_key's
     if isinstance(existing, Conversation):
         for key, value in values.items():
             set_committed_value(existing, key, value)
         return existing
-    row = Conversation(**values)
+    # Made as the ORM's loading makes an object (the class's __new__, the values into its __dict__),
+    # not through the model's validating __init__: they are the stored values.
+    if not _CONFIGURED:
+        sa.orm.configure_mappers()  # the instrumentation make_transient_to_detached reads
+        _CONFIGURED.append(True)
+    row = _CONVERSATION_MANAGER.new_instance()
+    row.__dict__.update(values)
     make_transient_to_detached(row)  # as if loaded: its values are the stored ones
     session.add(row)
     return row

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
 
 from models.types import OfficeKind, Reachability, Role, UTCDateTime
@@ -67,3 +69,63 @@ class ActingApprover(SQLModel, table=True):
     ends_on: date
     note: str = Field(default="", max_length=255)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- what an office's report deadline is made of, read as plain values ------------------------------
+
+OFFICE = Office.__table__  # type: ignore[attr-defined]
+PARENT_OFFICE = OFFICE.alias("parent_office")
+_AREA_KIND = OfficeKind.AREA_OFFICE.value
+
+
+class _HolidayRows(FunctionElement[str]):
+    """The JSON text of the rows `[id, day, kind, name]` an aggregate gathers (SQLite: '[]' for none;
+    PostgreSQL: NULL)."""
+
+    type = sa.Text()
+    name = "holiday_rows"
+    inherit_cache = True
+
+
+@compiles(_HolidayRows, "sqlite")
+def _holiday_rows_sqlite(element: _HolidayRows, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_HolidayRows, "postgresql")
+def _holiday_rows_postgresql(element: _HolidayRows, compiler: Any, **kw: Any) -> str:
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
+
+
+def deadline_columns() -> tuple[Any, ...]:
+    """The columns of what an office's report deadline is made of (scheduler/deadlines.py), for a
+    select from OFFICE outer-joined to PARENT_OFFICE on `OFFICE.c.parent_id`: the office's code,
+    kind, parent and settings (the stored JSON text), its parent's id, code, kind, parent and
+    settings, and the days off declared for every office or for the area (the office itself when it
+    is an area office or the top of its tree, else its parent), as JSON text (`_HolidayRows`)."""
+    from models.ops import OfficeHoliday
+
+    holiday = OfficeHoliday.__table__  # type: ignore[attr-defined]
+    own_area = sa.or_(OFFICE.c.kind == _AREA_KIND, OFFICE.c.parent_id.is_(None))
+    days = (
+        sa.select(_HolidayRows(holiday.c.id, holiday.c.day, holiday.c.kind, holiday.c.name))
+        .where(
+            sa.or_(
+                holiday.c.office_id.is_(None),
+                holiday.c.office_id == sa.case((own_area, OFFICE.c.id), else_=PARENT_OFFICE.c.id),
+            )
+        )
+        .scalar_subquery()
+    )
+    return (
+        OFFICE.c.code,
+        OFFICE.c.kind,
+        OFFICE.c.parent_id,
+        sa.cast(OFFICE.c.settings, sa.Text),
+        PARENT_OFFICE.c.id,
+        PARENT_OFFICE.c.code,
+        PARENT_OFFICE.c.kind,
+        PARENT_OFFICE.c.parent_id,
+        sa.cast(PARENT_OFFICE.c.settings, sa.Text),
+        days,
+    )

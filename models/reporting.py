@@ -68,6 +68,8 @@ class PeriodChoice:
     due_on: date
     report_status: str | None
     late: bool
+    starts_on: date | None = None  # the period's dates (None: not read with it)
+    ends_on: date | None = None
 
     @property
     def returned(self) -> bool:
@@ -222,6 +224,8 @@ def reportable_periods(
                 due_on=due_on,
                 report_status=status,
                 late=due_on < today and status in (None, ReportStatus.DRAFT),
+                starts_on=period.starts_on,
+                ends_on=period.ends_on,
             )
         )
     return result
@@ -361,13 +365,33 @@ def save_draft(session: Session, person_id: int, answers: dict[str, Any], now: d
     )
     if updated.rowcount == 1:  # type: ignore[attr-defined]
         return
-    if find_report(session, project_id, period_id) is not None:
-        return  # approved: its answers are the approved version's
-    draft = {"draft": answers, "draft_by_id": person_id, "draft_updated_at": now}
-    session.add(
-        ProgressReport(project_id=project_id, period_id=period_id, created_at=now, updated_at=now, **draft)
+    # No report yet (or an approved one, which keeps its answers): inserted with its draft. One
+    # written meanwhile by another event is updated as above instead, unless it is approved.
+    dialect: Any = (
+        sa.dialects.postgresql if session.get_bind().dialect.name == "postgresql" else sa.dialects.sqlite
     )
-    session.flush()  # as get_or_create_report: the row exists for what this event does next
+    insert = dialect.insert(_REPORT)
+    session.execute(
+        insert.values(
+            project_id=project_id,
+            period_id=period_id,
+            status=ReportStatus.DRAFT.value,
+            current_version=0,
+            draft=answers,
+            draft_by_id=person_id,
+            draft_updated_at=now,
+            created_at=now,
+            updated_at=now,
+        ).on_conflict_do_update(
+            index_elements=[_REPORT.c.project_id, _REPORT.c.period_id],
+            set_={
+                "draft": insert.excluded.draft,
+                "draft_by_id": insert.excluded.draft_by_id,
+                "draft_updated_at": insert.excluded.draft_updated_at,
+            },
+            where=_REPORT.c.status != ReportStatus.APPROVED.value,
+        )
+    )
 
 
 def _text(value: Any) -> str:

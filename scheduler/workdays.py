@@ -9,6 +9,13 @@ Sundays are never working days; removing a holiday that falls on a weekend does 
 Lookups are cached per calendar year as a frozenset of closed dates and a sorted tuple of closed
 weekday ordinals, so ``is_working_day`` is a set lookup and ``working_days_between`` is arithmetic
 plus two binary searches per year.
+
+Building a year from the ``holidays`` package takes milliseconds (a second or more on a busy machine
+for the first one), so the years are cached for the whole process, not per calendar: the package's
+holidays by (categories, year), and each built year by what the calendar is made of (``identity``:
+the categories, the added days with their names, the removed days) and the year. Two calendars made
+of the same days share their years; a calendar with other declared days gets its own. The caches are
+bounded (``_MAX_YEARS``) and ``clear_caches`` empties them (tests).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from datetime import date, timedelta
 
 import holidays
 
-__all__ = ["WorkCalendar"]
+__all__ = ["WorkCalendar", "clear_caches"]
 
 _SATURDAY = 5
 _HOLIDAY_LANGUAGE = "th"
@@ -33,6 +40,35 @@ class _Year:
     names: Mapping[date, str]  # every holiday in the year, weekend or not
     closed: frozenset[date]  # holidays on Monday–Friday: the weekdays that are not working days
     closed_ordinals: tuple[int, ...]  # the same, as sorted proleptic ordinals for bisecting
+
+
+# The process's caches (see the module's docstring). A dict's get and set are atomic: two threads
+# building the same year at once both build it, and one of the equal results is kept.
+_MAX_YEARS = 1024
+_PACKAGE_YEARS: dict[tuple[tuple[str, ...], int], Mapping[date, str]] = {}
+_YEARS: dict[tuple[tuple[object, ...], int], _Year] = {}
+
+
+def clear_caches() -> None:
+    """Forget every year built so far (the next lookup asks the ``holidays`` package again)."""
+    _PACKAGE_YEARS.clear()
+    _YEARS.clear()
+
+
+def _package_year(categories: tuple[str, ...], year: int) -> Mapping[date, str]:
+    """The ``holidays`` package's Thai holidays of ``year`` in ``categories``, names in Thai."""
+    key = (categories, year)
+    names = _PACKAGE_YEARS.get(key)
+    if names is None:
+        package = holidays.country_holidays(
+            "TH", years=year, categories=categories, language=_HOLIDAY_LANGUAGE
+        )
+        # An in-lieu day can be generated for an adjacent year; keep only this year's dates.
+        names = {day: str(name) for day, name in package.items() if day.year == year}
+        if len(_PACKAGE_YEARS) >= _MAX_YEARS:
+            _PACKAGE_YEARS.clear()
+        _PACKAGE_YEARS[key] = names
+    return names
 
 
 def _weekdays_up_to(ordinal: int) -> int:
@@ -68,26 +104,34 @@ class WorkCalendar:
         self._added: dict[date, str] = dict(added or {})
         self._removed: frozenset[date] = frozenset(removed)
         self._years: dict[int, _Year] = {}
+        self._identity: tuple[object, ...] | None = None
 
     @property
     def identity(self) -> tuple[object, ...]:
         """What the calendar is made of: two calendars with the same identity give the same days
-        (a process can share one, whose years are built once: ``bot.context``)."""
-        return (self._categories, tuple(sorted(self._added.items())), self._removed)
+        (their years are built once in the process and shared)."""
+        if self._identity is None:
+            self._identity = (self._categories, tuple(sorted(self._added.items())), self._removed)
+        return self._identity
 
     def _year(self, year: int) -> _Year:
         cached = self._years.get(year)
         if cached is None:
-            cached = self._years[year] = self._build_year(year)
+            key = (self.identity, year)
+            cached = _YEARS.get(key)
+            if cached is None:
+                cached = self._build_year(year)
+                if len(_YEARS) >= _MAX_YEARS:
+                    _YEARS.clear()
+                _YEARS[key] = cached
+            self._years[year] = cached
         return cached
 
     def _build_year(self, year: int) -> _Year:
-        package = holidays.country_holidays(
-            "TH", years=year, categories=self._categories, language=_HOLIDAY_LANGUAGE
-        )
-        # An in-lieu day can be generated for an adjacent year; keep only this year's dates.
         names: dict[date, str] = {
-            day: str(name) for day, name in package.items() if day.year == year and day not in self._removed
+            day: name
+            for day, name in _package_year(self._categories, year).items()
+            if day not in self._removed
         }
         for day, name in self._added.items():
             if day.year == year:

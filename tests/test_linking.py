@@ -38,6 +38,7 @@ from models.linking import (
     looks_like_code,
     normalize_code,
     redeem_link_code,
+    sender_of,
     throttle_trips,
 )
 from models.types import ChatType, Reachability
@@ -534,3 +535,31 @@ def test_old_hourly_counts_are_dropped(engine, seeded, clock) -> None:
     _redeem(engine, clock, "ZZZZ-9999", user=U2)  # the first wrong try of a new hour tidies up
     with Session(engine) as s:
         assert [w.window_start for w in s.exec(select(LinkRateWindow))] == [linking.window_start(clock.now())]
+
+
+def test_the_sender_is_read_with_their_office_and_the_open_period_of_the_day(engine, seeded) -> None:
+    """`sender_of` reads, in its one round trip, what handlers would otherwise ask again: the office's
+    name and kind, and the open period of the day (as `open_period` finds it, none included)."""
+    from models.projects import open_period
+    from scheduler.fiscal import fiscal_year_of
+
+    with Session(engine) as s:
+        teacher = s.get(Person, seeded.teacher.id)
+        assert teacher is not None
+        teacher.line_user_id = U1
+        s.add(teacher)
+        s.commit()
+    # Inside a quarter, the days after its end before its deadline, the last day of the year, and
+    # days before and after the fiscal year (no period at all).
+    days = [date(2026, 11, 2), date(2027, 1, 5), date(2027, 1, 11), date(2027, 9, 30)]
+    days += [date(2026, 9, 1), date(2027, 10, 20)]
+    found = []
+    with Session(engine) as s:
+        for day in days:
+            person, _ = sender_of(s, U1, day, fiscal_year_of(day))
+            assert person is not None and person.period_read
+            assert person.period == open_period(s, day)
+            assert (person.office_name, person.office_kind) == ("โรงเรียนทดสอบวิทยา", "school")
+            found.append(person.period.quarter if person.period else None)
+        assert sender_of(s, U2, days[0], fiscal_year_of(days[0])) == (None, None)
+    assert found == [1, 1, 2, 4, None, None]

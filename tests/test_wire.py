@@ -39,6 +39,10 @@ def _same(message: Any) -> None:
     expected = json.dumps(message.to_dict(), ensure_ascii=False)
     assert json.dumps(wire.as_dict(message), ensure_ascii=False) == expected
     assert wire.as_dict(message) == message.to_dict()
+    # Made without validation (`construct`, messages/chat.py) or not: what the SDK's validation makes
+    # of the same JSON is the same message.
+    validated = type(message).from_dict(message.to_dict())
+    assert json.dumps(validated.to_dict(), ensure_ascii=False) == expected
 
 
 def _builders() -> list[Any]:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.workdays import WorkCalendar
+from scheduler.workdays import WorkCalendar, clear_caches
 
 CAL = WorkCalendar()
 dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
@@ -135,6 +135,7 @@ def test_holiday_years_are_built_once() -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(holidays, "country_holidays", counting)
+        clear_caches()  # years other tests built are kept for the process: start from none
         fresh = WorkCalendar()
         for day in range(365):
             fresh.is_working_day(date(2027, 1, 1) + timedelta(days=day))
@@ -142,7 +143,70 @@ def test_holiday_years_are_built_once() -> None:
         assert calls == [2027]
         fresh.add_working_days(date(2027, 12, 30), 3)  # reaches into 2028
         fresh.is_working_day(date(2028, 1, 5))
+        assert calls == [2027, 2028]
+        # Another calendar, of the same days or of other declared ones, asks the package no more.
+        WorkCalendar().is_working_day(date(2027, 3, 1))
+        WorkCalendar(added={date(2027, 3, 1): "วันหยุดของเขต"}).is_working_day(date(2027, 3, 1))
+        WorkCalendar(removed=[date(2027, 1, 1)]).is_working_day(date(2028, 1, 1))
     assert calls == [2027, 2028]
+
+
+def _uncached(calendar: WorkCalendar, year: int) -> list[tuple[date, bool, str | None]]:
+    """Each day of `year` as a calendar of the same days built with empty caches answers it."""
+    clear_caches()
+    fresh = WorkCalendar(
+        school_holidays="school" in calendar.identity[0],  # type: ignore[operator]
+        government_holidays="government" in calendar.identity[0],  # type: ignore[operator]
+        added=dict(calendar.identity[1]),  # type: ignore[arg-type]
+        removed=calendar.identity[2],  # type: ignore[arg-type]
+    )
+    days = [date(year, 1, 1) + timedelta(days=n) for n in range(366 if year % 4 == 0 else 365)]
+    return [(d, fresh.is_working_day(d), fresh.holiday_name(d)) for d in days]
+
+
+def _answers(calendar: WorkCalendar, year: int) -> list[tuple[date, bool, str | None]]:
+    days = [date(year, 1, 1) + timedelta(days=n) for n in range(366 if year % 4 == 0 else 365)]
+    return [(d, calendar.is_working_day(d), calendar.holiday_name(d)) for d in days]
+
+
+def test_the_process_cache_answers_as_an_uncached_calendar() -> None:
+    day_off, worked = date(2027, 3, 1), date(2027, 1, 1)  # a Monday; New Year's Day, a Friday
+    made = [
+        {},
+        {"school_holidays": True},
+        {"government_holidays": False},
+        {"added": {day_off: "วันหยุดของเขต"}},
+        {"added": {day_off: "วันหยุดอื่น"}},
+        {"removed": [worked]},
+        {"added": {day_off: "วันหยุดของเขต"}, "removed": [worked]},
+    ]
+    for year in (2026, 2027, 2028):
+        warm = [WorkCalendar(**kwargs) for kwargs in made]  # type: ignore[arg-type]
+        for calendar in warm:  # every variety's year cached, in one process, before any is checked
+            calendar.is_working_day(date(year, 6, 1))
+        for calendar in warm:
+            expected = _uncached(calendar, year)
+            assert _answers(calendar, year) == expected
+    # A second calendar of the same days shares the first one's built year.
+    one, two = WorkCalendar(added={day_off: "วันหยุดของเขต"}), WorkCalendar(added={day_off: "วันหยุดของเขต"})
+    assert one.is_working_day(day_off) is two.is_working_day(day_off) is False
+    assert one._year(2027) is two._year(2027)
+
+
+def test_distinct_declared_holidays_give_distinct_calendars() -> None:
+    plain = WorkCalendar()
+    day_off, worked = date(2027, 3, 1), date(2027, 1, 1)
+    assert plain.is_working_day(day_off) and not plain.is_working_day(worked)  # cached first
+    added = WorkCalendar(added={day_off: "วันหยุดของเขต"})
+    renamed = WorkCalendar(added={day_off: "วันหยุดอื่น"})
+    removed = WorkCalendar(removed=[worked])
+    assert not added.is_working_day(day_off) and added.holiday_name(day_off) == "วันหยุดของเขต"
+    assert renamed.holiday_name(day_off) == "วันหยุดอื่น"
+    assert removed.is_working_day(worked) and removed.is_working_day(day_off)  # only its own change
+    assert plain.is_working_day(day_off) and not plain.is_working_day(worked)  # plain is unchanged
+    assert len({c.identity for c in (plain, added, renamed, removed)}) == 4
+    assert WorkCalendar(school_holidays=True).holiday_name(date(2027, 1, 16)) is not None
+    assert WorkCalendar().holiday_name(date(2027, 1, 16)) is None  # Teacher's Day: the school category only
 
 
 # --- next / previous ----------------------------------------------------------------------------

@@ -264,11 +264,15 @@ def _prompt_status(answers: Answers, facts: ReportFacts, item: Item | None) -> s
         if answers.get("project")
         else None
     )
-    period = getattr(facts, "period", lambda _id: None)(chosen.period_id) if chosen else None
-    if chosen is None or period is None:
-        return txt.ask_status()
+    if chosen is not None and chosen.starts_on is not None and chosen.ends_on is not None:
+        starts_on, ends_on = chosen.starts_on, chosen.ends_on  # read with the periods: no round trip
+    else:
+        period = getattr(facts, "period", lambda _id: None)(chosen.period_id) if chosen else None
+        if chosen is None or period is None:
+            return txt.ask_status()
+        starts_on, ends_on = period.starts_on, period.ends_on
     quarter = FiscalQuarter(chosen.fiscal_year, chosen.quarter)
-    return txt.ask_status(txt.quarter_line(quarter, period.starts_on, period.ends_on, chosen.due_on))
+    return txt.ask_status(txt.quarter_line(quarter, starts_on, ends_on, chosen.due_on))
 
 
 def _prompt_progress(answers: Answers, facts: ReportFacts, item: Item | None) -> str:
