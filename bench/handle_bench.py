@@ -188,10 +188,13 @@ def main() -> None:
         "--batch", type=int, default=32, help="sources per batch (1: one event a transaction)"
     )
     parser.add_argument("--senders", type=int, default=8, help="the deliverer's concurrent sends")
+    parser.add_argument(
+        "--fixed-only", action="store_true", help="only the handler that just replies (the fixed part)"
+    )
     args = parser.parse_args()
     results: dict[str, dict[str, float] | str] = {}
     with tempfile.TemporaryDirectory(prefix="tidtam-handle-bench-") as tmp:
-        for noop in (False, True):
+        for noop in (True,) if args.fixed_only else (False, True):
             label = " (fixed)" if noop else ""
             if not args.no_sqlite:
                 path = Path(tmp) / f"bench{'-fixed' if noop else ''}.sqlite3"

@@ -59,6 +59,7 @@ class Deliverer:
         self.holder = holder
         self.senders = max(1, senders)
         self._pool: ThreadPoolExecutor | None = None
+        self._postgresql = engine.dialect.name == "postgresql"
         self._pool_lock = threading.Lock()
 
     def deliver_due(self, *, limit: int = 100, event_id: int | None = None) -> DeliveryReport:
@@ -113,6 +114,13 @@ class Deliverer:
         now = self.now()
         statuses: list[OutboxStatus] = []
         delivered: list[tuple[Row, SendResult]] = []
+        if self._postgresql and all(result.delivered for _row, result in results):
+            # The usual case: one statement records every row, a transaction of its own on an
+            # autocommit connection (no BEGIN and COMMIT round trips).
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                record_sent_many(conn, [_sent(row, result) for row, result in results], now=now)
+            return [OutboxStatus.SENT] * len(results)
         with self.engine.begin() as conn:
             for row, result in results:
                 if result.delivered:
@@ -129,19 +137,7 @@ class Deliverer:
                 record_failure(conn, row, status=status, error=result.error or "", retry_at=retry_at)
                 statuses.append(status)
                 log.warning("outbox row %s: %s (%s)", row.id, status.value, result.error)
-            record_sent_many(
-                conn,
-                [
-                    SentOutcome(
-                        row=row,
-                        request_id=result.request_id,
-                        sent_ids=[(m.id, m.quote_token) for m in result.sent_messages],
-                        recipient=row.recipients[0] if len(row.recipients) == 1 else "multicast",
-                    )
-                    for row, result in delivered
-                ],
-                now=now,
-            )
+            record_sent_many(conn, [_sent(row, result) for row, result in delivered], now=now)
         return statuses
 
     def _send(self, row: Row) -> SendResult:
@@ -167,3 +163,12 @@ class Deliverer:
         # Recorded with the outcome: the row is a push from now on, retried with its own retry key.
         row.kind = OutboxKind.PUSH
         row.reply_token = None
+
+
+def _sent(row: Row, result: SendResult) -> SentOutcome:
+    return SentOutcome(
+        row=row,
+        request_id=result.request_id,
+        sent_ids=[(m.id, m.quote_token) for m in result.sent_messages],
+        recipient=row.recipients[0] if len(row.recipients) == 1 else "multicast",
+    )

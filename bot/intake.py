@@ -44,6 +44,7 @@ BUSY_READ_PAUSE = 0.02  # with every worker busy, look for new events at most th
 FLOOD_WINDOW = 0.25  # seconds of arrivals the arrival rate is measured over
 FLOOD_MIN_SPAN = 0.02  # a shorter stretch tells no rate yet
 MAX_BATCH = 32  # events handled in one transaction (one of each of up to 32 sources)
+SPREAD_FROM = 8  # a pass's sources go to one worker up to this many, then over the free workers
 ORPHAN_PASSES = 10  # with a share of the sources, every 10th full pass (10 s) takes every source
 
 
@@ -265,8 +266,11 @@ class EventIntake:
                 if source_key not in self._in_flight:
                     self._in_flight.add(source_key)
                     ready.append((source_key, self._queued.pop(source_key)))
-            # Spread the sources over the free workers, in batches of up to MAX_BATCH sources.
-            size = min(MAX_BATCH, max(1, -(-len(ready) // max(1, free))))
+            # Spread the sources over the free workers, in batches of up to MAX_BATCH sources, but
+            # hand a few to one worker: at steady rates a pass finds an event or two, and handing each
+            # to a worker of its own cost a transaction each, and threads taking turns at the
+            # interpreter lock (and SQLite's write lock), for no answer sooner.
+            size = min(MAX_BATCH, max(SPREAD_FROM, -(-len(ready) // max(1, free))))
             batches = [dict(ready[start : start + size]) for start in range(0, len(ready), size)]
             self._active += len(batches)
         assert self._crew is not None

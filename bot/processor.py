@@ -37,8 +37,8 @@ from models.events import (
     ClaimedEvent,
     Unclaimed,
     claim_events,
+    finish_claimed,
     mark_event_failed,
-    mark_events_done,
     retry_event_later,
 )
 from models.linking import DEFAULT_LIMITS, LinkLimits
@@ -186,8 +186,8 @@ class EventProcessor:
         """Handle stored events, (id, source key) with at most one event per source, exactly once, in
         one transaction, then deliver what they queued; the outcome of each, in the batch's order.
 
-        The claim (one statement), marking the events done (one), their replies (one INSERT) and the
-        commit are shared by the batch. An event whose handler fails is recorded on its own: tried
+        The claim (one statement), marking the events done (one; on PostgreSQL the claim's own), their
+        replies (one INSERT) and the commit are shared by the batch. An event whose handler fails is recorded on its own: tried
         again after a pause, or after MAX_ATTEMPTS (at once for an event that can never be handled,
         `read_event`) marked failed with one apology to its sender, whose later events go on. Its
         neighbours' work, rolled back with it, is done again without it in a new transaction (what
@@ -216,7 +216,7 @@ class EventProcessor:
                 answers = [self._replies(ctx) for ctx in contexts]
                 for answer, taken in zip([a for a in answers if a.rows], riding, strict=True):
                     answer.riding = taken
-                mark_events_done(session, [row.id or 0 for row in claimed], now)
+                finish_claimed(session, [row.id or 0 for row in claimed], now)
                 rows = insert_replies(session, [values for answer in answers for values in answer.rows])
                 _mark_riders_carried(session, answers, rows)
                 session.commit()

@@ -273,21 +273,35 @@ _CLAIMED_COLUMNS = (
 _SQLITE_CLAIM = sa.select(*_CLAIMED_COLUMNS).where(_EVENTS.c.id.in_(sa.bindparam("ids", expanding=True)))
 # PostgreSQL, several workers (processes or machines): one round trip reads and locks the events'
 # rows (skipping rows another worker holds, not waiting for them), takes each source's
-# transaction-level advisory lock, and tells whether an earlier event of the source is still pending.
+# transaction-level advisory lock, tells whether an earlier event of the source is still pending, and
+# marks the events it claims done (the claim's own test, as `claim_events` reads it: pending, no
+# retry pending, the source held and clear), which the transaction's commit makes so and a rollback
+# undoes: no UPDATE of its own at the end of the batch.
 _PG_CLAIM = sa.text(
     """
-        SELECT w.id, w.webhook_event_id, w.source_key, w.event_type, w.is_redelivery, w.payload,
-               w.status, w.attempts, w.received_at, w.retry_at,
-               pg_try_advisory_xact_lock(c.lock_key) AS held,
-               NOT EXISTS (
-                   SELECT 1 FROM webhook_event AS p
-                   WHERE p.source_key = w.source_key AND p.status = :pending AND p.id < w.id
-               ) AS clear
-        FROM webhook_event AS w
-        JOIN unnest(CAST(:ids AS bigint[]), CAST(:lock_keys AS bigint[])) AS c(id, lock_key) ON w.id = c.id
-        FOR UPDATE OF w SKIP LOCKED
+        WITH c AS (
+            SELECT w.id, w.webhook_event_id, w.source_key, w.event_type, w.is_redelivery, w.payload,
+                   w.status, w.attempts, w.received_at, w.retry_at,
+                   pg_try_advisory_xact_lock(c.lock_key) AS held,
+                   NOT EXISTS (
+                       SELECT 1 FROM webhook_event AS p
+                       WHERE p.source_key = w.source_key AND p.status = :pending AND p.id < w.id
+                   ) AS clear
+            FROM webhook_event AS w
+            JOIN unnest(CAST(:ids AS bigint[]), CAST(:lock_keys AS bigint[])) AS c(id, lock_key) ON w.id = c.id
+            FOR UPDATE OF w SKIP LOCKED
+        ), done AS (
+            UPDATE webhook_event AS d
+            SET status = :done, processed_at = :now, attempts = d.attempts + 1
+            FROM c
+            WHERE d.id = c.id AND c.status = :pending AND (c.retry_at IS NULL OR c.retry_at <= :now)
+              AND c.held AND c.clear
+        )
+        SELECT * FROM c
         """
-).columns(*_CLAIMED_COLUMNS, sa.column("held", sa.Boolean), sa.column("clear", sa.Boolean))
+).bindparams(sa.bindparam("now", type_=_STAMP)).columns(
+    *_CLAIMED_COLUMNS, sa.column("held", sa.Boolean), sa.column("clear", sa.Boolean)
+)
 
 
 _PENDING_ALL = (
@@ -328,6 +342,9 @@ def pending_events(engine: Engine, *, above: int | None, limit: int) -> list[tup
     pass), or every one (None: a full pass), at most `limit`."""
     statement = _PENDING_ALL if above is None else _PENDING_ABOVE
     with engine.connect() as conn:  # the intake's pass runs at every wake-up: no ORM session
+        if engine.dialect.name == "postgresql":
+            # One round trip, not three: a read needs no BEGIN, nor a ROLLBACK when it is returned.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         rows = conn.execute(statement, {"above": above or 0, "limit": limit}).all()
     return [(int(event_id), str(source_key)) for event_id, source_key in rows]
 
@@ -337,7 +354,8 @@ def claim_events(
 ) -> tuple[list[ClaimedEvent], dict[int, Unclaimed]]:
     """Claim a batch of pending events, (id, source key) with at most one event per source, for
     handling in `session`'s transaction, in one statement: the rows claimed, in the batch's order,
-    and why each of the others was not.
+    and why each of the others was not. `finish_claimed` then marks them done (on PostgreSQL this
+    statement did).
 
     PostgreSQL: an event's snapshot may predate the locks, so an earlier event that another worker
     finished meanwhile can still look pending: that only makes this event wait for the next pass,
@@ -350,6 +368,8 @@ def claim_events(
             "ids": ids,
             "lock_keys": [_lock_key(source_key) for _id, source_key in batch],
             "pending": EventStatus.PENDING.value,
+            "done": EventStatus.DONE.value,
+            "now": now,
         }
         found = session.execute(_PG_CLAIM, params).all()
     else:
@@ -385,6 +405,13 @@ def _lock_key(source_key: str) -> int:
 def mark_events_done(session: Session, event_ids: Sequence[int], at: datetime) -> None:
     if event_ids:
         session.execute(_MARK_DONE, {"done_ids": list(event_ids), "done_at": at})
+
+
+def finish_claimed(session: Session, event_ids: Sequence[int], at: datetime) -> None:
+    """Mark events `claim_events` claimed in this transaction done (at `at`, the claim's `now`): on
+    PostgreSQL the claim did already."""
+    if session.get_bind().dialect.name != "postgresql":
+        mark_events_done(session, event_ids, at)
 
 
 def retry_event_later(session: Session, event_id: int, attempt: int, retry_at: datetime, error: str) -> None:

@@ -48,10 +48,7 @@ REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 # built once. An UPDATE's SET clause comes from the keys of the parameters it is given.
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT_OUTBOX_ROW = sa.insert(_OUTBOX)
-_INSERT_OUTBOX_ROWS = sa.insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
-_IDS_BY_RETRY_KEY = sa.select(_OUTBOX.c.retry_key, _OUTBOX.c.id).where(
-    _OUTBOX.c.retry_key.in_(sa.bindparam("keys", expanding=True))
-)
+_INSERT_REPLIES = sa.insert(_OUTBOX).returning(_OUTBOX.c.id, _OUTBOX.c.retry_key)
 _UPDATE_OUTBOX_ROW = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("row_id"))
 _INSERT_SENT_MESSAGES = sa.insert(SentMessage.__table__)  # type: ignore[attr-defined]
 
@@ -167,23 +164,16 @@ class QueuedRow:
 
 
 def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[QueuedRow]:
-    """Write a batch's answers (`reply_values`), ids in the order given: one statement on
-    PostgreSQL, two on SQLite."""
+    """Write a batch's answers (`reply_values`), ids in the order given: one statement."""
     if not rows:
         return []
     session.flush()
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite does not promise RETURNING's order, so SQLAlchemy would send an executemany with
-        # RETURNING one row at a time: a plain executemany on the connection (the driver's loop in C),
-        # then the ids by their unique retry keys. (A multi-row INSERT … RETURNING is compiled afresh
-        # for every batch: it cost more than the rows.)
-        conn = session.connection()
-        conn.execute(_INSERT_OUTBOX_ROW, list(rows))
-        found = conn.execute(_IDS_BY_RETRY_KEY, {"keys": [values["retry_key"] for values in rows]})
-        by_key = {retry_key: row_id for retry_key, row_id in found}
-        ids = [by_key[values["retry_key"]] for values in rows]
-    else:
-        ids = [row_id for (row_id,) in session.execute(_INSERT_OUTBOX_ROWS, list(rows))]
+    # One INSERT … RETURNING for the batch (SQLAlchemy's "insertmanyvalues": the statement is compiled
+    # once and its VALUES repeated per row). Neither backend is asked for the rows' order (on SQLite
+    # that would cost a statement per row): each id comes back with its row's unique retry key.
+    found = session.connection().execute(_INSERT_REPLIES, list(rows))
+    by_key = {retry_key: row_id for row_id, retry_key in found}
+    ids = [by_key[values["retry_key"]] for values in rows]
     return [
         QueuedRow(
             id=row_id,
@@ -898,9 +888,61 @@ class SentOutcome:
     recipient: str
 
 
+# PostgreSQL: the rows' UPDATE and their messages' INSERT in one statement (one round trip, and on
+# an autocommit connection a transaction of its own: `Deliverer._record`). A data-modifying WITH runs
+# to its end whether or not the INSERT reads it; the arrays' text is the same for any batch, so the
+# server prepares it once.
+_PG_RECORD_SENT = sa.text(
+    """
+    WITH sent AS (
+        UPDATE outbox_message AS o
+        SET status = :sent, sent_at = :now, line_request_id = v.request_id, claimed_until = NULL,
+            last_error = NULL, kind = v.kind, reply_token = v.reply_token
+        FROM unnest(CAST(:ids AS bigint[]), CAST(:request_ids AS varchar[]), CAST(:kinds AS varchar[]),
+                    CAST(:tokens AS varchar[])) AS v(id, request_id, kind, reply_token)
+        WHERE o.id = v.id
+    )
+    INSERT INTO sent_message
+        (line_message_id, quote_token, recipient, purpose, ref_type, ref_id, outbox_id, sent_at)
+    SELECT m.line_message_id, m.quote_token, m.recipient, m.purpose, m.ref_type, m.ref_id, m.outbox_id, :now
+    FROM unnest(CAST(:m_ids AS varchar[]), CAST(:m_quotes AS varchar[]), CAST(:m_recipients AS varchar[]),
+                CAST(:m_purposes AS varchar[]), CAST(:m_ref_types AS varchar[]), CAST(:m_ref_ids AS bigint[]),
+                CAST(:m_outbox AS bigint[]))
+        AS m(line_message_id, quote_token, recipient, purpose, ref_type, ref_id, outbox_id)
+    """
+).bindparams(sa.bindparam("now", type_=_OUTBOX.c.sent_at.type))
+
+
+def _record_sent_postgresql(conn: Session | Connection, outcomes: Sequence[SentOutcome], now: datetime) -> None:
+    messages = [(m, q, o) for o in outcomes for m, q in o.sent_ids]
+    conn.execute(
+        _PG_RECORD_SENT,
+        {
+            "sent": OutboxStatus.SENT.value,
+            "now": now,
+            "ids": [o.row.id for o in outcomes],
+            "request_ids": [o.request_id for o in outcomes],
+            "kinds": [str(o.row.kind) for o in outcomes],
+            "tokens": [o.row.reply_token for o in outcomes],
+            "m_ids": [m for m, _q, _o in messages],
+            "m_quotes": [q for _m, q, _o in messages],
+            "m_recipients": [o.recipient for _m, _q, o in messages],
+            "m_purposes": [o.row.purpose for _m, _q, o in messages],
+            "m_ref_types": [o.row.ref_type for _m, _q, o in messages],
+            "m_ref_ids": [o.row.ref_id for _m, _q, o in messages],
+            "m_outbox": [o.row.id for _m, _q, o in messages],
+        },
+    )
+
+
 def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome], *, now: datetime) -> None:
-    """`record_sent` for a batch of rows: one UPDATE (executemany) and one INSERT of their messages."""
+    """`record_sent` for a batch of rows: one UPDATE (executemany) and one INSERT of their messages;
+    on PostgreSQL one statement does both."""
     if not outcomes:
+        return
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if bind.dialect.name == "postgresql":
+        _record_sent_postgresql(conn, outcomes, now)
         return
     conn.execute(
         _UPDATE_OUTBOX_ROW,
