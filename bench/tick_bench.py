@@ -78,7 +78,13 @@ def child_tick(url: str) -> None:
     from scheduler.workdays import WorkCalendar
 
     engine = make_engine(url)
-    setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=0)
+    from tidtam.settings import Settings
+
+    settings = Settings()  # TIDTAM_TICK_PLAN_WORKERS, TIDTAM_TICK_BUILD_WORKERS
+    setup = TickSetup(
+        load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=0,
+        plan_workers=settings.tick_plan_workers, build_workers=settings.tick_build_workers,
+    )  # fmt: skip
     started, cpu = time.perf_counter(), _cpu()
     with engine.connect() as conn:
         plan, *_ = plan_for(conn, DAY, setup)

@@ -243,11 +243,16 @@ class _Acc:
         return found
 
     def items(self, org: _Org) -> dict[Key, list[Item]]:
-        result: dict[Key, list[Item]] = defaultdict(list)
-        for who, items in self.ready.items():
-            result[who].extend(items)
-        for (who, kind, subject), b in self.buckets.items():
-            result[who].append(Item(kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines)))
+        return assemble([self.sections(org)])
+
+    def sections(self, org: _Org) -> Sections:
+        """What was accumulated, as finished items in the three sections ``assemble`` joins: the
+        ready items, the buckets' items, the office buckets' items (each in the order added)."""
+        bucketed = [
+            (who, Item(kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines)))
+            for (who, kind, subject), b in self.buckets.items()
+        ]
+        by_office: list[tuple[Key, Item]] = []
         for (who, kind, subject), ob in self.office_buckets.items():
             offices = sorted(ob.by_office.items(), key=lambda kv: (-len(kv[1]), org.code.get(kv[0], "")))
             lines = tuple(
@@ -258,8 +263,31 @@ class _Acc:
                 )
                 for office_id, codes in offices[: self.cap]
             )
-            result[who].append(Item(kind, subject, ob.quarter, ob.on, ob.days, len(ob.seen), lines))
-        return result
+            by_office.append((who, Item(kind, subject, ob.quarter, ob.on, ob.days, len(ob.seen), lines)))
+        return {who: list(items) for who, items in self.ready.items()}, bucketed, by_office
+
+
+# An accumulator's items (`_Acc.sections`): ready ones by recipient, then the buckets' and the office
+# buckets' (recipient, item) in the order they were first added to.
+Sections = tuple[dict[Key, list[Item]], list[tuple[Key, Item]], list[tuple[Key, Item]]]
+
+
+def assemble(parts: Sequence[Sequence[Any]]) -> dict[Key, list[Item]]:
+    """Recipient → items from the sections of one accumulator, or of several (one per rule kind, in
+    the registry's order, so long as no two kinds fill the same bucket): the same dict, in the same
+    order, as one accumulator all of them had added to would give. Every ready item first, then the
+    buckets' items, then the office buckets'."""
+    result: dict[Key, list[Item]] = defaultdict(list)
+    for ready, _bucketed, _by_office in parts:
+        for who, items in ready.items():
+            result[who].extend(items)
+    for _ready, bucketed, _by_office in parts:
+        for who, item in bucketed:
+            result[who].append(item)
+    for _ready, _bucketed, by_office in parts:
+        for who, item in by_office:
+            result[who].append(item)
+    return result
 
 
 # --- time helpers -------------------------------------------------------------------------------------
