@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -52,6 +53,7 @@ from scheduler.kinds.base import (
     _period,
     _person,
     assemble,
+    plain_sections,
 )
 from scheduler.process_steps import ProcessStep
 from scheduler.rules import Rules
@@ -214,7 +216,8 @@ def _select_forked(context: Day, notices: Sequence[Item]) -> dict[Key, list[Item
         if worker is None or kind not in forked:
             parts[kind.name] = _select_one(kind, context, cap)
     if worker is not None:
-        parts.update(_worker_parts(*worker))
+        for name, plain in _worker_parts(*worker).items():
+            parts[name] = plain_sections(plain, context.org, cap)
         for kind in forked:
             if kind.name not in parts:
                 parts[kind.name] = _select_one(kind, context, cap)
@@ -232,8 +235,14 @@ def _select_one(kind: RuleKind, context: Day, cap: int) -> Sections:
     return own.sections(context.org)
 
 
+def _select_plain(kind: RuleKind, context: Day) -> tuple[Any, ...]:
+    own = _Acc(context.acc.cap)
+    kind.select(replace(context, acc=own))
+    return own.plain()
+
+
 def _fork_selector(context: Day, kinds: Sequence[RuleKind]) -> tuple[int, queue.Queue[bytes | None]] | None:
-    """Fork a process that selects ``kinds`` and sends their sections, pickled, through a pipe; a thread
+    """Fork a process that selects ``kinds`` and sends what they added, pickled, through a pipe; a thread
     here reads the pipe into the returned queue (the whole message, or None if it was cut off)."""
     url = context.conn.engine.url.render_as_string(hide_password=False)
     read_end, write_end = os.pipe()
@@ -249,10 +258,7 @@ def _fork_selector(context: Day, kinds: Sequence[RuleKind]) -> tuple[int, queue.
             os.close(read_end)
             engine = make_engine(url, pool_size=1, max_overflow=0)
             with engine.connect() as conn:
-                mine = {
-                    kind.name: _select_one(kind, replace(context, conn=conn), context.acc.cap)
-                    for kind in kinds
-                }
+                mine = {kind.name: _select_plain(kind, replace(context, conn=conn)) for kind in kinds}
             payload = pickle.dumps(mine, protocol=pickle.HIGHEST_PROTOCOL)
             _write_all(write_end, _LENGTH.pack(len(payload)) + payload)
             status = 0
@@ -264,8 +270,9 @@ def _fork_selector(context: Day, kinds: Sequence[RuleKind]) -> tuple[int, queue.
     return pid, found
 
 
-def _worker_parts(pid: int, found: queue.Queue[bytes | None]) -> dict[str, Sections]:
-    """The sections the worker sent, once it is done ({} if it failed or was killed)."""
+def _worker_parts(pid: int, found: queue.Queue[bytes | None]) -> dict[str, tuple[Any, ...]]:
+    """What the worker sent (`_Acc.plain` of each of its kinds), once it is done ({} if it failed or
+    was killed)."""
     try:
         payload = found.get(timeout=_PLAN_WORKER_WAIT)
     except queue.Empty:  # stuck (say, on a lock another thread held at the fork)
@@ -275,8 +282,8 @@ def _worker_parts(pid: int, found: queue.Queue[bytes | None]) -> dict[str, Secti
     if payload is None or status != 0:
         log.warning("planning worker exited with status %d; its kinds are selected here", status)
         return {}
-    parts: dict[str, Sections] = pickle.loads(payload)
-    return parts
+    plain: dict[str, tuple[Any, ...]] = pickle.loads(payload)
+    return plain
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -248,23 +248,63 @@ class _Acc:
     def sections(self, org: _Org) -> Sections:
         """What was accumulated, as finished items in the three sections ``assemble`` joins: the
         ready items, the buckets' items, the office buckets' items (each in the order added)."""
-        bucketed = [
-            (who, Item(kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines)))
-            for (who, kind, subject), b in self.buckets.items()
-        ]
-        by_office: list[tuple[Key, Item]] = []
-        for (who, kind, subject), ob in self.office_buckets.items():
-            offices = sorted(ob.by_office.items(), key=lambda kv: (-len(kv[1]), org.code.get(kv[0], "")))
-            lines = tuple(
-                Line(
-                    org.code.get(office_id, ""),
-                    org.label(office_id),
-                    text.late_projects_detail(codes),
-                )
-                for office_id, codes in offices[: self.cap]
-            )
-            by_office.append((who, Item(kind, subject, ob.quarter, ob.on, ob.days, len(ob.seen), lines)))
-        return {who: list(items) for who, items in self.ready.items()}, bucketed, by_office
+        return _sections(
+            self.ready,
+            [(who, kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines))
+             for (who, kind, subject), b in self.buckets.items()],
+            [(who, kind, subject, ob.quarter, ob.on, ob.days, ob.by_office, len(ob.seen))
+             for (who, kind, subject), ob in self.office_buckets.items()],
+            org,
+            self.cap,
+        )  # fmt: skip
+
+    def plain(self) -> tuple[Any, ...]:
+        """What was accumulated as plain tuples, strings and numbers, which pickle fast (an ``Item`` or
+        a ``Line`` takes a Python call each way): `plain_sections` makes the sections of it."""
+        return (
+            {who: list(items) for who, items in self.ready.items()},
+            [(who, kind._value_, subject, b.quarter, b.on, b.days, b.total, list(map(tuple, b.lines)))
+             for (who, kind, subject), b in self.buckets.items()],
+            [(who, kind._value_, subject, ob.quarter, ob.on, ob.days, dict(ob.by_office), len(ob.seen))
+             for (who, kind, subject), ob in self.office_buckets.items()],
+        )  # fmt: skip
+
+
+def plain_sections(plain: tuple[Any, ...], org: _Org, cap: int) -> Sections:
+    """`_Acc.sections` of what `_Acc.plain` gave (in another process)."""
+    ready, buckets, offices = plain
+    kinds = {kind._value_: kind for kind in ItemKind}
+    line = tuple.__new__
+    return _sections(
+        ready,
+        [(who, kinds[kind], subject, quarter, on, days, total, tuple([line(Line, t) for t in lines]))
+         for who, kind, subject, quarter, on, days, total, lines in buckets],
+        [(who, kinds[kind], *rest) for who, kind, *rest in offices],
+        org,
+        cap,
+    )  # fmt: skip
+
+
+def _sections(
+    ready: Mapping[Key, list[Item]],
+    buckets: Sequence[tuple[Any, ...]],
+    offices: Sequence[tuple[Any, ...]],
+    org: _Org,
+    cap: int,
+) -> Sections:
+    bucketed = [
+        (who, Item(kind, subject, quarter, on, days, total, lines))
+        for who, kind, subject, quarter, on, days, total, lines in buckets
+    ]
+    by_office: list[tuple[Key, Item]] = []
+    for who, kind, subject, quarter, on, days, codes_by_office, seen in offices:
+        ranked = sorted(codes_by_office.items(), key=lambda kv: (-len(kv[1]), org.code.get(kv[0], "")))
+        lines = tuple(
+            Line(org.code.get(office_id, ""), org.label(office_id), text.late_projects_detail(codes))
+            for office_id, codes in ranked[:cap]
+        )
+        by_office.append((who, Item(kind, subject, quarter, on, days, seen, lines)))
+    return {who: list(items) for who, items in ready.items()}, bucketed, by_office
 
 
 # An accumulator's items (`_Acc.sections`): ready ones by recipient, then the buckets' and the office
