@@ -59,8 +59,15 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
         sa.Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
-        sa.Index("ix_outbox_message_ride_key", "ride_key", "status"),
-        # Only rows answering an event (the one query is by event id): the tick's rows stay out of it.
+        # Partial (migration 0010): each holds only the rows its queries look for (by riding key, by
+        # event id), so the rows of a big tick, which have neither, stay out of them.
+        sa.Index(
+            "ix_outbox_message_ride_key",
+            "ride_key",
+            "status",
+            sqlite_where=sa.text("ride_key IS NOT NULL"),
+            postgresql_where=sa.text("ride_key IS NOT NULL"),
+        ),
         sa.Index(
             "ix_outbox_message_event_id",
             "event_id",
