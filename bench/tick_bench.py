@@ -8,8 +8,9 @@ The day is 8 Jan 2570 (2027-01-08): one working day before the first quarter's r
 date, 10 Jan, is a Sunday and rolls to Monday 11 Jan), with 40 % of projects not reported, drafts
 idle for three days, and approvals pending for two and five working days, so every personal rule
 fires at once. Prints the time to plan, the time to plan and queue (the whole tick; its CPU, the CPU of
-the worker process it forks to build the day's rows, on PostgreSQL the CPU of the server's backends that
-served it, read from /proc, and on SQLite how long the WAL checkpoint ran on after it), peak RSS, the
+the worker processes it forks to plan beside it and to build the day's rows, on PostgreSQL the CPU of
+the server's backends that served it, read from /proc (not the planning worker's own backend, gone by
+then), and on SQLite how long the WAL checkpoint ran on after it), peak RSS, the
 messages queued, and the ratio of messages to distinct recipients (target 1.0) against the naive count
 of one message per due item. Targets: under 10 s and 1 GiB.
 """
@@ -78,7 +79,13 @@ def child_tick(url: str) -> None:
     from scheduler.workdays import WorkCalendar
 
     engine = make_engine(url)
-    setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=0)
+    from tidtam.settings import Settings
+
+    settings = Settings()  # TIDTAM_TICK_PLAN_WORKERS, TIDTAM_TICK_BUILD_WORKERS
+    setup = TickSetup(
+        load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=0,
+        plan_workers=settings.tick_plan_workers, build_workers=settings.tick_build_workers,
+    )  # fmt: skip
     started, cpu = time.perf_counter(), _cpu()
     with engine.connect() as conn:
         plan, *_ = plan_for(conn, DAY, setup)
@@ -175,7 +182,7 @@ def bench(label: str, url: str, schools: int, fresh: bool) -> None:
 
 def _workers(r: dict[str, object]) -> str:
     workers = r.get("workers_cpu")
-    return f"; its row-building worker {workers:.2f} s" if isinstance(workers, float) and workers > 0 else ""
+    return f"; its forked workers {workers:.2f} s" if isinstance(workers, float) and workers > 0 else ""
 
 
 def _workers_peak(r: dict[str, object]) -> str:

@@ -59,7 +59,21 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
         sa.Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
-        sa.Index("ix_outbox_message_ride_key", "ride_key", "status"),
+        # Partial (migration 0010): each holds only the rows its queries look for (by riding key, by
+        # event id), so the rows of a big tick, which have neither, stay out of them.
+        sa.Index(
+            "ix_outbox_message_ride_key",
+            "ride_key",
+            "status",
+            sqlite_where=sa.text("ride_key IS NOT NULL"),
+            postgresql_where=sa.text("ride_key IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_outbox_message_event_id",
+            "event_id",
+            sqlite_where=sa.text("event_id IS NOT NULL"),
+            postgresql_where=sa.text("event_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
@@ -70,7 +84,7 @@ class OutboxMessage(SQLModel, table=True):
     person_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
     reply_token: str | None = Field(default=None, max_length=255)
     reply_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    event_id: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)  # webhook_event.id
+    event_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # webhook_event.id (indexed above)
     rule: str = Field(max_length=64)
     subject: str = Field(default="", max_length=128)
     messages: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)

@@ -553,13 +553,13 @@ def insert_built_rows(
         return writer.count
 
 
-def build_workers(rows: int) -> int:
+def build_workers(rows: int, configured: int | None = None) -> int:
     """Processes to fork for building ``rows`` rows (`insert_built_rows`): one for a big write on a
     machine of at least ``_FORK_FROM_CPUS`` cores (it builds while this process stores: on 2 cores,
     quiet, SQLite's whole tick for 30,000 schools 24.0 → 18.6 s; PostgreSQL's server takes the other
     core, so no faster there), none for a small write, where forking costs more than it saves, or on
-    one core; ``TIDTAM_TICK_BUILD_WORKERS`` overrides it (0: build here)."""
-    configured = os.environ.get("TIDTAM_TICK_BUILD_WORKERS")
+    one core; ``configured`` (the setting ``TIDTAM_TICK_BUILD_WORKERS``, through the tick's setup)
+    overrides it (0: build here)."""
     if configured is not None:
         return max(0, int(configured))
     spare = (os.cpu_count() or 1) >= _FORK_FROM_CPUS

@@ -20,10 +20,18 @@ What each kind of rule selects lives in its own file, ``scheduler/kinds/<kind>.p
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
+import queue
+import signal
+import struct
+import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -31,13 +39,37 @@ from sqlalchemy.engine import Connection
 
 from messages import scheduler_text as text
 from messages.reminders import Item, ItemKind, Line
-from scheduler.kinds import KINDS, PERSONAL_KINDS, Day
-from scheduler.kinds.base import Key, PersonRow, _Acc, _acting, _binding, _Org, _Period, _period, _person
+from models.db import make_engine
+from scheduler.kinds import KINDS, PERSONAL_KINDS, Day, RuleKind
+from scheduler.kinds.base import (
+    Key,
+    PersonRow,
+    Sections,
+    _Acc,
+    _acting,
+    _binding,
+    _Org,
+    _Period,
+    _period,
+    _person,
+    assemble,
+    plain_sections,
+)
 from scheduler.process_steps import ProcessStep
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
 
-__all__ = ["PERSONAL_KINDS", "Plan", "Recipient", "plan_day", "unreachable_by_area"]
+__all__ = [
+    "FORKED_KINDS",
+    "PERSONAL_KINDS",
+    "Plan",
+    "Recipient",
+    "plan_day",
+    "plan_workers",
+    "unreachable_by_area",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,6 +128,7 @@ def plan_day(
     steps: Sequence[ProcessStep] = (),
     digest_only: bool = False,
     notices: Sequence[Item] = (),
+    workers: int | None = None,
 ) -> Plan:
     """Everything due on ``day`` (a local date), one ``Recipient`` per message.
 
@@ -103,6 +136,11 @@ def plan_day(
     ``digest_only`` (the message budget is nearly spent) turns personal items into one summary for
     each planning group; ``notices`` are extra items for every planning group (the budget notice).
     Areas for which ``day`` is not a working day get nothing.
+
+    ``workers``: 1 runs some of the kinds (``FORKED_KINDS``) in a process forked for them, on a
+    connection of its own, while this one runs the others (`_select_forked`); 0 runs every kind
+    here; None (the default) decides by the office's size and the machine (`plan_workers`). The
+    plan is the same either way.
     """
     org = _Org(conn, rules, calendar)
     people = _people(conn)
@@ -117,16 +155,154 @@ def plan_day(
         conn, day, tz, org, working_units, plan.areas_working, _periods(conn, day), acc,
         _acting_approvers(conn, day), people, tuple(steps),
     )  # fmt: skip
-    for kind in KINDS:
-        kind.select(context)
-    for area_id, _unit in context.area_units():
-        for notice in notices:
-            acc.ready[("a", area_id)].append(notice)
-    by_key = acc.items(org)
+    if plan_workers(conn, len(people), workers):
+        by_key = _select_forked(context, notices)
+    else:
+        for kind in KINDS:
+            kind.select(context)
+        for area_id, _unit in context.area_units():
+            for notice in notices:
+                acc.ready[("a", area_id)].append(notice)
+        by_key = acc.items(org)
     if digest_only:
         _summarise_personal(by_key, people, org, cap)
     _resolve(conn, plan, by_key, people, org)
     return plan
+
+
+# --- planning on two cores ----------------------------------------------------------------------------
+
+# The kinds a forked process selects (`_select_forked`) while this one selects the others: the two
+# big queries besides the report rules' (which this process runs), about as long together as it.
+FORKED_KINDS = ("approvals", "drafts")
+_FORK_FROM_PEOPLE = 10_000  # a smaller office plans in well under a second: forking would not pay
+_FORK_FROM_CPUS = 2
+_PLAN_WORKER_WAIT = 60.0  # seconds: a worker (one takes a second or two) not done by then is killed
+_LENGTH = struct.Struct("<Q")
+
+
+def plan_workers(conn: Connection, people: int, configured: int | None = None) -> int:
+    """Processes to fork for planning (0 or 1): ``configured`` (the setting ``TIDTAM_TICK_PLAN_WORKERS``)
+    when given, else one for a big office (``_FORK_FROM_PEOPLE`` people) on a machine of several
+    cores; never where a second connection cannot see the same database (SQLite in memory) or
+    there is no ``os.fork``."""
+    if not hasattr(os, "fork") or not _shareable(conn):
+        return 0
+    if configured is not None:
+        return min(1, max(0, configured))
+    return 1 if people >= _FORK_FROM_PEOPLE and (os.cpu_count() or 1) >= _FORK_FROM_CPUS else 0
+
+
+def _shareable(conn: Connection) -> bool:
+    url = conn.engine.url
+    if url.get_backend_name() != "sqlite":
+        return True
+    return bool(url.database) and url.database != ":memory:" and not url.database.startswith("file::memory:")
+
+
+def _select_forked(context: Day, notices: Sequence[Item]) -> dict[Key, list[Item]]:
+    """Every kind's items, as ``_Acc.items`` gives them after all the kinds added to one accumulator:
+    the ``FORKED_KINDS`` are selected by a forked process, on a connection of its own (the serial
+    planner's queries are separate statements too, each seeing what was committed when it ran),
+    while this one selects the others; each kind into an accumulator of its own, joined in the
+    registry's order (`assemble`: no two kinds fill the same bucket). A worker that fails, or is not
+    done in ``_PLAN_WORKER_WAIT`` seconds (a fork copies only this thread: a lock another thread
+    held stays held in the worker), is killed and its kinds are selected here."""
+    cap = context.acc.cap
+    forked = [kind for kind in KINDS if kind.name in FORKED_KINDS]
+    worker = _fork_selector(context, forked) if forked else None
+    parts: dict[str, Sections] = {}
+    for kind in KINDS:
+        if worker is None or kind not in forked:
+            parts[kind.name] = _select_one(kind, context, cap)
+    if worker is not None:
+        for name, plain in _worker_parts(*worker).items():
+            parts[name] = plain_sections(plain, context.org, cap)
+        for kind in forked:
+            if kind.name not in parts:
+                parts[kind.name] = _select_one(kind, context, cap)
+    noticed: dict[Key, list[Item]] = {
+        ("a", area_id): list(notices) for area_id, _unit in context.area_units()
+    }
+    return assemble(
+        [*(parts[kind.name] for kind in KINDS), ({k: v for k, v in noticed.items() if v}, [], [])]
+    )
+
+
+def _select_one(kind: RuleKind, context: Day, cap: int) -> Sections:
+    own = _Acc(cap)
+    kind.select(replace(context, acc=own))
+    return own.sections(context.org)
+
+
+def _select_plain(kind: RuleKind, context: Day) -> tuple[Any, ...]:
+    own = _Acc(context.acc.cap)
+    kind.select(replace(context, acc=own))
+    return own.plain()
+
+
+def _fork_selector(context: Day, kinds: Sequence[RuleKind]) -> tuple[int, queue.Queue[bytes | None]] | None:
+    """Fork a process that selects ``kinds`` and sends what they added, pickled, through a pipe; a thread
+    here reads the pipe into the returned queue (the whole message, or None if it was cut off)."""
+    url = context.conn.engine.url.render_as_string(hide_password=False)
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the worker: select, send, and leave without running anything of the parent's
+        status = 1
+        try:
+            os.close(read_end)
+            engine = make_engine(url, pool_size=1, max_overflow=0)
+            with engine.connect() as conn:
+                mine = {kind.name: _select_plain(kind, replace(context, conn=conn)) for kind in kinds}
+            payload = pickle.dumps(mine, protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(write_end, _LENGTH.pack(len(payload)) + payload)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    found: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+    threading.Thread(target=_read_message, args=(read_end, found), daemon=True).start()
+    return pid, found
+
+
+def _worker_parts(pid: int, found: queue.Queue[bytes | None]) -> dict[str, tuple[Any, ...]]:
+    """What the worker sent (`_Acc.plain` of each of its kinds), once it is done ({} if it failed or
+    was killed)."""
+    try:
+        payload = found.get(timeout=_PLAN_WORKER_WAIT)
+    except queue.Empty:  # stuck (say, on a lock another thread held at the fork)
+        os.kill(pid, signal.SIGKILL)
+        payload = None
+    _, status = os.waitpid(pid, 0)
+    if payload is None or status != 0:
+        log.warning("planning worker exited with status %d; its kinds are selected here", status)
+        return {}
+    plain: dict[str, tuple[Any, ...]] = pickle.loads(payload)
+    return plain
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_message(fd: int, found: queue.Queue[bytes | None]) -> None:
+    payload: bytes | None = None
+    try:
+        with os.fdopen(fd, "rb", buffering=1 << 20) as pipe:
+            head = pipe.read(_LENGTH.size)
+            if len(head) == _LENGTH.size:
+                (size,) = _LENGTH.unpack(head)
+                data = pipe.read(size)
+                payload = data if len(data) == size else None
+    finally:
+        found.put(payload)
 
 
 def _people(conn: Connection) -> dict[int, PersonRow]:

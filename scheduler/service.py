@@ -78,6 +78,8 @@ def tick_setup(settings: Settings, *, holder: str = "tick") -> TickSetup:
         steps=tuple(load_process_steps(overrides=settings.process_steps_file)),
         monthly_quota=settings.monthly_message_quota,
         holder=holder,
+        plan_workers=settings.tick_plan_workers,
+        build_workers=settings.tick_build_workers,
     )
 
 

@@ -100,6 +100,11 @@ class TickSetup:
     monthly_quota: int = 0  # 0: no budget
     holder: str = "tick"
     quota_reader: QuotaReader | None = None  # LINE's count, read once per tick (scheduler/quota.py)
+    # Processes forked to plan beside this one (scheduler/planner.py `plan_workers`) and to build
+    # the day's rows while this one stores them (models/outbox.py `build_workers`); None: decided by
+    # the size of the work and the machine (TIDTAM_TICK_PLAN_WORKERS, TIDTAM_TICK_BUILD_WORKERS).
+    plan_workers: int | None = None
+    build_workers: int | None = None
 
 
 @dataclass
@@ -245,6 +250,7 @@ def _plan_for(
         steps=setup.steps,
         digest_only=digest_only,
         notices=notices,
+        workers=setup.plan_workers,
     )
     return plan, digest_only, used, bool(notices)
 
@@ -366,7 +372,7 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                         _RowBuilder(day, setup.rules),
                         columns=DAILY_COLUMNS,
                         constants=_constants(now, push_at),
-                        workers=build_workers(len(jobs)),
+                        workers=build_workers(len(jobs), setup.build_workers),
                     )
                 # The lease goes with the day's commit: a commit of its own after a big write would
                 # run the WAL checkpoint that `checkpoint_later` leaves to its thread.

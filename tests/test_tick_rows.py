@@ -325,14 +325,143 @@ def test_a_row_builder_is_forked_only_for_a_big_write_on_a_machine_of_several_co
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from models import outbox
+    from scheduler.service import tick_setup
+    from tidtam.settings import Settings
 
-    monkeypatch.delenv("TIDTAM_TICK_BUILD_WORKERS", raising=False)
     monkeypatch.setattr(outbox.os, "cpu_count", lambda: 1)
     assert outbox.build_workers(144_000) == 0, "one core: nothing to build on beside the writer"
     monkeypatch.setattr(outbox.os, "cpu_count", lambda: 2)
     assert outbox.build_workers(144_000) == (1 if hasattr(outbox.os, "fork") else 0)
     assert outbox.build_workers(100) == 0, "a small write is built here"
-    monkeypatch.setenv("TIDTAM_TICK_BUILD_WORKERS", "2")
-    assert outbox.build_workers(100) == 2
+    assert outbox.build_workers(100, 2) == 2
+    assert outbox.build_workers(144_000, 0) == 0
+    # The setting reaches the tick through the one settings object.
+    monkeypatch.delenv("TIDTAM_TICK_BUILD_WORKERS", raising=False)
+    monkeypatch.delenv("TIDTAM_TICK_PLAN_WORKERS", raising=False)
+    default = tick_setup(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert default.build_workers is None and default.plan_workers is None
     monkeypatch.setenv("TIDTAM_TICK_BUILD_WORKERS", "0")
-    assert outbox.build_workers(144_000) == 0
+    monkeypatch.setenv("TIDTAM_TICK_PLAN_WORKERS", "1")
+    configured = tick_setup(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert configured.build_workers == 0 and configured.plan_workers == 1
+
+
+# --- planning in a forked process -----------------------------------------------------------------
+
+
+def _busy_day_reports(index: int):  # type: ignore[no-untyped-def]
+    """Every personal rule fires on DAY (as in bench/tick_bench.py): reports not started, idle
+    drafts, returned ones, approvals pending for two and five working days, approved ones."""
+    m = index % 10
+    if m < 4:
+        return None
+    if m == 4:
+        return ("draft", None, local_dt(date(2027, 1, 5)))
+    if m == 5:
+        return ("returned", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 4)))
+    if m == 6:
+        return ("submitted", local_dt(date(2027, 1, 6)), local_dt(date(2027, 1, 6)))
+    if m == 7:
+        return ("submitted", local_dt(date(2026, 12, 30)), local_dt(date(2026, 12, 30)))
+    return ("approved", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 5)))
+
+
+def _tick_rows(engine: Engine, setup: TickSetup) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the day's tick afresh; its outbox rows (every column but id and retry key, in id order)
+    and its run's summary; then forget it, so that the next tick runs the same day again."""
+    from scheduler.clock import FixedClock
+
+    result = tick.run_tick(engine, FixedClock(datetime(2027, 1, 8, 8, 30, tzinfo=TZ)), setup)
+    assert result.ran, result.reason
+    rows = [{k: v for k, v in row.items() if k not in {"id", "retry_key"}} for row in _stored(engine)]
+    with engine.begin() as conn:
+        summary = conn.execute(sa.select(tick._run.c.summary)).scalar_one()
+        conn.execute(sa.delete(_outbox))
+        conn.execute(sa.delete(tick._run))
+    return rows, summary
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="planning forks only where fork exists")
+def test_a_tick_planned_in_a_forked_process_writes_the_rows_of_one_planned_here(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same office, the same day, planned serially and with a forked worker selecting some of the
+    rule kinds (`scheduler.planner._select_forked`): the same outbox rows in the same order (every
+    column but id and retry key: the lines of every item, the multicasts, the riders), the same
+    summary; and a worker that dies, or hangs and is killed, leaves its kinds to the tick's process,
+    which plans the same. On both backends."""
+    from scheduler import planner
+
+    generate_office(
+        engine, schools=30, projects_per_school=6, teachers_per_school=3, reports={1: _busy_day_reports},
+        linked=lambda p: p % 7 != 0,
+    )  # fmt: skip
+    rules = load_rules()
+    rules = replace(rules, riding=replace(rules.riding, reminders_wait_hours=2))
+    serial = TickSetup(
+        rules, WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=0, plan_workers=0
+    )
+    forked = replace(serial, plan_workers=1)
+    with engine.connect() as conn:
+        assert planner.plan_workers(conn, 10, 1) == 1 and planner.plan_workers(conn, 10, 0) == 0
+    with engine.connect() as conn:
+        plans = [plan_for(conn, DAY, setup)[0] for setup in (serial, forked)]
+    for attribute in ("recipients", "rides", "unreachable", "planners", "on_reply", "area_of"):
+        assert getattr(plans[1], attribute) == getattr(plans[0], attribute), attribute
+    here, summary = _tick_rows(engine, serial)
+    kinds = {row["subject"] for row in here}
+    assert {"report_due", "approval_pending", "draft_idle"} <= {k for s in kinds for k in s.split(",")}
+    assert any(row["kind"] == "multicast" for row in here) and any(row["rider"] for row in here)
+    assert len(here) > 50
+
+    parent = os.getpid()
+    ran_in: set[int] = set()
+    originals = {kind.name: kind.select for kind in planner.KINDS}
+
+    def watched(name: str, fate: str):  # type: ignore[no-untyped-def]
+        def select(day: Any) -> None:
+            if os.getpid() != parent:
+                if fate == "dies":
+                    os._exit(3)
+                if fate == "hangs":
+                    time.sleep(3600)
+            ran_in.add(os.getpid())
+            originals[name](day)
+
+        return select
+
+    monkeypatch.setattr(planner, "_PLAN_WORKER_WAIT", 1.0)
+    for fate in ("works", "dies", "hangs"):
+        ran_in.clear()
+        kinds_now = tuple(
+            replace(k, select=watched(k.name, fate)) if k.name in planner.FORKED_KINDS else k
+            for k in planner.KINDS
+        )
+        monkeypatch.setattr(planner, "KINDS", kinds_now)
+        there, their_summary = _tick_rows(engine, forked)
+        assert there == here, fate
+        assert their_summary == summary
+        if fate == "works":
+            assert parent not in ran_in, "the forked kinds were selected in the worker"
+        else:
+            assert ran_in == {parent}, "a failed worker's kinds are selected here"
+
+
+def test_planning_forks_only_for_a_big_office_on_several_cores_and_a_shared_database(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler import planner
+
+    fork = hasattr(os, "fork")
+    with engine.connect() as conn:
+        monkeypatch.setattr(planner.os, "cpu_count", lambda: 1)
+        assert planner.plan_workers(conn, 150_000) == 0, "one core: nothing to plan on beside this one"
+        monkeypatch.setattr(planner.os, "cpu_count", lambda: 2)
+        assert planner.plan_workers(conn, 150_000) == (1 if fork else 0)
+        assert planner.plan_workers(conn, 3_000) == 0, "a small office is planned here"
+        assert planner.plan_workers(conn, 3_000, 1) == (1 if fork else 0)
+        assert planner.plan_workers(conn, 150_000, 0) == 0
+    memory = sa.create_engine("sqlite://")
+    with memory.connect() as conn:
+        assert planner.plan_workers(conn, 150_000, 1) == 0, "another connection would see another database"
+    memory.dispose()

@@ -124,6 +124,24 @@ class Settings(BaseSettings):
     rules_file: Path | None = Field(default=None, validation_alias="TIDTAM_RULES_FILE")
     tick_time: str | None = Field(default=None, validation_alias="TIDTAM_TICK_TIME")
     quiet_hours: str | None = Field(default=None, validation_alias="TIDTAM_QUIET_HOURS")
+    tick_plan_workers: int | None = Field(
+        default=None,
+        ge=0,
+        validation_alias="TIDTAM_TICK_PLAN_WORKERS",
+        description=(
+            "Processes the daily tick forks to plan beside its own (0 or 1); unset: one for an office of "
+            "10,000 people or more on a machine of 2 or more cores."
+        ),
+    )
+    tick_build_workers: int | None = Field(
+        default=None,
+        ge=0,
+        validation_alias="TIDTAM_TICK_BUILD_WORKERS",
+        description=(
+            "Processes the daily tick forks to build its outbox rows while it stores them; unset: one from "
+            "5,000 rows on a machine of 2 or more cores; 0: built in the tick's own process."
+        ),
+    )
     dispatch_interval_seconds: float = Field(default=5.0, validation_alias="TIDTAM_DISPATCH_INTERVAL_SECONDS")
     # The service's clock (scheduler/clock.py): an ISO date-time the clock starts from and runs on.
     now: str | None = Field(

@@ -18,3 +18,17 @@ KINDS: tuple[RuleKind, ...] = (reports.KIND, approvals.KIND, drafts.KIND, steps.
 # planning group instead, and the budget may leave them out of a day's pushes.
 PERSONAL_KINDS: frozenset[ItemKind] = frozenset(k for kind in KINDS for k in kind.personal)
 PLANNING_KINDS: frozenset[ItemKind] = frozenset(k for kind in KINDS for k in kind.planning)
+
+
+def _disjoint(kinds: tuple[RuleKind, ...]) -> None:
+    """No two kinds declare the same item kind: each fills buckets of its own, which the planner
+    relies on when kinds are selected apart (``scheduler.planner._select_forked``)."""
+    seen: set[ItemKind] = set()
+    for kind in kinds:
+        mine = kind.personal | kind.planning
+        if mine & seen:
+            raise ValueError(f"rule kind {kind.name} declares item kinds another kind declares")
+        seen |= mine
+
+
+_disjoint(KINDS)

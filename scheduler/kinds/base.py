@@ -243,23 +243,91 @@ class _Acc:
         return found
 
     def items(self, org: _Org) -> dict[Key, list[Item]]:
-        result: dict[Key, list[Item]] = defaultdict(list)
-        for who, items in self.ready.items():
+        return assemble([self.sections(org)])
+
+    def sections(self, org: _Org) -> Sections:
+        """What was accumulated, as finished items in the three sections ``assemble`` joins: the
+        ready items, the buckets' items, the office buckets' items (each in the order added)."""
+        return _sections(
+            self.ready,
+            [(who, kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines))
+             for (who, kind, subject), b in self.buckets.items()],
+            [(who, kind, subject, ob.quarter, ob.on, ob.days, ob.by_office, len(ob.seen))
+             for (who, kind, subject), ob in self.office_buckets.items()],
+            org,
+            self.cap,
+        )  # fmt: skip
+
+    def plain(self) -> tuple[Any, ...]:
+        """What was accumulated as plain tuples, strings and numbers, which pickle fast (an ``Item`` or
+        a ``Line`` takes a Python call each way): `plain_sections` makes the sections of it."""
+        return (
+            {who: list(items) for who, items in self.ready.items()},
+            [(who, kind._value_, subject, b.quarter, b.on, b.days, b.total, list(map(tuple, b.lines)))
+             for (who, kind, subject), b in self.buckets.items()],
+            [(who, kind._value_, subject, ob.quarter, ob.on, ob.days, dict(ob.by_office), len(ob.seen))
+             for (who, kind, subject), ob in self.office_buckets.items()],
+        )  # fmt: skip
+
+
+def plain_sections(plain: tuple[Any, ...], org: _Org, cap: int) -> Sections:
+    """`_Acc.sections` of what `_Acc.plain` gave (in another process)."""
+    ready, buckets, offices = plain
+    kinds = {kind._value_: kind for kind in ItemKind}
+    line = tuple.__new__
+    return _sections(
+        ready,
+        [(who, kinds[kind], subject, quarter, on, days, total, tuple([line(Line, t) for t in lines]))
+         for who, kind, subject, quarter, on, days, total, lines in buckets],
+        [(who, kinds[kind], *rest) for who, kind, *rest in offices],
+        org,
+        cap,
+    )  # fmt: skip
+
+
+def _sections(
+    ready: Mapping[Key, list[Item]],
+    buckets: Sequence[tuple[Any, ...]],
+    offices: Sequence[tuple[Any, ...]],
+    org: _Org,
+    cap: int,
+) -> Sections:
+    bucketed = [
+        (who, Item(kind, subject, quarter, on, days, total, lines))
+        for who, kind, subject, quarter, on, days, total, lines in buckets
+    ]
+    by_office: list[tuple[Key, Item]] = []
+    for who, kind, subject, quarter, on, days, codes_by_office, seen in offices:
+        ranked = sorted(codes_by_office.items(), key=lambda kv: (-len(kv[1]), org.code.get(kv[0], "")))
+        lines = tuple(
+            Line(org.code.get(office_id, ""), org.label(office_id), text.late_projects_detail(codes))
+            for office_id, codes in ranked[:cap]
+        )
+        by_office.append((who, Item(kind, subject, quarter, on, days, seen, lines)))
+    return {who: list(items) for who, items in ready.items()}, bucketed, by_office
+
+
+# An accumulator's items (`_Acc.sections`): ready ones by recipient, then the buckets' and the office
+# buckets' (recipient, item) in the order they were first added to.
+Sections = tuple[dict[Key, list[Item]], list[tuple[Key, Item]], list[tuple[Key, Item]]]
+
+
+def assemble(parts: Sequence[Sequence[Any]]) -> dict[Key, list[Item]]:
+    """Recipient → items from the sections of one accumulator, or of several (one per rule kind, in
+    the registry's order, so long as no two kinds fill the same bucket): the same dict, in the same
+    order, as one accumulator all of them had added to would give. Every ready item first, then the
+    buckets' items, then the office buckets'."""
+    result: dict[Key, list[Item]] = defaultdict(list)
+    for ready, _bucketed, _by_office in parts:
+        for who, items in ready.items():
             result[who].extend(items)
-        for (who, kind, subject), b in self.buckets.items():
-            result[who].append(Item(kind, subject, b.quarter, b.on, b.days, b.total, tuple(b.lines)))
-        for (who, kind, subject), ob in self.office_buckets.items():
-            offices = sorted(ob.by_office.items(), key=lambda kv: (-len(kv[1]), org.code.get(kv[0], "")))
-            lines = tuple(
-                Line(
-                    org.code.get(office_id, ""),
-                    org.label(office_id),
-                    text.late_projects_detail(codes),
-                )
-                for office_id, codes in offices[: self.cap]
-            )
-            result[who].append(Item(kind, subject, ob.quarter, ob.on, ob.days, len(ob.seen), lines))
-        return result
+    for _ready, bucketed, _by_office in parts:
+        for who, item in bucketed:
+            result[who].append(item)
+    for _ready, _bucketed, by_office in parts:
+        for who, item in by_office:
+            result[who].append(item)
+    return result
 
 
 # --- time helpers -------------------------------------------------------------------------------------
