@@ -20,6 +20,7 @@ import pytest
 from sqlmodel import Session, select
 from support import make_settings, running_service, seed_office
 
+from bot import intake
 from models import AuditLog, ChatBinding, LinkCode, LinkThrottleTrip, Office, Person, WebhookEvent, linking
 from models.linking import CODE_TTL, create_link_code, link_throttle_overview, linked_person
 from models.types import EventStatus
@@ -78,6 +79,9 @@ def _say(fake: Any, user: str, text: str) -> str:
 def _race_at_the_claim(monkeypatch: pytest.MonkeyPatch, parties: int = 2) -> None:
     barrier = threading.Barrier(parties, timeout=WAIT)
     real = linking._claim_code
+    # One source per worker thread, so the redeemers run at once (the intake would otherwise hand a
+    # pass's few sources to one thread, one after another, and there would be no race to see).
+    monkeypatch.setattr(intake, "SPREAD_FROM", 1)
 
     def claim(*args: Any, **kwargs: Any) -> bool:
         barrier.wait()  # every redeemer has read the code as usable; now they all try to take it
