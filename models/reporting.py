@@ -188,44 +188,61 @@ def project_facts(session: Session, project_id: int) -> ProjectFacts | None:
     )
 
 
+# Built once: a project's periods of a fiscal year that have started, each with its report's status.
+_REPORTABLE = (
+    sa.select(
+        _PERIOD.c.id,
+        _PERIOD.c.fiscal_year,
+        _PERIOD.c.quarter,
+        _PERIOD.c.starts_on,
+        _PERIOD.c.ends_on,
+        _PERIOD.c.due_on,
+        _REPORT.c.status,
+    )
+    .select_from(_PERIOD)
+    .outerjoin(
+        _REPORT,
+        sa.and_(_REPORT.c.period_id == _PERIOD.c.id, _REPORT.c.project_id == sa.bindparam("project_id")),
+    )
+    .where(
+        _PERIOD.c.fiscal_year == sa.bindparam("fy"),
+        _PERIOD.c.starts_on <= sa.bindparam("today", type_=sa.Date()),
+    )
+    .order_by(_PERIOD.c.quarter)
+)
+
+
 def reportable_periods(
     session: Session,
     project_id: int,
     fiscal_year: int,
     today: date,
-    due: Callable[[ReportingPeriod], date] | None = None,
+    due: Callable[[Any], date] | None = None,
 ) -> list[PeriodChoice]:
     """Periods of the project's year that have started and still take a report from its owner:
     not yet submitted, or returned for revision, or submitted but not yet decided (a new version).
-    `due` gives a period's deadline (scheduler/deadlines.py: the one reminders use); else the stored one."""
-    rows = session.exec(
-        select(ReportingPeriod, ProgressReport)
-        .outerjoin(
-            ProgressReport,
-            sa.and_(
-                col(ProgressReport.period_id) == col(ReportingPeriod.id),
-                col(ProgressReport.project_id) == project_id,
-            ),
-        )
-        .where(col(ReportingPeriod.fiscal_year) == fiscal_year, col(ReportingPeriod.starts_on) <= today)
-        .order_by(col(ReportingPeriod.quarter))
-    )
+    `due` gives a period's deadline (scheduler/deadlines.py: the one reminders use) from the period
+    (its `ends_on` and stored `due_on`, as plain values: `models.projects.OpenPeriod`); else the stored one."""
+    from models.projects import OpenPeriod
+
+    rows = session.execute(_REPORTABLE, {"project_id": project_id, "fy": fiscal_year, "today": today})
     result = []
-    for period, report in rows:
-        status = str(report.status) if report is not None else None
+    for period_id, fy, quarter, starts_on, ends_on, stored_due, report_status in rows:
+        status = str(report_status) if report_status is not None else None
         if status == ReportStatus.APPROVED:
             continue
-        due_on = due(period) if due is not None else period.due_on
+        period = OpenPeriod(period_id, fy, quarter, starts_on, ends_on, stored_due)
+        due_on = due(period) if due is not None else stored_due
         result.append(
             PeriodChoice(
-                period_id=period.id or 0,
-                fiscal_year=period.fiscal_year,
-                quarter=period.quarter,
+                period_id=period_id or 0,
+                fiscal_year=fy,
+                quarter=quarter,
                 due_on=due_on,
                 report_status=status,
                 late=due_on < today and status in (None, ReportStatus.DRAFT),
-                starts_on=period.starts_on,
-                ends_on=period.ends_on,
+                starts_on=starts_on,
+                ends_on=ends_on,
             )
         )
     return result
