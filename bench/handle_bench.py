@@ -156,10 +156,6 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
     sa.event.listen(engine, "before_cursor_execute", count)
     profile = cProfile.Profile() if args.profile else None
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    if os.environ.get("TIDTAM_BENCH_CALLGRIND"):  # under valgrind --instr-atstart=no: count this part
-        import subprocess
-
-        subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=False, capture_output=True)
     if profile is not None:
         profile.enable()
     for batch in batches:
@@ -168,10 +164,6 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
         profile.disable()
         profile.dump_stats(f"{args.profile}.{name}{'.fixed' if noop else ''}")
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    if os.environ.get("TIDTAM_BENCH_CALLGRIND"):
-        import subprocess
-
-        subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=False, capture_output=True)
     sa.event.remove(engine, "before_cursor_execute", count)
     deliverer.close()
     line.close()
