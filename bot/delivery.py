@@ -79,9 +79,16 @@ class Deliverer:
         if self.senders == 1 or len(groups) == 1:
             results = [(row, self._send(row)) for row in rows]
         else:
+            # The other recipients' rows on the sending threads, the first one's on this thread
+            # meanwhile (one thread fewer to wake and wait for).
+            first, *others = groups.values()
             pool = self._executor()
-            done = pool.map(lambda group: [(row, self._send(row)) for row in group], groups.values())
-            results = [pair for group in done for pair in group]
+            done = [
+                pool.submit(lambda group: [(row, self._send(row)) for row in group], group)
+                for group in others
+            ]
+            results = [(row, self._send(row)) for row in first]
+            results += [pair for future in done for pair in future.result()]
         statuses = self._record(results)
         return DeliveryReport(
             sent=statuses.count(OutboxStatus.SENT),

@@ -277,8 +277,9 @@ _SQLITE_CLAIM = sa.select(*_CLAIMED_COLUMNS).where(_EVENTS.c.id.in_(sa.bindparam
 # marks the events it claims done (the claim's own test, as `claim_events` reads it: pending, no
 # retry pending, the source held and clear), which the transaction's commit makes so and a rollback
 # undoes: no UPDATE of its own at the end of the batch.
-_PG_CLAIM = sa.text(
-    """
+_PG_CLAIM = (
+    sa.text(
+        """
         WITH c AS (
             SELECT w.id, w.webhook_event_id, w.source_key, w.event_type, w.is_redelivery, w.payload,
                    w.status, w.attempts, w.received_at, w.retry_at,
@@ -299,8 +300,9 @@ _PG_CLAIM = sa.text(
         )
         SELECT * FROM c
         """
-).bindparams(sa.bindparam("now", type_=_STAMP)).columns(
-    *_CLAIMED_COLUMNS, sa.column("held", sa.Boolean), sa.column("clear", sa.Boolean)
+    )
+    .bindparams(sa.bindparam("now", type_=_STAMP))
+    .columns(*_CLAIMED_COLUMNS, sa.column("held", sa.Boolean), sa.column("clear", sa.Boolean))
 )
 
 

@@ -913,7 +913,9 @@ _PG_RECORD_SENT = sa.text(
 ).bindparams(sa.bindparam("now", type_=_OUTBOX.c.sent_at.type))
 
 
-def _record_sent_postgresql(conn: Session | Connection, outcomes: Sequence[SentOutcome], now: datetime) -> None:
+def _record_sent_postgresql(
+    conn: Session | Connection, outcomes: Sequence[SentOutcome], now: datetime
+) -> None:
     messages = [(m, q, o) for o in outcomes for m, q in o.sent_ids]
     conn.execute(
         _PG_RECORD_SENT,
