@@ -39,25 +39,8 @@ DAY = date(2027, 1, 8)
 TZ = ZoneInfo("Asia/Bangkok")
 
 
-def _reports(index: int):  # type: ignore[no-untyped-def]
-    from scheduler_office import local_dt
-
-    m = index % 10
-    if m < 4:
-        return None
-    if m == 4:
-        return ("draft", None, local_dt(date(2027, 1, 5)))
-    if m == 5:
-        return ("returned", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 4)))
-    if m == 6:
-        return ("submitted", local_dt(date(2027, 1, 6)), local_dt(date(2027, 1, 6)))
-    if m == 7:
-        return ("submitted", local_dt(date(2026, 12, 30)), local_dt(date(2026, 12, 30)))
-    return ("approved", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 5)))
-
-
 def child_generate(url: str, schools: int) -> None:
-    from scheduler_office import generate_office
+    from scheduler_office import busy_day_reports, generate_office
 
     from models.db import make_engine
     from tidtam import migrate
@@ -65,7 +48,9 @@ def child_generate(url: str, schools: int) -> None:
     migrate.upgrade(url)
     engine = make_engine(url)
     started = time.perf_counter()
-    generated = generate_office(engine, schools=schools, reports={1: _reports}, linked=lambda p: p % 25 != 0)
+    generated = generate_office(
+        engine, schools=schools, reports={1: busy_day_reports}, linked=lambda p: p % 25 != 0
+    )
     engine.dispose()
     print(json.dumps({"generate_s": time.perf_counter() - started, "projects": generated.projects}))
 

@@ -285,3 +285,22 @@ def local_dt(day: date, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo("Asia/Bangkok")).astimezone(
         UTC
     )
+
+
+def busy_day_reports(index: int) -> tuple[str, datetime | None, datetime] | None:
+    """Q1 report states for ``generate_office(reports={1: busy_day_reports})`` that make every personal
+    rule fire on 8 Jan 2570 (2027-01-08, one working day before the due date): 40 % not started,
+    idle drafts, returned reports, approvals pending for two and five working days, approved ones.
+    Used by ``bench/tick_bench.py`` and ``tests/test_tick_rows.py``."""
+    m = index % 10
+    if m < 4:
+        return None
+    if m == 4:
+        return ("draft", None, local_dt(date(2027, 1, 5)))
+    if m == 5:
+        return ("returned", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 4)))
+    if m == 6:
+        return ("submitted", local_dt(date(2027, 1, 6)), local_dt(date(2027, 1, 6)))
+    if m == 7:
+        return ("submitted", local_dt(date(2026, 12, 30)), local_dt(date(2026, 12, 30)))
+    return ("approved", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 5)))

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from scheduler_office import generate_office, local_dt
+from scheduler_office import busy_day_reports, generate_office, local_dt
 from sqlalchemy.engine import Engine
 
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
@@ -349,23 +349,6 @@ def test_a_row_builder_is_forked_only_for_a_big_write_on_a_machine_of_several_co
 # --- planning in a forked process -----------------------------------------------------------------
 
 
-def _busy_day_reports(index: int):  # type: ignore[no-untyped-def]
-    """Every personal rule fires on DAY (as in bench/tick_bench.py): reports not started, idle
-    drafts, returned ones, approvals pending for two and five working days, approved ones."""
-    m = index % 10
-    if m < 4:
-        return None
-    if m == 4:
-        return ("draft", None, local_dt(date(2027, 1, 5)))
-    if m == 5:
-        return ("returned", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 4)))
-    if m == 6:
-        return ("submitted", local_dt(date(2027, 1, 6)), local_dt(date(2027, 1, 6)))
-    if m == 7:
-        return ("submitted", local_dt(date(2026, 12, 30)), local_dt(date(2026, 12, 30)))
-    return ("approved", local_dt(date(2027, 1, 4)), local_dt(date(2027, 1, 5)))
-
-
 def _tick_rows(engine: Engine, setup: TickSetup) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run the day's tick afresh; its outbox rows (every column but id and retry key, in id order)
     and its run's summary; then forget it, so that the next tick runs the same day again."""
@@ -393,7 +376,7 @@ def test_a_tick_planned_in_a_forked_process_writes_the_rows_of_one_planned_here(
     from scheduler import planner
 
     generate_office(
-        engine, schools=30, projects_per_school=6, teachers_per_school=3, reports={1: _busy_day_reports},
+        engine, schools=30, projects_per_school=6, teachers_per_school=3, reports={1: busy_day_reports},
         linked=lambda p: p % 7 != 0,
     )  # fmt: skip
     rules = load_rules()
