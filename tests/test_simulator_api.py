@@ -143,6 +143,10 @@ def test_the_clock_panel_moves_the_service_clock_and_explains_a_date_it_cannot_r
     assert moved["lines"][0].startswith("เลื่อนนาฬิกาจาก 16 พ.ย. 2569 10:00 น. เป็น 18 พ.ย. 2569 09:00 น.")
     nxt = client.post("/simulator/api/clock", json={"action": "next_day"}).json()
     assert nxt["face"]["date"] == "พฤ. 19 พ.ย. 2569"
+    # Each reading is numbered in the order the server read the clock, whichever endpoint gave it: the
+    # page shows the highest number it has, so an answer that reaches it late cannot undo a move.
+    later = client.get("/simulator/api/clock").json()
+    assert shown["seq"] < bad["seq"] < moved["seq"] < nxt["seq"] < later["seq"]
     # Events carry the service's (moved) time, so an answer is still a free reply, not a late push.
     teacher = demo_user_id(seeded.teacher.code)
     client.post(f"/simulator/api/chats/{teacher}/say", json={"text": "สถานะ"})

@@ -10,8 +10,10 @@ answers at once when there is news after turn N, else waits up to ``wait`` secon
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,11 @@ class Simulator:
     settings: Settings
     clock: ShiftedClock
     people: dict[str, Persona]
+    # Numbers every clock reading the endpoints give out, in the order they were read: the page shows
+    # the latest reading, whichever answer reaches it last (a chat poll answered during a move read
+    # the clock before the move's own answer did).
+    readings: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    reading_lock: threading.Lock = field(default_factory=threading.Lock)  # a number and its reading at once
 
     def persona(self, user_id: str) -> Persona:
         persona = self.people.get(user_id)
@@ -154,10 +161,12 @@ def quota_json(emulator: LineEmulator) -> dict[str, Any]:
 
 
 def clock_json(sim: Simulator) -> dict[str, Any]:
-    now = sim.clock.now()
+    with sim.reading_lock:
+        seq, now = next(sim.readings), sim.clock.now()
     origin = sim.clock.origin if sim.clock.simulated else "system"
     local = now.astimezone(sim.settings.tz)
     return {
+        "seq": seq,
         "iso": local.isoformat(timespec="seconds"),
         "input": f"{local:%Y-%m-%dT%H:%M}",
         "simulated": sim.clock.simulated,

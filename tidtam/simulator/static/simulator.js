@@ -142,9 +142,8 @@ async function poll() {
   // A long poll, one request at a time, for as long as the page is open.
   for (;;) {
     try {
-      const issued = performance.now();
       const data = await api(`/chats/${state.me}?after=${state.after}&wait=20`);
-      showClock(data.clock, issued);
+      showClock(data.clock);
       showQuota(data.quota);
       if (data.turns.length) {
         for (const turn of data.turns) addTurn(turn);
@@ -780,8 +779,7 @@ function setUpPanel() {
   for (const button of document.querySelectorAll("[data-move]")) {
     button.addEventListener("click", () => moveClock(button.dataset.move));
   }
-  const issued = performance.now();
-  api("/clock").then((data) => { showClock(data, issued); showQuota(data.quota); $("clock-at").value = data.input; });
+  api("/clock").then((data) => { showClock(data); showQuota(data.quota); $("clock-at").value = data.input; });
 }
 
 async function moveClock(action) {
@@ -791,11 +789,10 @@ async function moveClock(action) {
   lines.className = "clock-lines";
   lines.textContent = T.clock_working;
   try {
-    const issued = performance.now();
     const data = await postJSON("/clock", { action, at: action === "set" ? $("clock-at").value : null });
     lines.textContent = data.lines.join("\n");
     if (!data.ok) lines.className = "clock-lines bad";
-    showClock(data, issued);
+    showClock(data);
     $("clock-at").value = data.input;
   } catch (error) {
     lines.className = "clock-lines bad";
@@ -805,13 +802,13 @@ async function moveClock(action) {
   }
 }
 
-// A long poll asked before a move may answer after it, with the time before the move: the face shows
-// the answer of the latest request asked, whatever order the answers come in.
-let clockAskedAt = -1;
+// Answers may reach the page out of order (a chat poll answered during a move read the clock before
+// the move's own answer did): the face shows the latest reading the server gave out (its "seq").
+let clockSeq = -1;
 
-function showClock(clock, askedAt) {
-  if (!clock || askedAt < clockAskedAt) return;
-  clockAskedAt = askedAt;
+function showClock(clock) {
+  if (!clock || clock.seq < clockSeq) return;
+  clockSeq = clock.seq;
   $("clock-date").textContent = clock.face.date;
   $("clock-time").textContent = clock.face.time;
   $("clock-origin").textContent = clock.face.origin;
