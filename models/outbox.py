@@ -21,7 +21,6 @@ import os
 import pickle
 import queue
 import signal
-import struct
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
+from models.forked import read_frames, write_frame
 from models.messaging import OutboxMessage, SentMessage
 from models.types import OutboxKind, OutboxStatus
 
@@ -569,7 +569,6 @@ def build_workers(rows: int, configured: int | None = None) -> int:
 BIG_WRITE = 5000  # rows: from here on a write is big (`build_workers`, `checkpoint_later`)
 _FORK_FROM_ROWS = BIG_WRITE
 _FORK_FROM_CPUS = 2
-_FRAME = struct.Struct("<Q")
 _FRAMES_AHEAD = 4  # chunks read ahead of the writer at most: past them the worker waits (memory)
 _WORKER_SILENCE = 60.0  # seconds without a chunk from a worker (one takes well under one) before it is killed
 
@@ -635,34 +634,14 @@ def _fork_builder(
                 end = min(hi, start + writer.chunk)
                 payload = writer.format(list(map(build, jobs[start:end], keys[start:end])))
                 frame = pickle.dumps((end - start, payload), protocol=pickle.HIGHEST_PROTOCOL)
-                _write_all(write_end, _FRAME.pack(len(frame)) + frame)
+                write_frame(write_end, frame)
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
     frames: queue.Queue[bytes | None] = queue.Queue(maxsize=_FRAMES_AHEAD)
-    threading.Thread(target=_read_frames, args=(read_end, frames), daemon=True).start()
+    threading.Thread(target=read_frames, args=(read_end, frames), daemon=True).start()
     return pid, frames
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_frames(fd: int, frames: queue.Queue[bytes | None]) -> None:
-    """Whole frames from the pipe into ``frames``, then None (a cut-off last frame is dropped)."""
-    try:
-        with os.fdopen(fd, "rb", buffering=1 << 20) as pipe:
-            while len(head := pipe.read(_FRAME.size)) == _FRAME.size:
-                (size,) = _FRAME.unpack(head)
-                frame = pipe.read(size)
-                if len(frame) != size:
-                    break
-                frames.put(frame)
-    finally:
-        frames.put(None)
 
 
 class _Writer:

@@ -25,7 +25,6 @@ import os
 import pickle
 import queue
 import signal
-import struct
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -40,6 +39,7 @@ from sqlalchemy.engine import Connection
 from messages import scheduler_text as text
 from messages.reminders import Item, ItemKind, Line
 from models.db import make_engine
+from models.forked import read_frames, write_frame
 from scheduler.kinds import KINDS, PERSONAL_KINDS, Day, RuleKind
 from scheduler.kinds.base import (
     Key,
@@ -178,7 +178,6 @@ FORKED_KINDS = ("approvals", "drafts")
 _FORK_FROM_PEOPLE = 10_000  # a smaller office plans in well under a second: forking would not pay
 _FORK_FROM_CPUS = 2
 _PLAN_WORKER_WAIT = 60.0  # seconds: a worker (one takes a second or two) not done by then is killed
-_LENGTH = struct.Struct("<Q")
 
 
 def plan_workers(conn: Connection, people: int, configured: int | None = None) -> int:
@@ -260,13 +259,13 @@ def _fork_selector(context: Day, kinds: Sequence[RuleKind]) -> tuple[int, queue.
             with engine.connect() as conn:
                 mine = {kind.name: _select_plain(kind, replace(context, conn=conn)) for kind in kinds}
             payload = pickle.dumps(mine, protocol=pickle.HIGHEST_PROTOCOL)
-            _write_all(write_end, _LENGTH.pack(len(payload)) + payload)
+            write_frame(write_end, payload)
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
-    found: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
-    threading.Thread(target=_read_message, args=(read_end, found), daemon=True).start()
+    found: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # its one frame (or None), then None
+    threading.Thread(target=read_frames, args=(read_end, found), daemon=True).start()
     return pid, found
 
 
@@ -284,25 +283,6 @@ def _worker_parts(pid: int, found: queue.Queue[bytes | None]) -> dict[str, tuple
         return {}
     plain: dict[str, tuple[Any, ...]] = pickle.loads(payload)
     return plain
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_message(fd: int, found: queue.Queue[bytes | None]) -> None:
-    payload: bytes | None = None
-    try:
-        with os.fdopen(fd, "rb", buffering=1 << 20) as pipe:
-            head = pipe.read(_LENGTH.size)
-            if len(head) == _LENGTH.size:
-                (size,) = _LENGTH.unpack(head)
-                data = pipe.read(size)
-                payload = data if len(data) == size else None
-    finally:
-        found.put(payload)
 
 
 def _people(conn: Connection) -> dict[int, PersonRow]:
