@@ -67,11 +67,17 @@ def office_calendar(session: Session, office_id: int) -> WorkCalendar:
             | col(OfficeHoliday.office_id).in_([w for w in wanted if w])
         )
     ).all()
-    if not rows:
+    return declared_calendar([(r.day, r.kind, r.name) for r in rows])
+
+
+def declared_calendar(days: Sequence[tuple[date, str, str]]) -> WorkCalendar:
+    """The work calendar with these declared days: (day, kind, name), in the order they were declared
+    (a later holiday's name wins for a day declared twice)."""
+    if not days:
         return WorkCalendar()
     return WorkCalendar(
-        added={r.day: r.name for r in rows if r.kind == HolidayKind.HOLIDAY.value},
-        removed=[r.day for r in rows if r.kind == HolidayKind.WORKING_DAY.value],
+        added={day: name for day, kind, name in days if kind == HolidayKind.HOLIDAY.value},
+        removed=[day for day, kind, _ in days if kind == HolidayKind.WORKING_DAY.value],
     )
 
 
@@ -100,11 +106,8 @@ def _calendar(days_text: str | None) -> WorkCalendar:
     key = days_text or "[]"
     calendar = _CALENDARS.get(key)
     if calendar is None:
-        days = sorted(json.loads(key))  # [id, day, kind, name], in the order they were declared
-        calendar = WorkCalendar(
-            added={date.fromisoformat(d): n for _, d, k, n in days if k == HolidayKind.HOLIDAY.value},
-            removed=[date.fromisoformat(d) for _, d, k, _ in days if k == HolidayKind.WORKING_DAY.value],
-        )
+        declared = sorted(json.loads(key))  # [id, day, kind, name], in the order they were declared
+        calendar = declared_calendar([(date.fromisoformat(d), k, n) for _, d, k, n in declared])
         if len(_CALENDARS) >= _MAX_CACHED:
             _CALENDARS.clear()
         _CALENDARS[key] = calendar
