@@ -105,6 +105,9 @@ class ShiftedClock:
         self._stored: timedelta | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # One read-and-keep at a time: without it the follower thread could read the offset just before
+        # a move commits and keep that old value after the mover's own refresh had kept the new one.
+        self._refreshing = threading.Lock()
 
     @property
     def offset(self) -> timedelta:
@@ -137,7 +140,10 @@ class ShiftedClock:
         """Read the stored offset now (errors propagate)."""
         if self._source is None:
             return
-        stored = self._source()
+        with self._refreshing:
+            self._keep(self._source())
+
+    def _keep(self, stored: timedelta | None) -> None:
         if stored != self._stored:
             if self._thread is not None:  # a following clock says when another process moved it
                 if stored is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -121,6 +122,35 @@ def test_a_shifted_clock_runs_on_from_its_offset_and_a_stored_move_overrides_it(
         "origin": "TIDTAM_NOW",
         "now": "2027-01-08T08:35:00+07:00",
     }
+
+
+def test_a_follower_read_taken_before_a_move_never_outlives_the_movers_refresh() -> None:
+    # The follower thread reads the old offset just before a move commits; the mover then stores the
+    # new one and refreshes. The old value read first must not be the one the clock keeps.
+    system = FixedClock(at(1, 12))
+    stored: list[timedelta | None] = [None]
+    read_old, go_on = threading.Event(), threading.Event()
+
+    def source() -> timedelta | None:
+        value = stored[0]
+        if threading.current_thread().name == "follower":
+            read_old.set()
+            assert go_on.wait(10)
+        return value
+
+    clock = ShiftedClock(system, source=source)
+    follower = threading.Thread(target=clock.refresh, name="follower")
+    follower.start()
+    assert read_old.wait(10)
+    stored[0] = timedelta(days=20)  # the move commits ...
+    mover = threading.Thread(target=clock.refresh, name="mover")  # ... and refreshes its own clock
+    mover.start()
+    mover.join(0.5)  # without one refresh at a time, the mover has kept the new offset by now
+    go_on.set()
+    follower.join(10)
+    mover.join(10)
+    assert not follower.is_alive() and not mover.is_alive()
+    assert clock.now() == at(21, 12), "the clock keeps the move, not the read taken before it"
 
 
 def test_a_real_line_channel_is_credentials_on_lines_own_api() -> None:
