@@ -162,6 +162,21 @@ def tap_quick(page, label: str | None = None) -> str:  # type: ignore[no-untyped
     )
 
 
+def wait_for_face(page, day: str, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the page's clock face shows ``day``; if it never does, say what the page and the
+    service's clock showed instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.locator("#clock-date", has_text=day).wait_for(timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        shown = page.evaluate("[document.querySelector('#clock-date').textContent, clockSeq]")
+        service = httpx.get(f"{url.rsplit('/simulator', 1)[0]}/simulator/api/clock", timeout=30).json()
+        raise AssertionError(
+            f"the face never showed {day}: page (face, seq) {shown}, service {service}"
+        ) from None
+
+
 def people(url: str) -> list[dict[str, object]]:
     base = url.rsplit("/simulator", 1)[0]
     return httpx.get(f"{base}/simulator/api/people", timeout=10).json()
@@ -239,7 +254,7 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     boss.goto(f"{url}?as={director['user_id']}")
     boss.locator("#clock-next-day").click()
     boss.wait_for_function("!document.querySelector('#clock-next-day').disabled", timeout=60_000)
-    boss.locator("#clock-date", has_text="17 พ.ย. 2569").wait_for(timeout=WAIT_MS)
+    wait_for_face(boss, "17 พ.ย. 2569", url)
     request = boss.locator(".row.bot[data-kind=push]", has_text=project_code.group()).first
     request.wait_for(timeout=WAIT_MS)
     assert "โควตา" in request.locator(".tag").inner_text()
@@ -261,7 +276,7 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     other.locator("#clock-go").click()
     other.wait_for_function("!document.querySelector('#clock-go').disabled", timeout=60_000)
     assert "เลื่อนนาฬิกาจาก 17 พ.ย. 2569" in other.locator("#clock-lines").inner_text()
-    other.locator("#clock-date", has_text="12 ม.ค. 2570").wait_for(timeout=WAIT_MS)
+    wait_for_face(other, "12 ม.ค. 2570", url)
     reminder = other.locator(".row.bot[data-kind=push]", has_text="ครบกำหนด").first
     reminder.wait_for(timeout=WAIT_MS)
     assert "11 ม.ค. 2570" in reminder.inner_text()
