@@ -14,6 +14,8 @@ sending itself is in `bot/delivery.py`, the only place that calls LINE.
 
 from __future__ import annotations
 
+import enum
+import functools
 import itertools
 import json
 import logging
@@ -30,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -168,10 +171,13 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
     if not rows:
         return []
     session.flush()
-    # One INSERT … RETURNING for the batch (SQLAlchemy's "insertmanyvalues": the statement is compiled
-    # once and its VALUES repeated per row). Neither backend is asked for the rows' order (on SQLite
+    # One INSERT … RETURNING for the batch. Neither backend is asked for the rows' order (on SQLite
     # that would cost a statement per row): each id comes back with its row's unique retry key.
-    found = session.connection().execute(_INSERT_REPLIES, list(rows))
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(_unnest_insert(tuple(rows[0])), _column_arrays(conn.dialect, rows))
+    else:  # SQLAlchemy's "insertmanyvalues": compiled once, its VALUES repeated per row
+        found = conn.execute(_INSERT_REPLIES, list(rows))
     by_key = {retry_key: row_id for row_id, retry_key in found}
     ids = [by_key[values["retry_key"]] for values in rows]
     return [
@@ -190,6 +196,42 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
         )
         for row_id, values in zip(ids, rows, strict=True)
     ]
+
+
+@functools.cache
+def _unnest_insert(names: tuple[str, ...]) -> sa.TextClause:
+    """PostgreSQL: the outbox rows' INSERT from one array per column (`_column_arrays`), RETURNING
+    id and retry key. Its text is the same for any number of rows, so psycopg converts its
+    placeholders once and the server prepares it; a multi-row VALUES is new text for every batch
+    size, which psycopg parsed anew each time (measured: a tenth of the worker's CPU)."""
+    dialect = postgresql.dialect()
+    arrays = ", ".join(
+        f"CAST(:{name} AS {_array_element(_OUTBOX.c[name].type, dialect)}[])" for name in names
+    )
+    return sa.text(
+        f"INSERT INTO {_OUTBOX.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+        "RETURNING id, retry_key"
+    )
+
+
+def _array_element(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str:
+    """A column's type for its array: strings without their length, which a cast would cut values
+    to (silently) where the INSERT refuses a value too long."""
+    return "VARCHAR" if isinstance(type_, sa.String) else type_.compile(dialect)
+
+
+def _column_arrays(dialect: sa.Dialect, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Each column's values over `rows`, bound as its type binds them (a JSON column's as its text)."""
+    arrays: dict[str, list[Any]] = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        if name in _JSON_COLUMNS:
+            arrays[name] = [None if value is None else json_text(value) for value in values]
+            continue
+        bind = _OUTBOX.c[name].type._cached_bind_processor(dialect)
+        values = [bind(value) for value in values] if bind is not None else values
+        arrays[name] = [value.value if isinstance(value, enum.Enum) else value for value in values]
+    return arrays
 
 
 def queue_push(
