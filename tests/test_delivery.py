@@ -291,3 +291,94 @@ def test_concurrent_senders_keep_each_recipients_order_and_record_every_outcome(
     assert {_row(engine, row.id).status for row in rows} == {OutboxStatus.SENT}
     with Session(engine) as s:
         assert len(s.exec(select(SentMessage)).all()) == len(rows)
+
+
+class _Batch:
+    """What `_Lanes` reads of a row: its recipients (and a name to tell the batches apart)."""
+
+    def __init__(self, name: str, *recipients: str) -> None:
+        self.name, self.recipients = name, list(recipients)
+
+
+def test_lanes_keep_each_recipients_order_and_let_the_others_pass() -> None:
+    """A delivery handed over waits only for earlier ones that share a recipient with it: one
+    person's answers never overtake each other, another person's go past a slow one."""
+    from bot.delivery import _Lanes
+
+    release, passed = threading.Event(), threading.Event()
+    delivered: list[str] = []
+    lock = threading.Lock()
+
+    def deliver(rows) -> None:
+        if rows[0].name == "a1":
+            assert release.wait(10)
+        with lock:
+            delivered.append(rows[0].name)
+        if rows[0].name == "b1":
+            passed.set()
+
+    lanes = _Lanes(4, deliver)
+    lanes.submit([_Batch("a1", "Ua")], None)
+    lanes.submit([_Batch("b1", "Ub")], None)
+    lanes.submit([_Batch("a2", "Ua"), _Batch("a2c", "Uc")], None)  # a batch of two recipients
+    lanes.submit([_Batch("c2", "Uc")], None)
+    assert passed.wait(10)  # b1 went past a1
+    assert not lanes.flush(0.05)  # a1 is held, and a2 (and c2, after it) wait for it
+    assert delivered == ["b1"]
+    release.set()
+    assert lanes.flush(10)
+    assert delivered == ["b1", "a1", "a2", "c2"]
+    lanes.close()
+
+
+def test_lanes_run_first_before_the_delivery_and_survive_a_failing_one() -> None:
+    from bot.delivery import _Lanes
+
+    calls: list[str] = []
+
+    def deliver(rows) -> None:
+        calls.append(rows[0].name)
+        if rows[0].name == "bad":
+            raise RuntimeError("database gone")
+
+    lanes = _Lanes(2, deliver)
+    lanes.submit([_Batch("bad", "Ua")], lambda: calls.append("first"))
+    lanes.submit([_Batch("next", "Ua")], None)
+    lanes.close()
+    assert calls == ["first", "bad", "next"]
+
+
+def test_deliver_soon_sends_and_records_what_it_was_handed(engine, fake_line, line, clock) -> None:
+    users = [fake_line.add_user() for _ in range(3)]
+    rows = [
+        _reply_row(engine, clock, to=u, token=fake_line.issue_reply_token(u), event_id=n + 1, claim_for="w")
+        for n, u in enumerate(users)
+    ]
+    deliverer = Deliverer(engine, line, clock.now, "w", senders=2)
+    try:
+        deliverer.deliver_soon(rows[:2])
+        deliverer.deliver_soon(rows[2:])
+        assert deliverer.flush(10)
+    finally:
+        deliverer.close()
+    assert [len(fake_line.deliveries_to(u)) for u in users] == [1, 1, 1]
+    assert {_row(engine, row.id).status for row in rows} == {OutboxStatus.SENT}
+
+
+def test_a_delivery_that_waited_past_half_its_claim_is_left_to_the_sweep(
+    engine, fake_line, line, clock, monkeypatch
+) -> None:
+    """Its claim could lapse while it is on the wire and the sweep send it too: the lane leaves it."""
+    import bot.delivery
+
+    monkeypatch.setattr(bot.delivery, "LANE_PATIENCE_SECONDS", -1.0)
+    user = fake_line.add_user()
+    row = _reply_row(engine, clock, to=user, token=fake_line.issue_reply_token(user), claim_for="w")
+    deliverer = Deliverer(engine, line, clock.now, "w")
+    try:
+        deliverer.deliver_soon([row])
+        assert deliverer.flush(10)
+    finally:
+        deliverer.close()
+    assert fake_line.deliveries_to(user) == []
+    assert _row(engine, row.id).status == OutboxStatus.SENDING  # claimed: the sweep takes it once it lapses
