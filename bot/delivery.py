@@ -33,6 +33,9 @@ CLAIM_LEASE = timedelta(minutes=2)
 # A pipelined batch (`deliver_soon`) that waited this long is not sent by its lane: its claim may lapse
 # while it is on the wire, and the sweep then sends it (as a push: its reply token is spent by then).
 LANE_PATIENCE_SECONDS = CLAIM_LEASE.total_seconds() / 2
+# Deliveries under way at once (each spreads its rows over the sending threads): few, as each holds a
+# database connection to record its outcomes, beside the event workers' own.
+LANES = 2
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class Deliverer:
         self._pool: ThreadPoolExecutor | None = None
         self._postgresql = engine.dialect.name == "postgresql"
         self._pool_lock = threading.Lock()
-        self._lanes = _Lanes(self.senders, self.deliver_claimed)
+        self._lanes = _Lanes(min(LANES, self.senders), self.deliver_claimed)
 
     def deliver_due(self, *, limit: int = 100, event_id: int | None = None) -> DeliveryReport:
         with session_scope(self.engine) as session:
