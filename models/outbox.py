@@ -14,7 +14,6 @@ sending itself is in `bot/delivery.py`, the only place that calls LINE.
 
 from __future__ import annotations
 
-import enum
 import functools
 import itertools
 import json
@@ -174,8 +173,8 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
     # One INSERT … RETURNING for the batch. Neither backend is asked for the rows' order (on SQLite
     # that would cost a statement per row): each id comes back with its row's unique retry key.
     conn = session.connection()
-    if conn.dialect.name == "postgresql" and len(rows) >= _UNNEST_FROM_ROWS:
-        found = conn.execute(_unnest_insert(tuple(rows[0])), _column_arrays(conn.dialect, rows))
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(_recordset_insert(tuple(rows[0])), {"rows": _rows_json(rows)})
     else:  # SQLAlchemy's "insertmanyvalues": compiled once, its VALUES repeated per row
         found = conn.execute(_INSERT_REPLIES, list(rows))
     by_key = {retry_key: row_id for row_id, retry_key in found}
@@ -198,46 +197,40 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
     ]
 
 
-# Up to two rows (42 parameters) psycopg keeps the multi-row VALUES statement's conversion, and
-# binding a row's values costs less than binding an array per column (measured: one row 1.6-2.4 ms
-# with VALUES against 2.3-3.6 ms with arrays, per row with its transaction, at load 8-10).
-_UNNEST_FROM_ROWS = 3
-
-
 @functools.cache
-def _unnest_insert(names: tuple[str, ...]) -> sa.TextClause:
-    """PostgreSQL: the outbox rows' INSERT from one array per column (`_column_arrays`), RETURNING
-    id and retry key. Its text is the same for any number of rows, so psycopg converts its
-    placeholders once and the server prepares it; a multi-row VALUES is new text for every batch
-    size, which psycopg parsed anew each time (measured: a tenth of the worker's CPU)."""
+def _recordset_insert(names: tuple[str, ...]) -> sa.TextClause:
+    """PostgreSQL: the outbox rows' INSERT from one JSON parameter (`_rows_json`), read back into
+    rows by the server (json_to_recordset), RETURNING id and retry key. One text for any number of
+    rows, so psycopg converts its placeholders once and the server prepares it, and one string to
+    bind: a multi-row VALUES is new text for every batch size, which psycopg parsed anew each time
+    (a tenth of the worker's CPU), and an array per column costs more to bind than the rows did."""
     dialect = postgresql.dialect()
-    arrays = ", ".join(
-        f"CAST(:{name} AS {_array_element(_OUTBOX.c[name].type, dialect)}[])" for name in names
-    )
+    columns = ", ".join(f"{name} {_recordset_type(_OUTBOX.c[name].type, dialect)}" for name in names)
     return sa.text(
-        f"INSERT INTO {_OUTBOX.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+        f"INSERT INTO {_OUTBOX.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:rows AS json)) AS v({columns}) "
         "RETURNING id, retry_key"
     )
 
 
-def _array_element(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str:
-    """A column's type for its array: strings without their length, which a cast would cut values
-    to (silently) where the INSERT refuses a value too long."""
+def _recordset_type(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str:
+    """A column's type as the JSON is read into it: strings without their length, so a value too long
+    is refused by the INSERT, not cut to fit."""
     return "VARCHAR" if isinstance(type_, sa.String) else type_.compile(dialect)
 
 
-def _column_arrays(dialect: sa.Dialect, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """Each column's values over `rows`, bound as its type binds them (a JSON column's as its text)."""
-    arrays: dict[str, list[Any]] = {}
-    for name in rows[0]:
-        values = [row[name] for row in rows]
-        if name in _JSON_COLUMNS:
-            arrays[name] = [None if value is None else json_text(value) for value in values]
-            continue
-        bind = _OUTBOX.c[name].type._cached_bind_processor(dialect)
-        values = [bind(value) for value in values] if bind is not None else values
-        arrays[name] = [value.value if isinstance(value, enum.Enum) else value for value in values]
-    return arrays
+def _rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    """`reply_values` rows as one JSON text (`_recordset_insert`)."""
+    return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"), default=_utc_text)
+
+
+def _utc_text(value: object) -> str:
+    """A datetime as JSON text for a UTC column; as `UTCDateTime`, naive values are refused."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: store timezone-aware UTC values only")
+    return value.astimezone(UTC).isoformat()
 
 
 def queue_push(
@@ -917,25 +910,24 @@ class SentOutcome:
 
 # PostgreSQL: the rows' UPDATE and their messages' INSERT in one statement (one round trip, and on
 # an autocommit connection a transaction of its own: `Deliverer._record`). A data-modifying WITH runs
-# to its end whether or not the INSERT reads it; the arrays' text is the same for any batch, so the
-# server prepares it once.
+# to its end whether or not the INSERT reads it. The rows and the messages come as one JSON text each
+# (as `insert_replies` writes them: one string to bind, the same statement text for any batch).
 _PG_RECORD_SENT = sa.text(
     """
     WITH sent AS (
         UPDATE outbox_message AS o
         SET status = :sent, sent_at = :now, line_request_id = v.request_id, claimed_until = NULL,
             last_error = NULL, kind = v.kind, reply_token = v.reply_token
-        FROM unnest(CAST(:ids AS bigint[]), CAST(:request_ids AS varchar[]), CAST(:kinds AS varchar[]),
-                    CAST(:tokens AS varchar[])) AS v(id, request_id, kind, reply_token)
+        FROM json_to_recordset(CAST(:rows AS json))
+            AS v(id bigint, request_id varchar, kind varchar, reply_token varchar)
         WHERE o.id = v.id
     )
     INSERT INTO sent_message
         (line_message_id, quote_token, recipient, purpose, ref_type, ref_id, outbox_id, sent_at)
     SELECT m.line_message_id, m.quote_token, m.recipient, m.purpose, m.ref_type, m.ref_id, m.outbox_id, :now
-    FROM unnest(CAST(:m_ids AS varchar[]), CAST(:m_quotes AS varchar[]), CAST(:m_recipients AS varchar[]),
-                CAST(:m_purposes AS varchar[]), CAST(:m_ref_types AS varchar[]), CAST(:m_ref_ids AS bigint[]),
-                CAST(:m_outbox AS bigint[]))
-        AS m(line_message_id, quote_token, recipient, purpose, ref_type, ref_id, outbox_id)
+    FROM json_to_recordset(CAST(:messages AS json))
+        AS m(line_message_id varchar, quote_token varchar, recipient varchar, purpose varchar,
+             ref_type varchar, ref_id bigint, outbox_id bigint)
     """
 ).bindparams(sa.bindparam("now", type_=_OUTBOX.c.sent_at.type))
 
@@ -943,25 +935,41 @@ _PG_RECORD_SENT = sa.text(
 def _record_sent_postgresql(
     conn: Session | Connection, outcomes: Sequence[SentOutcome], now: datetime
 ) -> None:
-    messages = [(m, q, o) for o in outcomes for m, q in o.sent_ids]
+    rows = [
+        {
+            "id": o.row.id,
+            "request_id": o.request_id,
+            "kind": str(o.row.kind),
+            "reply_token": o.row.reply_token,
+        }
+        for o in outcomes
+    ]
     conn.execute(
         _PG_RECORD_SENT,
         {
             "sent": OutboxStatus.SENT.value,
             "now": now,
-            "ids": [o.row.id for o in outcomes],
-            "request_ids": [o.request_id for o in outcomes],
-            "kinds": [str(o.row.kind) for o in outcomes],
-            "tokens": [o.row.reply_token for o in outcomes],
-            "m_ids": [m for m, _q, _o in messages],
-            "m_quotes": [q for _m, q, _o in messages],
-            "m_recipients": [o.recipient for _m, _q, o in messages],
-            "m_purposes": [o.row.purpose for _m, _q, o in messages],
-            "m_ref_types": [o.row.ref_type for _m, _q, o in messages],
-            "m_ref_ids": [o.row.ref_id for _m, _q, o in messages],
-            "m_outbox": [o.row.id for _m, _q, o in messages],
+            "rows": _rows_json(rows),
+            "messages": _rows_json(_sent_messages(outcomes)),
         },
     )
+
+
+def _sent_messages(outcomes: Sequence[SentOutcome]) -> list[dict[str, Any]]:
+    """The `sent_message` rows of accepted outbox rows (all but their time sent)."""
+    return [
+        {
+            "line_message_id": message_id,
+            "quote_token": quote_token,
+            "recipient": o.recipient,
+            "purpose": o.row.purpose,
+            "ref_type": o.row.ref_type,
+            "ref_id": o.row.ref_id,
+            "outbox_id": o.row.id,
+        }
+        for o in outcomes
+        for message_id, quote_token in o.sent_ids
+    ]
 
 
 def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome], *, now: datetime) -> None:
@@ -989,20 +997,7 @@ def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome]
             for o in outcomes
         ],
     )
-    messages = [
-        {
-            "line_message_id": message_id,
-            "quote_token": quote_token,
-            "recipient": o.recipient,
-            "purpose": o.row.purpose,
-            "ref_type": o.row.ref_type,
-            "ref_id": o.row.ref_id,
-            "outbox_id": o.row.id,
-            "sent_at": now,
-        }
-        for o in outcomes
-        for message_id, quote_token in o.sent_ids
-    ]
+    messages = [{**message, "sent_at": now} for message in _sent_messages(outcomes)]
     if messages:
         conn.execute(_INSERT_SENT_MESSAGES, messages)
 
