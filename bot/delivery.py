@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,12 +28,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 Row = OutboxMessage | QueuedRow  # claimed from the outbox, or written claimed by the processor
 CLAIM_LEASE = timedelta(minutes=2)
-# A pipelined batch (`deliver_soon`) that waited this long is not sent by its lane: its claim may lapse
-# while it is on the wire, and the sweep then sends it (as a push: its reply token is spent by then).
-LANE_PATIENCE_SECONDS = CLAIM_LEASE.total_seconds() / 2
-# Deliveries under way at once (each spreads its rows over the sending threads): few, as each holds a
-# database connection to record its outcomes, beside the event workers' own.
-LANES = 2
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,6 @@ class Deliverer:
         self._pool: ThreadPoolExecutor | None = None
         self._postgresql = engine.dialect.name == "postgresql"
         self._pool_lock = threading.Lock()
-        self._lanes = _Lanes(min(LANES, self.senders), self.deliver_claimed)
 
     def deliver_due(self, *, limit: int = 100, event_id: int | None = None) -> DeliveryReport:
         with session_scope(self.engine) as session:
@@ -105,17 +96,6 @@ class Deliverer:
             retrying=statuses.count(OutboxStatus.PENDING),
         )
 
-    def deliver_soon(self, rows: list[Row], *, first: Callable[[], None] | None = None) -> None:
-        """`deliver_claimed` on the deliverer's lanes, after `first` (a batch's loading animations),
-        so the caller goes on meanwhile: each recipient's rows go out after those handed over before
-        them for that recipient (see `_Lanes`). `flush` waits for them."""
-        if rows:
-            self._lanes.submit(rows, first)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until what `deliver_soon` was handed is delivered; False if `timeout` passed first."""
-        return self._lanes.flush(timeout)
-
     def soon(self, call: Callable[[], object]) -> Future[object] | None:
         """Run `call` on the sending threads (a handler's loading animation, which must not hold up
         the batch's transaction); None with one sender: the caller runs it itself."""
@@ -124,7 +104,6 @@ class Deliverer:
         return self._executor().submit(call)
 
     def close(self) -> None:
-        self._lanes.close()  # what was handed over goes out first
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -200,80 +179,3 @@ def _sent(row: Row, result: SendResult) -> SentOutcome:
         sent_ids=[(m.id, m.quote_token) for m in result.sent_messages],
         recipient=row.recipients[0] if len(row.recipients) == 1 else "multicast",
     )
-
-
-class _Lanes:
-    """Deliveries handed over by `Deliverer.deliver_soon`, run on threads of their own so an event
-    worker handles its next batch while LINE answers its last one (pipelining).
-
-    Each recipient's rows keep the order they were handed over in: a delivery waits for the
-    unfinished earlier ones that share a recipient with it (only those), so one person's answers
-    never overtake each other while many people's go out side by side. The threads take deliveries
-    first in first out and a delivery only ever waits for earlier ones, so the earliest unfinished
-    one can always go on: the lanes cannot deadlock however many wait."""
-
-    def __init__(self, size: int, deliver: Callable[[list[Row]], object]) -> None:
-        self._size = size
-        self._deliver = deliver
-        self._lock = threading.Lock()
-        self._last: dict[str, Future[None]] = {}  # each recipient's latest unfinished delivery
-        self._unfinished: set[Future[None]] = set()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def submit(self, rows: list[Row], first: Callable[[], None] | None) -> None:
-        recipients = {recipient for row in rows for recipient in row.recipients}
-        handed_at = time.monotonic()
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="tidtam-reply")
-            after = {self._last[r] for r in recipients if r in self._last}
-            done: Future[None] = self._pool.submit(self._run, rows, first, after, handed_at)
-            self._unfinished.add(done)
-            for recipient in recipients:
-                self._last[recipient] = done
-        done.add_done_callback(lambda future: self._finished(future, recipients))
-
-    def _run(
-        self,
-        rows: list[Row],
-        first: Callable[[], None] | None,
-        after: set[Future[None]],
-        handed_at: float,
-    ) -> None:
-        for earlier in after:
-            earlier.exception()  # waits; its own failure was logged where it happened
-        if time.monotonic() - handed_at > LANE_PATIENCE_SECONDS:
-            log.warning("%d outbox rows waited too long to be sent here; the sweep sends them", len(rows))
-            return
-        try:
-            if first is not None:
-                first()
-            self._deliver(rows)
-        except Exception:  # the rows stay claimed: once the claim lapses, the sweep sends them
-            log.exception("delivering %d outbox rows failed", len(rows))
-
-    def _finished(self, done: Future[None], recipients: set[str]) -> None:
-        with self._lock:
-            self._unfinished.discard(done)
-            for recipient in recipients:
-                if self._last.get(recipient) is done:
-                    del self._last[recipient]
-
-    def flush(self, timeout: float | None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
-                waiting = list(self._unfinished)
-            if not waiting:
-                return True
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return False
-            futures_wait(waiting, timeout=left)
-
-    def close(self) -> None:
-        self.flush(None)
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)

@@ -160,12 +160,8 @@ class EventProcessor:
         media_links: MediaLinks | None = None,
         rules: Rules | None = None,
         public_url: str = "http://127.0.0.1:8000",
-        pipeline: bool = False,
     ) -> None:
         self.engine = engine
-        # Pipelining: a batch's answers go out on the deliverer's lanes (`Deliverer.deliver_soon`)
-        # while the caller handles its next batch; without it, before `process_batch` returns.
-        self.pipeline = pipeline
         self.media_links = media_links
         self.rules = rules
         self.handler = handler
@@ -250,20 +246,10 @@ class EventProcessor:
             for row in claimed:
                 outcomes[row.id or 0] = self.process_batch([(row.id or 0, row.source_key)])[0]
         if self.deliverer is not None and rows:
-            self._deliver(rows, effects)
+            if effects is not None:
+                effects.wait()  # a loading animation started after its answer would outlast it
+            self.deliverer.deliver_claimed(rows)  # born claimed: no second round trip
         return [outcomes[event_id] for event_id, _source in batch]
-
-    def _deliver(self, rows: list[QueuedRow], effects: _BatchEffects | None) -> None:
-        """Send a batch's answers (born claimed: no second round trip), after its loading animations:
-        one started after its answer would outlast it."""
-        assert self.deliverer is not None
-        first = effects.wait if effects is not None else None
-        if self.pipeline:
-            self.deliverer.deliver_soon(rows, first=first)
-            return
-        if first is not None:
-            first()
-        self.deliverer.deliver_claimed(rows)
 
     def _handle(
         self, session: Session, row: ClaimedEvent, now: datetime, effects: LineEffects | None

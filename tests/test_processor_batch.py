@@ -211,13 +211,11 @@ def test_when_the_shared_part_of_a_batch_fails_each_event_is_handled_on_its_own(
     assert [r.messages[0]["text"] for r in _replies(engine)] == ["a", "b"]
 
 
-@pytest.mark.parametrize("pipeline", [False, True], ids=["inline", "pipelined"])
 def test_a_batchs_loading_animations_start_off_the_transaction_and_before_their_answers(
-    engine: Engine, fake_line, pipeline: bool
+    engine: Engine, fake_line
 ) -> None:  # type: ignore[no-untyped-def]
     """Handlers ask for the loading animation (bot/processor.py `_BatchEffects`): it is sent on the
-    deliverer's threads, never after the answer it stands for, whether the answers go out before
-    `process_batch` returns or on the deliverer's lanes (pipelined)."""
+    deliverer's threads, never after the answer it stands for."""
     from bot.delivery import Deliverer
     from bot.line_client import LineClient
 
@@ -233,9 +231,7 @@ def test_a_batchs_loading_animations_start_off_the_transaction_and_before_their_
     client = LineClient(access_token=fake_line.access_token, api_base_url=fake_line.base_url,
                         data_api_base_url=fake_line.base_url, timeout=5)  # fmt: skip
     deliverer = Deliverer(engine, client, lambda: NOW, "worker-1", senders=4)
-    processor = EventProcessor(
-        engine, handler, deliverer=deliverer, line=client, now=lambda: NOW, tz=TZ, pipeline=pipeline
-    )
+    processor = EventProcessor(engine, handler, deliverer=deliverer, line=client, now=lambda: NOW, tz=TZ)
     with Session(engine) as session:  # the stored events carry the emulator's reply tokens
         for row in session.exec(select(WebhookEvent)):
             raw = json.loads(row.payload)
@@ -246,7 +242,7 @@ def test_a_batchs_loading_animations_start_off_the_transaction_and_before_their_
     try:
         assert processor.process_batch(batch) == [Outcome.HANDLED] * len(users)
     finally:
-        deliverer.close()  # pipelined: waits for the answers on their way
+        deliverer.close()
         client.close()
     order = [
         (request.operation_id, (request.body or {}).get("chatId") or _replied_to(fake_line, request))
@@ -262,39 +258,3 @@ def _replied_to(fake_line, request) -> str | None:  # type: ignore[no-untyped-de
     """The user a recorded reply request answered."""
     found = [d.to for d in fake_line.deliveries if d.request_id == request.request_id]
     return found[0] if found else None
-
-
-def test_pipelined_answers_keep_each_persons_order_across_batches(engine: Engine, fake_line) -> None:
-    """With the answers sent while the next batch is handled (`pipeline`), a person's next answer
-    never overtakes the one before it, and every answer goes out once, as a reply."""
-    from bot.delivery import Deliverer
-    from bot.line_client import LineClient
-
-    users, per_user = [fake_line.add_user() for _ in range(4)], 5
-    _store(engine, [(user, str(n)) for n in range(per_user) for user in users])
-    with Session(engine) as session:  # each stored event carries a reply token of the emulator's
-        for row in session.exec(select(WebhookEvent)):
-            raw = json.loads(row.payload)
-            raw["replyToken"] = fake_line.issue_reply_token(row.source_key)
-            row.payload = json.dumps(raw)
-            session.add(row)
-        session.commit()
-    client = LineClient(access_token=fake_line.access_token, api_base_url=fake_line.base_url,
-                        data_api_base_url=fake_line.base_url, timeout=5)  # fmt: skip
-    deliverer = Deliverer(engine, client, lambda: NOW, "worker-1", senders=4)
-    processor = EventProcessor(
-        engine, _echo, deliverer=deliverer, line=client, now=lambda: NOW, tz=TZ, pipeline=True
-    )
-    intake = EventIntake(engine, processor, deliverer=deliverer, workers=2, poll_seconds=0.01)
-    intake.start()
-    try:
-        fake_line.wait_for(lambda: len(fake_line.requests_to("reply")) >= len(users) * per_user, timeout=30)
-    finally:
-        intake.stop()
-        deliverer.close()
-        client.close()
-    for user in users:
-        assert [(d.kind, d.messages[0]["text"]) for d in fake_line.deliveries_to(user)] == [
-            ("reply", str(n)) for n in range(per_user)
-        ]
-    assert all(e.status == EventStatus.DONE for e in _events(engine).values())

@@ -99,7 +99,6 @@ def make_processor(
         public_url=settings.public_url,
         media_links=media_links(settings),
         rules=configured_rules(settings),  # TIDTAM_TICK_TIME: when held rows are released
-        pipeline=True,  # a batch's answers go out while the next batch is handled
     )
     intake = EventIntake(
         engine,
@@ -160,7 +159,6 @@ def create_app(
             await committer.close()
             if inline:
                 processor.stop()
-                deliverer.close()  # the answers still on their way
             line.close()
             if own_clock is not None:
                 own_clock.stop()

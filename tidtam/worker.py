@@ -143,7 +143,6 @@ async def run_worker(
     finally:
         beating.cancel()
         processor.stop()
-        deliverer.close()  # the answers still on their way
         with contextlib.suppress(Exception):
             await asyncio.to_thread(health.forget, engine, holder)
         line.close()
