@@ -203,7 +203,8 @@ def _recordset_insert(names: tuple[str, ...]) -> sa.TextClause:
     rows by the server (json_to_recordset), RETURNING id and retry key. One text for any number of
     rows, so psycopg converts its placeholders once and the server prepares it, and one string to
     bind: a multi-row VALUES is new text for every batch size, which psycopg parsed anew each time
-    (a tenth of the worker's CPU), and an array per column costs more to bind than the rows did."""
+    (9% of the worker's GIL samples in the answer bench), and an array per column costs more to bind
+    than the rows did."""
     dialect = postgresql.dialect()
     columns = ", ".join(f"{name} {_recordset_type(_OUTBOX.c[name].type, dialect)}" for name in names)
     return sa.text(
@@ -220,7 +221,8 @@ def _recordset_type(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str
 
 
 def _rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
-    """`reply_values` rows as one JSON text (`_recordset_insert`)."""
+    """Rows (column name → value) as one JSON text for json_to_recordset (`_recordset_insert`,
+    `_PG_RECORD_SENT`)."""
     return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"), default=_utc_text)
 
 
