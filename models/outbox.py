@@ -14,6 +14,7 @@ sending itself is in `bot/delivery.py`, the only place that calls LINE.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -30,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -168,10 +170,13 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
     if not rows:
         return []
     session.flush()
-    # One INSERT … RETURNING for the batch (SQLAlchemy's "insertmanyvalues": the statement is compiled
-    # once and its VALUES repeated per row). Neither backend is asked for the rows' order (on SQLite
+    # One INSERT … RETURNING for the batch. Neither backend is asked for the rows' order (on SQLite
     # that would cost a statement per row): each id comes back with its row's unique retry key.
-    found = session.connection().execute(_INSERT_REPLIES, list(rows))
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(_recordset_insert(tuple(rows[0])), {"rows": _rows_json(rows)})
+    else:  # SQLAlchemy's "insertmanyvalues": compiled once, its VALUES repeated per row
+        found = conn.execute(_INSERT_REPLIES, list(rows))
     by_key = {retry_key: row_id for row_id, retry_key in found}
     ids = [by_key[values["retry_key"]] for values in rows]
     return [
@@ -190,6 +195,44 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
         )
         for row_id, values in zip(ids, rows, strict=True)
     ]
+
+
+@functools.cache
+def _recordset_insert(names: tuple[str, ...]) -> sa.TextClause:
+    """PostgreSQL: the outbox rows' INSERT from one JSON parameter (`_rows_json`), read back into
+    rows by the server (json_to_recordset), RETURNING id and retry key. One text for any number of
+    rows, so psycopg converts its placeholders once and the server prepares it, and one string to
+    bind: a multi-row VALUES is new text for every batch size, which psycopg parsed anew each time
+    (9% of the worker's GIL samples in the answer bench), and an array per column costs more to bind
+    than the rows did."""
+    dialect = postgresql.dialect()
+    columns = ", ".join(f"{name} {_recordset_type(_OUTBOX.c[name].type, dialect)}" for name in names)
+    return sa.text(
+        f"INSERT INTO {_OUTBOX.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:rows AS json)) AS v({columns}) "
+        "RETURNING id, retry_key"
+    )
+
+
+def _recordset_type(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str:
+    """A column's type as the JSON is read into it: strings without their length, so a value too long
+    is refused by the INSERT, not cut to fit."""
+    return "VARCHAR" if isinstance(type_, sa.String) else type_.compile(dialect)
+
+
+def _rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows (column name → value) as one JSON text for json_to_recordset (`_recordset_insert`,
+    `_PG_RECORD_SENT`)."""
+    return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"), default=_utc_text)
+
+
+def _utc_text(value: object) -> str:
+    """A datetime as JSON text for a UTC column; as `UTCDateTime`, naive values are refused."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: store timezone-aware UTC values only")
+    return value.astimezone(UTC).isoformat()
 
 
 def queue_push(
@@ -869,25 +912,24 @@ class SentOutcome:
 
 # PostgreSQL: the rows' UPDATE and their messages' INSERT in one statement (one round trip, and on
 # an autocommit connection a transaction of its own: `Deliverer._record`). A data-modifying WITH runs
-# to its end whether or not the INSERT reads it; the arrays' text is the same for any batch, so the
-# server prepares it once.
+# to its end whether or not the INSERT reads it. The rows and the messages come as one JSON text each
+# (as `insert_replies` writes them: one string to bind, the same statement text for any batch).
 _PG_RECORD_SENT = sa.text(
     """
     WITH sent AS (
         UPDATE outbox_message AS o
         SET status = :sent, sent_at = :now, line_request_id = v.request_id, claimed_until = NULL,
             last_error = NULL, kind = v.kind, reply_token = v.reply_token
-        FROM unnest(CAST(:ids AS bigint[]), CAST(:request_ids AS varchar[]), CAST(:kinds AS varchar[]),
-                    CAST(:tokens AS varchar[])) AS v(id, request_id, kind, reply_token)
+        FROM json_to_recordset(CAST(:rows AS json))
+            AS v(id bigint, request_id varchar, kind varchar, reply_token varchar)
         WHERE o.id = v.id
     )
     INSERT INTO sent_message
         (line_message_id, quote_token, recipient, purpose, ref_type, ref_id, outbox_id, sent_at)
     SELECT m.line_message_id, m.quote_token, m.recipient, m.purpose, m.ref_type, m.ref_id, m.outbox_id, :now
-    FROM unnest(CAST(:m_ids AS varchar[]), CAST(:m_quotes AS varchar[]), CAST(:m_recipients AS varchar[]),
-                CAST(:m_purposes AS varchar[]), CAST(:m_ref_types AS varchar[]), CAST(:m_ref_ids AS bigint[]),
-                CAST(:m_outbox AS bigint[]))
-        AS m(line_message_id, quote_token, recipient, purpose, ref_type, ref_id, outbox_id)
+    FROM json_to_recordset(CAST(:messages AS json))
+        AS m(line_message_id varchar, quote_token varchar, recipient varchar, purpose varchar,
+             ref_type varchar, ref_id bigint, outbox_id bigint)
     """
 ).bindparams(sa.bindparam("now", type_=_OUTBOX.c.sent_at.type))
 
@@ -895,25 +937,41 @@ _PG_RECORD_SENT = sa.text(
 def _record_sent_postgresql(
     conn: Session | Connection, outcomes: Sequence[SentOutcome], now: datetime
 ) -> None:
-    messages = [(m, q, o) for o in outcomes for m, q in o.sent_ids]
+    rows = [
+        {
+            "id": o.row.id,
+            "request_id": o.request_id,
+            "kind": str(o.row.kind),
+            "reply_token": o.row.reply_token,
+        }
+        for o in outcomes
+    ]
     conn.execute(
         _PG_RECORD_SENT,
         {
             "sent": OutboxStatus.SENT.value,
             "now": now,
-            "ids": [o.row.id for o in outcomes],
-            "request_ids": [o.request_id for o in outcomes],
-            "kinds": [str(o.row.kind) for o in outcomes],
-            "tokens": [o.row.reply_token for o in outcomes],
-            "m_ids": [m for m, _q, _o in messages],
-            "m_quotes": [q for _m, q, _o in messages],
-            "m_recipients": [o.recipient for _m, _q, o in messages],
-            "m_purposes": [o.row.purpose for _m, _q, o in messages],
-            "m_ref_types": [o.row.ref_type for _m, _q, o in messages],
-            "m_ref_ids": [o.row.ref_id for _m, _q, o in messages],
-            "m_outbox": [o.row.id for _m, _q, o in messages],
+            "rows": _rows_json(rows),
+            "messages": _rows_json(_sent_messages(outcomes)),
         },
     )
+
+
+def _sent_messages(outcomes: Sequence[SentOutcome]) -> list[dict[str, Any]]:
+    """The `sent_message` rows of accepted outbox rows (all but their time sent)."""
+    return [
+        {
+            "line_message_id": message_id,
+            "quote_token": quote_token,
+            "recipient": o.recipient,
+            "purpose": o.row.purpose,
+            "ref_type": o.row.ref_type,
+            "ref_id": o.row.ref_id,
+            "outbox_id": o.row.id,
+        }
+        for o in outcomes
+        for message_id, quote_token in o.sent_ids
+    ]
 
 
 def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome], *, now: datetime) -> None:
@@ -941,20 +999,7 @@ def record_sent_many(conn: Session | Connection, outcomes: Sequence[SentOutcome]
             for o in outcomes
         ],
     )
-    messages = [
-        {
-            "line_message_id": message_id,
-            "quote_token": quote_token,
-            "recipient": o.recipient,
-            "purpose": o.row.purpose,
-            "ref_type": o.row.ref_type,
-            "ref_id": o.row.ref_id,
-            "outbox_id": o.row.id,
-            "sent_at": now,
-        }
-        for o in outcomes
-        for message_id, quote_token in o.sent_ids
-    ]
+    messages = [{**message, "sent_at": now} for message in _sent_messages(outcomes)]
     if messages:
         conn.execute(_INSERT_SENT_MESSAGES, messages)
 
