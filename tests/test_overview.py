@@ -3,8 +3,9 @@ owners, on both backends; an acting director sees the projects of whom they act 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from approval_office import ApprovalOffice, make_office, submit
 from sqlmodel import Session
 
@@ -23,10 +24,12 @@ def _project(s: Session, code: str, office_id: int, approver_id: int, fy: int) -
     return project
 
 
-def _office_with_more_projects(engine, today) -> tuple[ApprovalOffice, dict[str, int]]:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def more(engine, office_clock) -> tuple[ApprovalOffice, dict[str, int], date, int]:  # type: ignore[no-untyped-def]
     """The approval office plus an area-office project of the area director with two owners (listed
     planner first), a planning-group project the school director approves with no owner, a project of
     last year, and the second teacher acting for the area director today."""
+    today = office_clock.today
     office = make_office(engine, today=today)
     fy, seeded = office.seeded.fiscal_year, office.seeded
     with Session(engine, expire_on_commit=False) as s:
@@ -40,15 +43,13 @@ def _office_with_more_projects(engine, today) -> tuple[ApprovalOffice, dict[str,
         s.add(ActingApprover(principal_id=office.area_director.id, acting_id=office.teacher2.id,
                              starts_on=today, ends_on=today, created_at=datetime.now(UTC)))  # fmt: skip
         s.commit()
-    return office, {"area": area.id, "planning": planning.id, "old": old.id}
+    return office, {"area": area.id, "planning": planning.id, "old": old.id}, today, fy
 
 
 def test_a_director_sees_the_schools_projects_and_those_they_approve_with_states_and_owners(
-    engine, office_clock
+    engine, more
 ) -> None:
-    today = office_clock.today
-    office, made = _office_with_more_projects(engine, today)
-    fy = office.seeded.fiscal_year
+    office, made, today, fy = more
     with Session(engine) as s:
         submit(
             s, office.teacher.id, office.projects[0].id, office.period_id, datetime.now(UTC), progress="40"
@@ -69,11 +70,9 @@ def test_a_director_sees_the_schools_projects_and_those_they_approve_with_states
 
 
 def test_an_acting_director_sees_the_principals_office_and_approvals_on_the_acting_day_only(
-    engine, office_clock
+    engine, more
 ) -> None:
-    today = office_clock.today
-    office, made = _office_with_more_projects(engine, today)
-    fy = office.seeded.fiscal_year
+    office, made, today, fy = more
     with Session(engine) as s:
         acting = {r.project_id: r for r in director_projects(s, office.teacher2, fy, office.period_id, today)}
         later = director_projects(s, office.teacher2, fy, office.period_id, today + timedelta(days=1))
@@ -84,12 +83,8 @@ def test_an_acting_director_sees_the_principals_office_and_approvals_on_the_acti
     assert {r.project_id for r in later} == {p.id for p in office.projects} | {office.own_project.id}
 
 
-def test_not_submitted_lists_the_areas_waiting_projects_with_owners_and_counts_them_all(
-    engine, office_clock
-) -> None:
-    today = office_clock.today
-    office, made = _office_with_more_projects(engine, today)
-    fy = office.seeded.fiscal_year
+def test_not_submitted_lists_the_areas_waiting_projects_with_owners_and_counts_them_all(engine, more) -> None:
+    office, made, _, fy = more
     with Session(engine) as s:
         submit(s, office.teacher.id, office.projects[0].id, office.period_id, datetime.now(UTC))
         s.commit()
