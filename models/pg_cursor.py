@@ -6,9 +6,9 @@ statement it has seen before only to learn that rows come back (its result metad
 the hot path that is most of the client's work for a wide row: the sender's row of every one-on-one
 event (models/linking.py `sender_of`, 41 columns) spent ~40% of its CPU there.
 
-The same SQL text on the same connection gives the same columns unless their types change, so the
-list is kept per connection, keyed by the SQL text and the result's column type OIDs (a changed type
-or count is a new key). `Column` keeps no reference to the cursor that made it.
+The list is kept per connection, keyed by the SQL text and every result column's name, type OID and
+type modifier (all a `Column` is made of but its size, which its type fixes): a renamed, retyped or
+added column makes a new key. `Column` keeps no reference to the cursor that made it.
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ class DescribedCursor(psycopg.Cursor[Any]):
         result = self.pgresult
         if result is None or self._sql is None or result.status != ExecStatus.TUPLES_OK:
             return _BUILD(self)  # type: ignore[no-any-return]
-        key = (self._sql, *map(result.ftype, range(result.nfields)))
+        columns = range(result.nfields)
+        key = (
+            self._sql,
+            *map(result.fname, columns),
+            *map(result.ftype, columns),
+            *map(result.fmod, columns),
+        )
         kept = _KEPT.get(self.connection)
         if kept is None:
             kept = _KEPT[self.connection] = {}
