@@ -273,18 +273,23 @@ _SENDER_FROM = (
 _SENDER_WHERE = _P.c.line_user_id == sa.bindparam("line_user_id")
 _SENDER = sa.select(*_SENDER_COLUMNS).select_from(_SENDER_FROM).where(_SENDER_WHERE)
 # The same and the sender's projects of the fiscal year with their state for the open period, for a
-# `สถานะ` or `โครงการของฉัน`: one row per project (the sender's columns repeated; one row without
-# any). Aliases: the facts above look at every project, not only the joined ones.
+# `สถานะ` or `โครงการของฉัน`: one row per project they own of any year, the columns of one of
+# another year NULL (sender_of skips it), the sender's columns repeated; one row when they own none.
+# A chain of outer joins, not a nested join: SQLite would materialise every owner of the year's
+# projects for that. Aliases: the facts above look at every project, not only the joined ones.
 _OWN_PROJECT, _OWN = _PROJECT.alias("own_project"), _OWNER.alias("own")
-_OWN_PROJECTS = _OWN.join(
-    _OWN_PROJECT,
-    sa.and_(_OWN_PROJECT.c.id == _OWN.c.project_id, _OWN_PROJECT.c.fiscal_year == sa.bindparam("fy")),
-)
 _SENDER_WITH_PROJECTS = (
     sa.select(*_SENDER_COLUMNS, *project_state_columns(_OWN_PROJECT))
     .select_from(
         with_report_state(
-            _SENDER_FROM.outerjoin(_OWN_PROJECTS, _OWN.c.person_id == _P.c.id), _OWN_PROJECT, _OPEN.c.id
+            _SENDER_FROM.outerjoin(_OWN, _OWN.c.person_id == _P.c.id).outerjoin(
+                _OWN_PROJECT,
+                sa.and_(
+                    _OWN_PROJECT.c.id == _OWN.c.project_id, _OWN_PROJECT.c.fiscal_year == sa.bindparam("fy")
+                ),
+            ),
+            _OWN_PROJECT,
+            _OPEN.c.id,
         )
     )
     .where(_SENDER_WHERE)

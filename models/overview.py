@@ -131,7 +131,6 @@ _ACTIVE = ProjectStatus.ACTIVE.value
 def _project_statement(fiscal_year: object, period_id: object) -> sa.Select:  # type: ignore[type-arg]
     """A fiscal year's active projects with their report's state for the period and their owners'
     names: one row per project and owner (a project without owners once), as plain columns."""
-    owners = _OWNER.join(_PERSON, _PERSON.c.id == _OWNER.c.person_id)
     return (
         sa.select(
             _PROJECT.c.id,
@@ -148,7 +147,9 @@ def _project_statement(fiscal_year: object, period_id: object) -> sa.Select:  # 
             _VERSION,
             sa.and_(_VERSION.c.report_id == _REPORT.c.id, _VERSION.c.version == _REPORT.c.current_version),
         )
-        .outerjoin(owners, _OWNER.c.project_id == _PROJECT.c.id)
+        # A chain of outer joins, not a nested join: SQLite would materialise every owner for that.
+        .outerjoin(_OWNER, _OWNER.c.project_id == _PROJECT.c.id)
+        .outerjoin(_PERSON, _PERSON.c.id == _OWNER.c.person_id)
         .where(_PROJECT.c.fiscal_year == fiscal_year, _PROJECT.c.status == _ACTIVE)
     )
 
