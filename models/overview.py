@@ -125,7 +125,7 @@ def role_facts(session: Session, person_id: int, on: date, fiscal_year: int) -> 
 _PERSON = Person.__table__  # type: ignore[attr-defined]
 _REPORT = ProgressReport.__table__  # type: ignore[attr-defined]
 _VERSION = ReportVersion.__table__  # type: ignore[attr-defined]
-_ACTIVE = ProjectStatus.ACTIVE.value
+_ACTIVE = sa.literal_column(f"'{ProjectStatus.ACTIVE.value}'")  # a literal: planned once (models/projects.py)
 
 
 def _project_statement(fiscal_year: object, period_id: object) -> sa.Select:  # type: ignore[type-arg]

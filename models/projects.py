@@ -34,8 +34,11 @@ _OPEN_PERIOD = (
     sa.select(_PERIOD.c.id, _PERIOD.c.fiscal_year, _PERIOD.c.quarter)
     .add_columns(_PERIOD.c.starts_on, _PERIOD.c.ends_on, _PERIOD.c.due_on)
     .where(_PERIOD.c.starts_on <= _TODAY, sa.or_(_PERIOD.c.due_on >= _TODAY, _PERIOD.c.ends_on >= _TODAY))
-    .order_by(sa.case((_PERIOD.c.due_on >= _TODAY, 0), else_=1), _PERIOD.c.starts_on)
-    .limit(1)
+    # Constants in the SQL text, not parameters: PostgreSQL then plans the statements built on this
+    # (the sender's row, models/linking.py) once, not at every execution.
+    .order_by(sa.case((_PERIOD.c.due_on >= _TODAY, sa.literal_column("0")), else_=sa.literal_column("1")))
+    .order_by(_PERIOD.c.starts_on)
+    .limit(sa.literal_column("1"))
 )
 
 
