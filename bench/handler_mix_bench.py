@@ -10,8 +10,10 @@ cycling per person (`สถานะ`, `โครงการของฉัน`
 the handler's thread CPU and SQL statements per event. `--script form` walks the report form instead
 (FORM_SCRIPT). `--rich-menus` records a rich menu per role set
 as `tidtam line setup` would (production runs so; without it every event asks whether menus exist).
-`--profile FILE` writes a cProfile of the handling alone and prints the Python calls per event (a
-figure the machine's load does not move; the CPU under the profiler is inflated). `--dump FILE` writes every reply's JSON in event order, to compare two versions' answers byte for byte.
+`--profile FILE` writes a cProfile of the handling alone and prints the Python calls per event of
+each word (a figure the machine's load does not move; the profile times thread CPU, inflated by the
+profiler). `--dump FILE` writes every reply's JSON in event order, to compare two versions' answers
+byte for byte.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     sql: dict[str, int] = defaultdict(int)
     seen: dict[str, int] = defaultdict(int)
     dumped: list[list[dict[str, Any]]] = []
-    profile = cProfile.Profile() if args.profile else None
+    profiles: dict[str, cProfile.Profile] = {}  # per word: its Python calls per event
     for n, (text, payload) in enumerate(events):
         now = clock.now()
         with Session(engine, expire_on_commit=False) as session:
@@ -134,7 +136,9 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
             )  # fmt: skip
             issued_now.clear()
             before, cpu0 = statements[0], time.thread_time()
-            if profile is not None and n >= args.warmup:
+            profile = None
+            if args.profile and n >= args.warmup:
+                profile = profiles.setdefault(text, cProfile.Profile(time.thread_time))
                 profile.enable()
             handle_event(ctx)
             session.flush()  # what the handler left for the commit is its cost too
@@ -153,10 +157,13 @@ def measure(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
             seen[text] += 1
     sa.event.remove(engine, "before_cursor_execute", count)
     engine.dispose()
-    calls = 0.0
-    if profile is not None:
-        profile.dump_stats(f"{args.profile}.{name}")
-        calls = pstats.Stats(profile).total_calls / max(1, sum(seen.values()))  # type: ignore[attr-defined]
+    calls: dict[str, float] = {}
+    if profiles:
+        stats = {word: pstats.Stats(profile) for word, profile in profiles.items()}
+        calls = {word: s.total_calls / seen[word] for word, s in stats.items()}  # type: ignore[attr-defined]
+        calls["all"] = sum(s.total_calls for s in stats.values()) / sum(seen.values())  # type: ignore[attr-defined]
+        merged = pstats.Stats(*profiles.values())  # type: ignore[arg-type]
+        merged.dump_stats(f"{args.profile}.{name}")
     if args.dump:
         Path(f"{args.dump}.{name}").write_text(json.dumps(dumped, ensure_ascii=False, indent=1))
     total = sum(seen.values())
@@ -207,10 +214,10 @@ def main() -> None:
         if isinstance(result, str):
             print(f"{name:<11} {result}")
             continue
-        calls = f", {result['calls']:.0f} Python calls per event" if result["calls"] else ""
-        print(f"{name}: (loading animations {result['loading']}, rich menu links {result['links']}{calls})")
+        print(f"{name}: (loading animations {result['loading']}, rich menu links {result['links']})")
         for word, (n, ms, st) in [*result["words"].items(), ("all", result["all"])]:
-            print(f"  {word:<14} {n:>5} events  {ms:6.2f} ms CPU  {st:5.1f} SQL statements per event")
+            calls = f"  {result['calls'][word]:6.0f} Python calls" if result["calls"] else ""
+            print(f"  {word:<14} {n:>5} events  {ms:6.2f} ms CPU  {st:5.1f} SQL statements{calls} per event")
 
 
 if __name__ == "__main__":

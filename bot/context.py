@@ -18,7 +18,8 @@ from messages.wire import as_dict
 from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits, persistent_conversation
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
-from models.projects import OpenPeriod, open_period
+from models.projects import OpenPeriod, ProjectState, open_period, projects_of_person
+from scheduler.fiscal import fiscal_year_of
 from scheduler.rules import Rules
 from scheduler.workdays import WorkCalendar
 
@@ -125,11 +126,27 @@ class EventContext:
     def open_period(self) -> OpenPeriod | None:
         """The period people report on today (`models.projects.open_period`), as read with the
         sender when it was (`sender_of`): no second round trip."""
-        today = self.now.astimezone(self.tz).date()
+        today = self.today
         person = self.person
         if isinstance(person, LinkedPerson) and person.period_read and person.on == today:
             return person.period
         return open_period(self.session, today)
+
+    def projects_of_person(self, fiscal_year: int, period_id: int | None) -> list[ProjectState]:
+        """The person's projects of `fiscal_year` with their state for `period_id`
+        (`models.projects.projects_of_person`), as read with the sender when they were (`sender_of`
+        reads them for the fiscal year of the day and its open period): no second round trip."""
+        person = self.person
+        assert person is not None and person.id is not None
+        if isinstance(person, LinkedPerson) and person.projects is not None and person.on == self.today:
+            read_period = person.period.id if person.period is not None else None
+            if fiscal_year == fiscal_year_of(person.on) and period_id == read_period:
+                return list(person.projects)
+        return projects_of_person(self.session, person.id, fiscal_year, period_id)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
 
     def start_conversation(self, form: str, step: str, data: dict[str, Any]) -> Conversation:
         """Add the user's conversation row (the caller has made sure there is none) and remember it."""

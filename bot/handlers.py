@@ -32,7 +32,6 @@ from messages.menus import MenuRole
 from messages.thai_dates import format_fiscal_year
 from models.linking import LinkResult, redeem_link_code, sender_of, set_reachability
 from models.messaging import ChatBinding
-from models.projects import projects_of_person
 from models.types import ChatType, Reachability
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of
 
@@ -48,7 +47,9 @@ def handle_event(ctx: EventContext) -> None:
     event = ctx.event
     if ctx.user_id and ctx.is_private:
         today = _today(ctx)
-        ctx.person, conversation = sender_of(ctx.session, ctx.user_id, today, fiscal_year_of(today))
+        ctx.person, conversation = sender_of(
+            ctx.session, ctx.user_id, today, fiscal_year_of(today), with_projects=_asks_for_projects(event)
+        )
         if ctx.person is not None:
             ctx.remember_conversation(conversation)  # read in the same round trip
         if isinstance(event, (MessageEvent, PostbackEvent, FollowEvent)):
@@ -67,6 +68,24 @@ def handle_event(ctx: EventContext) -> None:
         on_postback(ctx)
     else:
         log.info("event type %s needs no answer", ctx.row.event_type)
+
+
+_PROJECT_WORDS = (Intent.STATUS, Intent.MY_PROJECTS)  # their answers list the person's projects
+
+
+def _asks_for_projects(event: object) -> bool:
+    """Whether the event looks like `สถานะ` or `โครงการของฉัน` (typed or a rich-menu button): then the
+    sender's projects are read with them (a wrong guess only reads a few rows for nothing)."""
+    if isinstance(event, MessageEvent) and isinstance(event.message, TextMessageContent):
+        return intents.match(event.message.text, _PROJECT_WORDS) is not None
+    if isinstance(event, PostbackEvent):
+        postback = decode(event.postback.data)
+        return (
+            postback is not None
+            and postback.action == "cmd"
+            and postback.params.get("name") in _PROJECT_WORDS
+        )
+    return False
 
 
 def on_follow(ctx: EventContext) -> None:
@@ -328,7 +347,7 @@ def reply_my_projects(ctx: EventContext) -> None:
     today = _today(ctx)
     fiscal_year = fiscal_year_of(today)
     period = ctx.open_period()
-    states = projects_of_person(ctx.session, ctx.person.id, fiscal_year, period.id if period else None)
+    states = ctx.projects_of_person(fiscal_year, period.id if period else None)
     ctx.reply(chat.my_projects(fiscal_year, [_line(s) for s in states]))
 
 
@@ -343,7 +362,7 @@ def reply_status(ctx: EventContext) -> None:
     else:
         fiscal_year = fiscal_year_of(today)
         quarter, due_on, period_id = None, None, None
-    states = projects_of_person(ctx.session, ctx.person.id, fiscal_year, period_id)
+    states = ctx.projects_of_person(fiscal_year, period_id)
     if quarter is None:
         from scheduler.fiscal import quarter_containing
 

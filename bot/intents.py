@@ -206,8 +206,14 @@ def leading(text: str, among: Collection[Intent], *, quoting: bool = True) -> tu
     word wins, so `ส่งกลับแก้ไข` is not read as `ส่งกลับ` + `แก้ไข`. With `quoting=False` (a text that
     does not quote a card) the decision words too common to decide alone (`ok`, `แก้ไข`) are left out.
     """
+    if len(text) <= _SHORT:  # a command word, mostly: the same few texts again and again
+        return _leading_short(text, tuple(among), quoting)
+    return _leading(text, tuple(among), quoting)
+
+
+def _leading(text: str, among: tuple[Intent, ...], quoting: bool) -> tuple[Intent, str] | None:
     cleaned = _clean(text)
-    for intent, word in _leading_candidates(tuple(among), quoting):
+    for intent, word in _leading_candidates(among, quoting):
         end = _prefix_end(cleaned, word)
         if end is None:
             continue
@@ -216,6 +222,9 @@ def leading(text: str, among: Collection[Intent], *, quoting: bool = True) -> tu
             continue  # "okay" is not "ok" + "ay"; "approvement" is not "approve" + …
         return intent, _original_tail(text, len(cleaned) - len(rest))
     return None
+
+
+_leading_short = lru_cache(maxsize=4096)(_leading)
 
 
 @cache

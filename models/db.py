@@ -38,7 +38,12 @@ def make_engine(url: str, *, sqlite_busy_ms: int = 30_000, **kwargs: Any) -> Eng
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg 3 here (it is the driver we ship).
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        url = parsed.render_as_string(hide_password=False)
+    if parsed.drivername == "postgresql+psycopg":
+        from models.pg_cursor import DescribedCursor  # result columns described once per statement
+
+        kwargs["connect_args"] = {"cursor_factory": DescribedCursor, **kwargs.get("connect_args", {})}
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

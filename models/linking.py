@@ -42,7 +42,14 @@ from models.messaging import (
 from models.ops import AuditLog
 from models.org import OFFICE, PARENT_OFFICE, ActingApprover, Office, Person, deadline_columns
 from models.plan import Project, ProjectOwner
-from models.projects import _OPEN_PERIOD, OpenPeriod
+from models.projects import (
+    _OPEN_PERIOD,
+    OpenPeriod,
+    ProjectState,
+    project_state_columns,
+    project_states,
+    with_report_state,
+)
 from models.rich_menus import RichMenu, RichMenuLink
 from models.types import ChatType, LinkPurpose, Reachability, Role
 
@@ -202,6 +209,9 @@ class LinkedPerson:
     # What their office's report deadline is made of (models.org.deadline_columns), for
     # scheduler.deadlines.deadline_inputs; None: not read with them.
     deadline: tuple[Any, ...] | None = None
+    # Their projects of the fiscal year of `on` with their state for `period` (models.projects
+    # projects_of_person), when asked for with them (`sender_of(..., with_projects=True)`); else None.
+    projects: tuple[ProjectState, ...] | None = None
 
     @property
     def role_set(self) -> frozenset[Role]:
@@ -227,51 +237,82 @@ _OPEN = _OPEN_PERIOD.subquery("open_period")  # bound by "today": the same day a
 # Built once (SQLAlchemy caches its compiled form): every event from a one-on-one chat starts here.
 # The sender, their chat's conversation row, the facts of their roles and their rich menu, in one
 # round trip, as plain rows (Core: no ORM loading on the hot path).
-_SENDER = (
-    sa.select(
-        *(_CONVERSATION.c[name] for name in _CONVERSATION_COLUMNS),
-        _P.c.id.label("person_id_"),
-        _P.c.code,
-        _P.c.full_name,
-        _P.c.position,
-        _P.c.office_id,
-        _P.c.roles,
-        _P.c.line_user_id,
-        _P.c.reachability,
-        _P.c.active,
-        sa.exists()
-        .where(_ACTING.c.acting_id == _P.c.id, _ACTING.c.starts_on <= _ON, _ACTING.c.ends_on >= _ON)
-        .label("acting"),
-        sa.exists().where(_PROJECT.c.approver_id == _P.c.id).label("approves"),
-        sa.exists()
-        .select_from(_OWNER.join(_PROJECT, _PROJECT.c.id == _OWNER.c.project_id))
-        .where(_OWNER.c.person_id == _P.c.id, _PROJECT.c.fiscal_year == sa.bindparam("fy"))
-        .label("owns"),
-        _MENU_LINK.c.name.label("menu_linked"),
-        sa.exists().select_from(_MENU).label("menus_set_up"),
-        _OFFICE.c.name.label("office_name"),
-        _OFFICE.c.kind.label("office_kind"),
-        *_OPEN.c,
-        *deadline_columns(),
-    )
-    .select_from(_P)
-    .join(_OFFICE, _OFFICE.c.id == _P.c.office_id)
+_SENDER_COLUMNS = (
+    *(_CONVERSATION.c[name] for name in _CONVERSATION_COLUMNS),
+    _P.c.id.label("person_id_"),
+    _P.c.code,
+    _P.c.full_name,
+    _P.c.position,
+    _P.c.office_id,
+    _P.c.roles,
+    _P.c.line_user_id,
+    _P.c.reachability,
+    _P.c.active,
+    sa.exists()
+    .where(_ACTING.c.acting_id == _P.c.id, _ACTING.c.starts_on <= _ON, _ACTING.c.ends_on >= _ON)
+    .label("acting"),
+    sa.exists().where(_PROJECT.c.approver_id == _P.c.id).label("approves"),
+    sa.exists()
+    .select_from(_OWNER.join(_PROJECT, _PROJECT.c.id == _OWNER.c.project_id))
+    .where(_OWNER.c.person_id == _P.c.id, _PROJECT.c.fiscal_year == sa.bindparam("fy"))
+    .label("owns"),
+    _MENU_LINK.c.name.label("menu_linked"),
+    sa.exists().select_from(_MENU).label("menus_set_up"),
+    _OFFICE.c.name.label("office_name"),
+    _OFFICE.c.kind.label("office_kind"),
+    *_OPEN.c,
+    *deadline_columns(),
+)
+_SENDER_FROM = (
+    _P.join(_OFFICE, _OFFICE.c.id == _P.c.office_id)
     .outerjoin(PARENT_OFFICE, PARENT_OFFICE.c.id == _OFFICE.c.parent_id)
     .outerjoin(_OPEN, sa.true())  # at most one row: the open period on the day (models/projects.py)
     .outerjoin(_CONVERSATION, _CONVERSATION.c.chat_key == _P.c.line_user_id)
     .outerjoin(_MENU_LINK, _MENU_LINK.c.person_id == _P.c.id)
-    .where(_P.c.line_user_id == sa.bindparam("line_user_id"))
+)
+_SENDER_WHERE = _P.c.line_user_id == sa.bindparam("line_user_id")
+_SENDER = sa.select(*_SENDER_COLUMNS).select_from(_SENDER_FROM).where(_SENDER_WHERE)
+# The same and the sender's projects of the fiscal year with their state for the open period, for a
+# `สถานะ` or `โครงการของฉัน`: one row per project they own of any year, the columns of one of
+# another year NULL (sender_of skips it), the sender's columns repeated; one row when they own none.
+# A chain of outer joins, not a nested join: SQLite would materialise every owner of the year's
+# projects for that. Aliases: the facts above look at every project, not only the joined ones.
+_OWN_PROJECT, _OWN = _PROJECT.alias("own_project"), _OWNER.alias("own")
+_SENDER_WITH_PROJECTS = (
+    sa.select(*_SENDER_COLUMNS, *project_state_columns(_OWN_PROJECT))
+    .select_from(
+        with_report_state(
+            _SENDER_FROM.outerjoin(_OWN, _OWN.c.person_id == _P.c.id).outerjoin(
+                _OWN_PROJECT,
+                sa.and_(
+                    _OWN_PROJECT.c.id == _OWN.c.project_id, _OWN_PROJECT.c.fiscal_year == sa.bindparam("fy")
+                ),
+            ),
+            _OWN_PROJECT,
+            _OPEN.c.id,
+        )
+    )
+    .where(_SENDER_WHERE)
+    .order_by(_OWN_PROJECT.c.code)
 )
 
 
+_DEADLINE_WIDTH = len(deadline_columns())
+_STATE_WIDTH = len(project_state_columns())
+
+
 def sender_of(
-    session: Session, line_user_id: str, on: date, fiscal_year: int
+    session: Session, line_user_id: str, on: date, fiscal_year: int, *, with_projects: bool = False
 ) -> tuple[LinkedPerson | None, Conversation | None]:
-    """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`) and their
-    chat's conversation row; (None, None) when the account is not linked."""
-    found = session.execute(
-        _SENDER, {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
-    ).first()
+    """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`, and with
+    `with_projects` their projects of it) and their chat's conversation row; (None, None) when the
+    account is not linked."""
+    params = {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
+    if with_projects:
+        rows = session.execute(_SENDER_WITH_PROJECTS, params).all()
+        found = rows[0] if rows else None
+    else:
+        found = session.execute(_SENDER, params).first()
     if found is None:
         return None, None
     width = len(_CONVERSATION_COLUMNS)
@@ -280,7 +321,11 @@ def sender_of(
     acting, approves, owns, menu_linked, menus_set_up, office_name, office_kind = found[
         width + 9 : width + 16
     ]
-    period, deadline = found[width + 16 : width + 22], tuple(found[width + 22 :])
+    period, deadline = found[width + 16 : width + 22], tuple(found[width + 22 : width + 22 + _DEADLINE_WIDTH])
+    projects = None
+    if with_projects:
+        own = [row[-_STATE_WIDTH:] for row in rows if row[-_STATE_WIDTH] is not None]
+        projects = tuple(project_states(own))
     person = LinkedPerson(
         id=pid,
         code=code,
@@ -302,6 +347,7 @@ def sender_of(
         period_read=True,
         period=OpenPeriod(*period) if period[0] is not None else None,
         deadline=deadline,
+        projects=projects,
     )
     conversation = None
     if values[0] is not None:

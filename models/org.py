@@ -75,7 +75,9 @@ class ActingApprover(SQLModel, table=True):
 
 OFFICE = Office.__table__  # type: ignore[attr-defined]
 PARENT_OFFICE = OFFICE.alias("parent_office")
-_AREA_KIND = OfficeKind.AREA_OFFICE.value
+# In the SQL text, not a parameter: PostgreSQL plans a prepared statement once (a generic plan) only
+# when its constants are literals; with them as parameters it planned the sender's row at every event.
+_AREA_KIND = sa.literal_column(f"'{OfficeKind.AREA_OFFICE.value}'")
 
 
 class _HolidayRows(FunctionElement[str]):

@@ -7,14 +7,16 @@ planning-group chat's `สถานะ`. A project's state for a period is its r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from models.linking import LinkedPerson
 from models.org import ActingApprover, Office, Person
 from models.plan import Project, ProjectOwner
 from models.reports import ProgressReport, ReportVersion
@@ -120,72 +122,88 @@ def role_facts(session: Session, person_id: int, on: date, fiscal_year: int) -> 
     return bool(acting), bool(approves), bool(owns)
 
 
-def _project_statement(fiscal_year: int, period_id: int | None):  # type: ignore[no-untyped-def]
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_REPORT = ProgressReport.__table__  # type: ignore[attr-defined]
+_VERSION = ReportVersion.__table__  # type: ignore[attr-defined]
+_ACTIVE = sa.literal_column(f"'{ProjectStatus.ACTIVE.value}'")  # a literal: planned once (models/projects.py)
+
+
+def _project_statement(fiscal_year: object, period_id: object) -> sa.Select:  # type: ignore[type-arg]
+    """A fiscal year's active projects with their report's state for the period and their owners'
+    names: one row per project and owner (a project without owners once), as plain columns."""
     return (
-        select(Project, ProgressReport.status, ReportVersion.progress_pct)
-        .outerjoin(
-            ProgressReport,
-            sa.and_(
-                col(ProgressReport.project_id) == col(Project.id), col(ProgressReport.period_id) == period_id
-            ),
+        sa.select(
+            _PROJECT.c.id,
+            _PROJECT.c.code,
+            _PROJECT.c.name,
+            _PROJECT.c.office_id,
+            _REPORT.c.status,
+            _VERSION.c.progress_pct,
+            _PERSON.c.full_name,
         )
+        .select_from(_PROJECT)
+        .outerjoin(_REPORT, sa.and_(_REPORT.c.project_id == _PROJECT.c.id, _REPORT.c.period_id == period_id))
         .outerjoin(
-            ReportVersion,
-            sa.and_(
-                col(ReportVersion.report_id) == col(ProgressReport.id),
-                col(ReportVersion.version) == col(ProgressReport.current_version),
-            ),
+            _VERSION,
+            sa.and_(_VERSION.c.report_id == _REPORT.c.id, _VERSION.c.version == _REPORT.c.current_version),
         )
-        .where(col(Project.fiscal_year) == fiscal_year, col(Project.status) == ProjectStatus.ACTIVE)
-        .order_by(col(Project.code))
+        # A chain of outer joins, not a nested join: SQLite would materialise every owner for that.
+        .outerjoin(_OWNER, _OWNER.c.project_id == _PROJECT.c.id)
+        .outerjoin(_PERSON, _PERSON.c.id == _OWNER.c.person_id)
+        .where(_PROJECT.c.fiscal_year == fiscal_year, _PROJECT.c.status == _ACTIVE)
     )
 
 
-def _owners(session: Session, project_ids: Collection[int]) -> dict[int, tuple[str, ...]]:
-    names: dict[int, list[str]] = {}
-    if not project_ids:
-        return {}
-    rows = session.exec(
-        select(ProjectOwner.project_id, Person.full_name)
-        .join(Person, col(Person.id) == col(ProjectOwner.person_id))
-        .where(col(ProjectOwner.project_id).in_(list(project_ids)))
-        .order_by(col(ProjectOwner.project_id), col(ProjectOwner.position))
-    )
-    for project_id, name in rows:
-        names.setdefault(project_id, []).append(name)
-    return {k: tuple(v) for k, v in names.items()}
-
-
-def _rows(session: Session, found: list) -> list[ProjectRow]:  # type: ignore[type-arg]
-    owners = _owners(session, [p.id for p, _, _ in found if p.id is not None])
+def _rows(found: Iterable[sa.Row]) -> list[ProjectRow]:  # type: ignore[type-arg]
+    """`_project_statement`'s rows, one per project in their order, its owners in theirs."""
+    projects: dict[int, tuple[tuple[Any, ...], list[str]]] = {}
+    for project_id, *columns, owner in found:
+        entry = projects.get(project_id)
+        if entry is None:
+            entry = projects[project_id] = (tuple(columns), [])
+        if owner is not None:
+            entry[1].append(owner)
     return [
         ProjectRow(
-            project.id or 0,
-            project.code,
-            project.name,
-            project.office_id,
+            project_id,
+            code,
+            name,
+            office_id,
             str(status) if status else NOT_REPORTED,
             Decimal(str(progress)) if progress is not None else None,
-            owners.get(project.id or 0, ()),
+            tuple(owners),
         )
-        for project, status, progress in found
+        for project_id, ((code, name, office_id, status, progress), owners) in projects.items()
     ]
 
 
+_ON = sa.bindparam("on", type_=sa.Date())
+_PRINCIPALS = sa.select(_ACTING.c.principal_id).where(
+    _ACTING.c.acting_id == sa.bindparam("person_id"), _ACTING.c.starts_on <= _ON, _ACTING.c.ends_on >= _ON
+)
+# Built once (a director's `สถานะ`): the projects of the office and those approved by the director or
+# by whom they act for today, with the offices of those, in one round trip.
+_DIRECTOR_PROJECTS = (
+    _project_statement(sa.bindparam("fy"), sa.bindparam("period_id"))
+    .where(
+        sa.or_(
+            _PROJECT.c.office_id == sa.bindparam("office_id"),
+            _PROJECT.c.office_id.in_(sa.select(_PERSON.c.office_id).where(_PERSON.c.id.in_(_PRINCIPALS))),
+            _PROJECT.c.approver_id == sa.bindparam("person_id"),
+            _PROJECT.c.approver_id.in_(_PRINCIPALS),
+        )
+    )
+    .order_by(_PROJECT.c.code, _PROJECT.c.id, _OWNER.c.position)
+)
+
+
 def director_projects(
-    session: Session, person: Person, fiscal_year: int, period_id: int | None, on: date
+    session: Session, person: Person | LinkedPerson, fiscal_year: int, period_id: int | None, on: date
 ) -> list[ProjectRow]:
     """The projects a director oversees: those of his office and those he (or whom he acts for) approves."""
-    approvers = [person.id or 0, *principals_of(session, person.id or 0, on)]
-    offices = {person.office_id}
-    for principal_id in approvers[1:]:
-        principal = session.get(Person, principal_id)
-        if principal is not None:
-            offices.add(principal.office_id)
-    statement = _project_statement(fiscal_year, period_id).where(
-        sa.or_(col(Project.office_id).in_(offices), col(Project.approver_id).in_(approvers))
-    )
-    return _rows(session, list(session.exec(statement)))
+    values = {"person_id": person.id or 0, "office_id": person.office_id, "on": on}
+    found = session.execute(_DIRECTOR_PROJECTS, {**values, "fy": fiscal_year, "period_id": period_id})
+    return _rows(found)
 
 
 def area_counts(session: Session, root_id: int, fiscal_year: int, period_id: int | None) -> list[OfficeCount]:
@@ -221,15 +239,11 @@ def not_submitted(
 ) -> tuple[list[tuple[str, ProjectRow]], int]:
     """Projects of the area with nothing sent for the period (office name, row), and how many in all."""
     offices = offices_under(session, root_id)
-    waiting = sa.or_(
-        col(ProgressReport.id).is_(None),
-        col(ProgressReport.status).in_(["draft", "returned"]),
-    )
+    waiting = sa.or_(_REPORT.c.id.is_(None), _REPORT.c.status.in_(["draft", "returned"]))
     statement = (
         _project_statement(fiscal_year, period_id)
-        .where(col(Project.office_id).in_(list(offices)), waiting)
-        .order_by(None)
-        .order_by(col(Project.office_id), col(Project.code))
+        .where(_PROJECT.c.office_id.in_(list(offices)), waiting)
+        .order_by(_PROJECT.c.office_id, _PROJECT.c.code, _PROJECT.c.id, _OWNER.c.position)
     )
-    rows = list(session.exec(statement))
-    return [(offices[row.office_id].name, row) for row in _rows(session, rows[:limit])], len(rows)
+    rows = _rows(session.execute(statement))
+    return [(offices[row.office_id].name, row) for row in rows[:limit]], len(rows)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -32,8 +34,11 @@ _OPEN_PERIOD = (
     sa.select(_PERIOD.c.id, _PERIOD.c.fiscal_year, _PERIOD.c.quarter)
     .add_columns(_PERIOD.c.starts_on, _PERIOD.c.ends_on, _PERIOD.c.due_on)
     .where(_PERIOD.c.starts_on <= _TODAY, sa.or_(_PERIOD.c.due_on >= _TODAY, _PERIOD.c.ends_on >= _TODAY))
-    .order_by(sa.case((_PERIOD.c.due_on >= _TODAY, 0), else_=1), _PERIOD.c.starts_on)
-    .limit(1)
+    # Constants in the SQL text, not parameters: PostgreSQL then plans the statements built on this
+    # (the sender's row, models/linking.py) once, not at every execution.
+    .order_by(sa.case((_PERIOD.c.due_on >= _TODAY, sa.literal_column("0")), else_=sa.literal_column("1")))
+    .order_by(_PERIOD.c.starts_on)
+    .limit(sa.literal_column("1"))
 )
 
 
@@ -61,32 +66,40 @@ _PROJECT = Project.__table__  # type: ignore[attr-defined]
 _OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
 _REPORT = ProgressReport.__table__  # type: ignore[attr-defined]
 _VERSION = ReportVersion.__table__  # type: ignore[attr-defined]
-# Built once: a person's projects of a fiscal year, with their report's state for a period.
-_PROJECTS_OF_PERSON = (
-    sa.select(_PROJECT.c.id, _PROJECT.c.code, _PROJECT.c.name, _PROJECT.c.budget_satang)
-    .add_columns(_REPORT.c.status, _VERSION.c.progress_pct)
-    .select_from(_PROJECT)
-    .join(_OWNER, _OWNER.c.project_id == _PROJECT.c.id)
-    .outerjoin(
-        _REPORT,
-        sa.and_(_REPORT.c.project_id == _PROJECT.c.id, _REPORT.c.period_id == sa.bindparam("period_id")),
-    )
-    .outerjoin(
+
+
+def project_state_columns(project: Any = _PROJECT) -> tuple[Any, ...]:
+    """The columns of a `ProjectState` (`project_states`), of `project` (the table or an alias of it)
+    joined by `with_report_state`."""
+    own = (project.c.id, project.c.code, project.c.name, project.c.budget_satang)
+    return (*own, _REPORT.c.status, _VERSION.c.progress_pct)
+
+
+def with_report_state(joined: Any, project: Any, period_id: Any) -> Any:
+    """`joined` (holding `project`) with each project's report for `period_id` and its current version."""
+    return joined.outerjoin(
+        _REPORT, sa.and_(_REPORT.c.project_id == project.c.id, _REPORT.c.period_id == period_id)
+    ).outerjoin(
         _VERSION,
         sa.and_(_VERSION.c.report_id == _REPORT.c.id, _VERSION.c.version == _REPORT.c.current_version),
+    )
+
+
+# Built once: a person's projects of a fiscal year, with their report's state for a period.
+_PROJECTS_OF_PERSON = (
+    sa.select(*project_state_columns())
+    .select_from(
+        with_report_state(
+            _PROJECT.join(_OWNER, _OWNER.c.project_id == _PROJECT.c.id), _PROJECT, sa.bindparam("period_id")
+        )
     )
     .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy"))
     .order_by(_PROJECT.c.code)
 )
 
 
-def projects_of_person(
-    session: Session, person_id: int, fiscal_year: int, period_id: int | None = None
-) -> list[ProjectState]:
-    """Projects `person_id` is responsible for in `fiscal_year`, with their report state for a period."""
-    rows = session.execute(
-        _PROJECTS_OF_PERSON, {"person_id": person_id, "fy": fiscal_year, "period_id": period_id}
-    )
+def project_states(rows: Iterable[Any]) -> list[ProjectState]:
+    """Rows of `project_state_columns` as `ProjectState`s."""
     return [
         ProjectState(
             project_id=project_id or 0,
@@ -98,3 +111,13 @@ def projects_of_person(
         )
         for project_id, code, name, budget, status, pct in rows
     ]
+
+
+def projects_of_person(
+    session: Session, person_id: int, fiscal_year: int, period_id: int | None = None
+) -> list[ProjectState]:
+    """Projects `person_id` is responsible for in `fiscal_year`, with their report state for a period."""
+    rows = session.execute(
+        _PROJECTS_OF_PERSON, {"person_id": person_id, "fy": fiscal_year, "period_id": period_id}
+    )
+    return project_states(rows)
