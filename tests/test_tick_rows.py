@@ -6,6 +6,7 @@ stores tuple rows with constants as it stores dict rows, on both backends."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import time
@@ -209,6 +210,30 @@ def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> No
     assert folded["messages"][-1]["text"] == 'ส่ง "คืน" \\ แก้ไข'  # so do quotes and a backslash
     assert folded["not_before"] == NOT_BEFORE and folded["created_at"] == NOW
     assert folded["status"] == "pending" and folded["rule"] == "daily" and folded["reply_token"] is None
+
+
+def test_constants_and_messages_are_stored_as_given(engine: Engine) -> None:
+    """A constant with a quote in it is stored as it is (SQLite: a literal in the statement), and
+    the messages are stored as text (SQLite: bound as UTF-8 and cast), on both backends."""
+    pushes = _pushes()[:3]
+    rows = [values for values, _n in tick._outbox_rows(pushes, DAY, NOW, NOT_BEFORE, load_rules())]
+    constants = {**tick._constants(NOW, NOT_BEFORE), "last_error": "it's \\ 'quoted'", "attempts": 2}
+    with engine.begin() as conn:
+        assert insert_rows(conn, iter(rows), columns=DAILY_COLUMNS, constants=constants) == len(rows)
+    at = DAILY_COLUMNS.index("messages")
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(
+                sa.cast(_outbox.c.messages, sa.Text), _outbox.c.last_error, _outbox.c.attempts,
+                _outbox.c.ride_key, _outbox.c.not_before,
+            ).order_by(_outbox.c.id)
+        ).all()  # fmt: skip
+        if engine.dialect.name == "sqlite":
+            assert {t for (t,) in conn.exec_driver_sql("SELECT typeof(messages) FROM outbox_message")} == {"text"}
+    assert len(stored) == len(rows)
+    for (messages, error, attempts, ride_key, not_before), row in zip(stored, rows, strict=True):
+        assert json.loads(messages) == json.loads(row[at])
+        assert (error, attempts, ride_key, not_before) == ("it's \\ 'quoted'", 2, None, NOT_BEFORE)
 
 
 def _stored(engine: Engine) -> list[dict[str, Any]]:
