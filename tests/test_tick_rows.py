@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -179,6 +179,22 @@ def test_a_small_office_s_day_is_what_the_dict_builder_gave(engine: Engine) -> N
     spending = spend(plan, [], allowance=None)
     rows = _assert_same_rows(spending.pushes, setup.rules)
     assert len({row["dedupe_key"] for row in rows}) == len(rows) >= 4
+
+
+def test_the_summary_s_tally_counts_what_the_plan_holds(engine: Engine) -> None:
+    """`_tally`'s one pass gives the plan's naive count, its items by kind, and the reminders a
+    digest-only day summarised (the sum of its summaries' totals)."""
+    generate_office(engine, schools=4, projects_per_school=3, teachers_per_school=2, reports={1: busy_day_reports})
+    setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()))
+    with engine.connect() as conn:
+        plan, *_ = plan_for(conn, DAY, setup)
+    summary = Item(ItemKind.REMINDER_SUMMARY, "budget", total=7)
+    plan.recipients.append(Recipient("a1", "C1", "group", (summary, summary)))
+    tally = tick._tally(plan)
+    items = [i for r in plan.recipients for i in r.items]
+    assert tally.naive == plan.naive_messages == sum(max(1, i.total) for i in items) > len(items) > 2
+    assert tally.kinds == dict(Counter(i.kind.value for i in items)) and len(tally.kinds) >= 3
+    assert tally.summarised == 14
 
 
 def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> None:
