@@ -184,7 +184,9 @@ def test_a_small_office_s_day_is_what_the_dict_builder_gave(engine: Engine) -> N
 def test_the_summary_s_tally_counts_what_the_plan_holds(engine: Engine) -> None:
     """`_tally`'s one pass gives the plan's naive count, its items by kind, and the reminders a
     digest-only day summarised (the sum of its summaries' totals)."""
-    generate_office(engine, schools=4, projects_per_school=3, teachers_per_school=2, reports={1: busy_day_reports})
+    generate_office(
+        engine, schools=4, projects_per_school=3, teachers_per_school=2, reports={1: busy_day_reports}
+    )
     setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()))
     with engine.connect() as conn:
         plan, *_ = plan_for(conn, DAY, setup)
@@ -245,7 +247,8 @@ def test_constants_and_messages_are_stored_as_given(engine: Engine) -> None:
             ).order_by(_outbox.c.id)
         ).all()  # fmt: skip
         if engine.dialect.name == "sqlite":
-            assert {t for (t,) in conn.exec_driver_sql("SELECT typeof(messages) FROM outbox_message")} == {"text"}
+            types = {t for (t,) in conn.exec_driver_sql("SELECT typeof(messages) FROM outbox_message")}
+            assert types == {"text"}
     assert len(stored) == len(rows)
     for (messages, error, attempts, ride_key, not_before), row in zip(stored, rows, strict=True):
         assert json.loads(messages) == json.loads(row[at])
