@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from models import OutboxMessage, outbox
+from models.forked import flat_dumps
 from models.outbox import (
     checkpoint_later,
     insert_built_rows,
@@ -253,6 +255,19 @@ def test_constants_and_messages_are_stored_as_given(engine: Engine) -> None:
     for (messages, error, attempts, ride_key, not_before), row in zip(stored, rows, strict=True):
         assert json.loads(messages) == json.loads(row[at])
         assert (error, attempts, ride_key, not_before) == ("it's \\ 'quoted'", 2, None, NOT_BEFORE)
+
+
+def test_frames_pickled_without_the_memo_read_back_as_written() -> None:
+    """`flat_dumps` (the workers' frames): a chunk of rows reads back equal, an object held twice
+    reads back as two equal objects, and a value that contains itself is refused."""
+    shared = ("s", 1)
+    value = (2, [("k1", "ข้อความ", b"\xe0\xb8\x82", None, 7, shared), ("k2", "", b"", None, -1, shared)])
+    back = pickle.loads(flat_dumps(value))
+    assert back == value and back[1][0][5] == back[1][1][5]
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError, match="cyclic"):
+        flat_dumps(cyclic)
 
 
 def _stored(engine: Engine) -> list[dict[str, Any]]:
