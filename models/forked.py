@@ -14,8 +14,8 @@ _FRAME = struct.Struct("<Q")
 
 
 def flat_dumps(value: object) -> bytes:
-    """``value`` pickled without the memo, for flat data that holds no object twice (the row builder's
-    chunks: tuples of strings, bytes and numbers). The memo records every object written, so that a
+    """``value`` pickled without the memo, for plain data without cycles (the row builder's chunks:
+    tuples of strings, bytes and numbers; the planning worker's plain sections). The memo records every object written, so that a
     second reference to it is written as a reference; without it a chunk pickles several times
     faster and reads back faster too. A value that does hold an object twice is written twice (it
     reads back as two equal objects); one that contains itself cannot be written this way."""
