@@ -800,8 +800,26 @@ class _CopyWriter(_Writer):
     def format(self, rows: Sequence[Sequence[Any]]) -> bytes:
         # Bytes, as COPY sends them: a worker's chunk then crosses the pipe and goes to the server
         # without being decoded and encoded again here.
+        # A plain string with nothing to escape (most values) is kept as it is, without a call.
         field, tail = _copy_field, self.tail
-        return "".join(["\t".join([field(value) for value in row]) + tail for row in rows]).encode()
+        return "".join(
+            [
+                "\t".join(
+                    [
+                        value
+                        if value.__class__ is str
+                        and "\\" not in value
+                        and "\n" not in value
+                        and "\r" not in value
+                        and "\t" not in value
+                        else field(value)
+                        for value in row
+                    ]
+                )
+                + tail
+                for row in rows
+            ]
+        ).encode()
 
     def write(self, count: int, payload: bytes) -> None:
         self.copy.write(payload)
