@@ -4,11 +4,26 @@ send their results this way."""
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import queue
 import struct
 
 _FRAME = struct.Struct("<Q")
+
+
+def flat_dumps(value: object) -> bytes:
+    """``value`` pickled without the memo, for plain data without cycles (the row builder's chunks:
+    tuples of strings, bytes and numbers; the planning worker's plain sections). The memo records every object written, so that a
+    second reference to it is written as a reference; without it a chunk pickles several times
+    faster and reads back faster too. A value that does hold an object twice is written twice (it
+    reads back as two equal objects); one that contains itself cannot be written this way."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo
+    pickler.dump(value)
+    return out.getvalue()
 
 
 def write_frame(fd: int, payload: bytes) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from models.forked import read_frames, write_frame
+from models.forked import flat_dumps, read_frames, write_frame
 from models.messaging import OutboxMessage, SentMessage
 from models.types import OutboxKind, OutboxStatus
 
@@ -676,8 +676,7 @@ def _fork_builder(
             for start in range(lo, hi, writer.chunk):
                 end = min(hi, start + writer.chunk)
                 payload = writer.format(list(map(build, jobs[start:end], keys[start:end])))
-                frame = pickle.dumps((end - start, payload), protocol=pickle.HIGHEST_PROTOCOL)
-                write_frame(write_end, frame)
+                write_frame(write_end, flat_dumps((end - start, payload)))
             status = 0
         finally:
             os._exit(status)
@@ -722,7 +721,10 @@ _SQLITE_WRITE_CACHE_KIB = 64 * 1024
 
 
 class _SqliteWriter(_Writer):
-    """The driver's executemany, in chunks; each chunk's rows as the driver's tuples."""
+    """The driver's executemany, in chunks. The constants are literals in the statement, bound once
+    for the whole write instead of once per row, so a row is the tuple of its own columns only;
+    ``messages`` (most of a row's bytes) goes as UTF-8 and is cast back to TEXT by SQLite, so the
+    text is not decoded when a worker's chunk is read (`_fork_builder`) nor encoded again to bind."""
 
     chunk = _SQLITE_CHUNK
 
@@ -732,11 +734,11 @@ class _SqliteWriter(_Writer):
         processors = {
             name: _OUTBOX.c[name].type._cached_bind_processor(dialect) for name in (*names, *constants)
         }
-        self.fixed = tuple(
+        fixed = [
             value if value is None or processors[name] is None or isinstance(value, str | int) else
             processors[name](value)  # type: ignore[misc]
             for name, value in constants.items()
-        )  # fmt: skip
+        ]  # fmt: skip
         # Columns whose type converts values on the way in (the UTC datetimes): usually the same few
         # values on every row, so each is converted once.
         self.converters = [
@@ -745,10 +747,11 @@ class _SqliteWriter(_Writer):
             if name not in _JSON_COLUMNS and (process := processors[name]) is not None
         ]
         self.converted: dict[Any, Any] = {}
-        all_names = [*names, *constants]
+        self.encoded = names.index(_ENCODED) if _ENCODED in names else None
+        places = ["CAST(? AS TEXT)" if name == _ENCODED else "?" for name in names]
         self.sql = (
-            f'INSERT INTO "{_OUTBOX.name}" ({", ".join(_quoted(all_names))}) '
-            f"VALUES ({', '.join('?' for _ in all_names)})"
+            f'INSERT INTO "{_OUTBOX.name}" ({", ".join(_quoted([*names, *constants]))}) '
+            f"VALUES ({', '.join([*places, *map(_sqlite_literal, fixed)])})"
         )
         self.cache_size: Any = None
 
@@ -760,15 +763,20 @@ class _SqliteWriter(_Writer):
                 if raw not in self.converted:
                     self.converted[raw] = process(raw)
                 out[position] = self.converted[raw]
-        return (*out, *self.fixed)
+        return tuple(out)
 
-    def format(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    def format(self, rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
         if self.converters:
-            return [self._convert(row) for row in rows]
-        fixed = self.fixed
-        return [(*row, *fixed) for row in rows]
+            rows = [self._convert(row) for row in rows]
+        at = self.encoded
+        if at is None:
+            return list(rows)
+        return [
+            (*row[:at], text.encode(), *row[at + 1 :]) if isinstance(text := row[at], str) else row
+            for row in rows
+        ]
 
-    def write(self, count: int, payload: list[tuple[Any, ...]]) -> None:
+    def write(self, count: int, payload: list[Sequence[Any]]) -> None:
         if self.cache_size is None and count >= _SQLITE_CHUNK:
             # A big write: a bigger page cache for it, so that the indexes' pages it keeps coming
             # back to are not written out (spilled) and read back again and again.
@@ -780,6 +788,20 @@ class _SqliteWriter(_Writer):
     def close(self) -> None:
         if self.cache_size is not None:  # the connection goes back to the pool with its usual cache
             self.conn.exec_driver_sql(f"PRAGMA cache_size={int(self.cache_size)}")
+
+
+_ENCODED = "messages"
+
+
+def _sqlite_literal(value: Any) -> str:
+    """A constant (as its type's bind processor gives it) as an SQLite literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):  # bool included: SQLite stores it as 0 or 1, as the driver binds it
+        return str(int(value))
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQLite literal for {type(value).__name__}")
 
 
 _COPY_CHUNK = 1000
@@ -818,11 +840,31 @@ class _CopyWriter(_Writer):
         self.copy = copy
         self.tail = "".join("\t" + _copy_field(value) for value in constants.values()) + "\n"
 
-    def format(self, rows: Sequence[Sequence[Any]]) -> str:
+    def format(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        # Bytes, as COPY sends them: a worker's chunk then crosses the pipe and goes to the server
+        # without being decoded and encoded again here.
+        # A plain string with nothing to escape (most values) is kept as it is, without a call.
         field, tail = _copy_field, self.tail
-        return "".join(["\t".join([field(value) for value in row]) + tail for row in rows])
+        return "".join(
+            [
+                "\t".join(
+                    [
+                        value
+                        if value.__class__ is str
+                        and "\\" not in value
+                        and "\n" not in value
+                        and "\r" not in value
+                        and "\t" not in value
+                        else field(value)
+                        for value in row
+                    ]
+                )
+                + tail
+                for row in rows
+            ]
+        ).encode()
 
-    def write(self, count: int, payload: str) -> None:
+    def write(self, count: int, payload: bytes) -> None:
         self.copy.write(payload)
         self.count += count
 

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from messages import scheduler_text as text
 from messages.reminders import Item, ItemKind, Line
 from models.db import make_engine
-from models.forked import read_frames, write_frame
+from models.forked import flat_dumps, read_frames, write_frame
 from scheduler.kinds import KINDS, PERSONAL_KINDS, Day, RuleKind
 from scheduler.kinds.base import (
     Key,
@@ -258,8 +258,7 @@ def _fork_selector(context: Day, kinds: Sequence[RuleKind]) -> tuple[int, queue.
             engine = make_engine(url, pool_size=1, max_overflow=0)
             with engine.connect() as conn:
                 mine = {kind.name: _select_plain(kind, replace(context, conn=conn)) for kind in kinds}
-            payload = pickle.dumps(mine, protocol=pickle.HIGHEST_PROTOCOL)
-            write_frame(write_end, payload)
+            write_frame(write_end, flat_dumps(mine))  # plain data without cycles: no memo needed
             status = 0
         finally:
             os._exit(status)

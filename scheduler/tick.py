@@ -299,14 +299,15 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
             )
         not_before = release_time(now, setup.tz, setup.rules.delivery, setup.calendar)
         result = TickResult(day, ran=True, digest_only=digest_only, used_before=used, plan=plan)
-        result.naive = plan.naive_messages
+        tally = _tally(plan)
+        result.naive = tally.naive
         result.unreachable = len(plan.unreachable)
         summary: dict[str, Any] = {
             "recipients": len(plan.recipients),
             "digest_only": digest_only,
             "budget_notice": noticed,
             "unreachable": unreachable_by_area(plan),
-            "kinds": _kind_counts(plan),
+            "kinds": tally.kinds,
             "used": used,
         }
         if reading is not None:
@@ -338,13 +339,10 @@ def _run_tick(engine: Engine, clock: Clock, setup: TickSetup, day: date | None, 
                 rides, folded = _planning_rides(plan, spending)
                 _ride_only(conn, rides, day, now, setup)
                 result.left_out, result.waiting = len(spending.left_out), len(spending.waiting)
-                summarised = sum(
-                    i.total for r in plan.recipients for i in r.items if i.kind is ItemKind.REMINDER_SUMMARY
-                )  # digest-only mode: personal reminders already summarised by the planner
                 if plan.on_reply:
                     summary["planning"] = _planning_summary(plan, rides, folded)
                 summary.update(
-                    digested=result.left_out + summarised,
+                    digested=result.left_out + tally.summarised,
                     capped=spending.capped,
                     waiting=result.waiting,
                     messaged_already=spending.already,
@@ -596,12 +594,27 @@ def _capped(plan: Plan, pushed: dict[int, int], cap: int) -> set[int]:
     }
 
 
-def _kind_counts(plan: Plan) -> dict[str, int]:
+@dataclass(frozen=True)
+class _Tally:
+    """What the day's summary counts of the plan's items, in one pass over them."""
+
+    naive: int  # `Plan.naive_messages`: one message per due item
+    kinds: dict[str, int]  # items of each kind
+    summarised: int  # digest-only mode: personal reminders the planner already summarised
+
+
+def _tally(plan: Plan) -> _Tally:
     counts: dict[str, int] = defaultdict(int)
+    naive = summarised = 0
+    summary = ItemKind.REMINDER_SUMMARY
     for r in plan.recipients:
         for item in r.items:
-            counts[item.kind.value] += 1
-    return dict(counts)
+            counts[item.kind._value_] += 1
+            total = item.total
+            naive += total if total > 1 else 1
+            if item.kind is summary:
+                summarised += total
+    return _Tally(naive, dict(counts), summarised)
 
 
 # The columns of a day's push that differ from row to row, in the order `_outbox_rows` gives them;
@@ -679,7 +692,7 @@ def _row_jobs(pushes: Sequence[Push]) -> list[tuple[Any, ...]]:
         r = push.recipient
         if push.held:
             jobs.append((_HELD, push))
-        elif r.personal:
+        elif r.person_ids:  # personal (the field itself: no property call per push)
             groups[r.items].append(r)
         else:
             jobs.append((_CHAT, r))
@@ -742,11 +755,11 @@ class _RowBuilder:
 
 def _subject(items: Sequence[Item], held_rules: Sequence[str] = ()) -> str:
     """A row's subject: the kinds of its items (and the rules of the held rows folded in), in order."""
-    # A kind is a str (StrEnum): compared as one, without the enum's Python-level hash or `.value`.
-    kinds: list[str] = []
-    for name in (*(i.kind for i in items), *held_rules):
-        if name not in kinds:
-            kinds.append(name)
+    # A kind's plain string value (it is a StrEnum): no Python-level enum hash, and a plain str out.
+    if not held_rules and len(items) == 1:
+        return items[0].kind._value_[:128]
+    kinds = dict.fromkeys([i.kind._value_ for i in items])
+    kinds.update(dict.fromkeys(held_rules))
     return ",".join(kinds)[:128]
 
 

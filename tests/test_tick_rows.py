@@ -6,11 +6,13 @@ stores tuple rows with constants as it stores dict rows, on both backends."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import pickle
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -25,6 +27,7 @@ from sqlalchemy.engine import Engine
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from models import OutboxMessage, outbox
+from models.forked import flat_dumps
 from models.outbox import (
     checkpoint_later,
     insert_built_rows,
@@ -180,6 +183,24 @@ def test_a_small_office_s_day_is_what_the_dict_builder_gave(engine: Engine) -> N
     assert len({row["dedupe_key"] for row in rows}) == len(rows) >= 4
 
 
+def test_the_summary_s_tally_counts_what_the_plan_holds(engine: Engine) -> None:
+    """`_tally`'s one pass gives the plan's naive count, its items by kind, and the reminders a
+    digest-only day summarised (the sum of its summaries' totals)."""
+    generate_office(
+        engine, schools=4, projects_per_school=3, teachers_per_school=2, reports={1: busy_day_reports}
+    )
+    setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()))
+    with engine.connect() as conn:
+        plan, *_ = plan_for(conn, DAY, setup)
+    summary = Item(ItemKind.REMINDER_SUMMARY, "budget", total=7)
+    plan.recipients.append(Recipient("a1", "C1", "group", (summary, summary)))
+    tally = tick._tally(plan)
+    items = [i for r in plan.recipients for i in r.items]
+    assert tally.naive == plan.naive_messages == sum(max(1, i.total) for i in items) > len(items) > 2
+    assert tally.kinds == dict(Counter(i.kind.value for i in items)) and len(tally.kinds) >= 3
+    assert tally.summarised == 14
+
+
 def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> None:
     rules = load_rules()
     rules = replace(rules, riding=replace(rules.riding, reminders_wait_hours=2))
@@ -209,6 +230,44 @@ def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> No
     assert folded["messages"][-1]["text"] == 'ส่ง "คืน" \\ แก้ไข'  # so do quotes and a backslash
     assert folded["not_before"] == NOT_BEFORE and folded["created_at"] == NOW
     assert folded["status"] == "pending" and folded["rule"] == "daily" and folded["reply_token"] is None
+
+
+def test_constants_and_messages_are_stored_as_given(engine: Engine) -> None:
+    """A constant with a quote in it is stored as it is (SQLite: a literal in the statement), and
+    the messages are stored as text (SQLite: bound as UTF-8 and cast), on both backends."""
+    pushes = _pushes()[:3]
+    rows = [values for values, _n in tick._outbox_rows(pushes, DAY, NOW, NOT_BEFORE, load_rules())]
+    constants = {**tick._constants(NOW, NOT_BEFORE), "last_error": "it's \\ 'quoted'", "attempts": 2}
+    with engine.begin() as conn:
+        assert insert_rows(conn, iter(rows), columns=DAILY_COLUMNS, constants=constants) == len(rows)
+    at = DAILY_COLUMNS.index("messages")
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(
+                sa.cast(_outbox.c.messages, sa.Text), _outbox.c.last_error, _outbox.c.attempts,
+                _outbox.c.ride_key, _outbox.c.not_before,
+            ).order_by(_outbox.c.id)
+        ).all()  # fmt: skip
+        if engine.dialect.name == "sqlite":
+            types = {t for (t,) in conn.exec_driver_sql("SELECT typeof(messages) FROM outbox_message")}
+            assert types == {"text"}
+    assert len(stored) == len(rows)
+    for (messages, error, attempts, ride_key, not_before), row in zip(stored, rows, strict=True):
+        assert json.loads(messages) == json.loads(row[at])
+        assert (error, attempts, ride_key, not_before) == ("it's \\ 'quoted'", 2, None, NOT_BEFORE)
+
+
+def test_frames_pickled_without_the_memo_read_back_as_written() -> None:
+    """`flat_dumps` (the workers' frames): a chunk of rows reads back equal, an object held twice
+    reads back as two equal objects, and a value that contains itself is refused."""
+    shared = ("s", 1)
+    value = (2, [("k1", "ข้อความ", b"\xe0\xb8\x82", None, 7, shared), ("k2", "", b"", None, -1, shared)])
+    back = pickle.loads(flat_dumps(value))
+    assert back == value and back[1][0][5] == back[1][1][5]
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError, match="cyclic"):
+        flat_dumps(cyclic)
 
 
 def _stored(engine: Engine) -> list[dict[str, Any]]:
