@@ -174,7 +174,10 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
     # that would cost a statement per row): each id comes back with its row's unique retry key.
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        found = conn.execute(_recordset_insert(tuple(rows[0])), {"rows": _rows_json(rows)})
+        names = tuple(rows[0])
+        found = conn.execute(
+            _recordset_insert(names), {"rows": _rows_json(_json_columns_as_text(rows, names))}
+        )
     else:  # SQLAlchemy's "insertmanyvalues": compiled once, its VALUES repeated per row
         found = conn.execute(_INSERT_REPLIES, list(rows))
     by_key = {retry_key: row_id for row_id, retry_key in found}
@@ -207,17 +210,41 @@ def _recordset_insert(names: tuple[str, ...]) -> sa.TextClause:
     than the rows did."""
     dialect = postgresql.dialect()
     columns = ", ".join(f"{name} {_recordset_type(_OUTBOX.c[name].type, dialect)}" for name in names)
+    selected = ", ".join(f"CAST({name} AS json)" if name in _json_names(names) else name for name in names)
     return sa.text(
         f"INSERT INTO {_OUTBOX.name} ({', '.join(names)}) "
-        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:rows AS json)) AS v({columns}) "
+        f"SELECT {selected} FROM json_to_recordset(CAST(:rows AS json)) AS v({columns}) "
         "RETURNING id, retry_key"
     )
 
 
 def _recordset_type(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str:
     """A column's type as the JSON is read into it: strings without their length, so a value too long
-    is refused by the INSERT, not cut to fit."""
+    is refused by the INSERT, not cut to fit; a JSON column as its text (`_json_columns_as_text`)."""
+    if isinstance(type_, sa.JSON):
+        return "text"
     return "VARCHAR" if isinstance(type_, sa.String) else type_.compile(dialect)
+
+
+@functools.cache
+def _json_names(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name for name in names if isinstance(_OUTBOX.c[name].type, sa.JSON))
+
+
+def _json_columns_as_text(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows with their JSON columns' values as JSON text, cast back to json by the INSERT.
+
+    Nested in the rows' JSON, a message echoing what someone typed could hold ``\\u0000``, which
+    json_to_recordset refuses to read (it cannot be text); as a string it is ``\\\\u0000`` there and
+    stays the escape that the json column keeps, as a bound JSON value always did."""
+    json_names = _json_names(names)
+    return [
+        {
+            **row,
+            **{name: json.dumps(row[name], ensure_ascii=False, separators=(",", ":")) for name in json_names},
+        }
+        for row in rows
+    ]
 
 
 def _rows_json(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -258,3 +258,31 @@ def _replied_to(fake_line, request) -> str | None:  # type: ignore[no-untyped-de
     """The user a recorded reply request answered."""
     found = [d.to for d in fake_line.deliveries if d.request_id == request.request_id]
     return found[0] if found else None
+
+
+def test_a_batchs_answers_keep_what_was_typed_even_a_nul_character(engine: Engine) -> None:
+    # A reply that echoes what someone typed may hold any character, NUL included (the webhook fuzz
+    # found it): PostgreSQL's batch INSERT must store it as the json column always did.
+    from models.outbox import insert_replies, reply_values
+
+    now = datetime(2027, 1, 5, 3, 0, tzinfo=UTC)
+    texts = ['ไม่พบ "\x00" ค่ะ', "back\\slash \u0001 ok", "ธรรมดา"]
+    rows = [
+        reply_values(
+            event_id=index + 1,
+            webhook_event_id=f"nul-{index}",
+            reply_token=f"token-{index}",
+            event_time=now,
+            to=f"U{index:032x}",
+            messages=[{"type": "text", "text": text}],
+            now=now,
+        )
+        for index, text in enumerate(texts)
+    ]
+    with Session(engine) as session:
+        queued = insert_replies(session, rows)
+        session.commit()
+    assert [row.messages[0]["text"] for row in queued] == texts
+    with Session(engine) as session:
+        stored = {row.id: row.messages for row in session.exec(select(OutboxMessage))}
+    assert [stored[row.id][0]["text"] for row in queued] == texts
