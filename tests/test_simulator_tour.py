@@ -275,7 +275,8 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     other.locator("#clock-at").fill(PAST_DUE)
     other.locator("#clock-go").click()
     other.wait_for_function("!document.querySelector('#clock-go').disabled", timeout=60_000)
-    assert "เลื่อนนาฬิกาจาก 17 พ.ย. 2569" in other.locator("#clock-lines").inner_text()
+    moved = other.locator("#clock-lines").inner_text()
+    assert "เลื่อนนาฬิกาจาก 17 พ.ย. 2569" in moved and "12 ม.ค. 2570" in moved, moved
     wait_for_face(other, "12 ม.ค. 2570", url)
     reminder = other.locator(".row.bot[data-kind=push]", has_text="ครบกำหนด").first
     reminder.wait_for(timeout=WAIT_MS)

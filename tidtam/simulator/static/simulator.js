@@ -779,7 +779,12 @@ function setUpPanel() {
   for (const button of document.querySelectorAll("[data-move]")) {
     button.addEventListener("click", () => moveClock(button.dataset.move));
   }
-  api("/clock").then((data) => { showClock(data); showQuota(data.quota); $("clock-at").value = data.input; });
+  api("/clock").then((data) => {
+    showClock(data);
+    showQuota(data.quota);
+    // The service's time as a starting point, unless the person has already typed one in.
+    if (!$("clock-at").value) $("clock-at").value = data.input;
+  });
 }
 
 async function moveClock(action) {
