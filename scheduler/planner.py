@@ -53,6 +53,7 @@ from scheduler.kinds.base import (
     _period,
     _person,
     assemble,
+    driver_rows,
     plain_sections,
 )
 from scheduler.process_steps import ProcessStep
@@ -285,7 +286,8 @@ def _worker_parts(pid: int, found: queue.Queue[bytes | None]) -> dict[str, tuple
 
 
 def _people(conn: Connection) -> dict[int, PersonRow]:
-    rows = conn.execute(
+    rows = driver_rows(
+        conn,
         sa.select(
             _person.c.id,
             _person.c.code,
@@ -294,9 +296,9 @@ def _people(conn: Connection) -> dict[int, PersonRow]:
             _person.c.roles,
             _person.c.line_user_id,
             _person.c.reachability,
-        ).where(_person.c.active.is_(True))
-    ).all()
-    return {r[0]: PersonRow(*r) for r in rows}
+        ).where(_person.c.active.is_(True)),
+    )
+    return {r[0]: r for r in map(PersonRow._make, rows)}
 
 
 def _acting_approvers(conn: Connection, day: date) -> dict[int, int]:

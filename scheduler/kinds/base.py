@@ -74,6 +74,19 @@ class PersonRow(NamedTuple):
         return bool(self.line_user_id) and self.reachability == _FOLLOWING
 
 
+def driver_rows(conn: Connection, statement: sa.Executable) -> Sequence[tuple[Any, ...]]:
+    """The rows of ``statement`` as the database driver's own tuples: SQLAlchemy binds the parameters
+    and runs it, but no ``Row`` is made per row and no column's type processes its values (for the
+    report rules' 210,000 rows at 30,000 schools that machinery costs about 0.4 s of CPU, on the
+    planner's critical path). Only for selects of columns whose driver values are their values:
+    integers and strings, not ``UTCDateTime`` timestamps (naive text on SQLite), booleans or JSON."""
+    result = conn.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 # --- the office tree and its rules ---------------------------------------------------------------
 
 

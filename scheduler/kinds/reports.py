@@ -24,6 +24,7 @@ from scheduler.kinds.base import (
     _Period,
     _project,
     _report,
+    driver_rows,
 )
 
 
@@ -85,6 +86,10 @@ def _report_rules(
                 _project.c.status == "active",
                 sa.or_(_report.c.id.is_(None), _report.c.status.in_(_NOT_SUBMITTED)),
             )
+            # The order SQLite's plan gives anyway (no sort there); a hash join on an analyzed
+            # PostgreSQL database would otherwise list a person's projects in a different order, or
+            # past the cap different ones, from one run to the next.
+            .order_by(_project.c.id, _owner.c.person_id)
         )
         subject, fq = period.subject, period.fq
         # What fires for each unit on this period, and per unit whether reporters hear of overdue
@@ -93,7 +98,7 @@ def _report_rules(
         events_of = {u: events for (u, pid), events in fired.items() if pid == period_id}
         notify = {u: org.units[u].rules.overdue.notify_reporter for u in events_of}
         unit_of, buckets, cap = org.unit_of, acc.buckets, acc.cap
-        for person_id, project_id, code, name, office_id, approver_id in conn.execute(statement).all():
+        for person_id, project_id, code, name, office_id, approver_id in driver_rows(conn, statement):
             events = events_of.get(unit_of.get(office_id))  # type: ignore[arg-type]
             if not events:
                 continue
