@@ -35,8 +35,8 @@ from sqlalchemy.exc import IntegrityError
 
 from messages.reminders import Item, ItemKind, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
-from messages.stored import daily_stored_json
 from messages.scheduler_text import budget_figures
+from messages.stored import daily_stored_json
 from models import Lease, OutboxMessage, SchedulerRun
 from models.outbox import (
     BIG_WRITE,
