@@ -40,6 +40,7 @@ __all__ = [
     "daily_message",
     "daily_message_dict",
     "item_text",
+    "message_lines",
 ]
 
 ALT_TEXT_LIMIT = 1500
@@ -182,11 +183,25 @@ def _figures_text(item: Item) -> str:
     return " · ".join(f"{label} {format_number(value)}" for label, value in item.figures)
 
 
+# Kinds whose "and N more" counts the lines left, not the things the item is about.
+_MORE_OF_LINES = frozenset({ItemKind.DIGEST, ItemKind.BUDGET_NOTICE})
+
+
 def _more(item: Item, shown: int) -> str | None:
     rest = max(item.total, len(item.lines)) - shown
-    if item.kind in (ItemKind.DIGEST, ItemKind.BUDGET_NOTICE):
+    if item.kind in _MORE_OF_LINES:
         rest = len(item.lines) - shown
     return f"และอีก {format_number(rest)} รายการค่ะ" if rest > 0 else None
+
+
+def message_lines(item: Item, max_lines: int) -> tuple[Line, ...]:
+    """The lines of ``item`` that its message at ``max_lines`` depends on: the lines shown, or all of
+    them where the count of the rest comes from the lines (`_more`). The item with only these lines
+    gives the same message (what the outbox stores of a long list, ``messages.stored``)."""
+    lines = item.lines
+    if len(lines) > max_lines and len(lines) <= item.total and item.kind not in _MORE_OF_LINES:
+        return lines[:max_lines]
+    return lines
 
 
 def item_text(item: Item, max_lines: int = 10) -> list[str]:

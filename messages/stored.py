@@ -10,7 +10,7 @@ reminder is stored as the data it is made from, one ``tidtam.daily`` entry in th
      "items":[[kind, subject, [fiscal year, quarter] | null, "2027-01-11" | null, days, total,
                [[code, text, detail], ...], [[label, value], ...]], ...]}
 
-and `expand` renders it (``daily_message_dict``) wherever stored messages leave storage: before LINE,
+(of a long list, only the lines its message shows: ``message_lines``), and `expand` renders it (``daily_message_dict``) wherever stored messages leave storage: before LINE,
 when a held row is folded into a push, when the simulation reads what was sent. The Flex it gives is
 exactly what the tick stored before (``daily_message_json``). Every other message (replies, pushes
 queued by handlers, rows stored before this form) is LINE's JSON already and passes through as it is.
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from messages.reminders import Item, ItemKind, Line, daily_message_dict
+from messages.reminders import Item, ItemKind, Line, daily_message_dict, message_lines
 
 __all__ = ["DAILY_TYPE", "daily_stored_json", "expand"]
 
@@ -39,7 +39,8 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circ
 
 def daily_stored_json(items: Sequence[Item], day: date, *, max_lines: int = 10, personal: bool = True) -> str:
     """The stored form of ``daily_message_dict(items, day, max_lines=..., personal=...)`` as compact
-    JSON text (one message of a row's messages); `expand` turns it into that message."""
+    JSON text (one message of a row's messages); `expand` turns it into that message. A long list
+    keeps only the lines its message shows (`message_lines`)."""
     if not items:
         raise ValueError("a daily message needs at least one item")
     rows = [
@@ -50,7 +51,7 @@ def daily_stored_json(items: Sequence[Item], day: date, *, max_lines: int = 10, 
             item.on.isoformat() if item.on is not None else None,
             item.days,
             item.total,
-            item.lines,
+            message_lines(item, max_lines),
             item.figures,
         )
         for item in items
