@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from bot.line_client import LineClient, SendResult, SendStatus
+from messages.stored import expand
 from models.db import session_scope
 from models.messaging import OutboxMessage
 from models.outbox import QueuedRow, SentOutcome, claim_due_messages, record_failure, record_sent_many
@@ -148,10 +149,12 @@ class Deliverer:
         return statuses
 
     def _send(self, row: Row) -> SendResult:
+        # The day's reminders are stored compact (`messages.stored`): LINE gets them rendered.
+        messages = expand(row.messages)
         if row.kind == OutboxKind.REPLY and row.reply_token:
             deadline = row.reply_deadline
             if deadline is not None and self.now() < deadline and row.attempts <= 1:
-                result = self.client.reply(row.reply_token, row.messages)
+                result = self.client.reply(row.reply_token, messages)
                 if result.status is not SendStatus.INVALID_REPLY_TOKEN:
                     if result.status is SendStatus.TRANSIENT and result.error == "timeout":
                         # It may have landed; a push could duplicate it, so report and stop.
@@ -162,8 +165,8 @@ class Deliverer:
             # Token expired, used, or this is a retry after a crash: fall back to a push.
             self._convert_to_push(row)
         if row.kind == OutboxKind.MULTICAST:
-            return self.client.multicast(row.recipients, row.messages, retry_key=row.retry_key)
-        return self.client.push(row.recipients[0], row.messages, retry_key=row.retry_key)
+            return self.client.multicast(row.recipients, messages, retry_key=row.retry_key)
+        return self.client.push(row.recipients[0], messages, retry_key=row.retry_key)
 
     @staticmethod
     def _convert_to_push(row: Row) -> None:

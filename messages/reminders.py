@@ -2,10 +2,11 @@
 draft nudges), escalations and announcements to the planning group, and the weekly digest.
 
 Pure functions: plain data in (``Item``), messages out. ``daily_message`` returns a line-bot-sdk
-``FlexMessage``; ``daily_message_dict`` returns the same message as LINE's JSON, which is what the tick
-queues: validating every message through the SDK's models costs about half a millisecond, and a tick
-for a 30,000-school office builds well over 100,000 of them. Tests check that every dict is accepted
-by the SDK (and by the fake LINE platform, which validates against LINE's spec).
+``FlexMessage``; ``daily_message_dict`` returns the same message as LINE's JSON, which is what LINE is
+sent: validating every message through the SDK's models costs about half a millisecond, and a tick
+for a 30,000-school office queues well over 100,000 of them (stored compact, ``messages.stored``, and
+rendered by ``daily_message_dict`` when sent). Tests check that every dict is accepted by the SDK (and
+by the fake LINE platform, which validates against LINE's spec).
 
 One voice: short, polite, statements end with "ค่ะ". Dates are Buddhist Era ("11 ม.ค. 2570").
 Limits: altText ≤ 1,500 characters (UTF-16 units), a bubble's JSON ≤ 30 KB; long lists are cut and
@@ -39,6 +40,7 @@ __all__ = [
     "daily_message",
     "daily_message_dict",
     "item_text",
+    "message_lines",
 ]
 
 ALT_TEXT_LIMIT = 1500
@@ -181,11 +183,25 @@ def _figures_text(item: Item) -> str:
     return " · ".join(f"{label} {format_number(value)}" for label, value in item.figures)
 
 
+# Kinds whose "and N more" counts the lines left, not the things the item is about.
+_MORE_OF_LINES = frozenset({ItemKind.DIGEST, ItemKind.BUDGET_NOTICE})
+
+
 def _more(item: Item, shown: int) -> str | None:
     rest = max(item.total, len(item.lines)) - shown
-    if item.kind in (ItemKind.DIGEST, ItemKind.BUDGET_NOTICE):
+    if item.kind in _MORE_OF_LINES:
         rest = len(item.lines) - shown
     return f"และอีก {format_number(rest)} รายการค่ะ" if rest > 0 else None
+
+
+def message_lines(item: Item, max_lines: int) -> tuple[Line, ...]:
+    """The lines of ``item`` that its message at ``max_lines`` depends on: the lines shown, or all of
+    them where the count of the rest comes from the lines (`_more`). The item with only these lines
+    gives the same message (what the outbox stores of a long list, ``messages.stored``)."""
+    lines = item.lines
+    if len(lines) > max_lines and len(lines) <= item.total and item.kind not in _MORE_OF_LINES:
+        return lines[:max_lines]
+    return lines
 
 
 def item_text(item: Item, max_lines: int = 10) -> list[str]:
@@ -325,8 +341,8 @@ def daily_message_json(
     items: Sequence[Item], day: date, *, max_lines: int = 10, personal: bool = True
 ) -> str:
     """``daily_message_dict`` as compact JSON text (no spaces, non-ASCII kept), built from string pieces
-    for the common short message: the tick writes one per recipient, and encoding each dict with
-    ``json.dumps`` was most of a big tick's time. Long messages go through the dict builder."""
+    for the common short message (the tick's held rows store it; encoding each dict with ``json.dumps``
+    was once most of a big tick's time). Long messages go through the dict builder."""
     if not items:
         raise ValueError("a daily message needs at least one item")
     ordered = sorted(items, key=lambda item: (item.kind.rank, item.subject))

@@ -28,6 +28,7 @@ from typing import Any
 
 from messages.reminders import Item, ItemKind, Line
 from messages.scheduler_text import group_label
+from messages.stored import expand
 from scheduler.planner import PERSONAL_KINDS, Plan, Recipient
 
 __all__ = ["Held", "Push", "Spending", "spend"]
@@ -54,11 +55,13 @@ class Held:
 
     @classmethod
     def of(cls, row: Any) -> Held:
+        """A held outbox row, its messages as LINE's (a stored daily reminder rendered): they are
+        folded into another push (`messages.riders.one_push`), which is stored as LINE's messages."""
         return cls(
             row.id,
             row.ride_key,
             tuple(row.person_ids or ()),
-            tuple(row.messages or ()),
+            tuple(expand(row.messages or ())),
             row.rule,
             row.rider or "",
             row.not_before,

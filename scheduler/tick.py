@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from messages.reminders import Item, ItemKind, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from messages.scheduler_text import budget_figures
+from messages.stored import daily_stored_json
 from models import Lease, OutboxMessage, SchedulerRun
 from models.outbox import (
     BIG_WRITE,
@@ -712,7 +713,9 @@ def _recipients_of(job: tuple[Any, ...]) -> int:
 
 class _RowBuilder:
     """A row's `DAILY_COLUMNS` from its job and retry key (plain data in, plain tuple out: it runs in a
-    forked worker too, `models.outbox.insert_built_rows`)."""
+    forked worker too, `models.outbox.insert_built_rows`). The day's reminder is stored in its compact
+    form (`messages.stored`), rendered to Flex when the row is sent; a push with held rows folded in
+    (few) is stored as LINE's messages, as the held rows are."""
 
     def __init__(self, day: date, rules: Rules) -> None:
         self.day = day
@@ -727,7 +730,7 @@ class _RowBuilder:
             items, r = job[1], job[2]
             rider = (daily_rider(items) or None) if self.ride else None
             return (key, prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids), _subject(items),
-                    f"[{daily_message_json(items, day, max_lines=max_lines)}]", r.to if rider else None, rider)  # fmt: skip
+                    f"[{daily_stored_json(items, day, max_lines=max_lines)}]", r.to if rider else None, rider)  # fmt: skip
         if what == _HELD:
             push = job[1]
             r = push.recipient
@@ -741,7 +744,7 @@ class _RowBuilder:
                     _subject(r.items, push.rules), json_text(messages), r.to if rider else None, rider)  # fmt: skip
         if what == _CHAT:
             r = job[1]
-            message = daily_message_json(r.items, day, max_lines=max_lines, personal=False)
+            message = daily_stored_json(r.items, day, max_lines=max_lines, personal=False)
             return (key, prefix + r.key, _PUSH, _json_ids((r.to,)), _json_ints(r.person_ids), _subject(r.items),
                     f"[{message}]", None, None)  # fmt: skip
         items, chunk = job[1], job[2]
@@ -749,7 +752,7 @@ class _RowBuilder:
         digest = hashlib.sha1(",".join(map(str, person_ids)).encode()).hexdigest()[:24]
         to = [m.to for m in chunk]
         return (key, f"{prefix}m{digest}", _PUSH if len(to) == 1 else _MULTICAST, _json_ids(to),
-                _json_ints(person_ids), _subject(items), f"[{daily_message_json(items, day, max_lines=max_lines)}]",
+                _json_ints(person_ids), _subject(items), f"[{daily_stored_json(items, day, max_lines=max_lines)}]",
                 None, None)  # fmt: skip
 
 

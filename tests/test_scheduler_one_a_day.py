@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from dashboard import activity
+from messages.stored import expand
 from models import OutboxMessage
 from models.outbox import queue_push
 from models.types import OutboxStatus
@@ -124,7 +125,7 @@ def test_a_campaign_opening_on_a_reminder_day_goes_in_the_same_push(engine: Engi
     assert invited <= set(pushes) and all(len(pushes[p]) == 1 for p in invited), "one push each"
     for p in invited:
         [push] = pushes[p]
-        alt = [m.get("altText", "") for m in push.messages]
+        alt = [m.get("altText", "") for m in expand(push.messages)]  # what LINE is sent
         assert any("แบบประเมิน" in a for a in alt), "the invitation card is in it"
         assert ("campaign_invite" in push.subject) and (("report_due" in push.subject) == (p in reminded))
 

@@ -1,7 +1,8 @@
 """The tick's fast row builder (scheduler/tick.py ``_outbox_rows``: the columns that vary as tuples,
 the rest given once) gives exactly the rows the dict builder ``_row`` gave before it: the same value
-in every column but the retry key, which is a fresh version 4 UUID on every row; and ``insert_rows``
-stores tuple rows with constants as it stores dict rows, on both backends."""
+in every column but the retry key, which is a fresh version 4 UUID on every row, and the messages,
+where the day's reminder is stored compact and expands to exactly the Flex stored before; and
+``insert_rows`` stores tuple rows with constants as it stores dict rows, on both backends."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
+from messages.stored import DAILY_TYPE, expand
 from models import OutboxMessage, outbox
 from models.forked import flat_dumps
 from models.outbox import (
@@ -112,6 +114,7 @@ def _fast_rows(pushes: Sequence[Push], rules: Rules) -> list[tuple[dict[str, Any
 def _assert_same_rows(pushes: Sequence[Push], rules: Rules) -> list[dict[str, Any]]:
     old = list(_reference_rows(pushes, DAY, NOW, NOT_BEFORE, rules))
     new = _fast_rows(pushes, rules)
+    held_keys = {f"daily:{DAY}:{push.recipient.key}" for push in pushes if push.held}
     assert len(new) == len(old) > 0
     keys = [row["retry_key"] for row, _n in new]
     assert len(set(keys)) == len(keys)
@@ -119,9 +122,15 @@ def _assert_same_rows(pushes: Sequence[Push], rules: Rules) -> list[dict[str, An
     assert keys == sorted(keys)  # handed out in order: the unique index takes them in one pass
     for (old_row, old_n), (new_row, new_n) in zip(old, new, strict=True):
         assert set(new_row) == set(old_row)
-        assert {k: v for k, v in new_row.items() if k != "retry_key"} == {
-            k: v for k, v in old_row.items() if k != "retry_key"
+        assert {k: v for k, v in new_row.items() if k not in ("retry_key", "messages")} == {
+            k: v for k, v in old_row.items() if k not in ("retry_key", "messages")
         }
+        # The day's reminder is stored compact (a push with held rows folded in as LINE's JSON);
+        # what LINE is sent, the stored messages expanded, is byte for byte what was stored before.
+        stored = json.loads(new_row["messages"])
+        assert json_text(expand(stored)) == old_row["messages"]
+        folded = new_row["dedupe_key"] in held_keys
+        assert [m["type"] for m in stored if m["type"] == DAILY_TYPE] == ([] if folded else [DAILY_TYPE])
         assert new_n == old_n
     return [row for row, _n in new]
 
@@ -221,10 +230,11 @@ def test_tuple_rows_with_constants_are_stored_as_dict_rows(engine: Engine) -> No
         stored_new = [dict(row._mapping) for row in conn.execute(sa.select(_outbox).order_by(_outbox.c.id))]
     assert len(stored_new) == len(stored_old) == 6  # p2 and p3 share a multicast
     for old, new in zip(stored_old, stored_new, strict=True):
-        skip = {"id", "retry_key"}
+        skip = {"id", "retry_key", "messages"}
         assert {k: v for k, v in new.items() if k not in skip} == {
             k: v for k, v in old.items() if k not in skip
         }
+        assert expand(new["messages"]) == old["messages"]
     folded = next(row for row in stored_new if row["dedupe_key"] == f"daily:{DAY}:p7")
     assert "\n" in folded["rider"]  # a line break survives COPY's text format
     assert folded["messages"][-1]["text"] == 'ส่ง "คืน" \\ แก้ไข'  # so do quotes and a backslash

@@ -39,6 +39,7 @@ from bot.handlers import handle_event
 from bot.line_client import LineClient
 from bot.processor import EventProcessor
 from messages.riders import is_rider
+from messages.stored import expand
 from models import OutboxMessage, Project, ProjectOwner, ReportingPeriod, WebhookEvent
 from models.db import make_engine
 from models.events import incoming_from_raw
@@ -406,7 +407,7 @@ class _Simulation:
             if row.id in self.seen:
                 continue
             self.seen.add(row.id)
-            text = _news(row.kind, row.messages)
+            text = _news(row.kind, expand(row.messages))
             self.sent.append(Sent.of(row, self._weight(row.recipients), self.world, self.tz))
             for uid in row.recipients:
                 member = self.world.by_line_id.get(uid)
