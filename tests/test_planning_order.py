@@ -38,7 +38,7 @@ def test_report_lines_follow_the_projects_order_not_the_storage_order(engine: En
         conn.execute(
             _owner.update().where(_owner.c.project_id.in_(ids[:3])).values(position=_owner.c.position)
         )
-        codes = dict(conn.execute(sa.select(_project.c.id, _project.c.code)).all())
+        codes: dict[int, str] = dict(conn.execute(sa.select(_project.c.id, _project.c.code)).all())
     setup = TickSetup(load_rules(), WorkCalendar(), TZ, tuple(load_process_steps()), monthly_quota=0)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":  # the hash joins it plans for a big analyzed database
