@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +54,7 @@ from scheduler.kinds.base import (
     _period,
     _person,
     assemble,
+    driver_rows,
     plain_sections,
 )
 from scheduler.process_steps import ProcessStep
@@ -285,7 +287,8 @@ def _worker_parts(pid: int, found: queue.Queue[bytes | None]) -> dict[str, tuple
 
 
 def _people(conn: Connection) -> dict[int, PersonRow]:
-    rows = conn.execute(
+    rows = driver_rows(
+        conn,
         sa.select(
             _person.c.id,
             _person.c.code,
@@ -294,9 +297,9 @@ def _people(conn: Connection) -> dict[int, PersonRow]:
             _person.c.roles,
             _person.c.line_user_id,
             _person.c.reachability,
-        ).where(_person.c.active.is_(True))
-    ).all()
-    return {r[0]: PersonRow(*r) for r in rows}
+        ).where(_person.c.active.is_(True)),
+    )
+    return {r[0]: r for r in map(partial(tuple.__new__, PersonRow), rows)}  # no Python call per row
 
 
 def _acting_approvers(conn: Connection, day: date) -> dict[int, int]:
@@ -413,7 +416,7 @@ def _resolve(
         if kind == "p":
             personal[ident].extend(items)
         elif ident in chats:
-            ordered = tuple(sorted(items, key=_order))
+            ordered = _ordered(items)
             plan.recipients.append(
                 Recipient(
                     f"g{chats[ident]}", chats[ident], text.group_label(org.label(ident)), ordered, (), ident
@@ -425,7 +428,7 @@ def _resolve(
             for person_id in plan.on_reply.get(ident, []):
                 riding[person_id].extend(items)
     for person_id in sorted(personal):
-        mine = tuple(sorted(personal[person_id], key=_order))
+        mine = _ordered(personal[person_id])
         person = people.get(person_id)
         if person is None:
             continue
@@ -438,7 +441,7 @@ def _resolve(
     for person_id in sorted(riding):
         person = people.get(person_id)
         if person is not None and person.reachable:
-            told = tuple(sorted(riding[person_id], key=_order))
+            told = _ordered(riding[person_id])
             plan.rides.append(_personal(person, told, org.area.get(person.office_id)))
 
 
@@ -453,8 +456,16 @@ def _personal(person: PersonRow, items: tuple[Item, ...], area: int | None) -> R
     )
 
 
+def _ordered(items: list[Item]) -> tuple[Item, ...]:
+    """Most urgent first (the kinds' rank, then the subject); most people have one item."""
+    return tuple(items) if len(items) < 2 else tuple(sorted(items, key=_order))
+
+
 def _order(item: Item) -> tuple[int, str]:
-    return (item.kind.rank, item.subject)
+    return (_RANK[item.kind._value_], item.subject)  # the value's hash is cached; the enum's is a call
+
+
+_RANK = {kind._value_: kind.rank for kind in ItemKind}
 
 
 def unreachable_by_area(plan: Plan) -> dict[str, list[int]]:

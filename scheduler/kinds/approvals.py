@@ -101,6 +101,7 @@ def _approval_rules(
             _version.c.submitted_at >= lo,
             _version.c.submitted_at < hi,
         )
+        .order_by(_report.c.id)  # a stable order of lines on PostgreSQL too (see the report rules)
     )
     for report_id, _pid, code, name, office_id, approver_id, submitted_at, fy, quarter in conn.execute(
         statement

@@ -54,6 +54,7 @@ def _draft_rules(conn: Connection, day: date, tz: ZoneInfo, org: _Org, units: li
             .join(_period, _period.c.id == _report.c.period_id)
         )
         .where(_report.c.status.in_(_NOT_SUBMITTED), _report.c.updated_at >= lo, _report.c.updated_at < hi)
+        .order_by(_report.c.id, _owner.c.person_id)  # a stable order of lines (see the report rules)
     )
     for person_id, report_id, updated_at, code, name, office_id, fy, quarter in conn.execute(statement).all():
         window = windows.get(org.unit_of.get(office_id, -1))

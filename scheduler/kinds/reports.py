@@ -15,6 +15,7 @@ from messages.reminders import ItemKind, Line
 from scheduler.kinds.base import (
     _NOT_SUBMITTED,
     Day,
+    Key,
     RuleKind,
     _Acc,
     _Bucket,
@@ -24,6 +25,7 @@ from scheduler.kinds.base import (
     _Period,
     _project,
     _report,
+    driver_rows,
 )
 
 
@@ -85,36 +87,64 @@ def _report_rules(
                 _project.c.status == "active",
                 sa.or_(_report.c.id.is_(None), _report.c.status.in_(_NOT_SUBMITTED)),
             )
+            # The order SQLite's plan gives anyway (no sort there); a hash join on an analyzed
+            # PostgreSQL database would otherwise list a person's projects in a different order, or
+            # past the cap different ones, from one run to the next.
+            .order_by(_project.c.id, _owner.c.person_id)
         )
         subject, fq = period.subject, period.fq
-        # What fires for each unit on this period, and per unit whether reporters hear of overdue
-        # reports, looked up once per unit, not per row; buckets are found and filled inline (this
-        # loop runs once per project owner of the office).
-        events_of = {u: events for (u, pid), events in fired.items() if pid == period_id}
-        notify = {u: org.units[u].rules.overdue.notify_reporter for u in events_of}
-        unit_of, buckets, cap = org.unit_of, acc.buckets, acc.cap
-        for person_id, project_id, code, name, office_id, approver_id in conn.execute(statement).all():
-            events = events_of.get(unit_of.get(office_id))  # type: ignore[arg-type]
-            if not events:
+        actions_of = _actions(org, {u: events for (u, pid), events in fired.items() if pid == period_id})
+        cap = acc.cap
+        for person_id, project_id, code, name, office_id, approver_id in driver_rows(conn, statement):
+            actions = actions_of.get(office_id)
+            if actions is None:
                 continue
-            u = unit_of[office_id]
             line = Line(code, name)
-            for kind, days, due in events:
-                if kind is ItemKind.REPORT_DUE or kind is ItemKind.REPORT_OVERDUE:
-                    if person_id is not None and (kind is ItemKind.REPORT_DUE or notify[u]):
-                        key = (("p", person_id), kind, subject)
-                        bucket = buckets.get(key)
-                        if bucket is None:
-                            bucket = buckets[key] = _Bucket(fq, due, days)
-                        bucket.add(project_id, line, cap)
-                    if kind is ItemKind.REPORT_OVERDUE and approver_id is not None:
-                        approver = acting.get(approver_id, approver_id)
-                        acc.bucket(("p", approver), ItemKind.APPROVER_OVERDUE, subject, fq, due, days).add(
-                            project_id, line, cap
-                        )
+            for to, kind, days, due, found, area in actions:
+                if to is _REPORTER:
+                    if person_id is None:
+                        continue
+                    who = person_id
+                elif to is _APPROVER:
+                    if approver_id is None:
+                        continue
+                    who = acting.get(approver_id, approver_id)
                 else:
-                    who = ("a", org.units[u].area_id)
-                    acc.office_bucket(who, kind, subject, fq, due, days).add(project_id, office_id, code)
+                    acc.office_bucket(area, kind, subject, fq, due, days).add(project_id, office_id, code)
+                    continue
+                bucket = found.get(who)
+                if bucket is None:
+                    bucket = found[who] = acc.bucket(("p", who), kind, subject, fq, due, days)
+                bucket.add(project_id, line, cap)
+
+
+_REPORTER, _APPROVER, _OFFICE = "reporter", "approver", "office"
+
+# What one row of the report select adds, for one event: to whom (the project's owner, its approver
+# or whoever acts for them, the area's planning group), the item's kind, working days, due date, the
+# buckets already found (person id → bucket) and the area's key.
+_Action = tuple[str, ItemKind, int, date, dict[int, _Bucket], Key]
+
+
+def _actions(
+    org: _Org, events_of: Mapping[int, list[tuple[ItemKind, int, date]]]
+) -> dict[int, list[_Action]]:
+    """Office id → what each of its rows adds, in the order of the events that fired for its unit
+    (the buckets are then made in the order one pass over the events per row made them): worked out
+    once per unit, not per row, since the report loop runs once per project owner of the office."""
+    per_unit: dict[int, list[_Action]] = {}
+    for u, events in events_of.items():
+        notify, area = org.units[u].rules.overdue.notify_reporter, ("a", org.units[u].area_id)
+        actions: list[_Action] = []
+        for kind, days, due in events:
+            if kind is ItemKind.REPORT_DUE or (kind is ItemKind.REPORT_OVERDUE and notify):
+                actions.append((_REPORTER, kind, days, due, {}, area))
+            if kind is ItemKind.REPORT_OVERDUE:
+                actions.append((_APPROVER, ItemKind.APPROVER_OVERDUE, days, due, {}, area))
+            elif kind is not ItemKind.REPORT_DUE:
+                actions.append((_OFFICE, kind, days, due, {}, area))
+        per_unit[u] = actions
+    return {office_id: per_unit[u] for office_id, u in org.unit_of.items() if u in per_unit}
 
 
 def select(d: Day) -> None:
