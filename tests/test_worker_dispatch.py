@@ -16,7 +16,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import bot.intake as intake_module
-from bot.intake import COALESCE_BATCH, COALESCE_SECONDS, MAX_COALESCE, Crew, EventIntake, FloodGauge, coalesce_wait
+from bot.intake import (
+    COALESCE_BATCH,
+    COALESCE_SECONDS,
+    MAX_COALESCE,
+    Crew,
+    EventIntake,
+    FloodGauge,
+    coalesce_wait,
+)
 from bot.processor import EventProcessor
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 from models.messaging import WebhookEvent
