@@ -97,7 +97,8 @@ class FloodGauge:
     at less than half that, or the oldest event in hand has waited `max_wait`. Past that wait events
     are handled whatever arrives, so replies keep up with their reply tokens (about a minute) even
     under a flood that does not end; a flood is not held again until the oldest event in hand has
-    waited less than half as long."""
+    waited less than half as long. With no `rate` nothing is held, and `arrival_rate` still sizes
+    the wait for more after a wake-up (`coalesce_wait`)."""
 
     def __init__(
         self,
