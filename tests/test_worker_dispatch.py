@@ -16,7 +16,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import bot.intake as intake_module
-from bot.intake import Crew, EventIntake, FloodGauge
+from bot.intake import (
+    COALESCE_BATCH,
+    COALESCE_SECONDS,
+    MAX_COALESCE,
+    Crew,
+    EventIntake,
+    FloodGauge,
+    coalesce_wait,
+)
 from bot.processor import EventProcessor
 from models.events import EventStore, IncomingEvent, incoming_from_raw
 from models.messaging import WebhookEvent
@@ -125,7 +133,8 @@ def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wak
 ) -> None:
     monkeypatch.setattr(intake_module, "SWEEP_SECONDS", 3600.0)  # no periodic full pass meanwhile
     monkeypatch.setattr(intake_module, "BUSY_READ_PAUSE", 3600.0)  # nor a pass to measure arrivals
-    _store(engine, users=10)
+    users = intake_module.MAX_BATCH + 8  # more than one batch: each of the two workers gets one
+    _store(engine, users=users)
     gate = threading.Event()
     handled: list[str] = []
 
@@ -143,7 +152,7 @@ def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wak
     processor = _processor(engine, handler, workers=2)
     processor.start()
     try:
-        # The first pass hands all ten users to the pool; both workers are then held by the gate.
+        # The first pass hands every user to the pool; both workers are then held by the gate.
         assert _wait_for(lambda: len(reads) >= 1)
         time.sleep(0.2)
         before = len(reads)
@@ -152,12 +161,12 @@ def test_the_dispatcher_waits_for_a_free_worker_instead_of_querying_on_every_wak
             time.sleep(0.005)
         assert len(reads) == before  # the store was not read again for any of them
         gate.set()
-        assert _wait_for(lambda: len(handled) == 10)
+        assert _wait_for(lambda: len(handled) == users)
     finally:
         gate.set()
         processor.stop()
         sa.event.remove(engine, "before_cursor_execute", count_reads)
-    assert sorted(handled) == [f"U{i:032d}" for i in range(10)]
+    assert sorted(handled) == [f"U{i:032d}" for i in range(users)]
     with Session(engine) as session:
         statuses = set(session.exec(select(WebhookEvent.status)))
     assert statuses == {EventStatus.DONE}
@@ -186,6 +195,44 @@ def test_a_deferred_pass_runs_once_a_worker_frees_up(engine: Engine, monkeypatch
         gate.set()
         processor.stop()
     assert len(handled) == 5
+
+
+def test_a_steady_stream_waits_to_share_a_transaction_and_a_lone_event_does_not() -> None:
+    """A wake-up waits for more only while enough arrive to be worth it, and never long."""
+    assert coalesce_wait(0.0) == COALESCE_SECONDS  # nothing else arriving: read the store at once
+    assert coalesce_wait(10.0) == COALESCE_SECONDS  # one more would come within MAX_COALESCE: not worth it
+    assert coalesce_wait(100.0) == MAX_COALESCE  # ten or so share the transaction
+    assert coalesce_wait(1000.0) * 1000.0 == pytest.approx(COALESCE_BATCH)  # no longer than a batch takes
+    assert coalesce_wait(1e6) == COALESCE_SECONDS
+    for rate in (0.5, 20.0, 50.0, 250.0, 5000.0):
+        assert COALESCE_SECONDS <= coalesce_wait(rate) <= MAX_COALESCE
+
+
+def test_the_wait_follows_the_rate_the_passes_found() -> None:
+    gauge = FloodGauge(0)  # no flood judged: the rate still sizes the wait
+    gauge.observe(0.0, 0)
+    for step in range(1, 11):  # ten events every 0.1 s: 100 a second
+        gauge.observe(step / 10, 10)
+    assert gauge.arrival_rate(1.0) == pytest.approx(100.0)
+    assert coalesce_wait(gauge.arrival_rate(1.0)) == MAX_COALESCE
+    assert coalesce_wait(gauge.arrival_rate(5.0)) == COALESCE_SECONDS  # the stream stopped
+
+
+def test_a_pass_hands_its_sources_to_one_worker_up_to_a_full_batch(engine: Engine) -> None:
+    """Twenty sources found at once are one transaction on one thread, not one per free worker."""
+    _store(engine, users=20)
+    threads: list[str] = []
+
+    def handler(ctx) -> None:  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+
+    processor = _processor(engine, handler, workers=4)
+    processor.start()
+    try:
+        assert _wait_for(lambda: len(threads) == 20)
+    finally:
+        processor.stop()
+    assert len(set(threads)) == 1
 
 
 # --- holding back under a flood (bot/intake.py Crew) ---------------------------------------------------------
