@@ -100,6 +100,7 @@ class Spending:
 # in C, a set of the enum's members with the enum's hash in Python, and this runs for every push.
 _PERSONAL_VALUES = frozenset(k.value for k in PERSONAL_KINDS)
 _REMINDER_DAYS = {k.value: k in _OVERDUE for k in _REMINDERS}  # a reminder's kind → overdue
+_RIDING_VALUES = frozenset({*_REMINDER_DAYS, ItemKind.DRAFT_IDLE.value})  # what rides for those left out
 
 
 def _priority(recipient: Recipient, held: tuple[Held, ...]) -> tuple[int, int]:
@@ -225,13 +226,17 @@ def _leave_out(plan: Plan, result: Spending, left: list[Push], area_of: dict[int
     """Held rows of those left out wait; their reminders are named in the planning group's message."""
     named: dict[int, list[Line]] = defaultdict(list)
     for push in left:
-        result.waiting.extend(h.id for h in push.held)
-        reminders = [i for i in push.recipient.items if i.kind in _REMINDERS or i.kind is ItemKind.DRAFT_IDLE]
-        if reminders and push.recipient.personal and push.recipient.to:
-            result.riders.append(replace(push.recipient, items=tuple(reminders)))
-        for person_id in push.recipient.person_ids:
+        r = push.recipient
+        if push.held:
+            result.waiting.extend(h.id for h in push.held)
+        reminders = [i for i in r.items if i.kind._value_ in _RIDING_VALUES]
+        if reminders and r.person_ids and r.to:
+            # Most left out have reminders only: their recipient rides as it is (`replace` costs
+            # microseconds, and a tight day leaves out most of a big office).
+            result.riders.append(r if len(reminders) == len(r.items) else replace(r, items=tuple(reminders)))
+        for person_id in r.person_ids:
             person = plan.people.get(person_id)
-            area = push.recipient.area_id if push.recipient.area_id is not None else area_of.get(person_id)
+            area = r.area_id if r.area_id is not None else area_of.get(person_id)
             if person is None or area is None or not reminders:
                 continue
             codes = [line.code for item in reminders for line in item.lines if line.code]
