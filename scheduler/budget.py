@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from messages.reminders import Item, ItemKind, Line
 from messages.scheduler_text import group_label
@@ -69,9 +69,10 @@ class Held:
         )
 
 
-@dataclass(frozen=True)
-class Push:
-    """One push of the day: the plan's recipient (its items may be empty) and the held rows folded in."""
+class Push(NamedTuple):
+    """One push of the day: the plan's recipient (its items may be empty) and the held rows folded in.
+    A named tuple, not a frozen dataclass: a big tick makes one per recipient, and a frozen
+    dataclass's ``__init__`` sets each field with a Python-level ``object.__setattr__``."""
 
     recipient: Recipient
     held: tuple[Held, ...] = ()
@@ -99,29 +100,32 @@ class Spending:
 # in C, a set of the enum's members with the enum's hash in Python, and this runs for every push.
 _PERSONAL_VALUES = frozenset(k.value for k in PERSONAL_KINDS)
 _REMINDER_DAYS = {k.value: k in _OVERDUE for k in _REMINDERS}  # a reminder's kind → overdue
+_RIDING_VALUES = frozenset({*_REMINDER_DAYS, ItemKind.DRAFT_IDLE.value})  # what rides for those left out
 
 
-def _priority(push: Push) -> tuple[int, int]:
-    r = push.recipient
-    if not r.person_ids:
-        return (0, 0)  # a LINE group's message
-    for item in r.items:
-        if item.kind._value_ not in _PERSONAL_VALUES:
-            return (0, 0)  # the planning group's own messages (to each planner)
-    if push.held:
-        for h in push.held:
-            if h.rule == APPROVAL_REQUEST:
-                return (0, 1)
+def _priority(recipient: Recipient, held: tuple[Held, ...]) -> tuple[int, int]:
+    """A push's rank (module docstring): its recipient and the held rows folded into it."""
+    if not recipient.person_ids:
+        return _GROUP  # a LINE group's message
     nearest: int | None = None
-    for item in r.items:
-        overdue = _REMINDER_DAYS.get(item.kind._value_)
+    for item in recipient.items:
+        value = item.kind._value_
+        if value not in _PERSONAL_VALUES:
+            return _GROUP  # the planning group's own messages (to each planner)
+        overdue = _REMINDER_DAYS.get(value)
         if overdue is not None:
             days = -1 if overdue else item.days
             if nearest is None or days < nearest:
                 nearest = days
+    for h in held:
+        if h.rule == APPROVAL_REQUEST:
+            return _APPROVAL
     if nearest is not None:
         return (1, nearest)
-    return (2, 0)
+    return _REST
+
+
+_GROUP, _APPROVAL, _REST = (0, 0), (0, 1), (2, 0)
 
 
 def _candidates(plan: Plan, held: Sequence[Held], due_by: datetime | None) -> list[Push]:
@@ -130,7 +134,10 @@ def _candidates(plan: Plan, held: Sequence[Held], due_by: datetime | None) -> li
     by_to: dict[str, list[Held]] = defaultdict(list)
     for h in held:
         by_to[h.to].append(h)
-    pushes = [Push(r, tuple(by_to.pop(r.to, ()))) for r in plan.recipients]
+    if by_to:
+        pushes = [Push(r, tuple(by_to.pop(r.to, ()))) for r in plan.recipients]
+    else:  # no held rows (most days): no lookup per recipient
+        pushes = [Push(r, ()) for r in plan.recipients]
     for to, rows in by_to.items():
         if due_by is not None and all(h.due is not None and h.due > due_by for h in rows):
             continue
@@ -176,8 +183,12 @@ def spend(
     left: list[Push] = []
     spent = spent_all = 0
     messaged = messaged or {}
-    ranked = sorted(((_priority(push), push) for push in _candidates(plan, held, due_by)), key=_first)
-    for priority, push in ranked:
+    candidates = _candidates(plan, held, due_by)
+    ranks = [_priority(r, h) for r, h in candidates]
+    pushes = result.pushes
+    # A stable sort of the indices by rank: pushes of the same rank keep the plan's order.
+    for index in sorted(range(len(candidates)), key=ranks.__getitem__):
+        push = candidates[index]
         people = push.recipient.person_ids
         if messaged and people and all(p in messaged for p in people):
             carrier, queued_at = messaged[people[0]]
@@ -188,43 +199,44 @@ def spend(
                     result.waiting.append(h.id)
             result.already += 1
             continue
-        urgent = priority[0] == 0
-        weight = 1 if push.recipient.personal else group_weight
-        person_capped = bool(at_cap) and any(p in at_cap for p in people)
-        over = (allowance is not None and spent >= allowance) or (
-            room is not None and spent_all + weight > room
-        )
-        if not urgent and (person_capped or over):
-            left.append(push)
-            result.capped += person_capped
-            continue
-        result.pushes.append(push)
-        spent += 0 if urgent else 1
+        weight = 1 if people else group_weight  # a personal push, or one into a LINE group
+        if ranks[index][0] != 0:  # not urgent: within the limits, or left out
+            person_capped = bool(at_cap) and not at_cap.isdisjoint(people)
+            over = (allowance is not None and spent >= allowance) or (
+                room is not None and spent_all + weight > room
+            )
+            if person_capped or over:
+                left.append(push)
+                result.capped += person_capped
+                continue
+            spent += 1
+        pushes.append(push)
         spent_all += weight
     _leave_out(plan, result, left, area_of or {})
     # A planning group told nothing today but who was left out waits for its next message (at the
     # latest the weekly digest): a daily push of names alone would spend what it reports saving.
-    lists = [_only_lists(push) for push in result.pushes]
-    result.held_back = [push.recipient for push, only in zip(result.pushes, lists, strict=True) if only]
-    result.pushes = [push for push, only in zip(result.pushes, lists, strict=True) if not only]
+    lists = {index for index, push in enumerate(result.pushes) if _only_lists(push)}
+    if lists:
+        result.held_back = [push.recipient for index, push in enumerate(result.pushes) if index in lists]
+        result.pushes = [push for index, push in enumerate(result.pushes) if index not in lists]
     return result
-
-
-def _first(pair: tuple[tuple[int, int], Push]) -> tuple[int, int]:
-    return pair[0]
 
 
 def _leave_out(plan: Plan, result: Spending, left: list[Push], area_of: dict[int, int | None]) -> None:
     """Held rows of those left out wait; their reminders are named in the planning group's message."""
     named: dict[int, list[Line]] = defaultdict(list)
     for push in left:
-        result.waiting.extend(h.id for h in push.held)
-        reminders = [i for i in push.recipient.items if i.kind in _REMINDERS or i.kind is ItemKind.DRAFT_IDLE]
-        if reminders and push.recipient.personal and push.recipient.to:
-            result.riders.append(replace(push.recipient, items=tuple(reminders)))
-        for person_id in push.recipient.person_ids:
+        r = push.recipient
+        if push.held:
+            result.waiting.extend(h.id for h in push.held)
+        reminders = [i for i in r.items if i.kind._value_ in _RIDING_VALUES]
+        if reminders and r.person_ids and r.to:
+            # Most left out have reminders only: their recipient rides as it is (`replace` costs
+            # microseconds, and a tight day leaves out most of a big office).
+            result.riders.append(r if len(reminders) == len(r.items) else replace(r, items=tuple(reminders)))
+        for person_id in r.person_ids:
             person = plan.people.get(person_id)
-            area = push.recipient.area_id if push.recipient.area_id is not None else area_of.get(person_id)
+            area = r.area_id if r.area_id is not None else area_of.get(person_id)
             if person is None or area is None or not reminders:
                 continue
             codes = [line.code for item in reminders for line in item.lines if line.code]
@@ -248,7 +260,7 @@ def _tell_planning_group(plan: Plan, result: Spending, area: int, item: Item) ->
         for index, push in enumerate(result.pushes):
             r = push.recipient
             if (chat and r.to == chat) or (not chat and r.person_ids == (int(target),)):
-                result.pushes[index] = replace(push, recipient=replace(r, items=(*r.items, item)))
+                result.pushes[index] = push._replace(recipient=replace(r, items=(*r.items, item)))
                 break
         else:
             if chat:

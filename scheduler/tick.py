@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from messages.reminders import Item, ItemKind, daily_message_dict, daily_message_json
+from messages.reminders import Item, ItemKind, Line, daily_message_dict, daily_message_json
 from messages.riders import daily_rider, one_push
 from messages.scheduler_text import budget_figures
 from messages.stored import daily_stored_json
@@ -481,7 +481,7 @@ def _planning_rides(plan: Plan, spending: Spending) -> tuple[list[Recipient], se
         ride = rides.get(push.recipient.person_ids[0]) if len(push.recipient.person_ids) == 1 else None
         if ride is not None and push.recipient.items:
             both = tuple(sorted(dict.fromkeys((*push.recipient.items, *ride.items)), key=_rank))
-            spending.pushes[index] = replace(push, recipient=replace(push.recipient, items=both))
+            spending.pushes[index] = push._replace(recipient=replace(push.recipient, items=both))
             folded.add(ride.person_ids[0])
             del rides[ride.person_ids[0]]
     return riders + list(rides.values()), folded
@@ -688,16 +688,34 @@ def _row_jobs(pushes: Sequence[Push]) -> list[tuple[Any, ...]]:
     come, then each set of identical personal messages (people who own the same projects) as one
     push, or multicasts of up to `MULTICAST_LIMIT` recipients."""
     jobs: list[tuple[Any, ...]] = []
-    groups: dict[tuple[Item, ...], list[Recipient]] = defaultdict(list)
+    groups: list[tuple[tuple[Item, ...], list[Recipient]]] = []  # identical messages, first seen first
+    # Messages are told apart by their first item's lines first (a tuple of plain tuples, hashed in
+    # C): hashing every message's items calls `Item.__hash__` per item, and most messages of a day
+    # list lines of their own (a person's projects). Messages whose first lines another message has
+    # too are then grouped by their items.
+    by_lines: dict[tuple[Line, ...], tuple[tuple[Item, ...], list[Recipient]]] = {}
+    by_items: dict[tuple[Item, ...], tuple[tuple[Item, ...], list[Recipient]]] = {}
     for push in pushes:
         r = push.recipient
         if push.held:
             jobs.append((_HELD, push))
         elif r.person_ids:  # personal (the field itself: no property call per push)
-            groups[r.items].append(r)
+            items = r.items
+            lines = items[0].lines if items else ()
+            group = by_lines.get(lines)
+            if group is None:
+                group = by_lines[lines] = (items, [])
+                groups.append(group)
+            elif group[0] != items:
+                by_items.setdefault(group[0], group)
+                group = by_items.get(items)
+                if group is None:
+                    group = by_items[items] = (items, [])
+                    groups.append(group)
+            group[1].append(r)
         else:
             jobs.append((_CHAT, r))
-    for items, members in groups.items():
+    for items, members in groups:
         if len(members) == 1:
             jobs.append((_ONE, items, members[0]))
             continue
