@@ -66,6 +66,7 @@ __all__ = [
     "PERSONAL_KINDS",
     "Plan",
     "Recipient",
+    "item_order",
     "plan_day",
     "plan_workers",
     "unreachable_by_area",
@@ -458,10 +459,11 @@ def _personal(person: PersonRow, items: tuple[Item, ...], area: int | None) -> R
 
 def _ordered(items: list[Item]) -> tuple[Item, ...]:
     """Most urgent first (the kinds' rank, then the subject); most people have one item."""
-    return tuple(items) if len(items) < 2 else tuple(sorted(items, key=_order))
+    return tuple(items) if len(items) < 2 else tuple(sorted(items, key=item_order))
 
 
-def _order(item: Item) -> tuple[int, str]:
+def item_order(item: Item) -> tuple[int, str]:
+    """A recipient's items' order: most urgent first (the kinds' rank), then by subject."""
     return (_RANK[item.kind._value_], item.subject)  # the value's hash is cached; the enum's is a call
 
 

@@ -60,7 +60,7 @@ from scheduler.budget import Held, Push, Spending, spend
 from scheduler.clock import Clock
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of, quarter_of
 from scheduler.forecast import Forecast, urgent_forecast
-from scheduler.planner import Plan, Recipient, plan_day, unreachable_by_area
+from scheduler.planner import Plan, Recipient, item_order, plan_day, unreachable_by_area
 from scheduler.process_steps import ProcessStep
 from scheduler.quota import QuotaReader, QuotaReading, spendable
 from scheduler.rules import Delivery, Rules, parse_clock_time
@@ -480,15 +480,11 @@ def _planning_rides(plan: Plan, spending: Spending) -> tuple[list[Recipient], se
     for index, push in enumerate(spending.pushes):
         ride = rides.get(push.recipient.person_ids[0]) if len(push.recipient.person_ids) == 1 else None
         if ride is not None and push.recipient.items:
-            both = tuple(sorted(dict.fromkeys((*push.recipient.items, *ride.items)), key=_rank))
+            both = tuple(sorted(dict.fromkeys((*push.recipient.items, *ride.items)), key=item_order))
             spending.pushes[index] = push._replace(recipient=replace(push.recipient, items=both))
             folded.add(ride.person_ids[0])
             del rides[ride.person_ids[0]]
     return riders + list(rides.values()), folded
-
-
-def _rank(item: Item) -> tuple[int, str]:
-    return (item.kind.rank, item.subject)
 
 
 def _planning_summary(
