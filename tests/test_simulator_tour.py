@@ -252,6 +252,9 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     # one message of the day (the next working day's tick), a paid push; approve it by quote-reply ---
     boss = context.new_page()
     boss.goto(f"{url}?as={director['user_id']}")
+    # The panel's buttons answer once the page has set it up, which its first clock face shows: a
+    # click before that reaches no listener, and the clock never moves.
+    wait_for_face(boss, "16 พ.ย. 2569", url)
     boss.locator("#clock-next-day").click()
     boss.wait_for_function("!document.querySelector('#clock-next-day').disabled", timeout=60_000)
     wait_for_face(boss, "17 พ.ย. 2569", url)
@@ -272,6 +275,7 @@ def test_the_tour_teacher_reports_director_approves_by_quote_reply_reminder_afte
     # --- a third person: the clock moves past the due date, and the reminder arrives ----------------
     other = context.new_page()
     other.goto(f"{url}?as={third['user_id']}")
+    wait_for_face(other, "17 พ.ย. 2569", url)  # the panel set up (see the director's page)
     other.locator("#clock-at").fill(PAST_DUE)
     other.locator("#clock-go").click()
     other.wait_for_function("!document.querySelector('#clock-go').disabled", timeout=60_000)
