@@ -24,7 +24,9 @@ Per target it prints: a burst of `--burst` events sent by `--concurrency` sender
 (answered events/s from the first send to the last answer; p50/p99); open-loop runs at each of
 `--rates` events/s for `--seconds` s (p50/p99/max, how long after the load the last answer came: a
 run that keeps up answers within a second; one that falls behind keeps answering long after); and
-for the product the worker's CPU per handled event (answered by reply or, late, by push). Lost
+for the product the worker's CPU per handled event (answered by reply or, late, by push), and per
+event sent the web process's (the echo reference's whole process, for it), PostgreSQL's backends'
+(db) and this process's (line: the emulator answering, and building the load). Lost
 (not answered within `--settle` s) and duplicated (a token answered twice) events are counted for
 every run, and the machine's load average at the end (the machine is shared: CPU per event is the
 figure its load moves least).
@@ -41,6 +43,7 @@ import asyncio
 import json
 import os
 import pickle
+import resource
 import subprocess
 import sys
 import tempfile
@@ -126,6 +129,8 @@ class Run:
     load_end: float = 0.0
     worker_cpu: float | None = None  # seconds, the product's worker during the run
     web_cpu: float | None = None  # seconds, the product's web process during the run
+    db_cpu: float | None = None  # seconds, PostgreSQL's backends serving the product's database
+    line_cpu: float | None = None  # seconds, this process: the LINE emulator (and building the load)
 
     @property
     def per_second(self) -> float:
@@ -175,6 +180,14 @@ def seed(database_url: str, schools: int) -> list[str]:
         users = [
             u for u in session.exec(select(Person.line_user_id).where(col(Person.line_user_id).is_not(None)))
         ]
+    if engine.dialect.name == "postgresql":
+        # Statistics, as autovacuum gives a production database a minute after an import (this
+        # machine's server runs without it): without them PostgreSQL plans the sender's row with a
+        # hashed subplan over every project, 2 ms a message instead of 0.2.
+        import sqlalchemy as sa
+
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
     engine.dispose()
     return [str(u) for u in users]
 
@@ -328,6 +341,32 @@ def collect(emulator: Any, sent: dict[str, float], run: Run, *, settle: float, u
     run.late = min(len(pushed_to), run.sent - run.answered)
 
 
+def _backends_cpu(database_url: str | None) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the product's database (the server
+    runs on this machine); empty for SQLite or the echo reference."""
+    if database_url is None or not database_url.startswith("postgresql"):
+        return {}
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            return {int(pid): cpu_seconds(int(pid)) for pid in pids}
+    finally:
+        engine.dispose()
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(
     name: str,
     emulator: Any,
@@ -336,6 +375,7 @@ def measure(
     args: argparse.Namespace,
     workers: list[int],
     web: int | None = None,
+    database_url: str | None = None,
 ) -> Target:
     target = Target(name)
     load = Load(emulator, users, url)
@@ -346,12 +386,18 @@ def measure(
         run = Run(label)
         cpu0 = sum(map(cpu_seconds, workers)) if workers else None
         web0 = cpu_seconds(web) if web is not None else None
+        db0 = _backends_cpu(database_url)
+        line0 = _self_cpu()
         load.send(args.burst if rate is None else int(rate * args.seconds), run, sent, args, rate)
         collect(emulator, sent, run, settle=args.settle, users=set(users))
         if workers and cpu0 is not None:
             run.worker_cpu = sum(map(cpu_seconds, workers)) - cpu0
         if web is not None and web0 is not None:
             run.web_cpu = cpu_seconds(web) - web0
+        run.line_cpu = _self_cpu() - line0
+        if db0:
+            # A backend that ended during the run is not counted (the product keeps its pool).
+            run.db_cpu = sum(cpu - db0.get(pid, 0.0) for pid, cpu in _backends_cpu(database_url).items())
         target.runs.append(run)
         time.sleep(1.0)  # let the previous run's stragglers finish
     return target
@@ -409,14 +455,14 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
                 # not the burst's (on a loaded machine it is seconds, and it was counted in it).
                 wait_until_ready(port)
             workers = children(pid) if database_url is not None else []
-            web = pid if database_url is not None else None
+            web = pid  # the product's web process, or the echo reference's one process
             spy_web = web if args.py_spy else None
             with (
                 profiling(next(iter(workers), None), args.py_spy, f"worker-{name}", gil=args.gil),
                 profiling(spy_web, args.py_spy, f"web-{name}", gil=args.gil),
             ):
                 url = f"http://127.0.0.1:{port}/callback"
-                target = measure(name, emulator, users, url, args, workers, web)
+                target = measure(name, emulator, users, url, args, workers, web, database_url)
         if emulator.violations:
             target.error = (
                 f"LINE would refuse {len(emulator.violations)} requests: {emulator.violations[0][:160]}"
@@ -459,6 +505,7 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
     header = (
         f"{'target':<18}{'run':>8}{'answered/s':>12}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'tail s':>8}{'lost':>6}{'late':>6}{'dup':>5}{'worker ms/ev':>14}{'web ms/ev':>11}"
+        f"{'db ms/ev':>10}{'line ms/ev':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -475,12 +522,14 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
             handled = run.answered + run.late  # every event answered, by reply or (late) by push
             cpu = f"{run.worker_cpu / handled * 1000:.2f}" if run.worker_cpu and handled else "-"
             web_cpu = f"{run.web_cpu / run.sent * 1000:.2f}" if run.web_cpu and run.sent else "-"
+            db_cpu = f"{run.db_cpu / run.sent * 1000:.2f}" if run.db_cpu and run.sent else "-"
+            line_cpu = f"{run.line_cpu / run.sent * 1000:.2f}" if run.line_cpu and run.sent else "-"
             print(
                 f"{target.name:<18}{run.label:>8}{run.per_second:>12,.0f}"
                 f"{(f'{ratio:.2f}x' if ratio == ratio else '-'):>9}"
                 f"{_ms(percentile(run.latencies, 0.5)):>9}{_ms(percentile(run.latencies, 0.99)):>9}"
                 f"{_ms(max(run.latencies, default=float('nan'))):>9}{run.tail:>8.1f}{run.lost:>6}{run.late:>6}"
-                f"{run.duplicated:>5}{cpu:>14}{web_cpu:>11}"
+                f"{run.duplicated:>5}{cpu:>14}{web_cpu:>11}{db_cpu:>10}{line_cpu:>12}"
             )
         if target.error:
             print(f"{'':<18} {target.error}")

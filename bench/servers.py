@@ -117,6 +117,7 @@ def profiling(
             str(rate),
             "--nonblocking",
             *(["--gil"] if gil else []),
+            *(["--idle"] if os.environ.get("BENCH_PY_SPY_IDLE") else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
