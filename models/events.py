@@ -226,6 +226,12 @@ class EventStore:
 
 
 _EVENTS = WebhookEvent.__table__  # type: ignore[attr-defined]
+# The pending status as a literal in the statements' text, never a bound parameter: the partial
+# indexes on pending events (models/messaging.py) serve a query only when its text implies their
+# predicate, `status = 'pending'`, on either database (and in PostgreSQL's generic plans of a
+# prepared statement too).
+assert EventStatus.PENDING.value == "pending"
+_PENDING = sa.literal_column("'pending'", sa.String)
 _STAMP = _EVENTS.c.processed_at.type
 # Built once: they run for every batch of handled events.
 _MARK_DONE = (
@@ -286,7 +292,7 @@ _PG_CLAIM = (
                    pg_try_advisory_xact_lock(c.lock_key) AS held,
                    NOT EXISTS (
                        SELECT 1 FROM webhook_event AS p
-                       WHERE p.source_key = w.source_key AND p.status = :pending AND p.id < w.id
+                       WHERE p.source_key = w.source_key AND p.status = 'pending' AND p.id < w.id
                    ) AS clear
             FROM webhook_event AS w
             JOIN unnest(CAST(:ids AS bigint[]), CAST(:lock_keys AS bigint[])) AS c(id, lock_key) ON w.id = c.id
@@ -295,7 +301,7 @@ _PG_CLAIM = (
             UPDATE webhook_event AS d
             SET status = :done, processed_at = :now, attempts = d.attempts + 1
             FROM c
-            WHERE d.id = c.id AND c.status = :pending AND (c.retry_at IS NULL OR c.retry_at <= :now)
+            WHERE d.id = c.id AND c.status = 'pending' AND (c.retry_at IS NULL OR c.retry_at <= :now)
               AND c.held AND c.clear
         )
         SELECT * FROM c
@@ -306,9 +312,10 @@ _PG_CLAIM = (
 )
 
 
+# `id > 0` (every id is) as ix_webhook_event_pending's predicate has it (models/messaging.py).
 _PENDING_ALL = (
     sa.select(_EVENTS.c.id, _EVENTS.c.source_key)
-    .where(_EVENTS.c.status == EventStatus.PENDING.value)
+    .where(_EVENTS.c.status == _PENDING, _EVENTS.c.id > sa.literal_column("0"))
     .order_by(_EVENTS.c.id)
     .limit(sa.bindparam("limit"))
 )
@@ -369,7 +376,6 @@ def claim_events(
         params = {
             "ids": ids,
             "lock_keys": [_lock_key(source_key) for _id, source_key in batch],
-            "pending": EventStatus.PENDING.value,
             "done": EventStatus.DONE.value,
             "now": now,
         }

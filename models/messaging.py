@@ -25,11 +25,32 @@ class WebhookEvent(SQLModel, table=True):
     it, then processed after the response, in order per `source_key` (a user, group or room id)."""
 
     __tablename__ = "webhook_event"
-    __table_args__ = (sa.Index("ix_webhook_event_status_id", "status", "id"),)
+    # Partial (migration 0011): both hold pending events only, the few a store has at any time rather
+    # than every event ever received; a claim's UPDATE to done takes its row out of both. Their queries
+    # (models/events.py) spell their predicates as literals: a bound parameter would not imply them.
+    # The pending reads' index also requires `id > 0` (every id is), which only those reads say: so
+    # the claim's test for an earlier pending event of a source can use the source's index only. With
+    # statistics taken while nothing was pending (the usual case) PostgreSQL would otherwise take the
+    # smaller id index for it, and under a backlog walk every earlier pending event of every source.
+    __table_args__ = (
+        sa.Index(  # the intake's pending reads, in arrival order
+            "ix_webhook_event_pending",
+            "id",
+            sqlite_where=sa.text("status = 'pending' AND id > 0"),
+            postgresql_where=sa.text("status = 'pending' AND id > 0"),
+        ),
+        sa.Index(  # the claim's test for an earlier pending event of the same source
+            "ix_webhook_event_pending_source",
+            "source_key",
+            "id",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_type=BigIntPK, primary_key=True)
     webhook_event_id: str = Field(max_length=64, unique=True)
-    source_key: str = Field(max_length=64, index=True)
+    source_key: str = Field(max_length=64)
     event_type: str = Field(max_length=32)
     is_redelivery: bool = Field(default=False)
     payload: str = Field(sa_type=sa.Text)  # the event's raw JSON
