@@ -98,20 +98,14 @@ def explain(engine: sa.Engine, batch: list[tuple[int, str]], now: datetime) -> N
             order.append(name)
         return f"${order.index(name) + 1}"
 
-    text = re.sub(r"(?<!:):(\w+)", number, events._PG_CLAIM.element.text)
+    text = re.sub(r"(?<!:):(\w+)", number, events._PG_CLAIM_SQL)
     types = {"ids": "bigint[]", "lock_keys": "bigint[]", "done": "text", "now": "timestamptz"}
-    values = {
-        "ids": [i for i, _ in batch],
-        "lock_keys": [events._lock_key(s) for _, s in batch],
-        "done": "done",
-        "now": now,
-    }
     with engine.connect() as conn:
         conn.execute(sa.text("SET LOCAL plan_cache_mode = force_generic_plan"))
         conn.exec_driver_sql(f"PREPARE claim ({', '.join(types[n] for n in order)}) AS {text}")
         literal = {  # EXPLAIN EXECUTE takes no bound parameters: the values are spelled out
-            "ids": "'{" + ",".join(map(str, values["ids"])) + "}'",
-            "lock_keys": "'{" + ",".join(map(str, values["lock_keys"])) + "}'",
+            "ids": "'{" + ",".join(str(i) for i, _ in batch) + "}'",
+            "lock_keys": "'{" + ",".join(str(events._lock_key(s)) for _, s in batch) + "}'",
             "done": "'done'",
             "now": f"'{now.isoformat()}'",
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +15,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
+# PostgreSQL: a pooled connection idle this long is checked before it is handed out (`make_engine`).
+IDLE_PING_SECONDS = 30.0
 
-def make_engine(url: str, *, sqlite_busy_ms: int = 30_000, **kwargs: Any) -> Engine:
+
+def make_engine(
+    url: str,
+    *,
+    sqlite_busy_ms: int = 30_000,
+    idle_ping_seconds: float | None = IDLE_PING_SECONDS,
+    **kwargs: Any,
+) -> Engine:
     """Create an engine for `url`. A SQLite file's folder is created if missing.
 
     `sqlite_busy_ms` is how long SQLite itself waits for another process's write lock; a caller that
-    retries on its own in small steps (the webhook's event store) sets it low.
+    retries on its own in small steps (the webhook's event store) sets it low. PostgreSQL: a pooled
+    connection idle at least `idle_ping_seconds` is checked before use (None: never; see below).
     """
     parsed = make_url(url)
     # Statements are logged at INFO when logging is that verbose; their parameters (names, texts, LINE
@@ -44,10 +55,41 @@ def make_engine(url: str, *, sqlite_busy_ms: int = 30_000, **kwargs: Any) -> Eng
         from models.pg_cursor import DescribedCursor  # result columns described once per statement
 
         kwargs["connect_args"] = {"cursor_factory": DescribedCursor, **kwargs.get("connect_args", {})}
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping per checkout (a round trip before every transaction, on the hot path of each event):
+    # only a connection that sat idle in the pool for `idle_ping_seconds` is tried first (a server
+    # restart or an idle timeout drops those), and replaced if dead. One dropped meanwhile fails its
+    # first statement, which makes SQLAlchemy replace the whole pool; the event path retries that
+    # once (models/events.py: claim_events, pending_events; the webhook's store has its own
+    # connection and retries likewise).
+    kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if not kwargs["pool_pre_ping"] and idle_ping_seconds is not None:
+        _ping_idle_connections(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Before a connection that was idle in the pool at least `idle_seconds` is handed out, ask the
+    server whether it is still there (as `pool_pre_ping` does for every checkout); a dead one is
+    replaced by a fresh connection (the pool does that for a `DisconnectionError` raised here)."""
+    dialect = engine.dialect
+
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info["tidtam_idle_since"] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop("tidtam_idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("a pooled connection was dropped while idle") from exc
+
+    sa.event.listen(engine.pool, "checkin", on_checkin)
+    sa.event.listen(engine.pool, "checkout", on_checkout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:

@@ -282,13 +282,14 @@ _SQLITE_CLAIM = sa.select(*_CLAIMED_COLUMNS).where(_EVENTS.c.id.in_(sa.bindparam
 # transaction-level advisory lock, tells whether an earlier event of the source is still pending, and
 # marks the events it claims done (the claim's own test, as `claim_events` reads it: pending, no
 # retry pending, the source held and clear), which the transaction's commit makes so and a rollback
-# undoes: no UPDATE of its own at the end of the batch.
-_PG_CLAIM = (
-    sa.text(
-        """
+# undoes: no UPDATE of its own at the end of the batch. The test for an earlier pending event reads
+# the source's pending entries only (ix_webhook_event_pending_source); the UPDATE finds each row by
+# the ctid the locking read saw (the row is locked: it cannot move), not by a second primary-key
+# lookup.
+_PG_CLAIM_SQL = """
         WITH c AS (
             SELECT w.id, w.webhook_event_id, w.source_key, w.event_type, w.is_redelivery, w.payload,
-                   w.status, w.attempts, w.received_at, w.retry_at,
+                   w.status, w.attempts, w.received_at, w.retry_at, w.ctid AS row_ctid,
                    pg_try_advisory_xact_lock(c.lock_key) AS held,
                    NOT EXISTS (
                        SELECT 1 FROM webhook_event AS p
@@ -301,12 +302,15 @@ _PG_CLAIM = (
             UPDATE webhook_event AS d
             SET status = :done, processed_at = :now, attempts = d.attempts + 1
             FROM c
-            WHERE d.id = c.id AND c.status = 'pending' AND (c.retry_at IS NULL OR c.retry_at <= :now)
+            WHERE d.ctid = c.row_ctid AND c.status = 'pending' AND (c.retry_at IS NULL OR c.retry_at <= :now)
               AND c.held AND c.clear
         )
-        SELECT * FROM c
-        """
-    )
+        SELECT id, webhook_event_id, source_key, event_type, is_redelivery, payload, status, attempts,
+               received_at, retry_at, held, clear
+        FROM c
+"""
+_PG_CLAIM = (
+    sa.text(_PG_CLAIM_SQL)
     .bindparams(sa.bindparam("now", type_=_STAMP))
     .columns(*_CLAIMED_COLUMNS, sa.column("held", sa.Boolean), sa.column("clear", sa.Boolean))
 )
@@ -348,13 +352,22 @@ class Unclaimed(enum.Enum):
 
 def pending_events(engine: Engine, *, above: int | None, limit: int) -> list[tuple[int, str]]:
     """(id, source key) of pending events in arrival order: those with an id above `above` (a quick
-    pass), or every one (None: a full pass), at most `limit`."""
+    pass), or every one (None: a full pass), at most `limit`. A read on a connection the server
+    dropped is made again, once, on a fresh one."""
     statement = _PENDING_ALL if above is None else _PENDING_ABOVE
-    with engine.connect() as conn:  # the intake's pass runs at every wake-up: no ORM session
-        if engine.dialect.name == "postgresql":
-            # One round trip, not three: a read needs no BEGIN, nor a ROLLBACK when it is returned.
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = conn.execute(statement, {"above": above or 0, "limit": limit}).all()
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as conn:  # the intake's pass runs at every wake-up: no ORM session
+                if engine.dialect.name == "postgresql":
+                    # One round trip, not three: a read needs no BEGIN, nor a ROLLBACK when it is returned.
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                rows = conn.execute(statement, {"above": above or 0, "limit": limit}).all()
+            break
+        except sa.exc.DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+            # The server dropped the connection (a restart, an administrator): SQLAlchemy has
+            # replaced the pool's connections; read again on a fresh one.
     return [(int(event_id), str(source_key)) for event_id, source_key in rows]
 
 
@@ -368,7 +381,9 @@ def claim_events(
 
     PostgreSQL: an event's snapshot may predate the locks, so an earlier event that another worker
     finished meanwhile can still look pending: that only makes this event wait for the next pass,
-    never lets it overtake one. SQLite has one writer at a time and runs one worker process.
+    never lets it overtake one. A claim that begins `session`'s transaction on a connection the
+    server dropped is made again, once, on a fresh one. SQLite has one writer at a time and runs one
+    worker process.
     """
     ids = [event_id for event_id, _source in batch]
     postgresql = session.get_bind().dialect.name == "postgresql"
@@ -379,7 +394,17 @@ def claim_events(
             "done": EventStatus.DONE.value,
             "now": now,
         }
-        found = session.execute(_PG_CLAIM, params).all()
+        fresh = not session.in_transaction()
+        try:
+            found = session.execute(_PG_CLAIM, params).all()
+        except sa.exc.DBAPIError as error:
+            # The server dropped the connection (a restart, an administrator): SQLAlchemy has replaced
+            # the pool's connections. When the claim began the transaction, nothing is lost by
+            # beginning it again on a fresh one, once.
+            if not (fresh and error.connection_invalidated):
+                raise
+            session.rollback()
+            found = session.execute(_PG_CLAIM, params).all()
     else:
         found = session.execute(_SQLITE_CLAIM, {"ids": ids}).all()
     unclaimed = dict.fromkeys(ids, Unclaimed.GONE)  # a row another worker holds is skipped

@@ -95,7 +95,7 @@ def _generic_claim_plan(conn: sa.Connection, batch: list[tuple[int, str]]) -> st
             order.append(match.group(1))
         return f"${order.index(match.group(1)) + 1}"
 
-    text = re.sub(r"(?<!:):(\w+)", number, events._PG_CLAIM.element.text)
+    text = re.sub(r"(?<!:):(\w+)", number, events._PG_CLAIM_SQL)
     types = {"ids": "bigint[]", "lock_keys": "bigint[]", "done": "text", "now": "timestamptz"}
     literal = {
         "ids": "'{" + ",".join(str(i) for i, _ in batch) + "}'",

@@ -104,9 +104,10 @@ async def run_worker(
     `tidtam serve` hands down its own TIDTAM_NOW offset, so both processes show one time. `share`
     (i, n): worker i of the n `tidtam serve` started (TIDTAM_WORKERS); it handles its share of the
     sources, and only worker 0 runs the scheduler (the daily tick and the outbox dispatcher)."""
-    # No pre-ping: a round trip before every checkout, on the hot path of each event. A connection the
-    # server dropped fails its event's first attempt, which is tried again a second later (and the pool
-    # is replaced at the first disconnect SQLAlchemy sees).
+    # No pre-ping: a round trip before every checkout, on the hot path of each event (make_engine's
+    # default for PostgreSQL: only a connection idle in the pool for a while is checked). A claim or a
+    # pending read that meets a connection the server dropped is made again at once on a fresh one
+    # (models/events.py; the pool is replaced at the first disconnect SQLAlchemy sees).
     engine = make_engine(settings.database_url, pool_pre_ping=False)
     own_clock = make_clock(settings, engine, base=clock_offset, follow=True) if clock is None else None
     clock = clock or own_clock
