@@ -681,8 +681,13 @@ class Spec:
             self._fast.compile_all()
 
     def errors(self, schema_name: str, instance: Any) -> list[SchemaError]:
+        """LINE-style errors of ``instance`` against the component ``schema_name`` ([] when valid)."""
         if self.fast_valid(schema_name, instance):
             return []
+        return self.jsonschema_errors(schema_name, instance)
+
+    def jsonschema_errors(self, schema_name: str, instance: Any) -> list[SchemaError]:
+        """``errors`` by the jsonschema walk alone (what the fast check is tested against)."""
         out: list[SchemaError] = []
         seen: set[tuple[str, str]] = set()
         for err in self._leaf_errors(self.validator(schema_name).iter_errors(instance)):
