@@ -286,7 +286,7 @@ class _FastCheck:
             with self._lock:  # the emulator's server thread and its callers share a Spec
                 fn = cell[0]
                 if fn is None:
-                    fn = cell[0] = self._compile(self._schemas[name], f"/components/schemas/{name}")
+                    fn = cell[0] = self._sub(self._schemas[name], "", "components", "schemas", name)
         return fn
 
     def _run(self, cell: list[Check | None], name: str, instance: Any) -> bool:
@@ -414,10 +414,7 @@ class _FastCheck:
                 n = schema[key]
                 if not _is_int(n) or n < 0:
                     raise _Unsupported(key)
-                if key.startswith("min"):
-                    bound.append(lambda instance, n=n: len(instance) >= n)
-                else:
-                    bound.append(lambda instance, n=n: len(instance) <= n)
+                bound.append(_at_least(n) if key.startswith("min") else _at_most(n))
         if "pattern" in schema:
             try:
                 search = re.compile(schema["pattern"]).search  # jsonschema: re.search(pattern, instance)
@@ -488,6 +485,14 @@ class _FastCheck:
             return target is None or target(instance)
 
         return dispatch
+
+
+def _at_least(n: int) -> Check:
+    return lambda instance: len(instance) >= n
+
+
+def _at_most(n: int) -> Check:
+    return lambda instance: len(instance) <= n
 
 
 def _node(
