@@ -328,9 +328,14 @@ def _retry_after(response: Answer) -> float | None:
         return None
 
 
+# What `json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)` builds anew on
+# every call (keyword arguments other than the defaults make it construct an encoder), built once.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
 def _json_bytes(body: Any) -> bytes:
     """A JSON body exactly as httpx encodes `json=` (compact, UTF-8, no NaN)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _encode_json(body).encode("utf-8")
 
 
 def _proxied() -> bool:
@@ -557,9 +562,9 @@ def _read_answer(connection: _Connection) -> tuple[int, dict[str, str], bytes, b
             buffer += data
         if end > _MAX_HEAD:
             raise httpx.RemoteProtocolError("answer head too large")
-        lines = buffer[:end].decode("latin-1").split("\n")
+        lines = buffer[:end].decode("latin-1").replace("\r\n", "\n").split("\n")
         buffer = buffer[end + skip :]
-        version, _, rest = lines[0].rstrip("\r").partition(" ")
+        version, _, rest = lines[0].partition(" ")
         code = rest[:3]
         if (
             not version.startswith("HTTP/")
@@ -572,17 +577,18 @@ def _read_answer(connection: _Connection) -> tuple[int, dict[str, str], bytes, b
         if len(lines) > _MAX_HEADERS + 1:
             raise httpx.RemoteProtocolError("too many answer headers")
         headers: dict[str, str] = {}
-        name = ""
+        last = ""
         for line in lines[1:]:
-            line = line.rstrip("\r")
-            if line[:1] in (" ", "\t") and name:  # an obsolete folded continuation
-                headers[name] = f"{headers[name]} {line.strip()}"
-                continue
             name, colon, value = line.partition(":")
-            name = name.strip().lower()
-            if not colon or not name:
-                raise httpx.RemoteProtocolError("malformed answer header")
-            headers[name] = value.strip()
+            if not colon or not name or name[0] in " \t" or name[-1] in " \t":  # the rare shapes
+                if line[:1] in (" ", "\t") and headers:  # an obsolete folded continuation
+                    headers[last] = f"{headers[last]} {line.strip()}"
+                    continue
+                name = name.rstrip(" \t")
+                if not colon or not name or name[0] in " \t":
+                    raise httpx.RemoteProtocolError("malformed answer header")
+            last = name.lower()
+            headers[last] = value.strip()
         if 100 <= status < 200:
             continue  # an interim answer (100 Continue...): the real one follows
         break

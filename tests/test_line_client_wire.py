@@ -395,3 +395,23 @@ def test_4xx_and_5xx_answers_are_read_and_classified(serve) -> None:
     finally:
         client.close()
     assert {seen.connection for seen in server.seen} == {1}  # error answers keep the connection
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            b"HTTP/1.1 200 OK\r\nX-A:  spaced  \r\nX-Folded: one\r\n two\r\n",
+            {"x-a": "spaced", "x-folded": "one two"},
+        ),
+        (b"HTTP/1.1 200 OK\r\nX-Name : v\r\nX-Empty:\r\n", {"x-name": "v", "x-empty": ""}),
+        (b"HTTP/1.1 200 OK\nX-Lf: only\n", {"x-lf": "only"}),  # lines ended by LF alone
+        (b"HTTP/1.1 200\r\nX-Latin: caf\xe9\r\n", {"x-latin": "caf\xe9"}),  # no reason phrase; latin-1
+    ],
+)
+def test_header_shapes_are_read(serve, wires, head, expected) -> None:
+    newline = b"\r\n" if head.endswith(b"\r\n") else b"\n"
+    server = serve(lambda seen: ([head + b"Content-Length: 2" + newline + newline + b"{}"], False))
+    got = wires(server.url).post("/p", b"{}", {})
+    assert (got.status_code, got.content) == (200, b"{}")
+    assert {k: v for k, v in got.headers.items() if k != "content-length"} == expected
