@@ -30,15 +30,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SERVER = r"""
 import socket, sys, threading
-BODY = b'{"sentMessages":[{"id":"461230966842064897","quoteToken":"IStG5h1Tz7b4f9d2a8c3e1x0y"}]}'
-ANSWER = (
-    b"HTTP/1.1 200 OK\r\nServer: legy\r\nDate: Fri, 04 Dec 2026 18:00:00 GMT\r\n"
-    b"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: keep-alive\r\n"
-    b"x-line-request-id: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\r\nX-Content-Type-Options: nosniff\r\n"
-    b"X-XSS-Protection: 1; mode=block\r\nX-Frame-Options: DENY\r\n"
-    b"Cache-Control: no-cache, no-store, max-age=0, must-revalidate\r\nPragma: no-cache\r\n"
-    b"Expires: 0\r\n\r\n" % len(BODY)
-) + BODY
+import itertools
+IDS = itertools.count(461230966842064897)  # a new message id per answer, as LINE gives
+
+def answer():
+    body = b'{"sentMessages":[{"id":"%d","quoteToken":"IStG5h1Tz7b4f9d2a8c3e1x0y"}]}' % next(IDS)
+    return (
+        b"HTTP/1.1 200 OK\r\nServer: legy\r\nDate: Fri, 04 Dec 2026 18:00:00 GMT\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: keep-alive\r\n"
+        b"x-line-request-id: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\r\nX-Content-Type-Options: nosniff\r\n"
+        b"X-XSS-Protection: 1; mode=block\r\nX-Frame-Options: DENY\r\n"
+        b"Cache-Control: no-cache, no-store, max-age=0, must-revalidate\r\nPragma: no-cache\r\n"
+        b"Expires: 0\r\n\r\n" % len(body)
+    ) + body
 
 def serve(conn):
     buffer = b""
@@ -61,7 +65,7 @@ def serve(conn):
                     return
                 buffer += data
             buffer = buffer[length:]
-            conn.sendall(ANSWER)
+            conn.sendall(answer())
 
 listener = socket.create_server(("127.0.0.1", 0))
 print(listener.getsockname()[1], flush=True)

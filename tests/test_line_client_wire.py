@@ -5,7 +5,10 @@ timeout, refused connections, and answers too large or malformed to read."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ Answer = tuple[list[bytes], bool] | None | str
 @dataclass
 class Server:
     answer: Callable[[Seen], Answer]
+    tls: ssl.SSLContext | None = None
     seen: list[Seen] = field(default_factory=list)
     connections: int = 0
 
@@ -52,7 +56,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _accept(self) -> None:
         while not self.stop.is_set() and self.connections < 50:
@@ -67,6 +71,12 @@ class Server:
 
     def _serve(self, conn: socket.socket, number: int) -> None:
         conn.settimeout(5)
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                return
         buffer = b""
         with conn:
             for _request in range(20):
@@ -110,11 +120,11 @@ class Server:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], Server]]:
+def serve() -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
-    def start(answer: Callable[[Seen], Answer]) -> Server:
-        servers.append(Server(answer))
+    def start(answer: Callable[[Seen], Answer], tls: ssl.SSLContext | None = None) -> Server:
+        servers.append(Server(answer, tls))
         return servers[-1]
 
     yield start
@@ -415,3 +425,48 @@ def test_header_shapes_are_read(serve, wires, head, expected) -> None:
     got = wires(server.url).post("/p", b"{}", {})
     assert (got.status_code, got.content) == (200, b"{}")
     assert {k: v for k, v in got.headers.items() if k != "content-length"} == expected
+
+
+@pytest.fixture
+def certificate(tmp_path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (openssl's command line): (certificate, key)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_goes_through_the_ssl_context_with_keep_alive_and_retries(serve, wires, certificate) -> None:
+    cert, key = certificate
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    answers = iter(
+        [
+            ok(b'{"n":1}'),
+            (
+                [
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    b'5\r\n{"n":\r\n',
+                    b"2\r\n2}\r\n0\r\n\r\n",
+                ],
+                False,
+            ),
+            ok(b'{"n":3}', close=True),  # closed after answering, unannounced
+            ok(b'{"n":4}'),
+        ]
+    )
+    server = serve(lambda seen: next(answers), tls=server_context)
+    wire = wires(server.url)
+    assert wire._ssl is not None
+    with pytest.raises(httpx.NetworkError):  # certifi does not trust the test's certificate
+        wire.post("/p", b"{}", {})
+    wire._ssl = ssl.create_default_context(cafile=cert)
+    got = [wire.post("/p", b"{}", {"X-Line-Retry-Key": "k"}).json()["n"] for _ in range(4)]
+    assert got == [1, 2, 3, 4]
+    assert [seen.connection for seen in server.seen] == [2, 2, 2, 3]  # 1 was the refused handshake
+    assert server.seen[0].headers["x-line-retry-key"] == "k"
