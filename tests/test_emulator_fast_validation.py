@@ -385,7 +385,6 @@ HAND_VERDICTS = {
     "deep boxes": True,
     "flex as float": True,  # 1.0 is an integer
     "empty contents": True,  # the spec allows it (a limit of rules.py may not)
-    "type as list": None,
 }
 
 

@@ -104,7 +104,10 @@ def _dispatch(validator: Any, value: dict[str, Any], instance: Any, schema: Any)
     """Custom keyword: validate the object against the subtype named by its discriminator."""
     if not isinstance(instance, dict):
         return
-    target = value["mapping"].get(instance.get(value["propertyName"]))
+    kind = instance.get(value["propertyName"])
+    # A discriminator that is not a string (a list, an object) matches no subtype: the `enum` beside
+    # this keyword reports it, and a dict lookup of it would raise.
+    target = value["mapping"].get(kind) if isinstance(kind, str) else None
     if target is not None:
         yield from validator.descend(instance, {"$ref": target})
 
