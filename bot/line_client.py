@@ -12,11 +12,12 @@ accepted it, so it counts as sent; any other 4xx is permanent and reported with 
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
 import random
+import re
+import socket
 import ssl
 import threading
 import time
@@ -327,9 +328,14 @@ def _retry_after(response: Answer) -> float | None:
         return None
 
 
+# What `json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)` builds anew on
+# every call (keyword arguments other than the defaults make it construct an encoder), built once.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
 def _json_bytes(body: Any) -> bytes:
     """A JSON body exactly as httpx encodes `json=` (compact, UTF-8, no NaN)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _encode_json(body).encode("utf-8")
 
 
 def _proxied() -> bool:
@@ -374,12 +380,47 @@ class _WireAnswer:
         return json.loads(self.content)
 
 
+# `_Wire`'s bounds on an answer: a larger head, more header lines, a longer chunk-size line or a
+# larger body is refused (`httpx.RemoteProtocolError`) rather than read on. LINE's answers to a send
+# are a few hundred bytes.
+_MAX_HEAD = 65536
+_MAX_HEADERS = 100
+_MAX_BODY = 16 * 1024 * 1024
+_MAX_INTERIM = 8  # 1xx answers skipped before the real one
+_RECV = 65536
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+class _Closed(Exception):
+    """The server closed the connection (or reset it) before a byte of the answer."""
+
+
+class _Connection:
+    """One keep-alive socket and what has been read off it past the last answer."""
+
+    __slots__ = ("buffer", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 class _Wire:
     """POSTs to one base URL over HTTP/1.1 keep-alive connections, one per thread (the deliverer's
     sending threads each keep theirs), answered as `_WireAnswer`s and failing with httpx's
-    exceptions, so `LineClient` classifies and retries them as it does httpx's own."""
+    exceptions, so `LineClient` classifies and retries them as it does httpx's own.
 
-    _RETRIED_ON_A_FRESH_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+    A minimal HTTP/1.1 client on a raw socket (TLS through `ssl` for https): the request line, the
+    headers and the body go out in one `sendall`; the answer's head is read with `recv` into a buffer
+    and split by hand, its body by Content-Length, chunked transfer-encoding, or to the end of the
+    connection. `http.client` parsed every answer's headers with the email package, about a third of
+    a reply's CPU. Failures: a timeout is `httpx.ReadTimeout`; a refused connection `ConnectError`;
+    a reused connection the server had closed (or reset) before answering is retried once on a fresh
+    one, and is otherwise `RemoteProtocolError`, as is a malformed or oversized answer; an answer cut
+    short, and any other `OSError`, is `NetworkError`."""
 
     def __init__(self, base_url: str, headers: dict[str, str], timeout: float) -> None:
         url = urlsplit(base_url)
@@ -387,61 +428,91 @@ class _Wire:
         self._host = url.hostname or "localhost"
         self._port = url.port or (443 if self._https else 80)
         self._prefix = url.path.rstrip("/")
-        self._headers = {**headers, "Content-Type": "application/json"}
         self._timeout = timeout
         self._ssl: ssl.SSLContext | None = None
         if self._https:
             import certifi  # httpx's own CA bundle
 
             self._ssl = ssl.create_default_context(cafile=certifi.where())
+        # What every request's head says but its path and length, as http.client wrote it: Host (with
+        # the port unless it is the scheme's own), Accept-Encoding: identity, then the client's headers.
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        if self._port != (443 if self._https else 80):
+            host = f"{host}:{self._port}"
+        fixed = {"Host": host, "Accept-Encoding": "identity", **headers, "Content-Type": "application/json"}
+        self._fixed = "".join(f"{name}: {_header_value(value)}\r\n" for name, value in fixed.items())
+        self._heads: dict[str, bytes] = {}  # path → the head up to "Content-Length: "
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._open: set[http.client.HTTPConnection] = set()
+        self._open: set[_Connection] = set()
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> _WireAnswer:
+        head = self._heads.get(path)
+        if head is None:
+            head = self._heads[path] = self._head(path)
+        extra = "".join(f"{name}: {_header_value(value)}\r\n" for name, value in headers.items())
+        request = b"".join((head, b"%d\r\n" % len(body), extra.encode("latin-1"), b"\r\n", body))
         for attempt in (1, 2):
             connection, reused = self._connection()
             try:
-                connection.request(
-                    "POST", self._prefix + path, body=body, headers={**self._headers, **headers}
-                )
-                raw = connection.getresponse()
-                content = raw.read()
-            except self._RETRIED_ON_A_FRESH_CONNECTION as exc:
+                connection.sock.sendall(request)
+                status, answer_headers, content, keep = _read_answer(connection)
+            except (_Closed, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop(connection)
                 if reused and attempt == 1:
                     continue  # the server closed the idle connection before reading this request
-                raise httpx.RemoteProtocolError(type(exc).__name__) from exc
+                raise httpx.RemoteProtocolError(
+                    "RemoteDisconnected" if isinstance(exc, _Closed) else type(exc).__name__
+                ) from exc
             except TimeoutError as exc:
                 self._drop(connection)
                 raise httpx.ReadTimeout("timed out") from exc
-            except ConnectionRefusedError as exc:
+            except httpx.TransportError:
                 self._drop(connection)
-                raise httpx.ConnectError(type(exc).__name__) from exc
-            except (OSError, http.client.HTTPException) as exc:
+                raise
+            except OSError as exc:
                 self._drop(connection)
                 raise httpx.NetworkError(type(exc).__name__) from exc
-            if raw.will_close:
+            if not keep:
                 self._drop(connection)
-            return _WireAnswer(raw.status, {k.lower(): v for k, v in raw.getheaders()}, content)
+            return _WireAnswer(status, answer_headers, content)
         raise AssertionError("unreachable")
 
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+    def _head(self, path: str) -> bytes:
+        target = self._prefix + path
+        if not target or any(c <= " " or c == "\x7f" for c in target):
+            raise httpx.NetworkError("InvalidURL")  # http.client's refusal, as it was reported
+        return f"POST {target} HTTP/1.1\r\n{self._fixed}Content-Length: ".encode("latin-1")
+
+    def _connection(self) -> tuple[_Connection, bool]:
+        connection: _Connection | None = getattr(self._local, "connection", None)
         if connection is not None:
             return connection, True
-        if self._https:
-            connection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self._timeout, context=self._ssl
-            )
-        else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=self._timeout)
+        except ConnectionRefusedError as exc:
+            raise httpx.ConnectError(type(exc).__name__) from exc
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout("timed out") from exc
+        except OSError as exc:
+            raise httpx.NetworkError(type(exc).__name__) from exc
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._ssl is not None:
+                sock = self._ssl.wrap_socket(sock, server_hostname=self._host)
+        except TimeoutError as exc:
+            sock.close()
+            raise httpx.ReadTimeout("timed out") from exc
+        except OSError as exc:
+            sock.close()
+            raise httpx.NetworkError(type(exc).__name__) from exc
+        connection = _Connection(sock)
         self._local.connection = connection
         with self._lock:
             self._open.add(connection)
         return connection, False
 
-    def _drop(self, connection: http.client.HTTPConnection) -> None:
+    def _drop(self, connection: _Connection) -> None:
         connection.close()
         if getattr(self._local, "connection", None) is connection:
             self._local.connection = None
@@ -453,3 +524,165 @@ class _Wire:
             connections, self._open = list(self._open), set()
         for connection in connections:
             connection.close()
+
+
+def _header_value(value: str) -> str:
+    """A header value as sent; one that would end the header line is refused, as http.client did."""
+    value = str(value)
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"Invalid header value {value!r}")
+    return value
+
+
+def _read_answer(connection: _Connection) -> tuple[int, dict[str, str], bytes, bool]:
+    """Read one answer off `connection`: (status, lower-case headers, body, whether the connection
+    stays open). `_Closed` if the server closed before a byte of it; `RemoteProtocolError` for a
+    malformed or oversized answer; `NetworkError` for one cut short."""
+    sock = connection.sock
+    buffer = connection.buffer
+    connection.buffer = b""
+    for _interim in range(_MAX_INTERIM + 1):
+        # The head: up to the blank line.
+        while True:
+            end = buffer.find(b"\r\n\r\n")
+            if end >= 0:
+                skip = 4
+                break
+            end = buffer.find(b"\n\n")  # a server that ends its lines with LF alone
+            if end >= 0:
+                skip = 2
+                break
+            if len(buffer) > _MAX_HEAD:
+                raise httpx.RemoteProtocolError("answer head too large")
+            data = sock.recv(_RECV)
+            if not data:
+                if buffer:
+                    raise httpx.NetworkError("IncompleteRead")
+                raise _Closed()
+            buffer += data
+        if end > _MAX_HEAD:
+            raise httpx.RemoteProtocolError("answer head too large")
+        lines = buffer[:end].decode("latin-1").replace("\r\n", "\n").split("\n")
+        buffer = buffer[end + skip :]
+        version, _, rest = lines[0].partition(" ")
+        code = rest[:3]
+        if (
+            not version.startswith("HTTP/")
+            or len(code) != 3
+            or not (code.isascii() and code.isdigit())
+            or rest[3:4] not in ("", " ")
+        ):
+            raise httpx.RemoteProtocolError("malformed status line")
+        status = int(code)
+        if len(lines) > _MAX_HEADERS + 1:
+            raise httpx.RemoteProtocolError("too many answer headers")
+        headers: dict[str, str] = {}
+        last = ""
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon or not name or name[0] in " \t" or name[-1] in " \t":  # the rare shapes
+                if line[:1] in (" ", "\t") and headers:  # an obsolete folded continuation
+                    headers[last] = f"{headers[last]} {line.strip()}"
+                    continue
+                name = name.rstrip(" \t")
+                if not colon or not name or name[0] in " \t":
+                    raise httpx.RemoteProtocolError("malformed answer header")
+            last = name.lower()
+            headers[last] = value.strip()
+        if 100 <= status < 200:
+            continue  # an interim answer (100 Continue...): the real one follows
+        break
+    else:
+        raise httpx.RemoteProtocolError("too many interim answers")
+    connection_tokens = headers.get("connection", "").lower()
+    if version == "HTTP/1.1":
+        keep = "close" not in connection_tokens
+    else:  # HTTP/1.0 keeps the connection only when it says so
+        keep = "keep-alive" in connection_tokens or "keep-alive" in headers
+    if status in (204, 304):
+        content = b""
+    elif headers.get("transfer-encoding", "").lower().rstrip().endswith("chunked"):
+        content, buffer = _read_chunked(sock, buffer)
+    elif "content-length" in headers:
+        declared = headers["content-length"]
+        if not (declared.isascii() and declared.isdigit()):
+            raise httpx.RemoteProtocolError("malformed Content-Length")
+        length = int(declared)
+        if length > _MAX_BODY:
+            raise httpx.RemoteProtocolError("answer body too large")
+        parts = [buffer]
+        have = len(buffer)
+        while have < length:
+            data = sock.recv(max(_RECV, length - have))
+            if not data:
+                raise httpx.NetworkError("IncompleteRead")
+            parts.append(data)
+            have += len(data)
+        whole = b"".join(parts) if len(parts) > 1 else buffer
+        content, buffer = whole[:length], whole[length:]
+    else:  # the body runs to the end of the connection
+        parts = [buffer]
+        have = len(buffer)
+        while True:
+            data = sock.recv(_RECV)
+            if not data:
+                break
+            have += len(data)
+            if have > _MAX_BODY:
+                raise httpx.RemoteProtocolError("answer body too large")
+            parts.append(data)
+        content, buffer, keep = b"".join(parts), b"", False
+    if buffer:
+        keep = False  # bytes nobody asked for: the connection's next answer could not be trusted
+    return status, headers, content, keep
+
+
+def _read_chunked(sock: socket.socket, buffer: bytes) -> tuple[bytes, bytes]:
+    """A chunked body from `buffer` and then `sock`: (the body, what was read past it)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        end = buffer.find(b"\n")
+        while end < 0:
+            if len(buffer) > 1024:
+                raise httpx.RemoteProtocolError("malformed chunk size line")
+            data = sock.recv(_RECV)
+            if not data:
+                raise httpx.NetworkError("IncompleteRead")
+            buffer += data
+            end = buffer.find(b"\n")
+        line = buffer[:end].split(b";", 1)[0].strip()
+        buffer = buffer[end + 1 :]
+        if not _HEX.fullmatch(line):
+            raise httpx.RemoteProtocolError("malformed chunk size line")
+        chunk = int(line, 16)
+        if chunk == 0:
+            break
+        size += chunk
+        if size > _MAX_BODY:
+            raise httpx.RemoteProtocolError("answer body too large")
+        while len(buffer) < chunk + 2:  # the chunk and its CRLF
+            data = sock.recv(max(_RECV, chunk + 2 - len(buffer)))
+            if not data:
+                raise httpx.NetworkError("IncompleteRead")
+            buffer += data
+        if buffer[chunk : chunk + 2] != b"\r\n":
+            raise httpx.RemoteProtocolError("malformed chunk")
+        parts.append(buffer[:chunk])
+        buffer = buffer[chunk + 2 :]
+    # Trailers, if any, up to the blank line.
+    for _line in range(_MAX_HEADERS + 1):
+        end = buffer.find(b"\n")
+        while end < 0:
+            if len(buffer) > _MAX_HEAD:
+                raise httpx.RemoteProtocolError("answer trailers too large")
+            data = sock.recv(_RECV)
+            if not data:
+                raise httpx.NetworkError("IncompleteRead")
+            buffer += data
+            end = buffer.find(b"\n")
+        line = buffer[:end].strip()
+        buffer = buffer[end + 1 :]
+        if not line:
+            return b"".join(parts), buffer
+    raise httpx.RemoteProtocolError("too many answer trailers")

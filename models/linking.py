@@ -42,6 +42,7 @@ from models.messaging import (
 from models.ops import AuditLog
 from models.org import OFFICE, PARENT_OFFICE, ActingApprover, Office, Person, deadline_columns
 from models.plan import Project, ProjectOwner
+from models.prepared import Prepared
 from models.projects import (
     _OPEN_PERIOD,
     OpenPeriod,
@@ -297,6 +298,10 @@ _SENDER_WITH_PROJECTS = (
 )
 
 
+# Every one-on-one event runs one of these: compiled once, run on the driver's cursor (models/prepared.py).
+_PREPARED_SENDER = Prepared(_SENDER)
+_PREPARED_SENDER_WITH_PROJECTS = Prepared(_SENDER_WITH_PROJECTS)
+
 _DEADLINE_WIDTH = len(deadline_columns())
 _STATE_WIDTH = len(project_state_columns())
 
@@ -308,11 +313,8 @@ def sender_of(
     `with_projects` their projects of it) and their chat's conversation row; (None, None) when the
     account is not linked."""
     params = {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
-    if with_projects:
-        rows = session.execute(_SENDER_WITH_PROJECTS, params).all()
-        found = rows[0] if rows else None
-    else:
-        found = session.execute(_SENDER, params).first()
+    rows = (_PREPARED_SENDER_WITH_PROJECTS if with_projects else _PREPARED_SENDER).rows(session, params)
+    found = rows[0] if rows else None
     if found is None:
         return None, None
     width = len(_CONVERSATION_COLUMNS)

@@ -750,8 +750,9 @@ def test_reset_forgets_state(fake_line: FakeLine, http: httpx.Client) -> None:
     assert r.status_code == 400  # tokens cleared
 
 
-def test_validation_cost() -> None:
-    """Measured cost of checking one request body against the spec (reported, loosely bounded)."""
+def test_large_valid_bodies_validate() -> None:
+    """A text push, a bubble and text, and a five-bubble carousel are valid (their validation cost is
+    measured by bench/emulator_bench.py, not here)."""
     spec = messaging_spec()
     carousel = {"type": "carousel", "contents": [bubble(f"งาน {i}") for i in range(5)]}
     bodies = {
@@ -760,24 +761,32 @@ def test_validation_cost() -> None:
         "5-bubble carousel push": {"to": new_user_id(), "messages": [flex(carousel)]},
     }
     for name, body in bodies.items():
-        n = 200
-        started = time.perf_counter()
-        for _ in range(n):
-            assert spec.errors("PushMessageRequest", body) == []
-        per_ms = (time.perf_counter() - started) / n * 1000
-        print(f"{name}: {per_ms:.3f} ms per validation")
-        assert per_ms < 25, name
+        assert spec.errors("PushMessageRequest", body) == [], name
+        assert spec.jsonschema_errors("PushMessageRequest", body) == [], name
 
 
-def test_http_round_trip_cost(fake_line: FakeLine, http: httpx.Client) -> None:
+def test_a_discriminator_that_is_not_a_string_is_an_error_not_a_crash() -> None:
+    """A Flex component whose `type` is a list or an object is refused with LINE's kind of error
+    (the jsonschema walk used to raise TypeError on it: an unhashable dict key)."""
+    spec = messaging_spec()
+    for kind in (["text"], {"text": 1}):
+        component = {"type": kind, "text": "x"}
+        box = {"type": "box", "layout": "vertical", "contents": [component]}
+        message = {"type": "flex", "altText": "x", "contents": {"type": "bubble", "body": box}}
+        body = {"to": new_user_id(), "messages": [message]}
+        errors = spec.jsonschema_errors("PushMessageRequest", body)
+        assert errors and spec.errors("PushMessageRequest", body) == errors
+        assert any(e.property.endswith("contents[0].type") for e in errors), errors
+
+
+def test_many_validated_pushes_over_http(fake_line: FakeLine, http: httpx.Client) -> None:
+    """200 pushes on one keep-alive client are each validated and delivered once."""
     uid = new_user_id()
     n = 200
-    started = time.perf_counter()
     for _ in range(n):
         push(http, uid, text("x"))
-    per_ms = (time.perf_counter() - started) / n * 1000
-    print(f"validated push over HTTP: {per_ms:.2f} ms per request")
-    assert len(fake_line.deliveries) == n and per_ms < 50
+    assert len(fake_line.deliveries) == n
+    assert {d.to for d in fake_line.deliveries} == {uid}
 
 
 # ----------------------------------------------------------------------------------- webhook side

@@ -14,6 +14,17 @@ The result is validated with ``Draft202012Validator`` through a ``referencing`` 
 request costs one validator walk (no per-request OpenAPI machinery).  ``openapi-core`` was measured
 and is much slower per request (see ``tests/test_fakeline.py::test_validation_cost``).
 
+Even that walk cost more CPU per Flex reply than the product spent making it (the emulator shares the
+machine with what it measures).  ``Spec.errors`` therefore first asks a fast check (``_FastCheck``):
+each schema is compiled once, lazily, into plain Python closures for the keywords LINE's specs use.
+Valid → no errors; invalid, or anything the fast check cannot decide → the jsonschema walk above,
+unchanged, so the error messages are exactly jsonschema's.  The fast check is sound by construction:
+a keyword it does not implement makes that subschema fall back to jsonschema (``fast_fallbacks``),
+keywords that change how references resolve (``$id``, ``$anchor``...) anywhere disable it for the
+whole spec, and an instance that is not plain JSON (a tuple, a Decimal) defers to jsonschema.
+``tests/test_emulator_fast_validation.py`` compares its verdict with jsonschema's; ``bench/emulator_bench.py``
+measures both.
+
 The spec files ship with the package (``spec/``, package data, Apache-2.0: see ``spec/NOTICE``), so
 an installed Tidtam finds them without the development checkout.
 """
@@ -25,12 +36,12 @@ import functools
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -93,7 +104,10 @@ def _dispatch(validator: Any, value: dict[str, Any], instance: Any, schema: Any)
     """Custom keyword: validate the object against the subtype named by its discriminator."""
     if not isinstance(instance, dict):
         return
-    target = value["mapping"].get(instance.get(value["propertyName"]))
+    kind = instance.get(value["propertyName"])
+    # A discriminator that is not a string (a list, an object) matches no subtype: the `enum` beside
+    # this keyword reports it, and a dict lookup of it would raise.
+    target = value["mapping"].get(kind) if isinstance(kind, str) else None
     if target is not None:
         yield from validator.descend(instance, {"$ref": target})
 
@@ -131,6 +145,413 @@ def is_uuid(value: str) -> bool:
         return False
     uuid.UUID(value)
     return True
+
+
+# -- the fast check (see module doc) -------------------------------------------------------------
+Check = Callable[[Any], bool]
+
+
+class _Defer(Exception):
+    """The fast check cannot decide this instance: jsonschema must (a non-JSON value, say)."""
+
+
+_JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+# Keywords jsonschema's Draft202012Validator does not act on: annotations, OpenAPI's own words.
+_ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "externalDocs",
+        "default",
+        "example",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "nullable",  # OpenAPI 3.0; jsonschema ignores it (a null fails `type` there as here)
+        "discriminator",  # rewritten into x-fakeline-dispatch; a plain validator ignores it
+        "$comment",
+        "x-enum-varnames",
+        "x-enum-descriptions",
+    }
+)
+# Keywords that change how references resolve (or which dialect applies): with any of them anywhere,
+# the fast check is off for the whole spec rather than second-guessing referencing.
+_SCOPE_KEYWORDS = frozenset(
+    {
+        "$id",
+        "$schema",
+        "$anchor",
+        "$dynamicAnchor",
+        "$dynamicRef",
+        "$recursiveAnchor",
+        "$recursiveRef",
+        "$vocabulary",
+    }
+)
+_IMPLEMENTED = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minimum",
+        "maximum",
+        "enum",
+        "const",
+        "allOf",
+        "$ref",
+        _DISPATCH,
+    }
+)
+_REF_NAME_RE = re.compile(r"^#/components/schemas/([A-Za-z0-9_.-]+)$")
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or (type(value) is float and value == value)  # not NaN
+
+
+# JSON Schema 2020-12's type names as jsonschema's draft 2020-12 type checker decides them, for an
+# instance whose exact type is one of _JSON_TYPES: the Python types, and whether an integral float
+# counts (it does for "integer": 1.0 is an integer; a bool is neither a number nor an integer).
+_TYPE_NAMES: dict[str, tuple[frozenset[type], bool]] = {
+    "object": (frozenset({dict}), False),
+    "array": (frozenset({list}), False),
+    "string": (frozenset({str}), False),
+    "boolean": (frozenset({bool}), False),
+    "null": (frozenset({type(None)}), False),
+    "number": (frozenset({int, float}), False),
+    "integer": (frozenset({int}), True),
+}
+
+
+def _scalar_equals(expected: Any) -> Check | None:
+    """JSON equality with one enum/const value (1 == 1.0, True != 1); None: not a scalar we handle."""
+    if type(expected) is str:
+        return lambda v: type(v) is str and v == expected
+    if type(expected) is bool:
+        return lambda v: v is expected
+    if expected is None:
+        return lambda v: v is None
+    if type(expected) in (int, float) and expected == expected:  # a NaN would equal only itself
+        return lambda v: (type(v) is int or type(v) is float) and v == expected
+    return None
+
+
+class _Unsupported(Exception):
+    """A schema the compiler does not handle: that subschema is checked by jsonschema instead."""
+
+
+class _FastCheck:
+    """``components.schemas`` (after ``rewrite_discriminators``) compiled into closures that answer
+    "valid?" exactly as the jsonschema validator would, or raise ``_Defer``."""
+
+    def __init__(
+        self, contents: dict[str, Any], format_checker: FormatChecker, fallback: Callable[[str], Check]
+    ) -> None:
+        self._schemas: dict[str, Any] = contents["components"]["schemas"]
+        self._format_checker = format_checker
+        self._fallback = fallback  # JSON pointer of a subschema → jsonschema's is_valid for it
+        self._cells: dict[str, list[Check | None]] = {}
+        self._lock = threading.Lock()
+        self.fallbacks: list[str] = []  # pointers of the subschemas left to jsonschema
+
+    def check(self, name: str) -> Check:
+        """The check of the component ``name`` (compiled on its first use)."""
+        cell = self._cell(name)
+        return lambda instance: self._run(cell, name, instance)
+
+    def compile_all(self) -> None:
+        """Compile every component now (the tests look at ``fallbacks`` afterwards)."""
+        for name in self._schemas:
+            self._compiled(self._cell(name), name)
+
+    def _cell(self, name: str) -> list[Check | None]:
+        cell = self._cells.get(name)
+        if cell is None:
+            cell = self._cells.setdefault(name, [None])
+        return cell
+
+    def _compiled(self, cell: list[Check | None], name: str) -> Check:
+        fn = cell[0]
+        if fn is None:
+            with self._lock:  # the emulator's server thread and its callers share a Spec
+                fn = cell[0]
+                if fn is None:
+                    fn = cell[0] = self._sub(self._schemas[name], "", "components", "schemas", name)
+        return fn
+
+    def _run(self, cell: list[Check | None], name: str, instance: Any) -> bool:
+        fn = cell[0]
+        if fn is None:
+            fn = self._compiled(cell, name)
+        return fn(instance)
+
+    def _ref(self, ref: Any) -> Check:
+        m = _REF_NAME_RE.match(ref) if isinstance(ref, str) else None
+        if m is None or m.group(1) not in self._schemas:
+            raise _Unsupported(f"$ref {ref!r}")
+        name = m.group(1)
+        cell = self._cell(name)
+        run = self._run
+
+        def ref_check(instance: Any) -> bool:
+            fn = cell[0]
+            return fn(instance) if fn is not None else run(cell, name, instance)
+
+        return ref_check
+
+    # -- compiling one schema object -----------------------------------------------------------
+    def _compile(self, schema: Any, pointer: str) -> Check:
+        if schema is True:
+            return lambda instance: True
+        if schema is False:
+            return lambda instance: False
+        try:
+            if not isinstance(schema, dict):
+                raise _Unsupported("not a schema")
+            return self._compile_object(schema, pointer)
+        except _Unsupported:
+            self.fallbacks.append(pointer)
+            return self._fallback(pointer)
+
+    def _sub(self, schema: Any, pointer: str, *segments: str | int) -> Check:
+        for segment in segments:
+            pointer += "/" + quote(str(segment).replace("~", "~0").replace("/", "~1"), safe="")
+        return self._compile(schema, pointer)
+
+    def _compile_object(self, schema: dict[str, Any], pointer: str) -> Check:
+        unknown = set(schema) - _IMPLEMENTED - _ANNOTATIONS
+        if unknown:
+            raise _Unsupported(", ".join(sorted(unknown)))
+        exact: frozenset[type] | None = None  # None: no `type` keyword
+        integral_float = False
+        on_dict: list[Check] = []
+        on_list: list[Check] = []
+        on_str: list[Check] = []
+        on_number: list[Check] = []
+        on_any: list[Check] = []
+
+        if "type" in schema:
+            names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            if not names:
+                raise _Unsupported("type []")
+            exact = frozenset()
+            for n in names:
+                if not isinstance(n, str) or n not in _TYPE_NAMES:
+                    raise _Unsupported(f"type {n!r}")
+                types, integral = _TYPE_NAMES[n]
+                exact |= types
+                integral_float = integral_float or integral
+            if float in exact:
+                integral_float = False  # every float is in already
+
+        props: dict[str, Check] = {}
+        if "properties" in schema:
+            if not isinstance(schema["properties"], dict):
+                raise _Unsupported("properties")
+            props = {k: self._sub(sub, pointer, "properties", k) for k, sub in schema["properties"].items()}
+            if props:
+                get = props.get
+
+                def properties(instance: dict[str, Any]) -> bool:
+                    for k, v in instance.items():
+                        c = get(k)
+                        if c is not None and not c(v):
+                            return False
+                    return True
+
+                on_dict.append(properties)
+        if "required" in schema:
+            required = schema["required"]
+            if not isinstance(required, list) or not all(type(r) is str for r in required):
+                raise _Unsupported("required")
+            if required:
+                req = tuple(required)
+
+                def has_required(instance: dict[str, Any]) -> bool:
+                    for r in req:  # noqa: SIM110 (a loop: no generator per call, on the hot path)
+                        if r not in instance:
+                            return False
+                    return True
+
+                on_dict.append(has_required)
+        if "additionalProperties" in schema:
+            ap = self._sub(schema["additionalProperties"], pointer, "additionalProperties")
+            known = frozenset(schema.get("properties") or ())
+
+            def additional(instance: dict[str, Any]) -> bool:
+                return all(ap(v) for k, v in instance.items() if k not in known)
+
+            on_dict.append(additional)
+        if "items" in schema:
+            if not isinstance(schema["items"], dict | bool):
+                raise _Unsupported("items")
+            item = self._sub(schema["items"], pointer, "items")
+
+            def items(instance: list[Any]) -> bool:
+                for v in instance:  # noqa: SIM110 (as above)
+                    if not item(v):
+                        return False
+                return True
+
+            on_list.append(items)
+        for key, bound in (
+            ("minItems", on_list),
+            ("maxItems", on_list),
+            ("minLength", on_str),
+            ("maxLength", on_str),
+        ):
+            if key in schema:
+                n = schema[key]
+                if not _is_int(n) or n < 0:
+                    raise _Unsupported(key)
+                bound.append(_at_least(n) if key.startswith("min") else _at_most(n))
+        if "pattern" in schema:
+            try:
+                search = re.compile(schema["pattern"]).search  # jsonschema: re.search(pattern, instance)
+            except (re.error, TypeError) as exc:
+                raise _Unsupported("pattern") from exc
+            on_str.append(lambda instance: search(instance) is not None)
+        if "format" in schema:
+            fmt = schema["format"]
+            if not isinstance(fmt, str):
+                raise _Unsupported("format")
+            checker = self._format_checker
+            if fmt in checker.checkers:  # a format jsonschema has no checker for is not checked there either
+                conforms = checker.conforms
+                on_any.append(lambda instance: conforms(instance, fmt))
+        if "minimum" in schema:
+            lo = schema["minimum"]
+            if not _is_number(lo):
+                raise _Unsupported("minimum")
+            on_number.append(lambda instance: not instance < lo)
+        if "maximum" in schema:
+            hi = schema["maximum"]
+            if not _is_number(hi):
+                raise _Unsupported("maximum")
+            on_number.append(lambda instance: not instance > hi)
+        if "enum" in schema:
+            values = schema["enum"]
+            if not isinstance(values, list):
+                raise _Unsupported("enum")
+            if values and all(type(v) is str for v in values):
+                allowed = frozenset(values)
+                on_any.append(lambda instance: type(instance) is str and instance in allowed)
+            else:
+                tests = [_scalar_equals(v) for v in values]
+                if any(t is None for t in tests):
+                    raise _Unsupported("enum")
+                on_any.append(lambda instance: any(t(instance) for t in tests))  # type: ignore[misc]
+        if "const" in schema:
+            test = _scalar_equals(schema["const"])
+            if test is None:
+                raise _Unsupported("const")
+            on_any.append(test)
+        if "allOf" in schema:
+            parts = schema["allOf"]
+            if not isinstance(parts, list) or not parts:
+                raise _Unsupported("allOf")
+            on_any.extend(self._sub(part, pointer, "allOf", i) for i, part in enumerate(parts))
+        if "$ref" in schema:
+            on_any.append(self._ref(schema["$ref"]))
+        if _DISPATCH in schema:
+            on_dict.append(self._dispatch(schema[_DISPATCH]))
+        return _node(exact, integral_float, on_dict, on_list, on_str, on_number, on_any)
+
+    def _dispatch(self, value: Any) -> Check:
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("propertyName"), str)
+            and isinstance(value.get("mapping"), dict)
+        ):
+            raise _Unsupported(_DISPATCH)
+        prop = value["propertyName"]
+        targets = {k: self._ref(t) for k, t in value["mapping"].items()}
+
+        def dispatch(instance: dict[str, Any]) -> bool:
+            key = instance.get(prop)
+            if type(key) is list or type(key) is dict:
+                raise _Defer  # _dispatch's mapping.get() raises TypeError on it: let jsonschema do so
+            target = targets.get(key)
+            return target is None or target(instance)
+
+        return dispatch
+
+
+def _at_least(n: int) -> Check:
+    return lambda instance: len(instance) >= n
+
+
+def _at_most(n: int) -> Check:
+    return lambda instance: len(instance) <= n
+
+
+def _node(
+    exact: frozenset[type] | None,
+    integral_float: bool,
+    on_dict: list[Check],
+    on_list: list[Check],
+    on_str: list[Check],
+    on_number: list[Check],
+    on_any: list[Check],
+) -> Check:
+    """One schema object's check: its type, then the keywords that apply to the instance's type."""
+    json_types = _JSON_TYPES
+    dict_checks, list_checks, str_checks = tuple(on_dict), tuple(on_list), tuple(on_str)
+    number_checks, any_checks = tuple(on_number), tuple(on_any)
+
+    def check(instance: Any) -> bool:
+        t = type(instance)
+        if t not in json_types:
+            raise _Defer
+        if (
+            exact is not None
+            and t not in exact
+            and not (integral_float and t is float and instance.is_integer())
+        ):
+            return False
+        if t is dict:
+            for c in dict_checks:
+                if not c(instance):
+                    return False
+        elif t is str:
+            for c in str_checks:
+                if not c(instance):
+                    return False
+        elif t is list:
+            for c in list_checks:
+                if not c(instance):
+                    return False
+        elif t is int or t is float:
+            for c in number_checks:
+                if not c(instance):
+                    return False
+        for c in any_checks:  # noqa: SIM110 (as above)
+            if not c(instance):
+                return False
+        return True
+
+    return check
+
+
+def _uses_scope_keywords(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(k in _SCOPE_KEYWORDS for k in node) or any(_uses_scope_keywords(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_uses_scope_keywords(v) for v in node)
+    return False
 
 
 @dataclass(frozen=True)
@@ -214,6 +635,10 @@ class Spec:
         self._format_checker = _format_checker()
         self._validators: dict[str, Any] = {}
         self._validators_lock = threading.Lock()  # the emulator's server and its callers share a Spec
+        self._fast: _FastCheck | None = None
+        if not _uses_scope_keywords(contents):
+            self._fast = _FastCheck(contents, self._format_checker, self._subschema_is_valid)
+        self._fast_checks: dict[str, Check] = {}
         self._exact: dict[str, _Route] = {}
         self._templated: list[_Route] = []
         self._index_paths()
@@ -233,7 +658,44 @@ class Spec:
                     self._validators[schema_name] = v
         return v
 
+    def _subschema_is_valid(self, pointer: str) -> Check:
+        """jsonschema's verdict on the subschema at ``pointer``, for what the fast check leaves to it."""
+        validator = _Validator(
+            {"$ref": f"{self._uri}#{pointer}"}, registry=self._registry, format_checker=self._format_checker
+        )
+        return validator.is_valid
+
+    def fast_valid(self, schema_name: str, instance: Any) -> bool | None:
+        """The fast check's verdict (see module doc): True/False as jsonschema's, None when it defers."""
+        check = self._fast_checks.get(schema_name)
+        if check is None:
+            if self._fast is None or schema_name not in self._fast._schemas:
+                return None
+            check = self._fast_checks.setdefault(schema_name, self._fast.check(schema_name))
+        try:
+            return check(instance)
+        except _Defer:
+            return None
+
+    @property
+    def fast_fallbacks(self) -> list[str] | None:
+        """JSON pointers of the subschemas compiled so far that the fast check leaves to jsonschema
+        (None: the fast check is off for this spec)."""
+        return None if self._fast is None else list(self._fast.fallbacks)
+
+    def compile_fast_checks(self) -> None:
+        """Compile every component's fast check now (otherwise each is compiled on first use)."""
+        if self._fast is not None:
+            self._fast.compile_all()
+
     def errors(self, schema_name: str, instance: Any) -> list[SchemaError]:
+        """LINE-style errors of ``instance`` against the component ``schema_name`` ([] when valid)."""
+        if self.fast_valid(schema_name, instance):
+            return []
+        return self.jsonschema_errors(schema_name, instance)
+
+    def jsonschema_errors(self, schema_name: str, instance: Any) -> list[SchemaError]:
+        """``errors`` by the jsonschema walk alone (what the fast check is tested against)."""
         out: list[SchemaError] = []
         seen: set[tuple[str, str]] = set()
         for err in self._leaf_errors(self.validator(schema_name).iter_errors(instance)):
