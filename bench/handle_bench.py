@@ -39,14 +39,17 @@ from scratch_db import PostgresUnavailable, scratch_postgres  # noqa: E402
 PG_ADMIN_URL = os.environ.get("TIDTAM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _line_transport():  # type: ignore[no-untyped-def]
+def _line_transport(replies: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
     import httpx
 
     counter = iter(range(10**12, 10**13))
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(("/reply", "/push")):
-            count = len(json.loads(request.content)["messages"])
+            body = json.loads(request.content)
+            if replies is not None and "replyToken" in body:
+                replies[body["replyToken"]] = body["messages"]
+            count = len(body["messages"])
             sent = [
                 {"id": str(next(counter)), "quoteToken": "q" + secrets.token_hex(8)} for _ in range(count)
             ]
@@ -94,7 +97,7 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
     import sqlalchemy as sa
 
     from bot.delivery import Deliverer
-    from bot.handlers import handle_event
+    from bot.handlers import handle_event, prepare_batch
     from bot.line_client import LineClient
     from bot.processor import EventProcessor
     from models.db import make_engine
@@ -113,9 +116,10 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     engine = make_engine(url, pool_pre_ping=False)  # as the worker's (tidtam/worker.py)
     clock = SystemClock()
+    replies: dict[str, object] = {}
     line = LineClient(
         access_token="bench", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
-        transport=_line_transport(),
+        transport=_line_transport(replies),
     )  # fmt: skip
     deliverer = Deliverer(engine, line, clock.now, "bench", senders=args.senders)
     processor = EventProcessor(
@@ -126,6 +130,7 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
         now=clock.now,
         tz=settings.tz,
         rules=configured_rules(settings),  # as the service's (tidtam/service.py): real deadlines
+        prepare=None if noop or args.no_prefetch else prepare_batch,
     )
     steps = dict.fromkeys(users, 0)
     raws = []
@@ -165,6 +170,10 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
         profile.dump_stats(f"{args.profile}.{name}{'.fixed' if noop else ''}")
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     sa.event.remove(engine, "before_cursor_execute", count)
+    if args.dump and not noop:
+        tokens = [str(raw["replyToken"]) for raw in raws]
+        with open(f"{args.dump}.{name}", "w", encoding="utf-8") as fh:
+            json.dump([replies.get(token) for token in tokens], fh, ensure_ascii=False, indent=0)
     deliverer.close()
     line.close()
     engine.dispose()
@@ -188,6 +197,14 @@ def main() -> None:
         "--batch", type=int, default=32, help="sources per batch (1: one event a transaction)"
     )
     parser.add_argument("--senders", type=int, default=8, help="the deliverer's concurrent sends")
+    parser.add_argument(
+        "--no-prefetch",
+        action="store_true",
+        help="no batch read of the senders (bot/handlers.py prepare_batch)",
+    )
+    parser.add_argument(
+        "--dump", metavar="FILE", help="write every event's reply (in event order) to FILE.<backend>"
+    )
     parser.add_argument(
         "--fixed-only", action="store_true", help="only the handler that just replies (the fixed part)"
     )

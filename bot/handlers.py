@@ -7,6 +7,8 @@ Handlers run inside the transaction that marks the event processed; they change 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import date
 
 from linebot.v3.webhooks import (
     FollowEvent,
@@ -30,7 +32,7 @@ from messages import chat
 from messages import menus as menu_text
 from messages.menus import MenuRole
 from messages.thai_dates import format_fiscal_year
-from models.linking import LinkResult, redeem_link_code, sender_of, set_reachability
+from models.linking import LinkResult, prefetch_senders, redeem_link_code, sender_of, set_reachability
 from models.messaging import ChatBinding
 from models.types import ChatType, Reachability
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of
@@ -68,6 +70,20 @@ def handle_event(ctx: EventContext) -> None:
         on_postback(ctx)
     else:
         log.info("event type %s needs no answer", ctx.row.event_type)
+
+
+def prepare_batch(contexts: Sequence[EventContext]) -> None:
+    """Before a batch's events are handled (bot/processor.py): the senders of its one-on-one events
+    read in one round trip per day and kind, for `handle_event`'s `sender_of` to take
+    (models/linking.py `prefetch_senders`)."""
+    senders: dict[tuple[date, bool], list[str]] = {}
+    for ctx in contexts:
+        if ctx.user_id and ctx.is_private:
+            senders.setdefault((_today(ctx), _asks_for_projects(ctx.event)), []).append(ctx.user_id)
+    for (today, with_projects), users in senders.items():
+        prefetch_senders(
+            contexts[0].session, users, today, fiscal_year_of(today), with_projects=with_projects
+        )
 
 
 _PROJECT_WORDS = (Intent.STATUS, Intent.MY_PROJECTS)  # their answers list the person's projects

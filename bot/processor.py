@@ -160,8 +160,12 @@ class EventProcessor:
         media_links: MediaLinks | None = None,
         rules: Rules | None = None,
         public_url: str = "http://127.0.0.1:8000",
+        prepare: Callable[[Sequence[EventContext]], None] | None = None,
     ) -> None:
         self.engine = engine
+        # Given a batch's contexts before their handlers run (bot/handlers.py `prepare_batch`:
+        # their senders read in one round trip).
+        self.prepare = prepare
         self.media_links = media_links
         self.rules = rules
         self.handler = handler
@@ -210,7 +214,11 @@ class EventProcessor:
                 session.rollback()
                 return [outcomes[event_id] for event_id, _source in batch]
             try:
-                contexts = [self._handle(session, row, now, effects) for row in claimed]
+                contexts = [self._context(session, row, now, effects) for row in claimed]
+                if self.prepare is not None and len(contexts) > 1:
+                    self.prepare(contexts)  # what every event reads first, for all of them at once
+                for ctx in contexts:
+                    self._handle(ctx)
                 # What waits for these people rides on their free replies: one statement for all.
                 riding = add_riders_many([ctx for ctx in contexts if self._answers(ctx)])
                 answers = [self._replies(ctx) for ctx in contexts]
@@ -251,15 +259,15 @@ class EventProcessor:
             self.deliverer.deliver_claimed(rows)  # born claimed: no second round trip
         return [outcomes[event_id] for event_id, _source in batch]
 
-    def _handle(
+    def _context(
         self, session: Session, row: ClaimedEvent, now: datetime, effects: LineEffects | None
     ) -> EventContext:
-        """One event of a batch: its handler's work, and the context with its replies
-        (`_HandlerFailed` when it fails)."""
+        """One event of a batch read into the context its handler works in (`_HandlerFailed` when
+        it cannot be read)."""
         raw: dict[str, Any] | None = None
         try:
             raw, event = read_event(row.payload)
-            ctx = EventContext(
+            return EventContext(
                 session=session,
                 row=row,
                 raw=raw,
@@ -275,10 +283,15 @@ class EventProcessor:
                 rules=self.rules,
                 public_url=self.public_url,
             )
-            self.handler(ctx)
         except Exception as exc:
             raise _HandlerFailed(row, raw, exc) from exc
-        return ctx
+
+    def _handle(self, ctx: EventContext) -> None:
+        """One event of a batch: its handler's work (`_HandlerFailed` when it fails)."""
+        try:
+            self.handler(ctx)
+        except Exception as exc:
+            raise _HandlerFailed(ctx.row, ctx.raw, exc) from exc  # type: ignore[arg-type]
 
     @staticmethod
     def _answers(ctx: EventContext) -> bool:

@@ -17,6 +17,7 @@ Each time a limit is reached a `LinkThrottleTrip` row records it (the LINE user 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 from collections.abc import Collection
@@ -279,31 +280,73 @@ _SENDER = sa.select(*_SENDER_COLUMNS).select_from(_SENDER_FROM).where(_SENDER_WH
 # A chain of outer joins, not a nested join: SQLite would materialise every owner of the year's
 # projects for that. Aliases: the facts above look at every project, not only the joined ones.
 _OWN_PROJECT, _OWN = _PROJECT.alias("own_project"), _OWNER.alias("own")
-_SENDER_WITH_PROJECTS = (
-    sa.select(*_SENDER_COLUMNS, *project_state_columns(_OWN_PROJECT))
-    .select_from(
-        with_report_state(
-            _SENDER_FROM.outerjoin(_OWN, _OWN.c.person_id == _P.c.id).outerjoin(
-                _OWN_PROJECT,
-                sa.and_(
-                    _OWN_PROJECT.c.id == _OWN.c.project_id, _OWN_PROJECT.c.fiscal_year == sa.bindparam("fy")
-                ),
-            ),
+_SENDER_AND_PROJECTS = sa.select(*_SENDER_COLUMNS, *project_state_columns(_OWN_PROJECT)).select_from(
+    with_report_state(
+        _SENDER_FROM.outerjoin(_OWN, _OWN.c.person_id == _P.c.id).outerjoin(
             _OWN_PROJECT,
-            _OPEN.c.id,
-        )
+            sa.and_(_OWN_PROJECT.c.id == _OWN.c.project_id, _OWN_PROJECT.c.fiscal_year == sa.bindparam("fy")),
+        ),
+        _OWN_PROJECT,
+        _OPEN.c.id,
     )
-    .where(_SENDER_WHERE)
-    .order_by(_OWN_PROJECT.c.code)
 )
+_SENDER_WITH_PROJECTS = _SENDER_AND_PROJECTS.where(_SENDER_WHERE).order_by(_OWN_PROJECT.c.code)
 
 
 # Every one-on-one event runs one of these: compiled once, run on the driver's cursor (models/prepared.py).
 _PREPARED_SENDER = Prepared(_SENDER)
 _PREPARED_SENDER_WITH_PROJECTS = Prepared(_SENDER_WITH_PROJECTS)
 
+# The same for several senders at once (`prefetch_senders`): their LINE ids as one parameter, an
+# array on PostgreSQL, a JSON list on SQLite (json_each), so the text is one for any number of them.
+_MANY_PG = _P.c.line_user_id == sa.any_(sa.bindparam("line_user_ids", type_=postgresql.ARRAY(sa.String())))
+_MANY_SQLITE = _P.c.line_user_id.in_(
+    sa.select(sa.column("value", sa.String())).select_from(sa.func.json_each(sa.bindparam("line_user_ids")))
+)
+
+
+_SENDERS = {
+    dialect: Prepared(sa.select(*_SENDER_COLUMNS).select_from(_SENDER_FROM).where(where))
+    for dialect, where in (("postgresql", _MANY_PG), ("sqlite", _MANY_SQLITE))
+}
+_SENDERS_WITH_PROJECTS = {  # each sender's rows in the order `_SENDER_WITH_PROJECTS` gives them
+    dialect: Prepared(_SENDER_AND_PROJECTS.where(where).order_by(_P.c.line_user_id, _OWN_PROJECT.c.code))
+    for dialect, where in (("postgresql", _MANY_PG), ("sqlite", _MANY_SQLITE))
+}
+_PREFETCHED = "tidtam.senders"  # session.info key: (line user id, on, fiscal year, with projects) -> rows
+
 _DEADLINE_WIDTH = len(deadline_columns())
 _STATE_WIDTH = len(project_state_columns())
+
+
+def prefetch_senders(
+    session: Session, line_user_ids: Collection[str], on: date, fiscal_year: int, *, with_projects: bool
+) -> None:
+    """Read several senders' rows (`sender_of`'s) in one round trip, for the events of a batch (one
+    per sender, bot/processor.py): each sender's next `sender_of` with the same day, year and
+    `with_projects` in this session takes its rows from here, once; a later one reads again.
+
+    A batch's senders are different people, and what one person's event writes is their own (their
+    conversation, their rich menu, their reports' state): another sender's rows read before it are
+    what that sender's event would have read had it come first."""
+    dialect = session.get_bind().dialect.name
+    statements = _SENDERS_WITH_PROJECTS if with_projects else _SENDERS
+    if len(line_user_ids) < 2 or dialect not in statements:
+        return
+    ids = sorted(set(line_user_ids))
+    params = {
+        "line_user_ids": ids if dialect == "postgresql" else json.dumps(ids),
+        "on": on,
+        "today": on,
+        "fy": fiscal_year,
+    }
+    grouped: dict[str, list[tuple[Any, ...]]] = {user: [] for user in ids}
+    user_at = len(_CONVERSATION_COLUMNS) + 6  # person.line_user_id
+    for row in statements[dialect].rows(session, params):
+        grouped[row[user_at]].append(row)
+    memo = session.info.setdefault(_PREFETCHED, {})
+    for user, rows in grouped.items():
+        memo[(user, on, fiscal_year, with_projects)] = rows
 
 
 def sender_of(
@@ -312,8 +355,11 @@ def sender_of(
     """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`, and with
     `with_projects` their projects of it) and their chat's conversation row; (None, None) when the
     account is not linked."""
-    params = {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
-    rows = (_PREPARED_SENDER_WITH_PROJECTS if with_projects else _PREPARED_SENDER).rows(session, params)
+    memo = session.info.get(_PREFETCHED)
+    rows = memo.pop((line_user_id, on, fiscal_year, with_projects), None) if memo else None
+    if rows is None:
+        params = {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
+        rows = (_PREPARED_SENDER_WITH_PROJECTS if with_projects else _PREPARED_SENDER).rows(session, params)
     found = rows[0] if rows else None
     if found is None:
         return None, None

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from bot.delivery import Deliverer
-from bot.handlers import handle_event
+from bot.handlers import handle_event, prepare_batch
 from bot.intake import EventIntake
 from bot.line_client import LineClient
 from bot.media_links import MediaLinks
@@ -99,6 +99,7 @@ def make_processor(
         public_url=settings.public_url,
         media_links=media_links(settings),
         rules=configured_rules(settings),  # TIDTAM_TICK_TIME: when held rows are released
+        prepare=prepare_batch if handler is handle_event else None,  # a test's handler reads its own
     )
     intake = EventIntake(
         engine,

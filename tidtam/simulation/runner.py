@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from bot import approvals
 from bot.delivery import Deliverer
-from bot.handlers import handle_event
+from bot.handlers import handle_event, prepare_batch
 from bot.line_client import LineClient
 from bot.processor import EventProcessor
 from messages.riders import is_rider
@@ -252,7 +252,7 @@ class _Simulation:
         self.processor = EventProcessor(
             engine, handle_event, deliverer=self.deliverer, line=client, now=self.clock.now, tz=self.tz,
             approval_levels=settings.approval_levels, media_dir=settings.media_dir,
-            hold_for_replies=settings.hold_for_replies, rules=self.setup.rules,
+            hold_for_replies=settings.hold_for_replies, rules=self.setup.rules, prepare=prepare_batch,
         )  # fmt: skip
         try:
             self._cases(engine)
