@@ -637,22 +637,28 @@ def _read_answer(connection: _Connection) -> tuple[int, dict[str, str], bytes, b
     return status, headers, content, keep
 
 
+def _read_line(sock: socket.socket, buffer: bytes, limit: int, too_long: str) -> tuple[bytes, bytes]:
+    """The next line of an answer from `buffer` and then `sock` (stripped of its line break), and
+    what was read past it; `RemoteProtocolError(too_long)` once `limit` bytes hold no line break."""
+    end = buffer.find(b"\n")
+    while end < 0:
+        if len(buffer) > limit:
+            raise httpx.RemoteProtocolError(too_long)
+        data = sock.recv(_RECV)
+        if not data:
+            raise httpx.NetworkError("IncompleteRead")
+        buffer += data
+        end = buffer.find(b"\n")
+    return buffer[:end], buffer[end + 1 :]
+
+
 def _read_chunked(sock: socket.socket, buffer: bytes) -> tuple[bytes, bytes]:
     """A chunked body from `buffer` and then `sock`: (the body, what was read past it)."""
     parts: list[bytes] = []
     size = 0
     while True:
-        end = buffer.find(b"\n")
-        while end < 0:
-            if len(buffer) > 1024:
-                raise httpx.RemoteProtocolError("malformed chunk size line")
-            data = sock.recv(_RECV)
-            if not data:
-                raise httpx.NetworkError("IncompleteRead")
-            buffer += data
-            end = buffer.find(b"\n")
-        line = buffer[:end].split(b";", 1)[0].strip()
-        buffer = buffer[end + 1 :]
+        line, buffer = _read_line(sock, buffer, 1024, "malformed chunk size line")
+        line = line.split(b";", 1)[0].strip()
         if not _HEX.fullmatch(line):
             raise httpx.RemoteProtocolError("malformed chunk size line")
         chunk = int(line, 16)
@@ -672,17 +678,7 @@ def _read_chunked(sock: socket.socket, buffer: bytes) -> tuple[bytes, bytes]:
         buffer = buffer[chunk + 2 :]
     # Trailers, if any, up to the blank line.
     for _line in range(_MAX_HEADERS + 1):
-        end = buffer.find(b"\n")
-        while end < 0:
-            if len(buffer) > _MAX_HEAD:
-                raise httpx.RemoteProtocolError("answer trailers too large")
-            data = sock.recv(_RECV)
-            if not data:
-                raise httpx.NetworkError("IncompleteRead")
-            buffer += data
-            end = buffer.find(b"\n")
-        line = buffer[:end].strip()
-        buffer = buffer[end + 1 :]
-        if not line:
+        line, buffer = _read_line(sock, buffer, _MAX_HEAD, "answer trailers too large")
+        if not line.strip():
             return b"".join(parts), buffer
     raise httpx.RemoteProtocolError("too many answer trailers")
