@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.db import sqlite_write_lock
+from models.db import prefer_generic_plans, sqlite_write_lock
 from models.messaging import WebhookEvent
 from models.types import EventStatus
 
@@ -382,8 +382,9 @@ def claim_events(
     PostgreSQL: an event's snapshot may predate the locks, so an earlier event that another worker
     finished meanwhile can still look pending: that only makes this event wait for the next pass,
     never lets it overtake one. A claim that begins `session`'s transaction on a connection the
-    server dropped is made again, once, on a fresh one. SQLite has one writer at a time and runs one
-    worker process.
+    server dropped is made again, once, on a fresh one; the transaction it begins prefers generic
+    plans (models/db.py `prefer_generic_plans`). SQLite has one writer at a time and runs one worker
+    process.
     """
     ids = [event_id for event_id, _source in batch]
     postgresql = session.get_bind().dialect.name == "postgresql"
@@ -396,7 +397,7 @@ def claim_events(
         }
         fresh = not session.in_transaction()
         try:
-            found = session.execute(_PG_CLAIM, params).all()
+            found = _pg_claim(session, params, fresh=fresh)
         except sa.exc.DBAPIError as error:
             # The server dropped the connection (a restart, an administrator): SQLAlchemy has replaced
             # the pool's connections. When the claim began the transaction, nothing is lost by
@@ -404,7 +405,7 @@ def claim_events(
             if not (fresh and error.connection_invalidated):
                 raise
             session.rollback()
-            found = session.execute(_PG_CLAIM, params).all()
+            found = _pg_claim(session, params, fresh=True)
     else:
         found = session.execute(_SQLITE_CLAIM, {"ids": ids}).all()
     unclaimed = dict.fromkeys(ids, Unclaimed.GONE)  # a row another worker holds is skipped
@@ -429,6 +430,17 @@ def claim_events(
                 received_at=row.received_at,
             )
     return [by_id[event_id] for event_id in ids if event_id in by_id], unclaimed
+
+
+def _pg_claim(session: Session, params: dict[str, Any], *, fresh: bool) -> list[Any]:
+    """The claim's statement; when it begins the transaction, the batch's statements after it are
+    asked for generic plans (models/db.py `prefer_generic_plans`: planned once per connection). Not
+    the claim itself: its generic plan ran at 2.7 ms against 1.0 ms (and 0.7 ms of planning) for a
+    batch of 30 (it reads arrays of ids the planner sizes only when it sees them)."""
+    found = list(session.execute(_PG_CLAIM, params).all())
+    if fresh:
+        prefer_generic_plans(session)
+    return found
 
 
 def _lock_key(source_key: str) -> int:

@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import bot.processor as processor_module
 from bot.intake import EventIntake, Outcome
 from bot.processor import MAX_ATTEMPTS, EventProcessor
+from models.db import worker_engine_options
 from models.events import EventStore, incoming_from_raw, pending_events
 from models.messaging import OutboxMessage, WebhookEvent
 from models.types import EventStatus, OutboxKind
@@ -286,3 +288,28 @@ def test_a_batchs_answers_keep_what_was_typed_even_a_nul_character(engine: Engin
     with Session(engine) as session:
         stored = {row.id: row.messages for row in session.exec(select(OutboxMessage))}
     assert [stored[row.id][0]["text"] for row in queued] == texts
+
+
+def test_a_batchs_statements_ask_for_generic_plans_after_the_claim(engine: Engine) -> None:
+    """PostgreSQL: the statements of an event batch's transaction, after its claim, run with generic
+    plans (planned once per connection, models/db.py); the claim and every other transaction keep
+    PostgreSQL's own choice. SQLite has no such setting."""
+    seen: list[str | None] = []
+
+    def handler(ctx) -> None:  # type: ignore[no-untyped-def]
+        if engine.dialect.name == "postgresql":
+            seen.append(ctx.session.execute(sa.text("SHOW plan_cache_mode")).scalar_one())
+        else:
+            seen.append(None)
+        _echo(ctx)
+
+    pending = _store(engine, [(_user(1), "สถานะ"), (_user(2), "ช่วยเหลือ")])
+    assert _processor(engine, handler).process_batch(pending) == [Outcome.HANDLED, Outcome.HANDLED]
+    expected = "force_generic_plan" if engine.dialect.name == "postgresql" else None
+    assert seen == [expected, expected]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:  # the setting ended with the batch's transaction
+            assert conn.execute(sa.text("SHOW plan_cache_mode")).scalar_one() == "auto"
+    assert worker_engine_options(engine.url.render_as_string(hide_password=False)) == (
+        {"connect_args": {"prepare_threshold": 0}} if engine.dialect.name == "postgresql" else {}
+    )

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from bot.context import warm_calendars
 from bot.intake import FLOOD_WAKE_PAUSE
 from models import health
-from models.db import make_engine
+from models.db import make_engine, worker_engine_options
 from scheduler.clock import Clock, make_clock
 from scheduler.service import scheduler_lifespan
 from tidtam.service import log_clock, make_processor, settle_heap
@@ -108,7 +108,9 @@ async def run_worker(
     # default for PostgreSQL: only a connection idle in the pool for a while is checked). A claim or a
     # pending read that meets a connection the server dropped is made again at once on a fresh one
     # (models/events.py; the pool is replaced at the first disconnect SQLAlchemy sees).
-    engine = make_engine(settings.database_url, pool_pre_ping=False)
+    engine = make_engine(
+        settings.database_url, pool_pre_ping=False, **worker_engine_options(settings.database_url)
+    )
     own_clock = make_clock(settings, engine, base=clock_offset, follow=True) if clock is None else None
     clock = clock or own_clock
     assert clock is not None
