@@ -299,19 +299,22 @@ _PREPARED_SENDER_WITH_PROJECTS = Prepared(_SENDER_WITH_PROJECTS)
 
 # The same for several senders at once (`prefetch_senders`): their LINE ids as one parameter, an
 # array on PostgreSQL, a JSON list on SQLite (json_each), so the text is one for any number of them.
-_MANY_PG = _P.c.line_user_id == sa.any_(sa.bindparam("line_user_ids", type_=postgresql.ARRAY(sa.String())))
-_MANY_SQLITE = _P.c.line_user_id.in_(
-    sa.select(sa.column("value", sa.String())).select_from(sa.func.json_each(sa.bindparam("line_user_ids")))
-)
-
-
+_MANY = {
+    "postgresql": _P.c.line_user_id
+    == sa.any_(sa.bindparam("line_user_ids", type_=postgresql.ARRAY(sa.String()))),
+    "sqlite": _P.c.line_user_id.in_(
+        sa.select(sa.column("value", sa.String())).select_from(
+            sa.func.json_each(sa.bindparam("line_user_ids"))
+        )
+    ),
+}
 _SENDERS = {
     dialect: Prepared(sa.select(*_SENDER_COLUMNS).select_from(_SENDER_FROM).where(where))
-    for dialect, where in (("postgresql", _MANY_PG), ("sqlite", _MANY_SQLITE))
+    for dialect, where in _MANY.items()
 }
 _SENDERS_WITH_PROJECTS = {  # each sender's rows in the order `_SENDER_WITH_PROJECTS` gives them
     dialect: Prepared(_SENDER_AND_PROJECTS.where(where).order_by(_P.c.line_user_id, _OWN_PROJECT.c.code))
-    for dialect, where in (("postgresql", _MANY_PG), ("sqlite", _MANY_SQLITE))
+    for dialect, where in _MANY.items()
 }
 _PREFETCHED = "tidtam.senders"  # session.info key: (line user id, on, fiscal year, with projects) -> rows
 

@@ -80,20 +80,15 @@ class Prepared:
             compiled = self.statement.compile(dialect=dialect)
             if compiled.literal_execute_params or compiled.post_compile_params:
                 raise ValueError("Prepared takes plain statements (no expanding or literal-execute binds)")
-            defaults = compiled.construct_params(_check=False)
             found = _Compiled(
                 sql=compiled.string,
-                positional=tuple(compiled.positiontup)
-                if compiled.positional and compiled.positiontup
-                else None,
-                defaults=dict(defaults),
+                positional=tuple(compiled.positiontup or ()) if compiled.positional else None,
+                defaults=compiled.construct_params(_check=False),
                 binds=dict(compiled._bind_processors),  # type: ignore[arg-type]  # tuples: executemany only
                 escaped=dict(compiled.escaped_bind_names or {}),
                 result_types=tuple(column.type for column in compiled._result_columns),
                 dialect=dialect,
             )
-            if compiled.positional and found.positional is None:
-                found.positional = ()
             self._compiled[id(dialect)] = found
             return found
 
