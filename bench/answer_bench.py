@@ -432,6 +432,8 @@ def run_target(name: str, database_url: str | None, args: argparse.Namespace, wo
             env["TIDTAM_WORKER_PRIORITY"] = args.worker_priority
         if args.event_threads:
             env["TIDTAM_EVENT_WORKERS"] = str(args.event_threads)
+        if args.flood_rate is not None:
+            env["TIDTAM_FLOOD_RATE"] = str(args.flood_rate)
         if database_url is None:
             app = workdir / "echo_app.py"
             app.write_text(ECHO_APP, encoding="utf-8")
@@ -557,6 +559,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--event-threads", type=int, help="TIDTAM_EVENT_WORKERS: each worker's handling threads"
+    )
+    parser.add_argument(
+        "--flood-rate", type=int, help="TIDTAM_FLOOD_RATE: arrivals a second that hold handling back (0: never)"
     )
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # a generator process
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 250.0])
