@@ -45,6 +45,7 @@ FLOOD_WAKE_PAUSE = 0.05  # under a flood, look for new events this often, wake-u
 BUSY_READ_PAUSE = 0.02  # with every worker busy, look for new events at most this often
 FLOOD_WINDOW = 0.25  # seconds of arrivals the arrival rate is measured over
 FLOOD_MIN_SPAN = 0.02  # a shorter stretch tells no rate yet
+FLOOD_QUIET = 0.04  # a pass this long after the one before that finds nothing new: the flood is over
 MAX_BATCH = 32  # events handled in one transaction (one of each of up to 32 sources)
 SPREAD_FROM = MAX_BATCH  # a pass's sources go to one worker up to this many, then over the free ones
 ORPHAN_PASSES = 10  # with a share of the sources, every 10th full pass (10 s) takes every source
@@ -94,11 +95,13 @@ class FloodGauge:
     found `fresh` new events; the first observation is a starting point (what an earlier process left
     is not an arrival). `judge(at, oldest_wait, held)` answers for time `at`: a flood is events
     arriving at `rate` a second or faster over the last `window` seconds, and holds until they arrive
-    at less than half that, or the oldest event in hand has waited `max_wait`. Past that wait events
-    are handled whatever arrives, so replies keep up with their reply tokens (about a minute) even
-    under a flood that does not end; a flood is not held again until the oldest event in hand has
-    waited less than half as long. With no `rate` nothing is held, and `arrival_rate` still sizes
-    the wait for more after a wake-up (`coalesce_wait`)."""
+    at less than half that, or the oldest event in hand has waited `max_wait`, or the flood stopped:
+    a pass at least `quiet` seconds after the one before found nothing new (waiting for the window
+    to empty kept a burst's answers back a quarter of a second after its last event); no hold begins
+    then either. Past `max_wait` events are handled whatever arrives, so replies keep up with their
+    reply tokens (about a minute) even under a flood that does not end; a flood is not held again
+    until the oldest event in hand has waited less than half as long. With no `rate` nothing is
+    held, and `arrival_rate` still sizes the wait for more after a wake-up (`coalesce_wait`)."""
 
     def __init__(
         self,
@@ -107,15 +110,20 @@ class FloodGauge:
         max_wait: float = FLOOD_MAX_WAIT,
         window: float = FLOOD_WINDOW,
         min_span: float = FLOOD_MIN_SPAN,
+        quiet: float = FLOOD_QUIET,
     ) -> None:
         self.rate = max(0, rate)
         self.max_wait = max_wait
+        self.quiet = quiet
+        self._stopped = False  # the last pass, `quiet` or more after the one before, found nothing new
         self.window = window
         self.min_span = min_span
         self._arrived = 0
         self._passes: deque[tuple[float, int]] = deque()  # (pass time, arrivals counted after it)
 
     def observe(self, at: float, fresh: int) -> None:
+        # Only a pass tells that arrivals stopped: a pass put off (enough in hand) tells nothing.
+        self._stopped = bool(self._passes) and not fresh and at - self._passes[-1][0] >= self.quiet
         self._arrived += fresh if self._passes else 0
         self._passes.append((at, self._arrived))
 
@@ -132,8 +140,8 @@ class FloodGauge:
             return False
         rate = self.arrival_rate(at)
         if held:
-            return rate >= self.rate / 2 and oldest_wait < self.max_wait
-        return rate >= self.rate and oldest_wait < self.max_wait / 2
+            return not self._stopped and rate >= self.rate / 2 and oldest_wait < self.max_wait
+        return not self._stopped and rate >= self.rate and oldest_wait < self.max_wait / 2
 
 
 class EventIntake:

@@ -326,6 +326,24 @@ def test_a_flood_holds_handling_while_it_arrives_and_releases_it_once_it_eases()
     assert not any(held for _, held in _stream(easing, per_pass=1, start=1.5, seconds=1.0)[30:])
 
 
+def test_a_flood_that_stops_is_released_at_the_first_pass_that_finds_nothing_new() -> None:
+    """A burst's last event arrived: the first pass `quiet` seconds or more after the one before that
+    finds nothing new ends the hold at once (the window still holds the burst's rate), and does not
+    begin one; a pass sooner than that after the last one, or one that finds anything, does not."""
+    gauge = FloodGauge(300, max_wait=20.0, quiet=0.04)
+    gauge.observe(0.0, 0)
+    flood = _stream(gauge, per_pass=50, start=0.05, seconds=0.5, pass_every=0.05)  # 1,000 events/s
+    assert flood[-1][1]  # held at the flood's last pass (0.50)
+    gauge.observe(0.52, 0)  # too soon after the last pass to tell
+    assert gauge.judge(0.52, 0.45, held=True) is True
+    gauge.observe(0.57, 0)  # 0.05 s of nothing: stopped
+    assert gauge.arrival_rate(0.57) >= 300  # the window alone would still hold it
+    assert gauge.judge(0.57, 0.5, held=True) is False
+    assert gauge.judge(0.58, 0.0, held=False) is False  # and no new hold while nothing arrives
+    gauge.observe(0.62, 50)  # a new wave: the rate rules again
+    assert gauge.judge(0.62, 0.0, held=False) is True
+
+
 def test_below_the_flood_rate_or_with_no_rate_set_nothing_is_held() -> None:
     assert not any(held for _, held in _stream(FloodGauge(300), per_pass=2, start=0.0, seconds=2.0))
     assert not any(held for _, held in _stream(FloodGauge(0), per_pass=100, start=0.0, seconds=2.0))
