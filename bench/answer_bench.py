@@ -47,6 +47,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,7 @@ class Run:
     web_cpu: float | None = None  # seconds, the product's web process during the run
     db_cpu: float | None = None  # seconds, PostgreSQL's backends serving the product's database
     line_cpu: float | None = None  # seconds, this process: the LINE emulator (and building the load)
+    idle: float | None = None  # the machine's idle share of its CPUs from the first send to the last answer
 
     @property
     def per_second(self) -> float:
@@ -316,6 +318,40 @@ def generate() -> None:
     print(json.dumps(asyncio.run(_generate(job))))
 
 
+class IdleGauge:
+    """The machine's idle CPU share over a stretch of wall time: /proc/stat sampled every 20 ms on a
+    thread of its own (what the whole machine left unused while a run was under way: how much of the
+    two cores the pipeline did not keep busy)."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, int, int]] = []  # (time.time(), idle jiffies, all jiffies)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="idle-gauge", daemon=True)
+
+    def __enter__(self) -> IdleGauge:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            try:
+                with open("/proc/stat", encoding="ascii") as stat:
+                    fields = [int(x) for x in stat.readline().split()[1:]]
+            except OSError:
+                return
+            self.samples.append((time.time(), fields[3] + fields[4], sum(fields[:8])))
+
+    def share(self, since: float, until: float) -> float | None:
+        inside = [sample for sample in self.samples if since <= sample[0] <= until]
+        if len(inside) < 2 or inside[-1][2] == inside[0][2]:
+            return None
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][2] - inside[0][2])
+
+
 def collect(emulator: Any, sent: dict[str, float], run: Run, *, settle: float, users: set[str]) -> None:
     """Wait (bounded) until every event was answered, then read the answers off the emulator."""
     deadline = time.time() + settle
@@ -388,8 +424,25 @@ def measure(
         web0 = cpu_seconds(web) if web is not None else None
         db0 = _backends_cpu(database_url)
         line0 = _self_cpu()
-        load.send(args.burst if rate is None else int(rate * args.seconds), run, sent, args, rate)
-        collect(emulator, sent, run, settle=args.settle, users=set(users))
+        with IdleGauge() as gauge:
+            load.send(args.burst if rate is None else int(rate * args.seconds), run, sent, args, rate)
+            collect(emulator, sent, run, settle=args.settle, users=set(users))
+        run.idle = gauge.share(run.first_send, run.last_answer)
+        if os.environ.get("BENCH_TIMELINE") and run.latencies:
+            answered_at = sorted(
+                d.time - run.first_send for d in emulator.deliveries if d.reply_token in sent
+            )
+            marks = [answered_at[int(q * (len(answered_at) - 1))] for q in (0.0, 0.25, 0.5, 0.75, 1.0)]
+            idles = [
+                f"{gauge.share(run.first_send + a, run.first_send + b) or 0:.0%}"
+                for a, b in zip([0.0, *marks], marks, strict=False)
+            ]
+            print(
+                f"{name} {label}: load sent by {run.load_end - run.first_send:.2f} s; answers at "
+                + " / ".join(f"{m:.2f}" for m in marks)
+                + f" s (0/25/50/75/100%); idle before the first answer, then in each quarter: {' '.join(idles)}",
+                file=sys.stderr,
+            )
         if workers and cpu0 is not None:
             run.worker_cpu = sum(map(cpu_seconds, workers)) - cpu0
         if web is not None and web0 is not None:
@@ -507,7 +560,7 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
     header = (
         f"{'target':<18}{'run':>8}{'answered/s':>12}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'tail s':>8}{'lost':>6}{'late':>6}{'dup':>5}{'worker ms/ev':>14}{'web ms/ev':>11}"
-        f"{'db ms/ev':>10}{'line ms/ev':>12}"
+        f"{'db ms/ev':>10}{'line ms/ev':>12}{'idle':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -532,6 +585,7 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
                 f"{_ms(percentile(run.latencies, 0.5)):>9}{_ms(percentile(run.latencies, 0.99)):>9}"
                 f"{_ms(max(run.latencies, default=float('nan'))):>9}{run.tail:>8.1f}{run.lost:>6}{run.late:>6}"
                 f"{run.duplicated:>5}{cpu:>14}{web_cpu:>11}{db_cpu:>10}{line_cpu:>12}"
+                f"{(f'{run.idle:.0%}' if run.idle is not None else '-'):>6}"
             )
         if target.error:
             print(f"{'':<18} {target.error}")
@@ -561,7 +615,9 @@ def main() -> None:
         "--event-threads", type=int, help="TIDTAM_EVENT_WORKERS: each worker's handling threads"
     )
     parser.add_argument(
-        "--flood-rate", type=int, help="TIDTAM_FLOOD_RATE: arrivals a second that hold handling back (0: never)"
+        "--flood-rate",
+        type=int,
+        help="TIDTAM_FLOOD_RATE: arrivals a second that hold handling back (0: never)",
     )
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # a generator process
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 250.0])

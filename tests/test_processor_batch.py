@@ -290,6 +290,41 @@ def test_a_batchs_answers_keep_what_was_typed_even_a_nul_character(engine: Engin
     assert [stored[row.id][0]["text"] for row in queued] == texts
 
 
+def test_a_batchs_answers_are_stored_as_given_when_no_nul_forces_the_text_form(engine: Engine) -> None:
+    # Without a NUL, PostgreSQL reads the JSON columns nested in the batch's document (one encoding):
+    # quotes, backslashes, control characters, newlines and Thai come back as they went in, and so
+    # do the list columns.
+    from models.outbox import insert_replies, reply_values
+
+    now = datetime(2027, 1, 5, 3, 0, tzinfo=UTC)
+    texts = ['ไม่พบ "ชื่อ" ค่ะ', "back\\slash \u0001 ok", "บรรทัด\nสอง\t/", "ธรรมดา"]
+    rows = [
+        reply_values(
+            event_id=index + 1,
+            webhook_event_id=f"plain-{index}",
+            reply_token=f"token-{index}",
+            event_time=now,
+            to=f"U{index:032x}",
+            messages=[
+                {"type": "text", "text": text},
+                {"type": "flex", "altText": text, "contents": {"a": [1, None]}},
+            ],
+            now=now,
+            person_ids=[index, index + 10],
+        )
+        for index, text in enumerate(texts)
+    ]
+    with Session(engine) as session:
+        queued = insert_replies(session, rows)
+        session.commit()
+    with Session(engine) as session:
+        stored = {row.id: row for row in session.exec(select(OutboxMessage))}
+    for index, row in enumerate(queued):
+        assert stored[row.id].messages == rows[index]["messages"]
+        assert stored[row.id].recipients == [f"U{index:032x}"]
+        assert stored[row.id].person_ids == [index, index + 10]
+
+
 def test_a_batchs_statements_ask_for_generic_plans_after_the_claim(engine: Engine) -> None:
     """PostgreSQL: the statements of an event batch's transaction, after its claim, run with generic
     plans (planned once per connection, models/db.py); the claim and every other transaction keep
