@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 
 from models.forked import flat_dumps, read_frames, write_frame
 from models.messaging import OutboxMessage, SentMessage
+from models.prepared import Prepared
 from models.types import OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -356,22 +357,40 @@ def rode_today(session: Session, user_id: str, since: datetime) -> bool:
     return found is not None
 
 
-# Built once (it runs for nearly every batch of answered events): what waits for some people, and
-# whether something rode on a reply to them since the day began, in one statement.
-_RIDERS_UNLESS_RODE = (
-    sa.select(_OUTBOX.c.ride_key, _OUTBOX.c.id, _OUTBOX.c.rider, _OUTBOX.c.status)
-    .where(
-        _OUTBOX.c.ride_key.in_(sa.bindparam("user_ids", expanding=True)),
-        sa.or_(
-            sa.and_(_OUTBOX.c.status.in_(_RIDEABLE), _OUTBOX.c.rider.is_not(None)),
-            sa.and_(
-                _OUTBOX.c.status == OutboxStatus.MERGED.value,
-                _OUTBOX.c.rode_at >= sa.bindparam("since", type_=_OUTBOX.c.rode_at.type),
-            ),
-        ),
-    )
-    .order_by(_OUTBOX.c.id)
+# What waits for some people, and whether something rode on a reply to them since the day began, in
+# one statement: it runs for nearly every batch of answered events, so it is compiled once and run on
+# the driver's cursor (models/prepared.py), the people's LINE ids as one parameter (an array on
+# PostgreSQL; on SQLite a JSON list joined through json_each, which SQLite plans by the riding key's
+# index, where with `IN (SELECT value FROM json_each(?))` it read every held and pending row), one
+# text for any number of them.
+_RIDER_TEST = sa.or_(
+    sa.and_(  # status IN _RIDEABLE, without the IN list SQLAlchemy expands at each run
+        sa.or_(*(_OUTBOX.c.status == status for status in _RIDEABLE)),
+        _OUTBOX.c.rider.is_not(None),
+    ),
+    sa.and_(
+        _OUTBOX.c.status == OutboxStatus.MERGED.value,
+        _OUTBOX.c.rode_at >= sa.bindparam("since", type_=_OUTBOX.c.rode_at.type),
+    ),
 )
+_RIDER_COLUMNS = (_OUTBOX.c.ride_key, _OUTBOX.c.id, _OUTBOX.c.rider, _OUTBOX.c.status)
+_LISTED = sa.func.json_each(sa.bindparam("user_ids")).table_valued("value").alias("listed")
+_RIDERS_UNLESS_RODE = {
+    "postgresql": Prepared(
+        sa.select(*_RIDER_COLUMNS)
+        .where(
+            _OUTBOX.c.ride_key == sa.any_(sa.bindparam("user_ids", type_=postgresql.ARRAY(sa.String()))),
+            _RIDER_TEST,
+        )
+        .order_by(_OUTBOX.c.id)
+    ),
+    "sqlite": Prepared(
+        sa.select(*_RIDER_COLUMNS)
+        .select_from(_LISTED.join(_OUTBOX, _OUTBOX.c.ride_key == _LISTED.c.value))
+        .where(_RIDER_TEST)
+        .order_by(_OUTBOX.c.id)
+    ),
+}
 
 
 def take_riders(
@@ -402,7 +421,11 @@ def take_riders_many(
     """`take_riders` for several people at once (a batch of events): one statement finds what waits
     for all of them; user id → (id, rider) taken, for those who had something and for whom nothing
     rode since `unless_rode_since`."""
-    found = session.execute(_RIDERS_UNLESS_RODE, {"user_ids": list(user_ids), "since": unless_rode_since})
+    dialect = session.get_bind().dialect.name
+    ids = sorted(set(user_ids))
+    found = _RIDERS_UNLESS_RODE[dialect].rows(
+        session, {"user_ids": ids if dialect == "postgresql" else json.dumps(ids), "since": unless_rode_since}
+    )
     waiting: dict[str, list[tuple[int, str]]] = {}
     rode: set[str] = set()
     for user_id, row_id, rider, status in found:
