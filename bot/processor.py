@@ -122,7 +122,8 @@ def read_event(payload: str) -> tuple[dict[str, Any], Event]:
         raise MalformedEvent("not JSON") from None
     if not isinstance(raw, dict):
         raise MalformedEvent("not an object")
-    if _too_deep(raw):
+    event = fast_event(raw)  # the usual shapes, which nest three deep at most
+    if event is None and _too_deep(raw):
         raise MalformedEvent("nested too deeply", raw)
     if not line_ids.is_event_type(raw.get("type")):
         raise MalformedEvent("malformed type", raw)
@@ -131,8 +132,10 @@ def read_event(payload: str) -> tuple[dict[str, Any], Event]:
         raise MalformedEvent(problem, raw)
     if "replyToken" in raw and not line_ids.is_reply_token(raw["replyToken"]):
         raise MalformedEvent("malformed replyToken", raw)
+    if event is not None:
+        return raw, event
     try:
-        event = parse_event(raw)
+        event = sdk_parse_event(raw)
     except Exception as exc:  # the SDK's models raise ValueError, TypeError, KeyError, ... on odd shapes
         raise MalformedEvent(f"the SDK cannot read it ({type(exc).__name__})", raw) from None
     return raw, event

@@ -336,3 +336,22 @@ def test_the_mutations_reach_both_verdicts() -> None:
 
     count()
     assert seen == {True, False}
+
+
+def _deep(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"foo": _deep(30)}, {"postback__params": {"a": _deep(30)}}, {"source__userId": _deep(30)}],
+    ids=["extra key", "params", "userId"],
+)
+def test_deep_events_are_still_refused_as_too_deep(changes: dict[str, Any]) -> None:
+    """read_event skips the depth walk for an event the fast path reads (it nests three deep at
+    most): one nested deeper anywhere is declined by the fast path and refused as before."""
+    payload = json.dumps(_variant(LINE_EVENTS[4], **changes))
+    assert _read(payload, fast=True) == _read(payload, fast=False) == ("malformed", "nested too deeply")
