@@ -19,6 +19,7 @@ model has all of its fields in `__fields_set__`, and an absent optional key read
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from linebot.v3.webhooks import (
@@ -138,28 +139,33 @@ def _postback(raw: Any) -> PostbackContent | None:
     return _model(PostbackContent, data=data, params=params)
 
 
+# Per event type: its model, the key of its content, the reader of that content and the event's keys.
+_KINDS: dict[str, tuple[type[Any], str, Callable[[Any], Any], tuple[set[str], set[str]]]] = {
+    kind: (cls, key, read, (_EVENT_KEYS[0] | {key}, _EVENT_KEYS[1]))
+    for kind, cls, key, read in [
+        ("message", MessageEvent, "message", _text),
+        ("postback", PostbackEvent, "postback", _postback),
+    ]
+}
+
+
 def fast_event(raw: dict[str, Any]) -> Event | None:
     """The SDK model `Event.from_dict(raw)` would give, for a text message or a postback event of
     the usual shape; None for anything else (the caller then asks the SDK)."""
     if not _SDK_MATCHES or type(raw) is not dict:
         return None
     kind = raw.get("type")
-    if not _is_str(kind):
+    if not _is_str(kind) or kind not in _KINDS:
         return None
-    if kind == "message":
-        cls, content_key, content = MessageEvent, "message", _text(raw.get("message"))
-    elif kind == "postback":
-        cls, content_key, content = PostbackEvent, "postback", _postback(raw.get("postback"))
-    else:
+    cls, content_key, read_content, keys = _KINDS[kind]
+    if not _keys_fit(raw, keys):
         return None
-    required, optional = _EVENT_KEYS
-    if content is None or not _keys_fit(raw, (required | {content_key}, optional)):
-        return None
+    content = read_content(raw[content_key])
     timestamp, mode, event_id = raw["timestamp"], raw["mode"], raw["webhookEventId"]
     reply_token, delivery = raw.get("replyToken"), raw["deliveryContext"]
-    if type(timestamp) is not int or type(mode) is not str or mode not in _MODES or not _is_str(event_id):
+    if content is None or type(timestamp) is not int or type(mode) is not str or mode not in _MODES:
         return None
-    if not _is_optional_str(reply_token):
+    if not (_is_str(event_id) and _is_optional_str(reply_token)):
         return None
     if type(delivery) is not dict or delivery.keys() != {"isRedelivery"}:
         return None
