@@ -8,7 +8,8 @@ checks such an event's shape itself (exact key sets, exact types, only values th
 are) and builds the models the SDK would build: the same classes, field values, `EventMode` members
 and `__fields_set__`. Anything else (an unknown or missing key, a value of another type, None where
 the SDK wants a value, a mention, emojis) gives None and the caller takes the SDK's path, so odd input
-is read, converted or refused exactly as before. tests/test_fast_event_parse.py checks that both
+is read, converted or refused exactly as before (`read_event` also skips its depth walk for the
+events read here, which nest three deep at most). tests/test_fast_event_parse.py checks that both
 paths agree, on these shapes and on generated variations of them.
 
 The SDK's `from_dict` passes every field of a model to `parse_obj` (None for an absent key), so each
