@@ -132,6 +132,7 @@ class Run:
     web_cpu: float | None = None  # seconds, the product's web process during the run
     db_cpu: float | None = None  # seconds, PostgreSQL's backends serving the product's database
     line_cpu: float | None = None  # seconds, this process: the LINE emulator (and building the load)
+    commits: int | None = None  # PostgreSQL: transactions committed in the product's database
     idle: float | None = None  # the machine's idle share of its CPUs from the first send to the last answer
 
     @property
@@ -398,6 +399,25 @@ def _backends_cpu(database_url: str | None) -> dict[int, float]:
         engine.dispose()
 
 
+def _commits(database_url: str | None) -> int | None:
+    """Transactions committed so far in the product's PostgreSQL database (None for SQLite)."""
+    if database_url is None or not database_url.startswith("postgresql"):
+        return None
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+            return int(
+                conn.execute(
+                    sa.text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 def _self_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -424,10 +444,14 @@ def measure(
         web0 = cpu_seconds(web) if web is not None else None
         db0 = _backends_cpu(database_url)
         line0 = _self_cpu()
+        commits0 = _commits(database_url)
         with IdleGauge() as gauge:
             load.send(args.burst if rate is None else int(rate * args.seconds), run, sent, args, rate)
             collect(emulator, sent, run, settle=args.settle, users=set(users))
         run.idle = gauge.share(run.first_send, run.last_answer)
+        if commits0 is not None:
+            time.sleep(0.6)  # the statistics collector's report lags the commits (PGSTAT_STAT_INTERVAL)
+            run.commits = (_commits(database_url) or 0) - commits0
         if os.environ.get("BENCH_TIMELINE") and run.latencies:
             answered_at = sorted(
                 d.time - run.first_send for d in emulator.deliveries if d.reply_token in sent
@@ -560,7 +584,7 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
     header = (
         f"{'target':<18}{'run':>8}{'answered/s':>12}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'tail s':>8}{'lost':>6}{'late':>6}{'dup':>5}{'worker ms/ev':>14}{'web ms/ev':>11}"
-        f"{'db ms/ev':>10}{'line ms/ev':>12}{'idle':>6}"
+        f"{'db ms/ev':>10}{'tx/ev':>7}{'line ms/ev':>12}{'idle':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -584,7 +608,9 @@ def print_table(targets: list[Target], args: argparse.Namespace) -> None:
                 f"{(f'{ratio:.2f}x' if ratio == ratio else '-'):>9}"
                 f"{_ms(percentile(run.latencies, 0.5)):>9}{_ms(percentile(run.latencies, 0.99)):>9}"
                 f"{_ms(max(run.latencies, default=float('nan'))):>9}{run.tail:>8.1f}{run.lost:>6}{run.late:>6}"
-                f"{run.duplicated:>5}{cpu:>14}{web_cpu:>11}{db_cpu:>10}{line_cpu:>12}"
+                f"{run.duplicated:>5}{cpu:>14}{web_cpu:>11}{db_cpu:>10}"
+                f"{(f'{run.commits / run.sent:.2f}' if run.commits is not None and run.sent else '-'):>7}"
+                f"{line_cpu:>12}"
                 f"{(f'{run.idle:.0%}' if run.idle is not None else '-'):>6}"
             )
         if target.error:
