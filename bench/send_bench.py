@@ -123,7 +123,9 @@ def child(setup: dict[str, object], batches: int, senders_list: list[int]) -> No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--roots", nargs="+", default=[str(ROOT)], help="checkouts to compare, in turn")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batches", type=int, default=200)
@@ -152,8 +154,16 @@ def main() -> None:
         for _round in range(args.rounds):
             for root in roots:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--child", setup, "--batches", str(args.batches)]
-                    + ["--senders", str(args.senders)],
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        setup,
+                        "--batches",
+                        str(args.batches),
+                        "--senders",
+                        str(args.senders),
+                    ],
                     env={**env, "PYTHONPATH": root},
                     cwd=root,
                     check=True,

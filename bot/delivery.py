@@ -51,9 +51,11 @@ class DeliveryReport:
 class Deliverer:
     """Sends claimed outbox rows; shared by the webhook processor and the scheduler's dispatcher.
 
-    With `senders` above one, a batch's rows go out concurrently over the LINE client's keep-alive
-    connections, each recipient's rows one after another in the order given (a reply's follow-up
-    pushes after it); the batch's outcomes are then written in one transaction."""
+    With `senders` above one, a batch's rows go out concurrently over up to `senders` of the LINE
+    client's keep-alive connections, each recipient's rows one after another in the order given (a
+    reply's follow-up pushes after it): their first attempts multiplexed from the calling thread, a
+    row that needs retrying on the sending threads (`_send_groups`). The batch's outcomes are then
+    written in one transaction."""
 
     def __init__(
         self,

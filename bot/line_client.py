@@ -463,9 +463,11 @@ class _Connection:
 
 
 class _Wire:
-    """POSTs to one base URL over HTTP/1.1 keep-alive connections, one per thread (the deliverer's
-    sending threads each keep theirs), answered as `_WireAnswer`s and failing with httpx's
-    exceptions, so `LineClient` classifies and retries them as it does httpx's own.
+    """POSTs to one base URL over HTTP/1.1 keep-alive connections, one per thread for `post` (the
+    deliverer's sending threads each keep theirs) and a set of idle ones for `exchange` (a batch's
+    first attempts, several connections at once from one thread), answered as `_WireAnswer`s and
+    failing with httpx's exceptions, so `LineClient` classifies and retries them as it does httpx's
+    own.
 
     A minimal HTTP/1.1 client on a raw socket (TLS through `ssl` for https): the request line, the
     headers and the body go out in one `sendall`; the answer's head is read with `recv` into a buffer
