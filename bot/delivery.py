@@ -160,18 +160,18 @@ class Deliverer:
         its own (`_send_group`)."""
         results: list[tuple[Row, SendResult]] = []
         retried: list[Future[list[tuple[Row, SendResult]]]] = []
+        if not self.client.multiplexes:
+            # No wire: the other recipients' rows on the sending threads, the first one's on this
+            # thread meanwhile (one thread fewer to wake and wait for).
+            head, *others = groups
+            pool = self._executor()
+            retried = [pool.submit(self._send_group, group) for group in others]
+            results = self._send_group(head)
+            return results + [pair for future in retried for pair in future.result()]
         queues = [deque(group) for group in groups]
         while queues:
             calls = [self._call(queue[0]) for queue in queues]
             firsts = self.client.first_attempts([call for call, _reply in calls], self.senders)
-            if firsts is None:
-                # No wire: the other recipients' rows on the sending threads, the first one's on
-                # this thread meanwhile (one thread fewer to wake and wait for).
-                first_queue, *others = queues
-                pool = self._executor()
-                retried += [pool.submit(self._send_group, list(queue)) for queue in others]
-                results += self._send_group(list(first_queue))
-                break
             going: list[deque[Row]] = []
             for queue, (call, reply), first in zip(queues, calls, firsts, strict=True):
                 row = queue[0]

@@ -196,14 +196,19 @@ class LineClient:
             return _judge(exc, attempt, call.retry_key is not None)
         return _judge(response, attempt, call.retry_key is not None)
 
-    def first_attempts(self, calls: Sequence[Send], width: int) -> list[Attempt] | None:
+    @property
+    def multiplexes(self) -> bool:
+        """Whether `first_attempts` can be used: the sends go over `_Wire`, not a test's or a
+        simulation's transport, or a proxy."""
+        return self._wire is not None
+
+    def first_attempts(self, calls: Sequence[Send], width: int) -> list[Attempt]:
         """Each call's first attempt, made from this thread over up to `width` keep-alive connections
         at once (`_Wire.exchange`), judged as `send` judges an attempt: what `send(call, first=...)`
-        goes on from. None without a `_Wire` (a test's transport, a proxy): the caller sends each
-        call itself."""
-        if self._wire is None:
-            return None
+        goes on from. Only when the client `multiplexes`."""
         wire = self._wire
+        if wire is None:
+            raise RuntimeError("first_attempts needs the client's own wire (multiplexes)")
         requests: list[bytes | httpx.TransportError] = []
         for call in calls:
             headers = {"X-Line-Retry-Key": call.retry_key} if call.retry_key else {}

@@ -5,10 +5,12 @@ The Deliverer's clock is a FixedClock; the LineClient's backoff sleeps are no-op
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -378,3 +380,36 @@ def test_multiplexed_batch_after_line_closed_the_idle_connections(
     assert [len(fake_line.deliveries_to(user)) for user in users] == [2, 2, 2]
     assert [r.status for r in fake_line.requests_to("push")] == [200] * 6
     assert delays == []  # sent again on fresh connections at once, not through the retry policy
+
+
+def test_concurrent_senders_without_a_wire_send_each_recipients_rows_in_order(engine, clock) -> None:
+    # A client with a transport of its own (a test's, a simulation's) has no wire to multiplex
+    # over: each recipient's rows go out one after another on the sending threads.
+    seen: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        with lock:
+            seen.append((body["to"], body["messages"][0]["text"]))
+        return httpx.Response(200, json={"sentMessages": [{"id": str(len(seen)), "quoteToken": "q"}]})
+
+    client = LineClient(
+        access_token="t", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
+        transport=httpx.MockTransport(answer),
+    )  # fmt: skip
+    assert not client.multiplexes
+    users = ["U" + f"{n:x}" * 32 for n in range(1, 4)]
+    for n, user in enumerate(users):
+        for k in range(3):
+            _push_row(
+                engine, clock, to=[user], dedupe=f"d{n}-{k}", messages=[{"type": "text", "text": f"{k}"}]
+            )
+    deliverer = Deliverer(engine, client, clock.now, "worker-1", senders=4)
+    try:
+        assert deliverer.deliver_due().sent == 9
+    finally:
+        deliverer.close()
+        client.close()
+    for user in users:
+        assert [text for to, text in seen if to == user] == ["0", "1", "2"]
