@@ -305,7 +305,7 @@ def multiplexed(engine, fake_line, clock):
         access_token=fake_line.access_token,
         api_base_url=fake_line.base_url,
         data_api_base_url=fake_line.base_url,
-        timeout=0.5,
+        timeout=1.0,
         retry=RetryPolicy(attempts=3, sleep=delays.append),
     )
     assert client._wire is not None
@@ -355,7 +355,7 @@ def test_multiplexed_reply_that_times_out_is_failed_not_sent_again(
         _reply_row(engine, clock, to=user, token=fake_line.issue_reply_token(user), event_id=n + 1)
         for n, user in enumerate(users)
     ]
-    fake_line.delay_next("reply", 1.5)  # one of them, past the client's timeout
+    fake_line.delay_next("reply", 2.5)  # one of them, past the client's timeout
     report = deliverer.deliver_due()
     assert (report.sent, report.failed, report.retrying) == (2, 1, 0)
     (late,) = [row for row in rows if _row(engine, row.id).status == OutboxStatus.FAILED]
