@@ -25,6 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -507,6 +508,7 @@ class _Wire:
         self._lock = threading.Lock()
         self._open: set[_Connection] = set()
         self._idle: list[_Connection] = []  # `exchange`'s connections between exchanges
+        self._openers: ThreadPoolExecutor | None = None  # opens an exchange's new connections at once
 
     def request(self, path: str, body: bytes, headers: dict[str, str]) -> bytes:
         """The bytes of a POST: its head (`headers` after the fixed ones) and `body`."""
@@ -572,6 +574,9 @@ class _Wire:
         with self._lock:
             take = min(width, len(todo), len(self._idle))
             free = [self._idle.pop() for _ in range(take)]
+        free = self._unclosed(free)
+        # The connections the exchange will need opened at once, not one round trip after another.
+        opened = self._open_many(min(width, len(todo)) - len(free))
         fresh: set[int] = set()  # requests to send again on a new connection
         waiting: dict[_Connection, tuple[int, float, bool]] = {}  # → request, deadline, reused
         owned = len(free)
@@ -588,7 +593,10 @@ class _Wire:
                             self._retire(free.pop())  # as idle as the one that failed: not trusted
                             owned -= 1
                         try:
-                            connection = self._open_connection()
+                            made = opened.pop() if opened else self._open_connection()
+                            if isinstance(made, httpx.TransportError):
+                                raise made
+                            connection = made
                         except httpx.TransportError as exc:
                             answers[index] = exc
                             continue
@@ -648,7 +656,46 @@ class _Wire:
                 self._retire(connection)
             with self._lock:
                 self._idle.extend(free)
+                self._idle.extend(c for c in opened if isinstance(c, _Connection))
         return answers  # type: ignore[return-value]
+
+    def _unclosed(self, connections: list[_Connection]) -> list[_Connection]:
+        """Idle connections but those the server closed meanwhile (readable while idle: its close,
+        or bytes nobody asked for), which are closed: one `poll`, not a request sent in vain."""
+        if not connections:
+            return connections
+        poller = select.poll()
+        for connection in connections:
+            poller.register(connection.sock, select.POLLIN)
+        closed = {fd for fd, _events in poller.poll(0)}
+        if not closed:
+            return connections
+        kept = []
+        for connection in connections:
+            if connection.sock.fileno() in closed:
+                self._retire(connection)
+            else:
+                kept.append(connection)
+        return kept
+
+    def _open_many(self, count: int) -> list[_Connection | httpx.TransportError]:
+        """`count` new connections (or each one's failure), opened at once on threads of their own
+        when there are several: each is a TCP (and TLS) handshake, round trips to LINE."""
+        if count <= 0:
+            return []
+        if count == 1:
+            return [self._opened()]
+        with self._lock:
+            if self._openers is None:
+                self._openers = ThreadPoolExecutor(16, thread_name_prefix="tidtam-connect")
+            openers = self._openers
+        return list(openers.map(lambda _n: self._opened(), range(count)))
+
+    def _opened(self) -> _Connection | httpx.TransportError:
+        try:
+            return self._open_connection()
+        except httpx.TransportError as exc:
+            return exc
 
     def _failure(self, connection: _Connection, exc: BaseException) -> httpx.TransportError | None:
         """Close a connection an exchange failed on and name the failure as `post` does; None for a
@@ -710,6 +757,9 @@ class _Wire:
     def close(self) -> None:
         with self._lock:
             connections, self._open, self._idle = list(self._open), set(), []
+            openers, self._openers = self._openers, None
+        if openers is not None:
+            openers.shutdown(wait=True)
         for connection in connections:
             connection.close()
 

@@ -5,6 +5,7 @@ timeout, refused connections, and answers too large or malformed to read."""
 
 from __future__ import annotations
 
+import select
 import shutil
 import socket
 import ssl
@@ -652,3 +653,43 @@ def test_first_attempts_are_judged_and_the_retry_policy_goes_on_from_them(serve)
     ]
     assert delays[1] == 3.0 and len(delays) == 2  # the 429's Retry-After honoured
     assert len(server.seen) == 6 and sum(b"replyToken" in s.body for s in server.seen) == 1
+
+
+def _opening_threads(wire: _Wire) -> list[str]:
+    """The names of the threads `wire` opens its connections on, from now on."""
+    names: list[str] = []
+    open_connection = wire._open_connection
+
+    def recorded():  # type: ignore[no-untyped-def]
+        names.append(threading.current_thread().name)
+        return open_connection()
+
+    wire._open_connection = recorded  # type: ignore[method-assign]
+    return names
+
+
+def test_an_exchanges_new_connections_are_opened_at_once(serve, wires) -> None:
+    server = serve(_echo)
+    wire = wires(server.url)
+    names = _opening_threads(wire)
+    answers = wire.exchange([wire.request("/p", b"%d" % n, {}) for n in range(6)], 4)
+    assert _contents(answers) == [b'{"echo":"%d"}' % n for n in range(6)]
+    assert len(names) == 4 and all(name.startswith("tidtam-connect") for name in names)
+    assert server.connections == 4
+
+
+def test_idle_connections_the_server_closed_are_noticed_before_sending(serve, wires) -> None:
+    server = serve(lambda seen: ok(b"{}", close=True))  # closed after answering, unannounced
+    wire = wires(server.url)
+    assert [a.status_code for a in wire.exchange([wire.request("/p", b"{}", {})] * 2, 2)] == [200, 200]
+    poller = select.poll()
+    for connection in wire._idle:
+        poller.register(connection.sock, select.POLLIN)
+    deadline = time.monotonic() + 5
+    while len(poller.poll(50)) < 2 and time.monotonic() < deadline:  # until both closes have arrived
+        pass
+    names = _opening_threads(wire)
+    assert [a.status_code for a in wire.exchange([wire.request("/p", b"{}", {})] * 2, 2)] == [200, 200]
+    # Both replaced before any request was sent: opened at once, not one after a failed send.
+    assert len(names) == 2 and all(name.startswith("tidtam-connect") for name in names)
+    assert len(server.seen) == 4 and server.connections == 4
