@@ -8,7 +8,10 @@ This script seeds a generated office (every person linked), stores `--events` te
 answer bench's mix (`สถานะ`, `โครงการของฉัน`, `รายงานผล`, `ยกเลิก`, `ช่วยเหลือ`, cycling per person)
 through the webhook's own `EventStore`, then has the worker's `EventProcessor` handle them in the
 batches the intake would make (`--batch` sources, one event of each, per transaction: claim, handlers,
-outbox, commit, delivery), LINE answered by an in-memory transport that costs next to nothing. It
+outbox, commit, delivery), LINE answered by an in-memory httpx transport (or, with `--wire`, by a
+loopback server in another process, bench/wire_bench.py's, over the service's own client `_Wire`:
+the deliverer then sends as in the service; the in-memory transport goes through httpx's request
+machinery and the deliverer's sending threads instead, and costs more CPU than the wire). It
 prints the SQL statements per handled event (the figure the machine's load does not move) and this
 process's CPU per handled event (our code, SQLAlchemy, the database driver, httpx, the deliverer's
 sending threads; PostgreSQL's own server CPU is not in it), once with the real handlers and once with
@@ -117,10 +120,14 @@ def measure(name: str, url: str, args: argparse.Namespace, *, noop: bool = False
     engine = make_engine(url, pool_pre_ping=False)  # as the worker's (tidtam/worker.py)
     clock = SystemClock()
     replies: dict[str, object] = {}
-    line = LineClient(
-        access_token="bench", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
-        transport=_line_transport(replies),
-    )  # fmt: skip
+    if args.wire_url:  # the service's own wire (`_Wire`) to a loopback LINE in another process
+        line = LineClient(access_token="bench", api_base_url=args.wire_url, data_api_base_url=args.wire_url)
+        assert line._wire is not None, "no _Wire: a proxy in the environment?"
+    else:
+        line = LineClient(
+            access_token="bench", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
+            transport=_line_transport(replies),
+        )  # fmt: skip
     deliverer = Deliverer(engine, line, clock.now, "bench", senders=args.senders)
     processor = EventProcessor(
         engine,
@@ -208,7 +215,34 @@ def main() -> None:
     parser.add_argument(
         "--fixed-only", action="store_true", help="only the handler that just replies (the fixed part)"
     )
+    parser.add_argument(
+        "--wire",
+        action="store_true",
+        help="LINE over the service's own HTTP client to a loopback server in another process "
+        "(bench/wire_bench.py's), not the in-memory transport: the deliverer sends as in the service",
+    )
     args = parser.parse_args()
+    args.wire_url = None
+    server = None
+    if args.wire:
+        import subprocess
+
+        from wire_bench import SERVER
+
+        if args.dump:
+            parser.error("--dump needs the in-memory transport (no --wire)")
+        server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE)
+        assert server.stdout is not None
+        args.wire_url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+    try:
+        run(args)
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+
+
+def run(args: argparse.Namespace) -> None:
     results: dict[str, dict[str, float] | str] = {}
     with tempfile.TemporaryDirectory(prefix="tidtam-handle-bench-") as tmp:
         for noop in (True,) if args.fixed_only else (False, True):
@@ -225,6 +259,7 @@ def main() -> None:
     print(
         f"\nCPU per handled event, {args.events} events after {args.warmup} to warm up, {args.schools} schools,"
         f" batches of up to {args.batch} sources, {args.senders} concurrent sends"
+        + (", LINE over the wire" if args.wire else "")
     )
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for name, result in results.items():

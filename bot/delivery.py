@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +18,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.line_client import LineClient, SendResult, SendStatus
+from bot.line_client import (
+    Attempt,
+    LineClient,
+    Send,
+    SendResult,
+    SendStatus,
+    multicast_call,
+    push_call,
+    reply_call,
+)
 from messages.stored import expand
 from models.db import session_scope
 from models.messaging import OutboxMessage
@@ -41,9 +51,11 @@ class DeliveryReport:
 class Deliverer:
     """Sends claimed outbox rows; shared by the webhook processor and the scheduler's dispatcher.
 
-    With `senders` above one, a batch's rows go out concurrently over the LINE client's keep-alive
-    connections, each recipient's rows one after another in the order given (a reply's follow-up
-    pushes after it); the batch's outcomes are then written in one transaction."""
+    With `senders` above one, a batch's rows go out concurrently over up to `senders` of the LINE
+    client's keep-alive connections, each recipient's rows one after another in the order given (a
+    reply's follow-up pushes after it): their first attempts multiplexed from the calling thread, a
+    row that needs retrying on the sending threads (`_send_groups`). The batch's outcomes are then
+    written in one transaction."""
 
     def __init__(
         self,
@@ -80,16 +92,7 @@ class Deliverer:
         if self.senders == 1 or len(groups) == 1:
             results = [(row, self._send(row)) for row in rows]
         else:
-            # The other recipients' rows on the sending threads, the first one's on this thread
-            # meanwhile (one thread fewer to wake and wait for).
-            first, *others = groups.values()
-            pool = self._executor()
-            done = [
-                pool.submit(lambda group: [(row, self._send(row)) for row in group], group)
-                for group in others
-            ]
-            results = [(row, self._send(row)) for row in first]
-            results += [pair for future in done for pair in future.result()]
+            results = self._send_groups(list(groups.values()))
         statuses = self._record(results)
         return DeliveryReport(
             sent=statuses.count(OutboxStatus.SENT),
@@ -148,31 +151,108 @@ class Deliverer:
             record_sent_many(conn, [_sent(row, result) for row, result in delivered], now=now)
         return statuses
 
-    def _send(self, row: Row) -> SendResult:
+    def _send_groups(self, groups: list[list[Row]]) -> list[tuple[Row, SendResult]]:
+        """Each recipient's rows in order, the recipients at once. In rounds from this thread: the
+        next row of every recipient, its first attempt multiplexed over up to `senders` of the LINE
+        client's connections (`LineClient.first_attempts`); a row whose first attempt needs the
+        retry policy (429, 5xx, a timeout or connection trouble) goes on, with the rest of its
+        recipient's rows, on the sending threads, as every row does when the client has no wire of
+        its own (`_send_group`)."""
+        results: list[tuple[Row, SendResult]] = []
+        retried: list[Future[list[tuple[Row, SendResult]]]] = []
+        if not self.client.multiplexes:
+            # No wire: the other recipients' rows on the sending threads, the first one's on this
+            # thread meanwhile (one thread fewer to wake and wait for).
+            head, *others = groups
+            pool = self._executor()
+            retried = [pool.submit(self._send_group, group) for group in others]
+            results = self._send_group(head)
+            return results + [pair for future in retried for pair in future.result()]
+        queues = [deque(group) for group in groups]
+        while queues:
+            calls = [self._call(queue[0]) for queue in queues]
+            firsts = self.client.first_attempts([call for call, _reply in calls], self.senders)
+            going: list[deque[Row]] = []
+            for queue, (call, reply), first in zip(queues, calls, firsts, strict=True):
+                row = queue[0]
+                if _retried(call, first[0]):
+                    queue.popleft()
+                    retried.append(
+                        self._executor().submit(self._send_group, list(queue), (row, call, reply, first))
+                    )
+                    continue
+                result = self._settle(row, reply, self.client.send(call, first=first))
+                if result is not None:
+                    results.append((row, result))
+                    queue.popleft()
+                if queue:
+                    going.append(queue)
+            queues = going
+        for future in retried:
+            results += future.result()
+        return results
+
+    def _send_group(
+        self, rows: list[Row], started: tuple[Row, Send, bool, Attempt] | None = None
+    ) -> list[tuple[Row, SendResult]]:
+        """One recipient's rows one after another (on a sending thread); `started`: a row whose
+        first attempt was made, to go on with before them."""
+        results = []
+        if started is not None:
+            row, call, reply, first = started
+            results.append((row, self._send(row, (call, reply, first))))
+        results += [(row, self._send(row)) for row in rows]
+        return results
+
+    def _send(self, row: Row, started: tuple[Send, bool, Attempt] | None = None) -> SendResult:
+        while True:
+            if started is None:
+                call, reply = self._call(row)
+                result = self.client.send(call)
+            else:
+                (call, reply, first), started = started, None
+                result = self.client.send(call, first=first)
+            settled = self._settle(row, reply, result)
+            if settled is not None:
+                return settled
+
+    def _call(self, row: Row) -> tuple[Send, bool]:
+        """What to send for `row`, and whether it is a reply (with its token)."""
         # The day's reminders are stored compact (`messages.stored`): LINE gets them rendered.
         messages = expand(row.messages)
         if row.kind == OutboxKind.REPLY and row.reply_token:
             deadline = row.reply_deadline
             if deadline is not None and self.now() < deadline and row.attempts <= 1:
-                result = self.client.reply(row.reply_token, messages)
-                if result.status is not SendStatus.INVALID_REPLY_TOKEN:
-                    if result.status is SendStatus.TRANSIENT and result.error == "timeout":
-                        # It may have landed; a push could duplicate it, so report and stop.
-                        return SendResult(
-                            SendStatus.PERMANENT, error="reply timed out", attempts=result.attempts
-                        )
-                    return result
+                return reply_call(row.reply_token, messages), True
             # Token expired, used, or this is a retry after a crash: fall back to a push.
             self._convert_to_push(row)
         if row.kind == OutboxKind.MULTICAST:
-            return self.client.multicast(row.recipients, messages, retry_key=row.retry_key)
-        return self.client.push(row.recipients[0], messages, retry_key=row.retry_key)
+            return multicast_call(row.recipients, messages, retry_key=row.retry_key), False
+        return push_call(row.recipients[0], messages, retry_key=row.retry_key), False
+
+    def _settle(self, row: Row, reply: bool, result: SendResult) -> SendResult | None:
+        """A send's outcome for the row; None when its reply token was refused: the row is a push
+        now, to send again."""
+        if reply:
+            if result.status is SendStatus.INVALID_REPLY_TOKEN:
+                self._convert_to_push(row)
+                return None
+            if result.status is SendStatus.TRANSIENT and result.error == "timeout":
+                # It may have landed; a push could duplicate it, so report and stop.
+                return SendResult(SendStatus.PERMANENT, error="reply timed out", attempts=result.attempts)
+        return result
 
     @staticmethod
     def _convert_to_push(row: Row) -> None:
         # Recorded with the outcome: the row is a push from now on, retried with its own retry key.
         row.kind = OutboxKind.PUSH
         row.reply_token = None
+
+
+def _retried(call: Send, first: SendResult) -> bool:
+    """Whether the retry policy goes on after this first attempt (`LineClient.send`): a transient
+    failure, but a reply's timeout (which may have landed)."""
+    return first.status is SendStatus.TRANSIENT and not (call.retry_key is None and first.error == "timeout")
 
 
 def _sent(row: Row, result: SendResult) -> SentOutcome:

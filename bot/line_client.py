@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import re
+import select
 import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -65,6 +69,30 @@ class SendResult:
     @property
     def delivered(self) -> bool:
         return self.status in (SendStatus.SENT, SendStatus.ALREADY_SENT)
+
+
+Attempt = tuple[SendResult, float | None]  # one attempt's outcome and the Retry-After it was given
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A reply, push or multicast to make: the API path, the JSON body, the push's retry key."""
+
+    path: str
+    body: dict[str, Any]
+    retry_key: str | None = None
+
+
+def reply_call(reply_token: str, messages: Sequence[dict[str, Any]]) -> Send:
+    return Send("/v2/bot/message/reply", {"replyToken": reply_token, "messages": list(messages)})
+
+
+def push_call(to: str, messages: Sequence[dict[str, Any]], *, retry_key: str) -> Send:
+    return Send("/v2/bot/message/push", {"to": to, "messages": list(messages)}, retry_key)
+
+
+def multicast_call(to: Sequence[str], messages: Sequence[dict[str, Any]], *, retry_key: str) -> Send:
+    return Send("/v2/bot/message/multicast", {"to": list(to), "messages": list(messages)}, retry_key)
 
 
 @dataclass
@@ -131,47 +159,68 @@ class LineClient:
     # --- sending ---------------------------------------------------------------------------------
 
     def reply(self, reply_token: str, messages: Sequence[dict[str, Any]]) -> SendResult:
-        body = {"replyToken": reply_token, "messages": list(messages)}
-        return self._send("/v2/bot/message/reply", body, retry_key=None)
+        return self.send(reply_call(reply_token, messages))
 
     def push(self, to: str, messages: Sequence[dict[str, Any]], *, retry_key: str) -> SendResult:
-        body = {"to": to, "messages": list(messages)}
-        return self._send("/v2/bot/message/push", body, retry_key=retry_key)
+        return self.send(push_call(to, messages, retry_key=retry_key))
 
     def multicast(
         self, to: Sequence[str], messages: Sequence[dict[str, Any]], *, retry_key: str
     ) -> SendResult:
-        body = {"to": list(to), "messages": list(messages)}
-        return self._send("/v2/bot/message/multicast", body, retry_key=retry_key)
+        return self.send(multicast_call(to, messages, retry_key=retry_key))
 
-    def _send(self, path: str, body: dict[str, Any], *, retry_key: str | None) -> SendResult:
-        headers = {"X-Line-Retry-Key": retry_key} if retry_key else {}
-        last: SendResult | None = None
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                response = self._post(path, body, headers)
-            except httpx.TimeoutException:
-                last = SendResult(SendStatus.TRANSIENT, error="timeout", attempts=attempt)
-                retry_after = None
-            except httpx.TransportError as exc:
-                last = SendResult(
-                    SendStatus.TRANSIENT, error=f"transport: {type(exc).__name__}", attempts=attempt
-                )
-                retry_after = None
-            else:
-                last = _classify(response, attempt, retry_key is not None)
-                retry_after = _retry_after(response)
-                if last.status is not SendStatus.TRANSIENT:
-                    return last
-            if retry_key is None and last.error == "timeout":
+    def send(self, call: Send, *, first: Attempt | None = None) -> SendResult:
+        """Send `call` with the retry policy; `first`: its first attempt's outcome, already made
+        (`first_attempts`), which the policy goes on from (no request at all when it is final)."""
+        headers = {"X-Line-Retry-Key": call.retry_key} if call.retry_key else {}
+        attempt = 1
+        last, retry_after = first if first is not None else self._attempt(call, headers, attempt)
+        while True:
+            if last.status is not SendStatus.TRANSIENT:
+                return last
+            if call.retry_key is None and last.error == "timeout":
                 # A reply that timed out may have been delivered; a second try would fail on the used
                 # token anyway. Report it and let the caller decide.
                 return last
-            if attempt < self.retry.attempts:
-                self.retry.sleep(self.retry.delay(attempt, retry_after))
-        assert last is not None
-        log.warning("LINE %s still failing after %d attempts: %s", path, last.attempts, last.error)
+            if attempt >= self.retry.attempts:
+                break
+            self.retry.sleep(self.retry.delay(attempt, retry_after))
+            attempt += 1
+            last, retry_after = self._attempt(call, headers, attempt)
+        log.warning("LINE %s still failing after %d attempts: %s", call.path, last.attempts, last.error)
         return last
+
+    def _attempt(self, call: Send, headers: dict[str, str], attempt: int) -> Attempt:
+        try:
+            response = self._post(call.path, call.body, headers)
+        except httpx.TransportError as exc:
+            return _judge(exc, attempt, call.retry_key is not None)
+        return _judge(response, attempt, call.retry_key is not None)
+
+    @property
+    def multiplexes(self) -> bool:
+        """Whether `first_attempts` can be used: the sends go over `_Wire`, not a test's or a
+        simulation's transport, or a proxy."""
+        return self._wire is not None
+
+    def first_attempts(self, calls: Sequence[Send], width: int) -> list[Attempt]:
+        """Each call's first attempt, made from this thread over up to `width` keep-alive connections
+        at once (`_Wire.exchange`), judged as `send` judges an attempt: what `send(call, first=...)`
+        goes on from. Only when the client `multiplexes`."""
+        wire = self._wire
+        if wire is None:
+            raise RuntimeError("first_attempts needs the client's own wire (multiplexes)")
+        requests: list[bytes | httpx.TransportError] = []
+        for call in calls:
+            headers = {"X-Line-Retry-Key": call.retry_key} if call.retry_key else {}
+            try:
+                requests.append(wire.request(call.path, _json_bytes(call.body), headers))
+            except httpx.TransportError as exc:  # refused before any byte is sent, as `post` does
+                requests.append(exc)
+        answers = wire.exchange(requests, width)
+        return [
+            _judge(answer, 1, call.retry_key is not None) for call, answer in zip(calls, answers, strict=True)
+        ]
 
     # --- other calls -------------------------------------------------------------------------------
 
@@ -277,6 +326,17 @@ class LineClient:
             if attempt < self.retry.attempts:
                 self.retry.sleep(self.retry.delay(attempt, retry_after))
         raise LineApiError(status, error)
+
+
+def _judge(answer: Answer | httpx.TransportError, attempt: int, has_retry_key: bool) -> Attempt:
+    """An attempt's outcome: LINE's answer classified, or the transport's failure (TRANSIENT)."""
+    if isinstance(answer, httpx.TimeoutException):
+        return SendResult(SendStatus.TRANSIENT, error="timeout", attempts=attempt), None
+    if isinstance(answer, httpx.TransportError):
+        return SendResult(
+            SendStatus.TRANSIENT, error=f"transport: {type(answer).__name__}", attempts=attempt
+        ), None
+    return _classify(answer, attempt, has_retry_key), _retry_after(answer)
 
 
 def _classify(response: Answer, attempt: int, has_retry_key: bool) -> SendResult:
@@ -409,9 +469,11 @@ class _Connection:
 
 
 class _Wire:
-    """POSTs to one base URL over HTTP/1.1 keep-alive connections, one per thread (the deliverer's
-    sending threads each keep theirs), answered as `_WireAnswer`s and failing with httpx's
-    exceptions, so `LineClient` classifies and retries them as it does httpx's own.
+    """POSTs to one base URL over HTTP/1.1 keep-alive connections, one per thread for `post` (the
+    deliverer's sending threads each keep theirs) and a set of idle ones for `exchange` (a batch's
+    first attempts, several connections at once from one thread), answered as `_WireAnswer`s and
+    failing with httpx's exceptions, so `LineClient` classifies and retries them as it does httpx's
+    own.
 
     A minimal HTTP/1.1 client on a raw socket (TLS through `ssl` for https): the request line, the
     headers and the body go out in one `sendall`; the answer's head is read with `recv` into a buffer
@@ -445,13 +507,19 @@ class _Wire:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: set[_Connection] = set()
+        self._idle: list[_Connection] = []  # `exchange`'s connections between exchanges
+        self._openers: ThreadPoolExecutor | None = None  # opens an exchange's new connections at once
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> _WireAnswer:
+    def request(self, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+        """The bytes of a POST: its head (`headers` after the fixed ones) and `body`."""
         head = self._heads.get(path)
         if head is None:
             head = self._heads[path] = self._head(path)
         extra = "".join(f"{name}: {_header_value(value)}\r\n" for name, value in headers.items())
-        request = b"".join((head, b"%d\r\n" % len(body), extra.encode("latin-1"), b"\r\n", body))
+        return b"".join((head, b"%d\r\n" % len(body), extra.encode("latin-1"), b"\r\n", body))
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> _WireAnswer:
+        request = self.request(path, body, headers)
         for attempt in (1, 2):
             connection, reused = self._connection()
             try:
@@ -484,10 +552,178 @@ class _Wire:
             raise httpx.NetworkError("InvalidURL")  # http.client's refusal, as it was reported
         return f"POST {target} HTTP/1.1\r\n{self._fixed}Content-Length: ".encode("latin-1")
 
+    def exchange(self, requests: Sequence[bytes | httpx.TransportError], width: int) -> list[_Answered]:
+        """Send each request once and read its answer, from this thread over up to `width`
+        connections at once: each connection carries one request at a time, the next as soon as
+        its answer is read; the answers are waited for together (`poll`) and read with
+        `_read_answer`. An answer, or the exception `post` would have raised for that attempt, per
+        request in order (a request given as an exception stays one, unsent).
+
+        The connections come from (and go back to) a set of idle ones of their own, beside the
+        threads' connections `post` uses, and are opened as `post` opens them when there are too few.
+        Failures are `post`'s: a reused connection the server had closed (or reset) before a byte of
+        the answer has the request sent again once, on a fresh connection; no answer within the
+        timeout of the request's sending is `ReadTimeout`; and so on. A connection that failed, or
+        whose answer says it closes, is closed."""
+        answers: list[_Answered | None] = [
+            exc if isinstance(exc, httpx.TransportError) else None for exc in requests
+        ]
+        todo = deque(i for i, request in enumerate(requests) if not isinstance(request, httpx.TransportError))
+        if not todo:
+            return answers  # type: ignore[return-value]
+        with self._lock:
+            take = min(width, len(todo), len(self._idle))
+            free = [self._idle.pop() for _ in range(take)]
+        free = self._unclosed(free)
+        # The connections the exchange will need opened at once, not one round trip after another.
+        opened = self._open_many(min(width, len(todo)) - len(free))
+        fresh: set[int] = set()  # requests to send again on a new connection
+        waiting: dict[_Connection, tuple[int, float, bool]] = {}  # → request, deadline, reused
+        owned = len(free)
+        poller = select.poll()  # no system call to (un)register: cheaper than epoll for a few
+        by_fd: dict[int, _Connection] = {}
+        try:
+            while todo or waiting:
+                while todo and (free or owned < width):
+                    index = todo.popleft()
+                    if free and index not in fresh:
+                        connection, reused = free.pop(), True
+                    else:
+                        if free and owned >= width:
+                            self._retire(free.pop())  # as idle as the one that failed: not trusted
+                            owned -= 1
+                        try:
+                            made = opened.pop() if opened else self._open_connection()
+                            if isinstance(made, httpx.TransportError):
+                                raise made
+                            connection = made
+                        except httpx.TransportError as exc:
+                            answers[index] = exc
+                            continue
+                        owned += 1
+                        reused = False
+                    try:
+                        connection.sock.sendall(requests[index])  # type: ignore[arg-type]
+                    except OSError as exc:
+                        owned -= 1
+                        failure = self._failure(connection, exc)
+                        if failure is None and reused and index not in fresh:
+                            fresh.add(index)
+                            todo.appendleft(index)
+                        else:
+                            answers[index] = failure or _disconnected(exc)
+                        continue
+                    waiting[connection] = (index, time.monotonic() + self._timeout, reused)
+                    by_fd[connection.sock.fileno()] = connection
+                    poller.register(connection.sock, select.POLLIN)
+                if not waiting:
+                    continue
+                now = time.monotonic()
+                wait = max(0.0, min(deadline for _i, deadline, _r in waiting.values()) - now)
+                for fd, _events in poller.poll(math.ceil(wait * 1000)):
+                    connection = by_fd.pop(fd)
+                    poller.unregister(fd)
+                    index, _deadline, reused = waiting.pop(connection)
+                    try:
+                        status, answer_headers, content, keep = _read_answer(connection)
+                    except (_Closed, OSError, httpx.TransportError) as exc:
+                        owned -= 1
+                        failure = self._failure(connection, exc)
+                        if failure is None and reused and index not in fresh:
+                            fresh.add(index)
+                            todo.appendleft(index)
+                        else:
+                            answers[index] = failure or _disconnected(exc)
+                        continue
+                    answers[index] = _WireAnswer(status, answer_headers, content)
+                    if keep:
+                        free.append(connection)
+                    else:
+                        owned -= 1
+                        self._retire(connection)
+                now = time.monotonic()
+                for connection, (index, deadline, _reused) in list(waiting.items()):
+                    if deadline <= now:
+                        del waiting[connection]
+                        fd = connection.sock.fileno()
+                        del by_fd[fd]
+                        poller.unregister(fd)
+                        owned -= 1
+                        self._retire(connection)
+                        answers[index] = httpx.ReadTimeout("timed out")
+        finally:
+            for connection in waiting:  # only after an unexpected error: their answers are not read
+                self._retire(connection)
+            with self._lock:
+                self._idle.extend(free)
+                self._idle.extend(c for c in opened if isinstance(c, _Connection))
+        return answers  # type: ignore[return-value]
+
+    def _unclosed(self, connections: list[_Connection]) -> list[_Connection]:
+        """Idle connections but those the server closed meanwhile (readable while idle: its close,
+        or bytes nobody asked for), which are closed: one `poll`, not a request sent in vain."""
+        if not connections:
+            return connections
+        poller = select.poll()
+        for connection in connections:
+            poller.register(connection.sock, select.POLLIN)
+        closed = {fd for fd, _events in poller.poll(0)}
+        if not closed:
+            return connections
+        kept = []
+        for connection in connections:
+            if connection.sock.fileno() in closed:
+                self._retire(connection)
+            else:
+                kept.append(connection)
+        return kept
+
+    def _open_many(self, count: int) -> list[_Connection | httpx.TransportError]:
+        """`count` new connections (or each one's failure), opened at once on threads of their own
+        when there are several: each is a TCP (and TLS) handshake, round trips to LINE."""
+        if count <= 0:
+            return []
+        if count == 1:
+            return [self._opened()]
+        with self._lock:
+            if self._openers is None:
+                self._openers = ThreadPoolExecutor(16, thread_name_prefix="tidtam-connect")
+            openers = self._openers
+        return list(openers.map(lambda _n: self._opened(), range(count)))
+
+    def _opened(self) -> _Connection | httpx.TransportError:
+        try:
+            return self._open_connection()
+        except httpx.TransportError as exc:
+            return exc
+
+    def _failure(self, connection: _Connection, exc: BaseException) -> httpx.TransportError | None:
+        """Close a connection an exchange failed on and name the failure as `post` does; None for a
+        close or reset before a byte of the answer (sent again once on a fresh connection when the
+        connection was a reused one; otherwise `_disconnected`)."""
+        self._retire(connection)
+        if isinstance(exc, (_Closed, ConnectionResetError, BrokenPipeError)):
+            return None
+        if isinstance(exc, TimeoutError):
+            return httpx.ReadTimeout("timed out")
+        if isinstance(exc, httpx.TransportError):
+            return exc
+        return httpx.NetworkError(type(exc).__name__)
+
+    def _retire(self, connection: _Connection) -> None:
+        connection.close()
+        with self._lock:
+            self._open.discard(connection)
+
     def _connection(self) -> tuple[_Connection, bool]:
         connection: _Connection | None = getattr(self._local, "connection", None)
         if connection is not None:
             return connection, True
+        connection = self._open_connection()
+        self._local.connection = connection
+        return connection, False
+
+    def _open_connection(self) -> _Connection:
         try:
             sock = socket.create_connection((self._host, self._port), timeout=self._timeout)
         except ConnectionRefusedError as exc:
@@ -507,10 +743,9 @@ class _Wire:
             sock.close()
             raise httpx.NetworkError(type(exc).__name__) from exc
         connection = _Connection(sock)
-        self._local.connection = connection
         with self._lock:
             self._open.add(connection)
-        return connection, False
+        return connection
 
     def _drop(self, connection: _Connection) -> None:
         connection.close()
@@ -521,9 +756,20 @@ class _Wire:
 
     def close(self) -> None:
         with self._lock:
-            connections, self._open = list(self._open), set()
+            connections, self._open, self._idle = list(self._open), set(), []
+            openers, self._openers = self._openers, None
+        if openers is not None:
+            openers.shutdown(wait=True)
         for connection in connections:
             connection.close()
+
+
+_Answered = _WireAnswer | httpx.TransportError
+
+
+def _disconnected(exc: BaseException) -> httpx.RemoteProtocolError:
+    """`post`'s failure for a connection closed or reset before a byte of the answer."""
+    return httpx.RemoteProtocolError("RemoteDisconnected" if isinstance(exc, _Closed) else type(exc).__name__)
 
 
 def _header_value(value: str) -> str:

@@ -5,9 +5,12 @@ The Deliverer's clock is a FixedClock; the LineClient's backoff sleeps are no-op
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -291,3 +294,122 @@ def test_concurrent_senders_keep_each_recipients_order_and_record_every_outcome(
     assert {_row(engine, row.id).status for row in rows} == {OutboxStatus.SENT}
     with Session(engine) as s:
         assert len(s.exec(select(SentMessage)).all()) == len(rows)
+
+
+@pytest.fixture
+def multiplexed(engine, fake_line, clock):
+    """A deliverer with four senders over a client whose backoff sleeps are recorded: a batch for
+    several recipients goes out multiplexed (`Deliverer._send_groups`)."""
+    delays: list[float] = []
+    client = LineClient(
+        access_token=fake_line.access_token,
+        api_base_url=fake_line.base_url,
+        data_api_base_url=fake_line.base_url,
+        timeout=1.0,
+        retry=RetryPolicy(attempts=3, sleep=delays.append),
+    )
+    assert client._wire is not None
+    deliverer = Deliverer(engine, client, clock.now, "worker-1", senders=4)
+    yield deliverer, delays
+    deliverer.close()
+    client.close()
+
+
+def test_multiplexed_batch_retries_falls_back_to_a_push_and_keeps_each_recipients_order(
+    engine, fake_line, clock, multiplexed
+) -> None:
+    deliverer, delays = multiplexed
+    a, b, c = (fake_line.add_user() for _ in range(3))
+    _reply_row(engine, clock, to=a, token=fake_line.issue_reply_token(a), event_id=1)
+    follow_up = _push_row(engine, clock, to=[a], dedupe="a2", messages=[{"type": "text", "text": "ต่อ"}])
+    refused = _reply_row(engine, clock, to=b, token="f" * 32, event_id=2)  # a token LINE never issued
+    _push_row(engine, clock, to=[c], dedupe="c1")
+    # The first round holds one push, C's: it is answered 503, then retried on a sending thread
+    # while A's follow-up and B's push (its reply refused) go out in the second round.
+    fake_line.fail_next("push", 503)
+    report = deliverer.deliver_due()
+    assert (report.sent, report.failed, report.retrying) == (4, 0, 0)
+    assert [(d.kind, d.messages[0]["text"]) for d in fake_line.deliveries_to(a)] == [
+        ("reply", TEXT["text"]),
+        ("push", "ต่อ"),
+    ]
+    assert fake_line.deliveries_to(a)[1].retry_key == follow_up.retry_key
+    (to_b,) = fake_line.deliveries_to(b)
+    assert to_b.kind == "push" and to_b.retry_key == refused.retry_key
+    assert [d.kind for d in fake_line.deliveries_to(c)] == ["push"]
+    assert sorted(r.status for r in fake_line.requests_to("push")) == [200, 200, 200, 503]
+    assert sorted(r.status for r in fake_line.requests_to("reply")) == [200, 400]
+    assert len(delays) == 1  # C's one backoff, from its first attempt on
+    stored = _row(engine, refused.id)
+    assert stored.status == OutboxStatus.SENT and stored.kind == OutboxKind.PUSH
+    with Session(engine) as s:
+        assert len(s.exec(select(SentMessage)).all()) == 4
+
+
+def test_multiplexed_reply_that_times_out_is_failed_not_sent_again(
+    engine, fake_line, clock, multiplexed
+) -> None:
+    deliverer, delays = multiplexed
+    users = [fake_line.add_user() for _ in range(3)]
+    rows = [
+        _reply_row(engine, clock, to=user, token=fake_line.issue_reply_token(user), event_id=n + 1)
+        for n, user in enumerate(users)
+    ]
+    fake_line.delay_next("reply", 2.5)  # one of them, past the client's timeout
+    report = deliverer.deliver_due()
+    assert (report.sent, report.failed, report.retrying) == (2, 1, 0)
+    (late,) = [row for row in rows if _row(engine, row.id).status == OutboxStatus.FAILED]
+    assert _row(engine, late.id).last_error == "reply timed out"
+    fake_line.wait_for(lambda: len(fake_line.requests_to("reply")) == 3)  # the late one lands later
+    assert fake_line.requests_to("push") == [] and delays == []
+
+
+def test_multiplexed_batch_after_line_closed_the_idle_connections(
+    engine, fake_line, clock, multiplexed
+) -> None:
+    deliverer, delays = multiplexed
+    users = [fake_line.add_user() for _ in range(3)]
+    for round_ in range(2):
+        for n, user in enumerate(users):
+            _push_row(engine, clock, to=[user], dedupe=f"r{round_}-{n}")
+        assert deliverer.deliver_due().sent == 3
+        wire = deliverer.client._wire
+        assert wire is not None and len(wire._idle) == 3
+        for connection in wire._idle:  # as LINE does to an idle keep-alive connection
+            connection.sock.shutdown(socket.SHUT_RDWR)
+    assert [len(fake_line.deliveries_to(user)) for user in users] == [2, 2, 2]
+    assert [r.status for r in fake_line.requests_to("push")] == [200] * 6
+    assert delays == []  # sent again on fresh connections at once, not through the retry policy
+
+
+def test_concurrent_senders_without_a_wire_send_each_recipients_rows_in_order(engine, clock) -> None:
+    # A client with a transport of its own (a test's, a simulation's) has no wire to multiplex
+    # over: each recipient's rows go out one after another on the sending threads.
+    seen: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        with lock:
+            seen.append((body["to"], body["messages"][0]["text"]))
+        return httpx.Response(200, json={"sentMessages": [{"id": str(len(seen)), "quoteToken": "q"}]})
+
+    client = LineClient(
+        access_token="t", api_base_url="http://line.invalid", data_api_base_url="http://line.invalid",
+        transport=httpx.MockTransport(answer),
+    )  # fmt: skip
+    assert not client.multiplexes
+    users = ["U" + f"{n:x}" * 32 for n in range(1, 4)]
+    for n, user in enumerate(users):
+        for k in range(3):
+            _push_row(
+                engine, clock, to=[user], dedupe=f"d{n}-{k}", messages=[{"type": "text", "text": f"{k}"}]
+            )
+    deliverer = Deliverer(engine, client, clock.now, "worker-1", senders=4)
+    try:
+        assert deliverer.deliver_due().sent == 9
+    finally:
+        deliverer.close()
+        client.close()
+    for user in users:
+        assert [text for to, text in seen if to == user] == ["0", "1", "2"]

@@ -5,18 +5,21 @@ timeout, refused connections, and answers too large or malformed to read."""
 
 from __future__ import annotations
 
+import select
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
-from bot.line_client import LineClient, RetryPolicy, SendStatus, _Wire
+from bot.line_client import LineClient, RetryPolicy, SendStatus, _Wire, _WireAnswer, push_call, reply_call
 
 HEADERS = {"Authorization": "Bearer tok", "User-Agent": "tidtam/0.1"}
 
@@ -34,7 +37,8 @@ class Seen:
 
 
 # What the server does with one request: the bytes to send back (in pieces, each its own sendall)
-# and whether to close the connection afterwards; None closes it without answering; "hang" waits.
+# and whether to close the connection afterwards; None closes it without answering; "hang" waits;
+# "reset" resets the connection without answering.
 Answer = tuple[list[bytes], bool] | None | str
 
 
@@ -101,6 +105,9 @@ class Server:
                         return
                     if answer == "hang":
                         self.stop.wait(5)
+                        return
+                    if answer == "reset":  # an RST instead of an answer
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                         return
                     assert not isinstance(answer, str)
                     pieces, close = answer
@@ -470,3 +477,219 @@ def test_https_goes_through_the_ssl_context_with_keep_alive_and_retries(serve, w
     assert got == [1, 2, 3, 4]
     assert [seen.connection for seen in server.seen] == [2, 2, 2, 3]  # 1 was the refused handshake
     assert server.seen[0].headers["x-line-retry-key"] == "k"
+
+
+# --- `_Wire.exchange`: a batch's first attempts from one thread over several connections ---------
+
+
+def _echo(seen: Seen) -> Answer:
+    return ok(b'{"echo":"%s"}' % seen.body)
+
+
+def _contents(answers: list) -> list[bytes | str]:
+    return [a.content if isinstance(a, _WireAnswer) else type(a).__name__ for a in answers]
+
+
+def test_exchange_sends_the_bytes_post_sends_and_bounds_its_connections(serve, wires) -> None:
+    server = serve(_echo)
+    wire = wires(server.url)
+    wire.post("/p", b"one", {"X-Line-Retry-Key": "k1"})
+    posted = server.seen[0]
+    requests = [wire.request("/p", b"one", {"X-Line-Retry-Key": "k1"})] + [
+        wire.request("/p", b"%d" % n, {}) for n in range(5)
+    ]
+    answers = wire.exchange(requests, 2)
+    assert _contents(answers) == [b'{"echo":"one"}'] + [b'{"echo":"%d"}' % n for n in range(5)]
+    exchanged = next(seen for seen in server.seen[1:] if seen.body == b"one")
+    assert (exchanged.head, exchanged.body) == (posted.head, posted.body)  # byte for byte
+    assert server.connections == 3  # the thread's own, and two for the exchange
+    assert len(wire._idle) == 2
+    wire.exchange([wire.request("/p", b"again", {}) for _ in range(4)], 2)
+    assert server.connections == 3  # the exchange's two connections were kept and reused
+
+
+def test_exchange_answers_in_request_order_whatever_order_they_come_in(serve, wires) -> None:
+    answered: list[bytes] = []
+
+    def answer(seen: Seen) -> Answer:
+        if seen.body == b"slow":
+            time.sleep(0.2)
+        answered.append(seen.body)
+        return _echo(seen)
+
+    server = serve(answer)
+    wire = wires(server.url)
+    bodies = [b"slow", b"a", b"b", b"c"]
+    answers = wire.exchange([wire.request("/p", body, {}) for body in bodies], 4)
+    assert _contents(answers) == [b'{"echo":"%s"}' % body for body in bodies]
+    assert answered[-1] == b"slow" and answered[0] != b"slow"  # the first request answered last
+
+
+@pytest.mark.parametrize("how", [None, "reset"])
+def test_a_connection_closed_or_reset_mid_batch_fails_its_request_alone(serve, wires, how) -> None:
+    server = serve(lambda seen: how if seen.body == b"drop" else _echo(seen))
+    wire = wires(server.url)
+    bodies = [b"a", b"drop", b"b", b"c", b"d"]
+    answers = wire.exchange([wire.request("/p", body, {}) for body in bodies], 2)
+    assert _contents(answers) == [
+        b'{"echo":"a"}',
+        "RemoteProtocolError",  # a fresh connection: not sent again
+        b'{"echo":"b"}',
+        b'{"echo":"c"}',
+        b'{"echo":"d"}',
+    ]
+    assert [seen.body for seen in server.seen].count(b"drop") == 1
+    assert len(wire._idle) <= 2 and all(c in wire._open for c in wire._idle)
+
+
+def test_a_request_unanswered_within_the_timeout_is_a_read_timeout(serve, wires) -> None:
+    server = serve(lambda seen: "hang" if seen.body == b"hang" else _echo(seen))
+    wire = wires(server.url, timeout=0.3)
+    bodies = [b"hang", b"a", b"b", b"c"]
+    answers = wire.exchange([wire.request("/p", body, {}) for body in bodies], 2)
+    assert _contents(answers) == ["ReadTimeout", b'{"echo":"a"}', b'{"echo":"b"}', b'{"echo":"c"}']
+    assert [seen.body for seen in server.seen].count(b"hang") == 1  # not sent again
+    assert len(wire._idle) == 1 and len(wire._open) == 1  # the silent connection was closed
+
+
+def test_connections_the_server_closed_between_batches_are_replaced(serve, wires) -> None:
+    # Each connection answers one request and is closed before its second, unanswered.
+    server = serve(
+        lambda seen: _echo(seen) if sum(s.connection == seen.connection for s in server.seen) == 1 else None
+    )
+    wire = wires(server.url)
+    first = wire.exchange([wire.request("/p", b"%d" % n, {}) for n in range(2)], 2)
+    assert _contents(first) == [b'{"echo":"0"}', b'{"echo":"1"}']
+    second = wire.exchange([wire.request("/p", b"%d" % n, {}) for n in range(2, 5)], 2)
+    assert _contents(second) == [b'{"echo":"2"}', b'{"echo":"3"}', b'{"echo":"4"}']
+    # Requests 2 and 3 went to the closed connections 1 and 2, then again over fresh ones (3 and 4),
+    # and 4 after one of them, closed in its turn, over connection 5: each sent again once.
+    bodies = [seen.body for seen in server.seen]
+    assert [bodies.count(b"%d" % n) for n in range(5)] == [1, 1, 2, 2, 2]
+    assert server.connections == 5
+
+
+def test_connections_closed_after_answering_are_replaced_unnoticed(serve, wires) -> None:
+    server = serve(lambda seen: ok(b"{}", close=True))
+    wire = wires(server.url)
+    for _batch in range(3):
+        answers = wire.exchange([wire.request("/p", b"{}", {}) for _ in range(2)], 2)
+        assert [a.status_code for a in answers] == [200, 200]
+    assert len(server.seen) == 6 and server.connections == 6
+
+
+def test_exchange_with_a_refused_connection_or_an_unsendable_request(wires) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        wire = wires(f"http://127.0.0.1:{probe.getsockname()[1]}")
+        unsent = httpx.NetworkError("InvalidURL")
+        answers = wire.exchange([wire.request("/p", b"{}", {}), unsent, wire.request("/p", b"{}", {})], 2)
+    assert _contents(answers) == ["ConnectError", "NetworkError", "ConnectError"]
+    assert answers[1] is unsent and wire._open == set() and wire._idle == []
+
+
+def test_exchange_over_https_keeps_its_connections(serve, wires, certificate) -> None:
+    cert, key = certificate
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    server = serve(_echo, tls=server_context)
+    wire = wires(server.url)
+    wire._ssl = ssl.create_default_context(cafile=cert)
+    for batch in range(2):
+        bodies = [b"%d-%d" % (batch, n) for n in range(5)]
+        answers = wire.exchange([wire.request("/p", body, {}) for body in bodies], 3)
+        assert _contents(answers) == [b'{"echo":"%s"}' % body for body in bodies]
+    assert server.connections == 3
+
+
+def test_first_attempts_are_judged_and_the_retry_policy_goes_on_from_them(serve) -> None:
+    def answer(seen: Seen) -> Answer:
+        tries = sum(s.body == seen.body for s in server.seen)
+        if b'"to":"U' + b"1" * 32 in seen.body and tries == 1:
+            return _error(500, "Internal Server Error", b'{"message":"oops"}')
+        if b'"to":"U' + b"2" * 32 in seen.body and tries == 1:
+            head = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 2\r\n\r\n{}"
+            return [head.encode()], False
+        if b"replyToken" in seen.body:
+            return "hang"
+        return ok(b'{"sentMessages":[{"id":"461230966842064897"}]}')
+
+    server = serve(answer)
+    delays: list[float] = []
+    client = LineClient(
+        access_token="tok",
+        api_base_url=server.url,
+        data_api_base_url=server.url,
+        timeout=0.3,
+        retry=RetryPolicy(attempts=3, sleep=delays.append),
+    )
+    text = [{"type": "text", "text": "x"}]
+    calls = [
+        push_call("U" + "0" * 32, text, retry_key="k0"),
+        push_call("U" + "1" * 32, text, retry_key="k1"),
+        push_call("U" + "2" * 32, text, retry_key="k2"),
+        reply_call("t" * 32, text),
+    ]
+    try:
+        firsts = client.first_attempts(calls, 4)
+        assert firsts is not None
+        assert [(r.status, r.http_status, r.error) for r, _after in firsts] == [
+            (SendStatus.SENT, 200, None),
+            (SendStatus.TRANSIENT, 500, "oops"),
+            (SendStatus.TRANSIENT, 429, "HTTP 429"),
+            (SendStatus.TRANSIENT, None, "timeout"),
+        ]
+        assert [after for _r, after in firsts] == [None, None, 3.0, None]
+        (to_0,) = [seen for seen in server.seen if b'"to":"U' + b"0" * 32 in seen.body]
+        assert to_0.headers["x-line-retry-key"] == "k0"
+        results = [client.send(call, first=first) for call, first in zip(calls, firsts, strict=True)]
+    finally:
+        client.close()
+    assert [(r.status, r.attempts) for r in results] == [
+        (SendStatus.SENT, 1),  # final: no request
+        (SendStatus.SENT, 2),
+        (SendStatus.SENT, 2),
+        (SendStatus.TRANSIENT, 1),  # a reply's timeout is not retried
+    ]
+    assert delays[1] == 3.0 and len(delays) == 2  # the 429's Retry-After honoured
+    assert len(server.seen) == 6 and sum(b"replyToken" in s.body for s in server.seen) == 1
+
+
+def _opening_threads(wire: _Wire) -> list[str]:
+    """The names of the threads `wire` opens its connections on, from now on."""
+    names: list[str] = []
+    open_connection = wire._open_connection
+
+    def recorded():  # type: ignore[no-untyped-def]
+        names.append(threading.current_thread().name)
+        return open_connection()
+
+    wire._open_connection = recorded  # type: ignore[method-assign]
+    return names
+
+
+def test_an_exchanges_new_connections_are_opened_at_once(serve, wires) -> None:
+    server = serve(_echo)
+    wire = wires(server.url)
+    names = _opening_threads(wire)
+    answers = wire.exchange([wire.request("/p", b"%d" % n, {}) for n in range(6)], 4)
+    assert _contents(answers) == [b'{"echo":"%d"}' % n for n in range(6)]
+    assert len(names) == 4 and all(name.startswith("tidtam-connect") for name in names)
+    assert server.connections == 4
+
+
+def test_idle_connections_the_server_closed_are_noticed_before_sending(serve, wires) -> None:
+    server = serve(lambda seen: ok(b"{}", close=True))  # closed after answering, unannounced
+    wire = wires(server.url)
+    assert [a.status_code for a in wire.exchange([wire.request("/p", b"{}", {})] * 2, 2)] == [200, 200]
+    poller = select.poll()
+    for connection in wire._idle:
+        poller.register(connection.sock, select.POLLIN)
+    deadline = time.monotonic() + 5
+    while len(poller.poll(50)) < 2 and time.monotonic() < deadline:  # until both closes have arrived
+        pass
+    names = _opening_threads(wire)
+    assert [a.status_code for a in wire.exchange([wire.request("/p", b"{}", {})] * 2, 2)] == [200, 200]
+    # Both replaced before any request was sent: opened at once, not one after a failed send.
+    assert len(names) == 2 and all(name.startswith("tidtam-connect") for name in names)
+    assert len(server.seen) == 4 and server.connections == 4
