@@ -18,6 +18,7 @@ from messages.wire import as_dict
 from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits, persistent_conversation
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
+from models.prepared import Prepared
 from models.projects import OpenPeriod, ProjectState, open_period, projects_of_person
 from scheduler.fiscal import fiscal_year_of
 from scheduler.rules import Rules
@@ -40,7 +41,20 @@ class LineEffects(Protocol):
 
 _UNREAD = object()
 _CONVERSATIONS = Conversation.__table__  # type: ignore[attr-defined]
-_INSERT_CONVERSATION = sa.insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
+_CONVERSATION_VALUES = (
+    "chat_key",
+    "person_id",
+    "form",
+    "step",
+    "data",
+    "revision",
+    "started_at",
+    "updated_at",
+)
+# A `รายงานผล` starts the report form's conversation: compiled once, run on the driver's cursor.
+_INSERT_CONVERSATION = Prepared(
+    sa.insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id), columns=_CONVERSATION_VALUES
+)
 _LINE_EPOCH_MS = 1_293_840_000_000  # 2011-01-01 UTC: no LINE event is older
 _CLOCK_SKEW = timedelta(minutes=1)  # LINE's clock may run a little ahead of ours
 
@@ -162,7 +176,7 @@ class EventContext:
             "updated_at": self.now,
         }
         # Written at once with a plain INSERT (no unit of work to flush), then the session's object.
-        row_id = self.session.execute(_INSERT_CONVERSATION, values).scalar_one()
+        ((row_id,),) = _INSERT_CONVERSATION.rows(self.session, values)
         conversation = persistent_conversation(self.session, {"id": row_id, **values})
         self._conversation = conversation
         return conversation

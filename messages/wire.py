@@ -17,33 +17,59 @@ from pydantic.v1 import BaseModel
 
 # Their generated `to_dict()` differs from the rule: a None it keeps, falsy dict values it drops.
 _OWN_TO_DICT = frozenset({"Membership", "TextMessageV2"})
+_PLAIN = frozenset({str, int, bool, float})
+# What a value of each type is, found once per type (pydantic's isinstance on its models is slow):
+# a model's (field name, alias) pairs, or None for a model with its own `to_dict()`; else its kind.
+_MODEL, _OWN, _LIST, _TUPLE, _DICT, _OTHER = range(6)
+_KINDS: dict[type, int] = {}
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _kind(cls: type) -> int:
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if issubclass(cls, BaseModel):
+            kind = _OWN if cls.__name__ in _OWN_TO_DICT else _MODEL
+            _FIELDS[cls] = tuple((name, field.alias) for name, field in cls.__fields__.items())
+        elif issubclass(cls, list):
+            kind = _LIST
+        elif issubclass(cls, tuple):
+            kind = _TUPLE
+        elif issubclass(cls, dict):
+            kind = _DICT
+        else:
+            kind = _OTHER
+        _KINDS[cls] = kind
+    return kind
 
 
 def as_dict(model: BaseModel) -> dict[str, Any]:
     """`model.to_dict()`, the same keys in the same order, without pydantic's passes."""
-    if type(model).__name__ in _OWN_TO_DICT:
+    cls = type(model)
+    if _kind(cls) == _OWN:
         return model.to_dict()  # type: ignore[attr-defined, no-any-return]
     values = model.__dict__
     out: dict[str, Any] = {}
-    for name, field in model.__fields__.items():
+    for name, alias in _FIELDS[cls]:
         value = values.get(name)
         if value is not None:
-            out[field.alias] = _value(value)
+            out[alias] = value if type(value) in _PLAIN else _value(value)
     return out
 
 
-_PLAIN = frozenset({str, int, bool, float})
-
-
 def _value(value: Any) -> Any:
-    if type(value) in _PLAIN:  # most values: a label, a text, a size
+    cls = type(value)
+    if cls in _PLAIN:  # most values: a label, a text, a size
         return value
-    if isinstance(value, BaseModel):
-        return as_dict(value)
-    if isinstance(value, list):
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _kind(cls)
+    if kind == _LIST:
         return [_value(item) for item in value]
-    if isinstance(value, tuple):
+    if kind in (_MODEL, _OWN):
+        return as_dict(value)
+    if kind == _TUPLE:
         return tuple(_value(item) for item in value)
-    if isinstance(value, dict):
+    if kind == _DICT:
         return {key: _value(item) for key, item in value.items()}
     return value

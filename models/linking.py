@@ -16,6 +16,7 @@ Each time a limit is reached a `LinkThrottleTrip` row records it (the LINE user 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -217,10 +218,16 @@ class LinkedPerson:
 
     @property
     def role_set(self) -> frozenset[Role]:
-        return frozenset(Role(r) for r in self.roles.split(",") if r)
+        return _role_set(self.roles)
 
     def has_role(self, role: Role) -> bool:
-        return role in self.role_set
+        return role in _role_set(self.roles)
+
+
+@functools.lru_cache(maxsize=256)
+def _role_set(roles: str) -> frozenset[Role]:
+    """The roles of a stored `Person.roles` text (a few distinct texts: parsed once each)."""
+    return frozenset(Role(r) for r in roles.split(",") if r)
 
 
 _P = Person.__table__  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from models.linking import LinkedPerson
 from models.org import ActingApprover, Office, Person
 from models.plan import Project, ProjectOwner
+from models.prepared import Prepared
 from models.reports import ProgressReport, ReportVersion
 from models.types import ProjectStatus, Role
 
@@ -154,7 +155,7 @@ def _project_statement(fiscal_year: object, period_id: object) -> sa.Select:  # 
     )
 
 
-def _rows(found: Iterable[sa.Row]) -> list[ProjectRow]:  # type: ignore[type-arg]
+def _rows(found: Iterable[Any]) -> list[ProjectRow]:
     """`_project_statement`'s rows, one per project in their order, its owners in theirs."""
     projects: dict[int, tuple[tuple[Any, ...], list[str]]] = {}
     for project_id, *columns, owner in found:
@@ -195,6 +196,7 @@ _DIRECTOR_PROJECTS = (
     )
     .order_by(_PROJECT.c.code, _PROJECT.c.id, _OWNER.c.position)
 )
+_PREPARED_DIRECTOR_PROJECTS = Prepared(_DIRECTOR_PROJECTS)  # a director's `สถานะ`: on the driver's cursor
 
 
 def director_projects(
@@ -202,7 +204,7 @@ def director_projects(
 ) -> list[ProjectRow]:
     """The projects a director oversees: those of his office and those he (or whom he acts for) approves."""
     values = {"person_id": person.id or 0, "office_id": person.office_id, "on": on}
-    found = session.execute(_DIRECTOR_PROJECTS, {**values, "fy": fiscal_year, "period_id": period_id})
+    found = _PREPARED_DIRECTOR_PROJECTS.rows(session, {**values, "fy": fiscal_year, "period_id": period_id})
     return _rows(found)
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from models.ops import AuditLog
 from models.org import Person
 from models.plan import Indicator, Project, ProjectOwner, ReportingPeriod
+from models.prepared import Prepared
 from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionOutcome, ImplementationStatus, ReportStatus
 
@@ -109,6 +110,7 @@ _PROJECTS_AND_DRAFTS = (
     .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy"))
     .order_by(_PROJECT.c.code)
 )
+_PREPARED_PROJECTS_AND_DRAFTS = Prepared(_PROJECTS_AND_DRAFTS)  # every `รายงานผล`: on the driver's cursor
 
 
 def person_projects_and_drafts(
@@ -117,8 +119,8 @@ def person_projects_and_drafts(
     """`person_projects` and, of those, `projects_with_drafts`, in one round trip."""
     projects: dict[int, ProjectRef] = {}
     drafts: set[int] = set()
-    for project_id, code, name, draft in session.execute(
-        _PROJECTS_AND_DRAFTS, {"person_id": person_id, "fy": fiscal_year}
+    for project_id, code, name, draft in _PREPARED_PROJECTS_AND_DRAFTS.rows(
+        session, {"person_id": person_id, "fy": fiscal_year}
     ):
         projects.setdefault(project_id, ProjectRef(int(project_id), code, name))
         if draft:  # JSON null, SQL NULL (no such report) and an empty draft alike: nothing waiting
@@ -248,11 +250,15 @@ def reportable_periods(
     return result
 
 
+# Built once (the report form asks at every choice of a project and period): SQLAlchemy caches its compiled form.
+_FIND_REPORT = select(ProgressReport).where(
+    col(ProgressReport.project_id) == sa.bindparam("project_id"),
+    col(ProgressReport.period_id) == sa.bindparam("period_id"),
+)
+
+
 def find_report(session: Session, project_id: int, period_id: int) -> ProgressReport | None:
-    statement = select(ProgressReport).where(
-        ProgressReport.project_id == project_id, ProgressReport.period_id == period_id
-    )
-    return session.exec(statement).first()
+    return session.exec(_FIND_REPORT, params={"project_id": project_id, "period_id": period_id}).first()
 
 
 def latest_version(session: Session, report: ProgressReport) -> ReportVersion | None:

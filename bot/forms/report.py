@@ -153,7 +153,16 @@ def _drafts(facts: ReportFacts) -> set[int]:
 
 
 def project_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
-    """The person's projects; those with a draft waiting come first, marked, so finishing one is one tap."""
+    """The person's projects; those with a draft waiting come first, marked, so finishing one is one tap.
+    Made once per step of `DbReportFacts` (what it is made of is read once per step; the engine asks
+    for the choices at several points of one step)."""
+    memo = getattr(facts, "_memo", None)
+    if memo is None:
+        return _project_choices(facts)
+    return list(memo(("project_choices",), lambda: _project_choices(facts)))
+
+
+def _project_choices(facts: ReportFacts) -> list[Choice]:
     waiting = _drafts(facts)
     projects = sorted(facts.projects(), key=lambda p: p.id not in waiting)
     labels = txt.project_buttons([(p.code, p.name, p.id in waiting) for p in projects])
