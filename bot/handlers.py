@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 from linebot.v3.webhooks import (
     FollowEvent,
@@ -93,7 +94,10 @@ def _asks_for_projects(event: object) -> bool:
     """Whether the event looks like `สถานะ` or `โครงการของฉัน` (typed or a rich-menu button): then the
     sender's projects are read with them (a wrong guess only reads a few rows for nothing)."""
     if isinstance(event, MessageEvent) and isinstance(event.message, TextMessageContent):
-        return intents.match(event.message.text, _PROJECT_WORDS) is not None
+        text = event.message.text
+        if len(text) <= _SHORT_TEXT:
+            return _short_text_asks_for_projects(text)
+        return intents.match(text, _PROJECT_WORDS) is not None
     if isinstance(event, PostbackEvent):
         postback = decode(event.postback.data)
         return (
@@ -102,6 +106,14 @@ def _asks_for_projects(event: object) -> bool:
             and postback.params.get("name") in _PROJECT_WORDS
         )
     return False
+
+
+_SHORT_TEXT = 64  # a command word: the same few texts again and again, asked twice an event
+
+
+@lru_cache(maxsize=4096)
+def _short_text_asks_for_projects(text: str) -> bool:
+    return intents.match(text, _PROJECT_WORDS) is not None
 
 
 def on_follow(ctx: EventContext) -> None:
