@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -187,8 +188,9 @@ class EventContext:
             self.session.expunge(conversation)
         self._conversation = None
 
-    @property
+    @cached_property
     def user_id(self) -> str | None:
+        """The sender's LINE id (asked a dozen times an event: read once; an event never changes)."""
         source = self.event.source
         return getattr(source, "user_id", None) if source is not None else None
 
@@ -202,7 +204,7 @@ class EventContext:
             return source.room_id
         return None
 
-    @property
+    @cached_property
     def is_private(self) -> bool:
         return isinstance(self.event.source, UserSource)
 

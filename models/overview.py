@@ -184,16 +184,21 @@ _PRINCIPALS = sa.select(_ACTING.c.principal_id).where(
 )
 # Built once (a director's `สถานะ`): the projects of the office and those approved by the director or
 # by whom they act for today, with the offices of those, in one round trip.
+# The projects as a union of their ids, each part found by its own index (office, approver), not as
+# one OR over the year's projects: SQLite scanned every project of the year for that (0.18 ms a
+# director on the bench's 60 schools against 0.03 ms).
+_OVERSEEN = _PROJECT.alias("overseen")
+_OVERSEEN_IDS = sa.union(
+    sa.select(_OVERSEEN.c.id).where(_OVERSEEN.c.office_id == sa.bindparam("office_id")),
+    sa.select(_OVERSEEN.c.id).where(
+        _OVERSEEN.c.office_id.in_(sa.select(_PERSON.c.office_id).where(_PERSON.c.id.in_(_PRINCIPALS)))
+    ),
+    sa.select(_OVERSEEN.c.id).where(_OVERSEEN.c.approver_id == sa.bindparam("person_id")),
+    sa.select(_OVERSEEN.c.id).where(_OVERSEEN.c.approver_id.in_(_PRINCIPALS)),
+)
 _DIRECTOR_PROJECTS = (
     _project_statement(sa.bindparam("fy"), sa.bindparam("period_id"))
-    .where(
-        sa.or_(
-            _PROJECT.c.office_id == sa.bindparam("office_id"),
-            _PROJECT.c.office_id.in_(sa.select(_PERSON.c.office_id).where(_PERSON.c.id.in_(_PRINCIPALS))),
-            _PROJECT.c.approver_id == sa.bindparam("person_id"),
-            _PROJECT.c.approver_id.in_(_PRINCIPALS),
-        )
-    )
+    .where(_PROJECT.c.id.in_(_OVERSEEN_IDS))
     .order_by(_PROJECT.c.code, _PROJECT.c.id, _OWNER.c.position)
 )
 _PREPARED_DIRECTOR_PROJECTS = Prepared(_DIRECTOR_PROJECTS)  # a director's `สถานะ`: on the driver's cursor
