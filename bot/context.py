@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from messages.wire import as_dict
 from models.linking import DEFAULT_LIMITS, LinkedPerson, LinkLimits, persistent_conversation
 from models.messaging import Conversation, WebhookEvent
 from models.org import Person
+from models.prepared import Prepared
 from models.projects import OpenPeriod, ProjectState, open_period, projects_of_person
 from scheduler.fiscal import fiscal_year_of
 from scheduler.rules import Rules
@@ -40,7 +42,20 @@ class LineEffects(Protocol):
 
 _UNREAD = object()
 _CONVERSATIONS = Conversation.__table__  # type: ignore[attr-defined]
-_INSERT_CONVERSATION = sa.insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
+_CONVERSATION_VALUES = (
+    "chat_key",
+    "person_id",
+    "form",
+    "step",
+    "data",
+    "revision",
+    "started_at",
+    "updated_at",
+)
+# A `รายงานผล` starts the report form's conversation: compiled once, run on the driver's cursor.
+_INSERT_CONVERSATION = Prepared(
+    sa.insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id), columns=_CONVERSATION_VALUES
+)
 _LINE_EPOCH_MS = 1_293_840_000_000  # 2011-01-01 UTC: no LINE event is older
 _CLOCK_SKEW = timedelta(minutes=1)  # LINE's clock may run a little ahead of ours
 
@@ -162,7 +177,7 @@ class EventContext:
             "updated_at": self.now,
         }
         # Written at once with a plain INSERT (no unit of work to flush), then the session's object.
-        row_id = self.session.execute(_INSERT_CONVERSATION, values).scalar_one()
+        ((row_id,),) = _INSERT_CONVERSATION.rows(self.session, values)
         conversation = persistent_conversation(self.session, {"id": row_id, **values})
         self._conversation = conversation
         return conversation
@@ -173,8 +188,9 @@ class EventContext:
             self.session.expunge(conversation)
         self._conversation = None
 
-    @property
+    @cached_property
     def user_id(self) -> str | None:
+        """The sender's LINE id (asked a dozen times an event: read once; an event never changes)."""
         source = self.event.source
         return getattr(source, "user_id", None) if source is not None else None
 
@@ -188,7 +204,7 @@ class EventContext:
             return source.room_id
         return None
 
-    @property
+    @cached_property
     def is_private(self) -> bool:
         return isinstance(self.event.source, UserSource)
 

@@ -19,12 +19,14 @@ from sqlmodel import col
 
 from bot.context import EventContext
 from models.messaging import Conversation
+from models.prepared import Prepared
 
 FOREIGN_KEYS = ("pending_return",)
 _TABLE = Conversation.__table__  # type: ignore[attr-defined]
 _DELETE = sa.delete(_TABLE).where(
     _TABLE.c.id == sa.bindparam("row_id")
 )  # written by bot/approvals.py into whichever row the chat has
+_PREPARED_DELETE = Prepared(_DELETE)  # a form's end (`ยกเลิก`, a submission): run on the driver's cursor
 
 
 class ConcurrentChange(RuntimeError):
@@ -53,7 +55,7 @@ def save(
         if conversation is not None:
             if conversation.id is None:
                 ctx.session.flush()  # a row added to the session and not written yet
-            ctx.session.execute(_DELETE, {"row_id": conversation.id})
+            _PREPARED_DELETE.rowcount(ctx.session, {"row_id": conversation.id})
             ctx.forget_conversation(conversation)
         return
     own = {k: v for k, v in state.items() if k not in FOREIGN_KEYS}

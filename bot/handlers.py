@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
 from linebot.v3.webhooks import (
     FollowEvent,
@@ -49,8 +50,14 @@ def handle_event(ctx: EventContext) -> None:
     event = ctx.event
     if ctx.user_id and ctx.is_private:
         today = _today(ctx)
+        with_projects, with_drafts = _sender_reads(event)
         ctx.person, conversation = sender_of(
-            ctx.session, ctx.user_id, today, fiscal_year_of(today), with_projects=_asks_for_projects(event)
+            ctx.session,
+            ctx.user_id,
+            today,
+            fiscal_year_of(today),
+            with_projects=with_projects,
+            with_drafts=with_drafts,
         )
         if ctx.person is not None:
             ctx.remember_conversation(conversation)  # read in the same round trip
@@ -76,32 +83,53 @@ def prepare_batch(contexts: Sequence[EventContext]) -> None:
     """Before a batch's events are handled (bot/processor.py): the senders of its one-on-one events
     read in one round trip per day and kind, for `handle_event`'s `sender_of` to take
     (models/linking.py `prefetch_senders`)."""
-    senders: dict[tuple[date, bool], list[str]] = {}
+    senders: dict[tuple[date, bool, bool], list[str]] = {}
     for ctx in contexts:
         if ctx.user_id and ctx.is_private:
-            senders.setdefault((_today(ctx), _asks_for_projects(ctx.event)), []).append(ctx.user_id)
-    for (today, with_projects), users in senders.items():
+            senders.setdefault((_today(ctx), *_sender_reads(ctx.event)), []).append(ctx.user_id)
+    for (today, with_projects, with_drafts), users in senders.items():
         prefetch_senders(
-            contexts[0].session, users, today, fiscal_year_of(today), with_projects=with_projects
+            contexts[0].session,
+            users,
+            today,
+            fiscal_year_of(today),
+            with_projects=with_projects,
+            with_drafts=with_drafts,
         )
 
 
 _PROJECT_WORDS = (Intent.STATUS, Intent.MY_PROJECTS)  # their answers list the person's projects
+_READ_WORDS = (*_PROJECT_WORDS, Intent.REPORT)  # the report form starts from their projects and drafts
+_NO_READS = (False, False)
 
 
-def _asks_for_projects(event: object) -> bool:
-    """Whether the event looks like `สถานะ` or `โครงการของฉัน` (typed or a rich-menu button): then the
-    sender's projects are read with them (a wrong guess only reads a few rows for nothing)."""
+def _sender_reads(event: object) -> tuple[bool, bool]:
+    """What to read with the sender (`sender_of`'s `with_projects`, `with_drafts`): their projects and
+    states when the event looks like `สถานะ` or `โครงการของฉัน`, their projects and drafts when it looks
+    like `รายงานผล` (typed or a rich-menu button). A wrong guess only reads a few rows for nothing."""
     if isinstance(event, MessageEvent) and isinstance(event.message, TextMessageContent):
-        return intents.match(event.message.text, _PROJECT_WORDS) is not None
+        text = event.message.text
+        if len(text) <= _SHORT_TEXT:
+            return _short_text_reads(text)
+        return _reads_of(intents.match(text, _READ_WORDS))
     if isinstance(event, PostbackEvent):
         postback = decode(event.postback.data)
-        return (
-            postback is not None
-            and postback.action == "cmd"
-            and postback.params.get("name") in _PROJECT_WORDS
-        )
-    return False
+        if postback is not None and postback.action == "cmd":
+            name = postback.params.get("name")
+            return _reads_of(next((i for i in _READ_WORDS if i == name), None))
+    return _NO_READS
+
+
+def _reads_of(intent: Intent | None) -> tuple[bool, bool]:
+    return (intent in _PROJECT_WORDS, intent is Intent.REPORT) if intent is not None else _NO_READS
+
+
+_SHORT_TEXT = 64  # a command word: the same few texts again and again, asked twice an event
+
+
+@lru_cache(maxsize=4096)
+def _short_text_reads(text: str) -> tuple[bool, bool]:
+    return _reads_of(intents.match(text, _READ_WORDS))
 
 
 def on_follow(ctx: EventContext) -> None:

@@ -14,6 +14,7 @@ from functools import cache
 
 from sqlmodel import Session, col, select
 
+from bot import rich_menus
 from bot.context import EventContext
 from messages import menus as text
 from messages.menus import MenuRole
@@ -30,6 +31,7 @@ from models.overview import (
 )
 from models.projects import OpenPeriod, open_period
 from models.reporting import person_projects
+from models.rich_menus import RichMenu
 from models.types import OfficeKind, Role
 from scheduler.fiscal import FiscalQuarter, fiscal_year_of, quarter_containing
 
@@ -81,9 +83,6 @@ _MENUS_SET_UP: weakref.WeakSet[object] = weakref.WeakSet()
 
 def keep_rich_menu(ctx: EventContext, *, just_linked: bool = False) -> None:
     """Show the person the rich menu of the roles they hold now (on linking, and after a role change)."""
-    from bot import rich_menus
-    from models.rich_menus import RichMenu
-
     if ctx.person is None or ctx.line is None:
         return
     person = ctx.person

@@ -26,6 +26,7 @@ from linebot.v3.messaging import (
 
 from messages.thai_dates import format_date
 from messages.thai_numbers import format_baht, format_number, format_percent_words
+from messages.wire import construct
 
 if TYPE_CHECKING:  # the engine's reply types; messages/ only reads their attributes
     from bot.forms.engine import ConfirmCancel, ConfirmValue, Notice, Problem, Question, Summary, SummaryRow
@@ -144,10 +145,11 @@ def postback(op: str, seq: int, *, value: str = "", item: str = "") -> str:
 
 
 def _button(label: str, data: str, display: str | None = None) -> QuickReplyItem:
-    return QuickReplyItem.construct(
-        action=PostbackAction.construct(
-            label=truncate(label), data=data, display_text=truncate(display or label, 300)
-        )
+    return construct(
+        QuickReplyItem,
+        action=construct(
+            PostbackAction, label=truncate(label), data=data, display_text=truncate(display or label, 300)
+        ),
     )
 
 
@@ -215,8 +217,8 @@ def render_question(q: Question) -> TextMessage:
         if q.pages > 1 and q.page < q.pages - 1:
             items.append(_button("ถัดไป ▶", postback("pg", q.seq, value=str(q.page + 1))))
     if kind == "photo":
-        items.append(QuickReplyItem.construct(action=CameraAction.construct(label="ถ่ายรูป")))
-        items.append(QuickReplyItem.construct(action=CameraRollAction.construct(label="เลือกรูป")))
+        items.append(construct(QuickReplyItem, action=construct(CameraAction, label="ถ่ายรูป")))
+        items.append(construct(QuickReplyItem, action=construct(CameraRollAction, label="เลือกรูป")))
         items.append(_button("เสร็จ", postback("done", q.seq), "ส่งรูปครบแล้ว"))
         items += [
             _button(f"ลบรูปที่ {n}", postback("rm", q.seq, value=str(n)), f"ลบรูปที่ {n}")
@@ -229,8 +231,8 @@ def render_question(q: Question) -> TextMessage:
     if q.can_go_back:
         items.append(_button("ย้อนกลับ", postback("back", q.seq)))
     items.append(_button("ยกเลิก", postback("cancel", q.seq)))
-    return TextMessage.construct(
-        text="\n".join(lines)[:5000], quick_reply=QuickReply.construct(items=items[:13])
+    return construct(
+        TextMessage, text="\n".join(lines)[:5000], quick_reply=construct(QuickReply, items=items[:13])
     )
 
 
@@ -247,11 +249,11 @@ def _hint(q: Question) -> str:
 
 def render_problem(problem: Problem) -> TextMessage:
     body = problem.message if not problem.example else f"{problem.message}\n{problem.example}"
-    return TextMessage.construct(text=body)
+    return construct(TextMessage, text=body)
 
 
 def render_notice(notice: Notice) -> TextMessage:
-    return TextMessage.construct(text=_notice_text(notice) or "-")
+    return construct(TextMessage, text=_notice_text(notice) or "-")
 
 
 def render_confirm_value(confirm: ConfirmValue) -> TextMessage:
@@ -259,7 +261,7 @@ def render_confirm_value(confirm: ConfirmValue) -> TextMessage:
         _button("ยืนยัน", postback("ok", confirm.seq), "ยืนยัน"),
         _button("แก้ไขคำตอบ", postback("no", confirm.seq), "แก้ไขคำตอบ"),
     ]
-    return TextMessage.construct(text=confirm.message, quick_reply=QuickReply.construct(items=items))
+    return construct(TextMessage, text=confirm.message, quick_reply=construct(QuickReply, items=items))
 
 
 def render_confirm_cancel(confirm: ConfirmCancel) -> TextMessage:
@@ -267,9 +269,10 @@ def render_confirm_cancel(confirm: ConfirmCancel) -> TextMessage:
         _button("ยืนยันยกเลิก", postback("ok", confirm.seq), "ยืนยันยกเลิก"),
         _button("ทำต่อ", postback("no", confirm.seq), "ทำต่อ"),
     ]
-    return TextMessage.construct(
+    return construct(
+        TextMessage,
         text="ต้องการยกเลิกใช่ไหมคะ ข้อมูลที่กรอกไว้จะเก็บเป็นร่าง กลับมาทำต่อได้ค่ะ",
-        quick_reply=QuickReply.construct(items=items),
+        quick_reply=construct(QuickReply, items=items),
     )
 
 
@@ -435,14 +438,14 @@ def _merge_texts(messages: list[Message]) -> list[Message]:
             carry.append(message.text)
             continue
         if carry and isinstance(message, TextMessage):
-            message = TextMessage.construct(
-                text="\n\n".join([*carry, message.text])[:5000], quick_reply=message.quick_reply
+            message = construct(
+                TextMessage, text="\n\n".join([*carry, message.text])[:5000], quick_reply=message.quick_reply
             )
             carry = []
         elif carry:
-            merged.append(TextMessage.construct(text="\n\n".join(carry)[:5000]))
+            merged.append(construct(TextMessage, text="\n\n".join(carry)[:5000]))
             carry = []
         merged.append(message)
     if carry:
-        merged.append(TextMessage.construct(text="\n\n".join(carry)[:5000]))
+        merged.append(construct(TextMessage, text="\n\n".join(carry)[:5000]))
     return merged[:5]

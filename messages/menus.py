@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cache
 
 from linebot.v3.messaging import TextMessage
 
@@ -67,6 +68,11 @@ QUICK_REPLY_LIMIT = 13
 
 def entries(roles: Sequence[MenuRole]) -> tuple[MenuEntry, ...]:
     """The commands of every role held, in role order, each once, help last."""
+    return _entries(tuple(roles))
+
+
+@cache
+def _entries(roles: tuple[MenuRole, ...]) -> tuple[MenuEntry, ...]:  # a few sets of roles: made once each
     seen: dict[str, MenuEntry] = {}
     for role in roles:
         for entry in MENUS[role]:
@@ -78,7 +84,12 @@ def entries(roles: Sequence[MenuRole]) -> tuple[MenuEntry, ...]:
 
 def labels(roles: Sequence[MenuRole]) -> tuple[str, ...]:
     """Quick-reply labels of a person's menu (what each button types); `DETAILS` needs a project."""
-    return tuple(e.label for e in entries(roles) if e.intent != "DETAILS")[:QUICK_REPLY_LIMIT]
+    return _labels(tuple(roles))
+
+
+@cache
+def _labels(roles: tuple[MenuRole, ...]) -> tuple[str, ...]:
+    return tuple(e.label for e in _entries(roles) if e.intent != "DETAILS")[:QUICK_REPLY_LIMIT]
 
 
 def address(roles: Sequence[MenuRole], full_name: str = "") -> str:

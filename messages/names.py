@@ -8,6 +8,7 @@ are addressed by first name (`คุณสมใจ`), never by title (`คุ�
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WRITTEN_TITLES = (
     "นาย", "นาง", "นางสาว", "น.ส.", "ด.ช.", "ด.ญ.", "เด็กชาย", "เด็กหญิง",
@@ -27,6 +28,7 @@ class Name:
     last: str
 
 
+@lru_cache(maxsize=4096)  # the same few names again and again (a person's each answer); a Name is frozen
 def split_name(full_name: str) -> Name:
     """`นางสาวสมใจ ใจดี` → (`นางสาว`, `สมใจ`, `ใจดี`); a name without a title keeps an empty one."""
     rest = " ".join(full_name.split())

@@ -11,6 +11,7 @@ from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, Text
 
 from messages.thai_dates import format_date, format_month_span, format_quarter
 from messages.thai_numbers import format_baht, format_measure, format_percent_words
+from messages.wire import construct
 
 TITLE = "รายงานผลการดำเนินงานโครงการ"
 PLANNING_GROUP = "กลุ่มนโยบายและแผน"
@@ -180,8 +181,9 @@ MENU = ("สถานะ", "โครงการของฉัน", "ราย
 @cache
 def _quick(*labels: str) -> QuickReply:
     """Built once per set of labels and shared (as messages/chat.py's): nothing may change one."""
-    return QuickReply.construct(
-        items=[QuickReplyItem.construct(action=MessageAction.construct(label=x, text=x)) for x in labels]
+    return construct(
+        QuickReply,
+        items=[construct(QuickReplyItem, action=construct(MessageAction, label=x, text=x)) for x in labels],
     )
 
 
@@ -198,7 +200,8 @@ def submitted(project: str, quarter: object, version: int, approvers: Sequence[s
             "ตอนนี้ยังไม่มีผู้อนุมัติรายงานนี้ในระบบค่ะ (ไม่มีผู้บังคับบัญชาระดับถัดไป) "
             "ระบบแจ้งกลุ่มนโยบายและแผนแล้ว เพื่อกำหนดผู้อนุมัติ รายงานยังเก็บไว้ครบค่ะ"
         )
-    return TextMessage.construct(
+    return construct(
+        TextMessage,
         text=f"ส่งรายงาน{format_quarter(quarter)}{again} เรียบร้อยแล้วค่ะ\n{project}\n{who}",  # type: ignore[arg-type]
         quick_reply=_quick(*MENU),
     )
@@ -206,23 +209,29 @@ def submitted(project: str, quarter: object, version: int, approvers: Sequence[s
 
 def cancelled(*, kept_draft: bool = True) -> TextMessage:
     if not kept_draft:
-        return TextMessage.construct(
-            text='ยกเลิกแล้วค่ะ พิมพ์ "รายงานผล" เมื่อพร้อมรายงานได้เลยค่ะ', quick_reply=_quick(*MENU)
+        return construct(
+            TextMessage, text='ยกเลิกแล้วค่ะ พิมพ์ "รายงานผล" เมื่อพร้อมรายงานได้เลยค่ะ', quick_reply=_quick(*MENU)
         )
-    return TextMessage.construct(
-        text='ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ "รายงานผล" เพื่อทำต่อได้ค่ะ', quick_reply=_quick(*MENU)
+    return construct(
+        TextMessage,
+        text='ยกเลิกแล้วค่ะ ข้อมูลที่กรอกไว้เก็บเป็นร่าง พิมพ์ "รายงานผล" เพื่อทำต่อได้ค่ะ',
+        quick_reply=_quick(*MENU),
     )
 
 
 def no_projects(fiscal_year_label: str) -> TextMessage:
-    return TextMessage.construct(
-        text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label} ค่ะ", quick_reply=_quick("สถานะ", "ช่วยเหลือ")
+    return construct(
+        TextMessage,
+        text=f"ไม่พบโครงการที่ต้องรายงานใน{fiscal_year_label} ค่ะ",
+        quick_reply=_quick("สถานะ", "ช่วยเหลือ"),
     )
 
 
 def nothing_to_report() -> TextMessage:
-    return TextMessage.construct(
-        text="โครงการนี้ไม่มีไตรมาสที่เปิดให้รายงานค่ะ (ส่งครบแล้ว หรือยังไม่ถึงกำหนด)", quick_reply=_quick(*MENU)
+    return construct(
+        TextMessage,
+        text="โครงการนี้ไม่มีไตรมาสที่เปิดให้รายงานค่ะ (ส่งครบแล้ว หรือยังไม่ถึงกำหนด)",
+        quick_reply=_quick(*MENU),
     )
 
 
@@ -235,7 +244,8 @@ def continuing_submitted(version: int) -> str:
 
 
 def busy_elsewhere() -> TextMessage:
-    return TextMessage.construct(
+    return construct(
+        TextMessage,
         text='ตอนนี้ยังทำรายการอื่นค้างอยู่ค่ะ ตอบรายการนั้นให้เสร็จ หรือพิมพ์ "ยกเลิก" ก่อน แล้วค่อยพิมพ์ "รายงานผล" อีกครั้งนะคะ',
         quick_reply=_quick("ยกเลิก"),
     )
@@ -251,7 +261,8 @@ def returned_note(reason: str, decided_by: str, decided_on: object) -> str:
 
 
 def already_submitted(quarter: object, status_label: str) -> TextMessage:
-    return TextMessage.construct(
+    return construct(
+        TextMessage,
         text=f"รายงาน{format_quarter(quarter)}ของโครงการนี้{status_label}แล้วค่ะ",  # type: ignore[arg-type]
         quick_reply=_quick(*MENU),
     )
@@ -262,7 +273,8 @@ def cannot_submit(code: str) -> TextMessage:
         "already_approved": "รายงานนี้ได้รับอนุมัติแล้ว แก้ไขไม่ได้ค่ะ หากต้องแก้ กรุณาติดต่อกลุ่มนโยบายและแผนค่ะ",
         "not_owner": "โครงการนี้ไม่ได้อยู่ในความรับผิดชอบของบัญชีนี้แล้วค่ะ",
     }
-    return TextMessage.construct(
+    return construct(
+        TextMessage,
         text=texts.get(code, "ขออภัยค่ะ ส่งรายงานไม่สำเร็จ ข้อมูลที่กรอกไว้ยังอยู่ กรุณาลองใหม่ค่ะ"),
         quick_reply=_quick(*MENU),
     )
@@ -275,4 +287,4 @@ def photo_rejected(reason: str) -> TextMessage:
         "download": "ดาวน์โหลดรูปจาก LINE ไม่สำเร็จ",
         "bad_id": "อ่านรูปนี้ไม่ได้",
     }
-    return TextMessage.construct(text=f"{reasons.get(reason, 'รับรูปนี้ไม่ได้')}ค่ะ กรุณาส่งใหม่อีกครั้ง")
+    return construct(TextMessage, text=f"{reasons.get(reason, 'รับรูปนี้ไม่ได้')}ค่ะ กรุณาส่งใหม่อีกครั้ง")

@@ -16,6 +16,7 @@ Each time a limit is reached a `LinkThrottleTrip` row records it (the LINE user 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -52,6 +53,13 @@ from models.projects import (
     project_states,
     with_report_state,
 )
+from models.reporting import (
+    ProjectRef,
+    projects_and_drafts_of,
+    projects_and_drafts_of_rows,
+    unapproved_reports_of_year,
+)
+from models.reports import ProgressReport
 from models.rich_menus import RichMenu, RichMenuLink
 from models.types import ChatType, LinkPurpose, Reachability, Role
 
@@ -214,13 +222,23 @@ class LinkedPerson:
     # Their projects of the fiscal year of `on` with their state for `period` (models.projects
     # projects_of_person), when asked for with them (`sender_of(..., with_projects=True)`); else None.
     projects: tuple[ProjectState, ...] | None = None
+    # Their projects of the fiscal year of `on` and which of them have a draft waiting (models.reporting
+    # person_projects_and_drafts: what the report form starts from), when asked for with them
+    # (`sender_of(..., with_drafts=True)`); else None.
+    report_projects: tuple[tuple[ProjectRef, ...], frozenset[int]] | None = None
 
     @property
     def role_set(self) -> frozenset[Role]:
-        return frozenset(Role(r) for r in self.roles.split(",") if r)
+        return _role_set(self.roles)
 
     def has_role(self, role: Role) -> bool:
-        return role in self.role_set
+        return role in _role_set(self.roles)
+
+
+@functools.lru_cache(maxsize=256)
+def _role_set(roles: str) -> frozenset[Role]:
+    """The roles of a stored `Person.roles` text (a few distinct texts: parsed once each)."""
+    return frozenset(Role(r) for r in roles.split(",") if r)
 
 
 _P = Person.__table__  # type: ignore[attr-defined]
@@ -291,11 +309,29 @@ _SENDER_AND_PROJECTS = sa.select(*_SENDER_COLUMNS, *project_state_columns(_OWN_P
     )
 )
 _SENDER_WITH_PROJECTS = _SENDER_AND_PROJECTS.where(_SENDER_WHERE).order_by(_OWN_PROJECT.c.code)
+_DRAFT_REPORT = ProgressReport.__table__.alias("draft_report")  # type: ignore[attr-defined]
+# The same for a `รายงานผล`: the sender's projects of the fiscal year, each with its reports of the year
+# not yet approved (their drafts), as `person_projects_and_drafts` reads them: one row per project
+# and report, the project's columns NULL for a project of another year (sender_of skips it).
+_SENDER_AND_DRAFTS = sa.select(
+    *_SENDER_COLUMNS, *projects_and_drafts_of(_OWN_PROJECT, _DRAFT_REPORT)
+).select_from(
+    unapproved_reports_of_year(
+        _SENDER_FROM.outerjoin(_OWN, _OWN.c.person_id == _P.c.id).outerjoin(
+            _OWN_PROJECT,
+            sa.and_(_OWN_PROJECT.c.id == _OWN.c.project_id, _OWN_PROJECT.c.fiscal_year == sa.bindparam("fy")),
+        ),
+        _OWN_PROJECT,
+        _DRAFT_REPORT,
+    )
+)
+_SENDER_WITH_DRAFTS = _SENDER_AND_DRAFTS.where(_SENDER_WHERE).order_by(_OWN_PROJECT.c.code)
 
 
 # Every one-on-one event runs one of these: compiled once, run on the driver's cursor (models/prepared.py).
 _PREPARED_SENDER = Prepared(_SENDER)
 _PREPARED_SENDER_WITH_PROJECTS = Prepared(_SENDER_WITH_PROJECTS)
+_PREPARED_SENDER_WITH_DRAFTS = Prepared(_SENDER_WITH_DRAFTS)
 
 # The same for several senders at once (`prefetch_senders`): their LINE ids as one parameter, an
 # array on PostgreSQL, a JSON list on SQLite (json_each), so the text is one for any number of them.
@@ -316,24 +352,39 @@ _SENDERS_WITH_PROJECTS = {  # each sender's rows in the order `_SENDER_WITH_PROJ
     dialect: Prepared(_SENDER_AND_PROJECTS.where(where).order_by(_P.c.line_user_id, _OWN_PROJECT.c.code))
     for dialect, where in _MANY.items()
 }
+_SENDERS_WITH_DRAFTS = {
+    dialect: Prepared(_SENDER_AND_DRAFTS.where(where).order_by(_P.c.line_user_id, _OWN_PROJECT.c.code))
+    for dialect, where in _MANY.items()
+}
+_DRAFTS = "drafts"  # the last element of a prefetched sender's key when read with their drafts
 _PREFETCHED = "tidtam.senders"  # session.info key: (line user id, on, fiscal year, with projects) -> rows
 
 _DEADLINE_WIDTH = len(deadline_columns())
 _STATE_WIDTH = len(project_state_columns())
+_DRAFT_WIDTH = 4  # projects_and_drafts_of: id, code, name, draft
 
 
 def prefetch_senders(
-    session: Session, line_user_ids: Collection[str], on: date, fiscal_year: int, *, with_projects: bool
+    session: Session,
+    line_user_ids: Collection[str],
+    on: date,
+    fiscal_year: int,
+    *,
+    with_projects: bool,
+    with_drafts: bool = False,
 ) -> None:
     """Read several senders' rows (`sender_of`'s) in one round trip, for the events of a batch (one
-    per sender, bot/processor.py): each sender's next `sender_of` with the same day, year and
-    `with_projects` in this session takes its rows from here, once; a later one reads again.
+    per sender, bot/processor.py): each sender's next `sender_of` with the same day, year,
+    `with_projects` and `with_drafts` in this session takes its rows from here, once; a later one
+    reads again.
 
     A batch's senders are different people, and what one person's event writes is their own (their
     conversation, their rich menu, their reports' state): another sender's rows read before it are
     what that sender's event would have read had it come first."""
     dialect = session.get_bind().dialect.name
-    statements = _SENDERS_WITH_PROJECTS if with_projects else _SENDERS
+    statements = (
+        _SENDERS_WITH_DRAFTS if with_drafts else _SENDERS_WITH_PROJECTS if with_projects else _SENDERS
+    )
     if len(line_user_ids) < 2 or dialect not in statements:
         return
     ids = sorted(set(line_user_ids))
@@ -348,21 +399,38 @@ def prefetch_senders(
     for row in statements[dialect].rows(session, params):
         grouped[row[user_at]].append(row)
     memo = session.info.setdefault(_PREFETCHED, {})
+    kind = _DRAFTS if with_drafts else with_projects
     for user, rows in grouped.items():
-        memo[(user, on, fiscal_year, with_projects)] = rows
+        memo[(user, on, fiscal_year, kind)] = rows
 
 
 def sender_of(
-    session: Session, line_user_id: str, on: date, fiscal_year: int, *, with_projects: bool = False
+    session: Session,
+    line_user_id: str,
+    on: date,
+    fiscal_year: int,
+    *,
+    with_projects: bool = False,
+    with_drafts: bool = False,
 ) -> tuple[LinkedPerson | None, Conversation | None]:
-    """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`, and with
-    `with_projects` their projects of it) and their chat's conversation row; (None, None) when the
+    """The person linked to `line_user_id` (with their facts for `on`, in `fiscal_year`, with
+    `with_projects` their projects of it and their states, with `with_drafts` their projects of it and
+    which have a draft waiting; not both) and their chat's conversation row; (None, None) when the
     account is not linked."""
+    assert not (with_projects and with_drafts)
     memo = session.info.get(_PREFETCHED)
-    rows = memo.pop((line_user_id, on, fiscal_year, with_projects), None) if memo else None
+    key = (line_user_id, on, fiscal_year, _DRAFTS if with_drafts else with_projects)
+    rows = memo.pop(key, None) if memo else None
     if rows is None:
         params = {"line_user_id": line_user_id, "on": on, "today": on, "fy": fiscal_year}
-        rows = (_PREPARED_SENDER_WITH_PROJECTS if with_projects else _PREPARED_SENDER).rows(session, params)
+        statement = (
+            _PREPARED_SENDER_WITH_DRAFTS
+            if with_drafts
+            else _PREPARED_SENDER_WITH_PROJECTS
+            if with_projects
+            else _PREPARED_SENDER
+        )
+        rows = statement.rows(session, params)
     found = rows[0] if rows else None
     if found is None:
         return None, None
@@ -377,6 +445,10 @@ def sender_of(
     if with_projects:
         own = [row[-_STATE_WIDTH:] for row in rows if row[-_STATE_WIDTH] is not None]
         projects = tuple(project_states(own))
+    report_projects = None
+    if with_drafts:
+        refs, drafts = projects_and_drafts_of_rows(row[-_DRAFT_WIDTH:] for row in rows)
+        report_projects = (tuple(refs), frozenset(drafts))
     person = LinkedPerson(
         id=pid,
         code=code,
@@ -399,6 +471,7 @@ def sender_of(
         period=OpenPeriod(*period) if period[0] is not None else None,
         deadline=deadline,
         projects=projects,
+        report_projects=report_projects,
     )
     conversation = None
     if values[0] is not None:

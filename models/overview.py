@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from models.linking import LinkedPerson
 from models.org import ActingApprover, Office, Person
 from models.plan import Project, ProjectOwner
+from models.prepared import Prepared
 from models.reports import ProgressReport, ReportVersion
 from models.types import ProjectStatus, Role
 
@@ -154,7 +155,7 @@ def _project_statement(fiscal_year: object, period_id: object) -> sa.Select:  # 
     )
 
 
-def _rows(found: Iterable[sa.Row]) -> list[ProjectRow]:  # type: ignore[type-arg]
+def _rows(found: Iterable[Any]) -> list[ProjectRow]:
     """`_project_statement`'s rows, one per project in their order, its owners in theirs."""
     projects: dict[int, tuple[tuple[Any, ...], list[str]]] = {}
     for project_id, *columns, owner in found:
@@ -183,18 +184,24 @@ _PRINCIPALS = sa.select(_ACTING.c.principal_id).where(
 )
 # Built once (a director's `สถานะ`): the projects of the office and those approved by the director or
 # by whom they act for today, with the offices of those, in one round trip.
+# The projects as a union of their ids, each part found by its own index (office, approver), not as
+# one OR over the year's projects: SQLite scanned every project of the year for that (0.18 ms a
+# director on the bench's 60 schools against 0.03 ms).
+_OVERSEEN = _PROJECT.alias("overseen")
+_OVERSEEN_IDS = sa.union(
+    sa.select(_OVERSEEN.c.id).where(_OVERSEEN.c.office_id == sa.bindparam("office_id")),
+    sa.select(_OVERSEEN.c.id).where(
+        _OVERSEEN.c.office_id.in_(sa.select(_PERSON.c.office_id).where(_PERSON.c.id.in_(_PRINCIPALS)))
+    ),
+    sa.select(_OVERSEEN.c.id).where(_OVERSEEN.c.approver_id == sa.bindparam("person_id")),
+    sa.select(_OVERSEEN.c.id).where(_OVERSEEN.c.approver_id.in_(_PRINCIPALS)),
+)
 _DIRECTOR_PROJECTS = (
     _project_statement(sa.bindparam("fy"), sa.bindparam("period_id"))
-    .where(
-        sa.or_(
-            _PROJECT.c.office_id == sa.bindparam("office_id"),
-            _PROJECT.c.office_id.in_(sa.select(_PERSON.c.office_id).where(_PERSON.c.id.in_(_PRINCIPALS))),
-            _PROJECT.c.approver_id == sa.bindparam("person_id"),
-            _PROJECT.c.approver_id.in_(_PRINCIPALS),
-        )
-    )
+    .where(_PROJECT.c.id.in_(_OVERSEEN_IDS))
     .order_by(_PROJECT.c.code, _PROJECT.c.id, _OWNER.c.position)
 )
+_PREPARED_DIRECTOR_PROJECTS = Prepared(_DIRECTOR_PROJECTS)  # a director's `สถานะ`: on the driver's cursor
 
 
 def director_projects(
@@ -202,7 +209,7 @@ def director_projects(
 ) -> list[ProjectRow]:
     """The projects a director oversees: those of his office and those he (or whom he acts for) approves."""
     values = {"person_id": person.id or 0, "office_id": person.office_id, "on": on}
-    found = session.execute(_DIRECTOR_PROJECTS, {**values, "fy": fiscal_year, "period_id": period_id})
+    found = _PREPARED_DIRECTOR_PROJECTS.rows(session, {**values, "fy": fiscal_year, "period_id": period_id})
     return _rows(found)
 
 

@@ -14,8 +14,14 @@ UTC datetime) and, per cursor description, the result processors (SQLite's text 
 datetimes, booleans). So the values are the same ones `session.execute(statement).all()` returns, as
 plain tuples; a test holds them equal on both backends. It runs on the session's own connection, in
 its transaction, and SQLAlchemy's `before_cursor_execute` listeners still see the statement (the
-SQLite write lock's, a bench's statement counter). Only plain SELECTs: no expanding IN lists, no
+SQLite write lock's, a bench's statement counter). Only plain statements: no expanding IN lists, no
 literal-execute parameters, nothing the compiled form would have to be re-rendered for.
+
+The same goes for the few writes every other event makes (a conversation's INSERT … RETURNING and its
+DELETE, bot/context.py and bot/conversations.py): an INSERT is compiled for the columns it is given
+(`columns`, as SQLAlchemy compiles one for the keys of its parameters), and a write first flushes the
+session, as the session's own `execute` does before any Core statement (its autoflush), so the rows
+written and their order are the same.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
 Processor = Callable[[Any], Any] | None
@@ -65,10 +72,13 @@ class _Compiled:
 
 class Prepared:
     """A Core SELECT run as `rows(session, params)`: `session.execute(statement, params).all()`'s
-    values as tuples, cheaper (see the module's docstring)."""
+    values as tuples, cheaper (see the module's docstring). A write: `rows` for its RETURNING,
+    `rowcount` for how many rows it matched."""
 
-    def __init__(self, statement: sa.Select[Any]) -> None:
+    def __init__(self, statement: sa.ClauseElement, *, columns: Sequence[str] | None = None) -> None:
         self.statement = statement
+        self._columns = list(columns) if columns is not None else None  # an INSERT's VALUES
+        self._writes = not isinstance(statement, sa.Select)
         self._compiled: dict[int, _Compiled] = {}  # by id of the dialect (one per engine)
         self._lock = threading.Lock()
 
@@ -77,13 +87,13 @@ class Prepared:
         if found is not None and found.dialect is dialect:
             return found
         with self._lock:
-            compiled = self.statement.compile(dialect=dialect)
+            compiled: SQLCompiler = self.statement.compile(dialect=dialect, column_keys=self._columns)  # type: ignore[assignment]
             if compiled.literal_execute_params or compiled.post_compile_params:
                 raise ValueError("Prepared takes plain statements (no expanding or literal-execute binds)")
             found = _Compiled(
                 sql=compiled.string,
                 positional=tuple(compiled.positiontup or ()) if compiled.positional else None,
-                defaults=compiled.construct_params(_check=False),
+                defaults=dict(compiled.construct_params(_check=False)),
                 binds=dict(compiled._bind_processors),  # type: ignore[arg-type]  # tuples: executemany only
                 escaped=dict(compiled.escaped_bind_names or {}),
                 result_types=tuple(column.type for column in compiled._result_columns),
@@ -93,7 +103,21 @@ class Prepared:
             return found
 
     def rows(self, session: Session | Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        connection = session.connection() if isinstance(session, Session) else session
+        return self._run(session, params)[0]
+
+    def rowcount(self, session: Session | Connection, params: Mapping[str, Any]) -> int:
+        """A write's count of rows matched (the DB-API cursor's `rowcount`, as `Result.rowcount`)."""
+        return self._run(session, params)[1]
+
+    def _run(
+        self, session: Session | Connection, params: Mapping[str, Any]
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        if isinstance(session, Session):
+            if self._writes and session.autoflush:
+                session.flush()  # what the session's execute does first (nothing to do when clean)
+            connection = session.connection()
+        else:
+            connection = session
         compiled = self._for(connection.dialect)
         parameters = compiled.parameters(params)
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -102,8 +126,12 @@ class Prepared:
                 for listener in connection.dispatch.before_cursor_execute:
                     listener(connection, cursor, compiled.sql, parameters, None, False)
             cursor.execute(compiled.sql, parameters)
+            description = cursor.description
+            count = cursor.rowcount
+            if description is None:  # a write without RETURNING
+                return [], count
             fetched = cursor.fetchall()
-            processors = compiled.row_processors(cursor.description)
+            processors = compiled.row_processors(description)
         except Exception as exc:
             # As SQLAlchemy's own execution does: wrapped in its exception classes, and a connection
             # the server dropped is invalidated (the pool opens a fresh one next time).
@@ -112,11 +140,11 @@ class Prepared:
         finally:
             cursor.close()
         if not any(processors):
-            return [tuple(row) for row in fetched]
+            return [tuple(row) for row in fetched], count
         return [
             tuple(
                 value if process is None else process(value)
                 for process, value in zip(processors, row, strict=True)
             )
             for row in fetched
-        ]
+        ], count

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from models.ops import AuditLog
 from models.org import Person
 from models.plan import Indicator, Project, ProjectOwner, ReportingPeriod
+from models.prepared import Prepared
 from models.reports import ApprovalDecision, EvidencePhoto, IndicatorResult, ProgressReport, ReportVersion
 from models.types import DecisionOutcome, ImplementationStatus, ReportStatus
 
@@ -90,40 +91,64 @@ _PROJECT = Project.__table__  # type: ignore[attr-defined]
 _OWNER = ProjectOwner.__table__  # type: ignore[attr-defined]
 _REPORT = ProgressReport.__table__  # type: ignore[attr-defined]
 _PERIOD = ReportingPeriod.__table__  # type: ignore[attr-defined]
-# Built once: what the report form starts from (`person_projects` and `projects_with_drafts` in one
-# round trip), a row per project and unapproved report of the fiscal year.
-_PROJECTS_AND_DRAFTS = (
-    sa.select(_PROJECT.c.id, _PROJECT.c.code, _PROJECT.c.name, _REPORT.c.draft)
-    .select_from(_PROJECT)
-    .join(_OWNER, _OWNER.c.project_id == _PROJECT.c.id)
-    .outerjoin(
-        _REPORT,
+
+
+def projects_and_drafts_of(project: Any = _PROJECT, reports: Any = _REPORT) -> tuple[Any, ...]:
+    """The columns `person_projects_and_drafts` reads, of `project` and `reports` (the tables or
+    aliases of them) joined by `unapproved_reports_of_year`."""
+    return (project.c.id, project.c.code, project.c.name, reports.c.draft)
+
+
+def unapproved_reports_of_year(joined: Any, project: Any, reports: Any = _REPORT) -> Any:
+    """`joined` (holding `project`) with each project's reports (`reports`: the table or an alias)
+    not yet approved of the fiscal year bound as "fy" (a row per report; one with NULLs for a project
+    without)."""
+    return joined.outerjoin(
+        reports,
         sa.and_(
-            _REPORT.c.project_id == _PROJECT.c.id,
-            _REPORT.c.status != ReportStatus.APPROVED.value,
-            _REPORT.c.period_id.in_(
+            reports.c.project_id == project.c.id,
+            reports.c.status != ReportStatus.APPROVED.value,
+            reports.c.period_id.in_(
                 sa.select(_PERIOD.c.id).where(_PERIOD.c.fiscal_year == sa.bindparam("fy")).scalar_subquery()
             ),
         ),
     )
+
+
+# Built once: what the report form starts from (`person_projects` and `projects_with_drafts` in one
+# round trip), a row per project and unapproved report of the fiscal year.
+_PROJECTS_AND_DRAFTS = (
+    sa.select(*projects_and_drafts_of())
+    .select_from(
+        unapproved_reports_of_year(_PROJECT.join(_OWNER, _OWNER.c.project_id == _PROJECT.c.id), _PROJECT)
+    )
     .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy"))
     .order_by(_PROJECT.c.code)
 )
+_PREPARED_PROJECTS_AND_DRAFTS = Prepared(_PROJECTS_AND_DRAFTS)  # every `รายงานผล`: on the driver's cursor
+
+
+def projects_and_drafts_of_rows(rows: Any) -> tuple[list[ProjectRef], set[int]]:
+    """Rows of `projects_and_drafts_of`, in the projects' order: the projects, and those with a draft.
+    A row without a project (an outer join's NULLs) is skipped."""
+    projects: dict[int, ProjectRef] = {}
+    drafts: set[int] = set()
+    for project_id, code, name, draft in rows:
+        if project_id is None:
+            continue
+        projects.setdefault(project_id, ProjectRef(int(project_id), code, name))
+        if draft:  # JSON null, SQL NULL (no such report) and an empty draft alike: nothing waiting
+            drafts.add(project_id)
+    return list(projects.values()), drafts
 
 
 def person_projects_and_drafts(
     session: Session, person_id: int, fiscal_year: int
 ) -> tuple[list[ProjectRef], set[int]]:
     """`person_projects` and, of those, `projects_with_drafts`, in one round trip."""
-    projects: dict[int, ProjectRef] = {}
-    drafts: set[int] = set()
-    for project_id, code, name, draft in session.execute(
-        _PROJECTS_AND_DRAFTS, {"person_id": person_id, "fy": fiscal_year}
-    ):
-        projects.setdefault(project_id, ProjectRef(int(project_id), code, name))
-        if draft:  # JSON null, SQL NULL (no such report) and an empty draft alike: nothing waiting
-            drafts.add(project_id)
-    return list(projects.values()), drafts
+    return projects_and_drafts_of_rows(
+        _PREPARED_PROJECTS_AND_DRAFTS.rows(session, {"person_id": person_id, "fy": fiscal_year})
+    )
 
 
 def projects_with_drafts(session: Session, project_ids: list[int], fiscal_year: int) -> set[int]:
@@ -248,11 +273,15 @@ def reportable_periods(
     return result
 
 
+# Built once (the report form asks at every choice of a project and period): SQLAlchemy caches its compiled form.
+_FIND_REPORT = select(ProgressReport).where(
+    col(ProgressReport.project_id) == sa.bindparam("project_id"),
+    col(ProgressReport.period_id) == sa.bindparam("period_id"),
+)
+
+
 def find_report(session: Session, project_id: int, period_id: int) -> ProgressReport | None:
-    statement = select(ProgressReport).where(
-        ProgressReport.project_id == project_id, ProgressReport.period_id == period_id
-    )
-    return session.exec(statement).first()
+    return session.exec(_FIND_REPORT, params={"project_id": project_id, "period_id": period_id}).first()
 
 
 def latest_version(session: Session, report: ProgressReport) -> ReportVersion | None:

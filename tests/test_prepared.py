@@ -107,3 +107,37 @@ def test_expanding_binds_are_refused(engine) -> None:
     )
     with Session(engine) as s, pytest.raises(ValueError, match="plain statements"):
         Prepared(statement).rows(s, {"keys": ["a"]})
+
+
+def test_writes_insert_returning_and_delete(engine) -> None:
+    """An INSERT … RETURNING and a DELETE: the values stored are the ones the session's execute stores
+    (JSON, UTC datetimes), a pending ORM object is flushed first (the session's autoflush), and a
+    DELETE tells how many rows it matched."""
+    table = Conversation.__table__  # type: ignore[attr-defined]
+    columns = ("chat_key", "person_id", "form", "step", "data", "revision", "started_at", "updated_at")
+    insert = Prepared(sa.insert(table).returning(table.c.id, table.c.data), columns=columns)
+    delete = Prepared(sa.delete(table).where(table.c.id == sa.bindparam("row_id")))
+    now = datetime.now(UTC).replace(microsecond=0)
+    values = {
+        "chat_key": "C2",
+        "person_id": None,
+        "form": "quarterly_report",
+        "step": "project",
+        "data": {"answers": {"ผล": "๔๐"}, "seq": 1},
+        "revision": 1,
+        "started_at": now - timedelta(minutes=2),
+        "updated_at": now,
+    }
+    with Session(engine) as s:
+        s.add(Conversation(chat_key="C1", form="f", step="s", data={}, started_at=now, updated_at=now))
+        ((row_id, data),) = insert.rows(s, values)  # the pending C1 is written first
+        assert data == values["data"]
+        stored = s.execute(sa.select(table).where(table.c.chat_key.in_(["C1", "C2"])).order_by(table.c.id))
+        rows = [dict(row._mapping) for row in stored]
+        assert [r["chat_key"] for r in rows] == ["C1", "C2"] and rows[1]["id"] == row_id
+        assert {k: rows[1][k] for k in columns} == values
+        assert rows[1]["started_at"].utcoffset() == timedelta(0)
+        assert delete.rowcount(s, {"row_id": row_id}) == 1
+        assert delete.rowcount(s, {"row_id": row_id}) == 0
+        assert s.execute(sa.select(table.c.chat_key).where(table.c.chat_key == "C2")).first() is None
+        s.rollback()

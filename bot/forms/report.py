@@ -66,6 +66,9 @@ class DbReportFacts:
     # What no step of the form changes (a project and its indicators, a period), kept for the whole
     # event when the caller passes one dict to every step's facts.
     fixed: dict[Any, Any] = field(default_factory=dict)
+    # The person's projects and drafts as read with them (models.linking.sender_of's with_drafts, for
+    # the same day), taken instead of reading them; None: read here.
+    projects_read: tuple[Sequence[ProjectRef], frozenset[int]] | None = None
 
     def _memo(self, key: Any, make: Any) -> Any:
         if key not in self._cache:
@@ -74,6 +77,9 @@ class DbReportFacts:
 
     def _projects_and_drafts(self) -> tuple[list[ProjectRef], set[int]]:
         fiscal_year = fiscal_year_of(self.today)
+        read = self.projects_read
+        if read is not None:
+            return self._memo(("projects",), lambda: (list(read[0]), set(read[1])))  # type: ignore[no-any-return]
         return self._memo(  # type: ignore[no-any-return]
             ("projects",), lambda: person_projects_and_drafts(self.session, self.person_id, fiscal_year)
         )
@@ -153,7 +159,16 @@ def _drafts(facts: ReportFacts) -> set[int]:
 
 
 def project_choices(answers: Answers, facts: ReportFacts) -> list[Choice]:
-    """The person's projects; those with a draft waiting come first, marked, so finishing one is one tap."""
+    """The person's projects; those with a draft waiting come first, marked, so finishing one is one tap.
+    Made once per step of `DbReportFacts` (what it is made of is read once per step; the engine asks
+    for the choices at several points of one step)."""
+    memo = getattr(facts, "_memo", None)
+    if memo is None:
+        return _project_choices(facts)
+    return list(memo(("project_choices",), lambda: _project_choices(facts)))
+
+
+def _project_choices(facts: ReportFacts) -> list[Choice]:
     waiting = _drafts(facts)
     projects = sorted(facts.projects(), key=lambda p: p.id not in waiting)
     labels = txt.project_buttons([(p.code, p.name, p.id in waiting) for p in projects])

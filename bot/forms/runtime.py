@@ -37,6 +37,7 @@ from messages import chat
 from messages import forms as form_text
 from messages import report_form as txt
 from messages.thai_dates import format_fiscal_year
+from models.linking import LinkedPerson
 from models.messaging import Conversation
 from models.plan import Project, ReportingPeriod
 from models.reporting import (
@@ -90,15 +91,23 @@ def in_form(ctx: EventContext) -> bool:
     return conversation is not None and conversation.form in FORMS
 
 
-def _facts(ctx: EventContext) -> DbReportFacts:
+def _facts(ctx: EventContext, *, starting: bool = False) -> DbReportFacts:
+    """The report form's facts for one step. `starting`: the form starts afresh, before anything of
+    this event is written: the projects and drafts read with the sender are taken, if they were."""
     assert ctx.person is not None and ctx.person.id is not None
     fixed = ctx.__dict__.setdefault("_report_facts_fixed", {})  # a project's facts: read once an event
+    today = ctx.now.astimezone(ctx.tz).date()
+    person = ctx.person
+    read = None
+    if starting and isinstance(person, LinkedPerson) and person.on == today:
+        read = person.report_projects  # sender_of's with_drafts (bot/handlers.py): no round trip
     return DbReportFacts(
         ctx.session,
         ctx.person.id,
-        ctx.now.astimezone(ctx.tz).date(),
+        today,
         due=lambda period, office_id: ctx.report_due_on(period.ends_on, office_id, period.due_on),
         fixed=fixed,
+        projects_read=read,
     )
 
 
@@ -123,7 +132,7 @@ def start_report(ctx: EventContext, *, answers: dict[str, Any] | None = None, no
             engine.resume(FORMS[conversation.form], conversation.data, _facts(ctx), _today(ctx)),
         )
         return
-    facts = _facts(ctx)
+    facts = _facts(ctx, starting=answers is None)
     if not facts.projects():
         ctx.reply(txt.no_projects(format_fiscal_year(fiscal_year_of(facts.today))))
         return
