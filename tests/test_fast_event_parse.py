@@ -28,9 +28,11 @@ from pydantic.v1 import BaseModel
 from bot import event_parse, processor
 from bot.event_parse import fast_event
 from bot.processor import MalformedEvent, read_event, sdk_parse_event
-from tidtam.emulator import LineEmulator, new_group_id, new_user_id
+from tidtam.emulator import LineEmulator
 
-USER, GROUP = new_user_id(), new_group_id()
+# Fixed ids (not new_user_id()): a parameter's id names USER, and pytest-xdist's workers must
+# collect the same test names.
+USER, GROUP = "U" + "0123456789abcdef" * 2, "C" + "fedcba9876543210" * 2
 ROOM = "R" + "0123456789abcdef" * 2
 
 
