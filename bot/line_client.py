@@ -582,6 +582,19 @@ class _Wire:
         owned = len(free)
         poller = select.poll()  # no system call to (un)register: cheaper than epoll for a few
         by_fd: dict[int, _Connection] = {}
+
+        def failed(connection: _Connection, exc: BaseException, index: int, reused: bool) -> None:
+            """A connection failed the request on it: closed; the request sent again once on a fresh
+            connection when a reused one was closed or reset before answering, else its failure."""
+            nonlocal owned
+            owned -= 1
+            failure = self._failure(connection, exc)
+            if failure is None and reused and index not in fresh:
+                fresh.add(index)
+                todo.appendleft(index)
+            else:
+                answers[index] = failure or _disconnected(exc)
+
         try:
             while todo or waiting:
                 while todo and (free or owned < width):
@@ -605,13 +618,7 @@ class _Wire:
                     try:
                         connection.sock.sendall(requests[index])  # type: ignore[arg-type]
                     except OSError as exc:
-                        owned -= 1
-                        failure = self._failure(connection, exc)
-                        if failure is None and reused and index not in fresh:
-                            fresh.add(index)
-                            todo.appendleft(index)
-                        else:
-                            answers[index] = failure or _disconnected(exc)
+                        failed(connection, exc, index, reused)
                         continue
                     waiting[connection] = (index, time.monotonic() + self._timeout, reused)
                     by_fd[connection.sock.fileno()] = connection
@@ -627,13 +634,7 @@ class _Wire:
                     try:
                         status, answer_headers, content, keep = _read_answer(connection)
                     except (_Closed, OSError, httpx.TransportError) as exc:
-                        owned -= 1
-                        failure = self._failure(connection, exc)
-                        if failure is None and reused and index not in fresh:
-                            fresh.add(index)
-                            todo.appendleft(index)
-                        else:
-                            answers[index] = failure or _disconnected(exc)
+                        failed(connection, exc, index, reused)
                         continue
                     answers[index] = _WireAnswer(status, answer_headers, content)
                     if keep:
