@@ -223,7 +223,14 @@ class Deliverer:
         if row.kind == OutboxKind.REPLY and row.reply_token:
             deadline = row.reply_deadline
             if deadline is not None and self.now() < deadline and row.attempts <= 1:
-                return reply_call(row.reply_token, messages), True
+                # A row just written keeps its messages' JSON (`QueuedRow.messages_json`): the
+                # request reuses it unless a stored entry was rendered.
+                encoded = getattr(row, "messages_json", None)
+                if encoded is not None and any(
+                    a is not b for a, b in zip(messages, row.messages, strict=True)
+                ):
+                    encoded = None
+                return reply_call(row.reply_token, messages, messages_json=encoded), True
             # Token expired, used, or this is a retry after a crash: fall back to a push.
             self._convert_to_push(row)
         if row.kind == OutboxKind.MULTICAST:

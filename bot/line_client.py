@@ -76,15 +76,30 @@ Attempt = tuple[SendResult, float | None]  # one attempt's outcome and the Retry
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """A reply, push or multicast to make: the API path, the JSON body, the push's retry key."""
+    """A reply, push or multicast to make: the API path, the JSON body, the push's retry key, and the
+    body's bytes when they were built from JSON already encoded (`reply_call`'s `messages_json`)."""
 
     path: str
     body: dict[str, Any]
     retry_key: str | None = None
+    encoded: bytes | None = None
+
+    def body_bytes(self) -> bytes:
+        """The body as sent: `encoded`, or `body` encoded as httpx encodes `json=`."""
+        return self.encoded if self.encoded is not None else _json_bytes(self.body)
 
 
-def reply_call(reply_token: str, messages: Sequence[dict[str, Any]]) -> Send:
-    return Send("/v2/bot/message/reply", {"replyToken": reply_token, "messages": list(messages)})
+def reply_call(
+    reply_token: str, messages: Sequence[dict[str, Any]], *, messages_json: str | None = None
+) -> Send:
+    """A reply; with `messages_json` (the messages already encoded as `_json_bytes` encodes them:
+    the outbox row's own JSON, models/outbox.py `insert_replies`) the body's bytes are spliced
+    from it instead of encoding the messages a second time."""
+    body = {"replyToken": reply_token, "messages": list(messages)}
+    if messages_json is None:
+        return Send("/v2/bot/message/reply", body)
+    encoded = f'{{"replyToken":{_encode_json(reply_token)},"messages":{messages_json}}}'.encode()
+    return Send("/v2/bot/message/reply", body, None, encoded)
 
 
 def push_call(to: str, messages: Sequence[dict[str, Any]], *, retry_key: str) -> Send:
@@ -150,11 +165,14 @@ class LineClient:
         if self._wire is not None:
             self._wire.close()
 
-    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Answer:
-        """POST `body` as JSON to the Messaging API: the same bytes either way (httpx's encoding)."""
+    def _post(
+        self, path: str, body: dict[str, Any], headers: dict[str, str], encoded: bytes | None = None
+    ) -> Answer:
+        """POST `body` as JSON to the Messaging API: the same bytes either way (httpx's encoding);
+        `encoded`: those bytes, already made (`Send.encoded`)."""
         if self._wire is None:
             return self._api.post(path, json=body, headers=headers)
-        return self._wire.post(path, _json_bytes(body), headers)
+        return self._wire.post(path, encoded if encoded is not None else _json_bytes(body), headers)
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -192,7 +210,7 @@ class LineClient:
 
     def _attempt(self, call: Send, headers: dict[str, str], attempt: int) -> Attempt:
         try:
-            response = self._post(call.path, call.body, headers)
+            response = self._post(call.path, call.body, headers, call.encoded)
         except httpx.TransportError as exc:
             return _judge(exc, attempt, call.retry_key is not None)
         return _judge(response, attempt, call.retry_key is not None)
@@ -214,7 +232,7 @@ class LineClient:
         for call in calls:
             headers = {"X-Line-Retry-Key": call.retry_key} if call.retry_key else {}
             try:
-                requests.append(wire.request(call.path, _json_bytes(call.body), headers))
+                requests.append(wire.request(call.path, call.body_bytes(), headers))
             except httpx.TransportError as exc:  # refused before any byte is sent, as `post` does
                 requests.append(exc)
         answers = wire.exchange(requests, width)

@@ -176,6 +176,7 @@ class QueuedRow:
     purpose: str
     ref_type: str | None
     ref_id: int | None
+    messages_json: str | None = None  # `messages` as LINE's request carries them (PostgreSQL's rows)
 
 
 def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[QueuedRow]:
@@ -188,13 +189,18 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         names = tuple(rows[0])
-        document = _rows_json(rows)  # the JSON columns' values nested: one encoding
+        # The JSON columns' values nested in the document; each row's messages encoded once, as
+        # LINE's request will carry them too (`QueuedRow.messages_json`, bot/line_client.py).
+        texts = [_messages_json(values["messages"]) for values in rows]
+        encoded: list[str | None] = list(texts)
+        document = _rows_json_with(rows, texts)
         nested = "\\u0000" not in document
         if not nested:  # json_to_recordset refuses that escape anywhere in its document
             document = _rows_json(_json_columns_as_text(rows, names))
         found = conn.execute(_recordset_insert(names, nested), {"rows": document})
     else:  # SQLAlchemy's "insertmanyvalues": compiled once, its VALUES repeated per row
         found = conn.execute(_INSERT_REPLIES, list(rows))
+        encoded = [None] * len(rows)  # its JSON serializer is SQLAlchemy's: LINE's request encodes anew
     by_key = {retry_key: row_id for row_id, retry_key in found}
     ids = [by_key[values["retry_key"]] for values in rows]
     return [
@@ -210,8 +216,9 @@ def insert_replies(session: Session, rows: Sequence[dict[str, Any]]) -> list[Que
             purpose=values["purpose"],
             ref_type=values["ref_type"],
             ref_id=values["ref_id"],
+            messages_json=messages_json,
         )
-        for row_id, values in zip(ids, rows, strict=True)
+        for row_id, values, messages_json in zip(ids, rows, encoded, strict=True)
     ]
 
 
@@ -279,6 +286,25 @@ def _rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
     """Rows (column name → value) as one JSON text for json_to_recordset (`_recordset_insert`,
     `_PG_RECORD_SENT`)."""
     return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"), default=_utc_text)
+
+
+# A message list as LINE's request encodes it (bot/line_client.py `_json_bytes`: compact, UTF-8, no NaN).
+_messages_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_encode_row = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=lambda v: _utc_text(v)
+).encode
+
+
+def _rows_json_with(rows: Sequence[Mapping[str, Any]], messages: Sequence[str]) -> str:
+    """`_rows_json(rows)` with each row's messages given as their JSON text (spliced, not encoded)."""
+    return (
+        "["
+        + ",".join(
+            f'{_encode_row({k: v for k, v in row.items() if k != "messages"})[:-1]},"messages":{text}}}'
+            for row, text in zip(rows, messages, strict=True)
+        )
+        + "]"
+    )
 
 
 def _utc_text(value: object) -> str:

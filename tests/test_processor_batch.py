@@ -321,6 +321,9 @@ def test_a_batchs_answers_are_stored_as_given_when_no_nul_forces_the_text_form(e
         stored = {row.id: row for row in session.exec(select(OutboxMessage))}
     for index, row in enumerate(queued):
         assert stored[row.id].messages == rows[index]["messages"]
+        # PostgreSQL's rows keep their messages' JSON for LINE's request (tests/test_reply_encoding.py)
+        expected = json.dumps(rows[index]["messages"], ensure_ascii=False, separators=(",", ":"))
+        assert row.messages_json == (expected if engine.dialect.name == "postgresql" else None)
         assert stored[row.id].recipients == [f"U{index:032x}"]
         assert stored[row.id].person_ids == [index, index + 10]
 
