@@ -56,6 +56,38 @@ def test_a_wake_up_reaches_the_worker_and_a_closed_pipe_ends_its_listener() -> N
     wake.wake()  # the web process after the worker went away: nothing raised
 
 
+def test_a_clock_move_is_read_before_the_events_after_it_are_handled() -> None:
+    """`clock_moved` on the pipe makes the listener refresh the worker's clock before it notifies the
+    intake (the events stored after a move are handled at the moved time); plain wake-ups do not,
+    and a failing refresh does not stop the listener."""
+    read_end, write_end = os.pipe()
+    calls: list[str] = []
+    refreshes = iter([None, RuntimeError("the database is away")])
+
+    def refresh() -> None:
+        calls.append("clock")
+        failure = next(refreshes, None)
+        if failure is not None:
+            raise failure
+
+    listener = listen_for_wakeups(read_end, lambda: calls.append("events"), clock_moved=refresh)
+    wake = WakeWorker(write_end)
+    wake.wake()
+    assert _wait_for(lambda: calls == ["events"])
+    wake.clock_moved()
+    wake.wake()  # the next event, stored after the move
+    assert _wait_for(lambda: calls[-1] == "events" and "clock" in calls)
+    assert calls[1] == "clock"  # the clock first, then the pass that handles the event
+    wake.clock_moved()  # its refresh fails: logged, and the events are still handled
+    assert _wait_for(lambda: calls.count("clock") == 2 and calls[-1] == "events")
+    wake.wake()
+    assert _wait_for(lambda: calls.count("events") >= 4)
+    assert calls.count("clock") == 2
+    wake.close()
+    listener.join(10)
+    assert not listener.is_alive()
+
+
 def test_waking_never_blocks_the_web_process_and_many_wake_ups_are_one_pass() -> None:
     read_end, write_end = os.pipe()
     wake = WakeWorker(write_end)

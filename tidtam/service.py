@@ -170,6 +170,8 @@ def create_app(
     app.state.engine = engine
     app.state.processor = processor
     app.state.clock = clock  # the simulator shows it and moves it (scheduler.travel.move_clock)
+    # After a move, the simulator tells the worker processes at once (`clock_moved`, tidtam/worker.py).
+    app.state.clock_moved = getattr(wake_worker, "clock_moved", None)
     app.state.deliverer = deliverer
     install_dashboard(app)  # the planning group's pages under /dashboard
     committer = add_webhook_endpoint(

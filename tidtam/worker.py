@@ -37,6 +37,7 @@ from tidtam.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.01  # without a wake-up pipe
+CLOCK_MOVED = b"c"  # on the wake-up pipe: the service clock was moved (any other byte: new events)
 HEARTBEAT_SECONDS = 5.0  # how often a worker records that it is alive (`/readyz` reads it)
 SWEEP_SECONDS = 1.0  # with one: only other replicas' events are found by looking
 _PR_SET_PDEATHSIG = 1
@@ -57,20 +58,37 @@ class WakeWorker:
         with contextlib.suppress(OSError):  # BlockingIOError (full) or BrokenPipeError (no reader)
             os.write(self.fd, b"w")
 
+    def clock_moved(self) -> None:
+        """Tell the worker the service clock was moved (the simulator's clock panel): it reads the
+        new offset before it handles the events that follow, instead of within a second."""
+        with contextlib.suppress(OSError):
+            os.write(self.fd, CLOCK_MOVED)
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
 
 
 def listen_for_wakeups(
-    fd: int, notify: Callable[[], None], pause: Callable[[], float] = lambda: 0.0
+    fd: int,
+    notify: Callable[[], None],
+    pause: Callable[[], float] = lambda: 0.0,
+    clock_moved: Callable[[], None] | None = None,
 ) -> threading.Thread:
     """The worker's end: call `notify` whenever the web process writes, then wait `pause()` seconds
-    (wake-ups meanwhile are read at once afterwards); ends when the pipe closes."""
+    (wake-ups meanwhile are read at once afterwards); ends when the pipe closes. A clock move among
+    what was read (`WakeWorker.clock_moved`) calls `clock_moved` first, so the events stored after
+    the move are handled at the moved time (a dashboard link issued at the old time had expired by
+    the new one)."""
 
     def run() -> None:
         try:
-            while os.read(fd, 4096):  # several wake-ups read at once are one pass
+            while chunk := os.read(fd, 4096):  # several wake-ups read at once are one pass
+                if clock_moved is not None and CLOCK_MOVED in chunk:
+                    try:
+                        clock_moved()
+                    except Exception:  # the clock still follows the stored offset every second
+                        log.warning("reading the moved clock failed", exc_info=True)
                 notify()
                 wait = pause()
                 if wait > 0:
@@ -127,7 +145,12 @@ async def run_worker(
     if wake_fd is not None:
         # Under a flood every worker is busy anyway: a wake-up per commit of the web process would only
         # take CPU from it. Outside one, each wake-up counts.
-        listen_for_wakeups(wake_fd, processor.notify, lambda: FLOOD_WAKE_PAUSE if processor.flooding else 0.0)
+        listen_for_wakeups(
+            wake_fd,
+            processor.notify,
+            lambda: FLOOD_WAKE_PAUSE if processor.flooding else 0.0,
+            clock_moved=getattr(clock, "refresh", None),
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

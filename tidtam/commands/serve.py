@@ -6,7 +6,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -17,6 +17,8 @@ from tidtam.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from tidtam.worker import WakeWorker
 
 
 def refuse_simulated_clock_with_real_line(settings: Settings) -> None:
@@ -96,11 +98,7 @@ def worker_process(
             finally:
                 os.close(read_end)  # the worker holds its own copy
 
-        def wake_all() -> None:
-            for wake in wakes:
-                wake.wake()
-
-        yield wake_all
+        yield _Wakes(wakes)
     finally:
         for wake in wakes:
             wake.close()
@@ -111,6 +109,22 @@ def worker_process(
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+class _Wakes:
+    """What wakes the workers `tidtam serve` started: called, after new events are stored;
+    `clock_moved()`, after the service clock was moved (tidtam/worker.py `WakeWorker`)."""
+
+    def __init__(self, wakes: Sequence[WakeWorker]) -> None:
+        self._wakes = list(wakes)
+
+    def __call__(self) -> None:
+        for wake in self._wakes:
+            wake.wake()
+
+    def clock_moved(self) -> None:
+        for wake in self._wakes:
+            wake.clock_moved()
 
 
 def run_service(

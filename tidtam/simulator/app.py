@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -73,6 +74,9 @@ class Simulator:
     # the clock before the move's own answer did).
     readings: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     reading_lock: threading.Lock = field(default_factory=threading.Lock)  # a number and its reading at once
+    # Tells the worker processes the clock moved (the app's `clock_moved`; None when events are
+    # handled in this process, whose clock the move sets itself).
+    clock_moved: Callable[[], None] | None = None
 
     def persona(self, user_id: str) -> Persona:
         persona = self.people.get(user_id)
@@ -314,6 +318,8 @@ def move_service_clock(sim: Simulator, body: ClockMove) -> dict[str, Any]:
     settings, clock = sim.settings, sim.clock
     if body.action == "reset":
         lines = [clock_reset(travel.reset_clock(sim.engine, clock=clock))]
+        if sim.clock_moved is not None:
+            sim.clock_moved()
         return {"ok": True, "lines": lines, **clock_json(sim)}
     setup = tick_setup(settings)
     target: datetime | None
@@ -330,6 +336,8 @@ def move_service_clock(sim: Simulator, body: ClockMove) -> dict[str, Any]:
             return {"ok": False, "lines": [exc.reply_text], **clock_json(sim)}
     # The move sends the outbox through its own LINE client (to the emulator, as the settings say).
     summary = travel.move_clock(sim.engine, settings, target, clock=clock)
+    if sim.clock_moved is not None:
+        sim.clock_moved()
     return {"ok": True, "lines": describe_move(summary, settings.tz), **clock_json(sim)}
 
 
@@ -340,7 +348,7 @@ def mount_simulator(app: FastAPI, emulator: LineEmulator) -> Simulator:
     web process's engine gives up on a locked SQLite at once (its webhook store retries by itself)."""
     state = app.state
     engine = make_engine(state.settings.database_url)
-    sim = Simulator(emulator, engine, state.settings, state.clock, {})
+    sim = Simulator(emulator, engine, state.settings, state.clock, {}, clock_moved=state.clock_moved)
     app.include_router(simulator_router(sim))
     app.mount("/simulator/static", StaticFiles(directory=STATIC), name="simulator-static")
     return sim
