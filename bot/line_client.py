@@ -543,22 +543,16 @@ class _Wire:
             try:
                 connection.sock.sendall(request)
                 status, answer_headers, content, keep = _read_answer(connection)
-            except (_Closed, ConnectionResetError, BrokenPipeError) as exc:
-                self._drop(connection)
-                if reused and attempt == 1:
-                    continue  # the server closed the idle connection before reading this request
-                raise httpx.RemoteProtocolError(
-                    "RemoteDisconnected" if isinstance(exc, _Closed) else type(exc).__name__
-                ) from exc
-            except TimeoutError as exc:
-                self._drop(connection)
-                raise httpx.ReadTimeout("timed out") from exc
-            except httpx.TransportError:
-                self._drop(connection)
-                raise
-            except OSError as exc:
-                self._drop(connection)
-                raise httpx.NetworkError(type(exc).__name__) from exc
+            except (_Closed, OSError, httpx.TransportError) as exc:
+                self._forget(connection)
+                failure = self._failure(connection, exc)  # the one naming of a failure, as `exchange`'s
+                if failure is exc:
+                    raise
+                if failure is None:
+                    if reused and attempt == 1:
+                        continue  # the server closed the idle connection before reading this request
+                    failure = _disconnected(exc)
+                raise failure from exc
             if not keep:
                 self._drop(connection)
             return _WireAnswer(status, answer_headers, content)
@@ -767,11 +761,13 @@ class _Wire:
         return connection
 
     def _drop(self, connection: _Connection) -> None:
-        connection.close()
+        self._forget(connection)
+        self._retire(connection)
+
+    def _forget(self, connection: _Connection) -> None:
+        """This thread's connection for `post` is not `connection` any more."""
         if getattr(self._local, "connection", None) is connection:
             self._local.connection = None
-        with self._lock:
-            self._open.discard(connection)
 
     def close(self) -> None:
         with self._lock:
