@@ -285,12 +285,13 @@ def _json_columns_as_text(rows: Sequence[Mapping[str, Any]], names: tuple[str, .
 def _rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
     """Rows (column name → value) as one JSON text for json_to_recordset (`_recordset_insert`,
     `_PG_RECORD_SENT`)."""
-    return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"), default=_utc_text)
+    return _encode_rows(list(rows))
 
 
 # A message list as LINE's request encodes it (bot/line_client.py `_json_bytes`: compact, UTF-8, no NaN).
 _messages_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_encode_row = json.JSONEncoder(
+# Rows as json_to_recordset reads them (`_rows_json`, `_rows_json_with`): compact, UTF-8, UTC datetimes.
+_encode_rows = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), default=lambda v: _utc_text(v)
 ).encode
 
@@ -300,7 +301,7 @@ def _rows_json_with(rows: Sequence[Mapping[str, Any]], messages: Sequence[str]) 
     return (
         "["
         + ",".join(
-            f'{_encode_row({k: v for k, v in row.items() if k != "messages"})[:-1]},"messages":{text}}}'
+            f'{_encode_rows({k: v for k, v in row.items() if k != "messages"})[:-1]},"messages":{text}}}'
             for row, text in zip(rows, messages, strict=True)
         )
         + "]"
