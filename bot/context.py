@@ -52,7 +52,7 @@ _CONVERSATION_VALUES = (
     "started_at",
     "updated_at",
 )
-# A `รายงานผล` starts the report form's conversation: compiled once, run on the driver's cursor.
+# Starting the report form starts its conversation: compiled once, run on the driver's cursor.
 _INSERT_CONVERSATION = Prepared(
     sa.insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id), columns=_CONVERSATION_VALUES
 )
@@ -65,7 +65,7 @@ _DUE_ON_MEMO = "tidtam.report_due_on"  # session.info key: (quarter end, office,
 
 def warm_calendars(today: date) -> None:
     """Build the plain calendar's years around `today` before the first event needs them (the
-    `holidays` package computes a year in a second or more on a busy machine: the first `สถานะ`
+    `holidays` package computes a year in a second or more on a busy machine: the first status request
     after a start would wait for it). The years are kept for the process (scheduler/workdays.py)."""
     calendar = WorkCalendar()
     for year in (today.year - 1, today.year, today.year + 1):

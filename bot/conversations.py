@@ -26,7 +26,7 @@ _TABLE = Conversation.__table__  # type: ignore[attr-defined]
 _DELETE = sa.delete(_TABLE).where(
     _TABLE.c.id == sa.bindparam("row_id")
 )  # written by bot/approvals.py into whichever row the chat has
-_PREPARED_DELETE = Prepared(_DELETE)  # a form's end (`ยกเลิก`, a submission): run on the driver's cursor
+_PREPARED_DELETE = Prepared(_DELETE)  # a form's end (cancelled or submitted): run on the driver's cursor
 
 
 class ConcurrentChange(RuntimeError):

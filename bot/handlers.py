@@ -105,8 +105,8 @@ _NO_READS = (False, False)
 
 def _sender_reads(event: object) -> tuple[bool, bool]:
     """What to read with the sender (`sender_of`'s `with_projects`, `with_drafts`): their projects and
-    states when the event looks like `สถานะ` or `โครงการของฉัน`, their projects and drafts when it looks
-    like `รายงานผล` (typed or a rich-menu button). A wrong guess only reads a few rows for nothing."""
+    states when the event looks like the status or my-projects word, their projects and drafts when
+    it looks like the report word (typed or a rich-menu button). A wrong guess only reads a few rows for nothing."""
     if isinstance(event, MessageEvent) and isinstance(event.message, TextMessageContent):
         text = event.message.text
         if len(text) <= _SHORT_TEXT:

@@ -310,7 +310,7 @@ _SENDER_AND_PROJECTS = sa.select(*_SENDER_COLUMNS, *project_state_columns(_OWN_P
 )
 _SENDER_WITH_PROJECTS = _SENDER_AND_PROJECTS.where(_SENDER_WHERE).order_by(_OWN_PROJECT.c.code)
 _DRAFT_REPORT = ProgressReport.__table__.alias("draft_report")  # type: ignore[attr-defined]
-# The same for a `รายงานผล`: the sender's projects of the fiscal year, each with its reports of the year
+# The same for a report form's start: the sender's projects of the fiscal year, each with its reports of the year
 # not yet approved (their drafts), as `person_projects_and_drafts` reads them: one row per project
 # and report, the project's columns NULL for a project of another year (sender_of skips it).
 _SENDER_AND_DRAFTS = sa.select(

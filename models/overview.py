@@ -201,7 +201,7 @@ _DIRECTOR_PROJECTS = (
     .where(_PROJECT.c.id.in_(_OVERSEEN_IDS))
     .order_by(_PROJECT.c.code, _PROJECT.c.id, _OWNER.c.position)
 )
-_PREPARED_DIRECTOR_PROJECTS = Prepared(_DIRECTOR_PROJECTS)  # a director's `สถานะ`: on the driver's cursor
+_PREPARED_DIRECTOR_PROJECTS = Prepared(_DIRECTOR_PROJECTS)  # a director's status: on the driver's cursor
 
 
 def director_projects(

@@ -125,7 +125,9 @@ _PROJECTS_AND_DRAFTS = (
     .where(_OWNER.c.person_id == sa.bindparam("person_id"), _PROJECT.c.fiscal_year == sa.bindparam("fy"))
     .order_by(_PROJECT.c.code)
 )
-_PREPARED_PROJECTS_AND_DRAFTS = Prepared(_PROJECTS_AND_DRAFTS)  # every `รายงานผล`: on the driver's cursor
+_PREPARED_PROJECTS_AND_DRAFTS = Prepared(
+    _PROJECTS_AND_DRAFTS
+)  # every report form started: on the driver's cursor
 
 
 def projects_and_drafts_of_rows(rows: Any) -> tuple[list[ProjectRef], set[int]]:

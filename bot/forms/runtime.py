@@ -161,8 +161,8 @@ def form_input(text: str, *, confirming: bool = False, expects_number: bool = Fa
     """What a typed text is inside a form: a command (with any polite ending or spacing), or an answer.
 
     No word of the vocabulary is ever an answer: one that means nothing here is `Command.WORD`, which
-    the engine answers by asking the question again, so `ยกเลิกค่ะ` or `อนุมัติครับ` never reaches a
-    director as a report's text.
+    the engine answers by asking the question again, so a cancel or approve word with a polite
+    ending never reaches a director as a report's text.
     """
     if confirming:
         confirmed = intents.match(text, (Intent.YES, Intent.NO))
