@@ -264,7 +264,9 @@ def _replacements(old: Any, doc: Any) -> st.SearchStrategy[Any]:
         options.append(st.sampled_from([str(old), float(old), old + 1, -old, bool(old), old * 10**9, None]))
     elif isinstance(old, str):
         options.append(st.sampled_from([old.upper(), old + " ", old[:1], old * 2, None]))
-        if old.isdigit() and len(old) <= 4000:  # int() refuses longer digit strings
+        if (
+            old.isascii() and old.isdigit() and len(old) <= 4000
+        ):  # int() reads these (not "²", nor 4,001+ digits)
             options.append(st.just(int(old)))
     elif isinstance(old, dict):
         options.append(st.just({k: v for k, v in old.items() if k != "type"}))
